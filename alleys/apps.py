@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AlleysConfig(AppConfig):
+    """Territory, people, service teams and departments."""
+
+    name = "alleys"
+    verbose_name = _("街巷与人员")

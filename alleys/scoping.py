@@ -1,0 +1,124 @@
+"""Who may see what: the territorial and departmental scope of a user.
+
+Every page, API, dashboard and export narrows its querysets through
+``visible_to(user)`` methods that read this one scope, so no view can forget it.
+The scope is computed once per user object and cached on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q
+
+from .choices import DEPARTMENT_ROLES, HOLDER_ROLES, ROLE_LEVEL
+
+_CACHE_ATTR = "_jxt_scope"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The area-code prefixes and departments a user acts in, with their roles."""
+
+    is_global: bool = False
+    # Area-code prefixes the user sees (a prefix covers the area and everything under it).
+    area_prefixes: tuple[str, ...] = ()
+    department_ids: frozenset[int] = frozenset()
+    # (role, area code or "", department id or 0) for every active assignment.
+    assignments: tuple[tuple[str, str, int], ...] = ()
+    roles: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.is_global or self.area_prefixes or self.department_ids)
+
+    def area_q(self, field_name: str = "code") -> Q:
+        """A Q object matching area codes (under ``field_name``) inside this scope."""
+        if self.is_global:
+            return Q()
+        if not self.area_prefixes:
+            return Q(pk__in=[])
+        q = Q()
+        for prefix in self.area_prefixes:
+            q |= Q(**{f"{field_name}__startswith": prefix})
+        return q
+
+    def covers_code(self, code: str) -> bool:
+        """Whether an area code lies in this scope."""
+        return self.is_global or any(code.startswith(p) for p in self.area_prefixes)
+
+    def holds_tier(self, tier: str, area_code: str) -> bool:
+        """Whether the user holds cases at ``tier`` for the area with ``area_code``.
+
+        A holder role at exactly that area, or (supervising) a holder role one
+        level up whose area contains it: a community worker may act for its alleys.
+        """
+        if self.is_global:
+            return True
+        for role, code, _dept in self.assignments:
+            if not code:
+                continue
+            if role in HOLDER_ROLES.get(tier, frozenset()) and code == area_code:
+                return True
+        return False
+
+    def has_role_over(self, roles: frozenset[str] | set[str], area_code: str) -> bool:
+        """Whether the user has one of ``roles`` on an area containing ``area_code``."""
+        if self.is_global:
+            return True
+        return any(
+            role in roles and code and area_code.startswith(code) for role, code, _ in self.assignments
+        )
+
+    def in_department(self, department_id: int) -> bool:
+        return self.is_global or department_id in self.department_ids
+
+
+def scope_for(user: Any) -> Scope:
+    """The user's scope, computed once and cached on the user object."""
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    scope = _compute(user)
+    with contextlib.suppress(AttributeError):
+        setattr(user, _CACHE_ATTR, scope)
+    return scope
+
+
+def forget_scope(user: Any) -> None:
+    """Drop the cached scope (after role assignments change)."""
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
+
+
+def _compute(user: Any) -> Scope:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Scope()
+    if user.is_superuser:
+        return Scope(is_global=True)
+    from .models import RoleAssignment
+
+    rows = list(
+        RoleAssignment.objects.filter(user_id=user.pk, is_active=True).values_list(
+            "role", "area__code", "department_id"
+        )
+    )
+    prefixes: set[str] = set()
+    departments: set[int] = set()
+    assignments: list[tuple[str, str, int]] = []
+    for role, code, dept_id in rows:
+        assignments.append((role, code or "", dept_id or 0))
+        if role in ROLE_LEVEL and code:
+            prefixes.add(code)
+        if role in DEPARTMENT_ROLES and dept_id:
+            departments.add(dept_id)
+    # Keep only the widest prefixes: "3505" makes "350502" redundant.
+    minimal = tuple(sorted(p for p in prefixes if not any(p != q and p.startswith(q) for q in prefixes)))
+    return Scope(
+        area_prefixes=minimal,
+        department_ids=frozenset(departments),
+        assignments=tuple(assignments),
+        roles=frozenset(r for r, _, _ in assignments),
+    )

@@ -1,0 +1,13 @@
+"""The Celery application: Redis broker in production, SQLite-backed kombu transport by default."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("jiexiangtong")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

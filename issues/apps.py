@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class IssuesConfig(AppConfig):
+    """The case: intake, states, timeline, photos and the residents' pages."""
+
+    name = "issues"
+    verbose_name = _("诉求案件")

@@ -1,0 +1,137 @@
+"""Enumerations of the case."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class CaseState(models.TextChoices):
+    """The closed loop (Jilin's lights: yellow, green, orange)."""
+
+    SUBMITTED = "submitted", _("已提交")
+    ACCEPTED = "accepted", _("已受理")
+    IN_PROGRESS = "in_progress", _("办理中")  # yellow
+    AWAITING_VERIFICATION = "awaiting_verification", _("待核实")  # green
+    AWAITING_FEEDBACK = "awaiting_feedback", _("已办结待评价")  # orange
+    CLOSED = "closed", _("已关闭")
+    REJECTED = "rejected", _("不予受理")
+    MERGED = "merged", _("已合并")
+    REOPENED = "reopened", _("重新办理")
+
+
+OPEN_STATES: frozenset[str] = frozenset(
+    {
+        CaseState.SUBMITTED,
+        CaseState.ACCEPTED,
+        CaseState.IN_PROGRESS,
+        CaseState.AWAITING_VERIFICATION,
+        CaseState.REOPENED,
+    }
+)
+FINAL_STATES: frozenset[str] = frozenset({CaseState.CLOSED, CaseState.REJECTED, CaseState.MERGED})
+# States whose acceptance deadline runs (nobody has signed for the case at its tier yet).
+AWAITING_ACCEPT_STATES: frozenset[str] = frozenset({CaseState.SUBMITTED, CaseState.REOPENED})
+
+
+class Light(models.TextChoices):
+    """The status light the resident sees."""
+
+    GREY = "grey", _("已提交")
+    YELLOW = "yellow", _("办理中")
+    GREEN = "green", _("待核实")
+    ORANGE = "orange", _("已办结，待您评价")
+    DONE = "done", _("已关闭")
+
+
+class CaseSource(models.TextChoices):
+    """How the case reached us."""
+
+    RESIDENT_FORM = "resident_form", _("居民扫码/网页")
+    PATROL = "patrol", _("巷长日巡查")
+    VISIT = "visit", _("巷长周走访")
+    GRID_WORKER = "grid_worker", _("网格员上报")
+    HOTLINE = "hotline", _("热线/窗口登记")
+    OPEN311 = "open311", _("Open311 接口")
+    API = "api", _("系统对接")
+
+
+PROACTIVE_SOURCES: frozenset[str] = frozenset({CaseSource.PATROL, CaseSource.VISIT, CaseSource.GRID_WORKER})
+
+
+class Urgency(models.TextChoices):
+    """How urgent the case is."""
+
+    NORMAL = "normal", _("一般")
+    URGENT = "urgent", _("紧急")
+
+
+class EventKind(models.TextChoices):
+    """What happened, in the timeline."""
+
+    SUBMITTED = "submitted", _("提交诉求")
+    ACCEPTED = "accepted", _("受理")
+    STARTED = "started", _("开始办理")
+    WHISTLED = "whistled", _("吹哨上报")
+    ESCALATED = "escalated", _("超时自动上报")
+    DISPATCHED = "dispatched", _("派单")
+    ORDER_RECEIVED = "order_received", _("部门签收")
+    ORDER_REPORTED = "order_reported", _("部门报到")
+    ORDER_PROGRESS = "order_progress", _("办理进展")
+    ORDER_REJECTED = "order_rejected", _("部门退单")
+    ORDER_REDISPATCHED = "order_redispatched", _("改派")
+    ORDER_INSISTED = "order_insisted", _("维持派单")
+    ORDER_COMPLETED = "order_completed", _("部门办结")
+    ORDER_OVERDUE = "order_overdue", _("派单超时")
+    EXTENSION_REQUESTED = "extension_requested", _("申请延期")
+    EXTENSION_DECIDED = "extension_decided", _("延期审批")
+    RESOLVED = "resolved", _("办理完成，待核实")
+    VERIFIED = "verified", _("核实通过")
+    VERIFY_FAILED = "verify_failed", _("核实未通过")
+    FEEDBACK = "feedback", _("群众评价")
+    REOPENED = "reopened", _("重新办理")
+    CLOSED = "closed", _("关闭")
+    REJECTED = "rejected", _("不予受理")
+    MERGED = "merged", _("合并")
+    SUPERVISED = "supervised", _("督办")
+    CHASED = "chased", _("催办")
+    DEADLINE_WARNING = "deadline_warning", _("临期提醒")
+    NOTE = "note", _("备注")
+    COMMON_ISSUE = "common_issue", _("归入共性问题")
+
+
+class FeedbackSolved(models.TextChoices):
+    """Was it solved? (asked separately from satisfaction)"""
+
+    SOLVED = "solved", _("已解决")
+    PARTLY = "partly", _("部分解决")
+    NOT_SOLVED = "not_solved", _("未解决")
+
+
+class Satisfaction(models.TextChoices):
+    """How satisfied is the resident?"""
+
+    SATISFIED = "satisfied", _("满意")
+    BASIC = "basic", _("基本满意")
+    DISSATISFIED = "dissatisfied", _("不满意")
+
+
+class FeedbackChannel(models.TextChoices):
+    """Who recorded the feedback."""
+
+    RESIDENT = "resident", _("群众自评")
+    RETURN_CALL = "return_call", _("电话回访")
+
+
+class PhotoKind(models.TextChoices):
+    """What a photo shows."""
+
+    REPORT = "report", _("问题照片")
+    FIX = "fix", _("整改照片")
+
+
+class PatrolKind(models.TextChoices):
+    """Daily patrol or weekly visit."""
+
+    PATROL = "patrol", _("日巡查")
+    VISIT = "visit", _("周走访")
