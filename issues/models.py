@@ -224,6 +224,7 @@ class Case(models.Model):
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
     accepted_at = models.DateTimeField(_("受理时间"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+    verified_at = models.DateTimeField(_("核实时间"), null=True, blank=True)
     closed_at = models.DateTimeField(_("关闭时间"), null=True, blank=True)
 
     objects = CaseQuerySet.as_manager()
@@ -247,6 +248,9 @@ class Case(models.Model):
             ),
             models.Index(fields=["holder_area", "state"], name="case_holder_state"),
             models.Index(fields=["alley", "created_at"], name="case_alley_created"),
+            models.Index(
+                fields=["verified_at"], name="case_awaiting_feedback", condition=Q(state="awaiting_feedback")
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -1,0 +1,189 @@
+"""The business calendar: Chinese public holidays and make-up workdays (调休), in working time.
+
+Official data comes from the ``chinesecalendar`` package; administrators add or
+override days (CalendarDay) and may declare whole years they maintain by hand
+(CalendarYear). A date in a year nobody knows raises ``CalendarOutOfRange``: the
+caller decides how to fail loudly (see dispatch.deadlines and dispatch.sweep).
+
+Working time is one window per working day (default 09:00–17:00, i.e. 8 working
+hours a day), in the project's time zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import chinese_calendar
+from django.conf import settings
+from django.utils import timezone
+
+WORK_START = dt.time(*map(int, getattr(settings, "JXT_WORK_START", "09:00").split(":")))
+WORK_END = dt.time(*map(int, getattr(settings, "JXT_WORK_END", "17:00").split(":")))
+HOURS_PER_DAY = (
+    dt.datetime.combine(dt.date.min, WORK_END) - dt.datetime.combine(dt.date.min, WORK_START)
+).seconds / 3600
+# A bound on day-by-day walks, so a bad policy can never loop for ever.
+_MAX_DAYS = 3 * 366
+
+
+class CalendarOutOfRange(Exception):
+    """A date falls in a year for which no holiday data is known."""
+
+    def __init__(self, day: dt.date) -> None:
+        super().__init__(f"no holiday data for {day.year} (date {day.isoformat()})")
+        self.day = day
+
+
+def _package_years() -> tuple[int, int]:
+    from chinese_calendar import constants
+
+    return min(constants.holidays).year, max(max(constants.holidays), max(constants.workdays)).year
+
+
+@dataclass
+class BusinessCalendar:
+    """Working days and working hours, from the package plus the admin's overrides."""
+
+    overrides: dict[dt.date, bool] = field(default_factory=dict)  # date -> is_workday
+    manual_years: frozenset[int] = frozenset()
+    tz: dt.tzinfo = field(default_factory=timezone.get_default_timezone)
+
+    # --- days -------------------------------------------------------------------------
+    def knows(self, day: dt.date) -> bool:
+        first, last = _package_years()
+        return first <= day.year <= last or day.year in self.manual_years or day in self.overrides
+
+    def is_workday(self, day: dt.date) -> bool:
+        if day in self.overrides:
+            return self.overrides[day]
+        first, last = _package_years()
+        if first <= day.year <= last:
+            return bool(chinese_calendar.is_workday(day))
+        if day.year in self.manual_years:
+            return day.weekday() < 5
+        raise CalendarOutOfRange(day)
+
+    def next_workday(self, day: dt.date, *, include_self: bool = True) -> dt.date:
+        current = day if include_self else day + dt.timedelta(days=1)
+        for _ in range(_MAX_DAYS):
+            if self.is_workday(current):
+                return current
+            current += dt.timedelta(days=1)
+        raise CalendarOutOfRange(current)
+
+    def add_workdays(self, day: dt.date, days: int) -> dt.date:
+        """The ``days``-th working day after ``day`` (0 = the next working day from ``day`` on)."""
+        current = self.next_workday(day)
+        for _ in range(days):
+            current = self.next_workday(current, include_self=False)
+        return current
+
+    def workdays_between(self, start: dt.date, end: dt.date) -> int:
+        """Working days in [start, end]."""
+        count = 0
+        current = start
+        while current <= end:
+            count += self.is_workday(current)
+            current += dt.timedelta(days=1)
+        return count
+
+    # --- working time ---------------------------------------------------------------------
+    def _local(self, moment: dt.datetime) -> dt.datetime:
+        return (
+            timezone.localtime(moment, self.tz)
+            if timezone.is_aware(moment)
+            else moment.replace(tzinfo=self.tz)
+        )
+
+    def _at(self, day: dt.date, t: dt.time) -> dt.datetime:
+        return dt.datetime.combine(day, t, tzinfo=self.tz)
+
+    def align(self, moment: dt.datetime) -> dt.datetime:
+        """The first working instant at or after ``moment``."""
+        local = self._local(moment)
+        day = local.date()
+        if self.is_workday(day):
+            if local.time() < WORK_START:
+                return self._at(day, WORK_START)
+            if local.time() < WORK_END:
+                return local
+        return self._at(self.next_workday(day, include_self=False), WORK_START)
+
+    def add_working_hours(self, moment: dt.datetime, hours: float) -> dt.datetime:
+        """``moment`` plus ``hours`` of working time (a deadline falls inside a working window)."""
+        current = self.align(moment)
+        remaining = dt.timedelta(hours=hours)
+        for _ in range(_MAX_DAYS):
+            end_of_day = self._at(current.date(), WORK_END)
+            available = end_of_day - current
+            if remaining <= available:
+                return current + remaining
+            remaining -= available
+            current = self._at(self.next_workday(current.date(), include_self=False), WORK_START)
+        raise CalendarOutOfRange(current.date())
+
+    def add_working_days(self, moment: dt.datetime, days: int) -> dt.datetime:
+        """The end of the ``days``-th working day after the day of ``moment`` ("within 5 working days")."""
+        local = self._local(moment)
+        due_day = (
+            self.add_workdays(local.date() + dt.timedelta(days=1), days - 1) if days > 0 else local.date()
+        )
+        return self._at(due_day, WORK_END)
+
+    def working_hours_between(self, start: dt.datetime, end: dt.datetime) -> float:
+        """Working hours elapsed from ``start`` to ``end`` (0 if end <= start)."""
+        if end <= start:
+            return 0.0
+        a, b = self._local(start), self._local(end)
+        total = 0.0
+        day = a.date()
+        while day <= b.date():
+            if self.is_workday(day):
+                lo = max(a, self._at(day, WORK_START))
+                hi = min(b, self._at(day, WORK_END))
+                if hi > lo:
+                    total += (hi - lo).total_seconds() / 3600
+            day += dt.timedelta(days=1)
+        return total
+
+
+# --- the process-wide calendar, reloaded when the admin changes a day ------------------------
+_lock = threading.Lock()
+_cached: tuple[float, BusinessCalendar] | None = None
+_TTL_SECONDS = 60.0
+
+
+def get_calendar() -> BusinessCalendar:
+    """The calendar with the database's overrides (cached for a minute; changes clear it at once)."""
+    global _cached
+    now = time.monotonic()
+    with _lock:
+        if _cached is not None and now - _cached[0] < _TTL_SECONDS:
+            return _cached[1]
+    calendar = load_calendar()
+    with _lock:
+        _cached = (now, calendar)
+    return calendar
+
+
+def load_calendar() -> BusinessCalendar:
+    from .models import CalendarDay, CalendarYear
+
+    overrides = {row.date: row.kind == "workday" for row in CalendarDay.objects.all()}
+    years = frozenset(CalendarYear.objects.values_list("year", flat=True))
+    return BusinessCalendar(overrides=overrides, manual_years=years)
+
+
+def clear_calendar_cache(*_args: object, **_kwargs: object) -> None:
+    global _cached
+    with _lock:
+        _cached = None
+
+
+def known_years(extra: Iterable[int] = ()) -> list[int]:
+    first, last = _package_years()
+    return sorted({*range(first, last + 1), *extra})

@@ -1,0 +1,205 @@
+"""Deadline policy: how long each tier has to accept and to resolve a case, and when to warn.
+
+Policies are rows of DeadlinePolicy (category class × tier), editable in the admin;
+a category type may shorten its own start tier's limits. Where no row exists the
+defaults below apply. Dates outside the calendar's known years do not stop intake:
+the deadline is estimated on Monday–Friday, marked provisional, and a SystemAlert
+tells administrators to enter the year's holidays (see ``recompute_provisional``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from alleys.choices import AreaLevel
+
+from .calendar import BusinessCalendar, CalendarOutOfRange, get_calendar
+from .choices import TimeUnit
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """An amount of working time."""
+
+    value: int
+    unit: str
+
+    def add_to(self, calendar: BusinessCalendar, start: dt.datetime) -> dt.datetime:
+        if self.unit == TimeUnit.DAYS:
+            return calendar.add_working_days(start, self.value)
+        return calendar.add_working_hours(start, self.value)
+
+    def halved(self) -> Limit:
+        if self.unit == TimeUnit.DAYS:
+            return (
+                Limit(max(1, math.ceil(self.value * 8 / 2)), TimeUnit.HOURS)
+                if self.value <= 2
+                else Limit(math.ceil(self.value / 2), TimeUnit.DAYS)
+            )
+        return Limit(max(1, math.ceil(self.value / 2)), TimeUnit.HOURS)
+
+
+# Defaults when no DeadlinePolicy row exists: (accept, resolve) per tier.
+DEFAULT_LIMITS: dict[str, tuple[Limit, Limit]] = {
+    AreaLevel.ALLEY: (Limit(4, TimeUnit.HOURS), Limit(3, TimeUnit.DAYS)),
+    AreaLevel.COMMUNITY: (Limit(8, TimeUnit.HOURS), Limit(5, TimeUnit.DAYS)),
+    AreaLevel.STREET: (Limit(2, TimeUnit.DAYS), Limit(10, TimeUnit.DAYS)),
+    AreaLevel.DISTRICT: (Limit(3, TimeUnit.DAYS), Limit(60, TimeUnit.DAYS)),
+    AreaLevel.CITY: (Limit(5, TimeUnit.DAYS), Limit(60, TimeUnit.DAYS)),
+}
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """The deadlines a case gets on arriving at a tier."""
+
+    accept_due: dt.datetime
+    resolve_due: dt.datetime
+    warn_at: dt.datetime | None
+    provisional: bool
+
+
+def limits_for(*, category: object, tier: str, urgent: bool = False) -> tuple[Limit, Limit]:
+    """(accept, resolve) limits for a category type at a tier."""
+    accept, resolve = _policy_table().get((category.category_class_id, tier), DEFAULT_LIMITS[tier])  # type: ignore[attr-defined]
+    if tier == category.start_tier:  # type: ignore[attr-defined]
+        if category.accept_hours:  # type: ignore[attr-defined]
+            accept = Limit(category.accept_hours, TimeUnit.HOURS)  # type: ignore[attr-defined]
+        if category.resolve_hours:  # type: ignore[attr-defined]
+            resolve = Limit(category.resolve_hours, TimeUnit.HOURS)  # type: ignore[attr-defined]
+    if urgent:
+        accept, resolve = accept.halved(), resolve.halved()
+    return accept, resolve
+
+
+_policy_lock = threading.Lock()
+_policy_cache: tuple[float, dict[tuple[int, str], tuple[Limit, Limit]]] | None = None
+
+
+def _policy_table() -> dict[tuple[int, str], tuple[Limit, Limit]]:
+    """All policies in one query, cached for a minute (the sweep computes thousands of deadlines)."""
+    global _policy_cache
+    now = time.monotonic()
+    with _policy_lock:
+        if _policy_cache is not None and now - _policy_cache[0] < 60:
+            return _policy_cache[1]
+    from .models import DeadlinePolicy
+
+    table = {
+        (p.category_class_id, p.tier): (
+            Limit(p.accept_value, p.accept_unit),
+            Limit(p.resolve_value, p.resolve_unit),
+        )
+        for p in DeadlinePolicy.objects.all()
+    }
+    with _policy_lock:
+        _policy_cache = (now, table)
+    return table
+
+
+def clear_policy_cache(*_args: object, **_kwargs: object) -> None:
+    global _policy_cache
+    with _policy_lock:
+        _policy_cache = None
+
+
+def _weekday_calendar(calendar: BusinessCalendar) -> BusinessCalendar:
+    """Monday–Friday for unknown years, keeping the admin's overrides."""
+    years = frozenset(range(1900, 2200))
+    return BusinessCalendar(overrides=calendar.overrides, manual_years=years, tz=calendar.tz)
+
+
+def compute_deadlines(
+    *,
+    category: object,
+    tier: str,
+    start: dt.datetime,
+    urgent: bool = False,
+    calendar: BusinessCalendar | None = None,
+) -> Deadlines:
+    """Deadlines for a case arriving at ``tier`` at ``start``."""
+    calendar = calendar or get_calendar()
+    accept, resolve = limits_for(category=category, tier=tier, urgent=urgent)
+    provisional = False
+    try:
+        accept_due = accept.add_to(calendar, start)
+        resolve_due = resolve.add_to(calendar, start)
+        used = calendar.working_hours_between(start, accept_due)
+        warn_at = calendar.add_working_hours(start, used * settings.JXT_WARN_FRACTION) if used else None
+    except CalendarOutOfRange as exc:
+        provisional = True
+        raise_calendar_alert(exc.day)
+        fallback = _weekday_calendar(calendar)
+        accept_due = accept.add_to(fallback, start)
+        resolve_due = resolve.add_to(fallback, start)
+        used = fallback.working_hours_between(start, accept_due)
+        warn_at = fallback.add_working_hours(start, used * settings.JXT_WARN_FRACTION) if used else None
+    return Deadlines(accept_due=accept_due, resolve_due=resolve_due, warn_at=warn_at, provisional=provisional)
+
+
+def warn_time(
+    *, start: dt.datetime, due: dt.datetime, calendar: BusinessCalendar | None = None
+) -> dt.datetime | None:
+    """When JXT_WARN_FRACTION of the working time between start and due is used."""
+    calendar = calendar or get_calendar()
+    try:
+        used = calendar.working_hours_between(start, due)
+        return calendar.add_working_hours(start, used * settings.JXT_WARN_FRACTION) if used else None
+    except CalendarOutOfRange:
+        return None
+
+
+def order_deadlines(
+    *, start: dt.datetime, calendar: BusinessCalendar | None = None
+) -> tuple[dt.datetime, dt.datetime, bool]:
+    """(report_due, complete_due, provisional) for a department order dispatched at ``start``."""
+    from .models import OrderSettings
+
+    calendar = calendar or get_calendar()
+    conf = OrderSettings.current()
+    try:
+        return (
+            calendar.add_working_days(start, conf.report_days),
+            calendar.add_working_days(start, conf.complete_days),
+            False,
+        )
+    except CalendarOutOfRange as exc:
+        raise_calendar_alert(exc.day)
+        fallback = _weekday_calendar(calendar)
+        return (
+            fallback.add_working_days(start, conf.report_days),
+            fallback.add_working_days(start, conf.complete_days),
+            True,
+        )
+
+
+def raise_calendar_alert(day: dt.date) -> None:
+    """Record (once, counted) that the calendar lacks a year; administrators see it in the admin."""
+    from .models import SystemAlert
+
+    key = f"calendar-missing-{day.year}"
+    message = (
+        f"工作日历缺少 {day.year} 年的节假日数据：涉及该年的期限已按周一至周五估算并标记为“期限待定”。"
+        f"请在后台“手工维护的日历年份/日历调整”中录入 {day.year} 年的放假和调休安排，然后运行 "
+        f"python manage.py recompute_deadlines。"
+    )
+    now = timezone.now()
+    updated = SystemAlert.objects.filter(key=key).update(
+        last_seen=now, count=F("count") + 1, resolved_at=None
+    )
+    if not updated:
+        SystemAlert.objects.get_or_create(
+            key=key, defaults={"message": message, "first_seen": now, "last_seen": now}
+        )
+    logger.error("business calendar has no data for year %s; deadlines marked provisional", day.year)

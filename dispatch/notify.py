@@ -1,0 +1,234 @@
+"""Who is told what when a case moves: in-app inbox, e-mail and group-robot webhooks.
+
+Services append timeline events and call ``schedule_notifications(event_ids)``; the
+Celery task runs only after the transaction commits (a rolled-back change tells
+nobody), fans the events out to recipients with a constant number of queries per
+batch, and queues one delivery task per outgoing channel. A failing channel is
+retried by its own task and never touches the case.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from alleys.choices import HOLDER_ROLES, AreaLevel, Role
+from alleys.models import Area, RoleAssignment
+from issues.choices import EventKind
+from issues.models import CaseEvent
+
+from .models import (
+    ChannelKind,
+    DeliveryState,
+    DispatchOrder,
+    Notification,
+    NotificationChannel,
+    NotificationDelivery,
+)
+
+logger = logging.getLogger(__name__)
+
+# Events the holder of the case's tier must hear about.
+_TO_HOLDER = {
+    EventKind.SUBMITTED,
+    EventKind.WHISTLED,
+    EventKind.ESCALATED,
+    EventKind.REOPENED,
+    EventKind.VERIFY_FAILED,
+    EventKind.DEADLINE_WARNING,
+    EventKind.CHASED,
+    EventKind.SUPERVISED,
+}
+# Events for the community that verifies and evaluates.
+_TO_COMMUNITY = {
+    EventKind.RESOLVED,
+    EventKind.ORDER_REPORTED,
+    EventKind.ORDER_COMPLETED,
+    EventKind.EXTENSION_REQUESTED,
+}
+# Events for the department named in the event's data.
+_TO_DEPARTMENT = {
+    EventKind.DISPATCHED,
+    EventKind.ORDER_REDISPATCHED,
+    EventKind.ORDER_INSISTED,
+    EventKind.EXTENSION_DECIDED,
+    EventKind.CHASED,
+    EventKind.VERIFY_FAILED,
+}
+# Events for the dispatching organisation department.
+_TO_ORG = {
+    EventKind.ORDER_REJECTED,
+    EventKind.ORDER_OVERDUE,
+    EventKind.ORDER_COMPLETED,
+    EventKind.EXTENSION_DECIDED,
+}
+
+
+def schedule_notifications(event_ids: Sequence[int]) -> None:
+    """Queue the fan-out task for these events once the current transaction commits."""
+    ids = [int(i) for i in event_ids]
+    if not ids:
+        return
+    from .tasks import notify_events
+
+    transaction.on_commit(lambda: notify_events.delay(ids))
+
+
+def fan_out(event_ids: Iterable[int]) -> int:
+    """Create inbox messages and channel deliveries for the events; returns the messages created."""
+    events = list(
+        CaseEvent.objects.filter(pk__in=list(event_ids)).select_related(
+            "case", "case__category", "case__alley", "case__holder_area"
+        )
+    )
+    if not events:
+        return 0
+    # Which (area code, roles) and departments each event goes to.
+    targets: dict[int, tuple[list[tuple[str, frozenset[str]]], list[int]]] = {}
+    area_codes: set[str] = set()
+    department_ids: set[int] = set()
+    order_ids = {int(e.data["order_id"]) for e in events if e.data.get("order_id")}
+    orders = DispatchOrder.objects.in_bulk(list(order_ids)) if order_ids else {}
+    dispatcher_codes = dict(
+        Area.objects.filter(pk__in={o.dispatcher_area_id for o in orders.values()}).values_list("pk", "code")
+    )
+    for event in events:
+        case = event.case
+        areas: list[tuple[str, frozenset[str]]] = []
+        depts: list[int] = []
+        if event.kind in _TO_HOLDER:
+            areas.append((case.holder_area.code, HOLDER_ROLES[case.tier]))
+        if event.kind in _TO_COMMUNITY:
+            areas.append((case.alley.code_at(AreaLevel.COMMUNITY), frozenset({Role.COMMUNITY_STAFF})))
+        order = orders.get(int(event.data.get("order_id", 0) or 0))
+        if order is not None:
+            if event.kind in _TO_DEPARTMENT:
+                depts.append(order.department_id)
+            if event.kind in _TO_ORG:
+                code = dispatcher_codes.get(order.dispatcher_area_id, "")
+                areas.append((code, frozenset({Role.DISTRICT_ORG, Role.CITY_ORG})))
+        elif event.kind in _TO_DEPARTMENT and event.data.get("department_ids"):
+            depts.extend(int(d) for d in event.data["department_ids"])
+        targets[event.pk] = (areas, depts)
+        area_codes.update(code for code, _roles in areas if code)
+        department_ids.update(depts)
+
+    people_by_area: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    people_by_dept: dict[int, list[int]] = defaultdict(list)
+    if area_codes or department_ids:
+        rows = RoleAssignment.objects.filter(is_active=True, user__is_active=True).filter(
+            Q(area__code__in=area_codes) | Q(department_id__in=department_ids)
+        )
+        for user_id, role, code, dept_id in rows.values_list(
+            "user_id", "role", "area__code", "department_id"
+        ):
+            if code:
+                people_by_area[code].append((user_id, role))
+            if dept_id:
+                people_by_dept[dept_id].append(user_id)
+
+    messages: list[Notification] = []
+    for event in events:
+        areas, depts = targets[event.pk]
+        recipients: set[int] = set()
+        for code, roles in areas:
+            recipients.update(uid for uid, role in people_by_area.get(code, []) if role in roles)
+        for dept_id in depts:
+            recipients.update(people_by_dept.get(dept_id, []))
+        if event.actor_id:
+            recipients.discard(event.actor_id)  # nobody needs to be told what they just did
+        title, body = _message(event)
+        messages.extend(
+            Notification(
+                recipient_id=uid,
+                case_id=event.case_id,
+                order_id=event.data.get("order_id"),
+                kind=event.kind,
+                title=title,
+                body=body,
+            )
+            for uid in sorted(recipients)
+        )
+    Notification.objects.bulk_create(messages, batch_size=1000)
+
+    # Channels of the units concerned (one query), one delivery per channel and event.
+    unit_q = Q(area__code__in=area_codes) | Q(department_id__in=department_ids)
+    channels = list(NotificationChannel.objects.filter(unit_q, is_active=True).select_related("area"))
+    deliveries: list[NotificationDelivery] = []
+    for event in events:
+        areas, depts = targets[event.pk]
+        codes = {code for code, _roles in areas}
+        title, body = _message(event)
+        for channel in channels:
+            if (channel.area and channel.area.code in codes) or (channel.department_id in depts):
+                deliveries.append(
+                    NotificationDelivery(
+                        channel=channel, case_id=event.case_id, kind=event.kind, title=title, body=body
+                    )
+                )
+    created = NotificationDelivery.objects.bulk_create(deliveries, batch_size=1000)
+    if created:
+        from .tasks import deliver
+
+        ids = [d.pk for d in created if d.pk]
+        transaction.on_commit(lambda: [deliver.delay(i) for i in ids])
+    return len(messages)
+
+
+def _message(event: CaseEvent) -> tuple[str, str]:
+    """Title and body for staff; no personal data of the reporter, ever."""
+    case = event.case
+    title = f"[{event.get_kind_display()}] {case.category.name} · {case.alley.name}（{case.tracking_code}）"
+    body = event.note[:500] if event.note else ""
+    return title[:200], body
+
+
+def deliver_one(delivery_id: int) -> bool:
+    """Send one delivery; True when sent (or already sent). Raises on a failure worth retrying."""
+    delivery = NotificationDelivery.objects.select_related("channel").filter(pk=delivery_id).first()
+    if delivery is None or delivery.state == DeliveryState.SENT:
+        return True
+    NotificationDelivery.objects.filter(pk=delivery_id).update(attempts=delivery.attempts + 1)
+    channel = delivery.channel
+    try:
+        if channel.kind == ChannelKind.EMAIL:
+            send_mail(
+                delivery.title, delivery.body or delivery.title, None, [channel.target], fail_silently=False
+            )
+        else:
+            payload = {"msgtype": "text", "text": {"content": f"{delivery.title}\n{delivery.body}".strip()}}
+            request = urllib.request.Request(  # noqa: S310 - the admin configures an http(s) URL
+                channel.target,
+                data=json.dumps(payload, ensure_ascii=False).encode(),
+                headers={"Content-Type": "application/json"},
+                method="POST",
+            )
+            with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+                if response.status >= 300:
+                    raise OSError(f"webhook answered {response.status}")
+    except Exception as exc:
+        NotificationDelivery.objects.filter(pk=delivery_id).update(
+            state=DeliveryState.FAILED, last_error=str(exc)[:1000]
+        )
+        logger.warning("delivery %s via channel %s failed: %s", delivery_id, channel.pk, type(exc).__name__)
+        raise
+    NotificationDelivery.objects.filter(pk=delivery_id).update(
+        state=DeliveryState.SENT, sent_at=timezone.now(), last_error=""
+    )
+    return True
+
+
+def mark_read(*, user_id: int, ids: Sequence[int] | None = None) -> int:
+    """Mark the user's messages read (all when ids is None)."""
+    qs = Notification.objects.filter(recipient_id=user_id, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=list(ids))
+    return qs.update(read_at=timezone.now())

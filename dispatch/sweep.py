@@ -1,0 +1,292 @@
+"""The sweep: warn near deadlines, escalate missed ones, flag overdue orders, close silent cases.
+
+Run every minute by Celery beat (``dispatch.sweep``) and by ``manage.py escalate``;
+both call ``run_sweep``. The database is the source of truth: work is found by
+indexed range scans over deadline columns, claimed in bounded batches with
+``SELECT … FOR UPDATE SKIP LOCKED`` (two sweeps at once take disjoint rows), and
+written with a constant number of queries per batch. "Escalated once per case and
+tier" is the unique (case, to_tier) constraint on Whistle; a crashed or redelivered
+sweep either committed its batch (the rows are no longer due) or rolled it back
+(nothing happened), so the next sweep finds the work again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from issues.choices import AWAITING_ACCEPT_STATES, OPEN_STATES, CaseState, EventKind
+from issues.models import Case, CaseEvent
+from issues.workflow import cases_close_unrated_claimed, cases_escalate_claimed
+
+from .calendar import get_calendar
+from .chain import next_tier
+from .choices import ACTIVE_ORDER_STATES
+from .deadlines import raise_calendar_alert
+from .models import DispatchOrder
+from .notify import schedule_notifications
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SweepResult:
+    """What one sweep did (or, in a dry run, would do)."""
+
+    now: str = ""
+    dry_run: bool = False
+    aborted: str = ""
+    warned: int = 0
+    escalated: int = 0
+    city_overdue: int = 0
+    report_overdue: int = 0
+    complete_overdue: int = 0
+    closed: int = 0
+    batches: int = 0
+    details: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("details")
+        return data
+
+
+def _claim(qs: Any, batch: int) -> list[Any]:
+    """Lock up to ``batch`` rows nobody else holds (PostgreSQL); SQLite serialises writers anyway."""
+    if connection.features.has_select_for_update_skip_locked:
+        qs = qs.select_for_update(skip_locked=True, of=("self",))
+    return list(qs[:batch])
+
+
+def run_sweep(
+    *,
+    now: dt.datetime | None = None,
+    dry_run: bool = False,
+    batch: int | None = None,
+    log: Callable[[str], None] | None = None,
+) -> SweepResult:
+    """One full sweep; safe to run concurrently and repeatedly."""
+    now = now or timezone.now()
+    batch = batch or settings.JXT_SWEEP_BATCH
+    result = SweepResult(now=now.isoformat(), dry_run=dry_run)
+    say = log or (lambda _msg: None)
+
+    calendar = get_calendar()
+    if not calendar.knows(timezone.localtime(now).date()):
+        # Without this year's holidays every deadline today is a guess: escalate nothing, shout.
+        result.aborted = _("工作日历缺少 %(year)d 年的数据，本次不做超时上报。") % {
+            "year": timezone.localtime(now).year
+        }
+        if not dry_run:
+            raise_calendar_alert(timezone.localtime(now).date())
+        logger.error("sweep aborted: calendar does not know %s", timezone.localtime(now).year)
+        say(result.aborted)
+        return result
+
+    _sweep_warnings(now, batch, dry_run, result, say)
+    _sweep_escalations(now, batch, dry_run, result, say)
+    _sweep_orders(now, batch, dry_run, result, say)
+    _sweep_feedback_window(now, batch, dry_run, result, say)
+    return result
+
+
+# --- (a) deadline warnings ------------------------------------------------------------------------
+
+
+def _sweep_warnings(
+    now: dt.datetime, batch: int, dry_run: bool, result: SweepResult, say: Callable[[str], None]
+) -> None:
+    due = Case.objects.filter(warn_at__lte=now, state__in=OPEN_STATES).order_by("warn_at", "pk")
+    if dry_run:
+        for code, warn_at in due.values_list("tracking_code", "warn_at"):
+            result.warned += 1
+            say(f"warn     {code}  (warn_at {warn_at:%Y-%m-%d %H:%M})")
+        return
+    while True:
+        with transaction.atomic():
+            cases = _claim(due.select_related("category", "alley", "holder_area"), batch)
+            if not cases:
+                return
+            result.batches += 1
+            events = []
+            for case in cases:
+                what = _("受理") if case.state in AWAITING_ACCEPT_STATES else _("办结")
+                deadline = case.escalation_due or case.resolve_due
+                events.append(
+                    CaseEvent(
+                        case=case,
+                        kind=EventKind.DEADLINE_WARNING,
+                        at=now,
+                        actor_label=_("系统"),
+                        public=False,
+                        note=_("%(what)s期限 %(due)s 将到，请抓紧办理。")
+                        % {
+                            "what": what,
+                            "due": timezone.localtime(deadline).strftime("%Y-%m-%d %H:%M")
+                            if deadline
+                            else "-",
+                        },
+                    )
+                )
+            Case.objects.filter(pk__in=[c.pk for c in cases]).update(warn_at=None)
+            created = CaseEvent.objects.bulk_create(events)
+            schedule_notifications([e.pk for e in created if e.pk])
+            result.warned += len(cases)
+
+
+# --- (b) escalation ---------------------------------------------------------------------------------
+
+
+def _sweep_escalations(
+    now: dt.datetime, batch: int, dry_run: bool, result: SweepResult, say: Callable[[str], None]
+) -> None:
+    due = Case.objects.filter(escalation_due__lte=now, state__in=OPEN_STATES).order_by("escalation_due", "pk")
+    if dry_run:
+        for code, tier in due.values_list("tracking_code", "tier"):
+            target = next_tier(tier)
+            if target is None:
+                result.city_overdue += 1
+                say(f"overdue  {code}  at city level: supervise")
+            else:
+                result.escalated += 1
+                say(f"escalate {code}  {tier} -> {target}")
+        return
+    while True:
+        try:
+            with transaction.atomic():
+                cases = _claim(due.select_related("category", "alley", "holder_area"), batch)
+                if not cases:
+                    return
+                result.batches += 1
+                escalated, city = cases_escalate_claimed(cases=cases, now=now)
+                result.escalated += escalated
+                result.city_overdue += city
+        except IntegrityError:
+            # A whistle for some (case, tier) already exists: the batch rolled back whole.
+            # Take the same rows one by one; the constraint skips the duplicates.
+            logger.warning("escalation batch hit the once-per-tier constraint; retrying one by one")
+            _escalate_one_by_one(due, batch, now, result)
+
+
+def _escalate_one_by_one(due: Any, batch: int, now: dt.datetime, result: SweepResult) -> None:
+    from issues.workflow import case_escalate
+
+    for pk in list(due.values_list("pk", flat=True)[:batch]):
+        if case_escalate(case=pk, now=now) is not None:
+            result.escalated += 1
+        else:
+            Case.objects.filter(pk=pk, escalation_due__lte=now).update(escalation_due=None)
+
+
+# --- (c) overdue orders ------------------------------------------------------------------------------
+
+
+def _sweep_orders(
+    now: dt.datetime, batch: int, dry_run: bool, result: SweepResult, say: Callable[[str], None]
+) -> None:
+    kinds = (
+        (
+            "report",
+            Q(report_due__lte=now, reported_at__isnull=True, report_overdue_at__isnull=True),
+            "report_overdue_at",
+        ),
+        (
+            "complete",
+            Q(complete_due__lte=now, completed_at__isnull=True, complete_overdue_at__isnull=True),
+            "complete_overdue_at",
+        ),
+    )
+    for kind, condition, flag in kinds:
+        due = DispatchOrder.objects.filter(condition, state__in=ACTIVE_ORDER_STATES).order_by("pk")
+        if dry_run:
+            for order_id, dept in due.values_list("pk", "department__name"):
+                setattr(result, f"{kind}_overdue", getattr(result, f"{kind}_overdue") + 1)
+                say(f"overdue  order {order_id} ({dept}): {kind}")
+            continue
+        while True:
+            with transaction.atomic():
+                orders = _claim(due.select_related("department", "common_issue"), batch)
+                if not orders:
+                    break
+                result.batches += 1
+                DispatchOrder.objects.filter(pk__in=[o.pk for o in orders]).update(**{flag: now})
+                case_ids: dict[int, list[int]] = {}
+                common = [o for o in orders if o.case_id is None]
+                if common:
+                    through = DispatchOrder.common_issue.field.related_model.cases.through  # type: ignore[attr-defined]
+                    for ci_id, case_id in through.objects.filter(
+                        commonissue_id__in={o.common_issue_id for o in common}
+                    ).values_list("commonissue_id", "case_id"):
+                        case_ids.setdefault(ci_id, []).append(case_id)
+                text = _("派单报到超时") if kind == "report" else _("派单办结超时")
+                events = []
+                for order in orders:
+                    targets = (
+                        [order.case_id] if order.case_id else case_ids.get(order.common_issue_id or 0, [])
+                    )
+                    for case_id in targets:
+                        events.append(
+                            CaseEvent(
+                                case_id=case_id,
+                                kind=EventKind.ORDER_OVERDUE,
+                                at=now,
+                                actor_label=_("系统"),
+                                note=f"{order.department.name}：{text}",
+                                data={
+                                    "order_id": order.pk,
+                                    "department_id": order.department_id,
+                                    "what": kind,
+                                },
+                            )
+                        )
+                created = CaseEvent.objects.bulk_create(events)
+                schedule_notifications([e.pk for e in created if e.pk])
+                setattr(result, f"{kind}_overdue", getattr(result, f"{kind}_overdue") + len(orders))
+
+
+# --- (d) close cases nobody rated within the feedback window -----------------------------------------
+
+
+def _sweep_feedback_window(
+    now: dt.datetime, batch: int, dry_run: bool, result: SweepResult, say: Callable[[str], None]
+) -> None:
+    calendar = get_calendar()
+    try:
+        cutoff_day = timezone.localtime(now).date()
+        for _i in range(settings.JXT_FEEDBACK_WINDOW_DAYS):
+            cutoff_day = _previous_workday(calendar, cutoff_day)
+    except Exception:  # an unknown year: closing can wait for the calendar
+        return
+    cutoff = dt.datetime.combine(cutoff_day, dt.time(23, 59, 59), tzinfo=timezone.get_current_timezone())
+    due = Case.objects.filter(state=CaseState.AWAITING_FEEDBACK, verified_at__lte=cutoff).order_by(
+        "verified_at", "pk"
+    )
+    if dry_run:
+        for (code,) in due.values_list("tracking_code"):
+            result.closed += 1
+            say(f"close    {code}  (no feedback within {settings.JXT_FEEDBACK_WINDOW_DAYS} working days)")
+        return
+    while True:
+        with transaction.atomic():
+            cases = _claim(due, batch)
+            if not cases:
+                return
+            result.batches += 1
+            cases_close_unrated_claimed(cases=cases, now=now)
+            result.closed += len(cases)
+
+
+def _previous_workday(calendar: Any, day: dt.date) -> dt.date:
+    current = day - dt.timedelta(days=1)
+    while not calendar.is_workday(current):
+        current -= dt.timedelta(days=1)
+    return current

@@ -1,0 +1,36 @@
+"""Celery tasks: thin, idempotent, taking ids."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+from . import notify
+
+
+@shared_task(name="dispatch.sweep")
+def sweep_task() -> dict[str, int]:
+    """The periodic sweep: warn, escalate, flag overdue orders (see dispatch.sweep)."""
+    from .sweep import run_sweep
+
+    return run_sweep().as_dict()
+
+
+@shared_task(name="dispatch.notify_events")
+def notify_events(event_ids: list[int]) -> int:
+    """Fan timeline events out to inboxes and channels."""
+    return notify.fan_out(event_ids)
+
+
+@shared_task(
+    name="dispatch.deliver",
+    bind=True,
+    autoretry_for=(Exception,),
+    retry_backoff=30,
+    retry_backoff_max=1800,
+    max_retries=6,
+)
+def deliver(self: Any, delivery_id: int) -> bool:
+    """Send one e-mail or webhook delivery, retried with backoff on failure."""
+    return notify.deliver_one(delivery_id)

@@ -1,0 +1,1112 @@
+"""The case state machine: every transition, who may make it, what it needs and what it writes.
+
+This module is the only place that changes a case's state or tier. Admin actions,
+staff pages, the API, Celery tasks, management commands and the residents' pages all
+call these functions; none re-implements a check. Each function
+
+- locks the case row (a second click or a concurrent sweep sees the new state),
+- checks the source state and the actor's role and territory,
+- validates what the transition requires (a reason, a photo of the fix, …),
+- writes the case, appends an immutable timeline event, and
+- schedules notifications to run after the transaction commits.
+
+An illegal call raises ``TransitionError`` (or its subclass ``TransitionForbidden``)
+with a message for the user, and changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import IO, Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from alleys.choices import AreaLevel, Role
+from alleys.scoping import Scope, scope_for
+
+from .choices import (
+    CaseSource,
+    CaseState,
+    EventKind,
+    FeedbackChannel,
+    FeedbackSolved,
+    PhotoKind,
+    Satisfaction,
+    Urgency,
+)
+from .models import Case, CaseEvent, CasePhoto, Feedback
+
+S = CaseState
+_AWAITING_ACCEPT = frozenset({CaseState.SUBMITTED, CaseState.REOPENED})
+
+
+class TransitionError(Exception):
+    """A transition that is not allowed now; the message is for the user."""
+
+    status_code = 409
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class TransitionForbidden(TransitionError):
+    """The actor may not make this transition on this case."""
+
+    status_code = 403
+
+
+class TransitionInvalid(TransitionError):
+    """Something the transition needs is missing or wrong."""
+
+    status_code = 400
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A declared transition: its name, label, allowed source states and who may make it."""
+
+    name: str
+    label: Any
+    sources: frozenset[str]
+    who: Callable[[Scope, Case], bool]
+    who_label: Any
+
+
+# --- who may act ---------------------------------------------------------------------------
+
+
+def is_holder(scope: Scope, case: Case) -> bool:
+    """The unit holding the case now, or the community staff supervising their alleys' teams."""
+    if scope.holds_tier(case.tier, case.holder_area.code):
+        return True
+    return case.tier == AreaLevel.ALLEY and scope.has_role_over(
+        frozenset({Role.COMMUNITY_STAFF}), case.alley.code
+    )
+
+
+def is_community_of(scope: Scope, case: Case) -> bool:
+    """Staff of the community the case's alley belongs to (they verify and evaluate)."""
+    return scope.has_role_over(frozenset({Role.COMMUNITY_STAFF}), case.alley.code)
+
+
+def is_supervisor(scope: Scope, case: Case) -> bool:
+    """Street staff and organisation departments over the case's area (督办)."""
+    return scope.has_role_over(
+        frozenset({Role.STREET_STAFF, Role.DISTRICT_ORG, Role.CITY_ORG}), case.alley.code
+    )
+
+
+def is_above_holder(scope: Scope, case: Case) -> bool:
+    """Anyone at a tier above the holder in the case's territory may chase (催办)."""
+    return is_supervisor(scope, case) or (case.tier == AreaLevel.ALLEY and is_community_of(scope, case))
+
+
+def is_case_department(scope: Scope, case: Case) -> bool:
+    """A department with an active order on the case."""
+    if not scope.department_ids:
+        return False
+    return case.orders.filter(
+        department_id__in=scope.department_ids, state__in=_active_order_states()
+    ).exists()
+
+
+def _active_order_states() -> list[str]:
+    from dispatch.choices import ACTIVE_ORDER_STATES
+
+    return sorted(ACTIVE_ORDER_STATES)
+
+
+def _nobody(scope: Scope, case: Case) -> bool:
+    return scope.is_global
+
+
+OPEN = frozenset({S.SUBMITTED, S.ACCEPTED, S.IN_PROGRESS, S.REOPENED})
+
+TRANSITIONS: dict[str, Transition] = {
+    t.name: t
+    for t in (
+        Transition(
+            "accept",
+            gettext_lazy("受理"),
+            frozenset({S.SUBMITTED, S.REOPENED}),
+            is_holder,
+            gettext_lazy("当前责任单位"),
+        ),
+        Transition(
+            "start",
+            gettext_lazy("开始办理"),
+            frozenset({S.ACCEPTED}),
+            is_holder,
+            gettext_lazy("当前责任单位"),
+        ),
+        Transition("whistle", gettext_lazy("吹哨上报"), OPEN, is_holder, gettext_lazy("当前责任单位")),
+        Transition("escalate", gettext_lazy("超时自动上报"), OPEN, _nobody, gettext_lazy("系统（超时扫描）")),
+        Transition("dispatch", gettext_lazy("派单"), OPEN, is_holder, gettext_lazy("区/市委组织部")),
+        Transition(
+            "resolve",
+            gettext_lazy("办结待核实"),
+            frozenset({S.ACCEPTED, S.IN_PROGRESS}),
+            is_holder,
+            gettext_lazy("当前责任单位或牵头部门"),
+        ),
+        Transition(
+            "verify",
+            gettext_lazy("核实"),
+            frozenset({S.AWAITING_VERIFICATION}),
+            is_community_of,
+            gettext_lazy("所在社区"),
+        ),
+        Transition(
+            "feedback",
+            gettext_lazy("评价"),
+            frozenset({S.AWAITING_FEEDBACK}),
+            is_community_of,
+            gettext_lazy("反映人本人，或社区电话回访"),
+        ),
+        Transition(
+            "close",
+            gettext_lazy("关闭"),
+            frozenset({S.AWAITING_FEEDBACK}),
+            is_community_of,
+            gettext_lazy("所在社区，或评价期满后系统"),
+        ),
+        Transition(
+            "reject",
+            gettext_lazy("不予受理"),
+            frozenset({S.SUBMITTED, S.ACCEPTED, S.REOPENED}),
+            is_holder,
+            gettext_lazy("当前责任单位"),
+        ),
+        Transition("merge", gettext_lazy("合并"), OPEN, is_holder, gettext_lazy("当前责任单位")),
+        Transition(
+            "supervise",
+            gettext_lazy("督办"),
+            OPEN | {S.AWAITING_VERIFICATION},
+            is_supervisor,
+            gettext_lazy("街道或组织部"),
+        ),
+        Transition(
+            "chase",
+            gettext_lazy("催办"),
+            OPEN | {S.AWAITING_VERIFICATION},
+            is_above_holder,
+            gettext_lazy("上级单位"),
+        ),
+    )
+}
+
+
+def allowed_transitions(case: Case, user: Any) -> list[Transition]:
+    """The transitions this user may make on this case now (for buttons and API hints)."""
+    scope = scope_for(user)
+    result = []
+    for transition in TRANSITIONS.values():
+        if transition.name == "escalate" or case.state not in transition.sources:
+            continue
+        if transition.name == "dispatch" and case.tier not in (AreaLevel.DISTRICT, AreaLevel.CITY):
+            continue
+        if transition.name == "whistle" and case.tier == AreaLevel.CITY:
+            continue
+        if transition.name == "resolve" and case.lead_department_id:
+            continue  # the lead department completes through its order
+        if transition.who(scope, case):
+            result.append(transition)
+    return result
+
+
+# --- plumbing ---------------------------------------------------------------------------------
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return now or timezone.now()
+
+
+def _lock(case: Case | int) -> Case:
+    pk = case if isinstance(case, int) else case.pk
+    return (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("category", "category__category_class", "alley", "holder_area")
+        .get(pk=pk)
+    )
+
+
+def _check(name: str, case: Case, actor: Any, *, system: bool = False) -> None:
+    transition = TRANSITIONS[name]
+    if case.state not in transition.sources:
+        raise TransitionError(
+            _("案件当前状态为“%(state)s”，不能%(action)s。请刷新后查看最新进展。")
+            % {"state": case.get_state_display(), "action": transition.label}
+        )
+    if system:
+        return
+    if actor is None or not transition.who(scope_for(actor), case):
+        raise TransitionForbidden(
+            _("您没有权限对该案件执行“%(action)s”（需要：%(who)s）。")
+            % {"action": transition.label, "who": transition.who_label}
+        )
+
+
+def _require(value: str, field: str, message: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise TransitionInvalid(message, field=field)
+    return text
+
+
+def actor_label(actor: Any, case: Case) -> str:
+    """The unit name the public timeline shows for an actor (never a person)."""
+    from dispatch.chain import unit_label
+
+    if actor is None:
+        return _("系统")
+    return unit_label(case.tier, case.holder_area)
+
+
+def record_event(
+    case: Case,
+    kind: str,
+    *,
+    actor: Any = None,
+    now: dt.datetime,
+    from_state: str = "",
+    from_tier: str = "",
+    note: str = "",
+    public: bool = True,
+    label: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> CaseEvent:
+    """Append one immutable timeline event."""
+    return CaseEvent.objects.create(
+        case=case,
+        kind=kind,
+        at=now,
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_label=label if label is not None else actor_label(actor, case),
+        from_state=from_state,
+        to_state=case.state if from_state else "",
+        from_tier=from_tier,
+        to_tier=case.tier if from_tier else "",
+        note=note,
+        public=public,
+        data=data or {},
+    )
+
+
+def _notify(*events: CaseEvent) -> None:
+    from dispatch.notify import schedule_notifications
+
+    schedule_notifications([e.pk for e in events])
+
+
+def _attach_photos(
+    case: Case, event: CaseEvent, photos: Sequence[IO[bytes]], kind: str, *, public: bool
+) -> None:
+    from .photos import clean_photo
+
+    for upload in photos:
+        CasePhoto.objects.create(
+            case=case, event=event, kind=kind, image=clean_photo(upload), is_public=public
+        )
+
+
+def _clean_photos_first(photos: Sequence[IO[bytes]]) -> None:
+    """Validate every photo before anything is written (a bad one must not leave half a change)."""
+    from django.conf import settings
+
+    from .photos import clean_photo
+
+    if len(photos) > settings.JXT_MAX_PHOTOS:
+        raise TransitionInvalid(_("最多上传 %(n)d 张照片。") % {"n": settings.JXT_MAX_PHOTOS}, field="photos")
+    for upload in photos:
+        try:
+            clean_photo(upload)
+        except ValidationError as exc:
+            raise TransitionInvalid(" ".join(exc.messages), field="photos") from exc
+
+
+# --- intake -----------------------------------------------------------------------------------
+
+
+def case_submit(
+    *,
+    category: Any,
+    alley: Any,
+    description: str,
+    source: str = CaseSource.RESIDENT_FORM,
+    reporter_name: str = "",
+    reporter_phone: str = "",
+    address_detail: str = "",
+    latitude: Any = None,
+    longitude: Any = None,
+    urgency: str = Urgency.NORMAL,
+    photos: Sequence[IO[bytes]] = (),
+    consent: bool = False,
+    actor: Any = None,
+    patrol: Any = None,
+    keep_lower_tier: str | None = None,
+    now: dt.datetime | None = None,
+) -> Case:
+    """Create a case at the tier its category sets (staff may keep it lower) and start its clock."""
+    from dispatch.chain import place_at_tier, tier_index
+
+    now = _now(now)
+    description = _require(description, "description", _("请描述遇到的问题。"))
+    if alley.level != AreaLevel.ALLEY:
+        raise TransitionInvalid(_("请选择具体的街巷/网格。"), field="alley")
+    if not category.is_active:
+        raise TransitionInvalid(_("该事项类型已停用，请选择其他类型。"), field="category")
+    if category.needs_contact and not reporter_phone:
+        raise TransitionInvalid(_("这类问题需要留下联系电话，方便工作人员回访。"), field="reporter_phone")
+    if actor is not None and source == CaseSource.RESIDENT_FORM:
+        source = CaseSource.HOTLINE
+    if actor is not None and not scope_for(actor).covers_code(alley.code):
+        raise TransitionForbidden(_("只能登记本辖区街巷的案件。"))
+    _clean_photos_first(photos)
+    tier = category.start_tier
+    if keep_lower_tier:
+        if actor is None:
+            raise TransitionForbidden(_("只有工作人员可以调整办理层级。"))
+        if tier_index(keep_lower_tier) > tier_index(tier):
+            raise TransitionInvalid(_("只能把案件留在更低的层级办理，上报请用“吹哨”。"), field="tier")
+        tier = keep_lower_tier
+    with transaction.atomic():
+        case = Case(
+            source=source,
+            category=category,
+            alley=alley,
+            description=description,
+            reporter_name=reporter_name.strip(),
+            reporter_phone=reporter_phone.strip(),
+            address_detail=address_detail.strip(),
+            latitude=latitude,
+            longitude=longitude,
+            urgency=urgency,
+            consent_at=now if consent else None,
+            state=S.SUBMITTED,
+            created_at=now,
+            created_by=actor if getattr(actor, "pk", None) else None,
+            patrol=patrol,
+        )
+        place_at_tier(case, tier, now=now)
+        case.save()
+        event = record_event(
+            case,
+            EventKind.SUBMITTED,
+            actor=actor,
+            now=now,
+            label=_("群众") if actor is None else None,
+            note="",
+            data={"source": source},
+        )
+        _attach_photos(case, event, photos, PhotoKind.REPORT, public=False)
+        _notify(event)
+    return case
+
+
+# --- the holder's transitions ------------------------------------------------------------------
+
+
+def case_accept(*, case: Case | int, actor: Any, note: str = "", now: dt.datetime | None = None) -> Case:
+    """The holder signs for the case (yellow light); the resolve deadline now governs."""
+    from dispatch.deadlines import warn_time
+
+    now = _now(now)
+    with transaction.atomic():
+        case = _lock(case)
+        _check("accept", case, actor)
+        before = case.state
+        case.state = S.ACCEPTED
+        case.accepted_at = case.accepted_at or now
+        case.escalation_due = case.resolve_due
+        case.warn_at = warn_time(start=now, due=case.resolve_due) if case.resolve_due else None
+        case.save()
+        record_event(case, EventKind.ACCEPTED, actor=actor, now=now, from_state=before, note=note)
+    return case
+
+
+def case_start(*, case: Case | int, actor: Any, note: str = "", now: dt.datetime | None = None) -> Case:
+    """The holder starts work on the case."""
+    now = _now(now)
+    with transaction.atomic():
+        case = _lock(case)
+        _check("start", case, actor)
+        before = case.state
+        case.state = S.IN_PROGRESS
+        case.save()
+        record_event(case, EventKind.STARTED, actor=actor, now=now, from_state=before, note=note)
+    return case
+
+
+def case_whistle(
+    *,
+    case: Case | int,
+    actor: Any,
+    reason: str,
+    departments: Sequence[Any] = (),
+    urgency: str | None = None,
+    now: dt.datetime | None = None,
+) -> Case:
+    """The holder passes the case one tier up with a reason (吹哨).
+
+    The street names the responsible department(s) and the urgency when it whistles
+    to the district, which then dispatches.
+    """
+    now = _now(now)
+    reason = _require(reason, "reason", _("请说明吹哨上报的理由。"))
+    with transaction.atomic():
+        case = _lock(case)
+        _check("whistle", case, actor)
+        if case.tier == AreaLevel.STREET and not departments:
+            raise TransitionInvalid(_("街道吹哨时请至少指定一个责任部门。"), field="departments")
+        if urgency and urgency not in Urgency.values:
+            raise TransitionInvalid(_("紧急程度无效。"), field="urgency")
+        _move_up(
+            case,
+            actor=actor,
+            reason=reason,
+            departments=departments,
+            urgency=urgency,
+            automatic=False,
+            now=now,
+        )
+    return case
+
+
+def case_escalate(*, case: Case | int, now: dt.datetime | None = None, reason: str = "") -> Case | None:
+    """The sweep's automatic whistle when a deadline passed; None if it already happened.
+
+    Exactly once per case and tier: the Whistle row's unique (case, to_tier)
+    constraint refuses a second one, whatever ran twice.
+    """
+    now = _now(now)
+    with transaction.atomic():
+        case = _lock(case)
+        if case.state not in TRANSITIONS["escalate"].sources or case.escalation_due is None:
+            return None
+        if case.escalation_due > now or case.tier == AreaLevel.CITY:
+            return None
+        missed = _("受理") if case.state in (S.SUBMITTED, S.REOPENED) else _("办结")
+        text = reason or _("%(unit)s超过%(what)s期限（%(due)s）未处理，系统自动上报。") % {
+            "unit": actor_label(object(), case),
+            "what": missed,
+            "due": timezone.localtime(case.escalation_due).strftime("%Y-%m-%d %H:%M"),
+        }
+        try:
+            with transaction.atomic():
+                _move_up(case, actor=None, reason=text, departments=(), urgency=None, automatic=True, now=now)
+        except IntegrityError:
+            return None
+    return case
+
+
+def _move_up(
+    case: Case,
+    *,
+    actor: Any,
+    reason: str,
+    departments: Sequence[Any],
+    urgency: str | None,
+    automatic: bool,
+    now: dt.datetime,
+) -> CaseEvent:
+    from dispatch.chain import next_tier, place_at_tier
+    from dispatch.models import Whistle
+
+    target = next_tier(case.tier)
+    if target is None:
+        raise TransitionError(_("案件已在市级，无法继续上报。"))
+    before_state, before_tier = case.state, case.tier
+    label = actor_label(actor, case) if not automatic else _("系统")
+    whistle = Whistle.objects.create(
+        case=case,
+        from_tier=before_tier,
+        to_tier=target,
+        reason=reason,
+        automatic=automatic,
+        actor=actor if getattr(actor, "pk", None) else None,
+        at=now,
+    )
+    if departments:
+        whistle.departments.set(departments)
+    if urgency:
+        case.urgency = urgency
+    case.state = S.SUBMITTED
+    case.accepted_at = None
+    place_at_tier(case, target, now=now)
+    case.save()
+    event = record_event(
+        case,
+        EventKind.ESCALATED if automatic else EventKind.WHISTLED,
+        actor=actor,
+        now=now,
+        from_state=before_state,
+        from_tier=before_tier,
+        note=reason,
+        label=label,
+        data={"whistle_id": whistle.pk, "department_ids": [d.pk for d in departments]},
+    )
+    _notify(event)
+    return event
+
+
+def case_resolve(
+    *,
+    case: Case | int,
+    actor: Any,
+    note: str,
+    photos: Sequence[IO[bytes]] = (),
+    photos_public: bool = False,
+    now: dt.datetime | None = None,
+    _by_lead_order: bool = False,
+) -> Case:
+    """The holder (or the lead department, through its order) reports the fix: green light."""
+    now = _now(now)
+    note = _require(note, "note", _("请填写办理结果。"))
+    _clean_photos_first(photos)
+    with transaction.atomic():
+        case = _lock(case)
+        if _by_lead_order:
+            _check("resolve", case, actor, system=True)
+        else:
+            _check("resolve", case, actor)
+            if case.lead_department_id:
+                raise TransitionError(_("该案件已派单，由牵头部门通过派单办结。"))
+        if (
+            case.category.fix_photo_required
+            and not photos
+            and not case.photos.filter(kind=PhotoKind.FIX).exists()
+        ):
+            raise TransitionInvalid(_("这类问题办结时需要上传整改后的照片。"), field="photos")
+        before = case.state
+        case.state = S.AWAITING_VERIFICATION
+        case.resolved_at = now
+        case.resolved_tier = case.tier
+        case.escalation_due = None
+        case.warn_at = None
+        case.save()
+        event = record_event(
+            case,
+            EventKind.RESOLVED,
+            actor=actor,
+            now=now,
+            from_state=before,
+            note=note,
+            label=None if not _by_lead_order else case.lead_department.name,
+        )
+        _attach_photos(case, event, photos, PhotoKind.FIX, public=photos_public)
+        _notify(event)
+    return case
+
+
+def case_verify(
+    *, case: Case | int, actor: Any, passed: bool, note: str = "", now: dt.datetime | None = None
+) -> Case:
+    """The community checks the fix: passed → orange light; failed → back to work at the same tier."""
+    from dispatch.chain import set_fresh_deadlines
+
+    now = _now(now)
+    if not passed:
+        note = _require(note, "note", _("核实未通过时请说明原因。"))
+    with transaction.atomic():
+        case = _lock(case)
+        _check("verify", case, actor)
+        before = case.state
+        if passed:
+            case.state = S.AWAITING_FEEDBACK
+            case.verified_at = now
+            case.save()
+            event = record_event(
+                case,
+                EventKind.VERIFIED,
+                actor=actor,
+                now=now,
+                from_state=before,
+                note=note,
+                label=_community_label(case),
+            )
+        else:
+            case.state = S.IN_PROGRESS
+            case.reopen_count += 1
+            case.feedback_round += 1
+            set_fresh_deadlines(case, now=now)
+            case.escalation_due = case.resolve_due
+            case.save()
+            data: dict[str, Any] = {}
+            lead = _reopen_lead_order(case, now=now)
+            if lead is not None:
+                data["order_id"] = lead
+            event = record_event(
+                case,
+                EventKind.VERIFY_FAILED,
+                actor=actor,
+                now=now,
+                from_state=before,
+                note=note,
+                label=_community_label(case),
+                data=data,
+            )
+        _notify(event)
+    return case
+
+
+def _community_label(case: Case) -> str:
+    from alleys.models import Area
+
+    code = case.alley.code_at(AreaLevel.COMMUNITY)
+    return Area.objects.filter(code=code).values_list("name", flat=True).first() or ""
+
+
+def _reopen_lead_order(case: Case, *, now: dt.datetime) -> int | None:
+    """A failed verification sends the lead department's completed order back to work."""
+    from dispatch.choices import OrderRole, OrderState
+    from dispatch.models import DispatchOrder
+
+    order = (
+        DispatchOrder.objects.select_for_update()
+        .filter(case=case, role=OrderRole.LEAD, state=OrderState.COMPLETED)
+        .order_by("-completed_at")
+        .first()
+    )
+    if order is None:
+        return None
+    order.state = OrderState.REPORTED if order.reported_at else OrderState.RECEIVED
+    order.completed_at = None
+    order.save(update_fields=["state", "completed_at"])
+    case.resolve_due = order.complete_due
+    case.escalation_due = None
+    case.save(update_fields=["resolve_due", "escalation_due"])
+    return order.pk
+
+
+def case_feedback(
+    *,
+    case: Case | int,
+    solved: str,
+    satisfaction: str,
+    comment: str = "",
+    channel: str = FeedbackChannel.RESIDENT,
+    actor: Any = None,
+    now: dt.datetime | None = None,
+) -> Case:
+    """The reporter's answer (or a staff return call): "not solved" reopens the case.
+
+    The residents' page authenticates the reporter (tracking code + phone digits)
+    before calling this with ``actor=None``; staff record return calls as themselves.
+    """
+    from dispatch.chain import set_fresh_deadlines
+
+    now = _now(now)
+    if solved not in FeedbackSolved.values:
+        raise TransitionInvalid(_("请选择问题是否解决。"), field="solved")
+    if satisfaction not in Satisfaction.values:
+        raise TransitionInvalid(_("请选择满意程度。"), field="satisfaction")
+    if channel not in FeedbackChannel.values:
+        raise TransitionInvalid(_("评价方式无效。"), field="channel")
+    if channel == FeedbackChannel.RETURN_CALL and actor is None:
+        raise TransitionForbidden(_("电话回访须由工作人员登记。"))
+    if channel == FeedbackChannel.RESIDENT and actor is not None:
+        channel = FeedbackChannel.RETURN_CALL
+    with transaction.atomic():
+        case = _lock(case)
+        _check("feedback", case, actor, system=actor is None)
+        if Feedback.objects.filter(case=case, round=case.feedback_round).exists():
+            raise TransitionError(_("这一轮办理已经评价过了，感谢您的反馈。"))
+        try:
+            with transaction.atomic():
+                Feedback.objects.create(
+                    case=case,
+                    round=case.feedback_round,
+                    solved=solved,
+                    satisfaction=satisfaction,
+                    comment=comment.strip()[:2000],
+                    channel=channel,
+                    recorded_by=actor if getattr(actor, "pk", None) else None,
+                    created_at=now,
+                )
+        except IntegrityError as exc:
+            raise TransitionError(_("这一轮办理已经评价过了，感谢您的反馈。")) from exc
+        before = case.state
+        label = _("群众") if channel == FeedbackChannel.RESIDENT else _("社区电话回访")
+        feedback_event = record_event(
+            case,
+            EventKind.FEEDBACK,
+            actor=actor,
+            now=now,
+            note=comment.strip()[:2000],
+            label=label,
+            data={
+                "solved": solved,
+                "satisfaction": satisfaction,
+                "channel": channel,
+                "round": case.feedback_round,
+            },
+        )
+        if solved == FeedbackSolved.NOT_SOLVED:
+            case.reopen_count += 1
+            case.feedback_round += 1
+            set_fresh_deadlines(case, now=now)
+            # A dispatched case goes straight back to its lead department; others are re-accepted.
+            case.state = S.IN_PROGRESS if case.lead_department_id else S.REOPENED
+            case.save()
+            data: dict[str, Any] = {}
+            lead = _reopen_lead_order(case, now=now) if case.lead_department_id else None
+            if lead is not None:
+                data["order_id"] = lead
+            event = record_event(
+                case,
+                EventKind.REOPENED,
+                actor=actor,
+                now=now,
+                from_state=before,
+                note=_("反映人表示问题未解决，案件重新办理。"),
+                label=label,
+                data=data,
+            )
+            _notify(feedback_event, event)
+        else:
+            case.state = S.CLOSED
+            case.closed_at = now
+            case.save()
+            event = record_event(case, EventKind.CLOSED, actor=actor, now=now, from_state=before, label=label)
+            _notify(feedback_event)
+    return case
+
+
+def case_close(
+    *, case: Case | int, actor: Any = None, note: str = "", now: dt.datetime | None = None
+) -> Case:
+    """Close a case without feedback: by the community, or by the sweep after the feedback window."""
+    now = _now(now)
+    with transaction.atomic():
+        case = _lock(case)
+        _check("close", case, actor, system=actor is None)
+        before = case.state
+        case.state = S.CLOSED
+        case.closed_at = now
+        case.save()
+        record_event(
+            case,
+            EventKind.CLOSED,
+            actor=actor,
+            now=now,
+            from_state=before,
+            note=note or _("评价期满未收到评价，系统关闭。"),
+            label=None if actor else _("系统"),
+        )
+    return case
+
+
+def case_reject(*, case: Case | int, actor: Any, reason: str, now: dt.datetime | None = None) -> Case:
+    """Not a matter for us (不予受理), with the reason the resident will read."""
+    now = _now(now)
+    reason = _require(reason, "reason", _("请填写不予受理的理由，群众会看到。"))
+    with transaction.atomic():
+        case = _lock(case)
+        _check("reject", case, actor)
+        before = case.state
+        case.state = S.REJECTED
+        case.rejection_reason = reason
+        case.closed_at = now
+        case.escalation_due = None
+        case.warn_at = None
+        case.save()
+        record_event(case, EventKind.REJECTED, actor=actor, now=now, from_state=before, note=reason)
+    return case
+
+
+def case_merge(
+    *, case: Case | int, actor: Any, into: Case | int, note: str = "", now: dt.datetime | None = None
+) -> Case:
+    """A duplicate: merged into another case, whose progress the resident then follows."""
+    now = _now(now)
+    with transaction.atomic():
+        case = _lock(case)
+        _check("merge", case, actor)
+        target_pk = into if isinstance(into, int) else into.pk
+        if target_pk == case.pk:
+            raise TransitionInvalid(_("不能把案件合并到它自己。"), field="into")
+        target = Case.objects.visible_to(actor).filter(pk=target_pk).first()
+        if target is None:
+            raise TransitionInvalid(_("找不到要合并到的案件。"), field="into")
+        if target.state == S.MERGED:
+            raise TransitionInvalid(_("目标案件本身已被合并，请选择主案件。"), field="into")
+        before = case.state
+        case.state = S.MERGED
+        case.merged_into = target
+        case.closed_at = now
+        case.escalation_due = None
+        case.warn_at = None
+        case.save()
+        record_event(
+            case,
+            EventKind.MERGED,
+            actor=actor,
+            now=now,
+            from_state=before,
+            note=note or _("与案件 %(code)s 属同一问题，合并办理。") % {"code": target.tracking_code},
+            data={"into": target.pk, "into_code": target.tracking_code},
+        )
+    return case
+
+
+def case_supervise(*, case: Case | int, actor: Any, note: str = "", now: dt.datetime | None = None) -> Case:
+    """Put the case under supervision (督办); the holder is told."""
+    now = _now(now)
+    with transaction.atomic():
+        case = _lock(case)
+        _check("supervise", case, actor)
+        if case.supervised:
+            raise TransitionError(_("该案件已在督办中。"))
+        case.supervised = True
+        case.save(update_fields=["supervised", "updated_at"])
+        event = record_event(
+            case, EventKind.SUPERVISED, actor=actor, now=now, note=note, label=_supervisor_label(actor)
+        )
+        _notify(event)
+    return case
+
+
+def case_chase(*, case: Case | int, actor: Any, note: str = "", now: dt.datetime | None = None) -> Case:
+    """Chase the holder (催办); counted, and the holder (and lead department) is told."""
+    now = _now(now)
+    with transaction.atomic():
+        case = _lock(case)
+        _check("chase", case, actor)
+        case.chase_count += 1
+        case.save(update_fields=["chase_count", "updated_at"])
+        data: dict[str, Any] = {}
+        if case.lead_department_id:
+            data["department_ids"] = [case.lead_department_id]
+        event = record_event(
+            case, EventKind.CHASED, actor=actor, now=now, note=note, label=_supervisor_label(actor), data=data
+        )
+        _notify(event)
+    return case
+
+
+def _supervisor_label(actor: Any) -> str:
+    from alleys.models import Area
+    from dispatch.chain import unit_label
+
+    scope = scope_for(actor)
+    if scope.is_global or not scope.area_prefixes:
+        return _("上级单位")
+    area = Area.objects.filter(code=scope.area_prefixes[0]).first()
+    return unit_label(area.level, area) if area else _("上级单位")
+
+
+def case_dispatch(
+    *,
+    case: Case | int,
+    actor: Any,
+    lead: Any,
+    cooperating: Sequence[Any] = (),
+    instructions: str = "",
+    now: dt.datetime | None = None,
+) -> Case:
+    """The organisation department dispatches orders (派单) to one lead and any cooperating departments.
+
+    The orders' report and completion deadlines govern from now on; the case no longer
+    escalates by itself (overdue orders are flagged to the organisation department).
+    """
+    from dispatch.orders import create_orders
+
+    now = _now(now)
+    with transaction.atomic():
+        case = _lock(case)
+        _check("dispatch", case, actor)
+        if case.tier not in (AreaLevel.DISTRICT, AreaLevel.CITY):
+            raise TransitionError(_("只有区、市委组织部可以派单。"))
+        if lead is None:
+            raise TransitionInvalid(_("请指定牵头部门。"), field="lead")
+        coop = [d for d in cooperating if d.pk != lead.pk]
+        for dept in [lead, *coop]:
+            if not dept.is_active:
+                raise TransitionInvalid(_("部门“%(name)s”已停用。") % {"name": dept.name}, field="lead")
+            if not dept.area.code.startswith(case.holder_area.code) and not case.holder_area.code.startswith(
+                dept.area.code
+            ):
+                raise TransitionInvalid(
+                    _("“%(name)s”不属于本级派单范围。") % {"name": dept.name}, field="lead"
+                )
+        if case.orders.filter(state__in=_active_order_states()).exists():
+            raise TransitionError(_("该案件已有在办派单，如需调整请使用改派。"))
+        before = case.state
+        orders = create_orders(
+            case=case,
+            common_issue=None,
+            lead=lead,
+            cooperating=coop,
+            dispatcher_area=case.holder_area,
+            instructions=instructions,
+            actor=actor,
+            now=now,
+        )
+        case.state = S.ACCEPTED if before in (S.SUBMITTED, S.REOPENED) else before
+        case.accepted_at = case.accepted_at or now
+        case.lead_department = lead
+        case.resolve_due = orders[0].complete_due
+        case.escalation_due = None
+        case.warn_at = None
+        case.save()
+        event = record_event(
+            case,
+            EventKind.DISPATCHED,
+            actor=actor,
+            now=now,
+            from_state=before,
+            note=instructions,
+            data={"order_ids": [o.pk for o in orders], "department_ids": [lead.pk, *[d.pk for d in coop]]},
+        )
+        _notify(event)
+    return case
+
+
+def case_mark_in_progress(*, case: Case | int, now: dt.datetime | None = None, label: str = "") -> Case:
+    """The lead department has reported (报到): a dispatched case is now being handled (yellow)."""
+    now = _now(now)
+    with transaction.atomic():
+        case = _lock(case)
+        if case.state not in (S.ACCEPTED, S.REOPENED):
+            return case
+        before = case.state
+        case.state = S.IN_PROGRESS
+        case.save()
+        record_event(
+            case,
+            EventKind.STARTED,
+            actor=None,
+            now=now,
+            from_state=before,
+            label=label or (case.lead_department.name if case.lead_department_id else _("系统")),
+        )
+    return case
+
+
+def cases_escalate_claimed(*, cases: list[Case], now: dt.datetime) -> tuple[int, int]:
+    """The sweep's bulk escalation of rows it has claimed (locked); returns (escalated, supervised at city).
+
+    The same transition as ``case_escalate``, written for a batch with a constant
+    number of queries: the sweep must move ten thousand overdue cases quickly.
+    """
+    from alleys.models import Area
+    from dispatch.chain import next_tier, place_at_tier, unit_label
+    from dispatch.models import Whistle
+
+    at_city = [c for c in cases if c.tier == AreaLevel.CITY]
+    movable = [c for c in cases if c.tier != AreaLevel.CITY]
+    targets = {c.pk: next_tier(c.tier) for c in movable}
+    existing = set(Whistle.objects.filter(case_id__in=list(targets)).values_list("case_id", "to_tier"))
+    holders = Area.objects.in_bulk(
+        {c.alley.code_at(t) for c in movable if (t := targets[c.pk]) and t != AreaLevel.ALLEY},
+        field_name="code",
+    )
+    whistles: list[Whistle] = []
+    events: list[CaseEvent] = []
+    for case in movable:
+        target = targets[case.pk]
+        assert target is not None
+        if (case.pk, target) in existing:
+            # Already escalated to that tier once: never twice. Stop the clock so it is not retried.
+            case.escalation_due = None
+            continue
+        before_state, before_tier = case.state, case.tier
+        missed = _("受理") if case.state in _AWAITING_ACCEPT else _("办结")
+        reason = _("%(unit)s超过%(what)s期限（%(due)s）未处理，系统自动上报。") % {
+            "unit": unit_label(case.tier, case.holder_area),
+            "what": missed,
+            "due": timezone.localtime(case.escalation_due).strftime("%Y-%m-%d %H:%M")
+            if case.escalation_due
+            else "-",
+        }
+        case.state = S.SUBMITTED
+        case.accepted_at = None
+        place_at_tier(case, target, now=now, holder=holders[case.alley.code_at(target)])
+        whistles.append(
+            Whistle(case=case, from_tier=before_tier, to_tier=target, reason=reason, automatic=True, at=now)
+        )
+        events.append(
+            CaseEvent(
+                case=case,
+                kind=EventKind.ESCALATED,
+                at=now,
+                actor_label=_("系统"),
+                from_state=before_state,
+                to_state=case.state,
+                from_tier=before_tier,
+                to_tier=target,
+                note=reason,
+            )
+        )
+    for case in at_city:
+        # Nothing above the city: the overdue case is supervised and its holder told, once.
+        case.escalation_due = None
+        case.supervised = True
+        events.append(
+            CaseEvent(
+                case=case,
+                kind=EventKind.SUPERVISED,
+                at=now,
+                actor_label=_("系统"),
+                note=_("市级办理超过期限，系统自动督办。"),
+            )
+        )
+    Whistle.objects.bulk_create(whistles)
+    Case.objects.bulk_update(
+        cases,
+        [
+            "state",
+            "accepted_at",
+            "tier",
+            "holder_area",
+            "tier_entered_at",
+            "accept_due",
+            "resolve_due",
+            "escalation_due",
+            "warn_at",
+            "deadline_provisional",
+            "supervised",
+        ],
+    )
+    created = CaseEvent.objects.bulk_create(events)
+    _notify_ids([e.pk for e in created if e.pk])
+    return len(whistles), len(at_city)
+
+
+def cases_close_unrated_claimed(*, cases: list[Case], now: dt.datetime) -> int:
+    """The sweep closes claimed cases that got no feedback within the window."""
+    from django.conf import settings
+
+    note = _("%(n)d 个工作日内未收到评价，系统关闭。") % {"n": settings.JXT_FEEDBACK_WINDOW_DAYS}
+    closed = Case.objects.filter(pk__in=[c.pk for c in cases], state=S.AWAITING_FEEDBACK).update(
+        state=S.CLOSED, closed_at=now
+    )
+    CaseEvent.objects.bulk_create(
+        [
+            CaseEvent(
+                case=c,
+                kind=EventKind.CLOSED,
+                at=now,
+                actor_label=_("系统"),
+                from_state=S.AWAITING_FEEDBACK,
+                to_state=S.CLOSED,
+                note=note,
+            )
+            for c in cases
+        ]
+    )
+    return closed
+
+
+def _notify_ids(ids: list[int]) -> None:
+    from dispatch.notify import schedule_notifications
+
+    schedule_notifications(ids)
