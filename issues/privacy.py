@@ -1,0 +1,67 @@
+"""Residents' personal data: who may see it, and how it is masked for everyone else.
+
+Names, phone numbers and exact addresses are shown in full only to those handling
+the case; lists, exports, dashboards and public pages show them masked or not at all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alleys.choices import HOLDER_ROLES, LEVEL_ORDER
+from alleys.scoping import scope_for
+
+from .models import Case
+
+
+def handles_case(user: Any, case: Case) -> bool:
+    """Whether ``user`` handles this case: a holder on its chain up to its tier, or an ordered department.
+
+    The alley team, its community, and — once the case has climbed that far — the street
+    and organisation departments; departments with an order on the case. The supervision
+    team watches but does not see residents' personal data.
+    """
+    scope = scope_for(user)
+    if scope.is_global:
+        return True
+    if scope.is_empty:
+        return False
+    tier_rank = LEVEL_ORDER.index(case.tier)
+    for role, code, _dept in scope.assignments:
+        if not code or not case.alley.code.startswith(code):
+            continue
+        for level in LEVEL_ORDER[tier_rank:]:  # the case's tier and everything below it
+            if role in HOLDER_ROLES[level]:
+                return True
+    if scope.department_ids:
+        return case.orders.filter(department_id__in=scope.department_ids).exists()
+    return False
+
+
+def mask_phone(phone: str) -> str:
+    """138****1234; short numbers keep only their last two digits."""
+    digits = (phone or "").strip()
+    if not digits:
+        return ""
+    if len(digits) >= 11:
+        return f"{digits[:3]}****{digits[-4:]}"
+    return "*" * max(len(digits) - 2, 1) + digits[-2:]
+
+
+def mask_name(name: str) -> str:
+    """张* / 欧阳** : the surname only."""
+    name = (name or "").strip()
+    if not name:
+        return ""
+    return name[0] + "*" * max(len(name) - 1, 1)
+
+
+def reporter_for(user: Any, case: Case) -> dict[str, str]:
+    """The reporter's name, phone and address as this user may see them."""
+    if handles_case(user, case):
+        return {"name": case.reporter_name, "phone": case.reporter_phone, "address": case.address_detail}
+    return {
+        "name": mask_name(case.reporter_name),
+        "phone": mask_phone(case.reporter_phone),
+        "address": "",
+    }
