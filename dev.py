@@ -1,0 +1,420 @@
+#!/usr/bin/env python3
+"""Jiexiangtong's developer commands, standard library only (Python 3.11+).
+
+    python3 dev.py run            venv + install + migrate + seed, then the site, worker and beat
+    python3 dev.py test [ARGS]    venv + install, then pytest (ARGS go to pytest)
+    python3 dev.py lint           ruff check, ruff format --check, mypy, makemigrations --check
+
+With no environment at all everything runs on SQLite and the embedded Celery
+broker configured in config/settings.py; DATABASE_URL and REDIS_URL switch to
+PostgreSQL and Redis (settings.py reads them, this script only reports them).
+"""
+
+# ruff: noqa: S603 -- this script exists to run the project's own tools with fixed argument lists
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import venv
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / "bin"
+PY = BIN / "python"
+STAMP = VENV / ".jxt-install-stamp"
+CHROMIUM = Path("/usr/bin/chromium")
+DEMO_LOGINS = [
+    ("admin", "超级管理员 superuser"),
+    ("orgdept", "区委组织部 district organisation department"),
+    ("street", "街道工作人员 street staff"),
+    ("community", "社区工作人员 community staff"),
+    ("chief", "巷长 alley chief"),
+    ("dept", "部门联系人 department contact"),
+]
+POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql", "psql", "postgis"}
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def child_env() -> dict[str, str]:
+    """The environment for every child: the venv first on PATH, unbuffered output for the log prefixes."""
+    env = dict(os.environ)
+    env["VIRTUAL_ENV"] = str(VENV)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONUNBUFFERED"] = "1"
+    env.pop("PYTHONHOME", None)
+    return env
+
+
+def sh(args: Sequence[str | Path], *, env: dict[str, str] | None = None, check: bool = True) -> int:
+    """Run a command in the project root; exit with its code when it fails and check is set."""
+    code = subprocess.call([str(a) for a in args], cwd=ROOT, env=env or child_env())
+    if check and code != 0:
+        sys.exit(f"dev.py: `{' '.join(str(a) for a in args)}` failed with exit code {code}")
+    return code
+
+
+def manage(*args: str, check: bool = True) -> int:
+    return sh([PY, "manage.py", *args], check=check)
+
+
+# --- environment ----------------------------------------------------------------------
+
+
+def ensure_venv() -> None:
+    """Create .venv when missing; reinstall the project only when pyproject.toml changed since the last install."""
+    if sys.version_info < (3, 11):  # noqa: UP036 -- dev.py may be started by an older system python3
+        sys.exit("dev.py: Python 3.11 or newer is required")
+    if not PY.exists():
+        say(f"creating the virtual environment in {VENV.relative_to(ROOT)}/")
+        venv.EnvBuilder(with_pip=True, clear=VENV.exists()).create(VENV)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    wanted = f"{digest} {sys.version_info.major}.{sys.version_info.minor}"
+    if STAMP.exists() and STAMP.read_text().strip() == wanted:
+        return
+    say("installing the project and its test tools (pip install -e '.[test]')")
+    # pip's own chatter goes to a log, shown only when the install fails.
+    log = VENV / "pip-install.log"
+    with log.open("w") as out:
+        code = subprocess.call(
+            [PY, "-m", "pip", "install", "--disable-pip-version-check", "-e", ".[test]"],
+            cwd=ROOT,
+            env=child_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    if code != 0:
+        sys.stdout.write(log.read_text()[-6000:])
+        sys.exit(f"dev.py: pip install failed (exit code {code}); full log in {log}")
+    STAMP.write_text(wanted + "\n")
+
+
+def stale_catalogs() -> list[Path]:
+    """The .po files whose .mo is missing or older (compiled .mo files are committed, so usually none)."""
+    stale = []
+    for po in ROOT.rglob("locale/*/LC_MESSAGES/*.po"):
+        if any(part in {".venv", "var", "node_modules"} for part in po.relative_to(ROOT).parts):
+            continue
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            stale.append(po)
+    return stale
+
+
+def has_command(name: str) -> bool:
+    out = subprocess.run(
+        [str(PY), "manage.py", "help", "--commands"],
+        cwd=ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return name in out.split()
+
+
+def var_dir() -> str:
+    return os.environ.get("JXT_VAR_DIR") or "var/"
+
+
+def describe_database() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        return f"SQLite file in {var_dir()} (DATABASE_URL not set)"
+    parts = urlsplit(url)
+    return f"{parts.scheme} at {parts.hostname or 'localhost'}:{parts.port or ''}{parts.path}"
+
+
+def describe_broker() -> str:
+    url = os.environ.get("CELERY_BROKER_URL") or os.environ.get("REDIS_URL", "")
+    if not url:
+        return f"embedded SQLite broker in {var_dir()} (REDIS_URL not set)"
+    parts = urlsplit(url)
+    return f"{parts.scheme} at {parts.hostname}:{parts.port or ''}{parts.path}"
+
+
+# --- what the tests can reach -----------------------------------------------------------
+
+
+def redis_problem(url: str) -> str | None:
+    """None when Redis at url answers PING (asked through the venv's redis client), else why not."""
+    probe = "import redis, sys; redis.Redis.from_url(sys.argv[1], socket_connect_timeout=2, socket_timeout=2).ping()"
+    result = subprocess.run([str(PY), "-c", probe, url], capture_output=True, text=True, env=child_env())
+    if result.returncode == 0:
+        return None
+    last = (result.stderr.strip().splitlines() or ["no answer"])[-1]
+    return last[:200]
+
+
+def skip_plan(env: dict[str, str]) -> list[tuple[str, str]]:
+    """(marker, reason) for every marker whose tests will be skipped; may drop an unreachable REDIS_URL from env."""
+    plan = []
+    db_scheme = urlsplit(env.get("DATABASE_URL", "")).scheme
+    if db_scheme not in POSTGRES_SCHEMES:
+        plan.append(("postgres", "needs PostgreSQL: set DATABASE_URL=postgres://… (now using SQLite)"))
+    redis_url = env.get("REDIS_URL", "")
+    if not redis_url:
+        plan.append(("redis", "needs Redis: set REDIS_URL=redis://127.0.0.1:6379/15"))
+    elif problem := redis_problem(redis_url):
+        # Settings would point the cache and broker at a dead server and fail unrelated tests:
+        # run the rest as if REDIS_URL were unset and say so.
+        plan.append(("redis", f"needs Redis: REDIS_URL is set but PING failed ({problem}); ran without it"))
+        del env["REDIS_URL"]
+    if not CHROMIUM.exists():
+        plan.append(("browser", f"needs a browser: {CHROMIUM} is missing (apt-get install chromium)"))
+    elif subprocess.call([str(PY), "-c", "import playwright"], stderr=subprocess.DEVNULL) != 0:
+        plan.append(("browser", "needs a browser: the playwright Python package is not installed"))
+    return plan
+
+
+def print_plan(plan: list[tuple[str, str]], *, done: bool) -> None:
+    if not plan:
+        say("PostgreSQL, Redis and the browser are available: no test is skipped for want of a service")
+        return
+    if done:
+        say("these tests were SKIPPED (everything else ran):")
+    else:
+        say("these tests will be SKIPPED (everything else runs):")
+    for marker, reason in plan:
+        print(f"      @{marker:<8} {reason}", flush=True)
+
+
+def cmd_test(pytest_args: list[str]) -> int:
+    ensure_venv()
+    env = child_env()
+    plan = skip_plan(env)
+    required = {m.strip() for m in env.get("JXT_REQUIRE", "").split(",") if m.strip()}
+    print_plan(plan, done=False)
+    say(f"database: {describe_database()} (pytest-django builds a throwaway test database from it)")
+    missing = [reason for marker, reason in plan if marker in required]
+    if missing:
+        say("JXT_REQUIRE demands these, refusing to skip them: " + "; ".join(missing))
+        return 1
+    code = subprocess.call(
+        [str(PY), "-m", "pytest", "-p", "no:cacheprovider", *pytest_args], cwd=ROOT, env=env
+    )
+    print_plan(plan, done=True)
+    if code == 5:
+        say("pytest collected no tests: that counts as a failure")
+    elif code != 0:
+        say(f"pytest failed (exit code {code})")
+    else:
+        say("tests passed")
+    return code
+
+
+# --- run: site + worker + beat ----------------------------------------------------------
+
+
+class Child:
+    """One long-running child process whose output is copied to ours with a name prefix."""
+
+    def __init__(self, name: str, args: Sequence[str | Path]) -> None:
+        self.name = name
+        # A session of its own: the terminal's Ctrl-C reaches only us, and we stop children in order.
+        self.proc = subprocess.Popen(
+            [str(a) for a in args],
+            cwd=ROOT,
+            env=child_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,
+        )
+        self.thread = threading.Thread(target=self._copy, daemon=True)
+        self.thread.start()
+
+    def _copy(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            print(f"{self.name:>6} | {line}", end="", flush=True)
+
+    def stop(self, *, grace: float) -> None:
+        """SIGTERM the leader (Celery's warm shutdown), then the whole group; SIGKILL whatever outlives grace."""
+        if self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self._signal_group(signal.SIGKILL)
+            self.proc.wait()
+        self._signal_group(signal.SIGTERM)  # runserver's autoreloader child, stray pool processes
+        self.thread.join(timeout=2)
+
+    def _signal_group(self, sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, sig)
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def print_welcome(addr: str) -> None:
+    password = os.environ.get("DEMO_PASSWORD") or "demo12345"
+    base = f"http://{addr}"
+    print(flush=True)
+    say(f"Jiexiangtong is running on {base}/  (Ctrl-C stops the site, the worker and beat)")
+    for path, what in [
+        ("/", "home"),
+        ("/report/", "resident report form"),
+        ("/admin/", "staff admin"),
+        ("/dashboard/", "dashboards"),
+        ("/api/docs/", "API documentation"),
+    ]:
+        print(f"      {base + path:<40} {what}")
+    print(f"    demo logins (password {password}):")
+    for username, role in DEMO_LOGINS:
+        print(f"      {username:<10} {role}")
+    say(f"database: {describe_database()}; broker: {describe_broker()}")
+    print(flush=True)
+
+
+def cmd_run(addr: str, pool: str, seed: bool) -> int:
+    host, _, port = addr.rpartition(":")
+    if not port_free(host.strip("[]"), int(port)):
+        return _fail(
+            f"{addr} is already in use; pick another with `python3 dev.py run --addr 127.0.0.1:8001`"
+        )
+    ensure_venv()
+    say(f"database: {describe_database()}")
+    manage("migrate", "--noinput")
+    if stale_catalogs() and shutil.which("msgfmt"):
+        say("compiling translations")
+        manage("compilemessages", "--ignore=.venv", "--ignore=var", "--ignore=node_modules", "-v", "0")
+    manage("collectstatic", "--noinput", "-v", "0")
+    if seed:
+        if has_command("seed_demo"):
+            say("seeding the demo city (idempotent)")
+            manage("seed_demo")
+        else:
+            say("WARNING: `manage.py seed_demo` does not exist yet; starting without demo data")
+
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    say("starting the web server, and the Celery worker with embedded beat (DatabaseScheduler)")
+    children = [
+        Child("web", [PY, "manage.py", "runserver", addr]),
+        Child(
+            "worker",
+            [
+                BIN / "celery",
+                "-A",
+                "config",
+                "worker",
+                "-B",
+                "-l",
+                "info",
+                "--concurrency",
+                "2",
+                "--pool",
+                pool,
+            ],
+        ),
+    ]
+    welcomed = False
+    started = time.monotonic()
+    code = 0
+    while not stopping.wait(0.5):
+        dead = [c for c in children if c.proc.poll() is not None]
+        if dead:
+            say(f"{dead[0].name} exited with code {dead[0].proc.returncode}; stopping the others")
+            code = 1
+            break
+        if not welcomed and time.monotonic() - started > 3:
+            print_welcome(addr)
+            welcomed = True
+    say("stopping…")
+    # Ignore further Ctrl-C while children shut down; a stuck child is killed after its grace period.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for child in reversed(children):
+        child.stop(grace=20 if child.name == "worker" else 5)
+    say("stopped")
+    return code
+
+
+def _fail(message: str) -> int:
+    say(message)
+    return 1
+
+
+# --- lint ---------------------------------------------------------------------------------
+
+
+def cmd_lint() -> int:
+    ensure_venv()
+    steps: list[tuple[str, list[str | Path]]] = [
+        ("ruff check", [BIN / "ruff", "check", "."]),
+        ("ruff format --check", [BIN / "ruff", "format", "--check", "."]),
+        ("mypy", [BIN / "mypy", "."]),
+        ("makemigrations --check", [PY, "manage.py", "makemigrations", "--check", "--dry-run"]),
+    ]
+    failed = []
+    for name, args in steps:
+        say(name)
+        if sh(args, check=False) != 0:
+            failed.append(name)
+    if failed:
+        say("lint FAILED: " + ", ".join(failed))
+        return 1
+    say("lint passed")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    # `test` hands every remaining argument to pytest untouched, including ones that look like options.
+    if argv[:1] == ["test"]:
+        return cmd_test(argv[1:])
+    parser = argparse.ArgumentParser(
+        prog="dev.py", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="install, migrate, seed, then run the site, worker and beat")
+    run.add_argument(
+        "--addr", default=os.environ.get("JXT_ADDR", "127.0.0.1:8000"), help="host:port for runserver"
+    )
+    run.add_argument(
+        "--pool",
+        default="prefork",
+        choices=["prefork", "threads", "solo"],
+        help="Celery pool (prefork works with the SQLite broker too)",
+    )
+    run.add_argument("--no-seed", dest="seed", action="store_false", help="skip manage.py seed_demo")
+    sub.add_parser("test", help="install, then run pytest; extra arguments go to pytest")
+    sub.add_parser("lint", help="ruff check, ruff format --check, mypy, makemigrations --check")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return cmd_run(args.addr, args.pool, args.seed)
+    return cmd_lint()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,131 @@
+"""Suite-wide wiring: skip rules for the service markers, eager Celery, throwaway media and cache, fast hashing.
+
+Markers (registered in pyproject.toml):
+  postgres  needs the PostgreSQL backend (DATABASE_URL=postgres://…)
+  redis     needs a Redis server answering PING at REDIS_URL; these tests keep the real broker and cache
+  browser   needs /usr/bin/chromium and the playwright package
+JXT_REQUIRE=postgres,redis (set by .ci/run) turns a would-be skip into an error, so CI never skips them.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings as django_settings
+from pytest_django import Settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@functools.cache
+def postgres_missing() -> str | None:
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return None
+    return "needs PostgreSQL: set DATABASE_URL=postgres://…"
+
+
+@functools.cache
+def redis_missing() -> str | None:
+    url: str = django_settings.REDIS_URL
+    if not url:
+        return "needs Redis: set REDIS_URL=redis://127.0.0.1:6379/15"
+    import redis
+
+    parts = urlsplit(url)  # never print the password
+    where = f"{parts.scheme}://{parts.hostname}:{parts.port or 6379}{parts.path}"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping()
+    except redis.RedisError as exc:
+        return f"needs Redis: {where} did not answer PING ({exc.__class__.__name__})"
+    return None
+
+
+@functools.cache
+def browser_missing() -> str | None:
+    if not CHROMIUM.exists():
+        return f"needs a browser: {CHROMIUM} is missing (apt-get install chromium)"
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "needs a browser: the playwright package is not installed"
+    return None
+
+
+SERVICE_CHECKS: dict[str, Callable[[], str | None]] = {
+    "postgres": postgres_missing,
+    "redis": redis_missing,
+    "browser": browser_missing,
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Real hashers cost ~100 ms per password; tests create hundreds of users.
+    django_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    required = {name.strip() for name in os.environ.get("JXT_REQUIRE", "").split(",") if name.strip()}
+    for name in sorted(required & SERVICE_CHECKS.keys()):
+        if reason := SERVICE_CHECKS[name]():
+            raise pytest.UsageError(f"JXT_REQUIRE={name} but {reason}")
+    for item in items:
+        for name, check in SERVICE_CHECKS.items():
+            if item.get_closest_marker(name) and (reason := check()):
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(request: pytest.FixtureRequest, settings: Settings) -> Iterator[None]:
+    """Run tasks inline, except in `redis` tests, which talk to a real broker and worker."""
+    if request.node.get_closest_marker("redis"):
+        yield
+        return
+    from config.celery import app
+
+    # The Celery app copied the Django settings when it was configured; set both.
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    saved = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
+@pytest.fixture(autouse=True)
+def _local_cache(request: pytest.FixtureRequest, settings: Settings) -> Iterator[None]:
+    """An empty local-memory cache per test, so rate limits never leak between tests or into a developer's Redis."""
+    if request.node.get_closest_marker("redis"):
+        yield
+        return
+    from django.core.cache import caches
+
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "jxt-tests"}
+    }
+    yield
+    caches["default"].clear()
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings: Settings, tmp_path: Path) -> None:
+    """Uploaded photos and QR images land in the test's own temporary directory."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int) -> None:
+    reasons: Counter[str] = Counter()
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reasons[reason.removeprefix("Skipped: ")] += 1
+    if reasons:
+        terminalreporter.write_line("Skipped because:")
+        for reason, count in reasons.most_common():
+            terminalreporter.write_line(f"  {count:5d} × {reason}")
