@@ -100,7 +100,14 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
 else:
     # SQLite: wait for the writer instead of failing with "database is locked"
     # when web, worker and beat share the file.
-    _db.setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+    # WAL lets the site read while the worker writes.
+    _db.setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 IS_POSTGRES: bool = _db["ENGINE"] == "django.db.backends.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -12,6 +12,7 @@ hours a day), in the project's time zone.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 import time
 from collections.abc import Iterable
@@ -38,6 +39,7 @@ class CalendarOutOfRange(Exception):
         self.day = day
 
 
+@functools.cache
 def _package_years() -> tuple[int, int]:
     from chinese_calendar import constants
 

@@ -363,7 +363,8 @@ def case_submit(
         raise TransitionInvalid(_("请选择具体的街巷/网格。"), field="alley")
     if not category.is_active:
         raise TransitionInvalid(_("该事项类型已停用，请选择其他类型。"), field="category")
-    if category.needs_contact and not reporter_phone:
+    # Staff who register a case (a chief's patrol, a hotline call) are themselves the contact.
+    if category.needs_contact and not reporter_phone and actor is None:
         raise TransitionInvalid(_("这类问题需要留下联系电话，方便工作人员回访。"), field="reporter_phone")
     if actor is not None and source == CaseSource.RESIDENT_FORM:
         source = CaseSource.HOTLINE
