@@ -80,7 +80,7 @@ def scope_for(user: Any) -> Scope:
     """The user's scope, computed once and cached on the user object."""
     cached = getattr(user, _CACHE_ATTR, None)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     scope = _compute(user)
     with contextlib.suppress(AttributeError):
         setattr(user, _CACHE_ATTR, scope)

@@ -22,8 +22,8 @@ import chinese_calendar
 from django.conf import settings
 from django.utils import timezone
 
-WORK_START = dt.time(*map(int, getattr(settings, "JXT_WORK_START", "09:00").split(":")))
-WORK_END = dt.time(*map(int, getattr(settings, "JXT_WORK_END", "17:00").split(":")))
+WORK_START = dt.time.fromisoformat(getattr(settings, "JXT_WORK_START", "09:00"))
+WORK_END = dt.time.fromisoformat(getattr(settings, "JXT_WORK_END", "17:00"))
 HOURS_PER_DAY = (
     dt.datetime.combine(dt.date.min, WORK_END) - dt.datetime.combine(dt.date.min, WORK_START)
 ).seconds / 3600

@@ -78,7 +78,7 @@ def _people() -> People:
         .order_by("area__code", "role", "user__username")
     )
     for ra in rows:
-        if ra.area_id:
+        if ra.area is not None:
             by_area_role.setdefault((ra.area.code, ra.role), ra.user)
         elif ra.department_id and ra.role == Role.DEPT_CONTACT:
             by_department.setdefault(ra.department_id, ra.user)
@@ -121,13 +121,13 @@ class _History:
 
     def holder(self, case: Case) -> Any:
         code = case.holder_area.code
-        role = {
+        role: str = {
             AreaLevel.ALLEY: Role.CHIEF,
             AreaLevel.COMMUNITY: Role.COMMUNITY_STAFF,
             AreaLevel.STREET: Role.STREET_STAFF,
             AreaLevel.DISTRICT: Role.DISTRICT_ORG,
             AreaLevel.CITY: Role.CITY_ORG,
-        }[case.tier]
+        }[AreaLevel(case.tier)]
         return self.people.at(code, role)
 
     def community_staff(self, case: Case) -> Any:

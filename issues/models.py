@@ -116,7 +116,7 @@ class CaseQuerySet(models.QuerySet["Case"]):
             return self
         if scope.is_empty:
             return self.none()
-        q = scope.area_q("alley__code")
+        q: Any = scope.area_q("alley__code")
         if scope.department_ids:
             from dispatch.models import DispatchOrder
 

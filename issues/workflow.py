@@ -600,7 +600,7 @@ def case_resolve(
             now=now,
             from_state=before,
             note=note,
-            label=None if not _by_lead_order else case.lead_department.name,
+            label=case.lead_department.name if _by_lead_order and case.lead_department else None,
         )
         _attach_photos(case, event, photos, PhotoKind.FIX, public=photos_public)
         _notify(event)
@@ -987,7 +987,7 @@ def case_mark_in_progress(*, case: Case | int, now: dt.datetime | None = None, l
             actor=None,
             now=now,
             from_state=before,
-            label=label or (case.lead_department.name if case.lead_department_id else _("系统")),
+            label=label or (case.lead_department.name if case.lead_department else _("系统")),
         )
     return case
 
