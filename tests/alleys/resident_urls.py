@@ -1,4 +1,5 @@
-"""A URLconf with a stand-in for the resident form's short URL (``alley-short``), for tests of the QR code."""
+"""A URLconf with a stand-in for the resident form's short URL (``alley-short``) at a path of its own,
+so tests can tell the routed URL from the fallback."""
 
 from __future__ import annotations
 
@@ -12,5 +13,5 @@ def _stand_in(request: HttpRequest, code: str) -> HttpResponse:
 
 urlpatterns = [
     path("r/<str:code>/", _stand_in, name="alley-short"),
-    path("", include("config.urls")),
+    path("", include("alleys.urls")),
 ]

@@ -1,0 +1,65 @@
+"""Public views of the territory: the QR code printed on an alley's responsibility board."""
+
+from __future__ import annotations
+
+import hashlib
+
+import qrcode
+import qrcode.constants
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import etag, require_safe
+from qrcode.image.svg import SvgPathFillImage
+
+from .choices import AreaLevel
+from .models import Area
+
+# A printed board lives for years; the code's content only changes if SITE_URL does.
+QR_MAX_AGE = 24 * 60 * 60
+
+
+def alley_report_url(code: str) -> str:
+    """The absolute URL the alley's QR code opens (the resident form pre-set to the alley).
+
+    The resident form (URL name ``alley-short``) may not be routed yet; the fallback
+    is the same short path it will serve, so boards printed today keep working.
+    """
+    try:
+        path = reverse("alley-short", kwargs={"code": code})
+    except NoReverseMatch:
+        path = f"/a/{code}/"
+    return f"{settings.SITE_URL}{path}"
+
+
+def qr_svg(data: str) -> bytes:
+    """An SVG QR code (white background, one path) encoding ``data``."""
+    qr = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        box_size=10,
+        border=4,
+        image_factory=SvgPathFillImage,
+    )
+    qr.add_data(data)
+    qr.make(fit=True)
+    image = qr.make_image()
+    svg: bytes = image.to_string()
+    return svg
+
+
+def _qr_etag(request: HttpRequest, code: str) -> str:
+    # The ETag follows the encoded URL, so a changed SITE_URL invalidates cached copies.
+    return hashlib.sha256(alley_report_url(code).encode()).hexdigest()[:32]
+
+
+@require_safe
+@cache_control(public=True, max_age=QR_MAX_AGE)
+@etag(_qr_etag)
+def alley_qr(request: HttpRequest, code: str) -> HttpResponse:
+    """The board's QR code for the alley with ``code``; public, since it is printed on the street."""
+    if not code.isdigit() or not Area.objects.filter(code=code, level=AreaLevel.ALLEY).exists():
+        raise Http404
+    response = HttpResponse(qr_svg(alley_report_url(code)), content_type="image/svg+xml")
+    response["Content-Disposition"] = f'inline; filename="alley-{code}-qr.svg"'
+    return response
