@@ -120,8 +120,9 @@ def test_district_org_sees_the_districts_and_the_citys_departments(actors: Actor
 
 
 def test_district_org_does_not_see_department_people_by_territory(actors: Actors) -> None:
-    # Department roles are scoped by department, not by area: the org department sees its
-    # territory's chiefs and staff; department contacts reach it through orders.
+    # RoleAssignment.visible_to is territorial plus the user's own departments: department
+    # people are not in it for an org department (the admin adds the departments it manages,
+    # see alleys.permissions.visible_assignments).
     holders = assignment_holders(actors.district_org)
     assert {"chief", "street", "orgdept"} <= holders
     assert {"farchief", "dept", "leader", "cityorg"}.isdisjoint(holders)
