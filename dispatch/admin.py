@@ -1,0 +1,208 @@
+"""Admin for deadlines, the business calendar, notification channels, alerts and the inbox.
+
+Deadline policies, order settings and the calendar decide every case's clock, so
+only superusers edit them; organisation departments may read them. Messages and
+deliveries are records of what happened and are read-only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.contrib import admin
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from alleys.admin import ScopedAdminMixin, is_superuser, request_scope
+from alleys.choices import DEPARTMENT_ROLES
+from alleys.permissions import ANY_ROLE, MANAGER_ROLES, ORG_ROLES, manager_codes
+from alleys.scoping import Scope
+
+from .models import (
+    CalendarDay,
+    CalendarYear,
+    DeadlinePolicy,
+    Notification,
+    NotificationChannel,
+    NotificationDelivery,
+    OrderSettings,
+    SystemAlert,
+)
+
+
+class ReadableByOrgMixin(ScopedAdminMixin):
+    """A global setting: organisation departments read it, superusers edit it."""
+
+    scoped = False
+    view_roles = ORG_ROLES
+
+
+@admin.register(DeadlinePolicy)
+class DeadlinePolicyAdmin(ReadableByOrgMixin, admin.ModelAdmin):
+    """Time to accept and to resolve per class and tier."""
+
+    list_display = ("category_class", "tier", "accept_value", "accept_unit", "resolve_value", "resolve_unit")
+    list_filter = ("tier", "category_class")
+    list_select_related = ("category_class",)
+
+
+@admin.register(OrderSettings)
+class OrderSettingsAdmin(ReadableByOrgMixin, admin.ModelAdmin):
+    """The one row of department-order time limits."""
+
+    list_display = ("__str__", "report_days", "complete_days", "verify_days")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # One row only (OrderSettings.current() creates it when missing).
+        return super().has_add_permission(request) and not OrderSettings.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(CalendarYear)
+class CalendarYearAdmin(ReadableByOrgMixin, admin.ModelAdmin):
+    """Years whose holidays were entered by hand."""
+
+    list_display = ("year", "note")
+    search_fields = ("note",)
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(ReadableByOrgMixin, admin.ModelAdmin):
+    """Extra holidays and make-up workdays."""
+
+    list_display = ("date", "kind", "name")
+    list_filter = ("kind",)
+    search_fields = ("name",)
+    date_hierarchy = "date"
+
+
+def _channel_q(scope: Scope) -> Q:
+    """Channels of the user's units: areas in their territory, their departments, and (for
+    organisation departments) the departments of their district or city."""
+    q = scope.area_q("area__code") & Q(area__isnull=False)
+    if not scope.area_prefixes:
+        q = Q(pk__in=[])
+    q |= Q(department_id__in=scope.department_ids)
+    for code in manager_codes(scope, ORG_ROLES):
+        q |= Q(department__area__code__startswith=code)
+    return q
+
+
+@admin.register(NotificationChannel)
+class NotificationChannelAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Where a unit's notifications go besides the inbox (email, group-robot webhook)."""
+
+    list_display = ("unit", "kind", "target_display", "is_active")
+    list_filter = ("kind", "is_active")
+    search_fields = ("target", "area__name", "department__name")
+    list_select_related = ("area", "department")
+    autocomplete_fields = ("area", "department")
+    view_roles = MANAGER_ROLES | DEPARTMENT_ROLES
+    manage_roles = view_roles
+
+    def scope_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        # NotificationChannel has no visible_to(); its units decide.
+        scope = request_scope(request)
+        return queryset if scope.is_global else queryset.filter(_channel_q(scope))
+
+    def can_manage(self, request: HttpRequest, obj: Any) -> bool:
+        # Whoever sees a channel is responsible for that unit (their own area, department or
+        # the departments an organisation department oversees).
+        return True
+
+    def choice_queryset(self, db_field: Any, request: HttpRequest) -> QuerySet[Any] | None:
+        scope = request_scope(request)
+        queryset = super().choice_queryset(db_field, request)
+        if db_field.name == "department" and queryset is not None and not scope.is_global:
+            own = Q(pk__in=scope.department_ids)
+            for code in manager_codes(scope, ORG_ROLES):
+                own |= Q(area__code__startswith=code)
+            queryset = queryset.filter(own)
+        return queryset
+
+    @admin.display(description=_("单位"))
+    def unit(self, obj: NotificationChannel) -> str:
+        return str(obj.area or obj.department)
+
+    @admin.display(description=_("地址"))
+    def target_display(self, obj: NotificationChannel) -> str:
+        # Webhook URLs carry their secret in the path or query; the list shows the host only.
+        if obj.target.startswith(("http://", "https://")):
+            return f"{urlsplit(obj.target).netloc}/…"
+        return obj.target
+
+
+@admin.register(SystemAlert)
+class SystemAlertAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Loud problems for administrators (superusers only)."""
+
+    list_display = ("key", "message", "count", "first_seen", "last_seen", "resolved_at")
+    list_filter = (("resolved_at", admin.EmptyFieldListFilter),)
+    search_fields = ("key", "message")
+    readonly_fields = ("key", "message", "count", "first_seen", "last_seen")
+    actions = ["mark_resolved"]
+    scoped = False
+    view_roles = frozenset()
+
+    @admin.action(description=_("标记为已处理"))
+    def mark_resolved(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        count = queryset.filter(resolved_at__isnull=True).update(resolved_at=timezone.now())
+        self.message_user(request, _("已处理 %(n)d 条告警。") % {"n": count})
+
+
+class ReadOnlyMixin(ScopedAdminMixin):
+    """A record of what happened: nobody adds, edits or deletes it here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """The staff member's own inbox (superusers see every inbox)."""
+
+    list_display = ("title", "kind", "case", "created_at", "read_at")
+    list_filter = (("read_at", admin.EmptyFieldListFilter), "kind")
+    search_fields = ("title",)
+    list_select_related = ("case",)
+    actions = ["mark_read"]
+    view_roles = ANY_ROLE
+
+    def scope_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset if is_superuser(request) else queryset.filter(recipient_id=request.user.pk)
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        if is_superuser(request):
+            return ("title", "recipient", "kind", "case", "created_at", "read_at")
+        return self.list_display
+
+    @admin.action(description=_("标为已读"))
+    def mark_read(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        # Only one's own messages, even for a superuser looking at everyone's.
+        count = queryset.filter(recipient_id=request.user.pk, read_at__isnull=True).update(
+            read_at=timezone.now()
+        )
+        self.message_user(request, _("已将 %(n)d 条消息标为已读。") % {"n": count})
+
+
+@admin.register(NotificationDelivery)
+class NotificationDeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Sends through email and webhooks, with attempts and errors (superusers only)."""
+
+    list_display = ("title", "channel", "kind", "state", "attempts", "created_at", "sent_at")
+    list_filter = ("state", "kind")
+    search_fields = ("title", "last_error")
+    list_select_related = ("channel__area", "channel__department")
+    scoped = False
+    view_roles = frozenset()
