@@ -44,6 +44,8 @@ DEMO_LOGINS = [
     ("chief", "巷长 alley chief"),
     ("dept", "部门联系人 department contact"),
 ]
+# The worker with an embedded beat (-B): one process tree for a laptop; production runs beat separately.
+CELERY_WORKER_ARGS = ("-A", "config", "worker", "-B", "-l", "info", "--concurrency", "2")
 POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql", "psql", "postgis"}
 
 
@@ -224,8 +226,10 @@ def cmd_test(pytest_args: list[str]) -> int:
 class Child:
     """One long-running child process whose output is copied to ours with a name prefix."""
 
-    def __init__(self, name: str, args: Sequence[str | Path]) -> None:
+    def __init__(self, name: str, args: Sequence[str | Path], *, ready_marker: str) -> None:
         self.name = name
+        self.ready_marker = ready_marker
+        self.ready = threading.Event()
         # A session of its own: the terminal's Ctrl-C reaches only us, and we stop children in order.
         self.proc = subprocess.Popen(
             [str(a) for a in args],
@@ -244,6 +248,8 @@ class Child:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             print(f"{self.name:>6} | {line}", end="", flush=True)
+            if self.ready_marker in line:
+                self.ready.set()
 
     def stop(self, *, grace: float) -> None:
         """SIGTERM the leader (Celery's warm shutdown), then the whole group; SIGKILL whatever outlives grace."""
@@ -312,44 +318,38 @@ def cmd_run(addr: str, pool: str, seed: bool) -> int:
         else:
             say("WARNING: `manage.py seed_demo` does not exist yet; starting without demo data")
 
-    stopping = threading.Event()
+    # A plain list, not a threading.Event: Event.set() inside a signal handler can deadlock
+    # on the lock that the interrupted Event.wait() in the main loop is holding.
+    signalled: list[int] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
+        signalled.append(signum)
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
     say("starting the web server, and the Celery worker with embedded beat (DatabaseScheduler)")
     children = [
-        Child("web", [PY, "manage.py", "runserver", addr]),
+        Child("web", [PY, "manage.py", "runserver", addr], ready_marker="Quit the server with"),
         Child(
             "worker",
-            [
-                BIN / "celery",
-                "-A",
-                "config",
-                "worker",
-                "-B",
-                "-l",
-                "info",
-                "--concurrency",
-                "2",
-                "--pool",
-                pool,
-            ],
+            [BIN / "celery", *CELERY_WORKER_ARGS, "--pool", pool],
+            ready_marker=" ready.",
         ),
     ]
     welcomed = False
     started = time.monotonic()
     code = 0
-    while not stopping.wait(0.5):
+    while not signalled:
+        time.sleep(0.5)
         dead = [c for c in children if c.proc.poll() is not None]
         if dead:
             say(f"{dead[0].name} exited with code {dead[0].proc.returncode}; stopping the others")
             code = 1
             break
-        if not welcomed and time.monotonic() - started > 3:
+        # The logins go below the start-up noise: once both are up, or after a minute regardless.
+        all_ready = all(c.ready.is_set() for c in children)
+        if not welcomed and (all_ready or time.monotonic() - started > 60):
             print_welcome(addr)
             welcomed = True
     say("stopping…")
