@@ -1,0 +1,31 @@
+"""The REST API's mount point (``/api/``): version 1's routes, the OpenAPI schema and its docs.
+
+The docs pages load Swagger UI and ReDoc from drf-spectacular-sidecar's static files,
+never from a CDN, so they work on a government intranet.
+"""
+
+from __future__ import annotations
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from alleys.api.urls import router as alleys_router
+from dispatch.api.urls import router as dispatch_router
+from issues.api.schema import SCHEMA_SETTINGS
+from issues.api.urls import extra_urlpatterns as issues_extra_urlpatterns
+from issues.api.urls import router as issues_router
+
+# One router for v1, so its root page lists every resource.
+v1 = DefaultRouter()
+for app_router in (issues_router, alleys_router, dispatch_router):
+    v1.registry.extend(app_router.registry)
+
+v1_urlpatterns = [*issues_extra_urlpatterns, *v1.urls]
+
+urlpatterns = [
+    path("v1/", include((v1_urlpatterns, "api"), namespace="v1")),
+    path("schema/", SpectacularAPIView.as_view(custom_settings=SCHEMA_SETTINGS), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+]

@@ -1,0 +1,34 @@
+"""Who may call the API at all; what they may touch is decided by querysets and the services.
+
+Reads are narrowed by ``visible_to(user)`` (out of scope is 404); writes call the
+state machine and order services, which check role and territory themselves and
+raise ``TransitionForbidden`` (403). The only rule that lives here is patrol logging,
+which is plain CRUD with no service.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from alleys.choices import Role
+from alleys.scoping import scope_for
+
+# Who logs a patrol or a visit of an alley: its chief, deputies and grid workers.
+PATROL_ROLES: frozenset[str] = frozenset({Role.CHIEF, Role.DEPUTY_CHIEF, Role.GRID_WORKER})
+
+
+class IsActiveUser(BasePermission):
+    """An authenticated, active account (a staff member, or an integration's service user)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_active)
+
+
+def may_log_patrol(user: Any, alley_code: str) -> bool:
+    """Whether ``user`` holds a patrolling role on exactly this alley."""
+    scope = scope_for(user)
+    return any(role in PATROL_ROLES and code == alley_code for role, code, _dept in scope.assignments)

@@ -1,0 +1,412 @@
+"""API representations of cases, their timeline, categories and patrol logs, and the transitions' inputs.
+
+Personal data: lists carry none; a case's detail shows the reporter through
+``issues.privacy.reporter_for`` (in full to those handling the case, masked otherwise).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from alleys.api.serializers import person_name
+from alleys.choices import AreaLevel
+from alleys.models import Area, Department
+from dispatch.api.serializers import OrderSummarySerializer
+from issues.choices import (
+    CaseSource,
+    FeedbackSolved,
+    PatrolKind,
+    Satisfaction,
+    Urgency,
+)
+from issues.models import Case, CaseEvent, CasePhoto, CategoryClass, CategoryType, Feedback, PatrolLog
+
+from .base import VisiblePrimaryKeyField, VisibleSlugField
+
+
+class StaffSource(models.TextChoices):
+    """Sources a staff member or an integration may give a case (residents and Open311 have their own doors)."""
+
+    PATROL = CaseSource.PATROL.value, CaseSource.PATROL.label
+    VISIT = CaseSource.VISIT.value, CaseSource.VISIT.label
+    GRID_WORKER = CaseSource.GRID_WORKER.value, CaseSource.GRID_WORKER.label
+    HOTLINE = CaseSource.HOTLINE.value, CaseSource.HOTLINE.label
+    API = CaseSource.API.value, CaseSource.API.label
+
+
+class CategoryClassSerializer(serializers.ModelSerializer[CategoryClass]):
+    """A difficulty class (A/B/C/D) and the tier its cases start at."""
+
+    class Meta:
+        model = CategoryClass
+        fields = ("code", "name", "description", "default_tier")
+
+
+class CategoryTypeSerializer(serializers.ModelSerializer[CategoryType]):
+    """A type of matter with its defaults."""
+
+    category_class: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+    category_class_name = serializers.CharField(source="category_class.name", read_only=True)
+    start_tier = serializers.ChoiceField(choices=AreaLevel.choices, read_only=True)
+
+    class Meta:
+        model = CategoryType
+        fields = (
+            "code",
+            "name",
+            "category_class",
+            "category_class_name",
+            "start_tier",
+            "default_tier",
+            "default_department_role",
+            "service_kind",
+            "accept_hours",
+            "resolve_hours",
+            "needs_contact",
+            "fix_photo_required",
+            "keywords",
+            "is_active",
+        )
+
+
+class CaseListSerializer(serializers.ModelSerializer[Case]):
+    """A case as listed: where it is, who holds it, its deadlines; no personal data."""
+
+    category: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+    category_name = serializers.CharField(source="category.name", read_only=True)
+    category_class = serializers.CharField(source="category.category_class.code", read_only=True)
+    alley: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    alley_name = serializers.CharField(source="alley.name", read_only=True)
+    state_label = serializers.CharField(source="get_state_display", read_only=True)
+    light = serializers.CharField(read_only=True)
+    tier_label = serializers.CharField(source="get_tier_display", read_only=True)
+    holder_area: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+    holder = serializers.SerializerMethodField(help_text="当前责任单位的名称（派单后为牵头部门）")
+    lead_department_name = serializers.CharField(
+        source="lead_department.name", read_only=True, allow_null=True, default=None
+    )
+    current_due = serializers.DateTimeField(read_only=True, allow_null=True)
+    overdue = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Case
+        fields: tuple[str, ...] = (
+            "id",
+            "tracking_code",
+            "source",
+            "category",
+            "category_name",
+            "category_class",
+            "alley",
+            "alley_name",
+            "description",
+            "state",
+            "state_label",
+            "light",
+            "tier",
+            "tier_label",
+            "holder_area",
+            "holder",
+            "lead_department",
+            "lead_department_name",
+            "urgency",
+            "supervised",
+            "chase_count",
+            "reopen_count",
+            "accept_due",
+            "resolve_due",
+            "current_due",
+            "overdue",
+            "latitude",
+            "longitude",
+            "created_at",
+            "updated_at",
+            "accepted_at",
+            "resolved_at",
+            "closed_at",
+        )
+        read_only_fields = fields
+
+    def get_holder(self, obj: Case) -> str:
+        from dispatch.chain import unit_label
+
+        if obj.lead_department_id and obj.lead_department is not None:
+            return obj.lead_department.name
+        return unit_label(obj.tier, obj.holder_area)
+
+    def get_overdue(self, obj: Case) -> bool:
+        if not obj.is_open:
+            return False
+        now = self.context.get("now") or timezone.now()
+        return any(due is not None and due <= now for due in (obj.escalation_due, obj.resolve_due))
+
+
+class ReporterSerializer(serializers.Serializer[Any]):
+    """The reporter as the caller may see them: in full when handling the case, masked otherwise."""
+
+    name = serializers.CharField()
+    phone = serializers.CharField()
+    address = serializers.CharField()
+
+
+class CaseEventSerializer(serializers.ModelSerializer[CaseEvent]):
+    """One line of the timeline (staff see every line, with the acting person)."""
+
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    actor = serializers.SerializerMethodField(help_text="操作人姓名（系统操作为 null）")
+
+    class Meta:
+        model = CaseEvent
+        fields = (
+            "id",
+            "at",
+            "kind",
+            "kind_label",
+            "actor",
+            "actor_label",
+            "from_state",
+            "to_state",
+            "from_tier",
+            "to_tier",
+            "note",
+            "public",
+            "data",
+        )
+        read_only_fields = fields
+
+    def get_actor(self, obj: CaseEvent) -> str | None:
+        return person_name(obj.actor) if obj.actor_id else None
+
+
+class CasePhotoSerializer(serializers.ModelSerializer[CasePhoto]):
+    """A photo's facts (the image itself is served by the permission-checked photo view)."""
+
+    class Meta:
+        model = CasePhoto
+        fields = ("id", "kind", "event", "is_public", "width", "height", "created_at")
+        read_only_fields = fields
+
+
+class FeedbackSerializer(serializers.ModelSerializer[Feedback]):
+    """The reporter's answer, or a return call, for one round."""
+
+    class Meta:
+        model = Feedback
+        fields = ("round", "solved", "satisfaction", "comment", "channel", "created_at")
+        read_only_fields = fields
+
+
+class CaseDetailSerializer(CaseListSerializer):
+    """A case with its reporter (as the caller may see them), timeline, photos, orders and next actions."""
+
+    reporter = serializers.SerializerMethodField()
+    merged_into_code = serializers.CharField(
+        source="merged_into.tracking_code", read_only=True, allow_null=True, default=None
+    )
+    timeline = CaseEventSerializer(source="events", many=True, read_only=True)
+    photos = CasePhotoSerializer(many=True, read_only=True)
+    orders = OrderSummarySerializer(many=True, read_only=True)
+    feedbacks = FeedbackSerializer(many=True, read_only=True)
+    allowed_actions = serializers.SerializerMethodField(help_text="调用者现在可以执行的操作（按钮）")
+
+    class Meta(CaseListSerializer.Meta):
+        fields = (
+            *CaseListSerializer.Meta.fields,
+            "reporter",
+            "consent_at",
+            "escalation_due",
+            "deadline_provisional",
+            "rejection_reason",
+            "merged_into",
+            "merged_into_code",
+            "resolved_tier",
+            "feedback_round",
+            "verified_at",
+            "patrol",
+            "tier_entered_at",
+            "timeline",
+            "photos",
+            "orders",
+            "feedbacks",
+            "allowed_actions",
+        )
+        read_only_fields = fields
+
+    @extend_schema_field(ReporterSerializer)
+    def get_reporter(self, obj: Case) -> dict[str, str]:
+        from issues.privacy import reporter_for
+
+        request = self.context.get("request")
+        return reporter_for(getattr(request, "user", None), obj)
+
+    def get_allowed_actions(self, obj: Case) -> list[str]:
+        from issues.workflow import allowed_transitions
+
+        request = self.context.get("request")
+        return [t.name for t in allowed_transitions(obj, getattr(request, "user", None))]
+
+
+class CaseCreateSerializer(serializers.Serializer[Any]):
+    """A case entered by staff (patrol, visit, hotline) or an integration; it enters the state machine."""
+
+    category = serializers.SlugRelatedField(
+        slug_field="code", queryset=CategoryType.objects.filter(is_active=True), help_text="事项类型编码"
+    )
+    alley = VisibleSlugField(
+        slug_field="code", queryset=Area.objects.filter(level=AreaLevel.ALLEY), help_text="街巷/网格编码"
+    )
+    description = serializers.CharField(max_length=4000)
+    source = serializers.ChoiceField(choices=StaffSource.choices, default=StaffSource.HOTLINE)  # type: ignore[assignment]
+    reporter_name = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    reporter_phone = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    address_detail = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    latitude = serializers.DecimalField(
+        max_digits=9, decimal_places=6, min_value=-90, max_value=90, required=False, allow_null=True
+    )
+    longitude = serializers.DecimalField(
+        max_digits=9, decimal_places=6, min_value=-180, max_value=180, required=False, allow_null=True
+    )
+    urgency = serializers.ChoiceField(choices=Urgency.choices, default=Urgency.NORMAL)
+    consent = serializers.BooleanField(default=False, help_text="反映人同意使用其联系方式")
+    patrol = VisiblePrimaryKeyField(
+        queryset=PatrolLog.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="发现该问题的巡查/走访记录",
+    )
+    keep_lower_tier = serializers.ChoiceField(
+        choices=AreaLevel.choices, required=False, allow_null=True, help_text="留在比默认更低的层级办理"
+    )
+    photos = serializers.ListField(child=serializers.FileField(), required=False, default=list)
+
+
+# --- inputs of the case transitions ---------------------------------------------------------------
+
+
+class NoteInputSerializer(serializers.Serializer[Any]):
+    """An optional note."""
+
+    note = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+
+class ReasonInputSerializer(serializers.Serializer[Any]):
+    """A reason (shown to the resident when the case is rejected)."""
+
+    reason = serializers.CharField(max_length=5000)
+
+
+class WhistleInputSerializer(serializers.Serializer[Any]):
+    """吹哨: the reason; the street names the responsible departments and may set the urgency."""
+
+    reason = serializers.CharField(max_length=5000)
+    departments = serializers.ListField(
+        child=VisiblePrimaryKeyField(queryset=Department.objects.filter(is_active=True)),
+        required=False,
+        default=list,
+        max_length=20,
+    )
+    urgency = serializers.ChoiceField(choices=Urgency.choices, required=False, allow_null=True)
+
+
+class DispatchInputSerializer(serializers.Serializer[Any]):
+    """派单: one lead department and any cooperating departments."""
+
+    lead = VisiblePrimaryKeyField(queryset=Department.objects.all())
+    cooperating = serializers.ListField(
+        child=VisiblePrimaryKeyField(queryset=Department.objects.all()),
+        required=False,
+        default=list,
+        max_length=20,
+    )
+    instructions = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+
+class ResolveInputSerializer(serializers.Serializer[Any]):
+    """The result and photos of the fix (multipart for photos)."""
+
+    note = serializers.CharField(max_length=5000)
+    photos = serializers.ListField(child=serializers.FileField(), required=False, default=list)
+    photos_public = serializers.BooleanField(default=False, help_text="确认照片不含个人信息后可公开")
+
+
+class VerifyInputSerializer(serializers.Serializer[Any]):
+    """The community's check of the fix (a reason when it fails)."""
+
+    passed = serializers.BooleanField()
+    note = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+
+class FeedbackInputSerializer(serializers.Serializer[Any]):
+    """A return call (电话回访) recorded by staff."""
+
+    solved = serializers.ChoiceField(choices=FeedbackSolved.choices)
+    satisfaction = serializers.ChoiceField(choices=Satisfaction.choices)
+    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class MergeInputSerializer(serializers.Serializer[Any]):
+    """The case this one duplicates."""
+
+    into = serializers.IntegerField(min_value=1, help_text="主案件的 id")
+    note = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+
+# --- patrol logs -----------------------------------------------------------------------------------
+
+
+class PatrolLogSerializer(serializers.ModelSerializer[PatrolLog]):
+    """A chief's daily patrol or weekly visit of one alley (created by the chief, for their alley)."""
+
+    chief = serializers.HiddenField(default=serializers.CurrentUserDefault())
+    chief_id = serializers.IntegerField(read_only=True)
+    chief_name = serializers.SerializerMethodField()
+    alley = VisibleSlugField(slug_field="code", queryset=Area.objects.filter(level=AreaLevel.ALLEY))
+    checked = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, default=list, max_length=50
+    )
+    case_count = serializers.IntegerField(read_only=True, default=0, help_text="本次发现并登记的案件数")
+
+    class Meta:
+        model = PatrolLog
+        fields = (
+            "id",
+            "kind",
+            "chief",
+            "chief_id",
+            "chief_name",
+            "alley",
+            "date",
+            "checked",
+            "households_visited",
+            "notes",
+            "expense_yuan",
+            "case_count",
+            "created_at",
+        )
+        read_only_fields = ("id", "created_at")
+
+    def get_chief_name(self, obj: PatrolLog) -> str:
+        return person_name(obj.chief)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        attrs: dict[str, Any] = super().to_internal_value(data)
+        day = attrs.get("date")
+        if day is not None and day > timezone.localdate():
+            raise serializers.ValidationError({"date": [_("不能登记未来日期的巡查或走访。")]})
+        if attrs.get("kind") == PatrolKind.VISIT and day is not None:
+            # Visits are weekly and recorded on their week's Monday, before the uniqueness check runs.
+            attrs["date"] = day - dt.timedelta(days=day.weekday())
+        return attrs

@@ -1,0 +1,383 @@
+"""API of the case: list and detail with timeline, intake by staff, the state machine's transitions as actions.
+
+Viewsets declare; ``get_queryset`` scopes every read with ``visible_to`` (a case outside
+the caller's territory or departments is 404); each action validates its input,
+calls the one service in ``issues.workflow`` that owns the transition, and answers the
+case as it now stands. The service decides who may act (403) and when (409).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import django_filters
+from django.db.models import Count, Prefetch, QuerySet
+from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from dispatch.models import DispatchOrder
+from issues import workflow
+from issues.choices import CaseSource, FeedbackChannel
+from issues.filters import CaseFilter
+from issues.models import ApiClient, Case, CaseEvent, CategoryClass, CategoryType, PatrolLog
+
+from .base import ApiViewMixin, filter_backends
+from .filters import PatrolLogFilter
+from .permissions import may_log_patrol
+from .schema import ApiAutoSchema
+from .serializers import (
+    CaseCreateSerializer,
+    CaseDetailSerializer,
+    CaseListSerializer,
+    CategoryClassSerializer,
+    CategoryTypeSerializer,
+    DispatchInputSerializer,
+    FeedbackInputSerializer,
+    MergeInputSerializer,
+    NoteInputSerializer,
+    PatrolLogSerializer,
+    ReasonInputSerializer,
+    ResolveInputSerializer,
+    VerifyInputSerializer,
+    WhistleInputSerializer,
+)
+
+CASE_RELATED = ("category", "category__category_class", "alley", "holder_area", "lead_department")
+
+
+def _transition_schema(summary: str, request: Any) -> Callable[[Any], Any]:
+    return extend_schema(
+        summary=summary,
+        request=request,
+        responses={200: CaseDetailSerializer},
+        tags=["cases"],
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="案件列表", tags=["cases"]),
+    retrieve=extend_schema(summary="案件详情（含办理记录）", tags=["cases"]),
+    create=extend_schema(
+        summary="登记案件（巡查、走访、热线、系统对接）",
+        tags=["cases"],
+        request=CaseCreateSerializer,
+        responses={201: CaseDetailSerializer},
+    ),
+)
+class CaseViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Case]):
+    """Cases in the caller's territory or dispatched to the caller's department."""
+
+    filterset_class = CaseFilter
+    filter_backends = filter_backends()
+    ordering_fields = ("created_at", "updated_at", "accept_due", "resolve_due", "id")
+    ordering = ("-created_at", "-id")
+
+    def get_queryset(self) -> QuerySet[Case]:
+        queryset = Case.objects.visible_to(self.request.user).select_related(*CASE_RELATED)
+        if self.action == "list":
+            return queryset
+        events = CaseEvent.objects.select_related("actor__staff_profile").order_by("at", "id")
+        orders = DispatchOrder.objects.select_related("department").order_by("dispatched_at", "id")
+        return queryset.select_related("merged_into").prefetch_related(
+            Prefetch("events", queryset=events),
+            "photos",
+            Prefetch("orders", queryset=orders),
+            "feedbacks",
+        )
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
+        if self.action == "list":
+            return CaseListSerializer
+        if self.action == "create":
+            return CaseCreateSerializer
+        return CaseDetailSerializer
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _visible_pk(self) -> int:
+        """The case id from the URL if the caller may see it (else 404), without loading the detail."""
+        try:
+            pk = int(self.kwargs[self.lookup_url_kwarg or self.lookup_field])
+        except (TypeError, ValueError) as exc:
+            raise Http404 from exc
+        if not Case.objects.visible_to(self.request.user).filter(pk=pk).exists():
+            raise Http404
+        return pk
+
+    def _detail(self, pk: int, *, status_code: int = status.HTTP_200_OK) -> Response:
+        case = self.get_queryset().get(pk=pk)
+        return Response(
+            CaseDetailSerializer(case, context=self.get_serializer_context()).data, status=status_code
+        )
+
+    def _act(self, input_class: type[serializers.Serializer[Any]], call: Callable[..., Any]) -> Response:
+        pk = self._visible_pk()
+        data = input_class(data=self.request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        call(case=pk, actor=self.request.user, **data.validated_data)
+        return self._detail(pk)
+
+    # --- intake --------------------------------------------------------------------------------
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = CaseCreateSerializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        patrol = values.get("patrol")
+        if patrol is not None and patrol.alley_id != values["alley"].pk:
+            raise serializers.ValidationError({"patrol": [_("巡查记录与案件不在同一街巷。")]})
+        if isinstance(request.auth, ApiClient) and "source" not in request.data:
+            values["source"] = CaseSource.API
+        if values.get("keep_lower_tier") is None:
+            values.pop("keep_lower_tier", None)
+        case = workflow.case_submit(actor=request.user, **values)
+        return self._detail(case.pk, status_code=status.HTTP_201_CREATED)
+
+    # --- the state machine's transitions -----------------------------------------------------------
+
+    @_transition_schema("受理", NoteInputSerializer)
+    @action(detail=True, methods=["post"])
+    def accept(self, request: Request, pk: str | None = None) -> Response:
+        return self._act(NoteInputSerializer, workflow.case_accept)
+
+    @_transition_schema("开始办理", NoteInputSerializer)
+    @action(detail=True, methods=["post"])
+    def start(self, request: Request, pk: str | None = None) -> Response:
+        return self._act(NoteInputSerializer, workflow.case_start)
+
+    @_transition_schema("吹哨上报（街道吹哨须指定责任部门）", WhistleInputSerializer)
+    @action(detail=True, methods=["post"])
+    def whistle(self, request: Request, pk: str | None = None) -> Response:
+        return self._act(WhistleInputSerializer, workflow.case_whistle)
+
+    @_transition_schema("派单（区/市委组织部）", DispatchInputSerializer)
+    @action(detail=True, methods=["post"], url_path="dispatch", url_name="dispatch")
+    def dispatch_orders(self, request: Request, pk: str | None = None) -> Response:
+        # Not named ``dispatch``: that is APIView's request dispatcher.
+        return self._act(DispatchInputSerializer, workflow.case_dispatch)
+
+    @_transition_schema("办结，待核实（可上传整改照片）", ResolveInputSerializer)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, pk: str | None = None) -> Response:
+        return self._act(ResolveInputSerializer, workflow.case_resolve)
+
+    @_transition_schema("社区核实", VerifyInputSerializer)
+    @action(detail=True, methods=["post"])
+    def verify(self, request: Request, pk: str | None = None) -> Response:
+        return self._act(VerifyInputSerializer, workflow.case_verify)
+
+    @_transition_schema("电话回访（登记反映人的评价）", FeedbackInputSerializer)
+    @action(detail=True, methods=["post"])
+    def feedback(self, request: Request, pk: str | None = None) -> Response:
+        def call(**kwargs: Any) -> Any:
+            return workflow.case_feedback(channel=FeedbackChannel.RETURN_CALL, **kwargs)
+
+        return self._act(FeedbackInputSerializer, call)
+
+    @_transition_schema("关闭（评价期内未评价时由社区关闭）", NoteInputSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request: Request, pk: str | None = None) -> Response:
+        return self._act(NoteInputSerializer, workflow.case_close)
+
+    @_transition_schema("不予受理（理由对群众公开）", ReasonInputSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        return self._act(ReasonInputSerializer, workflow.case_reject)
+
+    @_transition_schema("合并到另一个案件", MergeInputSerializer)
+    @action(detail=True, methods=["post"])
+    def merge(self, request: Request, pk: str | None = None) -> Response:
+        return self._act(MergeInputSerializer, workflow.case_merge)
+
+    @_transition_schema("督办", NoteInputSerializer)
+    @action(detail=True, methods=["post"])
+    def supervise(self, request: Request, pk: str | None = None) -> Response:
+        return self._act(NoteInputSerializer, workflow.case_supervise)
+
+    @_transition_schema("催办", NoteInputSerializer)
+    @action(detail=True, methods=["post"])
+    def chase(self, request: Request, pk: str | None = None) -> Response:
+        return self._act(NoteInputSerializer, workflow.case_chase)
+
+
+# --- categories ----------------------------------------------------------------------------------
+
+
+class CategoryTypeFilter(django_filters.FilterSet):
+    """Category types by class and status."""
+
+    category_class = django_filters.CharFilter(field_name="category_class__code", label=gettext_lazy("分类"))
+    is_active = django_filters.BooleanFilter(label=gettext_lazy("启用"))
+    common = django_filters.BooleanFilter(label=gettext_lazy("居民表单常用"))
+
+    class Meta:
+        model = CategoryType
+        fields: list[str] = []
+
+
+@extend_schema_view(
+    list=extend_schema(summary="事项分类（A/B/C/D）", tags=["categories"]),
+    retrieve=extend_schema(summary="事项分类", tags=["categories"]),
+)
+class CategoryClassViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet[CategoryClass]):
+    """The difficulty classes (the same for everyone)."""
+
+    queryset = CategoryClass.objects.all()
+    serializer_class = CategoryClassSerializer
+    filter_backends = filter_backends()
+    ordering_fields = ("code",)
+    ordering = ("code",)
+    lookup_field = "code"
+
+
+@extend_schema_view(
+    list=extend_schema(summary="事项类型", tags=["categories"]),
+    retrieve=extend_schema(summary="事项类型", tags=["categories"]),
+)
+class CategoryTypeViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet[CategoryType]):
+    """The types of matter (the same for everyone)."""
+
+    queryset = CategoryType.objects.select_related("category_class")
+    serializer_class = CategoryTypeSerializer
+    filterset_class = CategoryTypeFilter
+    filter_backends = filter_backends()
+    ordering_fields = ("code", "sort_order")
+    ordering = ("sort_order", "code")
+    lookup_field = "code"
+
+
+# --- patrol logs ----------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="巡查走访记录", tags=["patrols"]),
+    retrieve=extend_schema(summary="巡查走访记录", tags=["patrols"]),
+    create=extend_schema(summary="登记巡查或走访（本街巷的巷长、副巷长、网格员）", tags=["patrols"]),
+)
+class PatrolLogViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[PatrolLog]):
+    """Daily patrols and weekly visits in the caller's territory; chiefs log their own alleys'."""
+
+    serializer_class = PatrolLogSerializer
+    filterset_class = PatrolLogFilter
+    filter_backends = filter_backends()
+    ordering_fields = ("date", "created_at", "id")
+    ordering = ("-date", "-id")
+
+    def get_queryset(self) -> QuerySet[PatrolLog]:
+        return (
+            PatrolLog.objects.visible_to(self.request.user)
+            .select_related("alley", "chief__staff_profile")
+            .annotate(case_count=Count("cases"))
+        )
+
+    def perform_create(self, serializer: serializers.BaseSerializer[PatrolLog]) -> None:
+        alley = serializer.validated_data["alley"]
+        if not may_log_patrol(self.request.user, alley.code):
+            raise PermissionDenied(_("只有该街巷的巷长、副巷长或网格员可以登记巡查走访。"))
+        serializer.save()
+
+
+# --- who am I, and tokens -------------------------------------------------------------------------
+
+
+class RoleSerializer(serializers.Serializer[Any]):
+    """One of the caller's roles."""
+
+    role = serializers.CharField()
+    role_label = serializers.CharField()
+    area = serializers.CharField(allow_null=True, help_text="区域统一编码")
+    area_name = serializers.CharField(allow_null=True)
+    department = serializers.IntegerField(allow_null=True)
+    department_name = serializers.CharField(allow_null=True)
+
+
+class MeSerializer(serializers.Serializer[Any]):
+    """The caller: account, name, roles, and the integration client when called with an API key."""
+
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    name = serializers.CharField()
+    is_superuser = serializers.BooleanField()
+    client = serializers.CharField(allow_null=True, help_text="以对接客户端密钥调用时为客户端名称")
+    roles = RoleSerializer(many=True)
+
+
+class MeView(ApiViewMixin, APIView):
+    """Who the API thinks the caller is."""
+
+    @extend_schema(summary="当前用户及其角色", responses={200: MeSerializer}, tags=["auth"])
+    def get(self, request: Request) -> Response:
+        from alleys.api.serializers import person_name
+        from alleys.models import RoleAssignment
+
+        user = request.user
+        roles = [
+            {
+                "role": ra.role,
+                "role_label": ra.get_role_display(),
+                "area": ra.area.code if ra.area else None,
+                "area_name": ra.area.name if ra.area else None,
+                "department": ra.department_id,
+                "department_name": ra.department.name if ra.department else None,
+            }
+            for ra in RoleAssignment.objects.filter(user_id=int(user.pk or 0), is_active=True).select_related(
+                "area", "department"
+            )
+        ]
+        client = request.auth.name if isinstance(request.auth, ApiClient) else None
+        body = {
+            "id": user.pk,
+            "username": user.get_username(),
+            "name": person_name(user),
+            "is_superuser": user.is_superuser,
+            "client": client,
+            "roles": roles,
+        }
+        return Response(MeSerializer(body).data)
+
+
+class TokenThrottle(AnonRateThrottle):
+    """Slows password guessing through the token endpoint (per client address)."""
+
+    scope = "api-token"
+    rate = "10/min"
+
+
+class TokenSerializer(serializers.Serializer[Any]):
+    """A staff user's API token."""
+
+    token = serializers.CharField(help_text="以 `Authorization: Token <token>` 发送")
+
+
+class ObtainTokenView(APIView):
+    """A staff user's token for the API, in exchange for username and password."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [TokenThrottle]
+    schema = ApiAutoSchema()
+
+    @extend_schema(
+        summary="用账号密码换取 API 令牌",
+        request=AuthTokenSerializer,
+        responses={200: TokenSerializer, 429: OpenApiResponse(description="请求过于频繁")},
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        data = AuthTokenSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        token, _created = Token.objects.get_or_create(user=data.validated_data["user"])
+        return Response({"token": token.key})

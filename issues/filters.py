@@ -1,0 +1,100 @@
+"""django-filter FilterSets for cases: the filters of the API's case list (and any staff page that wants them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from alleys.choices import AreaLevel
+from alleys.scoping import scope_for
+
+from .choices import OPEN_STATES, CaseSource, CaseState, Urgency
+from .models import Case
+
+
+def overdue_q(now: Any) -> Q:
+    """Open cases past a deadline (the same rule as ``CaseQuerySet.overdue``)."""
+    return Q(state__in=OPEN_STATES) & (Q(escalation_due__lte=now) | Q(resolve_due__lte=now))
+
+
+class CaseFilter(django_filters.FilterSet):
+    """Case list filters: territory subtree, state, tier, category, department, dates, overdue, supervision."""
+
+    area = django_filters.CharFilter(
+        method="filter_area",
+        label=_("区域编码"),
+        help_text=_("区域统一编码：返回该区域及其下级所有街巷的案件（编码前缀匹配）。"),
+    )
+    state = django_filters.MultipleChoiceFilter(choices=CaseState.choices, label=_("状态"))
+    tier = django_filters.MultipleChoiceFilter(choices=AreaLevel.choices, label=_("当前层级"))
+    source = django_filters.MultipleChoiceFilter(choices=CaseSource.choices, label=_("来源"))
+    urgency = django_filters.ChoiceFilter(choices=Urgency.choices, label=_("紧急程度"))
+    category = django_filters.CharFilter(field_name="category__code", label=_("事项类型编码"))
+    category_class = django_filters.CharFilter(
+        field_name="category__category_class__code", label=_("事项分类")
+    )
+    department = django_filters.NumberFilter(
+        method="filter_department", label=_("部门"), help_text=_("派给该部门（牵头或配合）过的案件。")
+    )
+    lead_department = django_filters.NumberFilter(field_name="lead_department_id", label=_("牵头部门"))
+    tracking_code = django_filters.CharFilter(
+        field_name="tracking_code", lookup_expr="iexact", label=_("查询码")
+    )
+    created_after = django_filters.DateTimeFilter(
+        field_name="created_at", lookup_expr="gte", label=_("提交时间不早于")
+    )
+    created_before = django_filters.DateTimeFilter(
+        field_name="created_at", lookup_expr="lt", label=_("提交时间早于")
+    )
+    updated_after = django_filters.DateTimeFilter(
+        field_name="updated_at", lookup_expr="gte", label=_("更新时间不早于")
+    )
+    updated_before = django_filters.DateTimeFilter(
+        field_name="updated_at", lookup_expr="lt", label=_("更新时间早于")
+    )
+    is_open = django_filters.BooleanFilter(method="filter_is_open", label=_("未办结"))
+    overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("已超期"))
+    supervised = django_filters.BooleanFilter(field_name="supervised", label=_("督办"))
+    held = django_filters.BooleanFilter(
+        method="filter_held", label=_("我在办"), help_text=_("当前由我（我的单位）负责办理的案件。")
+    )
+
+    class Meta:
+        model = Case
+        fields: list[str] = []
+
+    def filter_area(self, queryset: QuerySet[Case], name: str, value: str) -> QuerySet[Case]:
+        return queryset.filter(alley__code__startswith=value.strip()) if value.strip() else queryset
+
+    def filter_department(self, queryset: QuerySet[Case], name: str, value: Any) -> QuerySet[Case]:
+        from dispatch.models import DispatchOrder
+
+        if value is None:
+            return queryset
+        orders = DispatchOrder.objects.filter(case_id=OuterRef("pk"), department_id=int(value))
+        return queryset.filter(Exists(orders))
+
+    def filter_is_open(self, queryset: QuerySet[Case], name: str, value: bool | None) -> QuerySet[Case]:
+        if value is None:
+            return queryset
+        q = Q(state__in=OPEN_STATES)
+        return queryset.filter(q) if value else queryset.exclude(q)
+
+    def filter_overdue(self, queryset: QuerySet[Case], name: str, value: bool | None) -> QuerySet[Case]:
+        if value is None:
+            return queryset
+        q = overdue_q(timezone.now())
+        return queryset.filter(q) if value else queryset.exclude(q)
+
+    def filter_held(self, queryset: QuerySet[Case], name: str, value: bool | None) -> QuerySet[Case]:
+        from .selectors import held_q
+
+        if value is None:
+            return queryset
+        user = getattr(self.request, "user", None)
+        q = held_q(scope_for(user))
+        return queryset.filter(q) if value else queryset.exclude(q)

@@ -1,0 +1,29 @@
+"""Fixtures for the API tests: the casework world (tests/issues) and API clients for its named actors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.issues.fixtures import _fresh_calendar_and_policies, world
+
+__all__ = ["_fresh_calendar_and_policies", "api_as", "world"]
+
+
+@pytest.fixture
+def api_as(world: Any) -> Callable[[str], APIClient]:
+    """An API client authenticated with the named actor's token ("anonymous": no credentials)."""
+
+    def make(name: str) -> APIClient:
+        client = APIClient()
+        user = world.actor(name)
+        if user is not None:
+            token, _created = Token.objects.get_or_create(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
