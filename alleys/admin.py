@@ -254,7 +254,7 @@ class AreaRoleInline(ScopedInlineMixin, admin.TabularInline):
     verbose_name_plural = _("人员（巷长、副巷长、服务队、督导队、网格员等）")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return super().get_queryset(request).select_related("user")
+        return super().get_queryset(request).select_related("user", "area")  # str(row) names both
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> type[BaseInlineFormSet]:
         formset = super().get_formset(request, obj, **kwargs)
@@ -460,7 +460,7 @@ class DepartmentRoleInline(AssignmentChoicesMixin, ScopedInlineMixin, admin.Tabu
         return is_superuser(request) or can_manage_department(request_scope(request), obj)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return super().get_queryset(request).select_related("user")
+        return super().get_queryset(request).select_related("user", "department")  # str(row) names both
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> type[BaseInlineFormSet]:
         formset = super().get_formset(request, obj, **kwargs)
