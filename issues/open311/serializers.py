@@ -1,0 +1,184 @@
+"""How our cases and categories look in Open311 GeoReport v2.
+
+Our richer states map to the spec's two: a case is ``open`` while someone still has to
+act (submitted, accepted, in progress, awaiting verification, reopened) and ``closed``
+once resolved for the resident or ended (awaiting feedback, closed, rejected, merged);
+``status_notes`` says where it really stands. ``agency_responsible`` is the unit holding
+the case now and ``expected_datetime`` its current deadline, so a client sees the case
+climb the chain. Reporters' personal data never appears; mobile numbers typed into a
+description are masked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from alleys.logging import mask_phone
+from alleys.models import Area, ancestor_codes
+from issues.choices import OPEN_STATES, CaseState, Urgency
+from issues.models import Case, CategoryType
+
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+
+
+def w3c(moment: dt.datetime | None) -> str | None:
+    """A W3C datetime with its offset, e.g. 2026-03-02T10:00:00+08:00."""
+    if moment is None:
+        return None
+    return timezone.localtime(moment).isoformat(timespec="seconds")
+
+
+def service(category: CategoryType) -> dict[str, Any]:
+    """One entry of GET services."""
+    klass = category.category_class
+    return {
+        "service_code": category.code,
+        "service_name": category.name,
+        "description": _("%(code)s类事项（%(name)s），首先由%(tier)s办理。")
+        % {"code": klass.code, "name": klass.name, "tier": _tier_label(category.start_tier)},
+        "metadata": True,
+        "type": "realtime",
+        "keywords": category.keywords,
+        "group": klass.name,
+    }
+
+
+def _tier_label(tier: str) -> str:
+    from alleys.choices import AreaLevel
+
+    return str(AreaLevel(tier).label) if tier in AreaLevel.values else tier
+
+
+def service_definition(category: CategoryType) -> dict[str, Any]:
+    """GET services/{code}: the attributes a request of this type may carry."""
+    return {
+        "service_code": category.code,
+        "attributes": [
+            {
+                "variable": True,
+                "code": "urgency",
+                "datatype": "singlevaluelist",
+                "required": False,
+                "datatype_description": None,
+                "order": 1,
+                "description": _("紧急程度：紧急的事项办理时限减半。"),
+                "values": [{"key": value, "name": str(label)} for value, label in Urgency.choices],
+            },
+            {
+                "variable": True,
+                "code": "alley",
+                "datatype": "string",
+                "required": False,
+                "datatype_description": _("15 位数字的街巷/网格统一编码"),
+                "order": 2,
+                "description": _(
+                    "问题所在的街巷/网格编码（公示牌二维码上有）。只提供经纬度或地址文字时必须填写，"
+                    "也可以直接用 address_id 提交。"
+                ),
+                "values": [],
+            },
+        ],
+    }
+
+
+def is_open(case: Case) -> bool:
+    return case.state in OPEN_STATES
+
+
+def status_notes(case: Case) -> str:
+    """Where the case really stands, in words (no staff names, no personal data)."""
+    label = case.get_state_display()
+    if case.state == CaseState.REJECTED:
+        return _("%(state)s：%(reason)s") % {"state": label, "reason": case.rejection_reason}
+    if case.state == CaseState.MERGED and case.merged_into is not None:
+        return _("%(state)s：与 %(code)s 属同一问题，请查询该诉求的进展。") % {
+            "state": label,
+            "code": case.merged_into.tracking_code,
+        }
+    if case.state == CaseState.AWAITING_FEEDBACK:
+        return _("已办结，等待反映人评价。")
+    if case.state == CaseState.CLOSED:
+        return str(label)
+    note = _("%(state)s（%(tier)s层级）") % {"state": label, "tier": case.get_tier_display()}
+    if case.supervised:
+        note += _("，已督办")
+    return note
+
+
+def agency_responsible(case: Case) -> str:
+    """The unit holding the case now: the lead department once dispatched, else the tier's unit."""
+    from dispatch.chain import unit_label
+
+    if case.lead_department_id and case.lead_department is not None:
+        return case.lead_department.name
+    return unit_label(case.tier, case.holder_area)
+
+
+def full_names(alleys: Iterable[Area]) -> dict[str, str]:
+    """``code -> "市 / 区 / 街道 / 社区 / 巷"`` for the given alleys, in one query."""
+    alleys = list(alleys)
+    codes: set[str] = set()
+    for alley in alleys:
+        codes.update(ancestor_codes(alley.code))
+    names = dict(Area.objects.filter(code__in=codes).values_list("code", "name"))
+    names.update({alley.code: alley.name for alley in alleys})
+    return {
+        alley.code: " / ".join(
+            names[code] for code in [*ancestor_codes(alley.code), alley.code] if code in names
+        )
+        for alley in alleys
+    }
+
+
+def photo_url(photo_id: int) -> str | None:
+    try:
+        return f"{settings.SITE_URL}{reverse('public-photo', kwargs={'pk': photo_id})}"
+    except NoReverseMatch:
+        return None
+
+
+def service_request(case: Case, *, addresses: dict[str, str]) -> dict[str, Any]:
+    """One request of GET requests (public: no reporter data, public photos only)."""
+    photos = getattr(case, "public_photos", None)
+    if photos is None:
+        photos = list(case.photos.filter(is_public=True).order_by("created_at", "id"))
+    open_now = is_open(case)
+    updated = case.updated_at if open_now else (case.closed_at or case.resolved_at or case.updated_at)
+    return {
+        "service_request_id": case.tracking_code,
+        "status": "open" if open_now else "closed",
+        "status_notes": status_notes(case),
+        "service_name": case.category.name,
+        "service_code": case.category.code,
+        "description": mask_phone(case.description),
+        "agency_responsible": agency_responsible(case),
+        "service_notice": None,
+        "requested_datetime": w3c(case.created_at),
+        "updated_datetime": w3c(updated),
+        "expected_datetime": w3c(case.current_due) if open_now else None,
+        "address": addresses.get(case.alley.code, case.alley.name),
+        "address_id": case.alley.code,
+        "zipcode": None,
+        "lat": float(case.latitude) if case.latitude is not None else None,
+        "long": float(case.longitude) if case.longitude is not None else None,
+        "media_url": photo_url(photos[0].pk) if photos else None,
+    }
+
+
+def service_notice(case: Case) -> str:
+    """What happens next, for the POST answer."""
+    due = case.current_due
+    text = _("已登记，由%(unit)s办理。查询码：%(code)s。") % {
+        "unit": agency_responsible(case),
+        "code": case.tracking_code,
+    }
+    if due is not None:
+        text += _("受理期限：%(due)s。") % {"due": timezone.localtime(due).strftime("%Y-%m-%d %H:%M")}
+    return text

@@ -1,0 +1,371 @@
+"""Open311 GeoReport v2 (http://wiki.open311.org/GeoReport_v2) at /open311/v2/.
+
+Reads need no key, as the spec says, and show no personal data; a GET with an
+``api_key`` is narrowed to the client's area. ``POST requests`` needs a valid
+``api_key`` of a client allowed to write, and the location must resolve to an alley
+inside the client's area: by ``address_id`` (the alley's unified code) or, with only
+``lat``/``long`` or ``address_string``, by ``attribute[alley]``. The new case enters the
+state machine through ``case_submit`` like every other source, with source ``open311``.
+Errors are the spec's array of ``code`` + ``description`` with status 400, 403 or 404.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import transaction
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+
+from alleys.choices import AreaLevel
+from alleys.models import Area
+from issues.api.authentication import touch_client
+from issues.choices import OPEN_STATES, CaseSource, CaseState, EventKind, Urgency
+from issues.models import ApiClient, Case, CasePhoto, CategoryType
+from issues.workflow import TransitionError, TransitionForbidden, case_submit, record_event
+
+from . import serializers as o311
+from .renderers import FORMATS, render, render_errors
+
+MAX_RESULTS = 1000
+DEFAULT_SPAN = dt.timedelta(days=90)
+# Services change only through the admin; bump this when the attribute definitions change.
+CHANGESET = "2026-11-01 00:00"
+CLOSED_STATES = sorted(set(CaseState.values) - set(OPEN_STATES))
+
+
+class Open311Error(Exception):
+    """A request that the spec answers with an error array."""
+
+    def __init__(self, status: int, *descriptions: str) -> None:
+        super().__init__(*descriptions)
+        self.status = status
+        self.descriptions = descriptions
+
+
+def _fmt_or_error(fmt: str) -> HttpResponse | None:
+    if fmt not in FORMATS:
+        return render_errors("xml", 404, _("不支持的格式“%(fmt)s”，请使用 .xml 或 .json。") % {"fmt": fmt})
+    return None
+
+
+def _method_not_allowed(fmt: str, allowed: str) -> HttpResponse:
+    response = render_errors(fmt, 405, _("不支持该请求方法。"))
+    response["Allow"] = allowed
+    return response
+
+
+def _client(request: HttpRequest, *, required: bool) -> ApiClient | None:
+    """The client of the ``api_key`` parameter; a missing key is fine for reads, an invalid one never."""
+    params = request.POST if request.method == "POST" else request.GET
+    raw = (params.get("api_key") or "").strip()
+    if not raw:
+        if required:
+            raise Open311Error(403, _("缺少 api_key，无法提交诉求。"))
+        return None
+    client = ApiClient.authenticate(raw)
+    if client is None:
+        raise Open311Error(403, _("api_key 无效或已停用。"))
+    touch_client(client)
+    return client
+
+
+def _handle(view: Any) -> Any:
+    """Turns Open311Error into the spec's error response in the requested format."""
+
+    def wrapped(request: HttpRequest, fmt: str, **kwargs: Any) -> HttpResponse:
+        if (error := _fmt_or_error(fmt)) is not None:
+            return error
+        try:
+            response: HttpResponse = view(request, fmt, **kwargs)
+        except Open311Error as exc:
+            return render_errors(fmt, exc.status, *exc.descriptions)
+        return response
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return csrf_exempt(wrapped)
+
+
+# --- discovery and services ----------------------------------------------------------------------
+
+
+@_handle
+def discovery(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The service discovery document."""
+    if request.method != "GET":
+        return _method_not_allowed(fmt, "GET")
+    data = {
+        "changeset": CHANGESET,
+        "contact": _("街巷通平台管理员（请联系所在区委组织部）"),
+        "key_service": _("API 密钥由平台管理员在后台“对接客户端”中为每个对接系统创建。"),
+        "endpoints": [
+            {
+                "specification": o311.SPECIFICATION,
+                "url": f"{settings.SITE_URL}/open311/v2",
+                "changeset": CHANGESET,
+                "type": "production",
+                "formats": ["text/xml", "application/json"],
+            }
+        ],
+    }
+    return render(data, fmt, root="discovery")
+
+
+@_handle
+def services(request: HttpRequest, fmt: str) -> HttpResponse:
+    """GET services: the active category types."""
+    if request.method != "GET":
+        return _method_not_allowed(fmt, "GET")
+    categories = CategoryType.objects.filter(is_active=True).select_related("category_class")
+    return render([o311.service(c) for c in categories.order_by("sort_order", "code")], fmt, root="services")
+
+
+@_handle
+def service_definition(request: HttpRequest, fmt: str, code: str) -> HttpResponse:
+    """GET services/{service_code}: its attributes."""
+    if request.method != "GET":
+        return _method_not_allowed(fmt, "GET")
+    category = CategoryType.objects.filter(code=code, is_active=True).first()
+    if category is None:
+        raise Open311Error(404, _("service_code“%(code)s”不存在。") % {"code": code})
+    return render(o311.service_definition(category), fmt, root="service_definition")
+
+
+# --- requests ---------------------------------------------------------------------------------------
+
+
+@_handle
+def requests(request: HttpRequest, fmt: str) -> HttpResponse:
+    """GET requests (query) and POST requests (create)."""
+    if request.method == "POST":
+        return _create(request, fmt)
+    if request.method == "GET":
+        return _query(request, fmt)
+    return _method_not_allowed(fmt, "GET, POST")
+
+
+def _public_cases() -> QuerySet[Case]:
+    public_photos = CasePhoto.objects.filter(is_public=True).order_by("created_at", "id")
+    return Case.objects.select_related(
+        "category", "alley", "holder_area", "lead_department", "merged_into"
+    ).prefetch_related(Prefetch("photos", queryset=public_photos, to_attr="public_photos"))
+
+
+def _render_requests(cases: list[Case], fmt: str) -> HttpResponse:
+    addresses = o311.full_names({c.alley.code: c.alley for c in cases}.values())
+    data = [o311.service_request(c, addresses=addresses) for c in cases]
+    return render(data, fmt, root="service_requests")
+
+
+def _csv(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _moment(name: str, value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        moment = parse_datetime(value.strip().replace(" ", "+"))
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise Open311Error(
+            400, _("%(name)s 须为 W3C 日期时间格式，例如 2026-03-01T00:00:00+08:00。") % {"name": name}
+        )
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
+
+
+def _query(request: HttpRequest, fmt: str) -> HttpResponse:
+    params = request.GET
+    client = _client(request, required=False)
+    cases = _public_cases()
+    if client is not None:
+        cases = cases.filter(alley__code__startswith=client.area.code)
+    ids = _csv(params.get("service_request_id"))
+    if ids:
+        # The spec: service_request_id overrides every other argument.
+        cases = cases.filter(tracking_code__in=[i.upper() for i in ids])
+        return _render_requests(list(cases.order_by("-created_at", "-id")[:MAX_RESULTS]), fmt)
+    codes = _csv(params.get("service_code"))
+    if codes:
+        cases = cases.filter(category__code__in=codes)
+    start = _moment("start_date", params.get("start_date"))
+    end = _moment("end_date", params.get("end_date"))
+    if start is None and end is None:
+        end = timezone.now()
+    if start is None:
+        assert end is not None
+        start = end - DEFAULT_SPAN
+    elif end is None:
+        end = start + DEFAULT_SPAN
+    if end < start:
+        raise Open311Error(400, _("end_date 不能早于 start_date。"))
+    if end - start > DEFAULT_SPAN:
+        raise Open311Error(400, _("查询时间跨度不能超过 90 天。"))
+    cases = cases.filter(created_at__gte=start, created_at__lte=end)
+    statuses = _csv(params.get("status"))
+    if any(s not in ("open", "closed") for s in statuses):
+        raise Open311Error(400, _("status 只能是 open 或 closed（可用逗号分隔）。"))
+    if statuses and set(statuses) != {"open", "closed"}:
+        cases = cases.filter(state__in=sorted(OPEN_STATES) if statuses[0] == "open" else CLOSED_STATES)
+    return _render_requests(list(cases.order_by("-created_at", "-id")[:MAX_RESULTS]), fmt)
+
+
+def _attributes(params: Any) -> dict[str, str]:
+    """``attribute[code]=value`` (and ``attribute[code][]=v`` for lists: the first value) as a dict."""
+    out: dict[str, str] = {}
+    for key in params:
+        if key.startswith("attribute[") and key.endswith("]"):
+            code = key[len("attribute[") : -1].removesuffix("][").removesuffix("]")
+            out[code] = (params.get(key) or "").strip()
+    return out
+
+
+def _coordinate(name: str, value: str, limit: int) -> Decimal:
+    try:
+        number = Decimal(value)
+    except InvalidOperation as exc:
+        raise Open311Error(400, _("%(name)s 不是有效的数字。") % {"name": name}) from exc
+    if not number.is_finite() or abs(number) > limit:
+        raise Open311Error(400, _("%(name)s 超出范围。") % {"name": name})
+    return number.quantize(Decimal("0.000001"))
+
+
+def _reporter_name(first: str, last: str) -> str:
+    if first.isascii() and last.isascii():
+        return f"{first} {last}".strip()
+    return f"{last}{first}"  # Chinese order: family name first
+
+
+def _create(request: HttpRequest, fmt: str) -> HttpResponse:
+    params = request.POST
+    client = _client(request, required=True)
+    assert client is not None
+    if not client.can_write:
+        raise Open311Error(403, _("该客户端没有提交诉求的权限。"))
+    code = (params.get("service_code") or "").strip()
+    if not code:
+        raise Open311Error(400, _("缺少 service_code。"))
+    category = CategoryType.objects.filter(code=code, is_active=True).select_related("category_class").first()
+    if category is None:
+        raise Open311Error(404, _("service_code“%(code)s”不存在。") % {"code": code})
+    attributes = _attributes(params)
+    urgency = attributes.get("urgency") or Urgency.NORMAL
+    if urgency not in Urgency.values:
+        raise Open311Error(400, _("attribute[urgency] 只能是 normal 或 urgent。"))
+
+    lat_text, long_text = (params.get("lat") or "").strip(), (params.get("long") or "").strip()
+    if bool(lat_text) != bool(long_text):
+        raise Open311Error(400, _("lat 和 long 必须同时提供。"))
+    latitude = _coordinate("lat", lat_text, 90) if lat_text else None
+    longitude = _coordinate("long", long_text, 180) if long_text else None
+    address_string = (params.get("address_string") or "").strip()
+    address_id = (params.get("address_id") or "").strip() or attributes.get("alley", "")
+    if not (lat_text or address_string or address_id):
+        raise Open311Error(400, _("必须提供位置：lat 与 long、address_string 或 address_id 之一。"))
+    if not address_id:
+        raise Open311Error(
+            400,
+            _(
+                "address_id required in this jurisdiction: 本辖区按街巷/网格办理诉求，请用 address_id "
+                "（或 attribute[alley]）提交 15 位街巷编码；经纬度和地址文字只作补充说明。"
+            ),
+        )
+    alley = Area.objects.filter(code=address_id, level=AreaLevel.ALLEY, is_active=True).first()
+    if alley is None or not alley.code.startswith(client.area.code):
+        raise Open311Error(
+            400, _("address_id“%(code)s”不是本客户端服务区域内的街巷编码。") % {"code": address_id}
+        )
+
+    description = (params.get("description") or "").strip()
+    if len(description) > settings.JXT_MAX_DESCRIPTION:
+        raise Open311Error(400, _("description 不能超过 %(n)d 个字。") % {"n": settings.JXT_MAX_DESCRIPTION})
+    media_url = (params.get("media_url") or "").strip()
+    if media_url:
+        try:
+            URLValidator(schemes=["http", "https"])(media_url)
+        except ValidationError as exc:
+            raise Open311Error(400, _("media_url 不是有效的网址。")) from exc
+        if len(media_url) > 500:
+            raise Open311Error(400, _("media_url 太长。"))
+    name = _reporter_name((params.get("first_name") or "").strip(), (params.get("last_name") or "").strip())
+    phone = (params.get("phone") or "").strip()
+    if len(name) > 50 or len(phone) > 20:
+        raise Open311Error(400, _("姓名或电话太长。"))
+    # ``email``, ``device_id`` and ``account_id`` are not kept: no workflow uses them (data minimisation).
+    try:
+        with transaction.atomic():
+            case = case_submit(
+                category=category,
+                alley=alley,
+                description=description,
+                source=CaseSource.OPEN311,
+                reporter_name=name,
+                reporter_phone=phone,
+                address_detail=address_string[:200],
+                latitude=latitude,
+                longitude=longitude,
+                urgency=urgency,
+            )
+            data: dict[str, Any] = {"api_client_id": client.pk, "api_client": client.name}
+            if media_url:
+                data["media_url"] = media_url
+            record_event(
+                case,
+                EventKind.NOTE,
+                actor=None,
+                now=case.created_at,
+                note=_("经对接客户端“%(name)s”（Open311）提交。") % {"name": client.name}
+                + (_("附件链接：%(url)s") % {"url": media_url} if media_url else ""),
+                public=False,
+                label=client.name,
+                data=data,
+            )
+    except TransitionError as exc:
+        raise Open311Error(403 if isinstance(exc, TransitionForbidden) else 400, exc.message) from exc
+    body = [
+        {
+            "service_request_id": case.tracking_code,
+            "service_notice": o311.service_notice(case),
+            "account_id": None,
+        }
+    ]
+    return render(body, fmt, root="service_requests", status=201)
+
+
+@_handle
+def request_detail(request: HttpRequest, fmt: str, request_id: str) -> HttpResponse:
+    """GET requests/{service_request_id}."""
+    if request.method != "GET":
+        return _method_not_allowed(fmt, "GET")
+    client = _client(request, required=False)
+    cases = _public_cases().filter(tracking_code=request_id.upper())
+    if client is not None:
+        cases = cases.filter(alley__code__startswith=client.area.code)
+    found = list(cases[:1])
+    if not found:
+        raise Open311Error(404, _("service_request_id“%(id)s”不存在。") % {"id": request_id})
+    return _render_requests(found, fmt)
+
+
+@_handle
+def token(request: HttpRequest, fmt: str, token: str) -> HttpResponse:
+    """GET tokens/{token}: our requests are realtime, so a token is the request's own tracking code."""
+    if request.method != "GET":
+        return _method_not_allowed(fmt, "GET")
+    code = Case.objects.filter(tracking_code=token.upper()).values_list("tracking_code", flat=True).first()
+    if code is None:
+        raise Open311Error(404, _("token“%(token)s”不存在。") % {"token": token})
+    return render([{"service_request_id": code, "token": token}], fmt, root="service_requests")
