@@ -6,4 +6,4 @@ case admin is added here. Importing the module registers its ModelAdmins.
 
 from __future__ import annotations
 
-from . import admin_categories  # noqa: F401
+from . import admin_apiclients, admin_categories  # noqa: F401
