@@ -1,0 +1,410 @@
+"""Reads for the residents' pages: the alley board, finding an alley, a case's progress, the public board.
+
+Everything here is public. Nothing returns a reporter's name, phone or address, a staff
+member's phone, or a staff member's name except the alley team's names, which the
+responsibility board (公示牌) at the alley entrance shows anyway. Each function runs a
+fixed number of queries, however many cases, events or photos there are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, F, Prefetch, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from alleys.choices import AreaLevel, Role
+from alleys.logging import mask_phone
+from alleys.models import AlleyProfile, Area, RoleAssignment
+from dispatch.chain import unit_label
+from issues.choices import FINAL_STATES, CaseState
+from issues.models import Case, CaseEvent, CasePhoto, CategoryType
+
+# Tracking codes are upper-case letters and digits (see issues.models.new_tracking_code);
+# anything else is answered like an unknown code, without a query.
+_CODE_RE = re.compile(r"^[0-9A-Z]{6,12}$")
+_AREA_CODE_RE = re.compile(r"^[0-9]{4,15}$")
+BOARD_LEVELS: tuple[str, ...] = (AreaLevel.STREET, AreaLevel.COMMUNITY, AreaLevel.ALLEY)
+BOARD_RECENT = 20
+BOARD_WINDOW_DAYS = 365
+SEARCH_LIMIT = 30
+THUMB_SIDE = 480
+# States the board counts as solved: the fix was verified (awaiting feedback or closed after it).
+SOLVED_STATES = (CaseState.AWAITING_FEEDBACK, CaseState.CLOSED)
+
+
+def normalize_code(raw: str) -> str:
+    """What a resident types or reads out (spaces, dashes, lower case) as a stored tracking code."""
+    return re.sub(r"[\s\-_]", "", raw or "").upper()
+
+
+def public_name(user: Any) -> str:
+    """A team member's name as the board shows it: the profile name, never the login name."""
+    profile = getattr(user, "staff_profile", None)
+    name = getattr(profile, "full_name", "") or user.get_full_name()
+    return str(name).strip()
+
+
+# --- the alley board ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TeamMember:
+    """One line of the responsibility board: the role (and speciality) and a name."""
+
+    role: str
+    name: str
+
+
+@dataclass
+class AlleyBoard:
+    """What the alley's responsibility board (公示牌) shows."""
+
+    alley: Area
+    chain: list[Area]
+    profile: AlleyProfile | None
+    chiefs: list[TeamMember] = field(default_factory=list)
+    deputies: list[TeamMember] = field(default_factory=list)
+    service_team: list[TeamMember] = field(default_factory=list)
+
+    @property
+    def community(self) -> Area | None:
+        return next((a for a in self.chain if a.level == AreaLevel.COMMUNITY), None)
+
+    @property
+    def street(self) -> Area | None:
+        return next((a for a in self.chain if a.level == AreaLevel.STREET), None)
+
+    @property
+    def place(self) -> str:
+        """街道 · 社区, for a heading under the alley's name."""
+        return " · ".join(a.name for a in self.chain if a.level in (AreaLevel.STREET, AreaLevel.COMMUNITY))
+
+
+def find_alley(code: str) -> Area | None:
+    """An active alley by its code, with its profile (one query)."""
+    if not code.isdigit():
+        return None
+    return (
+        Area.objects.select_related("profile")
+        .filter(code=code, level=AreaLevel.ALLEY, is_active=True)
+        .first()
+    )
+
+
+def _profile_of(alley: Area) -> AlleyProfile | None:
+    try:
+        return alley.profile
+    except AlleyProfile.DoesNotExist:
+        return None
+
+
+def alley_board(alley: Area) -> AlleyBoard:
+    """The board of ``alley`` (two queries: the chain above it and the team)."""
+    chain = list(Area.objects.chain_above(alley, include_self=False))
+    board = AlleyBoard(alley=alley, chain=chain, profile=_profile_of(alley))
+    team = (
+        RoleAssignment.objects.active()
+        .filter(area=alley, role__in=(Role.CHIEF, Role.DEPUTY_CHIEF, Role.SERVICE_TEAM), user__is_active=True)
+        .select_related("user", "user__staff_profile")
+        .order_by("role", "since", "id")
+    )
+    for assignment in team:
+        name = public_name(assignment.user)
+        if not name:
+            continue  # a login without a real name is not shown to the public
+        if assignment.role == Role.CHIEF:
+            board.chiefs.append(TeamMember(_("巷长"), name))
+        elif assignment.role == Role.DEPUTY_CHIEF:
+            board.deputies.append(TeamMember(_("副巷长"), name))
+        else:
+            label = assignment.get_service_kind_display() or _("服务队员")
+            board.service_team.append(TeamMember(str(label), name))
+    return board
+
+
+# --- finding an alley (street → community → alley, or by name) ---------------------------
+
+
+@dataclass
+class FinderStep:
+    """One step of the alley finder: where we are and what to choose from."""
+
+    current: Area | None
+    chain: list[Area]
+    groups: list[tuple[Area | None, list[Area]]]
+    query: str = ""
+
+
+def finder_step(*, street: str = "", community: str = "", query: str = "") -> FinderStep:
+    """The areas to choose from next (two queries at most)."""
+    query = query.strip()[:50]
+    if query:
+        alleys = list(
+            Area.objects.filter(level=AreaLevel.ALLEY, is_active=True, name__icontains=query).order_by(
+                "code"
+            )[:SEARCH_LIMIT]
+        )
+        # Group the matches by community so "金鱼巷" in two communities can be told apart.
+        codes = {a.code_at(AreaLevel.COMMUNITY) for a in alleys}
+        communities = {a.code: a for a in Area.objects.filter(code__in=codes)}
+        groups: dict[str, list[Area]] = {}
+        for alley in alleys:
+            groups.setdefault(alley.code_at(AreaLevel.COMMUNITY), []).append(alley)
+        return FinderStep(
+            current=None,
+            chain=[],
+            groups=[(communities.get(code), items) for code, items in groups.items()],
+            query=query,
+        )
+    parent_code = community or street
+    parent_level = AreaLevel.COMMUNITY if community else AreaLevel.STREET
+    if parent_code and parent_code.isdigit():
+        chain = list(Area.objects.chain_above(parent_code))
+        current = chain[-1] if chain and chain[-1].code == parent_code else None
+        if current is not None and current.level == parent_level and current.is_active:
+            children = list(current.children.filter(is_active=True).order_by("code"))
+            return FinderStep(current=current, chain=chain[:-1], groups=[(None, children)])
+    # The first step: every street, grouped by district.
+    areas = Area.objects.filter(level__in=(AreaLevel.DISTRICT, AreaLevel.STREET), is_active=True).order_by(
+        "code"
+    )
+    districts: dict[str, tuple[Area, list[Area]]] = {}
+    for area in areas:
+        if area.level == AreaLevel.DISTRICT:
+            districts[area.code] = (area, [])
+        elif area.code_at(AreaLevel.DISTRICT) in districts:
+            districts[area.code_at(AreaLevel.DISTRICT)][1].append(area)
+    return FinderStep(current=None, chain=[], groups=[(d, s) for d, s in districts.values() if s])
+
+
+# --- a case's progress ---------------------------------------------------------------------
+
+
+def find_case(raw_code: str) -> Case | None:
+    """The case with this tracking code, with what its page shows (one query), or None."""
+    code = normalize_code(raw_code)
+    if not _CODE_RE.match(code):
+        return None
+    return (
+        Case.objects.select_related("category", "alley", "holder_area", "lead_department", "merged_into")
+        .filter(tracking_code=code)
+        .first()
+    )
+
+
+LIGHT_STEPS: tuple[tuple[str, Any], ...] = (
+    ("grey", gettext_lazy("已提交")),
+    ("yellow", gettext_lazy("办理中")),
+    ("green", gettext_lazy("待核实")),
+    ("orange", gettext_lazy("待您评价")),
+    ("done", gettext_lazy("已关闭")),
+)
+
+
+@dataclass(frozen=True)
+class PublicEvent:
+    """One public timeline line: when, what, which unit, and the note with phone numbers masked."""
+
+    at: dt.datetime
+    kind: str
+    unit: str
+    note: str
+
+
+@dataclass(frozen=True)
+class PublicPhoto:
+    """A photo staff marked public, with the size of its list thumbnail."""
+
+    pk: int
+    kind: str
+    thumb_width: int
+    thumb_height: int
+
+
+@dataclass
+class Progress:
+    """What the tracking page shows of one case."""
+
+    case: Case
+    chain: list[Area]
+    unit: str
+    description: str
+    events: list[PublicEvent]
+    photos: list[PublicPhoto]
+    steps: list[dict[str, Any]]
+    due: dt.datetime | None
+    overdue: bool
+    feedback_open: bool
+
+
+def handling_unit(case: Case) -> str:
+    """Who handles the case now, as a unit name: the lead department once dispatched, else the tier's unit."""
+    if case.lead_department_id and case.lead_department is not None:
+        return case.lead_department.name
+    return unit_label(case.tier, case.holder_area)
+
+
+def thumb_size(width: int, height: int, side: int = THUMB_SIDE) -> tuple[int, int]:
+    """The thumbnail's size (the photo scaled to fit ``side`` × ``side``), for <img width height>."""
+    if width <= 0 or height <= 0:
+        return side, side
+    scale = min(1.0, side / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def public_photos(photos: Iterable[CasePhoto]) -> list[PublicPhoto]:
+    result = []
+    for photo in photos:
+        width, height = thumb_size(photo.width, photo.height)
+        result.append(PublicPhoto(photo.pk, str(photo.get_kind_display()), width, height))
+    return result
+
+
+def case_progress(case: Case, *, now: dt.datetime | None = None) -> Progress:
+    """The public view of a case (three more queries: the chain, public events, public photos)."""
+    now = now or timezone.now()
+    chain = [
+        a
+        for a in Area.objects.chain_above(case.alley, include_self=False)
+        if a.level in (AreaLevel.STREET, AreaLevel.COMMUNITY)
+    ]
+    events = [
+        PublicEvent(at=e.at, kind=str(e.get_kind_display()), unit=e.actor_label, note=mask_phone(e.note))
+        for e in CaseEvent.objects.filter(case=case, public=True).only(
+            "id", "case_id", "at", "kind", "actor_label", "note"
+        )
+    ]
+    photos = public_photos(
+        CasePhoto.objects.filter(case=case, is_public=True).only("id", "case_id", "kind", "width", "height")
+    )
+    light = case.light
+    order = [key for key, _label in LIGHT_STEPS]
+    current = order.index(light) if light in order else 0
+    steps = [
+        {"key": key, "label": label, "done": i < current, "current": i == current}
+        for i, (key, label) in enumerate(LIGHT_STEPS)
+    ]
+    running = case.state not in FINAL_STATES and case.state != CaseState.AWAITING_FEEDBACK
+    due = case.current_due if running else None
+    return Progress(
+        case=case,
+        chain=chain,
+        unit=handling_unit(case),
+        # The resident's own words, but a code can be passed on: mobile numbers in it are masked.
+        description=mask_phone(case.description),
+        events=events,
+        photos=photos,
+        steps=steps,
+        due=due,
+        overdue=bool(due and due < now),
+        feedback_open=case.state == CaseState.AWAITING_FEEDBACK,
+    )
+
+
+# --- the public board ----------------------------------------------------------------------
+
+
+@dataclass
+class BoardCounts:
+    """Totals of the board's window."""
+
+    received: int
+    solved: int
+    on_time: int
+    open: int
+
+    @property
+    def on_time_percent(self) -> int | None:
+        return round(100 * self.on_time / self.solved) if self.solved else None
+
+
+@dataclass
+class PublicBoard:
+    """The public board of a street, community or alley."""
+
+    area: Area
+    chain: list[Area]
+    children: list[Area]
+    counts: BoardCounts
+    cases: Sequence[Case]
+    since: dt.datetime
+
+
+def find_board_area(code: str) -> Area | None:
+    """A street, community or alley by code (one query), or None."""
+    if not _AREA_CODE_RE.match(code or ""):
+        return None
+    return Area.objects.filter(code=code, level__in=BOARD_LEVELS, is_active=True).first()
+
+
+def public_board(area: Area, *, now: dt.datetime | None = None) -> PublicBoard:
+    """Counts and recent cases of ``area``, anonymised (five queries, however many cases)."""
+    now = now or timezone.now()
+    since = now - dt.timedelta(days=BOARD_WINDOW_DAYS)
+    cases = Case.objects.filter(alley__code__startswith=area.code).exclude(state=CaseState.MERGED)
+    solved = Q(state__in=SOLVED_STATES, resolved_at__isnull=False)
+    totals = cases.filter(created_at__gte=since).aggregate(
+        received=Count("id"),
+        solved=Count("id", filter=solved),
+        on_time=Count("id", filter=solved & Q(resolve_due__isnull=False, resolved_at__lte=F("resolve_due"))),
+        open=Count("id", filter=~Q(state__in=(*SOLVED_STATES, CaseState.REJECTED))),
+    )
+    recent = list(
+        cases.select_related("category", "alley")
+        .only(
+            "id",
+            "state",
+            "created_at",
+            "resolved_at",
+            "closed_at",
+            "category__name",
+            "category__icon",
+            "alley__name",
+            "alley__code",
+        )
+        .prefetch_related(
+            Prefetch(
+                "photos",
+                queryset=CasePhoto.objects.filter(is_public=True).only(
+                    "id", "case_id", "kind", "width", "height"
+                ),
+                to_attr="public_photo_rows",
+            )
+        )
+        .order_by("-created_at", "-id")[:BOARD_RECENT]
+    )
+    for case in recent:
+        case.public_photos = public_photos(case.public_photo_rows)  # type: ignore[attr-defined]
+    chain = list(Area.objects.chain_above(area, include_self=False).filter(level__in=BOARD_LEVELS))
+    children = (
+        list(area.children.filter(is_active=True).order_by("code")) if area.level != AreaLevel.ALLEY else []
+    )
+    return PublicBoard(
+        area=area,
+        chain=chain,
+        children=children,
+        counts=BoardCounts(**{k: v or 0 for k, v in totals.items()}),
+        cases=recent,
+        since=since,
+    )
+
+
+# --- the report form's categories ------------------------------------------------------------
+
+
+def report_categories() -> tuple[list[CategoryType], list[CategoryType]]:
+    """(common, other) active categories for the form, in their order (one query)."""
+    common: list[CategoryType] = []
+    other: list[CategoryType] = []
+    for category in CategoryType.objects.filter(is_active=True).only(
+        "id", "code", "name", "icon", "common", "needs_contact", "sort_order"
+    ):
+        (common if category.common else other).append(category)
+    return common, other

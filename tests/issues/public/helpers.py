@@ -1,0 +1,144 @@
+"""Helpers for the residents' channel tests: a board-ready alley, categories, real images, a form post."""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+from PIL import Image
+
+from alleys.choices import Role, ServiceKind
+from alleys.models import AlleyProfile, RoleAssignment, StaffProfile
+from issues.models import CategoryType
+from tests.issues.factories import CategoryClassFactory, CategoryTypeFactory, UserFactory, World
+
+GPS_IFD = 0x8825
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+REPORTER_NAME = "李秀英"
+REPORTER_PHONE = "13912345678"
+REPORTER_ADDRESS = "金鱼巷17号后门"
+CHIEF_NAME = "陈建国"
+CHIEF_PHONE = "13800138000"
+DEPUTY_NAME = "黄美玲"
+POLICE_NAME = "林警官"
+BOARD_PHONE = "0595-22180001"
+OFFICE_HOURS = "每周二、四 9:00-11:00 巷长接待"
+
+
+def jpeg(
+    *, size: tuple[int, int] = (64, 48), gps: bool = False, name: str = "IMG_0001.jpg"
+) -> SimpleUploadedFile:
+    """A real small JPEG, optionally with an EXIF GPS position (Quanzhou)."""
+    image = Image.new("RGB", size, (200, 80, 30))
+    exif = Image.Exif()
+    if gps:
+        exif[0x0110] = "PhoneCam X"
+        exif[GPS_IFD] = {1: "N", 2: (24.0, 54.0, 36.0), 3: "E", 4: (118.0, 35.0, 24.0)}
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif.tobytes())
+    return SimpleUploadedFile(name, out.getvalue(), content_type="image/jpeg")
+
+
+def noisy_jpeg(min_bytes: int, *, name: str = "big.jpg") -> SimpleUploadedFile:
+    """A real JPEG of at least ``min_bytes`` (random pixels do not compress)."""
+    import os
+
+    side = 256
+    while True:
+        image = Image.frombytes("RGB", (side, side), os.urandom(side * side * 3))
+        out = io.BytesIO()
+        image.save(out, format="JPEG", quality=95)
+        if out.tell() >= min_bytes:
+            return SimpleUploadedFile(name, out.getvalue(), content_type="image/jpeg")
+        side *= 2
+
+
+@dataclass
+class Place:
+    """The named world plus what the residents' pages show: a board, a team, form categories."""
+
+    world: World
+    lamp: CategoryType  # common, alley tier
+    noise: CategoryType  # common
+    gas: CategoryType  # not common, needs a phone
+    dispute: CategoryType  # not common, community tier
+    retired: CategoryType  # inactive
+
+    @property
+    def alley(self) -> Any:
+        return self.world.alley_x
+
+    @property
+    def form_url(self) -> str:
+        return reverse("alley-short", kwargs={"code": self.world.alley_x.code})
+
+
+def build_place(world: World) -> Place:
+    alley = world.alley_x
+    AlleyProfile.objects.create(
+        area=alley,
+        households=180,
+        office_hours=OFFICE_HOURS,
+        board_contact_phone=BOARD_PHONE,
+        convention="一、门前三包，人人有责。\n二、垃圾分类，定时投放。",
+    )
+    StaffProfile.objects.create(user=world.chief_x, full_name=CHIEF_NAME, phone=CHIEF_PHONE)
+    deputy = UserFactory(username="deputy_x")
+    StaffProfile.objects.create(user=deputy, full_name=DEPUTY_NAME, phone="13700137000")
+    RoleAssignment.objects.create(user=deputy, role=Role.DEPUTY_CHIEF, area=alley)
+    StaffProfile.objects.create(user=world.service_x, full_name=POLICE_NAME, phone="13600136000")
+    # A team member without a real name: the board must not fall back to the login name.
+    nameless = UserFactory(username="login_name_only")
+    RoleAssignment.objects.create(
+        user=nameless, role=Role.SERVICE_TEAM, area=alley, service_kind=ServiceKind.DOCTOR
+    )
+    alley_class = CategoryClassFactory(code="A", default_tier="alley")
+    community_class = CategoryClassFactory(code="B", default_tier="community")
+    world.cat_a.common = True
+    world.cat_a.icon = "lamp"
+    world.cat_a.save()
+    return Place(
+        world=world,
+        lamp=world.cat_a,
+        noise=CategoryTypeFactory(
+            code="B03", name="噪音扰民", category_class=alley_class, common=True, icon="noise"
+        ),
+        gas=CategoryTypeFactory(
+            code="B17", name="燃气隐患", category_class=alley_class, needs_contact=True, icon="fire"
+        ),
+        dispute=CategoryTypeFactory(
+            code="B99", name="物业纠纷", category_class=community_class, icon="dispute"
+        ),
+        retired=CategoryTypeFactory(
+            code="Z01", name="已停用事项", category_class=alley_class, is_active=False
+        ),
+    )
+
+
+def report_data(place: Place, **overrides: Any) -> dict[str, Any]:
+    """A valid report form post (override or drop fields; a value of None drops the field)."""
+    data: dict[str, Any] = {
+        "category": str(place.lamp.pk),
+        "other_category": "",
+        "description": "巷口第二根路灯不亮三天了，晚上很黑。",
+        "address_detail": REPORTER_ADDRESS,
+        "reporter_name": REPORTER_NAME,
+        "reporter_phone": REPORTER_PHONE,
+        "consent": "on",
+        "jxt_hp": "",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def post_report(client: Client, place: Place, *, remote_addr: str = "10.0.0.1", **overrides: Any) -> Any:
+    return client.post(place.form_url, report_data(place, **overrides), REMOTE_ADDR=remote_addr)
+
+
+def text_of(response: Any) -> str:
+    return response.content.decode()
