@@ -11,4 +11,5 @@ urlpatterns = [
     path("api/", include("config.api_urls")),
     path("open311/v2/", include("issues.open311.urls")),
     path("", include("alleys.urls")),
+    path("", include("issues.public.urls")),
 ]
