@@ -87,6 +87,8 @@ class Area(models.Model):
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
+        if self.code and not self.code.isdigit():
+            raise ValidationError({"code": _("编码只能由数字组成。")})
         expected = CODE_LENGTH.get(self.level)
         if expected and self.code and len(self.code) != expected:
             raise ValidationError(
@@ -257,7 +259,12 @@ class RoleAssignmentQuerySet(models.QuerySet["RoleAssignment"]):
         scope = scope_for(user)
         if scope.is_global:
             return self
-        return self.filter(scope.area_q("area__code") | Q(department_id__in=scope.department_ids))
+        q = scope.area_q("area__code") | Q(department_id__in=scope.department_ids)
+        # Organisation departments also see the people of their district's (city's) departments.
+        for role, code, _dept in scope.assignments:
+            if role in (Role.DISTRICT_ORG, Role.CITY_ORG) and code:
+                q |= Q(department__area__code__startswith=code)
+        return self.filter(q)
 
 
 class RoleAssignment(models.Model):
@@ -301,8 +308,17 @@ class RoleAssignment(models.Model):
                 ),
                 name="role_on_area_xor_department",
             ),
+            # Two conditional constraints: NULLs are distinct in SQL, so one over both columns would
+            # let the same role be granted twice.
             models.UniqueConstraint(
-                fields=["user", "role", "area", "department"], name="role_assignment_unique"
+                fields=["user", "role", "area"],
+                condition=Q(department__isnull=True),
+                name="role_unique_on_area",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "role", "department"],
+                condition=Q(area__isnull=True),
+                name="role_unique_in_department",
             ),
         ]
 

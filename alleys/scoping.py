@@ -50,10 +50,10 @@ class Scope:
         return self.is_global or any(code.startswith(p) for p in self.area_prefixes)
 
     def holds_tier(self, tier: str, area_code: str) -> bool:
-        """Whether the user holds cases at ``tier`` for the area with ``area_code``.
+        """Whether the user has a holder role for ``tier`` on exactly the area ``area_code``.
 
-        A holder role at exactly that area, or (supervising) a holder role one
-        level up whose area contains it: a community worker may act for its alleys.
+        (Supervision from the level above — a community worker acting for its alleys —
+        is a rule of the state machine: see issues.workflow.is_holder.)
         """
         if self.is_global:
             return True

@@ -258,11 +258,6 @@ def test_role_is_on_an_area_or_a_department_not_both(tree: Tree) -> None:
         RoleAssignment.objects.create(user=user, role=Role.CHIEF)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model bug: role_assignment_unique includes the NULL department (or area), and NULLs are "
-    "distinct in SQL, so the same role can be granted twice; needs conditional constraints",
-)
 def test_one_person_may_hold_several_roles_but_each_once(tree: Tree) -> None:
     user = StaffUserFactory()
     RoleAssignment.objects.create(user=user, role=Role.CHIEF, area=tree["d1s1c1a1"])

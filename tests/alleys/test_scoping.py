@@ -119,13 +119,13 @@ def test_district_org_sees_the_districts_and_the_citys_departments(actors: Actor
     assert department_codes(actors.district_org) == {"D1-CG", "C-GD"}
 
 
-def test_district_org_does_not_see_department_people_by_territory(actors: Actors) -> None:
-    # RoleAssignment.visible_to is territorial plus the user's own departments: department
-    # people are not in it for an org department (the admin adds the departments it manages,
-    # see alleys.permissions.visible_assignments).
+def test_district_org_sees_its_districts_department_people(actors: Actors) -> None:
+    # RoleAssignment.visible_to is territorial, plus the user's own departments, plus — for an
+    # organisation department — the people of the departments of its district.
     holders = assignment_holders(actors.district_org)
-    assert {"chief", "street", "orgdept"} <= holders
-    assert {"farchief", "dept", "leader", "cityorg"}.isdisjoint(holders)
+    assert {"chief", "street", "orgdept", "dept"} <= holders
+    # "leader" serves a department of the other district.
+    assert {"farchief", "cityorg", "leader"}.isdisjoint(holders)
 
 
 def test_city_org_sees_the_whole_city(actors: Actors, tree: Tree) -> None:
