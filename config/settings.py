@@ -234,6 +234,19 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models share choice names (state, role, level): name each enum once.
+    "ENUM_NAME_OVERRIDES": {
+        "AreaLevelEnum": "alleys.choices.AreaLevel",
+        "RoleEnum": "alleys.choices.Role",
+        "ServiceKindEnum": "alleys.choices.ServiceKind",
+        "DepartmentKindEnum": "alleys.choices.DepartmentKind",
+        "OrderRoleEnum": "dispatch.choices.OrderRole",
+        "OrderStateEnum": "dispatch.choices.OrderState",
+        "ExtensionStateEnum": "dispatch.choices.ExtensionState",
+        "DeliveryStateEnum": "dispatch.choices.DeliveryState",
+        "CaseStateEnum": "issues.choices.CaseState",
+        "CaseSourceEnum": "issues.choices.CaseSource",
+    },
 }
 
 # --- Security (check --deploy passes with DEBUG off) --------------------------------
