@@ -9,6 +9,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", include("config.api_urls")),
+    path("staff/", include("issues.urls")),
     path("open311/v2/", include("issues.open311.urls")),
     path("", include("alleys.urls")),
     path("", include("issues.public.urls")),

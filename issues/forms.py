@@ -1,0 +1,384 @@
+"""Forms of the staff site: case filters, staff intake, one form per case transition, patrol logs.
+
+The forms collect input; the rules live in ``issues.workflow``. Fields the services
+check themselves (a reason, a note, a photo of the fix) are optional here, so the
+service's own message is what the user reads when something is missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.core.validators import RegexValidator
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from alleys.choices import ALLEY_TEAM_ROLES, LEVEL_ORDER, AreaLevel, Role
+from alleys.models import Area, Department
+from alleys.scoping import scope_for
+from dispatch.chain import TIER_ORDER
+
+from .choices import (
+    CaseSource,
+    CaseState,
+    FeedbackSolved,
+    PatrolKind,
+    Satisfaction,
+    Urgency,
+)
+from .models import Case, CategoryClass, CategoryType, PatrolLog
+
+digits = RegexValidator(r"^[0-9]{1,15}$", _("区域编码只能是数字。"))
+
+# What a chief looks at on a patrol (日巡查) or a visit (周走访); a fixed list, so logs can be counted.
+PATROL_CHECKLIST: list[tuple[str, Any]] = [
+    ("drains", _("下水道与排水")),
+    ("lights", _("路灯照明")),
+    ("fire", _("消防隐患")),
+    ("parking", _("停车秩序")),
+    ("hygiene", _("环境卫生")),
+    ("elderly", _("独居高龄老人关爱")),
+]
+CHECKLIST_LABELS: dict[str, Any] = dict(PATROL_CHECKLIST)
+
+# Sources a staff member may register (residents' forms and integrations come in by themselves).
+STAFF_SOURCES = (CaseSource.HOTLINE, CaseSource.PATROL, CaseSource.VISIT, CaseSource.GRID_WORKER)
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    """A file input that accepts several photos at once."""
+
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several uploaded files as a list (empty when none)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*"}))
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data if item]
+        return [single(data, initial)] if data else []
+
+
+class AlleyChoiceField(forms.ModelChoiceField):
+    """An alley, labelled with its community so two 'Xinhua alleys' can be told apart."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        parent = obj.parent.name if obj.parent_id else ""
+        return f"{parent} · {obj.name}" if parent else str(obj.name)
+
+
+class DepartmentMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Departments labelled with their district or city."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.name}（{obj.area.name}）"
+
+
+def _indented(area: Area) -> str:
+    depth = LEVEL_ORDER.index(area.level) if area.level in LEVEL_ORDER else 0
+    return "\u3000" * depth + str(area.name)
+
+
+# --- the case list -------------------------------------------------------------------------------
+
+
+class CaseFilterForm(forms.Form):
+    """The case list's filters; every one is optional and arrives by GET."""
+
+    q = forms.CharField(label=_("查询码或内容"), required=False, max_length=100)
+    area = forms.CharField(label=_("区域"), required=False, validators=[digits], widget=forms.Select)
+    state = forms.ChoiceField(label=_("状态"), required=False, choices=[("", _("全部")), *CaseState.choices])
+    tier = forms.ChoiceField(label=_("层级"), required=False, choices=[("", _("全部")), *AreaLevel.choices])
+    category_class = forms.ModelChoiceField(
+        label=_("分类"), required=False, queryset=CategoryClass.objects.all(), empty_label=_("全部")
+    )
+    category = forms.ModelChoiceField(
+        label=_("事项类型"),
+        required=False,
+        queryset=CategoryType.objects.filter(is_active=True),
+        empty_label=_("全部"),
+    )
+    source = forms.ChoiceField(
+        label=_("来源"), required=False, choices=[("", _("全部")), *CaseSource.choices]
+    )
+    overdue = forms.BooleanField(label=_("已超期"), required=False)
+    supervised = forms.BooleanField(label=_("督办中"), required=False)
+    ordering = forms.ChoiceField(
+        label=_("排序"),
+        required=False,
+        choices=[
+            ("-created", _("最新提交")),
+            ("created", _("最早提交")),
+            ("due", _("期限最近")),
+            ("-updated", _("最近更新")),
+        ],
+    )
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        scope = scope_for(user)
+        # Every area above the alleys, plus the alleys the user is assigned to (a chief's own):
+        # a street would otherwise list hundreds of alleys here.
+        areas = Area.objects.visible_to(user).filter(
+            ~Q(level=AreaLevel.ALLEY) | Q(code__in=list(scope.area_prefixes))
+        )
+        choices = [("", _("全部"))] + [(a.code, _indented(a)) for a in areas.order_by("code")]
+        self.fields["area"].widget.choices = choices
+
+
+# --- staff intake --------------------------------------------------------------------------------
+
+
+class CaseIntakeForm(forms.Form):
+    """A case registered by staff: a hotline/window call, or a problem found on a patrol or visit."""
+
+    source = forms.ChoiceField(label=_("来源"), choices=[(s.value, s.label) for s in STAFF_SOURCES])
+    alley = AlleyChoiceField(label=_("街巷/网格"), queryset=Area.objects.none())
+    category = forms.ModelChoiceField(
+        label=_("事项类型"),
+        queryset=CategoryType.objects.filter(is_active=True).select_related("category_class"),
+    )
+    description = forms.CharField(
+        label=_("问题描述"), required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    address_detail = forms.CharField(label=_("详细位置"), required=False, max_length=200)
+    urgency = forms.ChoiceField(label=_("紧急程度"), choices=Urgency.choices, initial=Urgency.NORMAL)
+    reporter_name = forms.CharField(label=_("反映人姓名"), required=False, max_length=50)
+    reporter_phone = forms.CharField(
+        label=_("反映人电话"),
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+    )
+    consent = forms.BooleanField(label=_("反映人同意其联系方式用于办理和回访"), required=False, initial=True)
+    keep_lower_tier = forms.ChoiceField(
+        label=_("办理层级"),
+        required=False,
+        choices=[("", _("按事项分类的默认层级"))]
+        + [(t, AreaLevel(t).label) for t in TIER_ORDER if t not in (AreaLevel.CITY,)],
+        help_text=_("可以把案件留在比默认更低的层级办理（小事不出巷）；上报请用“吹哨”。"),
+    )
+    photos = MultipleFileField(label=_("现场照片"), help_text=_("可选，可多张。"))
+    patrol = forms.ModelChoiceField(
+        queryset=PatrolLog.objects.none(), required=False, widget=forms.HiddenInput
+    )
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["alley"].queryset = (  # type: ignore[attr-defined]
+            Area.objects.visible_to(user).filter(level=AreaLevel.ALLEY).select_related("parent")
+        )
+        self.fields["patrol"].queryset = PatrolLog.objects.visible_to(user).filter(chief=user)  # type: ignore[attr-defined]
+        if not self.is_bound and "source" not in self.initial:
+            self.initial["source"] = default_source(user)
+
+
+def default_source(user: Any) -> str:
+    """What a staff member most likely registers: grid workers report, chiefs patrol, offices take calls."""
+    roles = scope_for(user).roles
+    if Role.GRID_WORKER in roles:
+        return CaseSource.GRID_WORKER
+    if roles & {Role.CHIEF, Role.DEPUTY_CHIEF}:
+        return CaseSource.PATROL
+    return CaseSource.HOTLINE
+
+
+# --- one form per case transition -----------------------------------------------------------------
+
+
+class NoteForm(forms.Form):
+    """An optional note (accept, start, close, supervise, chase)."""
+
+    note = forms.CharField(label=_("说明"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class WhistleForm(forms.Form):
+    """吹哨: the reason, and (from the street) the responsible departments and urgency."""
+
+    reason = forms.CharField(label=_("吹哨理由"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    departments = DepartmentMultipleChoiceField(
+        label=_("建议责任部门"),
+        required=False,
+        queryset=Department.objects.none(),
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+        help_text=_("街道吹哨时必须指定至少一个责任部门。"),
+    )
+    urgency = forms.ChoiceField(
+        label=_("紧急程度"), required=False, choices=[("", _("不变")), *Urgency.choices]
+    )
+
+    def __init__(self, *args: Any, case: Case, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if case.tier == AreaLevel.STREET:
+            district = case.alley.code_at(AreaLevel.DISTRICT)
+            self.fields["departments"].queryset = (  # type: ignore[attr-defined]
+                Department.objects.visible_to(user)
+                .filter(is_active=True, area__code=district)
+                .select_related("area")
+            )
+        else:
+            del self.fields["departments"]
+
+
+class ResolveForm(forms.Form):
+    """办结: what was done, with photos of the fix."""
+
+    note = forms.CharField(label=_("办理结果"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    photos = MultipleFileField(label=_("整改照片"))
+    photos_public = forms.BooleanField(
+        label=_("照片可公开（已确认没有人脸、门牌等个人信息）"), required=False
+    )
+
+
+class VerifyForm(forms.Form):
+    """核实: the community checks the fix on site."""
+
+    passed = forms.TypedChoiceField(
+        label=_("核实结果"),
+        choices=[("1", _("通过")), ("0", _("未通过，退回重办"))],
+        coerce=lambda v: v == "1",
+        widget=forms.RadioSelect,
+        initial="1",
+    )
+    note = forms.CharField(label=_("说明"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class FeedbackForm(forms.Form):
+    """电话回访: the community records the reporter's answer."""
+
+    solved = forms.ChoiceField(label=_("是否解决"), choices=FeedbackSolved.choices, widget=forms.RadioSelect)
+    satisfaction = forms.ChoiceField(
+        label=_("满意度"), choices=Satisfaction.choices, widget=forms.RadioSelect
+    )
+    comment = forms.CharField(label=_("群众意见"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class RejectForm(forms.Form):
+    """不予受理: the reason the resident will read."""
+
+    reason = forms.CharField(
+        label=_("不予受理理由（群众可见）"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class MergeForm(forms.Form):
+    """合并: the tracking code of the case this one duplicates."""
+
+    into = forms.CharField(label=_("合并到（主案件查询码）"), max_length=12)
+    note = forms.CharField(label=_("说明"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean_into(self) -> str:
+        return str(self.cleaned_data["into"]).strip().upper()
+
+
+TRANSITION_FORMS: dict[str, type[forms.Form]] = {
+    "accept": NoteForm,
+    "start": NoteForm,
+    "whistle": WhistleForm,
+    "resolve": ResolveForm,
+    "verify": VerifyForm,
+    "feedback": FeedbackForm,
+    "close": NoteForm,
+    "reject": RejectForm,
+    "merge": MergeForm,
+    "supervise": NoteForm,
+    "chase": NoteForm,
+}
+
+
+def transition_form(name: str, *, case: Case, user: Any, data: Any = None, files: Any = None) -> forms.Form:
+    """The form for transition ``name`` on ``case`` (prefixed, so several live on one page)."""
+    form_class = TRANSITION_FORMS[name]
+    kwargs: dict[str, Any] = {"prefix": name}
+    if data is not None:
+        kwargs["data"] = data
+        kwargs["files"] = files
+    if form_class is WhistleForm:
+        return WhistleForm(case=case, user=user, **kwargs)
+    return form_class(**kwargs)
+
+
+# --- patrols and visits ----------------------------------------------------------------------------
+
+
+class PatrolForm(forms.ModelForm):
+    """A chief's daily patrol or weekly visit of one alley."""
+
+    alley = AlleyChoiceField(label=_("街巷/网格"), queryset=Area.objects.none())
+    checked = forms.MultipleChoiceField(
+        label=_("检查项目"),
+        choices=PATROL_CHECKLIST,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = PatrolLog
+        fields = ("kind", "alley", "date", "checked", "households_visited", "notes", "expense_yuan")
+        widgets = {
+            "date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "notes": forms.Textarea(attrs={"rows": 4}),
+            "kind": forms.RadioSelect,
+        }
+        help_texts = {
+            "expense_yuan": _("巷长自掏腰包的电话费、茶水费等，用于统计工作经费。"),
+            "date": _("走访记录按所在周的周一记。"),
+        }
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["alley"].queryset = patrol_alleys(user)  # type: ignore[attr-defined]
+        if not self.is_bound:
+            self.initial.setdefault("date", timezone.localdate())
+            self.initial.setdefault("kind", PatrolKind.PATROL)
+            alleys = list(self.fields["alley"].queryset[:2])  # type: ignore[attr-defined]
+            if len(alleys) == 1:
+                self.initial.setdefault("alley", alleys[0].pk)
+
+    def clean_date(self) -> dt.date:
+        date: dt.date = self.cleaned_data["date"]
+        if date > timezone.localdate():
+            raise forms.ValidationError(_("不能记录未来的巡查。"))
+        return date
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        date, kind, alley = data.get("date"), data.get("kind"), data.get("alley")
+        if date and kind == PatrolKind.VISIT:
+            # One visit log per week, dated the Monday (the model's convention).
+            date = date - dt.timedelta(days=date.weekday())
+            data["date"] = date
+            self.instance.date = date
+        if date and kind and alley:
+            taken = PatrolLog.objects.filter(chief=self.user, alley=alley, kind=kind, date=date)
+            if self.instance.pk:
+                taken = taken.exclude(pk=self.instance.pk)
+            if taken.exists():
+                message = (
+                    _("本周已经记录过该街巷的走访，请在原记录上补充。")
+                    if kind == PatrolKind.VISIT
+                    else _("这一天已经记录过该街巷的巡查，请在原记录上补充。")
+                )
+                raise forms.ValidationError(message)
+        return data
+
+
+def patrol_alleys(user: Any) -> Any:
+    """The alleys where the user serves on the alley team (only they log patrols and visits)."""
+    scope = scope_for(user)
+    alleys = Area.objects.filter(level=AreaLevel.ALLEY).select_related("parent")
+    if scope.is_global:
+        return alleys
+    codes = sorted({code for role, code, _dept in scope.assignments if role in ALLEY_TEAM_ROLES and code})
+    return alleys.filter(code__in=codes)

@@ -1,0 +1,618 @@
+"""The staff site (/staff/): to-do, cases, intake, case detail with its transitions, photos, patrols, inbox.
+
+Views are thin: they scope with ``visible_to(user)``, bind a form, call a service from
+``issues.workflow`` and translate its errors for the user. A refused transition keeps
+what was typed; a second click on a transition that already happened shows the
+service's "state changed" message on the case page instead of an error page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Sum
+from django.forms import Form
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from alleys.choices import ALLEY_TEAM_ROLES, AreaLevel
+from alleys.models import Area
+from alleys.scoping import scope_for
+from dispatch.chain import unit_label
+from dispatch.models import DispatchOrder, Notification
+from dispatch.notify import mark_read
+
+from . import selectors
+from .choices import CaseSource, EventKind, FeedbackChannel, Light, PatrolKind
+from .forms import (
+    CHECKLIST_LABELS,
+    CaseFilterForm,
+    CaseIntakeForm,
+    PatrolForm,
+    patrol_alleys,
+    transition_form,
+)
+from .models import Case, CasePhoto, PatrolLog
+from .privacy import mask_phone, reporter_for
+from .workflow import (
+    TRANSITIONS,
+    TransitionError,
+    TransitionForbidden,
+    TransitionInvalid,
+    allowed_transitions,
+    case_accept,
+    case_chase,
+    case_close,
+    case_feedback,
+    case_merge,
+    case_reject,
+    case_resolve,
+    case_start,
+    case_submit,
+    case_supervise,
+    case_verify,
+    case_whistle,
+    is_community_of,
+    is_holder,
+    record_event,
+)
+
+PAGE_SIZE = 50
+# Transitions whose page is elsewhere (the dispatch form lists departments and deadlines).
+LINKED_TRANSITIONS = {"dispatch": "staff:dispatch-case"}
+
+
+def _uid(request: HttpRequest) -> int:
+    """The logged-in user's id (every view here requires a login)."""
+    pk = request.user.pk
+    assert pk is not None
+    return int(pk)
+
+
+# --- row decoration (no queries) ----------------------------------------------------------------
+
+
+def decorate_cases(cases: Iterable[Case], *, now: dt.datetime) -> list[Case]:
+    """Attach what the lists show: masked phone, light label, holder unit, overdue flag."""
+    rows = list(cases)
+    for case in rows:
+        case.phone_masked = mask_phone(case.reporter_phone)  # type: ignore[attr-defined]
+        case.light_label = Light(case.light).label  # type: ignore[attr-defined]
+        case.holder_label = unit_label(case.tier, case.holder_area)  # type: ignore[attr-defined]
+        due = case.current_due
+        case.due = due  # type: ignore[attr-defined]
+        case.is_overdue = bool(  # type: ignore[attr-defined]
+            case.state in selectors.HOLDER_WORK_STATES
+            and any(d is not None and d <= now for d in (case.escalation_due, case.resolve_due))
+        )
+        case.is_near = bool(  # type: ignore[attr-defined]
+            not case.is_overdue  # type: ignore[attr-defined]
+            and case.state in selectors.HOLDER_WORK_STATES
+            and due is not None
+            and due <= now + selectors.NEAR_WINDOW
+        )
+    return rows
+
+
+def decorate_orders(orders: Iterable[DispatchOrder], *, now: dt.datetime) -> list[DispatchOrder]:
+    """Attach the overdue flags of an order's report and completion deadlines."""
+    rows = list(orders)
+    for order in rows:
+        order.report_late = order.reported_at is None and order.report_due <= now  # type: ignore[attr-defined]
+        order.complete_late = (  # type: ignore[attr-defined]
+            order.completed_at is None and order.complete_due <= now and order.is_active
+        )
+    return rows
+
+
+# --- to-do -----------------------------------------------------------------------------------------
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """待办: what needs the user now, for each of their roles, with the counts on top."""
+    now = timezone.now()
+    user = request.user
+    scope = scope_for(user)
+    roles = selectors.role_flags(scope)
+    cases = selectors.case_blocks(user, now=now)
+    orders = selectors.order_blocks(user, now=now)
+    limit = selectors.TODO_ROWS
+    counts = {**cases.counts, **orders.counts}
+    case_list_url = reverse("staff:case-list")
+
+    def block(key: str, title: str, rows: Any, shown: bool, more: str = "") -> dict[str, Any]:
+        # Blocks that do not apply to the user's roles cost no query.
+        return {
+            "key": key,
+            "title": title,
+            "rows": decorate_cases(rows[:limit], now=now) if shown else [],
+            "count": counts.get(key, 0),
+            "shown": shown,
+            "more": f"{case_list_url}?{more}" if more and counts.get(key, 0) > limit else "",
+        }
+
+    case_blocks = [
+        block(
+            "awaiting_acceptance",
+            _("待我受理"),
+            cases.awaiting_acceptance,
+            roles["holder"],
+        ),
+        block(
+            "overdue",
+            _("已超期"),
+            cases.overdue,
+            roles["holder"],
+            "overdue=1&ordering=due",
+        ),
+        block(
+            "near_deadline",
+            _("临近期限"),
+            cases.near_deadline,
+            roles["holder"],
+        ),
+        block(
+            "awaiting_verification",
+            _("待本社区核实"),
+            cases.awaiting_verification,
+            roles["community"],
+            "state=awaiting_verification",
+        ),
+        block(
+            "supervised",
+            _("督办案件"),
+            cases.supervised,
+            True,
+            "supervised=1",
+        ),
+    ]
+    evaluations: list[dict[str, Any]] | None = None
+    source = selectors.pending_evaluations_source()
+    if source is not None and roles["community"]:
+        pending = list(source(user))
+        counts["evaluations"] = len(pending)
+        evaluations = [_evaluation_row(item) for item in pending[:limit]]
+    context = {
+        "nav": "home",
+        "now": now,
+        "counts": counts,
+        "roles": roles,
+        "case_blocks": case_blocks,
+        "department_orders": decorate_orders(orders.department_orders[:limit], now=now)
+        if roles["department"]
+        else [],
+        "rejected_orders": decorate_orders(orders.rejected_orders[:limit], now=now) if roles["org"] else [],
+        "community_extensions": list(orders.community_extensions[:limit]) if roles["community"] else [],
+        "org_extensions": list(orders.org_extensions[:limit]) if roles["org"] else [],
+        "evaluations": evaluations,
+        "limit": limit,
+        "can_patrol": bool(scope.is_global or scope.roles & ALLEY_TEAM_ROLES),
+    }
+    return render(request, "issues/staff/home.html", context)
+
+
+def _evaluation_row(item: Any) -> dict[str, Any]:
+    """One pending evaluation (from the evaluation app) as the to-do list shows it."""
+    try:
+        url = str(item.url)
+    except NoReverseMatch:  # the evaluation pages are not routed in this deployment
+        url = ""
+    return {
+        "url": url,
+        "department": item.order.department.name,
+        "community": item.community.name,
+        "case": item.case,
+        "order": item.order,
+    }
+
+
+# --- case list ---------------------------------------------------------------------------------------
+
+
+@login_required
+def case_list(request: HttpRequest) -> HttpResponse:
+    """All cases the user may see, filtered, ordered and paginated; personal data masked."""
+    now = timezone.now()
+    form = CaseFilterForm(request.GET or None, user=request.user)
+    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    qs = selectors.filter_cases(Case.objects.visible_to(request.user), data, now=now)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "nav": "cases",
+        "form": form,
+        "page": page,
+        "cases": decorate_cases(page.object_list, now=now),
+        "now": now,
+    }
+    return render(request, "issues/staff/case_list.html", context)
+
+
+# --- intake ------------------------------------------------------------------------------------------
+
+
+@login_required
+def case_new(request: HttpRequest) -> HttpResponse:
+    """Staff intake: a hotline/window call, or a problem found on a patrol or visit."""
+    user = request.user
+    if not Area.objects.visible_to(user).filter(level=AreaLevel.ALLEY).exists():
+        message = _("您的辖区内没有街巷，不能登记案件。部门收到的问题请通过派单办理。")
+        return render(
+            request, "issues/staff/forbidden.html", {"nav": "cases", "message": message}, status=403
+        )
+    patrol = _patrol_from_query(request)
+    initial: dict[str, Any] = {}
+    if patrol is not None:
+        initial = {
+            "patrol": patrol.pk,
+            "alley": patrol.alley_id,
+            "source": CaseSource.VISIT if patrol.kind == PatrolKind.VISIT else CaseSource.PATROL,
+        }
+    if request.method == "POST":
+        form = CaseIntakeForm(request.POST, request.FILES, user=user)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                case = case_submit(
+                    category=data["category"],
+                    alley=data["alley"],
+                    description=data["description"],
+                    source=data["source"],
+                    reporter_name=data["reporter_name"],
+                    reporter_phone=data["reporter_phone"],
+                    address_detail=data["address_detail"],
+                    urgency=data["urgency"],
+                    photos=data["photos"],
+                    consent=data["consent"],
+                    actor=user,
+                    patrol=data["patrol"],
+                    keep_lower_tier=data["keep_lower_tier"] or None,
+                )
+            except TransitionError as exc:
+                _form_error(form, exc)
+            else:
+                messages.success(request, _("案件已登记，查询码 %(code)s。") % {"code": case.tracking_code})
+                return redirect("staff:case-detail", pk=case.pk)
+        status = 400
+    else:
+        form = CaseIntakeForm(initial=initial, user=user)
+        status = 200
+    context = {"nav": "cases", "form": form, "patrol": patrol}
+    return render(request, "issues/staff/case_new.html", context, status=status)
+
+
+def _patrol_from_query(request: HttpRequest) -> PatrolLog | None:
+    raw = request.GET.get("patrol") or request.POST.get("patrol") or ""
+    if not raw.isdigit():
+        return None
+    return (
+        PatrolLog.objects.visible_to(request.user)
+        .filter(chief_id=request.user.pk, pk=int(raw))
+        .select_related("alley")
+        .first()
+    )
+
+
+def _form_error(form: Form, exc: TransitionError) -> None:
+    """Show a service's refusal on the field it names, or above the form."""
+    field = exc.field if exc.field in form.fields else None
+    form.add_error(field, exc.message)
+
+
+# --- case detail and transitions -------------------------------------------------------------------
+
+
+def _case_for(request: HttpRequest, pk: int) -> Case:
+    qs = Case.objects.visible_to(request.user).select_related(
+        "category",
+        "category__category_class",
+        "alley",
+        "alley__parent",
+        "holder_area",
+        "lead_department",
+        "merged_into",
+        "patrol",
+        "created_by__staff_profile",
+    )
+    return get_object_or_404(qs, pk=pk)
+
+
+@login_required
+def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Everything about one case, and a form for each transition the user may make now."""
+    case = _case_for(request, pk)
+    return _render_detail(request, case)
+
+
+def _render_detail(
+    request: HttpRequest, case: Case, *, bound: tuple[str, Form] | None = None, status: int = 200
+) -> HttpResponse:
+    user = request.user
+    now = timezone.now()
+    scope = scope_for(user)
+    transitions = allowed_transitions(case, user)
+    names = [t.name for t in transitions]
+    if bound is not None and bound[0] not in names:
+        # A refused attempt stays on the page with its message and the typed input.
+        transitions.append(TRANSITIONS[bound[0]])
+    actions: list[dict[str, Any]] = []
+    for transition in transitions:
+        if transition.name in LINKED_TRANSITIONS:
+            link = reverse(LINKED_TRANSITIONS[transition.name], kwargs={"case_id": case.pk})
+            actions.append({"t": transition, "form": None, "link": link})
+            continue
+        if bound is not None and bound[0] == transition.name:
+            form = bound[1]
+        else:
+            form = transition_form(transition.name, case=case, user=user)
+        actions.append({"t": transition, "form": form, "link": None})
+    orders = decorate_orders(
+        case.orders.select_related("department", "dispatcher_area")
+        .prefetch_related("extensions")
+        .order_by("dispatched_at", "pk"),
+        now=now,
+    )
+    [case] = decorate_cases([case], now=now)
+    context = {
+        "nav": "cases",
+        "case": case,
+        "now": now,
+        "reporter": reporter_for(user, case),
+        "photos": list(case.photos.all()),
+        "can_publish": is_holder(scope, case) or is_community_of(scope, case),
+        "events": list(case.events.select_related("actor__staff_profile")),
+        "orders": orders,
+        "whistles": list(case.whistles.prefetch_related("departments").order_by("at", "pk")),
+        "feedbacks": list(case.feedbacks.select_related("recorded_by__staff_profile")),
+        "merged_cases": list(case.merged_cases.only("pk", "tracking_code")),
+        "common_issues": list(case.common_issues.all()),
+        "actions": actions,
+        "show_names": True,
+    }
+    return render(request, "issues/staff/case_detail.html", context, status=status)
+
+
+@login_required
+@require_POST
+def case_transition(request: HttpRequest, pk: int, transition: str) -> HttpResponse:
+    """Run one transition through the state machine and come back to the case."""
+    if transition not in TRANSITIONS or transition == "escalate":
+        raise Http404
+    if transition in LINKED_TRANSITIONS:
+        return redirect(LINKED_TRANSITIONS[transition], case_id=pk)
+    case = _case_for(request, pk)
+    form = transition_form(transition, case=case, user=request.user, data=request.POST, files=request.FILES)
+    if not form.is_valid():
+        return _render_detail(request, case, bound=(transition, form), status=400)
+    try:
+        _run(transition, case, request.user, form.cleaned_data)
+    except TransitionInvalid as exc:
+        _form_error(form, exc)
+        return _render_detail(request, case, bound=(transition, form), status=400)
+    except TransitionForbidden as exc:
+        _form_error(form, exc)
+        return _render_detail(request, case, bound=(transition, form), status=403)
+    except TransitionError as exc:
+        # Most often a second click: the case already moved on. Say so on the case page.
+        messages.warning(request, exc.message)
+        return redirect("staff:case-detail", pk=pk)
+    messages.success(request, _("已%(action)s。") % {"action": TRANSITIONS[transition].label})
+    return redirect("staff:case-detail", pk=pk)
+
+
+def _run(name: str, case: Case, user: Any, data: dict[str, Any]) -> None:
+    """Call the service for transition ``name`` with the form's cleaned data."""
+    pk = case.pk
+    note = data.get("note", "")
+    if name == "accept":
+        case_accept(case=pk, actor=user, note=note)
+    elif name == "start":
+        case_start(case=pk, actor=user, note=note)
+    elif name == "whistle":
+        case_whistle(
+            case=pk,
+            actor=user,
+            reason=data["reason"],
+            departments=list(data.get("departments") or []),
+            urgency=data.get("urgency") or None,
+        )
+    elif name == "resolve":
+        case_resolve(
+            case=pk, actor=user, note=note, photos=data["photos"], photos_public=data["photos_public"]
+        )
+    elif name == "verify":
+        case_verify(case=pk, actor=user, passed=data["passed"], note=note)
+    elif name == "feedback":
+        case_feedback(
+            case=pk,
+            actor=user,
+            solved=data["solved"],
+            satisfaction=data["satisfaction"],
+            comment=data["comment"],
+            channel=FeedbackChannel.RETURN_CALL,
+        )
+    elif name == "close":
+        case_close(case=pk, actor=user, note=note)
+    elif name == "reject":
+        case_reject(case=pk, actor=user, reason=data["reason"])
+    elif name == "merge":
+        target = (
+            Case.objects.visible_to(user)
+            .filter(tracking_code=data["into"])
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if target is None:
+            raise TransitionInvalid(
+                _("找不到查询码为 %(code)s 的案件。") % {"code": data["into"]}, field="into"
+            )
+        case_merge(case=pk, actor=user, into=target, note=note)
+    elif name == "supervise":
+        case_supervise(case=pk, actor=user, note=note)
+    elif name == "chase":
+        case_chase(case=pk, actor=user, note=note)
+    else:  # pragma: no cover - TRANSITION_FORMS and this dispatch are kept in step
+        raise Http404
+
+
+# --- photos ------------------------------------------------------------------------------------------
+
+
+@login_required
+def photo(request: HttpRequest, pk: int) -> FileResponse:
+    """A case photo, for staff who may see the case (photos are never served from a public URL)."""
+    item = get_object_or_404(CasePhoto.objects.filter(case__in=Case.objects.visible_to(request.user)), pk=pk)
+    try:
+        handle = item.image.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    response = FileResponse(handle, content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+@require_POST
+def photo_public(request: HttpRequest, pk: int) -> HttpResponseRedirect:
+    """Holders mark a photo public (checked for faces and door numbers) or private again."""
+    item = get_object_or_404(
+        CasePhoto.objects.filter(case__in=Case.objects.visible_to(request.user)).select_related(
+            "case", "case__alley", "case__holder_area"
+        ),
+        pk=pk,
+    )
+    case = item.case
+    scope = scope_for(request.user)
+    if not (is_holder(scope, case) or is_community_of(scope, case)):
+        messages.error(request, _("只有当前责任单位或所在社区可以设置照片是否公开。"))
+        return redirect("staff:case-detail", pk=case.pk)
+    public = request.POST.get("public") == "1"
+    if item.is_public != public:
+        # A flag on the photo, not a state of the case; the timeline keeps who decided (staff only).
+        CasePhoto.objects.filter(pk=item.pk).update(is_public=public)
+        record_event(
+            case,
+            EventKind.NOTE,
+            actor=request.user,
+            now=timezone.now(),
+            note=_("照片 %(id)s 设为公开。") % {"id": item.pk}
+            if public
+            else _("照片 %(id)s 设为不公开。") % {"id": item.pk},
+            public=False,
+        )
+    messages.success(request, _("照片已设为公开。") if public else _("照片已设为不公开。"))
+    return redirect(reverse("staff:case-detail", kwargs={"pk": case.pk}) + "#photos")
+
+
+# --- patrols and visits --------------------------------------------------------------------------------
+
+
+@login_required
+def patrol_list(request: HttpRequest) -> HttpResponse:
+    """The patrol and visit logs of the user's territory, with this year's expense of the user."""
+    logs = selectors.patrols_for(request.user)
+    kind = request.GET.get("kind", "")
+    if kind in PatrolKind.values:
+        logs = logs.filter(kind=kind)
+    page = Paginator(logs, PAGE_SIZE).get_page(request.GET.get("page"))
+    today = timezone.localdate()
+    mine = PatrolLog.objects.filter(chief_id=request.user.pk, date__year=today.year).aggregate(
+        expense=Sum("expense_yuan"), households=Sum("households_visited")
+    )
+    rows = list(page.object_list)
+    for log in rows:
+        log.checked_labels = [CHECKLIST_LABELS.get(k, k) for k in log.checked or []]  # type: ignore[attr-defined]
+    context = {
+        "nav": "patrols",
+        "page": page,
+        "logs": rows,
+        "kind": kind,
+        "kinds": PatrolKind.choices,
+        "mine": mine,
+        "year": today.year,
+        "can_log": patrol_alleys(request.user).exists(),
+    }
+    return render(request, "issues/staff/patrol_list.html", context)
+
+
+@login_required
+def patrol_new(request: HttpRequest) -> HttpResponse:
+    """Record a patrol or visit; then, if a problem was found, register it as a case."""
+    if not patrol_alleys(request.user).exists():
+        message = _("只有街巷长、副巷长、服务队员、督导队员和网格员可以记录巡查走访。")
+        return render(
+            request, "issues/staff/forbidden.html", {"nav": "patrols", "message": message}, status=403
+        )
+    if request.method == "POST":
+        form = PatrolForm(request.POST, user=request.user, instance=PatrolLog(chief_id=_uid(request)))
+        if form.is_valid():
+            log = form.save()
+            messages.success(request, _("巡查走访记录已保存。"))
+            return redirect("staff:patrol-detail", pk=log.pk)
+        status = 400
+    else:
+        form = PatrolForm(user=request.user)
+        status = 200
+    return render(request, "issues/staff/patrol_new.html", {"nav": "patrols", "form": form}, status=status)
+
+
+@login_required
+def patrol_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One log, the cases it found, and the way to register another."""
+    log = get_object_or_404(
+        PatrolLog.objects.visible_to(request.user).select_related("alley", "chief__staff_profile"), pk=pk
+    )
+    now = timezone.now()
+    cases = decorate_cases(
+        log.cases.visible_to(request.user).select_related(*selectors.CASE_LIST_RELATED), now=now
+    )
+    context = {
+        "nav": "patrols",
+        "log": log,
+        "checked_labels": [CHECKLIST_LABELS.get(k, k) for k in log.checked or []],
+        "cases": cases,
+        "is_mine": log.chief_id == request.user.pk,
+    }
+    return render(request, "issues/staff/patrol_detail.html", context)
+
+
+# --- inbox -------------------------------------------------------------------------------------------
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    """The user's in-app messages, newest first."""
+    qs = Notification.objects.for_user(request.user)
+    unread_only = request.GET.get("unread") == "1"
+    if unread_only:
+        qs = qs.unread()
+    page = Paginator(qs.order_by("-created_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"nav": "inbox", "page": page, "notes": list(page.object_list), "unread_only": unread_only}
+    return render(request, "issues/staff/inbox.html", context)
+
+
+@login_required
+@require_POST
+def inbox_read(request: HttpRequest) -> HttpResponseRedirect:
+    """Mark one message (``id``) or all (``all=1``) as read."""
+    if request.POST.get("all") == "1":
+        count = mark_read(user_id=_uid(request))
+        messages.success(request, _("已将 %(n)d 条消息标为已读。") % {"n": count})
+    else:
+        ids = [int(v) for v in request.POST.getlist("id") if v.isdigit()]
+        mark_read(user_id=_uid(request), ids=ids)
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return HttpResponseRedirect(target)
+    return redirect("staff:inbox")
