@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
-from django_ratelimit.core import is_ratelimited
+from django_ratelimit.core import get_usage, is_ratelimited
 from PIL import Image
 
 from alleys.choices import AreaLevel
@@ -410,16 +410,18 @@ def track_case(request: HttpRequest, code: str) -> HttpResponse:
     if not form.is_valid():
         return _render_track(request, case, form)
 
-    def guesses(increment: bool) -> bool:
-        return is_ratelimited(
+    def wrong_guesses(*, add_one: bool) -> dict[str, Any] | None:
+        """Wrong phone digits for this case in the current window (a rate of "5/h" locks after five)."""
+        return get_usage(
             request,
             group="public-feedback-guess",
             key=lambda _group, _request: case.tracking_code,
             rate=_rate("JXT_FEEDBACK_GUESS_RATE", FEEDBACK_GUESS_RATE),
-            increment=increment,
+            increment=add_one,
         )
 
-    if needs_phone and guesses(False):
+    usage = wrong_guesses(add_one=False) if needs_phone else None
+    if usage is not None and usage["count"] >= usage["limit"]:
         return _render_track(
             request,
             case,
@@ -428,7 +430,7 @@ def track_case(request: HttpRequest, code: str) -> HttpResponse:
             notice=_("手机号码后 4 位输错次数太多，请一小时后再试，或联系社区工作人员。"),
         )
     if not _phone_matches(case, form.cleaned_data["phone_last4"]):
-        guesses(True)
+        wrong_guesses(add_one=True)
         form.add_error("phone_last4", _("手机号码后 4 位不对，请填写您反映问题时留下的号码。"))
         return _render_track(request, case, form)
     try:

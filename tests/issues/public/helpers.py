@@ -142,3 +142,18 @@ def post_report(client: Client, place: Place, *, remote_addr: str = "10.0.0.1", 
 
 def text_of(response: Any) -> str:
     return response.content.decode()
+
+
+def case_in(
+    world: World, *, description: str | None = None, reporter_phone: str | None = None, **kwargs: Any
+) -> Any:
+    """tests.issues.factories.make_case, with the description and phone this channel's tests need."""
+    from tests.issues.factories import make_case
+
+    case = make_case(world, **kwargs)
+    if description is not None:
+        case.description = description
+    if reporter_phone is not None:
+        case.reporter_phone = reporter_phone
+    case.save()
+    return case

@@ -1,0 +1,82 @@
+"""The alley's public page (公示牌), its A4 poster, the landing page and finding an alley."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from .helpers import (
+    BOARD_PHONE,
+    CHIEF_NAME,
+    CHIEF_PHONE,
+    DEPUTY_NAME,
+    OFFICE_HOURS,
+    POLICE_NAME,
+    Place,
+    text_of,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_alley_page_shows_the_board_without_personal_phones(client: Client, place: Place) -> None:
+    code = place.alley.code
+    html = text_of(client.get(reverse("public-alley", kwargs={"code": code})))
+    assert CHIEF_NAME in html and DEPUTY_NAME in html and f"民警：{POLICE_NAME}" in html
+    assert OFFICE_HOURS in html and BOARD_PHONE in html
+    assert "门前三包" in html and "垃圾分类" in html
+    for private in (CHIEF_PHONE, "13700137000", "13600136000", "login_name_only", "chief_x", "deputy_x"):
+        assert private not in html
+    assert f'src="{reverse("alley-qr", kwargs={"code": code})}"' in html
+    assert f'href="/a/{code}/"' in html and f"/alley/{code}/poster/" in html
+
+
+def test_the_poster_has_the_qr_code_the_short_url_and_the_team(
+    client: Client, place: Place, settings: object
+) -> None:
+    code = place.alley.code
+    html = text_of(client.get(reverse("public-alley-poster", kwargs={"code": code})))
+    assert f"/a/{code}/qr.svg" in html
+    assert place.alley.profile.report_url in html
+    assert CHIEF_NAME in html and OFFICE_HOURS in html and CHIEF_PHONE not in html
+    assert "扫码反映问题" in html and "poster-page" in html
+
+
+def test_an_alley_without_a_profile_or_team_still_has_a_page(client: Client, place: Place) -> None:
+    code = place.world.alley_y.code
+    html = text_of(client.get(reverse("public-alley", kwargs={"code": code})))
+    assert "井亭巷" in html and "待公布" in html
+    assert client.get(reverse("alley-short", kwargs={"code": code})).status_code == 200
+
+
+def test_unknown_alleys_get_a_friendly_404(client: Client, place: Place) -> None:
+    for name in ("public-alley", "public-alley-poster"):
+        response = client.get(reverse(name, kwargs={"code": "350502001001999"}))
+        assert response.status_code == 404 and "没有找到这个街巷" in text_of(response)
+
+
+def test_the_home_page_leads_to_report_track_board_and_alley(client: Client, place: Place) -> None:
+    html = text_of(client.get("/"))
+    for url in ("/report/", "/track/", "/board/", "/alley/"):
+        assert f'href="{url}"' in html
+    assert 'action="/track/"' in html and "黄灯" in html and "橙灯" in html
+
+
+def test_the_finder_goes_street_community_alley_without_javascript(client: Client, place: Place) -> None:
+    world = place.world
+    html = text_of(client.get("/report/"))
+    assert "鲤城区" in html and f'href="?street={world.street.code}"' in html
+    html = text_of(client.get("/report/", {"street": world.street.code}))
+    assert f'href="?community={world.community_x.code}"' in html and "西街社区" in html
+    html = text_of(client.get("/report/", {"community": world.community_x.code}))
+    assert f'href="/a/{world.alley_x.code}/"' in html and "金鱼巷" in html and "井亭巷" not in html
+    html = text_of(client.get("/report/", {"q": "金鱼"}))
+    assert f'href="/a/{world.alley_x.code}/"' in html and "新华社区" in html
+    html = text_of(client.get("/alley/", {"q": "金鱼"}))
+    assert f'href="/alley/{world.alley_x.code}/"' in html
+    html = text_of(client.get("/report/", {"q": "不存在的巷"}))
+    assert "没有找到，请换个字再找" in html
+    # A wrong or mismatched code falls back to the first step.
+    html = text_of(client.get("/report/", {"street": world.community_x.code}))
+    assert "选择街道" in html
