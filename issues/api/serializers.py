@@ -7,6 +7,7 @@ Personal data: lists carry none; a case's detail shows the reporter through
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django.db import models
@@ -397,6 +398,7 @@ class PatrolLogSerializer(serializers.ModelSerializer[PatrolLog]):
             "created_at",
         )
         read_only_fields = ("id", "created_at")
+        extra_kwargs = {"expense_yuan": {"min_value": Decimal(0)}}
 
     def get_chief_name(self, obj: PatrolLog) -> str:
         return person_name(obj.chief)

@@ -1,0 +1,167 @@
+"""Every list (and the case detail) runs the same number of queries for 5 rows as for 50."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from alleys.choices import AreaLevel, Role
+from alleys.models import Area, Department
+from dispatch.models import DispatchOrder
+from dispatch.orders import common_issue_create, extension_request, order_receive
+from issues.choices import EventKind
+from issues.models import CaseEvent, CategoryType, PatrolLog
+from issues.workflow import case_dispatch
+from tests.issues.factories import CategoryClassFactory, grant, make_case
+
+pytestmark = pytest.mark.django_db
+
+Api = Callable[[str], APIClient]
+SIZES = (5, 50)
+SEQ = itertools.count()  # unique names across the two rounds of one test
+# Token lookup, the caller's scope, COUNT(*), the page: the floor of every list.
+LIST_FLOOR = 4
+
+
+def queries(client: APIClient, url: str, **params: Any) -> tuple[int, Any]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url, {"limit": 200, **params})
+    assert response.status_code == 200, response.content
+    return len(captured), response.json()
+
+
+def dispatched_cases(world: Any, n: int) -> list[Any]:
+    out = []
+    for i in range(n):
+        case = make_case(world, tier=AreaLevel.DISTRICT, now=timezone.now() - dt.timedelta(minutes=i))
+        out.append(
+            case_dispatch(
+                case=case, actor=world.district_officer, lead=world.dept_lead, cooperating=[world.dept_coop]
+            )
+        )
+    return out
+
+
+def alleys(world: Any, n: int) -> list[Area]:
+    made = []
+    for i in (next(SEQ) for _ in range(n)):
+        alley = Area.objects.create(
+            code=f"{world.community_x.code}{100 + i:03d}",
+            name=f"新巷{i}",
+            level=AreaLevel.ALLEY,
+            parent=world.community_x,
+        )
+        chief = grant(type(world.chief_x).objects.create(username=f"chief-{i}"), Role.CHIEF, area=alley)
+        grant(chief, Role.DEPUTY_CHIEF, area=world.alley_x)
+        made.append(alley)
+    return made
+
+
+SETUPS: dict[str, tuple[str, str, Callable[[Any, int], Any]]] = {
+    "cases": ("district_officer", "/api/v1/cases/", lambda w, n: [make_case(w) for _ in range(n)]),
+    "dispatched cases": ("district_officer", "/api/v1/cases/", dispatched_cases),
+    "orders": ("district_officer", "/api/v1/orders/", dispatched_cases),
+    "extensions": (
+        "district_officer",
+        "/api/v1/extensions/",
+        lambda w, n: [
+            extension_request(
+                order=order_receive(order=o, actor=w.lead_contact),
+                actor=w.lead_contact,
+                reason="r",
+                new_due=o.complete_due + dt.timedelta(days=5),
+            )
+            for o in DispatchOrder.objects.filter(
+                pk__in=[c.orders.get(role="lead").pk for c in dispatched_cases(w, n)]
+            )
+        ],
+    ),
+    "common issues": (
+        "district_officer",
+        "/api/v1/common-issues/",
+        lambda w, n: [
+            common_issue_create(
+                actor=w.district_officer, title=f"共性{i}", cases=[make_case(w), make_case(w)]
+            )
+            for i in range(n)
+        ],
+    ),
+    "areas": ("street_worker", "/api/v1/areas/", alleys),
+    "alleys with teams": ("street_worker", "/api/v1/alleys/", alleys),
+    "departments": (
+        "district_officer",
+        "/api/v1/departments/",
+        lambda w, n: [
+            Department.objects.create(code=f"X{i}", name=f"部门X{i}", area=w.district)
+            for i in (next(SEQ) for _ in range(n))
+        ],
+    ),
+    "categories": (
+        "chief_x",
+        "/api/v1/categories/",
+        lambda w, n: [
+            CategoryType.objects.create(
+                code=f"Z{i:02d}", name=f"类型{i}", category_class=CategoryClassFactory(code="A")
+            )
+            for i in (next(SEQ) for _ in range(n))
+        ],
+    ),
+    "patrols": (
+        "community_worker_x",
+        "/api/v1/patrols/",
+        lambda w, n: [
+            PatrolLog.objects.create(
+                chief=w.chief_x, alley=w.alley_x, date=dt.date(2026, 1, 1) + dt.timedelta(days=i)
+            )
+            for i in (next(SEQ) for _ in range(n))
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(SETUPS))
+def test_lists_run_a_constant_number_of_queries(world: Any, api_as: Api, name: str) -> None:
+    actor, url, make = SETUPS[name]
+    client = api_as(actor)
+    counts = []
+    for size in SIZES:
+        make(world, size - (SIZES[0] if counts else 0))
+        count, body = queries(client, url)
+        assert body["count"] >= size
+        counts.append(count)
+    assert counts[0] == counts[1], (
+        f"{name}: {counts[0]} queries for {SIZES[0]} rows, {counts[1]} for {SIZES[1]}"
+    )
+    assert counts[0] <= LIST_FLOOR + 3, f"{name}: {counts[0]} queries"
+
+
+def test_case_detail_runs_a_constant_number_of_queries(world: Any, api_as: Api) -> None:
+    [case] = dispatched_cases(world, 1)
+    client = api_as("district_officer")
+    counts = []
+    for extra in (5, 45):
+        CaseEvent.objects.bulk_create(
+            [
+                CaseEvent(case=case, kind=EventKind.NOTE, note=f"n{i}", actor=world.chief_x)
+                for i in range(extra)
+            ]
+        )
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(f"/api/v1/cases/{case.pk}/")
+        assert response.status_code == 200
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
+    # token, scope, the case with its relations, events, photos, orders, feedbacks, allowed actions
+    assert counts[0] <= 10
+
+
+def test_open311_is_counted_in_its_own_tests() -> None:
+    """GET requests is bounded in tests/api/test_open311.py (three queries whatever the size)."""
