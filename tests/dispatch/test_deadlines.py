@@ -1,0 +1,129 @@
+"""dispatch/deadlines.py: the deadline policy on the business calendar, and failing loudly."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from alleys.choices import AreaLevel
+from dispatch.choices import TimeUnit
+from dispatch.deadlines import compute_deadlines, order_deadlines, raise_calendar_alert, warn_time
+from dispatch.models import DeadlinePolicy, OrderSettings, SystemAlert
+from issues.workflow import case_submit
+from tests.issues.factories import MONDAY, World, at
+
+pytestmark = pytest.mark.django_db
+T = AreaLevel
+
+
+@pytest.mark.parametrize(
+    ("tier", "accept_due", "resolve_due"),
+    [
+        (T.ALLEY, "2026-03-02 14:00", "2026-03-05 17:00"),  # 4 working hours, 3 working days
+        (T.COMMUNITY, "2026-03-03 10:00", "2026-03-09 17:00"),  # 8 hours, 5 days
+        (T.STREET, "2026-03-04 17:00", "2026-03-16 17:00"),  # 2 days, 10 days
+        (T.DISTRICT, "2026-03-05 17:00", "2026-05-28 17:00"),  # 3 days, 60 days
+    ],
+)
+def test_default_limits_per_tier(world: World, tier: str, accept_due: str, resolve_due: str) -> None:
+    deadlines = compute_deadlines(category=world.cat_a, tier=tier, start=MONDAY)
+    assert (deadlines.accept_due, deadlines.resolve_due) == (at(accept_due), at(resolve_due))
+    assert deadlines.provisional is False
+
+
+def test_the_warning_comes_at_80_percent_of_the_accept_time(world: World) -> None:
+    deadlines = compute_deadlines(category=world.cat_a, tier=T.ALLEY, start=at("2026-03-06 16:00"))
+    # 4 working hours from Friday 16:00 end Monday 12:00; 3.2 hours in is Monday 11:12.
+    assert deadlines.accept_due == at("2026-03-09 12:00")
+    assert deadlines.warn_at == at("2026-03-09 11:12")
+
+
+def test_an_admin_policy_replaces_the_default(world: World) -> None:
+    DeadlinePolicy.objects.create(
+        category_class=world.cat_a.category_class,
+        tier=T.ALLEY,
+        accept_value=1,
+        accept_unit=TimeUnit.DAYS,
+        resolve_value=16,
+        resolve_unit=TimeUnit.HOURS,
+    )
+    deadlines = compute_deadlines(category=world.cat_a, tier=T.ALLEY, start=MONDAY)
+    assert (deadlines.accept_due, deadlines.resolve_due) == (at("2026-03-03 17:00"), at("2026-03-04 10:00"))
+    # Another class keeps the default.
+    other = compute_deadlines(category=world.cat_b, tier=T.ALLEY, start=MONDAY)
+    assert other.accept_due == at("2026-03-02 14:00")
+
+
+def test_a_category_type_shortens_its_own_start_tier_only(world: World) -> None:
+    world.cat_a.accept_hours = 1
+    world.cat_a.resolve_hours = 6
+    world.cat_a.save()
+    at_start = compute_deadlines(category=world.cat_a, tier=T.ALLEY, start=MONDAY)
+    assert (at_start.accept_due, at_start.resolve_due) == (at("2026-03-02 11:00"), at("2026-03-02 16:00"))
+    above = compute_deadlines(category=world.cat_a, tier=T.COMMUNITY, start=MONDAY)
+    assert above.accept_due == at("2026-03-03 10:00")
+
+
+def test_urgent_cases_get_half_the_time(world: World) -> None:
+    urgent = compute_deadlines(category=world.cat_a, tier=T.ALLEY, start=MONDAY, urgent=True)
+    assert urgent.accept_due == at("2026-03-02 12:00")  # 2 of 4 hours
+    assert urgent.resolve_due == at("2026-03-04 17:00")  # 3 days → 2 (rounded up)
+
+
+def test_a_date_in_an_unknown_year_is_provisional_and_raises_one_counted_alert(world: World) -> None:
+    start = at("2030-05-06 10:00")  # a Monday in a year the package does not know
+    first = compute_deadlines(category=world.cat_a, tier=T.ALLEY, start=start)
+    assert first.provisional is True
+    assert first.accept_due == at("2030-05-06 14:00")  # estimated on Monday–Friday
+    alert = SystemAlert.objects.get()
+    assert alert.key == "calendar-missing-2030" and "2030" in alert.message and alert.count == 1
+    compute_deadlines(category=world.cat_a, tier=T.ALLEY, start=start)
+    alert.refresh_from_db()
+    assert alert.count == 2
+    assert SystemAlert.objects.count() == 1
+
+
+def test_a_resolve_deadline_running_into_next_year_is_provisional(world: World) -> None:
+    deadlines = compute_deadlines(category=world.cat_a, tier=T.DISTRICT, start=at("2026-12-01 10:00"))
+    assert deadlines.provisional is True
+    assert SystemAlert.objects.get().key == "calendar-missing-2027"
+
+
+def test_a_resolved_alert_is_raised_again(world: World) -> None:
+    raise_calendar_alert(dt.date(2030, 1, 2))
+    SystemAlert.objects.update(resolved_at=MONDAY)
+    raise_calendar_alert(dt.date(2030, 1, 2))
+    alert = SystemAlert.objects.get()
+    assert (alert.resolved_at, alert.count) == (None, 2)
+
+
+def test_intake_in_an_unknown_year_still_works_and_marks_the_case(world: World) -> None:
+    case = case_submit(
+        category=world.cat_a, alley=world.alley_x, description="路灯", now=at("2030-05-06 10:00")
+    )
+    assert case.deadline_provisional is True
+    assert case.accept_due == at("2030-05-06 14:00")
+    assert SystemAlert.objects.filter(key="calendar-missing-2030").exists()
+
+
+def test_order_deadlines_report_within_a_week_complete_within_a_quarter(world: World) -> None:
+    report_due, complete_due, provisional = order_deadlines(start=MONDAY)
+    assert (report_due, provisional) == (at("2026-03-09 17:00"), False)
+    assert complete_due == at("2026-05-28 17:00")
+    conf = OrderSettings.current()
+    conf.report_days = 2
+    conf.save()
+    assert order_deadlines(start=MONDAY)[0] == at("2026-03-04 17:00")
+
+
+def test_order_deadlines_in_an_unknown_year_are_provisional(world: World) -> None:
+    report_due, _complete_due, provisional = order_deadlines(start=at("2030-05-06 10:00"))
+    assert provisional is True and report_due == at("2030-05-13 17:00")
+    assert SystemAlert.objects.filter(key="calendar-missing-2030").count() == 1
+
+
+def test_warn_time(world: World) -> None:
+    assert warn_time(start=MONDAY, due=at("2026-03-02 15:00")) == at("2026-03-02 14:00")
+    assert warn_time(start=MONDAY, due=MONDAY) is None
+    assert warn_time(start=at("2030-05-06 10:00"), due=at("2030-05-08 10:00")) is None
