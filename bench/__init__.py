@@ -1,0 +1,1 @@
+"""Benchmarks: figures beside bare baselines, never pass/fail on timing (see bench/README.md)."""

@@ -1,0 +1,1 @@
+"""The bare Django REST framework and Celery counterparts the benchmarks compare against."""
