@@ -137,7 +137,8 @@ def case_blocks(user: Any, *, now: dt.datetime) -> CaseBlocks:
     conditions = {
         "awaiting_acceptance": held & Q(state__in=AWAITING_ACCEPT_STATES),
         "overdue": held & work & overdue_q(now),
-        "near_deadline": held & work & near_q(now),
+        # Cases still to accept are listed (by deadline, tagged) in their own block already.
+        "near_deadline": held & Q(state__in=HOLDER_WORK_STATES - AWAITING_ACCEPT_STATES) & near_q(now),
         "awaiting_verification": community_q(scope) & Q(state=CaseState.AWAITING_VERIFICATION),
         "supervised": Q(supervised=True),
     }
