@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -322,7 +322,9 @@ def _update_case_facts(
                 "pk", "alley__code", "category_id", "category__category_class__code", "created_at"
             )
         }
-        old = {} if fresh else {f["case_id"]: f for f in CaseFact.objects.filter(case_id__in=batch).values()}
+        old: dict[int, Mapping[str, Any]] = (
+            {} if fresh else {f["case_id"]: f for f in CaseFact.objects.filter(case_id__in=batch).values()}
+        )
         new: list[CaseFact] = []
         gone: list[int] = []
         for case_id in batch:
@@ -394,7 +396,7 @@ def _update_order_facts(
             }
         else:
             first_case = {}
-        old = (
+        old: dict[int, Mapping[str, Any]] = (
             {} if fresh else {f["order_id"]: f for f in OrderFact.objects.filter(order_id__in=batch).values()}
         )
         new: list[OrderFact] = []
@@ -454,7 +456,9 @@ def _sum_areas(dirty: Dirty) -> None:
 def _sum_period(model: Any, key: str, when: dt.date, alleys: set[str], *, with_hist: bool) -> None:
     """Sum the facts of these alleys for one month/week, then every area above them."""
     facts = CaseFact.objects.filter(**{key: when, "alley_code__in": sorted(alleys)})
-    rows = {r["alley_code"]: r for r in facts.values("alley_code").annotate(**CASE_SUMS)}
+    rows: dict[str, Mapping[str, Any]] = {
+        r["alley_code"]: r for r in facts.values("alley_code").annotate(**CASE_SUMS)
+    }
     hists: dict[str, dict[str, int]] = defaultdict(dict)
     if with_hist:
         for code, tenths, n in (
@@ -510,7 +514,7 @@ def _prefix_q(field_name: str, prefixes: Iterable[str]) -> Q:
 
 def _sum_categories(month: dt.date, communities: set[str]) -> None:
     """Per category type: the communities' facts of one month, then the areas above them."""
-    rows = (
+    rows: list[Mapping[str, Any]] = list(
         CaseFact.objects.filter(month=month)
         .annotate(community=Substr("alley_code", 1, COMMUNITY_LEN))
         .filter(community__in=sorted(communities))
@@ -563,7 +567,7 @@ def _sum_categories(month: dt.date, communities: set[str]) -> None:
 
 def _sum_departments(keys: set[tuple[int, dt.date]]) -> None:
     for department_id, month in sorted(keys):
-        rows = (
+        rows: list[Mapping[str, Any]] = list(
             OrderFact.objects.filter(department_id=department_id, month=month)
             .values("role", "area_code")
             .annotate(**ORDER_SUMS)
@@ -590,13 +594,13 @@ def _sum_activity(keys: dict[dt.date, set[int]]) -> None:
     for month, alley_ids in keys.items():
         end = (month + dt.timedelta(days=32)).replace(day=1)
         logs = PatrolLog.objects.filter(alley_id__in=sorted(alley_ids), date__gte=month, date__lt=end)
-        patrols = {
+        patrols: dict[int, Mapping[str, Any]] = {
             r["alley_id"]: r
             for r in logs.filter(kind=PatrolKind.PATROL)
             .values("alley_id")
             .annotate(days=Count("date", distinct=True), n=Count("pk"))
         }
-        visits = {
+        visits: dict[int, Mapping[str, Any]] = {
             r["alley_id"]: r
             for r in logs.filter(kind=PatrolKind.VISIT)
             .values("alley_id")

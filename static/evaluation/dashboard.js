@@ -1,0 +1,96 @@
+/* Dashboards: draw each [data-chart] with ECharts (vendored, Chinese locale) and offer a
+   chart/table toggle. The table stays in the page for screen readers either way. */
+(function () {
+  "use strict";
+  if (!window.echarts) { return; }
+  var dark = document.body.classList.contains("wall");
+  var palette = dark
+    ? ["#5ab1ef", "#ffb980", "#2ec7c9", "#b6a2de", "#d87a80", "#8d98b3"]
+    : ["#b3261e", "#0b57d0", "#1a7f37", "#c2410c", "#6e40c9", "#59636e"];
+  var text = dark ? "#e6edf3" : "#1f2328";
+
+  function pct(v) { return v == null ? "—" : v + "%"; }
+
+  function option(spec) {
+    if (spec.type === "funnel") {
+      return {
+        color: palette,
+        tooltip: { trigger: "item", formatter: "{b}：{c} 件" },
+        series: [{
+          type: "funnel", sort: "descending", gap: 2, minSize: "8%", left: "10%", width: "80%",
+          label: { show: true, position: "inside", formatter: "{b} {c}", color: "#fff", fontSize: dark ? 16 : 12 },
+          data: spec.data
+        }]
+      };
+    }
+    var hasPct = spec.series.some(function (s) { return s.pct; });
+    var hasCount = spec.series.some(function (s) { return !s.pct; });
+    var yAxis = [];
+    if (hasCount) { yAxis.push({ type: "value", name: "件/分", minInterval: 1, axisLabel: { color: text }, nameTextStyle: { color: text }, splitLine: { lineStyle: { color: dark ? "#30363d" : "#e5e7eb" } } }); }
+    if (hasPct) { yAxis.push({ type: "value", name: "%", min: 0, max: 100, axisLabel: { color: text, formatter: "{value}%" }, nameTextStyle: { color: text }, splitLine: { show: !hasCount } }); }
+    return {
+      color: palette,
+      textStyle: { fontFamily: "system-ui, 'PingFang SC', 'Microsoft YaHei', 'Noto Sans CJK SC', sans-serif" },
+      tooltip: {
+        trigger: "axis",
+        valueFormatter: undefined,
+        formatter: function (items) {
+          var out = [items.length ? items[0].axisValueLabel : ""];
+          items.forEach(function (it) {
+            var s = spec.series[it.seriesIndex];
+            out.push(it.marker + it.seriesName + "：" + (s.pct ? pct(it.value) : (it.value == null ? "—" : it.value)));
+          });
+          return out.join("<br>");
+        }
+      },
+      legend: { top: 0, textStyle: { color: text } },
+      grid: { left: 48, right: hasPct && hasCount ? 52 : 20, top: 40, bottom: spec.x.length > 8 ? 70 : 30 },
+      xAxis: { type: "category", data: spec.x, axisLabel: { color: text, interval: 0, rotate: spec.x.length > 8 ? 35 : 0 } },
+      yAxis: yAxis,
+      series: spec.series.map(function (s) {
+        return {
+          name: s.name, type: s.type, data: s.data, connectNulls: true, smooth: s.type === "line",
+          yAxisIndex: s.pct && hasCount ? 1 : 0, barMaxWidth: 28, symbolSize: 6
+        };
+      })
+    };
+  }
+
+  var charts = [];
+  document.querySelectorAll("[data-chart]").forEach(function (el) {
+    var data = document.getElementById(el.getAttribute("data-chart"));
+    if (!data) { return; }
+    var spec = JSON.parse(data.textContent);
+    var chart = echarts.init(el, null, { locale: "ZH", renderer: "canvas" });
+    chart.setOption(option(spec));
+    charts.push(chart);
+  });
+  window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
+
+  // Chart/table toggle: the table is visually hidden (not removed) while the chart shows.
+  document.querySelectorAll("[data-viz]").forEach(function (fig, index) {
+    var chartEl = fig.querySelector(".viz-chart");
+    var tableEl = fig.querySelector(".viz-table");
+    var caption = fig.querySelector("figcaption");
+    if (!chartEl || !tableEl || !caption) { return; }
+    tableEl.classList.add("visually-hidden");
+    var group = document.createElement("span");
+    group.className = "viz-toggle";
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", "显示方式");
+    [["图表", false], ["表格", true]].forEach(function (pair) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.textContent = pair[0];
+      b.setAttribute("aria-pressed", pair[1] ? "false" : "true");
+      b.addEventListener("click", function () {
+        tableEl.classList.toggle("visually-hidden", !pair[1]);
+        chartEl.hidden = pair[1];
+        group.querySelectorAll("button").forEach(function (x) { x.setAttribute("aria-pressed", x === b ? "true" : "false"); });
+        if (!pair[1]) { charts.forEach(function (c) { c.resize(); }); }
+      });
+      group.appendChild(b);
+    });
+    caption.appendChild(group);
+  });
+})();
