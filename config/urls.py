@@ -11,6 +11,8 @@ urlpatterns = [
     path("api/", include("config.api_urls")),
     path("staff/", include("issues.urls")),
     path("open311/v2/", include("issues.open311.urls")),
+    path("dashboard/", include("evaluation.urls")),
+    path("survey/", include("evaluation.survey_urls")),
     path("", include("alleys.urls")),
     path("", include("issues.public.urls")),
 ]
