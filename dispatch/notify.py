@@ -95,7 +95,8 @@ def schedule_notifications(event_ids: Sequence[int]) -> None:
         return
     from .tasks import notify_events
 
-    transaction.on_commit(lambda: notify_events.delay(ids))
+    # robust: the case change has committed; a broker hiccup must not turn it into an error page.
+    transaction.on_commit(lambda: notify_events.delay(ids), robust=True)
 
 
 def fan_out(event_ids: Iterable[int]) -> int:
@@ -195,7 +196,7 @@ def fan_out(event_ids: Iterable[int]) -> int:
         from .tasks import deliver
 
         ids = [d.pk for d in created if d.pk]
-        transaction.on_commit(lambda: [deliver.delay(i) for i in ids])
+        transaction.on_commit(lambda: [deliver.delay(i) for i in ids], robust=True)
     return len(messages)
 
 

@@ -25,6 +25,7 @@ from issues.workflow import (
     TransitionError,
     TransitionForbidden,
     TransitionInvalid,
+    case_dispatched_with_common_issue,
     case_mark_in_progress,
     case_resolve,
     record_event,
@@ -563,18 +564,16 @@ def common_issue_dispatch(
         issue.save(update_fields=["lead_department"])
         issue.cooperating_departments.set(coop)
         events: list[CaseEvent] = []
-        for case in issue.cases.select_related("alley", "holder_area", "category"):
-            Case.objects.filter(pk=case.pk).update(
-                lead_department=lead, resolve_due=orders[0].complete_due, escalation_due=None, warn_at=None
-            )
+        for case in issue.cases.all():
             events.append(
-                record_event(
-                    case,
-                    EventKind.DISPATCHED,
-                    actor=actor,
-                    now=now,
+                case_dispatched_with_common_issue(
+                    case=case,
+                    lead=lead,
+                    resolve_due=orders[0].complete_due,
                     note=instructions or issue.title,
                     label=_org_label(area),
+                    actor=actor,
+                    now=now,
                     data={"common_issue_id": issue.pk, "department_ids": [lead.pk, *[d.pk for d in coop]]},
                 )
             )

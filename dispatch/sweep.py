@@ -105,7 +105,12 @@ def run_sweep(
 def _sweep_warnings(
     now: dt.datetime, batch: int, dry_run: bool, result: SweepResult, say: Callable[[str], None]
 ) -> None:
-    due = Case.objects.filter(warn_at__lte=now, state__in=OPEN_STATES).order_by("warn_at", "pk")
+    # A case whose deadline has already passed is escalated below, not warned.
+    due = (
+        Case.objects.filter(warn_at__lte=now, state__in=OPEN_STATES)
+        .filter(Q(escalation_due__isnull=True) | Q(escalation_due__gt=now))
+        .order_by("warn_at", "pk")
+    )
     if dry_run:
         for code, warn_at in due.values_list("tracking_code", "warn_at"):
             result.warned += 1
@@ -113,7 +118,7 @@ def _sweep_warnings(
         return
     while True:
         with transaction.atomic():
-            cases = _claim(due.select_related("category", "alley", "holder_area"), batch)
+            cases = _claim(due.select_related("category__category_class", "alley", "holder_area"), batch)
             if not cases:
                 return
             result.batches += 1
@@ -163,7 +168,7 @@ def _sweep_escalations(
     while True:
         try:
             with transaction.atomic():
-                cases = _claim(due.select_related("category", "alley", "holder_area"), batch)
+                cases = _claim(due.select_related("category__category_class", "alley", "holder_area"), batch)
                 if not cases:
                     return
                 result.batches += 1

@@ -75,7 +75,9 @@ def _open_checked(data: bytes) -> Image.Image:
             image.load()
         except ValidationError:
             raise
-        except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+            raise ValidationError(_("照片像素过大，请换一张普通手机照片。")) from exc
+        except UnidentifiedImageError as exc:
             raise ValidationError(_("这不是有效的图片文件，请上传手机拍摄的照片。")) from exc
         except (OSError, SyntaxError, ValueError) as exc:
             raise ValidationError(_("图片文件已损坏或格式不正确，请换一张。")) from exc

@@ -904,6 +904,17 @@ def _supervisor_label(actor: Any) -> str:
     return unit_label(area.level, area) if area else _("上级单位")
 
 
+def may_receive_orders_from(department: Any, org_area: Any) -> bool:
+    """A district organisation department dispatches to its district's departments and to the
+    city-level state enterprises and public-service companies that serve the whole city; city
+    government departments take orders only from the city organisation department."""
+    from alleys.choices import DepartmentKind
+
+    if department.area_id == org_area.pk:
+        return True
+    return department.kind != DepartmentKind.GOVERNMENT and org_area.code.startswith(department.area.code)
+
+
 def case_dispatch(
     *,
     case: Case | int,
@@ -932,9 +943,7 @@ def case_dispatch(
         for dept in [lead, *coop]:
             if not dept.is_active:
                 raise TransitionInvalid(_("部门“%(name)s”已停用。") % {"name": dept.name}, field="lead")
-            if not dept.area.code.startswith(case.holder_area.code) and not case.holder_area.code.startswith(
-                dept.area.code
-            ):
+            if not may_receive_orders_from(dept, case.holder_area):
                 raise TransitionInvalid(
                     _("“%(name)s”不属于本级派单范围。") % {"name": dept.name}, field="lead"
                 )
@@ -1111,3 +1120,41 @@ def _notify_ids(ids: list[int]) -> None:
     from dispatch.notify import schedule_notifications
 
     schedule_notifications(ids)
+
+
+def case_dispatched_with_common_issue(
+    *,
+    case: Case | int,
+    lead: Any,
+    resolve_due: dt.datetime,
+    note: str,
+    label: str,
+    actor: Any,
+    now: dt.datetime,
+    data: dict[str, Any],
+) -> CaseEvent:
+    """A case served by its common issue's orders: signed for (accepted), the orders' deadline governs.
+
+    Called by dispatch.orders.common_issue_dispatch inside its transaction, which has checked
+    the organisation department's right to dispatch.
+    """
+    case = _lock(case)
+    before = case.state
+    if case.state in (S.SUBMITTED, S.REOPENED):
+        case.state = S.ACCEPTED
+        case.accepted_at = case.accepted_at or now
+    case.lead_department = lead
+    case.resolve_due = resolve_due
+    case.escalation_due = None
+    case.warn_at = None
+    case.save()
+    return record_event(
+        case,
+        EventKind.DISPATCHED,
+        actor=actor,
+        now=now,
+        from_state=before if before != case.state else "",
+        note=note,
+        label=label,
+        data=data,
+    )

@@ -126,11 +126,6 @@ def test_an_automatic_escalation_tells_the_new_holder(
     assert message.kind == EventKind.ESCALATED and case.tracking_code in message.title
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a deadline warning and the escalation written by the same sweep: fan_out routes the alley's "
-    "warning by the case's holder at fan-out time, so the new holder is warned of a deadline not theirs",
-)
 def test_a_stale_warning_does_not_reach_the_new_holder(
     world: World, django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -230,11 +225,6 @@ def test_a_failing_webhook_is_marked_failed_and_never_touches_the_case(
     assert inbox() == {"community_worker_x": 1}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dispatch/notify.py registers its after-commit callbacks without robust=True: a failing "
-    "enqueue (eager delivery, or the broker down) raises out of the service after the case committed",
-)
 def test_the_caller_never_sees_a_channel_failure(
     world: World, django_capture_on_commit_callbacks: Any
 ) -> None:

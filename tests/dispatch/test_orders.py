@@ -458,11 +458,6 @@ def test_one_common_issue_order_serves_every_accepted_case(world: World) -> None
     assert {c.state for c in Case.objects.filter(pk__in=[c.pk for c in cases])} == {S.AWAITING_VERIFICATION}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="common_issue_dispatch leaves cases awaiting acceptance (submitted/reopened) in that state, "
-    "so the lead's report does not start them and its completion skips them",
-)
 def test_one_common_issue_order_serves_cases_whistled_to_the_district(world: World) -> None:
     cases = whistled_up_to_the_district(world)
     _run_common_issue(world, cases)

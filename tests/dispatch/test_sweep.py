@@ -294,11 +294,6 @@ def test_escalation_queries_grow_only_with_batches_when_the_type_sets_its_tier(w
     _queries_grow_only_with_batches(world, world.cat_a)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the sweep claims cases with select_related('category') but not 'category__category_class'; "
-    "CategoryType.start_tier then loads the class once per case (N+1)",
-)
 def test_escalation_queries_grow_only_with_batches_when_the_class_sets_the_tier(world: World) -> None:
     assert world.cat_a.default_tier == ""
     _queries_grow_only_with_batches(world, world.cat_a)

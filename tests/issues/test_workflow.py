@@ -530,11 +530,6 @@ def test_dispatch_only_at_district_or_city_and_only_once(world: World) -> None:
     assert "resolve" not in {t.name for t in allowed_transitions(case_mark, world.district_officer)}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="case_dispatch lets a district organisation department dispatch to a city department "
-    "(the ancestor clause in the 'same level' check)",
-)
 def test_a_district_dispatches_to_its_own_departments_not_the_citys(world: World) -> None:
     case = make_case(world, state=S.ACCEPTED, tier=T.DISTRICT)
     with pytest.raises(TransitionInvalid, match="不属于本级"):
