@@ -1,13 +1,14 @@
 """The REST API's mount point (``/api/``): version 1's routes, the OpenAPI schema and its docs.
 
-The docs pages load Swagger UI and ReDoc from drf-spectacular-sidecar's static files,
-never from a CDN, so they work on a government intranet.
+The docs page loads Swagger UI from drf-spectacular-sidecar's static files, never from
+a CDN, so it works on a government intranet. (No ReDoc page: its template pulls web fonts
+from Google.)
 """
 
 from __future__ import annotations
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from alleys.api.urls import router as alleys_router
@@ -27,5 +28,4 @@ urlpatterns = [
     path("v1/", include((v1_urlpatterns, "api"), namespace="v1")),
     path("schema/", SpectacularAPIView.as_view(custom_settings=SCHEMA_SETTINGS), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
 ]

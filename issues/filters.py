@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -14,6 +15,20 @@ from alleys.scoping import scope_for
 
 from .choices import OPEN_STATES, CaseSource, CaseState, Urgency
 from .models import Case
+
+# The largest primary key a BigAutoField holds: a bigger number is invalid input (400), not a database error.
+MAX_ID = 2**63 - 1
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A row id: a whole number from 1 to the largest bigint."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
 
 
 def overdue_q(now: Any) -> Q:
@@ -37,10 +52,10 @@ class CaseFilter(django_filters.FilterSet):
     category_class = django_filters.CharFilter(
         field_name="category__category_class__code", label=_("事项分类")
     )
-    department = django_filters.NumberFilter(
+    department = IdFilter(
         method="filter_department", label=_("部门"), help_text=_("派给该部门（牵头或配合）过的案件。")
     )
-    lead_department = django_filters.NumberFilter(field_name="lead_department_id", label=_("牵头部门"))
+    lead_department = IdFilter(field_name="lead_department_id", label=_("牵头部门"))
     tracking_code = django_filters.CharFilter(
         field_name="tracking_code", lookup_expr="iexact", label=_("查询码")
     )

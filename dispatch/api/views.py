@@ -25,6 +25,7 @@ from dispatch.choices import ACTIVE_ORDER_STATES, ExtensionState, OrderRole, Ord
 from dispatch.models import CommonIssue, DispatchOrder, ExtensionRequest
 from issues.api.base import ApiViewMixin, filter_backends
 from issues.api.filters import AreaCodeFilterMixin
+from issues.filters import IdFilter
 
 from .serializers import (
     CommonIssueSerializer,
@@ -46,9 +47,9 @@ class OrderFilter(AreaCodeFilterMixin, django_filters.FilterSet):
 
     state = django_filters.MultipleChoiceFilter(choices=OrderState.choices, label=_("状态"))
     role = django_filters.ChoiceFilter(choices=OrderRole.choices, label=_("角色"))
-    department = django_filters.NumberFilter(field_name="department_id", label=_("部门"))
-    case = django_filters.NumberFilter(field_name="case_id", label=_("案件"))
-    common_issue = django_filters.NumberFilter(field_name="common_issue_id", label=_("共性问题"))
+    department = IdFilter(field_name="department_id", label=_("部门"))
+    case = IdFilter(field_name="case_id", label=_("案件"))
+    common_issue = IdFilter(field_name="common_issue_id", label=_("共性问题"))
     dispatcher_area = django_filters.CharFilter(
         field_name="dispatcher_area__code", method="filter_under", label=_("派单组织部区域编码")
     )
@@ -172,7 +173,7 @@ class ExtensionFilter(django_filters.FilterSet):
     """Extension requests by state and order."""
 
     state = django_filters.MultipleChoiceFilter(choices=ExtensionState.choices, label=_("状态"))
-    order = django_filters.NumberFilter(field_name="order_id", label=_("派单"))
+    order = IdFilter(field_name="order_id", label=_("派单"))
 
     class Meta:
         model = ExtensionRequest

@@ -11,6 +11,7 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 
 from issues.choices import PatrolKind
+from issues.filters import IdFilter
 from issues.models import PatrolLog
 
 
@@ -38,7 +39,7 @@ class PatrolLogFilter(AreaCodeFilterMixin, django_filters.FilterSet):
         field_name="alley__code", method="filter_under", label=_("区域编码"), help_text=_("编码前缀匹配。")
     )
     kind = django_filters.ChoiceFilter(choices=PatrolKind.choices, label=_("类型"))
-    chief = django_filters.NumberFilter(field_name="chief_id", label=_("巷长"))
+    chief = IdFilter(field_name="chief_id", label=_("巷长"))
     date_after = django_filters.DateFilter(field_name="date", lookup_expr="gte", label=_("日期不早于"))
     date_before = django_filters.DateFilter(field_name="date", lookup_expr="lte", label=_("日期不晚于"))
     mine = django_filters.BooleanFilter(method="filter_mine", label=_("我的记录"))

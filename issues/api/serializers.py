@@ -22,6 +22,7 @@ from alleys.models import Area, Department
 from dispatch.api.serializers import OrderSummarySerializer
 from issues.choices import (
     CaseSource,
+    CaseState,
     FeedbackSolved,
     PatrolKind,
     Satisfaction,
@@ -166,6 +167,11 @@ class ReporterSerializer(serializers.Serializer[Any]):
 class CaseEventSerializer(serializers.ModelSerializer[CaseEvent]):
     """One line of the timeline (staff see every line, with the acting person)."""
 
+    # Declared because DRF drops allow_blank from read-only model fields (the schema must allow "").
+    from_state = serializers.ChoiceField(choices=CaseState.choices, allow_blank=True, read_only=True)
+    to_state = serializers.ChoiceField(choices=CaseState.choices, allow_blank=True, read_only=True)
+    from_tier = serializers.ChoiceField(choices=AreaLevel.choices, allow_blank=True, read_only=True)
+    to_tier = serializers.ChoiceField(choices=AreaLevel.choices, allow_blank=True, read_only=True)
     kind_label = serializers.CharField(source="get_kind_display", read_only=True)
     actor = serializers.SerializerMethodField(help_text="操作人姓名（系统操作为 null）")
 
@@ -214,6 +220,7 @@ class CaseDetailSerializer(CaseListSerializer):
     """A case with its reporter (as the caller may see them), timeline, photos, orders and next actions."""
 
     reporter = serializers.SerializerMethodField()
+    resolved_tier = serializers.ChoiceField(choices=AreaLevel.choices, allow_blank=True, read_only=True)
     merged_into_code = serializers.CharField(
         source="merged_into.tracking_code", read_only=True, allow_null=True, default=None
     )
