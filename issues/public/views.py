@@ -28,7 +28,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import cache_control
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 from django_ratelimit.core import get_usage, is_ratelimited
@@ -200,6 +200,7 @@ def _kept_values(request: HttpRequest) -> dict[str, str]:
 
 
 @csrf_exempt
+@never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def alley_report(request: HttpRequest, code: str) -> HttpResponse:
     """The form at the alley's short URL (what its QR code opens): the alley is pre-set and shown by name."""
@@ -314,6 +315,7 @@ def alley_report(request: HttpRequest, code: str) -> HttpResponse:
     return redirect("public-report-done", code=case.tracking_code)
 
 
+@never_cache
 @require_safe
 def report_done(request: HttpRequest, code: str) -> HttpResponse:
     """The tracking code to keep: copy, print, follow."""
@@ -375,6 +377,7 @@ def _phone_matches(case: Case, digits: str) -> bool:
 
 
 @csrf_exempt
+@never_cache  # the lights change; the back button must not show yesterday's state
 @require_http_methods(["GET", "HEAD", "POST"])
 def track_case(request: HttpRequest, code: str) -> HttpResponse:
     """A case's lights, deadline, handling unit, public timeline and photos; feedback when it is done."""

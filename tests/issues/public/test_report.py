@@ -359,3 +359,45 @@ def test_personal_data_is_never_logged(
     logged = caplog.text
     for secret in (REPORTER_PHONE, REPORTER_NAME, REPORTER_ADDRESS, KEPT):
         assert secret not in logged
+
+
+@pytest.mark.redis
+def test_the_rate_limit_holds_in_redis(client: Client, place: Place, settings: Settings) -> None:
+    """Production keeps the counters in Redis (shared by every web process); refused posts count too."""
+    import secrets
+
+    settings.JXT_REPORT_RATE_IP = "2/h"
+    address = f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
+    for _ in range(2):
+        assert post_report(client, place, remote_addr=address, category=None).status_code == 200
+    response = post_report(client, place, remote_addr=address, category=None)
+    assert response.status_code == 429 and KEPT in text_of(response)
+    assert Case.objects.count() == 0
+
+
+NASTY = [
+    "\u202e反转文字",
+    "😀🏮" * 20,
+    "' OR 1=1 --",
+    "名" * 51,
+    "\t\r\n",
+    "%00",
+    "{{ 7*7 }}{% debug %}",
+    "a" * 300,
+]
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["description", "address_detail", "reporter_name", "reporter_phone", "other_category", "latitude"],
+)
+@pytest.mark.parametrize("value", NASTY)
+def test_odd_input_never_breaks_the_form(client: Client, place: Place, field: str, value: str) -> None:
+    response = post_report(client, place, **{field: value, "share_location": "on"})
+    assert response.status_code in (200, 302)
+    if response.status_code == 200:
+        assert 'id="error-summary"' in text_of(response)
+
+
+def test_the_form_pages_are_not_cached(client: Client, place: Place) -> None:
+    assert "no-cache" in client.get(place.form_url)["Cache-Control"]
