@@ -12,12 +12,14 @@ from __future__ import annotations
 import functools
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
@@ -81,6 +83,17 @@ def seeded(world: Any) -> Any:
     common_issue_create(actor=world.district_officer, title="共性", cases=[make_case(world, now=now)])
     PatrolLog.objects.create(chief=world.chief_x, alley=world.alley_x, date=dt.date(2026, 3, 2))
     return world
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection() -> Iterator[None]:
+    """Django's WSGI handler closes "old" connections after each request, which would end the test's
+    transaction on PostgreSQL; the test client avoids that the same way, by disconnecting the handler."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @functools.cache
