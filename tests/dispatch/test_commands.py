@@ -76,7 +76,8 @@ def test_a_dry_run_prints_what_would_happen_and_writes_nothing(world: World, lam
 
 def test_json_output(lamp: Case) -> None:
     result = json.loads(escalate("--now", "2026-03-03T10:00+08:00", "--json"))
-    assert (result["escalated"], result["warned"], result["dry_run"], result["aborted"]) == (1, 0, False, "")  # escalated, so not warned too
+    # Escalated, so not warned as well.
+    assert (result["escalated"], result["warned"], result["dry_run"], result["aborted"]) == (1, 0, False, "")
 
 
 def test_a_bad_now_is_refused(lamp: Case) -> None:
@@ -95,14 +96,18 @@ def test_a_drill_in_an_unknown_year_fails_loudly(lamp: Case) -> None:
 
 
 def test_recompute_deadlines_once_the_year_is_entered(world: World) -> None:
-    case = case_submit(category=world.cat_a, alley=world.alley_x, description="路灯", now=at("2030-05-06 10:00"))
+    case = case_submit(
+        category=world.cat_a, alley=world.alley_x, description="路灯", now=at("2030-05-06 10:00")
+    )
     assert (case.deadline_provisional, case.accept_due) == (True, at("2030-05-06 14:00"))
     out = StringIO()
     call_command("recompute_deadlines", stdout=out)
     assert "recomputed=0 still_provisional=1" in out.getvalue()
     # The admin enters 2030, where May 6th turns out to be a holiday.
     CalendarYear.objects.create(year=2030, note="国务院办公厅通知")
-    CalendarDay.objects.create(date=at("2030-05-06 00:00").date(), kind=CalendarDayKind.HOLIDAY, name="劳动节")
+    CalendarDay.objects.create(
+        date=at("2030-05-06 00:00").date(), kind=CalendarDayKind.HOLIDAY, name="劳动节"
+    )
     out = StringIO()
     call_command("recompute_deadlines", stdout=out)
     assert "recomputed=1 still_provisional=0" in out.getvalue()
@@ -112,7 +117,9 @@ def test_recompute_deadlines_once_the_year_is_entered(world: World) -> None:
 
 
 def test_recompute_keeps_an_accepted_case_on_its_resolve_deadline(world: World) -> None:
-    case = case_submit(category=world.cat_a, alley=world.alley_x, description="路灯", now=at("2030-05-06 10:00"))
+    case = case_submit(
+        category=world.cat_a, alley=world.alley_x, description="路灯", now=at("2030-05-06 10:00")
+    )
     case_accept(case=case, actor=world.chief_x, now=at("2030-05-06 10:30"))
     CalendarYear.objects.create(year=2030, note="国务院办公厅通知")
     call_command("recompute_deadlines", stdout=StringIO())
