@@ -136,6 +136,7 @@ class DispatchForm(forms.Form):
         required=False,
         queryset=Department.objects.none(),
         widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text=_("按住 Ctrl（Mac 上按 ⌘）可选择多个部门。"),
     )
     instructions = forms.CharField(
         label=_("派单要求"), required=False, widget=forms.Textarea(attrs={"rows": 3})

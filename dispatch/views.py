@@ -38,6 +38,7 @@ from issues.workflow import (
     case_dispatch,
 )
 
+from .chain import unit_label
 from .choices import ACTIVE_ORDER_STATES, ExtensionState, OrderState
 from .forms import (
     CommonIssueForm,
@@ -52,7 +53,7 @@ from .forms import (
     RedispatchForm,
     ReportForm,
 )
-from .models import CommonIssue, DispatchOrder, ExtensionRequest
+from .models import CommonIssue, DispatchOrder, ExtensionRequest, OrderSettings
 from .orders import (
     common_issue_create,
     common_issue_dispatch,
@@ -233,6 +234,7 @@ def _render_order(
         for name in names
     ]
     [order] = decorate_orders([order], now=now)
+    dispatcher = order.dispatcher_area
     events = CaseEvent.objects.filter(data__order_id=order.pk)
     if cases:
         # A common issue's order writes the same event on every case; show it once.
@@ -249,6 +251,7 @@ def _render_order(
     context = {
         "nav": "orders",
         "order": order,
+        "dispatcher_label": unit_label(dispatcher.level, dispatcher),
         "cases": cases,
         "reporter": reporter_for(user, cases[0]) if order.case_id and cases else None,
         "extensions": list(order.extensions.all()),
@@ -379,6 +382,7 @@ def dispatch_case(request: HttpRequest, case_id: int) -> HttpResponse:
         "allowed": allowed,
         "whistle": whistle,
         "suggested": suggested,
+        "order_settings": OrderSettings.current(),
     }
     return render(request, "dispatch/staff/dispatch_case.html", context, status=status)
 

@@ -175,12 +175,26 @@ class CaseIntakeForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["alley"].queryset = (  # type: ignore[attr-defined]
-            Area.objects.visible_to(user).filter(level=AreaLevel.ALLEY).select_related("parent")
-        )
+        alleys = Area.objects.visible_to(user).filter(level=AreaLevel.ALLEY).select_related("parent")
+        self.fields["alley"].queryset = alleys  # type: ignore[attr-defined]
+        self.fields["alley"].empty_label = _("请选择街巷")  # type: ignore[attr-defined]
         self.fields["patrol"].queryset = PatrolLog.objects.visible_to(user).filter(chief=user)  # type: ignore[attr-defined]
-        if not self.is_bound and "source" not in self.initial:
-            self.initial["source"] = default_source(user)
+        self.fields["category"].choices = grouped_categories()  # type: ignore[attr-defined]
+        if not self.is_bound:
+            self.initial.setdefault("source", default_source(user))
+            # A chief with one alley has nothing to choose.
+            only = list(alleys.values_list("pk", flat=True)[:2])
+            if len(only) == 1:
+                self.initial.setdefault("alley", only[0])
+
+
+def grouped_categories() -> list[tuple[Any, Any]]:
+    """The active category types grouped by their class (A/B/C/D), for a select with optgroups."""
+    groups: dict[str, list[tuple[int, str]]] = {}
+    types = CategoryType.objects.filter(is_active=True).select_related("category_class")
+    for item in types.order_by("category_class__code", "sort_order", "code"):
+        groups.setdefault(str(item.category_class), []).append((item.pk, f"{item.code} {item.name}"))
+    return [("", _("请选择事项类型")), *groups.items()]
 
 
 def default_source(user: Any) -> str:
@@ -211,7 +225,7 @@ class WhistleForm(forms.Form):
         required=False,
         queryset=Department.objects.none(),
         widget=forms.SelectMultiple(attrs={"size": 6}),
-        help_text=_("街道吹哨时必须指定至少一个责任部门。"),
+        help_text=_("街道吹哨时必须指定至少一个责任部门；按住 Ctrl（Mac 上按 ⌘）可多选。"),
     )
     urgency = forms.ChoiceField(
         label=_("紧急程度"), required=False, choices=[("", _("不变")), *Urgency.choices]

@@ -83,23 +83,20 @@ def _uid(request: HttpRequest) -> int:
 
 
 def decorate_cases(cases: Iterable[Case], *, now: dt.datetime) -> list[Case]:
-    """Attach what the lists show: masked phone, light label, holder unit, overdue flag."""
+    """Attach what the lists show: masked phone, light label, holder unit, the governing deadline."""
     rows = list(cases)
     for case in rows:
         case.phone_masked = mask_phone(case.reporter_phone)  # type: ignore[attr-defined]
         case.light_label = Light(case.light).label  # type: ignore[attr-defined]
         case.holder_label = unit_label(case.tier, case.holder_area)  # type: ignore[attr-defined]
-        due = case.current_due
+        # Once dispatched, the lead department's completion deadline governs, whatever the state says.
+        due = case.resolve_due if case.lead_department_id else case.current_due
         case.due = due  # type: ignore[attr-defined]
-        case.is_overdue = bool(  # type: ignore[attr-defined]
-            case.state in selectors.HOLDER_WORK_STATES
-            and any(d is not None and d <= now for d in (case.escalation_due, case.resolve_due))
-        )
+        working = case.state in selectors.HOLDER_WORK_STATES
+        passed = [d for d in (case.escalation_due, due) if d is not None and d <= now]
+        case.is_overdue = bool(working and passed)  # type: ignore[attr-defined]
         case.is_near = bool(  # type: ignore[attr-defined]
-            not case.is_overdue  # type: ignore[attr-defined]
-            and case.state in selectors.HOLDER_WORK_STATES
-            and due is not None
-            and due <= now + selectors.NEAR_WINDOW
+            working and not passed and due is not None and due <= now + selectors.NEAR_WINDOW
         )
     return rows
 

@@ -98,7 +98,7 @@ def test_dispatch_page_queries(
 ) -> None:
     case = district_case(world)
     client = login("district")
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         assert client.get(f"/staff/dispatch/{case.pk}/").status_code == 200
 
 
