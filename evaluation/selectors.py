@@ -197,7 +197,7 @@ def area_overview(area: Area, period: Period, *, now: dt.datetime, weights: Weig
     today = timezone.localtime(now).date()
     cards = open_cards([area.code])
     # Months: the period, the one before (for the arrows) and the twelve up to the period's end.
-    first = min(period.previous().start, add_months(period.end, -12))
+    first = min(period.previous().start, add_months(period.end, -12), add_months(today.replace(day=1), -11))
     by_month = {
         row["month"]: row
         for row in AreaMonthStat.objects.filter(
@@ -208,9 +208,11 @@ def area_overview(area: Area, period: Period, *, now: dt.datetime, weights: Weig
     before = period.previous()
     previous = CaseCounts.total(r for m, r in by_month.items() if before.contains(m))
     rates, prev_rates = case_rates(current, weights), case_rates(previous, weights)
+    # Twelve months up to the period's end, or up to this month for the current period.
+    trend_end = min(period.end, add_months(today.replace(day=1), 1))
     monthly = []
     for i in range(12):
-        month = add_months(period.end, i - 12)
+        month = add_months(trend_end, i - 12)
         r = case_rates(CaseCounts().add(by_month.get(month, {})), weights)
         monthly.append(
             {

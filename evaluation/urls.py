@@ -16,6 +16,7 @@ urlpatterns = [
     path("held/", views.held, name="held"),
     path("chiefs/", views.chiefs, name="chiefs"),
     path("wall/", views.wall, name="wall"),
+    path("definitions/", views.definitions, name="definitions"),
     path("export/<slug:what>/", views.export, name="export"),
     path("evaluations/", work_views.evaluations, name="evaluations"),
     path("evaluations/order/<int:order_id>/", work_views.evaluation_new, name="evaluation-new"),

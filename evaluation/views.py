@@ -95,10 +95,11 @@ def _dash(request: HttpRequest, *, need_area: bool = True) -> Dash:
 
 
 def chart(
-    rows: list[dict[str, Any]], series: list[tuple[str, str, str]], *, x: str = "label"
+    rows: list[dict[str, Any]], series: list[tuple[str, str, str]], *, x: str = "label", axis: str = ""
 ) -> dict[str, Any]:
     """A bar/line chart: ``series`` is (row key, Chinese name, "bar"|"line"|"pct")."""
     return {
+        "count_axis": axis or _("数量"),
         "x": [str(r.get(x, "")) for r in rows],
         "series": [
             {
@@ -116,7 +117,11 @@ def chart(
 
 
 def funnel_chart(funnel: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"type": "funnel", "data": [{"name": f["label"], "value": f["count"]} for f in funnel]}
+    return {
+        "type": "funnel",
+        "unit": _("件"),
+        "data": [{"name": f["label"], "value": f["count"]} for f in funnel],
+    }
 
 
 RATE_SERIES = [
@@ -191,7 +196,11 @@ def drill(request: HttpRequest) -> HttpResponse:
     if d.area.level == AreaLevel.ALLEY:
         return redirect(sel.cases_url(d.area.code))
     table = _drill_table(d, d.area)
-    charts = {"ranking": chart(table.rows, [("composite", _("综合得分"), "bar"), *RATE_SERIES], x="name")}
+    charts = {
+        "ranking": chart(
+            table.rows, [("composite", _("综合得分"), "bar"), *RATE_SERIES], x="name", axis=_("得分")
+        )
+    }
     return render(
         request,
         "evaluation/drill.html",
@@ -235,6 +244,7 @@ def departments(request: HttpRequest) -> HttpResponse:
             table.rows[:20],
             [("composite", _("综合得分"), "bar"), ("overdue", _("当前超期派单"), "bar")],
             x="name",
+            axis=_("得分/件"),
         )
     }
     return render(
@@ -303,6 +313,16 @@ def wall(request: HttpRequest) -> HttpResponse:
             black=[r for r in depts.rows if r.get("highlight") == "black"],
             refresh_seconds=60,
         ),
+    )
+
+
+@login_required
+def definitions(request: HttpRequest) -> HttpResponse:
+    """How every figure is counted (the same text as docs/rates.md, in Chinese)."""
+    return render(
+        request,
+        "evaluation/definitions.html",
+        {"nav": "dashboard", "tab": "definitions", "weights": Weights.current()},
     )
 
 

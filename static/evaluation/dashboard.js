@@ -15,7 +15,7 @@
     if (spec.type === "funnel") {
       return {
         color: palette,
-        tooltip: { trigger: "item", formatter: "{b}：{c} 件" },
+        tooltip: { trigger: "item", formatter: "{b}：{c} " + (spec.unit || "") },
         series: [{
           type: "funnel", sort: "descending", gap: 2, minSize: "8%", left: "10%", width: "80%",
           label: { show: true, position: "inside", formatter: "{b} {c}", color: "#fff", fontSize: dark ? 16 : 12 },
@@ -26,11 +26,11 @@
     var hasPct = spec.series.some(function (s) { return s.pct; });
     var hasCount = spec.series.some(function (s) { return !s.pct; });
     var yAxis = [];
-    if (hasCount) { yAxis.push({ type: "value", name: "件/分", minInterval: 1, axisLabel: { color: text }, nameTextStyle: { color: text }, splitLine: { lineStyle: { color: dark ? "#30363d" : "#e5e7eb" } } }); }
+    if (hasCount) { yAxis.push({ type: "value", name: spec.count_axis || "", minInterval: 1, axisLabel: { color: text }, nameTextStyle: { color: text }, splitLine: { lineStyle: { color: dark ? "#30363d" : "#e5e7eb" } } }); }
     if (hasPct) { yAxis.push({ type: "value", name: "%", min: 0, max: 100, axisLabel: { color: text, formatter: "{value}%" }, nameTextStyle: { color: text }, splitLine: { show: !hasCount } }); }
     return {
       color: palette,
-      textStyle: { fontFamily: "system-ui, 'PingFang SC', 'Microsoft YaHei', 'Noto Sans CJK SC', sans-serif" },
+      textStyle: { fontFamily: "system-ui, 'PingFang SC', 'Microsoft YaHei', 'Noto Sans CJK SC', sans-serif", fontSize: dark ? 15 : 12 },
       tooltip: {
         trigger: "axis",
         valueFormatter: undefined,
@@ -43,9 +43,9 @@
           return out.join("<br>");
         }
       },
-      legend: { top: 0, textStyle: { color: text } },
+      legend: { top: 0, textStyle: { color: text, fontSize: dark ? 15 : 12 } },
       grid: { left: 48, right: hasPct && hasCount ? 52 : 20, top: 40, bottom: spec.x.length > 8 ? 70 : 30 },
-      xAxis: { type: "category", data: spec.x, axisLabel: { color: text, interval: 0, rotate: spec.x.length > 8 ? 35 : 0 } },
+      xAxis: { type: "category", data: spec.x, axisLabel: { color: text, fontSize: dark ? 14 : 12, interval: 0, rotate: spec.x.length > 8 ? 35 : 0 } },
       yAxis: yAxis,
       series: spec.series.map(function (s) {
         return {
@@ -77,8 +77,8 @@
     var group = document.createElement("span");
     group.className = "viz-toggle";
     group.setAttribute("role", "group");
-    group.setAttribute("aria-label", "显示方式");
-    [["图表", false], ["表格", true]].forEach(function (pair) {
+    group.setAttribute("aria-label", fig.getAttribute("data-label-group") || "");
+    [[fig.getAttribute("data-label-chart") || "Chart", false], [fig.getAttribute("data-label-table") || "Table", true]].forEach(function (pair) {
       var b = document.createElement("button");
       b.type = "button";
       b.textContent = pair[0];

@@ -312,3 +312,15 @@ def test_alley_level_pages(client: Client, fixture_world: Any) -> None:
     assert response.context["area"].level == AreaLevel.ALLEY
     assert client.get(url("drill", area=w.alley_x.code)).status_code == 302
     assert client.get(url("overview", area=w.alley_y.code)).status_code == 403
+
+
+def test_definitions_page_states_the_weights(client: Client, fixture_world: Any) -> None:
+    from evaluation.models import RateWeights
+
+    RateWeights.objects.update_or_create(pk=1, defaults={"response": 40, "resolution": 30, "satisfaction": 30})
+    login(client, fixture_world.district_officer)
+    text = client.get(reverse("dashboard:definitions")).content.decode()
+    assert "响应率" in text and "40 / 30 / 30" in text
+    # The weights apply at once: the composite of the fixture is 40 × 0.5 + 30 × 2/3 + 30 × 2/3 = 60.0.
+    response = client.get(url("overview", area=fixture_world.district.code, period=PERIOD))
+    assert response.context["data"].rates.composite == 60.0

@@ -1,0 +1,220 @@
+"""The dashboard and the wall screen in real headless Chromium (Debian's), against live_server.
+
+Screenshots go to test-artifacts/evaluation/ for a person to look at; the test itself checks
+what a user would notice: the charts drew (a canvas with pixels), Chinese labels, the
+"as of" time, the table view behind the toggle, and no console errors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.utils import timezone
+
+from dispatch.choices import OrderRole, OrderState
+from evaluation.rollups import refresh_rollups
+from issues.choices import CaseSource, CaseState, FeedbackSolved, PatrolKind, Satisfaction
+from issues.models import Feedback, PatrolLog
+from tests.issues.factories import build_world
+
+from .factories import case_at, escalated, order_for
+
+pytestmark = [pytest.mark.browser]
+
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts" / "evaluation"
+ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
+
+
+@pytest.fixture
+def chromium(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A browser started after the live server; Django's async-safety check is lifted while it runs."""
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def a_year_of_cases(world: Any, *, now: dt.datetime, n: int = 400) -> None:
+    """Cases over the last twelve months, most solved low in the chain, some late, some dispatched."""
+    rng = random.Random(5)
+    alleys = [world.alley_x, world.alley_y, world.other_alley]
+    categories = [world.cat_a, world.cat_a, world.cat_b, world.cat_c, world.cat_d]
+    for i in range(n):
+        created = now - dt.timedelta(days=rng.randint(0, 360), hours=rng.randint(0, 8))
+        age = (now - created).days
+        roll = rng.random()
+        if age < 5 and roll < 0.6:
+            state = rng.choice([CaseState.SUBMITTED, CaseState.IN_PROGRESS, CaseState.ACCEPTED])
+        else:
+            state = CaseState.CLOSED if roll < 0.85 else CaseState.AWAITING_FEEDBACK if roll < 0.93 else CaseState.IN_PROGRESS
+        resolved = state in (CaseState.CLOSED, CaseState.AWAITING_FEEDBACK)
+        late = rng.random() < 0.12
+        tier = rng.choices(["alley", "community", "street", "district"], weights=[60, 25, 10, 5])[0]
+        case = case_at(
+            world,
+            created=created,
+            alley=rng.choice(alleys),
+            category=rng.choice(categories),
+            source=rng.choice([CaseSource.RESIDENT_FORM] * 3 + [CaseSource.PATROL, CaseSource.VISIT]),
+            state=state,
+            accepted_at=None if state == CaseState.SUBMITTED else created + dt.timedelta(hours=1 if not late else 9),
+            accept_due=created + dt.timedelta(hours=4),
+            resolve_due=created + dt.timedelta(days=3 if age > 3 else 7),
+            resolved_at=created + dt.timedelta(days=rng.choice([0.2, 1, 2, 5 if late else 2])) if resolved else None,
+            resolved_tier=tier if resolved else "",
+            supervised=state == CaseState.IN_PROGRESS and rng.random() < 0.3,
+            reopen_count=1 if rng.random() < 0.05 else 0,
+        )
+        if resolved and rng.random() < 0.75:
+            Feedback.objects.create(
+                case=case,
+                round=1,
+                solved=rng.choices(list(FeedbackSolved.values), weights=[85, 10, 5])[0],
+                satisfaction=rng.choices(list(Satisfaction.values), weights=[70, 22, 8])[0],
+            )
+        if late and state == CaseState.IN_PROGRESS:
+            escalated(case, when=created + dt.timedelta(hours=5))
+        if tier == "district" and i % 2 == 0:
+            dept = rng.choice([world.dept_lead, world.dept_coop, world.dept_far])
+            order_for(
+                case,
+                dept,
+                role=rng.choice([OrderRole.LEAD, OrderRole.COOPERATING]),
+                dispatcher=world.district,
+                dispatched=created,
+                report_due=created + dt.timedelta(days=5),
+                reported_at=created + dt.timedelta(days=rng.choice([1, 2, 8])),
+                complete_due=created + dt.timedelta(days=60),
+                completed_at=created + dt.timedelta(days=20) if resolved else None,
+                state=OrderState.COMPLETED if resolved else OrderState.REPORTED,
+            )
+    for day in range(0, 60):
+        date = (now - dt.timedelta(days=day)).date()
+        if rng.random() < 0.7:
+            PatrolLog.objects.get_or_create(chief=world.chief_x, alley=world.alley_x, kind=PatrolKind.PATROL, date=date)
+        if rng.random() < 0.4:
+            PatrolLog.objects.get_or_create(chief=world.chief_y, alley=world.alley_y, kind=PatrolKind.PATROL, date=date)
+
+
+def logged_in_context(browser: Any, user: Any, live_server: Any, **options: Any) -> Any:
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(locale="zh-CN", **options)
+    context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url}]
+    )
+    return context
+
+
+def canvas_has_pixels(page: Any, selector: str) -> bool:
+    return bool(
+        page.evaluate(
+            """(sel) => { const c = document.querySelector(sel + ' canvas'); if (!c) return false;
+               const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+               for (let i = 3; i < d.length; i += 4) { if (d[i] !== 0) return true; } return false; }""",
+            selector,
+        )
+    )
+
+
+def shot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+@pytest.mark.django_db(transaction=True)
+def test_dashboard_and_wall_screen(live_server: Any, chromium: Any) -> None:
+    world = build_world()
+    now = timezone.now()
+    a_year_of_cases(world, now=now)
+    refresh_rollups(now=now, full=True)
+
+    context = logged_in_context(chromium, world.district_officer, live_server, viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    page.goto(f"{live_server.url}/dashboard/?area={world.district.code}&period={now:%Y}")
+    page.wait_for_function("document.querySelectorAll('[data-chart] canvas').length >= 4")
+    page.wait_for_timeout(600)  # ECharts animates its first frame in
+    assert "鲤城区" in page.inner_text("h1")
+    assert "数据更新于" in page.inner_text(".asof")
+    for chart in ("#chart-monthly", "#chart-weekly", "#chart-funnel", "#chart-classes"):
+        assert canvas_has_pixels(page, chart), chart
+    overview = shot(page, "dashboard-overview")
+    # The table view of the same data, behind the toggle (and always readable by screen readers).
+    figure = page.locator("figure[data-viz]").first
+    figure.get_by_role("button", name="表格").click()
+    assert figure.locator("table").is_visible()
+    assert not figure.locator(".viz-chart").is_visible()
+    shot(page, "dashboard-overview-table-view")
+
+    page.goto(f"{live_server.url}/dashboard/drill/?area={world.district.code}&period={now:%Y}")
+    page.wait_for_function("document.querySelectorAll('[data-chart] canvas').length >= 1")
+    page.wait_for_timeout(600)
+    assert page.get_by_role("link", name="开元街道").first.is_visible()
+    shot(page, "dashboard-drill")
+
+    page.goto(f"{live_server.url}/dashboard/departments/?area={world.district.code}&period={now:%Y}")
+    page.wait_for_timeout(600)
+    assert page.locator("tr.hl-red, tr.hl-black").count() >= 1
+    shot(page, "dashboard-departments")
+
+    page.goto(f"{live_server.url}/dashboard/chiefs/?area={world.district.code}&period={now:%Y-%m}")
+    shot(page, "dashboard-chiefs")
+    page.goto(f"{live_server.url}/dashboard/held/?area={world.district.code}")
+    shot(page, "dashboard-overdue")
+    context.close()
+
+    wall_context = logged_in_context(chromium, world.district_officer, live_server, viewport={"width": 1920, "height": 1080})
+    wall = wall_context.new_page()
+    wall.on("pageerror", lambda e: errors.append(str(e)))
+    wall.goto(f"{live_server.url}/dashboard/wall/?area={world.district.code}&period={now:%Y}")
+    wall.wait_for_function("document.querySelectorAll('[data-chart] canvas').length >= 2")
+    wall.wait_for_timeout(800)
+    assert canvas_has_pixels(wall, "#chart-monthly") and canvas_has_pixels(wall, "#chart-funnel")
+    background = wall.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(13, 17, 23)"  # dark
+    assert wall.locator("meta[http-equiv=refresh]").get_attribute("content") == "60"
+    wall_png = wall.screenshot(path=str(ARTIFACTS / "wall.png"))
+    wall_context.close()
+
+    assert not errors, errors
+    assert overview.stat().st_size > 20_000 and len(wall_png) > 20_000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_dashboard_accessibility(live_server: Any, chromium: Any) -> None:
+    """axe-core finds no serious or critical problem on the overview (if axe is installed)."""
+    axe = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
+    if not axe.exists():
+        pytest.skip("axe-core is not installed (npm install axe-core)")
+    world = build_world()
+    now = timezone.now()
+    a_year_of_cases(world, now=now, n=120)
+    refresh_rollups(now=now, full=True)
+    context = logged_in_context(chromium, world.district_officer, live_server, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    for path in ("/dashboard/", "/dashboard/drill/", "/dashboard/departments/"):
+        page.goto(f"{live_server.url}{path}?area={world.district.code}")
+        page.wait_for_timeout(300)
+        page.add_script_tag(path=str(axe))
+        result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+        serious = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+        assert not serious, (path, [(v["id"], v["help"], [n["target"] for n in v["nodes"][:3]]) for v in serious])
+    context.close()
