@@ -31,6 +31,7 @@ from . import admin_apiclients, admin_categories  # noqa: F401
 from .choices import OPEN_STATES
 from .models import Case, CaseEvent, CasePhoto
 from .privacy import handles_case, mask_name, mask_phone
+from .selectors import HOLDER_WORK_STATES
 from .workflow import TransitionError, case_accept, case_chase, case_supervise, is_holder
 
 # Everyone who can hold a case at some tier may edit the wording of the cases they hold.
@@ -163,15 +164,12 @@ class CaseAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     list_display = (
         "tracking_code",
-        "category",
+        "category_name",
         "alley",
         "state_light",
-        "tier",
         "holder",
         "deadline",
-        "supervised",
         "reporter_phone_masked",
-        "created_at",
     )
     list_filter = (
         "state",
@@ -249,31 +247,43 @@ class CaseAdmin(ScopedAdminMixin, admin.ModelAdmin):
         # Tracking codes are upper case; people type them as they hear them.
         return super().get_search_results(request, queryset, search_term.strip().upper())
 
+    @admin.display(description=_("事项类型"), ordering="category__code")
+    def category_name(self, obj: Case) -> str:
+        return str(obj.category.name)
+
     @admin.display(description=_("状态"), ordering="state")
     def state_light(self, obj: Case) -> str:
         colour = LIGHT_COLOURS.get(obj.light, "#6e7781")
+        supervised = gettext("督办") if obj.supervised else ""
         return format_html(
-            '<span style="display:inline-block;width:10px;height:10px;border-radius:50%;background:{}"></span> {}',
+            '<span style="white-space:nowrap"><span style="display:inline-block;width:10px;height:10px;'
+            'border-radius:50%;background:{}"></span> {}</span> <strong style="color:#cf222e">{}</strong>',
             colour,
             obj.get_state_display(),
+            supervised,
         )
 
-    @admin.display(description=_("责任单位"))
+    @admin.display(description=_("层级 · 责任单位"), ordering="tier")
     def holder(self, obj: Case) -> str:
-        label = unit_label(obj.tier, obj.holder_area)
+        label = f"{obj.get_tier_display()} · {unit_label(obj.tier, obj.holder_area)}"
         if obj.lead_department_id and obj.lead_department is not None:
             return f"{label}（{gettext('牵头')}：{obj.lead_department.name}）"
         return label
 
     @admin.display(description=_("期限"), ordering="resolve_due")
     def deadline(self, obj: Case) -> str:
-        due = obj.current_due
+        # Once dispatched, the lead department's completion deadline governs.
+        due = obj.resolve_due if obj.lead_department_id else obj.current_due
         if due is None:
             return "-"
         text = timezone.localtime(due).strftime("%Y-%m-%d %H:%M")
-        if obj.state in OPEN_STATES and due <= timezone.now():
-            return format_html('{} <strong style="color:#cf222e">{}</strong>', text, gettext("已超期"))
-        return text
+        if obj.state in HOLDER_WORK_STATES and due <= timezone.now():
+            return format_html(
+                '<span style="white-space:nowrap">{}</span> <strong style="color:#cf222e">{}</strong>',
+                text,
+                gettext("已超期"),
+            )
+        return format_html('<span style="white-space:nowrap">{}</span>', text)
 
     @admin.display(description=_("反映人电话"))
     def reporter_phone_masked(self, obj: Case) -> str:
