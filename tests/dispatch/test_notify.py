@@ -30,7 +30,7 @@ REPORTER = ("张三", "13900001234")  # make_case's reporter: never in a message
 CLOSED_PORT = "http://127.0.0.1:9/"  # the discard port: nothing listens there
 
 
-def inbox(*users: Any) -> dict[str, int]:
+def inbox() -> dict[str, int]:
     """Unread messages per username (only users with messages)."""
     counts: dict[str, int] = {}
     for username in Notification.objects.unread().values_list("recipient__username", flat=True):
@@ -168,6 +168,56 @@ def test_a_resolution_tells_the_community_that_verifies(
     assert (message.case, message.body) == (case, "已更换灯泡")
     assert mark_read(user_id=world.community_worker_x.pk) == 1
     assert inbox() == {}
+
+
+def test_an_overdue_order_is_flagged_to_the_dispatching_org_department(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    case = make_case(world, state=S.ACCEPTED, tier=T.DISTRICT)
+    case_dispatch(case=case, actor=world.district_officer, lead=world.dept_lead, now=MONDAY)
+    order = case.orders.get()
+    run_after_commit(
+        django_capture_on_commit_callbacks, lambda: run_sweep(now=order.report_due + dt.timedelta(minutes=1))
+    )
+    assert inbox() == {"district_officer": 1}
+    assert Notification.objects.get().kind == EventKind.ORDER_OVERDUE
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="fan_out does not send REOPENED to the department whose completed lead order the "
+    "resident's 'not solved' reopened (VERIFY_FAILED does reach it)",
+)
+def test_a_not_solved_answer_tells_the_lead_department_to_resume(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    from dispatch.orders import order_complete, order_report
+    from issues.choices import FeedbackSolved, Satisfaction
+    from issues.workflow import case_feedback, case_verify
+
+    case = make_case(world, state=S.ACCEPTED, tier=T.DISTRICT)
+    case_dispatch(case=case, actor=world.district_officer, lead=world.dept_lead, now=MONDAY)
+    order = case.orders.get()
+    order_report(
+        order=order,
+        actor=world.lead_contact,
+        leader_name="王",
+        contact_name="李",
+        contact_phone="0595-1",
+        work_plan="清理",
+        now=MONDAY,
+    )
+    order_complete(order=order, actor=world.lead_contact, note="已清理", now=MONDAY)
+    case_verify(case=case, actor=world.community_worker_x, passed=True, now=MONDAY)
+    run_after_commit(
+        django_capture_on_commit_callbacks,
+        lambda: case_feedback(
+            case=case, solved=FeedbackSolved.NOT_SOLVED, satisfaction=Satisfaction.DISSATISFIED, now=MONDAY
+        ),
+    )
+    order.refresh_from_db()
+    assert order.state == "reported"  # the order is back at work ...
+    assert Notification.objects.filter(recipient=world.lead_contact, kind=EventKind.REOPENED).exists()
 
 
 def test_messages_carry_no_personal_data(world: World, django_capture_on_commit_callbacks: Any) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from alleys.choices import AreaLevel
-from dispatch.choices import ExtensionState, OrderRole, OrderState
+from dispatch.choices import ACTIVE_ORDER_STATES, ExtensionState, OrderRole, OrderState
 from dispatch.models import CommonIssue, DispatchOrder, ExtensionRequest
 from dispatch.orders import (
     common_issue_create,
@@ -32,6 +32,8 @@ from issues.workflow import (
     TransitionForbidden,
     TransitionInvalid,
     case_dispatch,
+    case_merge,
+    case_reject,
     case_verify,
     case_whistle,
 )
@@ -163,17 +165,22 @@ ORDER_TABLE: list[tuple[str, str, OrderCall, set[str]]] = [
 def test_who_may_act_on_an_order(
     world: World, name: str, order_state: str, call: OrderCall, may: set[str]
 ) -> None:
-    outcomes: dict[str, str] = {}
-    for actor_name in EVERYONE:
-        ExtensionRequest.objects.all().delete()
+    def fresh_order() -> DispatchOrder:
         _case, order = dispatched(world, cooperating=False)
         DispatchOrder.objects.filter(pk=order.pk).update(
             state=order_state, reported_at=LATER if order_state == OS.REPORTED else None
         )
         order.refresh_from_db()
+        return order
+
+    outcomes: dict[str, str] = {}
+    order = fresh_order()
+    for actor_name in EVERYONE:
+        ExtensionRequest.objects.all().delete()
         try:
             call(world, order, world.actor(actor_name))
             outcomes[actor_name] = "may"
+            order = fresh_order()
         except TransitionForbidden:
             outcomes[actor_name] = "forbidden"
             assert state_of(order) == order_state
@@ -379,6 +386,40 @@ def test_a_failed_verification_reopens_the_lead_order(world: World) -> None:
     assert case.state == S.AWAITING_VERIFICATION
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="order_redispatch does not apply the dispatch-level check case_dispatch uses "
+    "(issues.workflow.may_receive_orders_from): a district may re-dispatch to another district's department",
+)
+def test_redispatch_stays_within_the_dispatch_level(world: World) -> None:
+    _case, order = dispatched(world, cooperating=False)
+    order_reject(order=order, actor=world.lead_contact, reason="非本部门职责", now=LATER)
+    with pytest.raises(TransitionInvalid, match="不属于本级"):
+        order_redispatch(order=order, actor=world.district_officer, department=world.dept_far, now=LATER)
+    assert state_of(order) == OS.REJECTED
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="case_reject/case_merge end a dispatched case but leave its orders active: the departments "
+    "keep working, the sweep keeps flagging them overdue on a closed case",
+)
+@pytest.mark.parametrize("action", ["reject", "merge"])
+def test_a_case_that_ends_leaves_no_department_working_on_it(world: World, action: str) -> None:
+    """Rejecting or merging a dispatched case either is refused or withdraws its orders."""
+    case, _order = dispatched(world)
+    master = make_case(world, state=S.ACCEPTED, tier=AreaLevel.DISTRICT)
+    try:
+        if action == "reject":
+            case_reject(case=case, actor=world.district_officer, reason="不属于受理范围", now=LATER)
+        else:
+            case_merge(case=case, actor=world.district_officer, into=master, now=LATER)
+    except TransitionError:
+        assert Case.objects.get(pk=case.pk).state == S.ACCEPTED
+        return
+    assert not case.orders.filter(state__in=ACTIVE_ORDER_STATES).exists()
+
+
 # --- common issues ------------------------------------------------------------------------------------------
 
 
@@ -462,3 +503,20 @@ def test_one_common_issue_order_serves_cases_whistled_to_the_district(world: Wor
     cases = whistled_up_to_the_district(world)
     _run_common_issue(world, cases)
     assert {c.state for c in Case.objects.filter(pk__in=[c.pk for c in cases])} == {S.AWAITING_VERIFICATION}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="common_issue_dispatch checks neither the dispatch level (may_receive_orders_from) "
+    "nor that the departments are active, as case_dispatch does",
+)
+def test_a_common_issue_is_dispatched_within_its_level_to_an_active_lead(world: World) -> None:
+    cases = two_communities_cases(world, S.ACCEPTED)
+    issue = common_issue_create(actor=world.district_officer, title="老旧管网", cases=cases, now=MONDAY)
+    with pytest.raises(TransitionInvalid, match="不属于本级"):
+        common_issue_dispatch(issue=issue, actor=world.district_officer, lead=world.dept_far, now=MONDAY)
+    world.dept_coop.is_active = False
+    world.dept_coop.save()
+    with pytest.raises(TransitionInvalid, match="已停用"):
+        common_issue_dispatch(issue=issue, actor=world.district_officer, lead=world.dept_coop, now=MONDAY)
+    assert not issue.orders.exists()

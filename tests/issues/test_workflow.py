@@ -575,3 +575,32 @@ def test_reopened_dispatched_case_returns_to_its_lead_department(world: World) -
     order.refresh_from_db()
     assert (case.state, order.state, order.completed_at) == (S.IN_PROGRESS, "reported", None)
     assert (case.escalation_due, case.resolve_due) == (None, order.complete_due)
+
+
+# --- the buttons offer only what the call would accept ------------------------------------------------
+
+
+def offered(case: Case, actor: Any) -> set[str]:
+    return {t.name for t in allowed_transitions(Case.objects.get(pk=case.pk), actor)}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="allowed_transitions offers 'dispatch' on a case that already has active orders; "
+    "case_dispatch then refuses it",
+)
+def test_no_dispatch_button_on_a_case_with_active_orders(world: World) -> None:
+    case = make_case(world, state=S.ACCEPTED, tier=T.DISTRICT)
+    assert "dispatch" in offered(case, world.district_officer)
+    case_dispatch(case=case, actor=world.district_officer, lead=world.dept_lead, now=MONDAY)
+    assert "dispatch" not in offered(case, world.district_officer)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="allowed_transitions offers 'supervise' on a case already supervised; case_supervise then refuses it",
+)
+def test_no_supervise_button_on_a_supervised_case(world: World) -> None:
+    case = make_case(world, state=S.ACCEPTED)
+    case_supervise(case=case, actor=world.street_worker, now=MONDAY)
+    assert "supervise" not in offered(case, world.district_officer)
