@@ -34,13 +34,15 @@ from .models import Case, CategoryClass, CategoryType, PatrolLog
 digits = RegexValidator(r"^[0-9]{1,15}$", _("区域编码只能是数字。"))
 
 # What a chief looks at on a patrol (日巡查) or a visit (周走访); a fixed list, so logs can be counted.
+# The stored values are these Chinese words (the demo data, the API and exports use the same ones);
+# the labels are their translations.
 PATROL_CHECKLIST: list[tuple[str, Any]] = [
-    ("drains", _("下水道与排水")),
-    ("lights", _("路灯照明")),
-    ("fire", _("消防隐患")),
-    ("parking", _("停车秩序")),
-    ("hygiene", _("环境卫生")),
-    ("elderly", _("独居高龄老人关爱")),
+    ("下水道", _("下水道")),
+    ("路灯", _("路灯")),
+    ("消防通道", _("消防通道")),
+    ("乱停乱放", _("乱停乱放")),
+    ("环境卫生", _("环境卫生")),
+    ("独居老人", _("独居老人")),
 ]
 CHECKLIST_LABELS: dict[str, Any] = dict(PATROL_CHECKLIST)
 

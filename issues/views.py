@@ -195,6 +195,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "evaluations": evaluations,
         "limit": limit,
         "can_patrol": bool(scope.is_global or scope.roles & ALLEY_TEAM_ROLES),
+        "can_register": scope.is_global or bool(scope.area_prefixes),
     }
     return render(request, "issues/staff/home.html", context)
 
@@ -231,6 +232,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "cases": decorate_cases(page.object_list, now=now),
         "now": now,
+        "can_register": bool(scope_for(request.user).is_global or scope_for(request.user).area_prefixes),
     }
     return render(request, "issues/staff/case_list.html", context)
 

@@ -24,7 +24,7 @@ def data(world: World, **overrides: Any) -> dict[str, Any]:
         "kind": "patrol",
         "alley": world.alley_x.pk,
         "date": timezone.localdate().isoformat(),
-        "checked": ["drains", "fire"],
+        "checked": ["下水道", "消防通道"],
         "households_visited": 3,
         "notes": "12号门口电动车充电",
         "expense_yuan": "12.50",
@@ -38,7 +38,7 @@ def test_new_patrol(world: World, login: Callable[[str], Client]) -> None:
     page = client.get("/staff/patrols/new/")
     assert page.status_code == 200
     assert page.context["form"].initial["date"] == timezone.localdate()
-    assert "消防隐患" in text(page)
+    assert "独居老人" in text(page)
     response = client.post("/staff/patrols/new/", data(world))
     assert response.status_code == 302
     log = PatrolLog.objects.get()
@@ -46,12 +46,12 @@ def test_new_patrol(world: World, login: Callable[[str], Client]) -> None:
     assert (log.chief, log.alley, log.checked, log.expense_yuan) == (
         world["chief_x"],
         world.alley_x,
-        ["drains", "fire"],
+        ["下水道", "消防通道"],
         Decimal("12.50"),
     )
     detail = client.get(response["Location"])
     assert f"/staff/cases/new/?patrol={log.pk}" in text(detail)
-    assert "下水道与排水" in visible_text(detail)
+    assert "✓ 下水道" in visible_text(detail)
 
 
 def test_one_patrol_per_day_and_alley(world: World, login: Callable[[str], Client]) -> None:
