@@ -4,7 +4,7 @@ Every error answers ``{"error": {"code": "...", "message": "...", "fields": {...
 ``code`` is stable for programs, ``message`` is for people (Chinese by default, English
 with ``Accept-Language: en``), ``fields`` maps a field name (dotted for nested input) to
 its messages. The state machine's refusals keep their meaning: an illegal transition
-is 409, missing or invalid input 400, an actor without the right 403. A resource
+(or evaluation) is 409, missing or invalid input 400, an actor without the right 403. A resource
 outside the caller's scope never reaches here as 403: querysets hide it, so it is 404.
 """
 
@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+from evaluation.services import EvaluationError, EvaluationForbidden, EvaluationInvalid
 from issues.workflow import TransitionError, TransitionForbidden, TransitionInvalid
 
 NON_FIELD = "non_field_errors"
@@ -53,10 +54,10 @@ def flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
-def _transition_response(exc: TransitionError) -> Response:
-    if isinstance(exc, TransitionInvalid):
+def _transition_response(exc: TransitionError | EvaluationError) -> Response:
+    if isinstance(exc, (TransitionInvalid, EvaluationInvalid)):
         code = "invalid"
-    elif isinstance(exc, TransitionForbidden):
+    elif isinstance(exc, (TransitionForbidden, EvaluationForbidden)):
         code = "permission_denied"
     else:
         code = "conflict"
@@ -66,7 +67,7 @@ def _transition_response(exc: TransitionError) -> Response:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, answering in the project's error shape; None lets Django answer 500."""
-    if isinstance(exc, TransitionError):
+    if isinstance(exc, (TransitionError, EvaluationError)):
         set_rollback()
         return _transition_response(exc)
     if isinstance(exc, DjangoValidationError):

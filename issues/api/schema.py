@@ -33,6 +33,8 @@ ENUM_NAME_OVERRIDES: dict[str, str] = {
     "OrderStateEnum": "dispatch.choices.OrderState",
     "OrderRoleEnum": "dispatch.choices.OrderRole",
     "ExtensionStateEnum": "dispatch.choices.ExtensionState",
+    "TimelinessEnum": "evaluation.choices.Timeliness",
+    "RatingEnum": "evaluation.choices.Rating",
 }
 # drf-spectacular settings for this API's schema (the schema view and `manage.py spectacular
 # --custom-settings issues.api.schema.SCHEMA_SETTINGS` use them; SPECTACULAR_SETTINGS may include them too).
@@ -42,11 +44,17 @@ SCHEMA_SETTINGS: dict[str, object] = {"ENUM_NAME_OVERRIDES": ENUM_NAME_OVERRIDES
 class ApiAutoSchema(AutoSchema):
     """drf-spectacular's AutoSchema plus the error responses of the project's exception handler."""
 
+    def get_filter_backends(self) -> list[Any]:
+        # A non-list view that filters (the rates) documents its filters too.
+        if getattr(self.view, "filters_in_schema", False):
+            return list(getattr(self.view, "filter_backends", []))
+        return list(super().get_filter_backends())
+
     def error_codes(self) -> list[str]:
         codes = ["401", "403"]
-        if self.method in WRITE_METHODS or self._is_list_view():
+        if self.method in WRITE_METHODS or self._is_list_view() or self.get_filter_backends():
             codes.append("400")  # invalid input, or an invalid filter value on a list
-        if "{" in self.path:
+        if "{" in self.path or "404" in getattr(self.view, "schema_error_codes", ()):
             codes.append("404")  # not there, or outside the caller's scope
         if self.method == "POST":
             codes.append("409")  # an illegal transition, or a lost race against a constraint

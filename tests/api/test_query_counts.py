@@ -18,7 +18,7 @@ from alleys.models import Area, Department
 from dispatch.models import DispatchOrder
 from dispatch.orders import common_issue_create, extension_request, order_receive
 from issues.choices import EventKind
-from issues.models import CaseEvent, CategoryType, PatrolLog
+from issues.models import Case, CaseEvent, CategoryType, PatrolLog
 from issues.workflow import case_dispatch
 from tests.issues.factories import CategoryClassFactory, grant, make_case
 
@@ -65,7 +65,45 @@ def alleys(world: Any, n: int) -> list[Area]:
     return made
 
 
+def evaluations(world: Any, n: int) -> list[Any]:
+    from evaluation.models import DepartmentEvaluation
+
+    case = Case.objects.filter(tier="district").first() or dispatched_cases(world, 1)[0]
+    template = case.orders.order_by("pk").first()
+    made = []
+    for _ in range(n):
+        order = DispatchOrder.objects.create(
+            case=case,
+            department=world.dept_lead,
+            dispatcher_area=world.district,
+            report_due=template.report_due,
+            complete_due=template.complete_due,
+            completed_at=timezone.now(),
+            state="completed",
+        )
+        made.append(
+            DepartmentEvaluation.objects.create(
+                order=order,
+                department=world.dept_lead,
+                role="lead",
+                community=world.community_x,
+                case=case,
+                report_timeliness_auto="on_time",
+                report_timeliness="on_time",
+                plan_quality=4,
+                work_quality=4,
+                cooperation=4,
+                overall_score=80,
+                opinion="好",
+                item_completed_at=timezone.now(),
+                evaluator=world.community_worker_x,
+            )
+        )
+    return made
+
+
 SETUPS: dict[str, tuple[str, str, Callable[[Any, int], Any]]] = {
+    "evaluations": ("street_worker", "/api/v1/evaluations/", evaluations),
     "cases": ("district_officer", "/api/v1/cases/", lambda w, n: [make_case(w) for _ in range(n)]),
     "dispatched cases": ("district_officer", "/api/v1/cases/", dispatched_cases),
     "orders": ("district_officer", "/api/v1/orders/", dispatched_cases),

@@ -33,6 +33,7 @@ from schemathesis.checks import (
 
 from alleys.models import Area, Department
 from dispatch.models import CommonIssue, DispatchOrder, ExtensionRequest
+from evaluation.models import DepartmentEvaluation
 from issues.models import Case, CategoryClass, CategoryType, PatrolLog
 
 pytestmark = pytest.mark.django_db
@@ -65,6 +66,7 @@ def seeded(world: Any) -> Any:
     from django.utils import timezone
 
     from dispatch.orders import common_issue_create, extension_request, order_receive
+    from evaluation.services import evaluation_record
     from issues.workflow import case_dispatch
     from tests.issues.factories import make_case
 
@@ -81,6 +83,18 @@ def seeded(world: Any) -> Any:
         order=order, actor=world.lead_contact, reason="r", new_due=order.complete_due + dt.timedelta(days=9)
     )
     common_issue_create(actor=world.district_officer, title="共性", cases=[make_case(world, now=now)])
+    from tests.api.test_evaluation import completed_order
+
+    done = completed_order(world)
+    evaluation_record(
+        order=done,
+        actor=world.community_worker_x,
+        plan_quality=4,
+        work_quality=4,
+        cooperation=4,
+        overall_score=80,
+        opinion="好",
+    )
     PatrolLog.objects.create(chief=world.chief_x, alley=world.alley_x, date=dt.date(2026, 3, 2))
     return world
 
@@ -121,6 +135,7 @@ REAL: dict[str, Callable[[], list[Any]]] = {
     "common-issues": lambda: list(CommonIssue.objects.values_list("pk", flat=True)),
     "departments": lambda: list(Department.objects.values_list("pk", flat=True)),
     "patrols": lambda: list(PatrolLog.objects.values_list("pk", flat=True)),
+    "evaluations": lambda: list(DepartmentEvaluation.objects.values_list("pk", flat=True)),
     "areas": lambda: list(Area.objects.values_list("code", flat=True)),
     "alleys": lambda: list(Area.objects.filter(level="alley").values_list("code", flat=True)),
     "categories": lambda: list(CategoryType.objects.values_list("code", flat=True)),
