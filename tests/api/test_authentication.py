@@ -76,7 +76,9 @@ def test_inactive_user_token_is_refused(world: Any) -> None:
 
 
 def make_client(world: Any, **fields: Any) -> tuple[ApiClient, str]:
-    client = ApiClient(name=fields.pop("name", "12345热线"), area=fields.pop("area", world.district), **fields)
+    client = ApiClient(
+        name=fields.pop("name", "12345热线"), area=fields.pop("area", world.district), **fields
+    )
     raw = client.set_new_key()
     client.save()
     return client, raw
@@ -148,6 +150,8 @@ def test_token_endpoint_exchanges_password_for_token(world: Any) -> None:
 
 def test_token_endpoint_is_throttled(world: Any) -> None:
     client = APIClient()
-    codes = [client.post("/api/v1/auth/token/", {"username": "x", "password": "y"}).status_code for _ in range(12)]
+    codes = [
+        client.post("/api/v1/auth/token/", {"username": "x", "password": "y"}).status_code for _ in range(12)
+    ]
     assert codes[:10] == [400] * 10
     assert codes[-1] == 429
