@@ -10,22 +10,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework.permissions import BasePermission
+from django.utils.translation import gettext_lazy as _
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from alleys.choices import Role
 from alleys.scoping import scope_for
+from issues.models import ApiClient
 
 # Who logs a patrol or a visit of an alley: its chief, deputies and grid workers.
 PATROL_ROLES: frozenset[str] = frozenset({Role.CHIEF, Role.DEPUTY_CHIEF, Role.GRID_WORKER})
 
 
 class IsActiveUser(BasePermission):
-    """An authenticated, active account (a staff member, or an integration's service user)."""
+    """An authenticated, active account (a staff member, or an integration's service user).
+
+    An integration client marked read-only (``can_write`` off) may only read.
+    """
+
+    message = _("该对接客户端只有查询权限。")
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
-        return bool(user and user.is_authenticated and user.is_active)
+        if not (user and user.is_authenticated and user.is_active):
+            return False
+        client = request.auth
+        if isinstance(client, ApiClient) and not client.can_write:
+            return request.method in SAFE_METHODS
+        return True
 
 
 def may_log_patrol(user: Any, alley_code: str) -> bool:

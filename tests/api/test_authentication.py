@@ -155,3 +155,20 @@ def test_token_endpoint_is_throttled(world: Any) -> None:
     ]
     assert codes[:10] == [400] * 10
     assert codes[-1] == 429
+
+
+def test_a_read_only_client_may_not_write(world: Any) -> None:
+    from alleys.choices import Role
+    from tests.issues.factories import grant
+
+    bot = grant(UserFactory(username="reader-bot"), Role.CHIEF, area=world.alley_x)
+    _api_client, raw = make_client(world, service_user=bot, can_write=False)
+    case = make_case(world)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    assert client.get(f"/api/v1/cases/{case.pk}/").status_code == 200
+    response = client.post(f"/api/v1/cases/{case.pk}/accept/", {}, format="json")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "permission_denied"
+    case.refresh_from_db()
+    assert case.state == "submitted"
