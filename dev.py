@@ -317,6 +317,9 @@ def cmd_run(addr: str, pool: str, seed: bool) -> int:
             manage("seed_demo")
         else:
             say("WARNING: `manage.py seed_demo` does not exist yet; starting without demo data")
+    # The dashboards read roll-ups the worker refreshes every minute; build them now so the
+    # first page already has figures.
+    manage("refresh_rollups")
 
     # A plain list, not a threading.Event: Event.set() inside a signal handler can deadlock
     # on the lock that the interrupted Event.wait() in the main loop is holding.
