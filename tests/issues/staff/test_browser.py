@@ -1,0 +1,149 @@
+"""The staff site in real headless Chromium (Debian's), against live_server.
+
+A chief logs in through the admin login, finds a new case on the to-do list, accepts it
+with the form on the case page, and sees the result; a department reports on an order.
+axe-core checks the main pages, and screenshots go to test-artifacts/staff-browser/ for a
+person to look at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from issues.choices import CaseState
+from issues.models import Case
+from issues.workflow import case_submit
+
+from .factories import World, build_world
+from .helpers import dispatched_case, png
+
+pytestmark = [pytest.mark.browser]
+
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts" / "staff-browser"
+AXE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
+ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
+PASSWORD = "browser-test-pass-1"
+
+
+@pytest.fixture
+def live_world(transactional_db: None) -> World:
+    world = build_world()
+    for name in ("chief_x", "lead", "cw_x"):
+        user = world[name]
+        user.set_password(PASSWORD)
+        user.save()
+    return world
+
+
+@pytest.fixture
+def browser(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A browser started after the live server; Django's async-safety check is lifted while it runs."""
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def open_as(browser: Any, live_server: Any, username: str) -> Any:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # The browser asks for /favicon.ico by itself; any other failed request is a broken page.
+    page.on(
+        "response",
+        lambda r: (
+            errors.append(f"{r.status} {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico")
+            else None
+        ),
+    )
+    page.errors = errors
+    page.goto(f"{live_server.url}/staff/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("[type=submit]")
+    page.wait_for_url(f"{live_server.url}/staff/")
+    return page
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def serious_axe_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical violations, or [] when axe-core is not installed."""
+    if not AXE.exists():
+        return []
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']}: {v['help']} — {[n['target'] for n in v['nodes'][:3]]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def test_chief_accepts_a_case_from_the_to_do_list(live_world: World, live_server: Any, browser: Any) -> None:
+    case = case_submit(
+        category=live_world.categories["a"],
+        alley=live_world.alley_x,
+        description="巷口路灯不亮，晚上很黑",
+        reporter_name="王五",
+        reporter_phone="13812345678",
+        photos=[png()],
+    )
+    page = open_as(browser, live_server, "chief_x")
+    assert page.locator("#awaiting_acceptance").get_by_text(case.tracking_code).is_visible()
+    assert serious_axe_violations(page) == []
+    shot(page, "chief-home")
+    page.get_by_role("link", name=case.tracking_code).first.click()
+    page.wait_for_url(f"{live_server.url}/staff/cases/{case.pk}/")
+    assert page.get_by_text("13812345678").is_visible()  # the chief handles the case
+    photo = page.locator("#photos img").first
+    assert photo.evaluate("img => img.complete && img.naturalWidth > 0")
+    assert serious_axe_violations(page) == []
+    shot(page, "chief-case")
+    page.locator("#t-accept textarea").fill("马上去看")
+    page.locator("#t-accept button[type=submit]").click()
+    page.wait_for_url(f"{live_server.url}/staff/cases/{case.pk}/")
+    assert page.get_by_text("已受理。").is_visible()
+    assert Case.objects.get(pk=case.pk).state == CaseState.ACCEPTED
+    page.goto(f"{live_server.url}/staff/cases/")
+    assert page.get_by_text("139****").first.is_visible() or page.get_by_text("138****5678").is_visible()
+    assert "13812345678" not in page.content()
+    assert serious_axe_violations(page) == []
+    shot(page, "chief-case-list")
+    assert page.errors == []
+
+
+def test_department_reports_on_its_order(live_world: World, live_server: Any, browser: Any) -> None:
+    case = dispatched_case(live_world)
+    order = case.orders.get(role="lead")
+    page = open_as(browser, live_server, "lead")
+    page.goto(f"{live_server.url}/staff/orders/{order.pk}/")
+    form = page.locator("#a-report")
+    form.get_by_label("分管负责人").fill("李局长")
+    form.get_by_label("联系人", exact=False).first.fill("陈科员")
+    form.get_by_label("联系电话").fill("0595-22223333")
+    form.locator("textarea").fill("三日内清理，一周内复查")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(f"{live_server.url}/staff/orders/{order.pk}/")
+    assert page.get_by_text("已报到。").is_visible()
+    assert serious_axe_violations(page) == []
+    shot(page, "department-order")
+    order.refresh_from_db()
+    assert order.work_plan == "三日内清理，一周内复查"
+    assert page.errors == []
