@@ -354,8 +354,7 @@ def seed_history(*, stdout: Writer, cases: int | None = None, now: dt.datetime |
                 for index, moment in enumerate(moments[first : first + 200], start=first + 1):
                     alley = alleys[rng.randrange(len(alleys))]
                     category = rng.choices(categories, weights)[0]
-                    recent = (end - moment) < dt.timedelta(days=12)
-                    created += _one_case(history, index, alley, category, moment, recent, patrols)
+                    created += _one_case(history, index, alley, category, moment, patrols)
             stdout.write(f"case history: {min(first + 200, cases)}/{cases}\n")
         _common_issue(history, end)
         result = run_sweep(now=end)
@@ -372,7 +371,6 @@ def _one_case(
     alley: Area,
     category: CategoryType,
     moment: dt.datetime,
-    recent: bool,
     patrols: dict[str, list[PatrolLog]],
 ) -> int:
     rng = history.rng
@@ -404,7 +402,9 @@ def _one_case(
             )
             Case.objects.filter(pk=case.pk).update(tracking_code=f"{DEMO_PREFIX}{index:06d}")
             case.tracking_code = f"{DEMO_PREFIX}{index:06d}"
-            _play(history, case, moment, recent)
+            # Cases of the last twelve days are still open in every state (after a patrol's
+            # date replaced the moment, so a recent patrol's finding stays recent too).
+            _play(history, case, moment, recent=(history.end - moment) < dt.timedelta(days=12))
     except wf.TransitionError as exc:
         # A scenario the rules refuse is skipped, never half-written (the services are atomic).
         history.rng.random()
