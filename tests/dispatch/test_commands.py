@@ -126,3 +126,29 @@ def test_recompute_keeps_an_accepted_case_on_its_resolve_deadline(world: World) 
     case.refresh_from_db()
     assert case.deadline_provisional is False
     assert case.escalation_due == case.resolve_due == at("2030-05-09 17:00")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="orders get no provisional mark (create_orders drops order_deadlines' flag) and "
+    "recompute_deadlines never revisits them; it also overwrites a dispatched case's resolve_due "
+    "(the lead order's complete_due) with the tier policy's",
+)
+def test_recompute_deadlines_fixes_a_dispatched_cases_orders(world: World) -> None:
+    from dispatch.orders import order_receive
+    from issues.workflow import case_dispatch
+    from tests.issues.factories import make_case
+
+    case = make_case(world, state="accepted", tier=T.DISTRICT, now=at("2030-05-06 10:00"))
+    assert case.deadline_provisional
+    case_dispatch(case=case, actor=world.district_officer, lead=world.dept_lead, now=at("2030-05-07 10:00"))
+    order = case.orders.get()
+    order_receive(order=order, actor=world.lead_contact, now=at("2030-05-07 11:00"))
+    assert order.report_due == at("2030-05-14 17:00")  # estimated on Monday–Friday
+    CalendarYear.objects.create(year=2030, note="国务院办公厅通知")
+    CalendarDay.objects.create(date=at("2030-05-08 00:00").date(), kind=CalendarDayKind.HOLIDAY, name="停工")
+    call_command("recompute_deadlines", stdout=StringIO())
+    order.refresh_from_db()
+    case.refresh_from_db()
+    assert order.report_due == at("2030-05-15 17:00")  # one working day later
+    assert case.resolve_due == order.complete_due

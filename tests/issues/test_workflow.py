@@ -604,3 +604,53 @@ def test_no_supervise_button_on_a_supervised_case(world: World) -> None:
     case = make_case(world, state=S.ACCEPTED)
     case_supervise(case=case, actor=world.street_worker, now=MONDAY)
     assert "supervise" not in offered(case, world.district_officer)
+
+
+# --- photos through the transitions ---------------------------------------------------------------------
+
+
+def test_a_bad_photo_refuses_the_whole_report(world: World) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from .test_photos import jpeg_bytes
+
+    fake = SimpleUploadedFile("lamp.jpg", b"not a picture at all" * 20)
+    with pytest.raises(TransitionInvalid) as exc:
+        case_submit(
+            category=world.cat_a,
+            alley=world.alley_x,
+            description="路灯",
+            photos=[jpeg_bytes(), fake],
+            now=MONDAY,
+        )
+    assert exc.value.field == "photos" and "图片" in exc.value.message
+    assert not Case.objects.exists()
+
+
+def test_report_photos_are_stored_cleaned_and_private(world: World, settings: Any) -> None:
+    from PIL import Image
+
+    from .test_photos import jpeg_bytes
+
+    case = case_submit(
+        category=world.cat_a,
+        alley=world.alley_x,
+        description="路灯",
+        photos=[jpeg_bytes(gps=True), jpeg_bytes()],
+        now=MONDAY,
+    )
+    photos = list(case.photos.all())
+    assert [(p.kind, p.is_public, p.event.kind) for p in photos] == [
+        ("report", False, EventKind.SUBMITTED)
+    ] * 2
+    with photos[0].image.open("rb") as stored:
+        assert dict(Image.open(stored).getexif()) == {}
+    settings.JXT_MAX_PHOTOS = 1
+    with pytest.raises(TransitionInvalid, match="最多上传 1 张"):
+        case_submit(
+            category=world.cat_a,
+            alley=world.alley_x,
+            description="路灯",
+            photos=[jpeg_bytes(), jpeg_bytes()],
+            now=MONDAY,
+        )
