@@ -193,6 +193,9 @@ JXT_MAX_PHOTO_PIXELS = env.int("JXT_MAX_PHOTO_PIXELS", default=40_000_000)
 JXT_MAX_DESCRIPTION = env.int("JXT_MAX_DESCRIPTION", default=2000)
 JXT_REPORT_RATE_IP = env.str("JXT_REPORT_RATE_IP", default="10/h")
 JXT_REPORT_RATE_PHONE = env.str("JXT_REPORT_RATE_PHONE", default="5/h")
+# If the rate-limit cache (Redis) is down, let residents' reports through rather than refuse
+# every one of them: the honeypot, CSRF and the photo checks still apply.
+RATELIMIT_FAIL_OPEN = env.bool("RATELIMIT_FAIL_OPEN", default=True)
 JXT_WARN_FRACTION = env.float("JXT_WARN_FRACTION", default=0.8)
 # One working window per working day; deadlines in working hours count only inside it.
 JXT_WORK_START = env.str("JXT_WORK_START", default="09:00")
