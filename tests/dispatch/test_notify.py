@@ -349,3 +349,27 @@ def test_inactive_channels_and_other_units_get_nothing(
         lambda: case_whistle(case=case, actor=world.chief_x, reason="需社区协调", now=MONDAY),
     )
     assert not NotificationDelivery.objects.exists()
+
+
+def test_fan_out_reads_a_constant_number_of_queries(world: World) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    NotificationChannel.objects.create(area=world.street, kind=ChannelKind.EMAIL, target="jd@example.org")
+
+    def whistled(n: int) -> list[int]:
+        ids = []
+        for _ in range(n):
+            case = make_case(world, state=S.ACCEPTED, tier=T.COMMUNITY)
+            case_whistle(case=case, actor=world.community_worker_x, reason="需街道协调", now=MONDAY)
+            ids.append(case.events.get(kind=EventKind.WHISTLED).pk)
+        return ids
+
+    sizes = {}
+    for n in (3, 30):
+        ids = whistled(n)
+        with CaptureQueriesContext(connection) as ctx:
+            assert fan_out(ids) == n
+        sizes[n] = len(ctx.captured_queries)
+    assert sizes[3] == sizes[30]
+    assert NotificationDelivery.objects.count() == 33

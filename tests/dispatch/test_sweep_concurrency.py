@@ -149,6 +149,57 @@ def test_a_second_sweep_skips_rows_the_first_holds(
     assert_escalated_exactly_once(ids)
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_sweep_neither_waits_for_nor_overrides_a_chief_signing_for_the_case(live_world: World) -> None:
+    from django.db import transaction
+
+    from issues.workflow import case_accept
+
+    [pk] = overdue(live_world, 1)
+    chief_holds_row = threading.Event()
+    sweep_done = threading.Event()
+    outcome: dict[str, Any] = {}
+    errors: list[BaseException] = []
+
+    def chief() -> None:
+        try:
+            with transaction.atomic():
+                # The chief's click has locked the row (case_accept's own lock) and is still working.
+                Case.objects.select_for_update().get(pk=pk)
+                chief_holds_row.set()
+                outcome["sweep_did_not_wait"] = sweep_done.wait(timeout=30)
+                case_accept(case=pk, actor=live_world.chief_x, now=TUESDAY)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def sweeper() -> None:
+        try:
+            assert chief_holds_row.wait(timeout=30)
+            outcome["sweep"] = run_sweep(now=TUESDAY)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            sweep_done.set()
+            connection.close()
+
+    threads = [threading.Thread(target=chief), threading.Thread(target=sweeper)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert outcome["sweep_did_not_wait"] is True
+    assert outcome["sweep"].escalated == 0
+    case = Case.objects.get(pk=pk)
+    assert (case.state, case.tier) == ("accepted", T.ALLEY)
+    # Signed for: the resolve deadline (Thursday 17:00) governs now, so the next sweep leaves it be.
+    assert run_sweep(now=TUESDAY).escalated == 0
+    assert not Whistle.objects.exists()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_run_loses_its_batch_and_the_next_run_does_it_once(
     live_world: World, monkeypatch: pytest.MonkeyPatch
