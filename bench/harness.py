@@ -253,6 +253,13 @@ def ensure_dataset(*, cases: int = 1_000_000, fresh: bool = False) -> dict[str, 
     return meta
 
 
+def record_watermarks(meta: dict[str, Any]) -> None:
+    """Make the current rows part of the data set (e.g. rollups built once for it), and save ``meta``."""
+    with connect() as conn, conn.cursor() as cur:
+        meta["watermarks"] = _watermarks(cur)
+        cur.execute("UPDATE bench_meta SET value = %s WHERE key = 'dataset'", (json.dumps(meta),))
+
+
 def anchor_of(meta: dict[str, Any]) -> dt.datetime:
     return dt.datetime.fromisoformat(meta["anchor"])
 
@@ -844,6 +851,60 @@ def multipart_body(fields: dict[str, str], files: list[tuple[str, str, bytes, st
         )
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def compare_load(
+    res: Results,
+    *,
+    key: str,
+    label: str,
+    base_label: str,
+    port: int,
+    runs: int,
+    clients: int,
+    requests: int,
+    max_seconds: float,
+    app: dict[str, Any],
+    bare: dict[str, Any],
+    goals: bool = True,
+    throughput_goal: float | None = 0.5,
+    p99_goal: float | None = 2,
+) -> None:
+    """Alternate bare and app runs; report the median run (by throughput) of each against the other."""
+    app_runs, bare_runs = [], []
+    for i in range(runs):
+        bare_runs.append(
+            run_load(port=port, clients=clients, requests=requests, max_seconds=max_seconds, **bare)
+        )
+        say(f"   bare #{i + 1}: {bare_runs[-1].summary()}")
+        app_runs.append(
+            run_load(port=port, clients=clients, requests=requests, max_seconds=max_seconds, **app)
+        )
+        say(f"   {key} #{i + 1}: {app_runs[-1].summary()}")
+        for run in (bare_runs[-1], app_runs[-1]):
+            if run.errors:
+                say(f"   first error: {run.first_error}")
+    a, b = best_of(app_runs), best_of(bare_runs)
+    res.figure(
+        f"{key}_throughput",
+        f"{label}, {clients} clients: throughput",
+        a.throughput,
+        "req/s",
+        baseline=b.throughput,
+        baseline_label=f"{base_label}",
+        goal=throughput_goal if goals else None,
+        higher_is_better=True,
+        extra={"errors": a.errors, "bare_errors": b.errors, "p50": a.p50, "bare_p50": b.p50},
+    )
+    res.figure(
+        f"{key}_p99",
+        f"{label}, {clients} clients: p99 latency",
+        a.p99,
+        "s",
+        baseline=b.p99,
+        baseline_label=f"{base_label} p99",
+        goal=p99_goal if goals else None,
+    )
 
 
 @contextlib.contextmanager
