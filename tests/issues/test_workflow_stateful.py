@@ -431,8 +431,13 @@ class CaseMachine(RuleBasedStateMachine):
             "escalation_due",
             "alley__code",
             "holder_area__code",
+            "accepted_at",
+            "resolved_at",
+            "verified_at",
         )
-        for pk, state, tier, merged_into, closed_at, escalation_due, alley_code, holder_code in rows:
+        for row in rows:
+            pk, state, tier, merged_into, closed_at, escalation_due, alley_code, holder_code = row[:8]
+            accepted_at, resolved_at, verified_at = row[8:]
             assert state in S.values
             assert tier in AreaLevel.values
             # Tiers only go up.
@@ -450,6 +455,13 @@ class CaseMachine(RuleBasedStateMachine):
                 assert holder_code == alley_code[: CODE_LENGTH[tier]]
             if state in NO_CLOCK:
                 assert escalation_due is None
+            # The lights' timestamps: signed for, fixed, checked.
+            if state in (S.ACCEPTED, S.IN_PROGRESS):
+                assert accepted_at is not None
+            if state in (S.AWAITING_VERIFICATION, S.AWAITING_FEEDBACK):
+                assert resolved_at is not None
+            if state == S.AWAITING_FEEDBACK:
+                assert verified_at is not None
             # The timeline only grows: what was there is still there, unchanged.
             previous = self.timeline[pk]
             assert timeline[pk][: len(previous)] == previous
