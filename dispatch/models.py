@@ -270,6 +270,11 @@ class DispatchOrder(models.Model):
     completed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
     completion_note = models.TextField(_("办结说明"), blank=True)
     rejection_reason = models.TextField(_("退单理由"), blank=True)
+    deadline_provisional = models.BooleanField(
+        _("期限待定"),
+        default=False,
+        help_text=_("期限落在工作日历未知的年份，按周一至周五估算，待补充日历后重算。"),
+    )
     report_overdue_at = models.DateTimeField(_("报到超时标记"), null=True, blank=True)
     complete_overdue_at = models.DateTimeField(_("办结超时标记"), null=True, blank=True)
     replaced_by = models.ForeignKey(

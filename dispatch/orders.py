@@ -119,7 +119,7 @@ def create_orders(
     now: dt.datetime,
 ) -> list[DispatchOrder]:
     """Orders for the lead (first) and the cooperating departments, with their deadlines."""
-    report_due, complete_due, _provisional = order_deadlines(start=now)
+    report_due, complete_due, provisional = order_deadlines(start=now)
     orders = [
         DispatchOrder.objects.create(
             case=case,
@@ -132,6 +132,7 @@ def create_orders(
             dispatched_at=now,
             report_due=report_due,
             complete_due=complete_due,
+            deadline_provisional=provisional,
         )
         for dept, role in [(lead, OrderRole.LEAD), *[(d, OrderRole.COOPERATING) for d in cooperating]]
     ]

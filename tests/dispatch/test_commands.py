@@ -128,12 +128,6 @@ def test_recompute_keeps_an_accepted_case_on_its_resolve_deadline(world: World) 
     assert case.escalation_due == case.resolve_due == at("2030-05-09 17:00")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="orders get no provisional mark (create_orders drops order_deadlines' flag) and "
-    "recompute_deadlines never revisits them; it also overwrites a dispatched case's resolve_due "
-    "(the lead order's complete_due) with the tier policy's",
-)
 def test_recompute_deadlines_fixes_a_dispatched_cases_orders(world: World) -> None:
     from dispatch.orders import order_receive
     from issues.workflow import case_dispatch
