@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from alleys.models import Area, Department
 from issues.forms import DepartmentMultipleChoiceField, MultipleFileField
+from issues.workflow import may_receive_orders_from
 
 from .models import DispatchOrder
 
@@ -28,13 +29,14 @@ class DepartmentChoiceField(forms.ModelChoiceField):
 
 
 def dispatchable_departments(user: Any, area: Area) -> QuerySet[Department]:
-    """Active departments the user sees that belong to the dispatching level (``area`` and below)."""
-    return (
-        Department.objects.visible_to(user)
-        .filter(is_active=True, area__code__startswith=area.code)
-        .select_related("area")
-        .order_by("area__code", "name")
-    )
+    """Active departments the user sees that may take orders from the organisation department of ``area``.
+
+    The rule itself is ``issues.workflow.may_receive_orders_from`` (its own district's departments,
+    and the city-wide enterprises and public-service companies); this only applies it to the choices.
+    """
+    candidates = Department.objects.visible_to(user).filter(is_active=True).select_related("area")
+    ids = [d.pk for d in candidates if may_receive_orders_from(d, area)]
+    return Department.objects.filter(pk__in=ids).select_related("area").order_by("area__code", "name")
 
 
 class EmptyForm(forms.Form):

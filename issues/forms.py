@@ -236,12 +236,11 @@ class WhistleForm(forms.Form):
     def __init__(self, *args: Any, case: Case, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if case.tier == AreaLevel.STREET:
-            district = case.alley.code_at(AreaLevel.DISTRICT)
-            self.fields["departments"].queryset = (  # type: ignore[attr-defined]
-                Department.objects.visible_to(user)
-                .filter(is_active=True, area__code=district)
-                .select_related("area")
-            )
+            # The departments the district organisation department will be able to dispatch to.
+            from dispatch.forms import dispatchable_departments
+
+            district = Area.objects.get(code=case.alley.code_at(AreaLevel.DISTRICT))
+            self.fields["departments"].queryset = dispatchable_departments(user, district)  # type: ignore[attr-defined]
         else:
             del self.fields["departments"]
 

@@ -356,9 +356,7 @@ def _render_detail(
             form = transition_form(transition.name, case=case, user=user)
         actions.append({"t": transition, "form": form, "link": None})
     orders = decorate_orders(
-        case.orders.select_related("department", "dispatcher_area")
-        .prefetch_related("extensions")
-        .order_by("dispatched_at", "pk"),
+        case.orders.select_related("department").order_by("dispatched_at", "pk"),
         now=now,
     )
     [case] = decorate_cases([case], now=now)

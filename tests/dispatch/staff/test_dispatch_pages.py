@@ -44,6 +44,21 @@ def test_dispatch_form_offers_the_district_departments_and_the_whistle_suggestio
     assert "占道经营屡禁不止" in text(response)
 
 
+def test_dispatch_choices_follow_the_dispatch_level(world: World, login: Callable[[str], Client]) -> None:
+    from alleys.choices import DepartmentKind
+    from tests.issues.staff.factories import DepartmentFactory
+
+    power = DepartmentFactory(
+        code="QZ-GD", name="国网泉州供电公司", area=world.areas["city"], kind=DepartmentKind.PUBLIC_SERVICE
+    )
+    case = district_case(world)
+    offered = set(
+        login("district").get(f"/staff/dispatch/{case.pk}/").context["form"].fields["lead"].queryset
+    )
+    # Its own district's departments and the city-wide companies; not city government departments.
+    assert offered == {world.departments["lead"], world.departments["coop"], power}
+
+
 def test_dispatch(world: World, login: Callable[[str], Client]) -> None:
     case = district_case(world)
     client = login("district")
@@ -98,7 +113,7 @@ def test_dispatch_page_queries(
 ) -> None:
     case = district_case(world)
     client = login("district")
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(14):
         assert client.get(f"/staff/dispatch/{case.pk}/").status_code == 200
 
 
