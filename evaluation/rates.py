@@ -17,8 +17,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -114,13 +114,17 @@ class WorkClock:
             calendar = get_calendar()
         self.calendar = calendar
         self._years: dict[int, list[float]] = {}
-        self._offsets: dict[int, float] = {}
+        self._days: dict[dt.date, bool] = {}
 
     def is_workday(self, day: dt.date) -> bool:
-        try:
-            return self.calendar.is_workday(day)
-        except CalendarOutOfRange:
-            return day.weekday() < 5
+        known = self._days.get(day)
+        if known is None:
+            try:
+                known = self.calendar.is_workday(day)
+            except CalendarOutOfRange:
+                known = day.weekday() < 5
+            self._days[day] = known
+        return known
 
     def _year(self, year: int) -> list[float]:
         table = self._years.get(year)
@@ -134,33 +138,44 @@ class WorkClock:
             self._years[year] = table
         return table
 
-    def _offset(self, year: int) -> float:
-        """Working hours from 2000-01-01 to the start of ``year`` (negative before 2000)."""
-        offset = self._offsets.get(year)
-        if offset is None:
-            if year >= 2000:
-                offset = sum(self._year(y)[-1] for y in range(2000, year))
-            else:
-                offset = -sum(self._year(y)[-1] for y in range(year, 2000))
-            self._offsets[year] = offset
-        return offset
-
-    def position(self, moment: dt.datetime) -> float:
-        """Working hours from the epoch to ``moment``."""
+    def _in_year(self, moment: dt.datetime) -> tuple[int, float]:
+        """(year, working hours from that year's start to ``moment``)."""
         local = timezone.localtime(moment, self.calendar.tz) if timezone.is_aware(moment) else moment
         day = local.date()
-        base = self._offset(day.year) + self._year(day.year)[day.timetuple().tm_yday - 1]
+        base = self._year(day.year)[day.timetuple().tm_yday - 1]
         if not self.is_workday(day):
-            return base
+            return day.year, base
         start = dt.datetime.combine(day, WORK_START, tzinfo=local.tzinfo)
         end = dt.datetime.combine(day, WORK_END, tzinfo=local.tzinfo)
         clipped = min(max(local, start), end)
-        return base + (clipped - start).total_seconds() / 3600
+        return day.year, base + (clipped - start).total_seconds() / 3600
 
     def hours_between(self, start: dt.datetime, end: dt.datetime) -> float:
         if end <= start:
             return 0.0
-        return max(0.0, self.position(end) - self.position(start))
+        # Only the years the interval spans are ever tabulated.
+        year_a, at_a = self._in_year(start)
+        year_b, at_b = self._in_year(end)
+        between = sum(self._year(y)[-1] for y in range(year_a, year_b))
+        return max(0.0, between + at_b - at_a)
+
+    _shared: ClassVar[tuple[BusinessCalendar, WorkClock] | None] = None
+
+    @classmethod
+    def shared(cls) -> WorkClock:
+        """The process's clock for the current calendar: its tables are built once, not per request.
+
+        Reused while the calendar's content (the admin's overrides and manual years) is unchanged.
+        """
+        from dispatch.calendar import get_calendar
+
+        calendar = get_calendar()
+        cached = cls._shared
+        if cached is not None and cached[0] == calendar:
+            return cached[1]
+        clock = cls(calendar)
+        cls._shared = (calendar, clock)
+        return clock
 
 
 # --- counters ---------------------------------------------------------------------------------------
@@ -197,12 +212,18 @@ class CaseCounts:
 
     def add(self, other: CaseCounts | Mapping[str, Any]) -> CaseCounts:
         """Add another set of counters (a CaseCounts, a rollup row's values() dict) in place."""
-        get = (
-            other.get if isinstance(other, Mapping) else lambda name, default=0: getattr(other, name, default)
-        )
-        for name in CASE_COUNTERS:
-            setattr(self, name, getattr(self, name) + (get(name, 0) or 0))
-        hist = get("hours_hist", None)
+        mine = self.__dict__
+        if isinstance(other, Mapping):
+            for name in CASE_COUNTERS:
+                value = other.get(name)
+                if value:
+                    mine[name] += value
+            hist = other.get("hours_hist")
+        else:
+            theirs = other.__dict__
+            for name in CASE_COUNTERS:
+                mine[name] += theirs[name]
+            hist = other.hours_hist
         if hist:
             for key, count in hist.items():
                 self.hours_hist[int(key)] += int(count)
@@ -240,11 +261,12 @@ class OrderCounts:
     eval_score_sum: int = 0
 
     def add(self, other: OrderCounts | Mapping[str, Any]) -> OrderCounts:
-        get = (
-            other.get if isinstance(other, Mapping) else lambda name, default=0: getattr(other, name, default)
-        )
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + (get(f.name, 0) or 0))
+        mine = self.__dict__
+        theirs = other if isinstance(other, Mapping) else other.__dict__
+        for name in ORDER_COUNTERS:
+            value = theirs.get(name)
+            if value:
+                mine[name] += value
         return self
 
     @classmethod
@@ -571,27 +593,46 @@ CASE_INPUT_FIELDS = (
 
 def load_case_inputs(case_ids: list[int]) -> dict[int, CaseInputs]:
     """Inputs of the given cases in four queries (call with chunks of a few thousand ids)."""
+    return load_case_rows(case_ids=case_ids)[0]
+
+
+def load_case_rows(
+    *,
+    case_ids: list[int] | None = None,
+    id_range: tuple[int, int] | None = None,
+    extra: tuple[str, ...] = (),
+) -> tuple[dict[int, CaseInputs], dict[int, dict[str, Any]]]:
+    """Inputs of some cases, and their ``extra`` fields, in four queries.
+
+    Select by ids (a changed few) or by a range of ids [lo, hi) — the full rebuild walks the
+    table in ranges, which index scans serve without shipping thousands of parameters.
+    """
     from issues.models import Case, CaseEvent, Feedback
 
     from .models import SurveyAnswer
 
-    rows = Case.objects.filter(pk__in=case_ids).values(*CASE_INPUT_FIELDS)
+    def by(field: str) -> dict[str, Any]:
+        if id_range is not None:
+            return {f"{field}__gte": id_range[0], f"{field}__lt": id_range[1]}
+        return {f"{field}__in": case_ids}
+
+    rows = list(Case.objects.filter(**by("pk")).values(*CASE_INPUT_FIELDS, *extra))
     missed = set(
         CaseEvent.objects.filter(
-            case_id__in=case_ids, kind=EventKind.ESCALATED, from_state__in=sorted(AWAITING_ACCEPT_STATES)
+            **by("case_id"), kind=EventKind.ESCALATED, from_state__in=sorted(AWAITING_ACCEPT_STATES)
         ).values_list("case_id", flat=True)
     )
     feedbacks: dict[int, list[tuple[int, str, str]]] = {}
-    for case_id, rnd, solved, satisfaction in Feedback.objects.filter(case_id__in=case_ids).values_list(
+    for case_id, rnd, solved, satisfaction in Feedback.objects.filter(**by("case_id")).values_list(
         "case_id", "round", "solved", "satisfaction"
     ):
         feedbacks.setdefault(case_id, []).append((rnd, solved, satisfaction))
     answers: dict[int, list[tuple[str, str]]] = {}
-    for case_id, solved, satisfaction in SurveyAnswer.objects.filter(
-        survey__case_id__in=case_ids
-    ).values_list("survey__case_id", "solved", "satisfaction"):
+    for case_id, solved, satisfaction in SurveyAnswer.objects.filter(**by("survey__case_id")).values_list(
+        "survey__case_id", "solved", "satisfaction"
+    ):
         answers.setdefault(case_id, []).append((solved, satisfaction))
-    return {
+    inputs = {
         row["pk"]: CaseInputs(
             state=row["state"],
             source=row["source"],
@@ -608,6 +649,7 @@ def load_case_inputs(case_ids: list[int]) -> dict[int, CaseInputs]:
         )
         for row in rows
     }
+    return inputs, {row["pk"]: row for row in rows}
 
 
 def rates_for_cases(
@@ -619,7 +661,7 @@ def rates_for_cases(
     same counters.
     """
     now = now or timezone.now()
-    clock = WorkClock()
+    clock = WorkClock.shared()
     total = CaseCounts()
     ids = list(cases.values_list("pk", flat=True))
     for start in range(0, len(ids), 2000):
@@ -683,7 +725,7 @@ def rates_for_orders(
 ) -> OrderRates:
     """The department rates of a queryset of orders computed directly (tests, small sets)."""
     now = now or timezone.now()
-    clock = WorkClock()
+    clock = WorkClock.shared()
     total = OrderCounts()
     ids = list(orders.values_list("pk", flat=True))
     for start in range(0, len(ids), 2000):

@@ -26,14 +26,15 @@ everything from the source tables (also scheduled nightly) and reconciles anythi
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Count, Max, Q, Sum
+from django.db import connection, transaction
+from django.db.models import Count, JSONField, Max, Min, Q, Sum
 from django.db.models.functions import Substr
 from django.utils import timezone
 
@@ -56,11 +57,10 @@ from .models import (
 from .rates import (
     CASE_COUNTERS,
     ORDER_COUNTERS,
-    CaseCounts,
     WorkClock,
     classify_case,
     classify_order,
-    load_case_inputs,
+    load_case_rows,
     load_order_inputs,
 )
 
@@ -96,6 +96,30 @@ def chunks(items: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
             batch = []
     if batch:
         yield batch
+
+
+def insert_rows(model: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert plain rows fast: COPY on PostgreSQL (the full rebuild writes millions), the ORM elsewhere.
+
+    Values are the Python values psycopg adapts itself (dates, aware datetimes, numbers,
+    strings); JSON fields are serialised here.
+    """
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create([model(**row) for row in rows], batch_size=CHUNK)
+        return
+    fields = [f for f in model._meta.concrete_fields if f.attname in rows[0] or f.name in rows[0]]
+    names = [f.attname if f.attname in rows[0] else f.name for f in fields]
+    json_at = [i for i, f in enumerate(fields) if isinstance(f, JSONField)]
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            values = [row[name] for name in names]
+            for i in json_at:
+                values[i] = json.dumps(values[i], ensure_ascii=False)
+            copy.write_row(values)
 
 
 @dataclass
@@ -153,7 +177,7 @@ def refresh_rollups(*, now: dt.datetime | None = None, full: bool = False) -> Re
         if state is None:
             return RefreshResult(skipped=True)
         marks = _current_marks()
-        clock = WorkClock()
+        clock = WorkClock.shared()
         if full or state.full_at is None:
             result = _full(now=now, clock=clock)
             state.full_at = now
@@ -262,7 +286,7 @@ def _incremental(
 
 def _full(*, now: dt.datetime, clock: WorkClock) -> RefreshResult:
     from dispatch.models import DispatchOrder
-    from issues.models import Case, PatrolLog
+    from issues.models import PatrolLog
 
     for model in (
         CaseFact,
@@ -275,10 +299,7 @@ def _full(*, now: dt.datetime, clock: WorkClock) -> RefreshResult:
     ):
         model.objects.all().delete()
     dirty = Dirty()
-    case_ids = Case.objects.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=CHUNK)
-    changed = 0
-    for batch in chunks(case_ids):
-        changed += _update_case_facts(batch, now=now, clock=clock, dirty=dirty, fresh=True)
+    changed = _rebuild_case_facts(now=now, clock=clock, dirty=dirty)
     order_ids = DispatchOrder.objects.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=CHUNK)
     orders = 0
     for batch in chunks(order_ids):
@@ -286,7 +307,7 @@ def _full(*, now: dt.datetime, clock: WorkClock) -> RefreshResult:
     for alley_id, day in PatrolLog.objects.values_list("alley_id", "date").distinct():
         dirty.activity[month_of(day)].add(alley_id)
     _sum_areas(dirty)
-    _sum_departments(dirty.departments)
+    _sum_departments(dirty.departments, everything=True)
     _sum_activity(dirty.activity)
     return RefreshResult(
         full=True, cases_checked=changed, cases_changed=changed, orders_changed=orders, keys=dirty.size
@@ -307,58 +328,80 @@ FACT_FIELDS: tuple[str, ...] = (
 )
 
 
-def _update_case_facts(
-    case_ids: list[int], *, now: dt.datetime, clock: WorkClock, dirty: Dirty, fresh: bool = False
-) -> int:
-    """Recompute the facts of these cases; mark the keys of the ones that changed. Returns the count."""
-    from issues.models import Case
+CASE_META: tuple[str, ...] = ("alley__code", "category_id", "category__category_class__code")
 
+
+def _update_case_facts(case_ids: list[int], *, now: dt.datetime, clock: WorkClock, dirty: Dirty) -> int:
+    """Recompute the facts of these cases; mark the keys of the ones that changed. Returns the count."""
     changed = 0
     for batch in chunks(case_ids):
-        inputs = load_case_inputs(batch)
-        meta = {
-            row["pk"]: row
-            for row in Case.objects.filter(pk__in=batch).values(
-                "pk", "alley__code", "category_id", "category__category_class__code", "created_at"
-            )
+        inputs, meta = load_case_rows(case_ids=batch, extra=CASE_META)
+        old: dict[int, Mapping[str, Any]] = {
+            f["case_id"]: f for f in CaseFact.objects.filter(case_id__in=batch).values()
         }
-        old: dict[int, Mapping[str, Any]] = (
-            {} if fresh else {f["case_id"]: f for f in CaseFact.objects.filter(case_id__in=batch).values()}
-        )
-        new: list[CaseFact] = []
-        gone: list[int] = []
-        for case_id in batch:
-            previous = old.get(case_id)
-            if case_id not in inputs:  # deleted since
-                if previous is not None:
-                    gone.append(case_id)
-                    dirty.case_key(previous["alley_code"], previous["month"], previous["week"])
-                    changed += 1
-                continue
-            m = meta[case_id]
-            day = local_date(m["created_at"])
-            cls = classify_case(inputs[case_id], now=now, clock=clock)
-            values: dict[str, Any] = {
-                "alley_code": m["alley__code"],
-                "category_id": m["category_id"],
-                "class_code": m["category__category_class__code"],
-                "month": month_of(day),
-                "week": week_of(day),
-                "tenths": cls.tenths,
-                "pending_until": cls.pending_until,
-                **cls.counts.as_dict(),
-            }
-            if previous is not None and all(previous[k] == values[k] for k in FACT_FIELDS):
-                continue
-            changed += 1
+        changed += _write_case_facts(batch, inputs, meta, old, now=now, clock=clock, dirty=dirty)
+    return changed
+
+
+def _rebuild_case_facts(*, now: dt.datetime, clock: WorkClock, dirty: Dirty) -> int:
+    """Every case's fact, walking the table in id ranges (the facts table was emptied)."""
+    from issues.models import Case
+
+    bounds = Case.objects.aggregate(lo=Min("pk"), hi=Max("pk"))
+    if bounds["lo"] is None:
+        return 0
+    changed = 0
+    for lo in range(bounds["lo"], bounds["hi"] + 1, CHUNK):
+        inputs, meta = load_case_rows(id_range=(lo, lo + CHUNK), extra=CASE_META)
+        changed += _write_case_facts(sorted(inputs), inputs, meta, {}, now=now, clock=clock, dirty=dirty)
+    return changed
+
+
+def _write_case_facts(
+    batch: list[int],
+    inputs: dict[int, Any],
+    meta: dict[int, dict[str, Any]],
+    old: dict[int, Mapping[str, Any]],
+    *,
+    now: dt.datetime,
+    clock: WorkClock,
+    dirty: Dirty,
+) -> int:
+    changed = 0
+    new: list[dict[str, Any]] = []
+    gone: list[int] = []
+    for case_id in batch:
+        previous = old.get(case_id)
+        if case_id not in inputs:  # deleted since
             if previous is not None:
                 gone.append(case_id)
                 dirty.case_key(previous["alley_code"], previous["month"], previous["week"])
-            dirty.case_key(values["alley_code"], values["month"], values["week"])
-            new.append(CaseFact(case_id=case_id, **values))
-        if gone:
-            CaseFact.objects.filter(case_id__in=gone).delete()
-        CaseFact.objects.bulk_create(new, batch_size=CHUNK)
+                changed += 1
+            continue
+        m = meta[case_id]
+        day = local_date(m["created_at"])
+        cls = classify_case(inputs[case_id], now=now, clock=clock)
+        values: dict[str, Any] = {
+            "alley_code": m["alley__code"],
+            "category_id": m["category_id"],
+            "class_code": m["category__category_class__code"],
+            "month": month_of(day),
+            "week": week_of(day),
+            "tenths": cls.tenths,
+            "pending_until": cls.pending_until,
+            **cls.counts.as_dict(),
+        }
+        if previous is not None and all(previous[k] == values[k] for k in FACT_FIELDS):
+            continue
+        changed += 1
+        if previous is not None:
+            gone.append(case_id)
+            dirty.case_key(previous["alley_code"], previous["month"], previous["week"])
+        dirty.case_key(values["alley_code"], values["month"], values["week"])
+        new.append({"case_id": case_id, **values})
+    if gone:
+        CaseFact.objects.filter(case_id__in=gone).delete()
+    insert_rows(CaseFact, new)
     return changed
 
 
@@ -399,7 +442,7 @@ def _update_order_facts(
         old: dict[int, Mapping[str, Any]] = (
             {} if fresh else {f["order_id"]: f for f in OrderFact.objects.filter(order_id__in=batch).values()}
         )
-        new: list[OrderFact] = []
+        new: list[dict[str, Any]] = []
         gone: list[int] = []
         for order_id in batch:
             previous = old.get(order_id)
@@ -427,10 +470,10 @@ def _update_order_facts(
                 gone.append(order_id)
                 dirty.departments.add((previous["department_id"], previous["month"]))
             dirty.departments.add((values["department_id"], values["month"]))
-            new.append(OrderFact(order_id=order_id, **values))
+            new.append({"order_id": order_id, **values})
         if gone:
             OrderFact.objects.filter(order_id__in=gone).delete()
-        OrderFact.objects.bulk_create(new, batch_size=CHUNK)
+        insert_rows(OrderFact, new)
     return changed
 
 
@@ -453,12 +496,23 @@ def _sum_areas(dirty: Dirty) -> None:
         _sum_categories(month, communities)
 
 
+def _counters(row: Mapping[str, Any]) -> list[Any]:
+    return [row[name] or 0 for name in CASE_COUNTERS]
+
+
+def _add_into(total: list[Any], values: list[Any]) -> None:
+    for i, value in enumerate(values):
+        total[i] += value
+
+
+def _counter_dict(values: list[Any]) -> dict[str, Any]:
+    return dict(zip(CASE_COUNTERS, values, strict=True))
+
+
 def _sum_period(model: Any, key: str, when: dt.date, alleys: set[str], *, with_hist: bool) -> None:
     """Sum the facts of these alleys for one month/week, then every area above them."""
     facts = CaseFact.objects.filter(**{key: when, "alley_code__in": sorted(alleys)})
-    rows: dict[str, Mapping[str, Any]] = {
-        r["alley_code"]: r for r in facts.values("alley_code").annotate(**CASE_SUMS)
-    }
+    rows = {r["alley_code"]: _counters(r) for r in facts.values("alley_code").annotate(**CASE_SUMS)}
     hists: dict[str, dict[str, int]] = defaultdict(dict)
     if with_hist:
         for code, tenths, n in (
@@ -466,17 +520,18 @@ def _sum_period(model: Any, key: str, when: dt.date, alleys: set[str], *, with_h
         ).values_list("alley_code", "tenths", "n"):
             hists[code][str(tenths)] = n
     model.objects.filter(**{"level": AreaLevel.ALLEY, key: when, "area_code__in": sorted(alleys)}).delete()
-    model.objects.bulk_create(
+    insert_rows(
+        model,
         [
-            model(
-                level=AreaLevel.ALLEY,
-                area_code=code,
-                **{key: when},
-                **{name: row[name] or 0 for name in CASE_COUNTERS},
+            {
+                "level": AreaLevel.ALLEY,
+                "area_code": code,
+                key: when,
+                **_counter_dict(values),
                 **({"hours_hist": hists.get(code, {})} if with_hist else {}),
-            )
-            for code, row in rows.items()
-        ]
+            }
+            for code, values in rows.items()
+        ],
     )
     # The areas above: every alley row under the affected cities, summed per ancestor.
     cities = sorted({code[: CODE_LENGTH[AreaLevel.CITY]] for code in alleys})
@@ -484,24 +539,29 @@ def _sum_period(model: Any, key: str, when: dt.date, alleys: set[str], *, with_h
     children = model.objects.filter(**{"level": AreaLevel.ALLEY, key: when}).filter(
         _prefix_q("area_code", cities)
     )
-    totals: dict[str, CaseCounts] = defaultdict(CaseCounts)
+    totals: dict[str, list[Any]] = {}
+    merged: dict[str, Counter[str]] = defaultdict(Counter)
     fields = [*CASE_COUNTERS, "area_code", *(["hours_hist"] if with_hist else [])]
     for child in children.values(*fields):
+        values = _counters(child)
         for ancestor in _ancestors(child["area_code"]):
             if ancestor in affected:
-                totals[ancestor].add(child)
+                _add_into(totals.setdefault(ancestor, [0] * len(CASE_COUNTERS)), values)
+                if with_hist and child["hours_hist"]:
+                    merged[ancestor].update(child["hours_hist"])
     model.objects.filter(**{key: when, "area_code__in": sorted(affected)}).delete()
-    model.objects.bulk_create(
+    insert_rows(
+        model,
         [
-            model(
-                level=level_of(code),
-                area_code=code,
-                **{key: when},
-                **counts.as_dict(),
-                **({"hours_hist": {str(k): v for k, v in counts.hours_hist.items()}} if with_hist else {}),
-            )
-            for code, counts in totals.items()
-        ]
+            {
+                "level": level_of(code),
+                "area_code": code,
+                key: when,
+                **_counter_dict(values),
+                **({"hours_hist": dict(merged.get(code, {}))} if with_hist else {}),
+            }
+            for code, values in totals.items()
+        ],
     )
 
 
@@ -524,66 +584,76 @@ def _sum_categories(month: dt.date, communities: set[str]) -> None:
     AreaMonthCategoryStat.objects.filter(
         level=AreaLevel.COMMUNITY, month=month, area_code__in=sorted(communities)
     ).delete()
-    AreaMonthCategoryStat.objects.bulk_create(
+    insert_rows(
+        AreaMonthCategoryStat,
         [
-            AreaMonthCategoryStat(
-                level=AreaLevel.COMMUNITY,
-                area_code=r["community"],
-                month=month,
-                category_id=r["category_id"],
-                class_code=r["class_code"],
-                **{name: r[name] or 0 for name in CASE_COUNTERS},
-            )
+            {
+                "level": AreaLevel.COMMUNITY,
+                "area_code": r["community"],
+                "month": month,
+                "category_id": r["category_id"],
+                "class_code": r["class_code"],
+                **_counter_dict(_counters(r)),
+            }
             for r in rows
-        ]
+        ],
     )
     cities = sorted({code[: CODE_LENGTH[AreaLevel.CITY]] for code in communities})
     affected = {code[: CODE_LENGTH[level]] for code in communities for level in CATEGORY_LEVELS[:-1]}
-    totals: dict[tuple[str, int, str], CaseCounts] = defaultdict(CaseCounts)
+    totals: dict[tuple[str, int, str], list[Any]] = {}
     for child in (
         AreaMonthCategoryStat.objects.filter(level=AreaLevel.COMMUNITY, month=month)
         .filter(_prefix_q("area_code", cities))
         .values("area_code", "category_id", "class_code", *CASE_COUNTERS)
     ):
+        values = _counters(child)
         for level in CATEGORY_LEVELS[:-1]:
             ancestor = child["area_code"][: CODE_LENGTH[level]]
             if ancestor in affected:
-                totals[(ancestor, child["category_id"], child["class_code"])].add(child)
+                key = (ancestor, child["category_id"], child["class_code"])
+                _add_into(totals.setdefault(key, [0] * len(CASE_COUNTERS)), values)
     AreaMonthCategoryStat.objects.filter(month=month, area_code__in=sorted(affected)).delete()
-    AreaMonthCategoryStat.objects.bulk_create(
+    insert_rows(
+        AreaMonthCategoryStat,
         [
-            AreaMonthCategoryStat(
-                level=level_of(code),
-                area_code=code,
-                month=month,
-                category_id=category_id,
-                class_code=class_code,
-                **counts.as_dict(),
-            )
-            for (code, category_id, class_code), counts in totals.items()
-        ]
+            {
+                "level": level_of(code),
+                "area_code": code,
+                "month": month,
+                "category_id": category_id,
+                "class_code": class_code,
+                **_counter_dict(values),
+            }
+            for (code, category_id, class_code), values in totals.items()
+        ],
     )
 
 
-def _sum_departments(keys: set[tuple[int, dt.date]]) -> None:
-    for department_id, month in sorted(keys):
+def _sum_departments(keys: set[tuple[int, dt.date]], *, everything: bool = False) -> None:
+    """Department rows of the touched (department, month) keys, or all of them in one query."""
+    if everything:
+        DepartmentMonthStat.objects.all().delete()
+        batches: list[Any] = [OrderFact.objects.all()]
+    else:
+        batches = [OrderFact.objects.filter(department_id=d, month=m) for d, m in sorted(keys)]
+        for d, m in sorted(keys):
+            DepartmentMonthStat.objects.filter(department_id=d, month=m).delete()
+    for facts in batches:
         rows: list[Mapping[str, Any]] = list(
-            OrderFact.objects.filter(department_id=department_id, month=month)
-            .values("role", "area_code")
-            .annotate(**ORDER_SUMS)
+            facts.values("department_id", "month", "role", "area_code").annotate(**ORDER_SUMS)
         )
-        DepartmentMonthStat.objects.filter(department_id=department_id, month=month).delete()
-        DepartmentMonthStat.objects.bulk_create(
+        insert_rows(
+            DepartmentMonthStat,
             [
-                DepartmentMonthStat(
-                    department_id=department_id,
-                    month=month,
-                    role=r["role"],
-                    area_code=r["area_code"],
+                {
+                    "department_id": r["department_id"],
+                    "month": r["month"],
+                    "role": r["role"],
+                    "area_code": r["area_code"],
                     **{name: r[name] or 0 for name in ORDER_COUNTERS},
-                )
+                }
                 for r in rows
-            ]
+            ],
         )
 
 
@@ -608,9 +678,10 @@ def _sum_activity(keys: dict[dt.date, set[int]]) -> None:
         }
         codes = dict(Area.objects.filter(pk__in=sorted(alley_ids)).values_list("pk", "code"))
         AlleyMonthActivity.objects.filter(month=month, alley_code__in=sorted(codes.values())).delete()
-        AlleyMonthActivity.objects.bulk_create(
+        insert_rows(
+            AlleyMonthActivity,
             [
-                AlleyMonthActivity(
+                dict(
                     alley_code=codes[alley_id],
                     month=month,
                     patrol_days=patrols.get(alley_id, {}).get("days", 0),
@@ -620,7 +691,7 @@ def _sum_activity(keys: dict[dt.date, set[int]]) -> None:
                 )
                 for alley_id in sorted(alley_ids)
                 if alley_id in codes and (alley_id in patrols or alley_id in visits)
-            ]
+            ],
         )
 
 
@@ -667,9 +738,10 @@ def _snapshot_open(now: dt.datetime) -> None:
             t[2] += r["due_today"]
             t[3] += r["supervised"]
     OpenStat.objects.all().delete()
-    OpenStat.objects.bulk_create(
+    insert_rows(
+        OpenStat,
         [
-            OpenStat(
+            dict(
                 level=level_of(code),
                 area_code=code,
                 class_code=class_code,
@@ -681,7 +753,6 @@ def _snapshot_open(now: dt.datetime) -> None:
             )
             for (code, class_code, state), t in totals.items()
         ],
-        batch_size=CHUNK,
     )
 
 
@@ -706,9 +777,10 @@ def _snapshot_department_open(now: dt.datetime) -> None:
         totals[(*key, "overdue_complete")] += r["overdue_complete"]
     keys = sorted({k[:3] for k in totals})
     DepartmentOpenStat.objects.all().delete()
-    DepartmentOpenStat.objects.bulk_create(
+    insert_rows(
+        DepartmentOpenStat,
         [
-            DepartmentOpenStat(
+            dict(
                 department_id=dept,
                 role=role,
                 area_code=code,
@@ -717,5 +789,5 @@ def _snapshot_department_open(now: dt.datetime) -> None:
                 overdue_complete=totals[(dept, role, code, "overdue_complete")],
             )
             for dept, role, code in keys
-        ]
+        ],
     )

@@ -574,7 +574,7 @@ def held_cases(viewer: Viewer, area: Area, *, kind: str, now: dt.datetime, limit
         qs = base.filter(Q(escalation_due__lte=now) | Q(resolve_due__lte=now)).order_by("resolve_due", "pk")
         title = _("超期案件")
     qs = qs.select_related("alley", "holder_area", "lead_department", "category", "category__category_class")
-    clock = WorkClock()
+    clock = WorkClock.shared()
     rows = []
     for case in qs[:limit]:
         passed = [d for d in (case.escalation_due, case.resolve_due) if d is not None and d <= now]
@@ -632,7 +632,7 @@ def held_cases(viewer: Viewer, area: Area, *, kind: str, now: dt.datetime, limit
 
 def chiefs_activity(area: Area, period: Period, *, today: dt.date) -> Table:
     """Per alley: patrol coverage, weekly visits done and proactive share (3 queries)."""
-    clock = WorkClock()
+    clock = WorkClock.shared()
     last = min(period.end - dt.timedelta(days=1), today)
     workdays = 0
     mondays = 0
