@@ -461,6 +461,41 @@ def _plain_indexes(cur: Any, tables: tuple[str, ...]) -> list[tuple[str, str]]:
     return [(name, definition) for name, definition in cur.fetchall()]
 
 
+# Defaults for NOT NULL columns the generator does not know (added by later migrations).
+_TYPE_DEFAULTS = {
+    "boolean": "false",
+    "integer": "0",
+    "bigint": "0",
+    "smallint": "0",
+    "numeric": "0",
+    "double precision": "0",
+    "text": "''",
+    "character varying": "''",
+    "jsonb": "'{}'::jsonb",
+    "timestamp with time zone": "now()",
+    "date": "current_date",
+}
+
+
+def _default_unknown_columns(cur: Any) -> list[tuple[str, str]]:
+    """Give every NOT NULL column without a default a neutral one for the load; returns them."""
+    cur.execute(
+        """
+        SELECT table_name, column_name, data_type FROM information_schema.columns
+        WHERE table_schema = 'public' AND table_name = ANY(%s) AND is_nullable = 'NO'
+          AND column_default IS NULL AND column_name <> 'id'
+        """,
+        (list(LOADED_TABLES),),
+    )
+    added = []
+    for table, column, data_type in cur.fetchall():
+        default = _TYPE_DEFAULTS.get(data_type)
+        if default is not None:
+            cur.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" SET DEFAULT {default}')
+            added.append((table, column))
+    return added
+
+
 def generate(conn: Any, *, cases: int, anchor: dt.datetime, say: Callable[[str], None] = print) -> float:
     """Load the data set into an empty (migrated and seeded) database; returns the seconds taken."""
     started = time.perf_counter()
@@ -472,6 +507,7 @@ def generate(conn: Any, *, cases: int, anchor: dt.datetime, say: Callable[[str],
         cur.execute("SET session_replication_role = replica")  # no FK triggers: consistent by construction
         cur.execute("SET maintenance_work_mem = '512MB'")
         cur.execute("SET work_mem = '256MB'")
+        defaulted = _default_unknown_columns(cur)
         indexes = _plain_indexes(cur, LOADED_TABLES)
         for name, _definition in indexes:
             cur.execute(f'DROP INDEX "{name}"')
@@ -488,6 +524,8 @@ def generate(conn: Any, *, cases: int, anchor: dt.datetime, say: Callable[[str],
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT max(id) FROM {table}), 1))"
             )
         cur.execute("SET session_replication_role = origin")
+        for table, column in defaulted:
+            cur.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" DROP DEFAULT')
         cur.execute("DROP TABLE IF EXISTS bench_gen, bench_case")
         t0 = time.perf_counter()
         cur.execute("VACUUM (ANALYZE)")
