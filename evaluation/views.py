@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from alleys.choices import AreaLevel, level_below
 from alleys.models import Area
@@ -95,7 +96,7 @@ def _dash(request: HttpRequest, *, need_area: bool = True) -> Dash:
 
 
 def chart(
-    rows: list[dict[str, Any]], series: list[tuple[str, str, str]], *, x: str = "label", axis: str = ""
+    rows: list[dict[str, Any]], series: list[tuple[str, Any, str]], *, x: str = "label", axis: str = ""
 ) -> dict[str, Any]:
     """A bar/line chart: ``series`` is (row key, Chinese name, "bar"|"line"|"pct")."""
     return {
@@ -103,7 +104,7 @@ def chart(
         "x": [str(r.get(x, "")) for r in rows],
         "series": [
             {
-                "name": name,
+                "name": str(name),
                 "type": "line" if kind in ("line", "pct") else "bar",
                 "pct": kind == "pct",
                 "data": [
@@ -124,10 +125,11 @@ def funnel_chart(funnel: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-RATE_SERIES = [
-    ("response_rate", _("响应率"), "pct"),
-    ("resolution_rate", _("解决率"), "pct"),
-    ("satisfaction_rate", _("满意率"), "pct"),
+# Module-level labels are lazy: they are translated per request, in the user's language.
+RATE_SERIES: list[tuple[str, Any, str]] = [
+    ("response_rate", gettext_lazy("响应率"), "pct"),
+    ("resolution_rate", gettext_lazy("解决率"), "pct"),
+    ("satisfaction_rate", gettext_lazy("满意率"), "pct"),
 ]
 
 

@@ -58,7 +58,13 @@ def a_year_of_cases(world: Any, *, now: dt.datetime, n: int = 400) -> None:
         if age < 5 and roll < 0.6:
             state = rng.choice([CaseState.SUBMITTED, CaseState.IN_PROGRESS, CaseState.ACCEPTED])
         else:
-            state = CaseState.CLOSED if roll < 0.85 else CaseState.AWAITING_FEEDBACK if roll < 0.93 else CaseState.IN_PROGRESS
+            state = (
+                CaseState.CLOSED
+                if roll < 0.85
+                else CaseState.AWAITING_FEEDBACK
+                if roll < 0.93
+                else CaseState.IN_PROGRESS
+            )
         resolved = state in (CaseState.CLOSED, CaseState.AWAITING_FEEDBACK)
         late = rng.random() < 0.12
         tier = rng.choices(["alley", "community", "street", "district"], weights=[60, 25, 10, 5])[0]
@@ -69,10 +75,14 @@ def a_year_of_cases(world: Any, *, now: dt.datetime, n: int = 400) -> None:
             category=rng.choice(categories),
             source=rng.choice([CaseSource.RESIDENT_FORM] * 3 + [CaseSource.PATROL, CaseSource.VISIT]),
             state=state,
-            accepted_at=None if state == CaseState.SUBMITTED else created + dt.timedelta(hours=1 if not late else 9),
+            accepted_at=None
+            if state == CaseState.SUBMITTED
+            else created + dt.timedelta(hours=1 if not late else 9),
             accept_due=created + dt.timedelta(hours=4),
             resolve_due=created + dt.timedelta(days=3 if age > 3 else 7),
-            resolved_at=created + dt.timedelta(days=rng.choice([0.2, 1, 2, 5 if late else 2])) if resolved else None,
+            resolved_at=created + dt.timedelta(days=rng.choice([0.2, 1, 2, 5 if late else 2]))
+            if resolved
+            else None,
             resolved_tier=tier if resolved else "",
             supervised=state == CaseState.IN_PROGRESS and rng.random() < 0.3,
             reopen_count=1 if rng.random() < 0.05 else 0,
@@ -103,9 +113,13 @@ def a_year_of_cases(world: Any, *, now: dt.datetime, n: int = 400) -> None:
     for day in range(0, 60):
         date = (now - dt.timedelta(days=day)).date()
         if rng.random() < 0.7:
-            PatrolLog.objects.get_or_create(chief=world.chief_x, alley=world.alley_x, kind=PatrolKind.PATROL, date=date)
+            PatrolLog.objects.get_or_create(
+                chief=world.chief_x, alley=world.alley_x, kind=PatrolKind.PATROL, date=date
+            )
         if rng.random() < 0.4:
-            PatrolLog.objects.get_or_create(chief=world.chief_y, alley=world.alley_y, kind=PatrolKind.PATROL, date=date)
+            PatrolLog.objects.get_or_create(
+                chief=world.chief_y, alley=world.alley_y, kind=PatrolKind.PATROL, date=date
+            )
 
 
 def logged_in_context(browser: Any, user: Any, live_server: Any, **options: Any) -> Any:
@@ -113,7 +127,13 @@ def logged_in_context(browser: Any, user: Any, live_server: Any, **options: Any)
     client.force_login(user)
     context = browser.new_context(locale="zh-CN", **options)
     context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url}]
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
     )
     return context
 
@@ -143,7 +163,9 @@ def test_dashboard_and_wall_screen(live_server: Any, chromium: Any) -> None:
     a_year_of_cases(world, now=now)
     refresh_rollups(now=now, full=True)
 
-    context = logged_in_context(chromium, world.district_officer, live_server, viewport={"width": 1366, "height": 900})
+    context = logged_in_context(
+        chromium, world.district_officer, live_server, viewport={"width": 1366, "height": 900}
+    )
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -181,7 +203,9 @@ def test_dashboard_and_wall_screen(live_server: Any, chromium: Any) -> None:
     shot(page, "dashboard-overdue")
     context.close()
 
-    wall_context = logged_in_context(chromium, world.district_officer, live_server, viewport={"width": 1920, "height": 1080})
+    wall_context = logged_in_context(
+        chromium, world.district_officer, live_server, viewport={"width": 1920, "height": 1080}
+    )
     wall = wall_context.new_page()
     wall.on("pageerror", lambda e: errors.append(str(e)))
     wall.goto(f"{live_server.url}/dashboard/wall/?area={world.district.code}&period={now:%Y}")
@@ -208,7 +232,9 @@ def test_dashboard_accessibility(live_server: Any, chromium: Any) -> None:
     now = timezone.now()
     a_year_of_cases(world, now=now, n=120)
     refresh_rollups(now=now, full=True)
-    context = logged_in_context(chromium, world.district_officer, live_server, viewport={"width": 1280, "height": 900})
+    context = logged_in_context(
+        chromium, world.district_officer, live_server, viewport={"width": 1280, "height": 900}
+    )
     page = context.new_page()
     for path in ("/dashboard/", "/dashboard/drill/", "/dashboard/departments/"):
         page.goto(f"{live_server.url}{path}?area={world.district.code}")
@@ -216,5 +242,8 @@ def test_dashboard_accessibility(live_server: Any, chromium: Any) -> None:
         page.add_script_tag(path=str(axe))
         result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
         serious = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
-        assert not serious, (path, [(v["id"], v["help"], [n["target"] for n in v["nodes"][:3]]) for v in serious])
+        assert not serious, (
+            path,
+            [(v["id"], v["help"], [n["target"] for n in v["nodes"][:3]]) for v in serious],
+        )
     context.close()

@@ -416,3 +416,18 @@ def test_assessment_pages_admin_and_export(client: Any, world: Any) -> None:
     # A street worker elsewhere cannot see it at all.
     client.force_login(world.street_worker_far)
     assert client.get(reverse("dashboard:assessment", args=[a.pk])).status_code == 404
+
+
+@pytest.mark.parametrize("items", [1, 3])
+def test_pending_evaluations_costs_a_fixed_number_of_queries(
+    world: Any, items: int, django_assert_max_num_queries: Any
+) -> None:
+    for _ in range(items):
+        dispatched_case(world)
+    user = world.community_worker_x
+    from alleys.scoping import scope_for
+
+    scope_for(user)  # the scope is computed once per request by the page anyway
+    with django_assert_max_num_queries(3):
+        pending = pending_evaluations(user)
+    assert len(pending) == 2 * items  # lead and cooperating orders of each case

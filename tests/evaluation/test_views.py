@@ -317,7 +317,9 @@ def test_alley_level_pages(client: Client, fixture_world: Any) -> None:
 def test_definitions_page_states_the_weights(client: Client, fixture_world: Any) -> None:
     from evaluation.models import RateWeights
 
-    RateWeights.objects.update_or_create(pk=1, defaults={"response": 40, "resolution": 30, "satisfaction": 30})
+    RateWeights.objects.update_or_create(
+        pk=1, defaults={"response": 40, "resolution": 30, "satisfaction": 30}
+    )
     login(client, fixture_world.district_officer)
     text = client.get(reverse("dashboard:definitions")).content.decode()
     assert "响应率" in text and "40 / 30 / 30" in text
