@@ -247,3 +247,67 @@ def test_dashboard_accessibility(live_server: Any, chromium: Any) -> None:
             [(v["id"], v["help"], [n["target"] for n in v["nodes"][:3]]) for v in serious],
         )
     context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_evaluation_survey_and_assessment_pages(live_server: Any, chromium: Any) -> None:
+    """The community evaluates an order, opens a survey a resident answers on a phone, the street drafts."""
+    from evaluation import services
+
+    from .test_services import dispatched_case, evaluate
+
+    world = build_world()
+    case, _lead, coop = dispatched_case(world)
+    evaluate(coop, world.community_worker_x, overall_score=72)
+
+    community = logged_in_context(
+        chromium, world.community_worker_x, live_server, viewport={"width": 1280, "height": 900}
+    )
+    page = community.new_page()
+    page.goto(f"{live_server.url}/dashboard/evaluations/")
+    assert "鲤城区城管局" in page.inner_text("main")
+    page.get_by_role("link", name="评价").first.click()
+    page.get_by_label("优秀").first.check()
+    page.locator("input[name=work_quality][value='4']").check()
+    page.locator("input[name=cooperation][value='5']").check()
+    page.get_by_label("综合评分（0–100）").fill("91")
+    page.get_by_label("初步评价意见").fill("报到及时，方案可行，整改彻底。")
+    shot(page, "evaluation-form")
+    page.get_by_role("button", name="提交评价").click()
+    assert "评价已提交" in page.inner_text("main")
+    shot(page, "evaluations")
+
+    survey = services.survey_open(case=case, actor=world.community_worker_x, invites=6)
+    page.goto(f"{live_server.url}/dashboard/surveys/{survey.pk}/")
+    page.wait_for_selector("img.qr")
+    shot(page, "survey-detail")
+    community.close()
+
+    phone = chromium.new_context(
+        viewport={"width": 360, "height": 740}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
+    resident = phone.new_page()
+    code = survey.invites.first().code
+    resident.goto(f"{live_server.url}/survey/{survey.token}/?code={code}")
+    resident.get_by_label("居民").check()
+    resident.get_by_label("已解决").check()
+    resident.get_by_label("基本满意").check()
+    shot(resident, "survey-public-phone")
+    resident.get_by_role("button", name="提交").click()
+    assert "已有 1 人参与" in resident.inner_text("main")
+    shot(resident, "survey-public-done")
+    phone.close()
+
+    a = services.assessment_compute(
+        street=world.street, year=coop.completed_at.year, actor=world.street_worker
+    )
+    line = a.lines.get(department=world.dept_coop)
+    services.assessment_adjust(line=line, actor=world.street_worker, score=80, reason="配合部门承担主要工作")
+    street = logged_in_context(
+        chromium, world.street_worker, live_server, viewport={"width": 1280, "height": 900}
+    )
+    page = street.new_page()
+    page.goto(f"{live_server.url}/dashboard/assessments/{a.pk}/")
+    assert "配合部门承担主要工作" in page.inner_text("main")
+    shot(page, "assessment-draft")
+    street.close()
