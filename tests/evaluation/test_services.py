@@ -431,3 +431,33 @@ def test_pending_evaluations_costs_a_fixed_number_of_queries(
     with django_assert_max_num_queries(3):
         pending = pending_evaluations(user)
     assert len(pending) == 2 * items  # lead and cooperating orders of each case
+
+
+def test_a_common_issue_order_is_evaluated_once_by_each_community(world: Any) -> None:
+    from dispatch.orders import common_issue_create, common_issue_dispatch
+
+    cases = [
+        make_case(world, alley=alley, state=CaseState.ACCEPTED, tier=AreaLevel.DISTRICT, now=T0)
+        for alley in (world.alley_x, world.alley_y)
+    ]
+    issue = common_issue_create(actor=world.district_officer, title="两巷路灯老化", cases=cases, now=T0)
+    (order,) = common_issue_dispatch(issue=issue, actor=world.district_officer, lead=world.dept_lead, now=T0)
+    report = {"leader_name": "王", "contact_name": "李", "contact_phone": "0595-1", "work_plan": "统一更换"}
+    order_report(order=order, actor=world.lead_contact, now=T0 + dt.timedelta(days=1), **report)
+    order_complete(order=order, actor=world.lead_contact, note="已全部更换", now=T0 + dt.timedelta(days=5))
+    case_verify(case=cases[0], actor=world.community_worker_x, passed=True, now=T0 + dt.timedelta(days=6))
+    assert [p.community for p in pending_evaluations(world.community_worker_x)] == [world.community_x]
+    assert pending_evaluations(world.community_worker_y) == []  # its case is not verified yet
+    evaluate(order, world.community_worker_x)
+    case_verify(case=cases[1], actor=world.community_worker_y, passed=True, now=T0 + dt.timedelta(days=6))
+    assert [p.community for p in pending_evaluations(world.community_worker_y)] == [world.community_y]
+    evaluate(order, world.community_worker_y, overall_score=75)
+    assert (
+        pending_evaluations(world.community_worker_x) == pending_evaluations(world.community_worker_y) == []
+    )
+    assert set(DepartmentEvaluation.objects.values_list("community__code", flat=True)) == {
+        world.community_x.code,
+        world.community_y.code,
+    }
+    with pytest.raises(services.EvaluationError, match="已评价"):
+        evaluate(order, world.community_worker_x)
