@@ -32,16 +32,8 @@ from .models import (
     SurveyAnswer,
 )
 
-EVALUATION_ROLES = frozenset(
-    {
-        Role.COMMUNITY_STAFF,
-        Role.STREET_STAFF,
-        Role.DISTRICT_ORG,
-        Role.CITY_ORG,
-        Role.DEPT_CONTACT,
-        Role.DEPT_LEADER,
-    }
-)
+# Departments read their evaluations on the 一哨一考核 page; the admin is for the territory's staff.
+EVALUATION_ROLES = frozenset({Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_ORG, Role.CITY_ORG})
 
 
 class RecordAdminMixin(ScopedAdminMixin):
