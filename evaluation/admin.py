@@ -14,7 +14,6 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.translation import gettext_lazy as _
 
 from alleys.admin import ScopedAdminMixin, ScopedInlineMixin
 from alleys.choices import Role
@@ -180,13 +179,9 @@ class ExportLogAdmin(RecordAdminMixin, admin.ModelAdmin):
 
 @admin.register(RollupState)
 class RollupStateAdmin(RecordAdminMixin, admin.ModelAdmin):
-    """When the dashboards' figures were last refreshed."""
+    """When the dashboards' figures were last refreshed (every minute; `refresh_rollups --full` rebuilds)."""
 
     scoped = False
     view_roles = ORG_ROLES
     list_display = ("key", "refreshed_at", "full_at", "last_changed", "last_duration_ms")
     exclude = ("marks",)
-
-    @admin.display(description=_("说明"))
-    def note(self, obj: RollupState) -> str:
-        return str(_("每分钟由定时任务刷新；manage.py refresh_rollups --full 可全量重算。"))
