@@ -182,8 +182,13 @@ def read_meta() -> dict[str, Any] | None:
     return row[0] if row else None
 
 
+# Only the product's data tables are rolled back by reset_to_baseline: never Django's own
+# bookkeeping (django_migrations, content types, permissions, beat schedules).
+RESET_PREFIXES = ("issues_", "dispatch_", "evaluation_", "bench_baseline_", "authtoken_")
+
+
 def _watermarks(cur: Any) -> dict[str, int]:
-    """The highest id of every table that has an ``id`` column."""
+    """The highest id of every data table (see RESET_PREFIXES) that has an ``id`` column."""
     cur.execute(
         """
         SELECT c.table_name FROM information_schema.columns c
@@ -193,7 +198,7 @@ def _watermarks(cur: Any) -> dict[str, int]:
         ORDER BY 1
         """
     )
-    tables = [r[0] for r in cur.fetchall()]
+    tables = [r[0] for r in cur.fetchall() if r[0].startswith(RESET_PREFIXES)]
     marks = {}
     for table in tables:
         cur.execute(f'SELECT COALESCE(max(id), 0) FROM "{table}"')
@@ -270,6 +275,8 @@ def reset_to_baseline(meta: dict[str, Any], *, vacuum: bool = False) -> None:
     with connect() as conn, conn.cursor() as cur:
         cur.execute("SET session_replication_role = replica")  # children and parents in any order
         for table, mark in marks.items():
+            if not table.startswith(RESET_PREFIXES):
+                continue  # an older data set recorded every table
             cur.execute("SELECT to_regclass(%s)", (table,))
             if cur.fetchone()[0] is not None:
                 cur.execute(f'DELETE FROM "{table}" WHERE id > %s', (mark,))
