@@ -249,6 +249,8 @@ SPECTACULAR_SETTINGS = {
         "DeliveryStateEnum": "dispatch.choices.DeliveryState",
         "CaseStateEnum": "issues.choices.CaseState",
         "CaseSourceEnum": "issues.choices.CaseSource",
+        "TimelinessEnum": "evaluation.choices.Timeliness",
+        "RatingEnum": "evaluation.choices.Rating",
     },
 }
 

@@ -64,6 +64,8 @@ _TO_DEPARTMENT = {
     EventKind.EXTENSION_DECIDED,
     EventKind.CHASED,
     EventKind.VERIFY_FAILED,
+    EventKind.REOPENED,
+    EventKind.ORDER_WITHDRAWN,
 }
 # Events for the dispatching organisation department.
 _TO_ORG = {

@@ -15,6 +15,7 @@ from typing import IO, Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from alleys.choices import AreaLevel, Role
 from alleys.models import Area, Department
@@ -28,7 +29,9 @@ from issues.workflow import (
     case_dispatched_with_common_issue,
     case_mark_in_progress,
     case_resolve,
+    may_receive_orders_from,
     record_event,
+    stored,
 )
 
 from .choices import ACTIVE_ORDER_STATES, ExtensionState, OrderRole, OrderState
@@ -278,6 +281,10 @@ def order_redispatch(
             raise TransitionInvalid(
                 _("部门“%(name)s”已停用。") % {"name": department.name}, field="department"
             )
+        if not may_receive_orders_from(department, order.dispatcher_area):
+            raise TransitionInvalid(
+                _("“%(name)s”不属于本级派单范围。") % {"name": department.name}, field="department"
+            )
         [new] = create_orders(
             case=order.case,
             common_issue=order.common_issue,
@@ -293,7 +300,7 @@ def order_redispatch(
         order.state = OS.WITHDRAWN
         order.replaced_by = new
         order.save(update_fields=["state", "replaced_by"])
-        text = note or _("改派至%(name)s。") % {"name": department.name}
+        text = note or stored(gettext_noop("改派至%(name)s。"), name=department.name)
         events = _events(
             new,
             EventKind.ORDER_REDISPATCHED,
@@ -415,7 +422,9 @@ def extension_community_decide(
         ext.decision_note = note
         ext.save()
         verdict = (
-            _("社区同意延期，报组织部审批。") if agree else _("社区不同意延期：%(note)s") % {"note": note}
+            stored(gettext_noop("社区同意延期，报组织部审批。"))
+            if agree
+            else stored(gettext_noop("社区不同意延期：%(note)s"), note=note)
         )
         _notify(
             _events(
@@ -462,10 +471,12 @@ def extension_org_decide(
                 for case in _cases_of(order):
                     Case.objects.filter(pk=case.pk).update(resolve_due=ext.requested_due)
         verdict = (
-            _("组织部批准延期至 %(due)s。")
-            % {"due": timezone.localtime(ext.requested_due).strftime("%Y-%m-%d")}
+            stored(
+                gettext_noop("组织部批准延期至 %(due)s。"),
+                due=timezone.localtime(ext.requested_due).strftime("%Y-%m-%d"),
+            )
             if approve
-            else _("组织部不批准延期：%(note)s") % {"note": note}
+            else stored(gettext_noop("组织部不批准延期：%(note)s"), note=note)
         )
         _notify(
             _events(
@@ -551,6 +562,7 @@ def common_issue_dispatch(
         if issue.orders.filter(state__in=ACTIVE_ORDER_STATES).exists():
             raise TransitionError(_("该共性问题已有在办派单。"))
         coop = [d for d in cooperating if d.pk != lead.pk]
+        _check_departments([lead, *coop], area)
         orders = create_orders(
             case=None,
             common_issue=issue,
@@ -582,6 +594,26 @@ def common_issue_dispatch(
     return orders
 
 
+def _check_departments(departments: Sequence[Department], org_area: Area) -> None:
+    """The same rule as issues.workflow.case_dispatch: active, and within the dispatch level."""
+    for dept in departments:
+        if not dept.is_active:
+            raise TransitionInvalid(_("部门“%(name)s”已停用。") % {"name": dept.name}, field="lead")
+        if not may_receive_orders_from(dept, org_area):
+            raise TransitionInvalid(_("“%(name)s”不属于本级派单范围。") % {"name": dept.name}, field="lead")
+
+
+def orders_withdraw_for_case(*, case: Case, actor: Any, reason: str, now: dt.datetime) -> list[CaseEvent]:
+    """The case ended (rejected or merged): its active orders are withdrawn and the departments told."""
+    events: list[CaseEvent] = []
+    active = DispatchOrder.objects.select_for_update().filter(case=case, state__in=ACTIVE_ORDER_STATES)
+    for order in active.select_related("department", "case"):
+        order.state = OS.WITHDRAWN
+        order.save(update_fields=["state"])
+        events.extend(_events(order, EventKind.ORDER_WITHDRAWN, actor=actor, now=now, note=reason))
+    return events
+
+
 def _org_area_of(actor: Any) -> Area | None:
     scope = scope_for(actor)
     for role, code, _dept in scope.assignments:
@@ -593,6 +625,10 @@ def _org_area_of(actor: Any) -> Area | None:
 
 
 def _org_label(area: Area) -> str:
+    from django.conf import settings
+    from django.utils import translation
+
     from .chain import unit_label
 
-    return unit_label(area.level, area)
+    with translation.override(settings.LANGUAGE_CODE):
+        return unit_label(area.level, area)

@@ -83,6 +83,7 @@ class EventKind(models.TextChoices):
     ORDER_INSISTED = "order_insisted", _("维持派单")
     ORDER_COMPLETED = "order_completed", _("部门办结")
     ORDER_OVERDUE = "order_overdue", _("派单超时")
+    ORDER_WITHDRAWN = "order_withdrawn", _("派单撤回")
     EXTENSION_REQUESTED = "extension_requested", _("申请延期")
     EXTENSION_DECIDED = "extension_decided", _("延期审批")
     RESOLVED = "resolved", _("办理完成，待核实")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from alleys.choices import HOLDER_ROLES, LEVEL_ORDER
+from alleys.choices import HOLDER_ROLES, LEVEL_ORDER, Role
 from alleys.scoping import scope_for
 
 from .models import Case
@@ -17,7 +17,7 @@ from .models import Case
 def handles_case(user: Any, case: Case) -> bool:
     """Whether ``user`` handles this case: a holder on its chain up to its tier, or an ordered department.
 
-    The alley team, its community, and — once the case has climbed that far — the street
+    The alley team, its community (always: it verifies and calls back), and — once the case has climbed that far — the street
     and organisation departments; departments with an order on the case. The supervision
     team watches but does not see residents' personal data.
     """
@@ -30,6 +30,9 @@ def handles_case(user: Any, case: Case) -> bool:
     for role, code, _dept in scope.assignments:
         if not code or not case.alley.code.startswith(code):
             continue
+        # The community verifies and calls back on every case of its alleys, whatever the tier.
+        if role == Role.COMMUNITY_STAFF:
+            return True
         for level in LEVEL_ORDER[tier_rank:]:  # the case's tier and everything below it
             if role in HOLDER_ROLES[level]:
                 return True

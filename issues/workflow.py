@@ -21,11 +21,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from alleys.choices import AreaLevel, Role
 from alleys.scoping import Scope, scope_for
@@ -211,7 +212,11 @@ def allowed_transitions(case: Case, user: Any) -> list[Transition]:
     for transition in TRANSITIONS.values():
         if transition.name == "escalate" or case.state not in transition.sources:
             continue
-        if transition.name == "dispatch" and case.tier not in (AreaLevel.DISTRICT, AreaLevel.CITY):
+        if transition.name == "dispatch" and (
+            case.tier not in (AreaLevel.DISTRICT, AreaLevel.CITY) or case.lead_department_id
+        ):
+            continue  # dispatched once; a rejected order is re-dispatched from the order
+        if transition.name == "supervise" and case.supervised:
             continue
         if transition.name == "whistle" and case.tier == AreaLevel.CITY:
             continue
@@ -261,13 +266,24 @@ def _require(value: str, field: str, message: str) -> str:
     return text
 
 
+def stored(message: str, **params: Any) -> str:
+    """Text written into the timeline: in the site's language, whoever's session wrote it.
+
+    (Messages shown to the user, such as TransitionError's, stay in the user's language.)
+    """
+    with translation.override(settings.LANGUAGE_CODE):
+        text = gettext(message)
+    return text % params if params else text
+
+
 def actor_label(actor: Any, case: Case) -> str:
     """The unit name the public timeline shows for an actor (never a person)."""
     from dispatch.chain import unit_label
 
-    if actor is None:
-        return _("系统")
-    return unit_label(case.tier, case.holder_area)
+    with translation.override(settings.LANGUAGE_CODE):
+        if actor is None:
+            return gettext("系统")
+        return unit_label(case.tier, case.holder_area)
 
 
 def record_event(
@@ -403,7 +419,7 @@ def case_submit(
             EventKind.SUBMITTED,
             actor=actor,
             now=now,
-            label=_("群众") if actor is None else None,
+            label=stored(gettext_noop("群众")) if actor is None else None,
             note="",
             data={"source": source},
         )
@@ -525,7 +541,7 @@ def _move_up(
     if target is None:
         raise TransitionError(_("案件已在市级，无法继续上报。"))
     before_state, before_tier = case.state, case.tier
-    label = actor_label(actor, case) if not automatic else _("系统")
+    label = actor_label(actor, case) if not automatic else stored(gettext_noop("系统"))
     whistle = Whistle.objects.create(
         case=case,
         from_tier=before_tier,
@@ -735,7 +751,11 @@ def case_feedback(
         except IntegrityError as exc:
             raise TransitionError(_("这一轮办理已经评价过了，感谢您的反馈。")) from exc
         before = case.state
-        label = _("群众") if channel == FeedbackChannel.RESIDENT else _("社区电话回访")
+        label = (
+            stored(gettext_noop("群众"))
+            if channel == FeedbackChannel.RESIDENT
+            else stored(gettext_noop("社区电话回访"))
+        )
         feedback_event = record_event(
             case,
             EventKind.FEEDBACK,
@@ -767,7 +787,7 @@ def case_feedback(
                 actor=actor,
                 now=now,
                 from_state=before,
-                note=_("反映人表示问题未解决，案件重新办理。"),
+                note=stored(gettext_noop("反映人表示问题未解决，案件重新办理。")),
                 label=label,
                 data=data,
             )
@@ -799,8 +819,8 @@ def case_close(
             actor=actor,
             now=now,
             from_state=before,
-            note=note or _("评价期满未收到评价，系统关闭。"),
-            label=None if actor else _("系统"),
+            note=note or stored(gettext_noop("评价期满未收到评价，系统关闭。")),
+            label=None if actor else stored(gettext_noop("系统")),
         )
     return case
 
@@ -820,6 +840,7 @@ def case_reject(*, case: Case | int, actor: Any, reason: str, now: dt.datetime |
         case.warn_at = None
         case.save()
         record_event(case, EventKind.REJECTED, actor=actor, now=now, from_state=before, note=reason)
+        _withdraw_orders(case, actor=actor, reason=reason, now=now)
     return case
 
 
@@ -852,10 +873,25 @@ def case_merge(
             actor=actor,
             now=now,
             from_state=before,
-            note=note or _("与案件 %(code)s 属同一问题，合并办理。") % {"code": target.tracking_code},
+            note=note
+            or stored(gettext_noop("与案件 %(code)s 属同一问题，合并办理。"), code=target.tracking_code),
             data={"into": target.pk, "into_code": target.tracking_code},
         )
+        _withdraw_orders(
+            case,
+            actor=actor,
+            reason=stored(gettext_noop("案件已合并到 %(code)s。"), code=target.tracking_code),
+            now=now,
+        )
     return case
+
+
+def _withdraw_orders(case: Case, *, actor: Any, reason: str, now: dt.datetime) -> None:
+    if not case.lead_department_id:
+        return
+    from dispatch.orders import orders_withdraw_for_case
+
+    _notify(*orders_withdraw_for_case(case=case, actor=actor, reason=reason, now=now))
 
 
 def case_supervise(*, case: Case | int, actor: Any, note: str = "", now: dt.datetime | None = None) -> Case:
@@ -898,10 +934,11 @@ def _supervisor_label(actor: Any) -> str:
     from dispatch.chain import unit_label
 
     scope = scope_for(actor)
-    if scope.is_global or not scope.area_prefixes:
-        return _("上级单位")
-    area = Area.objects.filter(code=scope.area_prefixes[0]).first()
-    return unit_label(area.level, area) if area else _("上级单位")
+    area = Area.objects.filter(code=scope.area_prefixes[0]).first() if scope.area_prefixes else None
+    with translation.override(settings.LANGUAGE_CODE):
+        if scope.is_global or area is None:
+            return gettext("上级单位")
+        return unit_label(area.level, area)
 
 
 def may_receive_orders_from(department: Any, org_area: Any) -> bool:
@@ -996,7 +1033,8 @@ def case_mark_in_progress(*, case: Case | int, now: dt.datetime | None = None, l
             actor=None,
             now=now,
             from_state=before,
-            label=label or (case.lead_department.name if case.lead_department else _("系统")),
+            label=label
+            or (case.lead_department.name if case.lead_department else stored(gettext_noop("系统"))),
         )
     return case
 
@@ -1048,7 +1086,7 @@ def cases_escalate_claimed(*, cases: list[Case], now: dt.datetime) -> tuple[int,
                 case=case,
                 kind=EventKind.ESCALATED,
                 at=now,
-                actor_label=_("系统"),
+                actor_label=stored(gettext_noop("系统")),
                 from_state=before_state,
                 to_state=case.state,
                 from_tier=before_tier,
@@ -1065,7 +1103,7 @@ def cases_escalate_claimed(*, cases: list[Case], now: dt.datetime) -> tuple[int,
                 case=case,
                 kind=EventKind.SUPERVISED,
                 at=now,
-                actor_label=_("系统"),
+                actor_label=stored(gettext_noop("系统")),
                 note=_("市级办理超过期限，系统自动督办。"),
             )
         )
@@ -1105,7 +1143,7 @@ def cases_close_unrated_claimed(*, cases: list[Case], now: dt.datetime) -> int:
                 case=c,
                 kind=EventKind.CLOSED,
                 at=now,
-                actor_label=_("系统"),
+                actor_label=stored(gettext_noop("系统")),
                 from_state=S.AWAITING_FEEDBACK,
                 to_state=S.CLOSED,
                 note=note,

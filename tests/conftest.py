@@ -114,6 +114,32 @@ def _local_cache(request: pytest.FixtureRequest, settings: Settings) -> Iterator
 
 
 @pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the site's language: LocaleMiddleware leaves the last request's
+    language active in the thread, and an English request must not leak into the next test."""
+    from django.conf import settings as django_settings
+    from django.utils import translation
+
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches() -> Iterator[None]:
+    """The calendar and deadline policies are cached per process for a minute; a test's rows
+    (rolled back with its transaction) must not be seen by the next test."""
+    from dispatch.calendar import clear_calendar_cache
+    from dispatch.deadlines import clear_policy_cache
+
+    clear_calendar_cache()
+    clear_policy_cache()
+    yield
+    clear_calendar_cache()
+    clear_policy_cache()
+
+
+@pytest.fixture(autouse=True)
 def _media_root(settings: Settings, tmp_path: Path) -> None:
     """Uploaded photos and QR images land in the test's own temporary directory."""
     settings.MEDIA_ROOT = tmp_path / "media"

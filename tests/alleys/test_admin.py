@@ -102,8 +102,9 @@ def test_index_for_each_login(client: Client, actors: Actors) -> None:
     assert seen["district_org"] >= territory | settings_
     assert seen["street"] >= territory and seen["street"].isdisjoint(settings_)
     assert seen["community"] >= territory and seen["community"].isdisjoint(settings_)
-    assert seen["chief"] == {"Area", "Department", "Notification"}
-    assert seen["dept_contact"] == {"Department", "Notification", "NotificationChannel"}
+    # Everyone with a role sees their cases (read-mostly) and their own exports.
+    assert seen["chief"] == {"Area", "Department", "Notification", "Case", "ExportLog"}
+    assert seen["dept_contact"] == {"Department", "Notification", "NotificationChannel", "Case", "ExportLog"}
 
 
 def test_staff_login_without_roles_gets_an_empty_admin(client: Client, tree: Tree) -> None:

@@ -178,11 +178,24 @@ def test_reject_then_redispatch_or_insist(world: Any, api_as: Api, dispatched: C
         f"{url}redispatch/", {"department": world.dept_far.pk}, format="json"
     )
     assert far.status_code == 400  # not a department the district may see
-    new = api_as("district_officer").post(
+    # A city government department takes orders only from the city organisation department…
+    city_gov = api_as("district_officer").post(
         f"{url}redispatch/", {"department": world.dept_city.pk}, format="json"
     )
+    assert city_gov.status_code == 400
+    # …but a city-wide public-service company serves the district too.
+    from alleys.choices import DepartmentKind
+    from alleys.models import Department
+
+    water = Department.objects.create(
+        code="QZ-GS",
+        name="泉州市自来水有限公司",
+        area=world.dept_city.area,
+        kind=DepartmentKind.PUBLIC_SERVICE,
+    )
+    new = api_as("district_officer").post(f"{url}redispatch/", {"department": water.pk}, format="json")
     assert new.status_code == 200, new.content
-    assert new.json()["department"] == world.dept_city.pk and new.json()["id"] != coop.pk
+    assert new.json()["department"] == water.pk and new.json()["id"] != coop.pk
     coop.refresh_from_db()
     assert coop.state == OrderState.WITHDRAWN
 

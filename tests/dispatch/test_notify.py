@@ -183,11 +183,6 @@ def test_an_overdue_order_is_flagged_to_the_dispatching_org_department(
     assert Notification.objects.get().kind == EventKind.ORDER_OVERDUE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fan_out does not send REOPENED to the department whose completed lead order the "
-    "resident's 'not solved' reopened (VERIFY_FAILED does reach it)",
-)
 def test_a_not_solved_answer_tells_the_lead_department_to_resume(
     world: World, django_capture_on_commit_callbacks: Any
 ) -> None:

@@ -386,11 +386,6 @@ def test_a_failed_verification_reopens_the_lead_order(world: World) -> None:
     assert case.state == S.AWAITING_VERIFICATION
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="order_redispatch does not apply the dispatch-level check case_dispatch uses "
-    "(issues.workflow.may_receive_orders_from): a district may re-dispatch to another district's department",
-)
 def test_redispatch_stays_within_the_dispatch_level(world: World) -> None:
     _case, order = dispatched(world, cooperating=False)
     order_reject(order=order, actor=world.lead_contact, reason="非本部门职责", now=LATER)
@@ -399,11 +394,6 @@ def test_redispatch_stays_within_the_dispatch_level(world: World) -> None:
     assert state_of(order) == OS.REJECTED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="case_reject/case_merge end a dispatched case but leave its orders active: the departments "
-    "keep working, the sweep keeps flagging them overdue on a closed case",
-)
 @pytest.mark.parametrize("action", ["reject", "merge"])
 def test_a_case_that_ends_leaves_no_department_working_on_it(world: World, action: str) -> None:
     """Rejecting or merging a dispatched case either is refused or withdraws its orders."""
@@ -505,11 +495,6 @@ def test_one_common_issue_order_serves_cases_whistled_to_the_district(world: Wor
     assert {c.state for c in Case.objects.filter(pk__in=[c.pk for c in cases])} == {S.AWAITING_VERIFICATION}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="common_issue_dispatch checks neither the dispatch level (may_receive_orders_from) "
-    "nor that the departments are active, as case_dispatch does",
-)
 def test_a_common_issue_is_dispatched_within_its_level_to_an_active_lead(world: World) -> None:
     cases = two_communities_cases(world, S.ACCEPTED)
     issue = common_issue_create(actor=world.district_officer, title="老旧管网", cases=cases, now=MONDAY)

@@ -8,6 +8,7 @@ connection and closes it when done.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -269,7 +270,8 @@ def lost_queue() -> Iterator[tuple[Any, str]]:
     from django.conf import settings
 
     client = redis.Redis.from_url(settings.REDIS_URL)
-    queue = "jxt-test-lost-sweeps"
+    # Unique per process: two test runs sharing a Redis must not delete each other's message.
+    queue = f"jxt-test-lost-sweeps-{os.getpid()}"
     client.delete(queue)
     yield client, queue
     client.delete(queue)

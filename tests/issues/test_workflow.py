@@ -584,11 +584,6 @@ def offered(case: Case, actor: Any) -> set[str]:
     return {t.name for t in allowed_transitions(Case.objects.get(pk=case.pk), actor)}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="allowed_transitions offers 'dispatch' on a case that already has active orders; "
-    "case_dispatch then refuses it",
-)
 def test_no_dispatch_button_on_a_case_with_active_orders(world: World) -> None:
     case = make_case(world, state=S.ACCEPTED, tier=T.DISTRICT)
     assert "dispatch" in offered(case, world.district_officer)
@@ -596,10 +591,6 @@ def test_no_dispatch_button_on_a_case_with_active_orders(world: World) -> None:
     assert "dispatch" not in offered(case, world.district_officer)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="allowed_transitions offers 'supervise' on a case already supervised; case_supervise then refuses it",
-)
 def test_no_supervise_button_on_a_supervised_case(world: World) -> None:
     case = make_case(world, state=S.ACCEPTED)
     case_supervise(case=case, actor=world.street_worker, now=MONDAY)

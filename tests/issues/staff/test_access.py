@@ -49,7 +49,7 @@ CASE_ACCESS = [
     ("chief_x", True, True),
     ("grid_x", True, True),
     ("supervision_x", True, False),
-    ("cw_x", True, False),
+    ("cw_x", True, True),  # the community verifies and calls back on its alleys' cases
     ("street", True, False),
     ("district", True, False),
     ("city", True, False),
