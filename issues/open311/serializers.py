@@ -144,20 +144,26 @@ def photo_url(photo_id: int) -> str | None:
         return None
 
 
-def service_request(case: Case, *, addresses: dict[str, str]) -> dict[str, Any]:
-    """One request of GET requests (public: no reporter data, public photos only)."""
+def service_request(case: Case, *, addresses: dict[str, str], trusted: bool = False) -> dict[str, Any]:
+    """One request of GET requests (public: no reporter data, public photos only).
+
+    Anonymous readers get what the public board shows: the case's number rather than its
+    tracking code (the code lets its holder give feedback), the type rather than the
+    resident's own words, and no coordinates. A client with an api_key for the area gets
+    the tracking code, the description (mobile numbers masked) and the location.
+    """
     photos = getattr(case, "public_photos", None)
     if photos is None:
         photos = list(case.photos.filter(is_public=True).order_by("created_at", "id"))
     open_now = is_open(case)
     updated = case.updated_at if open_now else (case.closed_at or case.resolved_at or case.updated_at)
     return {
-        "service_request_id": case.tracking_code,
+        "service_request_id": case.tracking_code if trusted else str(case.pk),
         "status": "open" if open_now else "closed",
         "status_notes": status_notes(case),
         "service_name": case.category.name,
         "service_code": case.category.code,
-        "description": mask_phone(case.description),
+        "description": mask_phone(case.description) if trusted else case.category.name,
         "agency_responsible": agency_responsible(case),
         "service_notice": None,
         "requested_datetime": w3c(case.created_at),
@@ -166,8 +172,8 @@ def service_request(case: Case, *, addresses: dict[str, str]) -> dict[str, Any]:
         "address": addresses.get(case.alley.code, case.alley.name),
         "address_id": case.alley.code,
         "zipcode": None,
-        "lat": float(case.latitude) if case.latitude is not None else None,
-        "long": float(case.longitude) if case.longitude is not None else None,
+        "lat": float(case.latitude) if trusted and case.latitude is not None else None,
+        "long": float(case.longitude) if trusted and case.longitude is not None else None,
         "media_url": photo_url(photos[0].pk) if photos else None,
     }
 

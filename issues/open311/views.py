@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -161,10 +161,16 @@ def _public_cases() -> QuerySet[Case]:
     ).prefetch_related(Prefetch("photos", queryset=public_photos, to_attr="public_photos"))
 
 
-def _render_requests(cases: list[Case], fmt: str) -> HttpResponse:
+def _render_requests(cases: list[Case], fmt: str, *, trusted: bool) -> HttpResponse:
     addresses = o311.full_names({c.alley.code: c.alley for c in cases}.values())
-    data = [o311.service_request(c, addresses=addresses) for c in cases]
+    data = [o311.service_request(c, addresses=addresses, trusted=trusted) for c in cases]
     return render(data, fmt, root="service_requests")
+
+
+def _id_q(ids: list[str]) -> Q:
+    """A request is named by its number (what anonymous readers see) or its tracking code."""
+    numbers = [int(i) for i in ids if i.isdigit() and len(i) < 12]
+    return Q(pk__in=numbers) | Q(tracking_code__in=[i.upper() for i in ids])
 
 
 def _csv(value: str | None) -> list[str]:
@@ -196,8 +202,10 @@ def _query(request: HttpRequest, fmt: str) -> HttpResponse:
     ids = _csv(params.get("service_request_id"))
     if ids:
         # The spec: service_request_id overrides every other argument.
-        cases = cases.filter(tracking_code__in=[i.upper() for i in ids])
-        return _render_requests(list(cases.order_by("-created_at", "-id")[:MAX_RESULTS]), fmt)
+        cases = cases.filter(_id_q(ids))
+        return _render_requests(
+            list(cases.order_by("-created_at", "-id")[:MAX_RESULTS]), fmt, trusted=client is not None
+        )
     codes = _csv(params.get("service_code"))
     if codes:
         cases = cases.filter(category__code__in=codes)
@@ -220,7 +228,9 @@ def _query(request: HttpRequest, fmt: str) -> HttpResponse:
         raise Open311Error(400, _("status 只能是 open 或 closed（可用逗号分隔）。"))
     if statuses and set(statuses) != {"open", "closed"}:
         cases = cases.filter(state__in=sorted(OPEN_STATES) if statuses[0] == "open" else CLOSED_STATES)
-    return _render_requests(list(cases.order_by("-created_at", "-id")[:MAX_RESULTS]), fmt)
+    return _render_requests(
+        list(cases.order_by("-created_at", "-id")[:MAX_RESULTS]), fmt, trusted=client is not None
+    )
 
 
 def _attributes(params: Any) -> dict[str, str]:
@@ -351,13 +361,13 @@ def request_detail(request: HttpRequest, fmt: str, request_id: str) -> HttpRespo
     if request.method != "GET":
         return _method_not_allowed(fmt, "GET")
     client = _client(request, required=False)
-    cases = _public_cases().filter(tracking_code=request_id.upper())
+    cases = _public_cases().filter(_id_q([request_id]))
     if client is not None:
         cases = cases.filter(alley__code__startswith=client.area.code)
     found = list(cases[:1])
     if not found:
         raise Open311Error(404, _("service_request_id“%(id)s”不存在。") % {"id": request_id})
-    return _render_requests(found, fmt)
+    return _render_requests(found, fmt, trusted=client is not None)
 
 
 @_handle

@@ -332,7 +332,10 @@ def test_get_requests_fields_and_no_personal_data(world: Any, fmt: str) -> None:
     assert response.status_code == 200
     [item] = parse(response, fmt)
     assert set(item) == REQUEST_FIELDS
-    assert item["service_request_id"] == case.tracking_code
+    # Anonymous readers see the case's number, not its tracking code (which allows feedback),
+    # and the type instead of the resident's own words.
+    assert item["service_request_id"] == str(case.pk)
+    assert item["description"] == world.cat_a.name
     assert item["status"] == "open"
     assert item["service_code"] == world.cat_a.code
     assert item["address_id"] == world.alley_x.code
@@ -342,7 +345,13 @@ def test_get_requests_fields_and_no_personal_data(world: Any, fmt: str) -> None:
     assert item["requested_datetime"].endswith("+08:00")
     text = response.content.decode()
     assert "张三" not in text and "13900001234" not in text and "13912345678" not in text
-    assert "139****5678" in item["description"]
+    # A client with a key for the area reads the tracking code and the description, mobile numbers masked.
+    client = ApiClient(name="12345热线", area=world.alley_x)
+    key = client.set_new_key()
+    client.save()
+    [trusted] = parse(get("requests", fmt, api_key=key), fmt)
+    assert trusted["service_request_id"] == case.tracking_code
+    assert "139****5678" in trusted["description"] and "13912345678" not in trusted["description"]
 
 
 @pytest.mark.parametrize(
@@ -396,7 +405,10 @@ def test_filters(world: Any) -> None:
     def ids(**params: Any) -> list[str]:
         response = get("requests", "json", **params)
         assert response.status_code == 200, response.content
-        return [i["service_request_id"] for i in json.loads(response.content)]
+        # Anonymous answers name a request by its number; map back to tracking codes to compare.
+        numbers = [int(i["service_request_id"]) for i in json.loads(response.content)]
+        codes = dict(Case.objects.filter(pk__in=numbers).values_list("pk", "tracking_code"))
+        return [codes[n] for n in numbers]
 
     assert ids() == [a.tracking_code, b.tracking_code, c.tracking_code]
     assert ids(status="open") == [a.tracking_code, b.tracking_code]
@@ -480,7 +492,9 @@ def test_request_detail_and_404(world: Any, fmt: str) -> None:
     case = make_case(world, now=timezone.now() - dt.timedelta(days=400))
     [item] = parse(get(f"requests/{case.tracking_code}", fmt), fmt)
     assert set(item) == REQUEST_FIELDS
-    assert item["service_request_id"] == case.tracking_code
+    assert item["service_request_id"] == str(case.pk)
+    [by_number] = parse(get(f"requests/{case.pk}", fmt), fmt)
+    assert by_number == item
     response = get("requests/NOPE1234", fmt)
     assert response.status_code == 404
     errors_of(response, fmt)
