@@ -357,9 +357,11 @@ def seed_history(*, stdout: Writer, cases: int | None = None, now: dt.datetime |
                     created += _one_case(history, index, alley, category, moment, patrols)
             stdout.write(f"case history: {min(first + 200, cases)}/{cases}\n")
         _common_issue(history, end)
+        evaluations = _evaluations(history)
         result = run_sweep(now=end)
     stdout.write(
-        f"case history: {created} cases, {sum(map(len, patrols.values()))} recent patrol/visit logs; final sweep escalated {result.escalated}, "
+        f"case history: {created} cases, {sum(map(len, patrols.values()))} recent patrol/visit logs, "
+        f"{evaluations} department evaluations; final sweep escalated {result.escalated}, "
         f"warned {result.warned}, closed {result.closed}\n"
     )
     return created
@@ -523,3 +525,47 @@ def _common_issue(history: _History, end: dt.datetime) -> None:
             now=t,
         )
         return
+
+
+def _evaluations(history: _History) -> int:
+    """一哨一考核: communities evaluate most departments whose orders were completed and verified."""
+    try:
+        from evaluation.services import evaluation_record
+    except ImportError:  # the evaluation app is optional for the history
+        return 0
+    from dispatch.choices import OrderState
+    from dispatch.models import DispatchOrder
+
+    rng = history.rng
+    done = 0
+    orders = (
+        DispatchOrder.objects.filter(
+            state=OrderState.COMPLETED,
+            case__state__in=["awaiting_feedback", "closed"],
+            case__tracking_code__startswith=DEMO_PREFIX,
+        )
+        .select_related("case__alley")
+        .order_by("pk")
+    )
+    for order in orders:
+        if rng.random() < 0.2:
+            continue  # left pending: the community's to-do list shows it
+        assert order.case is not None
+        actor = history.community_staff(order.case)
+        on_time = order.reported_at is not None and order.reported_at <= order.report_due
+        base = 5 if on_time and rng.random() < 0.7 else 4 if rng.random() < 0.8 else 3
+        with transaction.atomic():
+            evaluation_record(
+                order=order,
+                actor=actor,
+                plan_quality=base,
+                work_quality=max(1, base - rng.choice([0, 0, 1])),
+                cooperation=base,
+                overall_score=min(100, base * 18 + rng.randrange(0, 10)),
+                opinion="报到及时，方案可行，整改到位，群众认可。"
+                if base >= 4
+                else "报到偏慢，整改效果一般，需加强与社区沟通。",
+                now=min(history.end, (order.completed_at or history.end) + dt.timedelta(days=2)),
+            )
+        done += 1
+    return done
