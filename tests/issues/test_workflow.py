@@ -1,4 +1,4 @@
-"""issues/workflow.py: who may make each transition (and who may not), and what each one writes.
+"""issues/workflow/: who may make each transition (and who may not), and what each one writes.
 
 The permission tables name every actor of the small world (tests/issues/factories.py)
 and say who may; everyone else must be refused with TransitionForbidden and the case

@@ -1,39 +1,22 @@
-"""The case state machine: every transition, who may make it, what it needs and what it writes.
-
-This module is the only place that changes a case's state or tier. Admin actions,
-staff pages, the API, Celery tasks, management commands and the residents' pages all
-call these functions; none re-implements a check. Each function
-
-- locks the case row (a second click or a concurrent sweep sees the new state),
-- checks the source state and the actor's role and territory,
-- validates what the transition requires (a reason, a photo of the fix, …),
-- writes the case, appends an immutable timeline event, and
-- schedules notifications to run after the transaction commits.
-
-An illegal call raises ``TransitionError`` (or its subclass ``TransitionForbidden``)
-with a message for the user, and changes nothing.
-"""
+"""The transitions of one case: each locks, checks, writes, appends its event, and notifies."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import IO, Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
-from django.utils.translation import gettext, gettext_lazy, gettext_noop
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext as _
 
-from alleys.choices import AreaLevel, Role
-from alleys.scoping import Scope, scope_for
+from alleys.choices import AreaLevel
+from alleys.scoping import scope_for
 
-from .choices import (
+from ..choices import (
     CaseSource,
-    CaseState,
     EventKind,
     FeedbackChannel,
     FeedbackSolved,
@@ -41,314 +24,28 @@ from .choices import (
     Satisfaction,
     Urgency,
 )
-from .models import Case, CaseEvent, CasePhoto, Feedback
-
-S = CaseState
-_AWAITING_ACCEPT = frozenset({CaseState.SUBMITTED, CaseState.REOPENED})
-
-
-class TransitionError(Exception):
-    """A transition that is not allowed now; the message is for the user."""
-
-    status_code = 409
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-class TransitionForbidden(TransitionError):
-    """The actor may not make this transition on this case."""
-
-    status_code = 403
-
-
-class TransitionInvalid(TransitionError):
-    """Something the transition needs is missing or wrong."""
-
-    status_code = 400
-
-
-@dataclass(frozen=True)
-class Transition:
-    """A declared transition: its name, label, allowed source states and who may make it."""
-
-    name: str
-    label: Any
-    sources: frozenset[str]
-    who: Callable[[Scope, Case], bool]
-    who_label: Any
-
-
-# --- who may act ---------------------------------------------------------------------------
-
-
-def is_holder(scope: Scope, case: Case) -> bool:
-    """The unit holding the case now, or the community staff supervising their alleys' teams."""
-    if scope.holds_tier(case.tier, case.holder_area.code):
-        return True
-    return case.tier == AreaLevel.ALLEY and scope.has_role_over(
-        frozenset({Role.COMMUNITY_STAFF}), case.alley.code
-    )
-
-
-def is_community_of(scope: Scope, case: Case) -> bool:
-    """Staff of the community the case's alley belongs to (they verify and evaluate)."""
-    return scope.has_role_over(frozenset({Role.COMMUNITY_STAFF}), case.alley.code)
-
-
-def is_supervisor(scope: Scope, case: Case) -> bool:
-    """Street staff and organisation departments over the case's area (督办)."""
-    return scope.has_role_over(
-        frozenset({Role.STREET_STAFF, Role.DISTRICT_ORG, Role.CITY_ORG}), case.alley.code
-    )
-
-
-def is_above_holder(scope: Scope, case: Case) -> bool:
-    """Anyone at a tier above the holder in the case's territory may chase (催办)."""
-    return is_supervisor(scope, case) or (case.tier == AreaLevel.ALLEY and is_community_of(scope, case))
-
-
-def is_case_department(scope: Scope, case: Case) -> bool:
-    """A department with an active order on the case."""
-    if not scope.department_ids:
-        return False
-    return case.orders.filter(
-        department_id__in=scope.department_ids, state__in=_active_order_states()
-    ).exists()
-
-
-def _active_order_states() -> list[str]:
-    from dispatch.choices import ACTIVE_ORDER_STATES
-
-    return sorted(ACTIVE_ORDER_STATES)
-
-
-def _nobody(scope: Scope, case: Case) -> bool:
-    return scope.is_global
-
-
-OPEN = frozenset({S.SUBMITTED, S.ACCEPTED, S.IN_PROGRESS, S.REOPENED})
-
-TRANSITIONS: dict[str, Transition] = {
-    t.name: t
-    for t in (
-        Transition(
-            "accept",
-            gettext_lazy("受理"),
-            frozenset({S.SUBMITTED, S.REOPENED}),
-            is_holder,
-            gettext_lazy("当前责任单位"),
-        ),
-        Transition(
-            "start",
-            gettext_lazy("开始办理"),
-            frozenset({S.ACCEPTED}),
-            is_holder,
-            gettext_lazy("当前责任单位"),
-        ),
-        Transition("whistle", gettext_lazy("吹哨上报"), OPEN, is_holder, gettext_lazy("当前责任单位")),
-        Transition("escalate", gettext_lazy("超时自动上报"), OPEN, _nobody, gettext_lazy("系统（超时扫描）")),
-        Transition("dispatch", gettext_lazy("派单"), OPEN, is_holder, gettext_lazy("区/市委组织部")),
-        Transition(
-            "resolve",
-            gettext_lazy("办结待核实"),
-            frozenset({S.ACCEPTED, S.IN_PROGRESS}),
-            is_holder,
-            gettext_lazy("当前责任单位或牵头部门"),
-        ),
-        Transition(
-            "verify",
-            gettext_lazy("核实"),
-            frozenset({S.AWAITING_VERIFICATION}),
-            is_community_of,
-            gettext_lazy("所在社区"),
-        ),
-        Transition(
-            "feedback",
-            gettext_lazy("评价"),
-            frozenset({S.AWAITING_FEEDBACK}),
-            is_community_of,
-            gettext_lazy("反映人本人，或社区电话回访"),
-        ),
-        Transition(
-            "close",
-            gettext_lazy("关闭"),
-            frozenset({S.AWAITING_FEEDBACK}),
-            is_community_of,
-            gettext_lazy("所在社区，或评价期满后系统"),
-        ),
-        Transition(
-            "reject",
-            gettext_lazy("不予受理"),
-            frozenset({S.SUBMITTED, S.ACCEPTED, S.REOPENED}),
-            is_holder,
-            gettext_lazy("当前责任单位"),
-        ),
-        Transition("merge", gettext_lazy("合并"), OPEN, is_holder, gettext_lazy("当前责任单位")),
-        Transition(
-            "supervise",
-            gettext_lazy("督办"),
-            OPEN | {S.AWAITING_VERIFICATION},
-            is_supervisor,
-            gettext_lazy("街道或组织部"),
-        ),
-        Transition(
-            "chase",
-            gettext_lazy("催办"),
-            OPEN | {S.AWAITING_VERIFICATION},
-            is_above_holder,
-            gettext_lazy("上级单位"),
-        ),
-    )
-}
-
-
-def allowed_transitions(case: Case, user: Any) -> list[Transition]:
-    """The transitions this user may make on this case now (for buttons and API hints)."""
-    scope = scope_for(user)
-    result = []
-    for transition in TRANSITIONS.values():
-        if transition.name == "escalate" or case.state not in transition.sources:
-            continue
-        if transition.name == "dispatch" and (
-            case.tier not in (AreaLevel.DISTRICT, AreaLevel.CITY) or case.lead_department_id
-        ):
-            continue  # dispatched once; a rejected order is re-dispatched from the order
-        if transition.name == "supervise" and case.supervised:
-            continue
-        if transition.name == "whistle" and case.tier == AreaLevel.CITY:
-            continue
-        if transition.name == "resolve" and case.lead_department_id:
-            continue  # the lead department completes through its order
-        if transition.who(scope, case):
-            result.append(transition)
-    return result
-
-
-# --- plumbing ---------------------------------------------------------------------------------
-
-
-def _now(now: dt.datetime | None) -> dt.datetime:
-    return now or timezone.now()
-
-
-def _lock(case: Case | int) -> Case:
-    pk = case if isinstance(case, int) else case.pk
-    return (
-        Case.objects.select_for_update(of=("self",))
-        .select_related("category", "category__category_class", "alley", "holder_area")
-        .get(pk=pk)
-    )
-
-
-def _check(name: str, case: Case, actor: Any, *, system: bool = False) -> None:
-    transition = TRANSITIONS[name]
-    if case.state not in transition.sources:
-        raise TransitionError(
-            _("案件当前状态为“%(state)s”，不能%(action)s。请刷新后查看最新进展。")
-            % {"state": case.get_state_display(), "action": transition.label}
-        )
-    if system:
-        return
-    if actor is None or not transition.who(scope_for(actor), case):
-        raise TransitionForbidden(
-            _("您没有权限对该案件执行“%(action)s”（需要：%(who)s）。")
-            % {"action": transition.label, "who": transition.who_label}
-        )
-
-
-def _require(value: str, field: str, message: str) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise TransitionInvalid(message, field=field)
-    return text
-
-
-def stored(message: str, **params: Any) -> str:
-    """Text written into the timeline: in the site's language, whoever's session wrote it.
-
-    (Messages shown to the user, such as TransitionError's, stay in the user's language.)
-    """
-    with translation.override(settings.LANGUAGE_CODE):
-        text = gettext(message)
-    return text % params if params else text
-
-
-def actor_label(actor: Any, case: Case) -> str:
-    """The unit name the public timeline shows for an actor (never a person)."""
-    from dispatch.chain import unit_label
-
-    with translation.override(settings.LANGUAGE_CODE):
-        if actor is None:
-            return gettext("系统")
-        return unit_label(case.tier, case.holder_area)
-
-
-def record_event(
-    case: Case,
-    kind: str,
-    *,
-    actor: Any = None,
-    now: dt.datetime,
-    from_state: str = "",
-    from_tier: str = "",
-    note: str = "",
-    public: bool = True,
-    label: str | None = None,
-    data: dict[str, Any] | None = None,
-) -> CaseEvent:
-    """Append one immutable timeline event."""
-    return CaseEvent.objects.create(
-        case=case,
-        kind=kind,
-        at=now,
-        actor=actor if getattr(actor, "pk", None) else None,
-        actor_label=label if label is not None else actor_label(actor, case),
-        from_state=from_state,
-        to_state=case.state if from_state else "",
-        from_tier=from_tier,
-        to_tier=case.tier if from_tier else "",
-        note=note,
-        public=public,
-        data=data or {},
-    )
-
-
-def _notify(*events: CaseEvent) -> None:
-    from dispatch.notify import schedule_notifications
-
-    schedule_notifications([e.pk for e in events])
-
-
-def _attach_photos(
-    case: Case, event: CaseEvent, photos: Sequence[IO[bytes]], kind: str, *, public: bool
-) -> None:
-    from .photos import clean_photo
-
-    for upload in photos:
-        CasePhoto.objects.create(
-            case=case, event=event, kind=kind, image=clean_photo(upload), is_public=public
-        )
-
-
-def _clean_photos_first(photos: Sequence[IO[bytes]]) -> None:
-    """Validate every photo before anything is written (a bad one must not leave half a change)."""
-    from django.conf import settings
-
-    from .photos import clean_photo
-
-    if len(photos) > settings.JXT_MAX_PHOTOS:
-        raise TransitionInvalid(_("最多上传 %(n)d 张照片。") % {"n": settings.JXT_MAX_PHOTOS}, field="photos")
-    for upload in photos:
-        try:
-            clean_photo(upload)
-        except ValidationError as exc:
-            raise TransitionInvalid(" ".join(exc.messages), field="photos") from exc
-
-
-# --- intake -----------------------------------------------------------------------------------
+from ..models import Case, CaseEvent, Feedback
+from .events import (
+    _attach_photos,
+    _check,
+    _clean_photos_first,
+    _lock,
+    _notify,
+    _now,
+    _require,
+    actor_label,
+    record_event,
+    stored,
+)
+from .rules import (
+    TRANSITIONS,
+    S,
+    TransitionError,
+    TransitionForbidden,
+    TransitionInvalid,
+    _active_order_states,
+    may_receive_orders_from,
+)
 
 
 def case_submit(
@@ -426,9 +123,6 @@ def case_submit(
         _attach_photos(case, event, photos, PhotoKind.REPORT, public=False)
         _notify(event)
     return case
-
-
-# --- the holder's transitions ------------------------------------------------------------------
 
 
 def case_accept(*, case: Case | int, actor: Any, note: str = "", now: dt.datetime | None = None) -> Case:
@@ -941,17 +635,6 @@ def _supervisor_label(actor: Any) -> str:
         return unit_label(area.level, area)
 
 
-def may_receive_orders_from(department: Any, org_area: Any) -> bool:
-    """A district organisation department dispatches to its district's departments and to the
-    city-level state enterprises and public-service companies that serve the whole city; city
-    government departments take orders only from the city organisation department."""
-    from alleys.choices import DepartmentKind
-
-    if department.area_id == org_area.pk:
-        return True
-    return department.kind != DepartmentKind.GOVERNMENT and org_area.code.startswith(department.area.code)
-
-
 def case_dispatch(
     *,
     case: Case | int,
@@ -1037,127 +720,6 @@ def case_mark_in_progress(*, case: Case | int, now: dt.datetime | None = None, l
             or (case.lead_department.name if case.lead_department else stored(gettext_noop("系统"))),
         )
     return case
-
-
-def cases_escalate_claimed(*, cases: list[Case], now: dt.datetime) -> tuple[int, int]:
-    """The sweep's bulk escalation of rows it has claimed (locked); returns (escalated, supervised at city).
-
-    The same transition as ``case_escalate``, written for a batch with a constant
-    number of queries: the sweep must move ten thousand overdue cases quickly.
-    """
-    from alleys.models import Area
-    from dispatch.chain import next_tier, place_at_tier, unit_label
-    from dispatch.models import Whistle
-
-    at_city = [c for c in cases if c.tier == AreaLevel.CITY]
-    movable = [c for c in cases if c.tier != AreaLevel.CITY]
-    targets = {c.pk: next_tier(c.tier) for c in movable}
-    existing = set(Whistle.objects.filter(case_id__in=list(targets)).values_list("case_id", "to_tier"))
-    holders = Area.objects.in_bulk(
-        {c.alley.code_at(t) for c in movable if (t := targets[c.pk]) and t != AreaLevel.ALLEY},
-        field_name="code",
-    )
-    whistles: list[Whistle] = []
-    events: list[CaseEvent] = []
-    for case in movable:
-        target = targets[case.pk]
-        assert target is not None
-        if (case.pk, target) in existing:
-            # Already escalated to that tier once: never twice. Stop the clock so it is not retried.
-            case.escalation_due = None
-            continue
-        before_state, before_tier = case.state, case.tier
-        missed = _("受理") if case.state in _AWAITING_ACCEPT else _("办结")
-        reason = _("%(unit)s超过%(what)s期限（%(due)s）未处理，系统自动上报。") % {
-            "unit": unit_label(case.tier, case.holder_area),
-            "what": missed,
-            "due": timezone.localtime(case.escalation_due).strftime("%Y-%m-%d %H:%M")
-            if case.escalation_due
-            else "-",
-        }
-        case.state = S.SUBMITTED
-        case.accepted_at = None
-        place_at_tier(case, target, now=now, holder=holders[case.alley.code_at(target)])
-        whistles.append(
-            Whistle(case=case, from_tier=before_tier, to_tier=target, reason=reason, automatic=True, at=now)
-        )
-        events.append(
-            CaseEvent(
-                case=case,
-                kind=EventKind.ESCALATED,
-                at=now,
-                actor_label=stored(gettext_noop("系统")),
-                from_state=before_state,
-                to_state=case.state,
-                from_tier=before_tier,
-                to_tier=target,
-                note=reason,
-            )
-        )
-    for case in at_city:
-        # Nothing above the city: the overdue case is supervised and its holder told, once.
-        case.escalation_due = None
-        case.supervised = True
-        events.append(
-            CaseEvent(
-                case=case,
-                kind=EventKind.SUPERVISED,
-                at=now,
-                actor_label=stored(gettext_noop("系统")),
-                note=_("市级办理超过期限，系统自动督办。"),
-            )
-        )
-    Whistle.objects.bulk_create(whistles)
-    Case.objects.bulk_update(
-        cases,
-        [
-            "state",
-            "accepted_at",
-            "tier",
-            "holder_area",
-            "tier_entered_at",
-            "accept_due",
-            "resolve_due",
-            "escalation_due",
-            "warn_at",
-            "deadline_provisional",
-            "supervised",
-        ],
-    )
-    created = CaseEvent.objects.bulk_create(events)
-    _notify_ids([e.pk for e in created if e.pk])
-    return len(whistles), len(at_city)
-
-
-def cases_close_unrated_claimed(*, cases: list[Case], now: dt.datetime) -> int:
-    """The sweep closes claimed cases that got no feedback within the window."""
-    from django.conf import settings
-
-    note = _("%(n)d 个工作日内未收到评价，系统关闭。") % {"n": settings.JXT_FEEDBACK_WINDOW_DAYS}
-    closed = Case.objects.filter(pk__in=[c.pk for c in cases], state=S.AWAITING_FEEDBACK).update(
-        state=S.CLOSED, closed_at=now
-    )
-    CaseEvent.objects.bulk_create(
-        [
-            CaseEvent(
-                case=c,
-                kind=EventKind.CLOSED,
-                at=now,
-                actor_label=stored(gettext_noop("系统")),
-                from_state=S.AWAITING_FEEDBACK,
-                to_state=S.CLOSED,
-                note=note,
-            )
-            for c in cases
-        ]
-    )
-    return closed
-
-
-def _notify_ids(ids: list[int]) -> None:
-    from dispatch.notify import schedule_notifications
-
-    schedule_notifications(ids)
 
 
 def case_dispatched_with_common_issue(

@@ -1,0 +1,95 @@
+"""The case state machine: every transition, who may make it, what it needs and what it writes.
+
+This package is the only place that changes a case's state or tier. Admin actions,
+staff pages, the API, Celery tasks, management commands and the residents' pages all
+call these functions; none re-implements a check. Each function
+
+- locks the case row (a second click or a concurrent sweep sees the new state),
+- checks the source state and the actor's role and territory,
+- validates what the transition requires (a reason, a photo of the fix, …),
+- writes the case, appends an immutable timeline event, and
+- schedules notifications to run after the transaction commits.
+
+An illegal call raises ``TransitionError`` (or its subclass ``TransitionForbidden``)
+with a message for the user, and changes nothing.
+
+Its modules: ``rules`` (who may do what), ``events`` (the timeline
+and notifications), ``cases`` (the transitions) and ``bulk`` (the sweep's batches).
+"""
+
+from __future__ import annotations
+
+from .bulk import cases_close_unrated_claimed, cases_escalate_claimed
+from .cases import (
+    case_accept,
+    case_chase,
+    case_close,
+    case_dispatch,
+    case_dispatched_with_common_issue,
+    case_escalate,
+    case_feedback,
+    case_mark_in_progress,
+    case_merge,
+    case_reject,
+    case_resolve,
+    case_start,
+    case_submit,
+    case_supervise,
+    case_verify,
+    case_whistle,
+)
+from .events import actor_label, record_event, stored
+from .rules import (
+    OPEN,
+    TRANSITIONS,
+    S,
+    Transition,
+    TransitionError,
+    TransitionForbidden,
+    TransitionInvalid,
+    allowed_transitions,
+    is_above_holder,
+    is_case_department,
+    is_community_of,
+    is_holder,
+    is_supervisor,
+    may_receive_orders_from,
+)
+
+__all__ = [
+    "OPEN",
+    "TRANSITIONS",
+    "S",
+    "Transition",
+    "TransitionError",
+    "TransitionForbidden",
+    "TransitionInvalid",
+    "actor_label",
+    "allowed_transitions",
+    "case_accept",
+    "case_chase",
+    "case_close",
+    "case_dispatch",
+    "case_dispatched_with_common_issue",
+    "case_escalate",
+    "case_feedback",
+    "case_mark_in_progress",
+    "case_merge",
+    "case_reject",
+    "case_resolve",
+    "case_start",
+    "case_submit",
+    "case_supervise",
+    "case_verify",
+    "case_whistle",
+    "cases_close_unrated_claimed",
+    "cases_escalate_claimed",
+    "is_above_holder",
+    "is_case_department",
+    "is_community_of",
+    "is_holder",
+    "is_supervisor",
+    "may_receive_orders_from",
+    "record_event",
+    "stored",
+]

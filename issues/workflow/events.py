@@ -1,0 +1,147 @@
+"""Plumbing every transition shares: locking, checks, the timeline, notifications, photos."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext as _
+
+from alleys.scoping import scope_for
+
+from ..models import Case, CaseEvent, CasePhoto
+from .rules import (
+    TRANSITIONS,
+    TransitionError,
+    TransitionForbidden,
+    TransitionInvalid,
+)
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return now or timezone.now()
+
+
+def _lock(case: Case | int) -> Case:
+    pk = case if isinstance(case, int) else case.pk
+    return (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("category", "category__category_class", "alley", "holder_area")
+        .get(pk=pk)
+    )
+
+
+def _check(name: str, case: Case, actor: Any, *, system: bool = False) -> None:
+    transition = TRANSITIONS[name]
+    if case.state not in transition.sources:
+        raise TransitionError(
+            _("案件当前状态为“%(state)s”，不能%(action)s。请刷新后查看最新进展。")
+            % {"state": case.get_state_display(), "action": transition.label}
+        )
+    if system:
+        return
+    if actor is None or not transition.who(scope_for(actor), case):
+        raise TransitionForbidden(
+            _("您没有权限对该案件执行“%(action)s”（需要：%(who)s）。")
+            % {"action": transition.label, "who": transition.who_label}
+        )
+
+
+def _require(value: str, field: str, message: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise TransitionInvalid(message, field=field)
+    return text
+
+
+def stored(message: str, **params: Any) -> str:
+    """Text written into the timeline: in the site's language, whoever's session wrote it.
+
+    (Messages shown to the user, such as TransitionError's, stay in the user's language.)
+    """
+    with translation.override(settings.LANGUAGE_CODE):
+        text = gettext(message)
+    return text % params if params else text
+
+
+def actor_label(actor: Any, case: Case) -> str:
+    """The unit name the public timeline shows for an actor (never a person)."""
+    from dispatch.chain import unit_label
+
+    with translation.override(settings.LANGUAGE_CODE):
+        if actor is None:
+            return gettext("系统")
+        return unit_label(case.tier, case.holder_area)
+
+
+def record_event(
+    case: Case,
+    kind: str,
+    *,
+    actor: Any = None,
+    now: dt.datetime,
+    from_state: str = "",
+    from_tier: str = "",
+    note: str = "",
+    public: bool = True,
+    label: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> CaseEvent:
+    """Append one immutable timeline event."""
+    return CaseEvent.objects.create(
+        case=case,
+        kind=kind,
+        at=now,
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_label=label if label is not None else actor_label(actor, case),
+        from_state=from_state,
+        to_state=case.state if from_state else "",
+        from_tier=from_tier,
+        to_tier=case.tier if from_tier else "",
+        note=note,
+        public=public,
+        data=data or {},
+    )
+
+
+def _notify(*events: CaseEvent) -> None:
+    from dispatch.notify import schedule_notifications
+
+    schedule_notifications([e.pk for e in events])
+
+
+def _attach_photos(
+    case: Case, event: CaseEvent, photos: Sequence[IO[bytes]], kind: str, *, public: bool
+) -> None:
+    from ..photos import clean_photo
+
+    for upload in photos:
+        CasePhoto.objects.create(
+            case=case, event=event, kind=kind, image=clean_photo(upload), is_public=public
+        )
+
+
+def _clean_photos_first(photos: Sequence[IO[bytes]]) -> None:
+    """Validate every photo before anything is written (a bad one must not leave half a change)."""
+    from django.conf import settings
+
+    from ..photos import clean_photo
+
+    if len(photos) > settings.JXT_MAX_PHOTOS:
+        raise TransitionInvalid(_("最多上传 %(n)d 张照片。") % {"n": settings.JXT_MAX_PHOTOS}, field="photos")
+    for upload in photos:
+        try:
+            clean_photo(upload)
+        except ValidationError as exc:
+            raise TransitionInvalid(" ".join(exc.messages), field="photos") from exc
+
+
+def _notify_ids(ids: list[int]) -> None:
+    from dispatch.notify import schedule_notifications
+
+    schedule_notifications(ids)
