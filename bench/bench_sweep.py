@@ -270,7 +270,7 @@ def main() -> int:
     parser.add_argument(
         "--idle-repeats", type=int, default=50, help="nothing-due sweeps (and counts) to time"
     )
-    parser.add_argument("--tasks", type=int, default=2000, help="tasks per Celery round")
+    parser.add_argument("--tasks", type=int, default=1000, help="tasks per Celery round")
     parser.add_argument("--task-rounds", type=int, default=3, help="Celery rounds per configuration")
     parser.add_argument("--skip-celery", action="store_true")
     args = parser.parse_args()
