@@ -85,10 +85,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(autouse=True)
 def _eager_celery(request: pytest.FixtureRequest, settings: Settings) -> Iterator[None]:
     """Run tasks inline, except in `redis` tests, which talk to a real broker and worker."""
-    if request.node.get_closest_marker("redis"):
-        yield
-        return
     from config.celery import app
+
+    if request.node.get_closest_marker("redis"):
+        # Explicitly off: Celery reads its configuration from the Django settings lazily, so an
+        # earlier test's eager override can have stuck in app.conf.
+        saved_flag = app.conf.task_always_eager
+        app.conf.task_always_eager = False
+        yield
+        app.conf.task_always_eager = saved_flag
+        return
 
     # The Celery app copied the Django settings when it was configured; set both.
     settings.CELERY_TASK_ALWAYS_EAGER = True
