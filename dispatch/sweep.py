@@ -92,11 +92,53 @@ def run_sweep(
         say(result.aborted)
         return result
 
+    cutoff = _feedback_cutoff(now)
+    if not dry_run and not _anything_due(now, cutoff):
+        # The common case, every minute: one indexed statement and done.
+        return result
     _sweep_warnings(now, batch, dry_run, result, say)
     _sweep_escalations(now, batch, dry_run, result, say)
     _sweep_orders(now, batch, dry_run, result, say)
-    _sweep_feedback_window(now, batch, dry_run, result, say)
+    _sweep_feedback_window(now, cutoff, batch, dry_run, result, say)
     return result
+
+
+def _anything_due(now: dt.datetime, cutoff: dt.datetime | None) -> bool:
+    """One statement over the partial indexes: is there any work at all?
+
+    Deliberately looser than the sweeps themselves (it ignores states): a "yes" only
+    means the full sweep runs and finds out.
+    """
+    case = Case._meta.db_table
+    order = DispatchOrder._meta.db_table
+    sql = (
+        f"SELECT EXISTS (SELECT 1 FROM {case} WHERE escalation_due <= %s)"  # noqa: S608 - table names only
+        f" OR EXISTS (SELECT 1 FROM {case} WHERE warn_at <= %s)"
+        f" OR EXISTS (SELECT 1 FROM {order} WHERE report_due <= %s"
+        " AND reported_at IS NULL AND report_overdue_at IS NULL)"
+        f" OR EXISTS (SELECT 1 FROM {order} WHERE complete_due <= %s"
+        " AND completed_at IS NULL AND complete_overdue_at IS NULL)"
+    )
+    params: list[Any] = [now, now, now, now]
+    if cutoff is not None:
+        sql += f" OR EXISTS (SELECT 1 FROM {case} WHERE state = %s AND verified_at <= %s)"  # noqa: S608
+        params += [CaseState.AWAITING_FEEDBACK, cutoff]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+def _feedback_cutoff(now: dt.datetime) -> dt.datetime | None:
+    """Cases verified before this moment have had their feedback window (None: unknown year)."""
+    calendar = get_calendar()
+    try:
+        cutoff_day = timezone.localtime(now).date()
+        for _i in range(settings.JXT_FEEDBACK_WINDOW_DAYS):
+            cutoff_day = _previous_workday(calendar, cutoff_day)
+    except Exception:  # an unknown year: closing can wait for the calendar
+        return None
+    return dt.datetime.combine(cutoff_day, dt.time(23, 59, 59), tzinfo=timezone.get_current_timezone())
 
 
 # --- (a) deadline warnings ------------------------------------------------------------------------
@@ -262,16 +304,15 @@ def _sweep_orders(
 
 
 def _sweep_feedback_window(
-    now: dt.datetime, batch: int, dry_run: bool, result: SweepResult, say: Callable[[str], None]
+    now: dt.datetime,
+    cutoff: dt.datetime | None,
+    batch: int,
+    dry_run: bool,
+    result: SweepResult,
+    say: Callable[[str], None],
 ) -> None:
-    calendar = get_calendar()
-    try:
-        cutoff_day = timezone.localtime(now).date()
-        for _i in range(settings.JXT_FEEDBACK_WINDOW_DAYS):
-            cutoff_day = _previous_workday(calendar, cutoff_day)
-    except Exception:  # an unknown year: closing can wait for the calendar
+    if cutoff is None:
         return
-    cutoff = dt.datetime.combine(cutoff_day, dt.time(23, 59, 59), tzinfo=timezone.get_current_timezone())
     due = Case.objects.filter(state=CaseState.AWAITING_FEEDBACK, verified_at__lte=cutoff).order_by(
         "verified_at", "pk"
     )
