@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -35,6 +36,7 @@ def cases_escalate_claimed(*, cases: list[Case], now: dt.datetime) -> tuple[int,
     from dispatch.chain import next_tier, place_at_tier, unit_label
     from dispatch.models import Whistle
 
+    memo: dict[Any, Any] = {}  # deadlines per (type, tier, urgency): every case shares `now`
     at_city = [c for c in cases if c.tier == AreaLevel.CITY]
     movable = [c for c in cases if c.tier != AreaLevel.CITY]
     targets = {c.pk: next_tier(c.tier) for c in movable}
@@ -63,7 +65,7 @@ def cases_escalate_claimed(*, cases: list[Case], now: dt.datetime) -> tuple[int,
         }
         case.state = S.SUBMITTED
         case.accepted_at = None
-        place_at_tier(case, target, now=now, holder=holders[case.alley.code_at(target)])
+        place_at_tier(case, target, now=now, holder=holders[case.alley.code_at(target)], memo=memo)
         whistles.append(
             Whistle(case=case, from_tier=before_tier, to_tier=target, reason=reason, automatic=True, at=now)
         )
