@@ -222,7 +222,10 @@ def main() -> int:
                 },
                 bare={
                     "make": lambda c, n: h.Request(
-                        "GET", f"/bench/baseline/items/{bare_ids[n % len(bare_ids)]}/", expect=(200,)
+                        "GET",
+                        f"/bench/baseline/items/{bare_ids[n % len(bare_ids)]}/",
+                        headers={"Accept": "application/json"},
+                        expect=(200,),
                     )
                 },
                 **common,
