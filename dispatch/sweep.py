@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from issues.choices import AWAITING_ACCEPT_STATES, OPEN_STATES, CaseState, EventKind
 from issues.models import Case, CaseEvent
 from issues.workflow import cases_close_unrated_claimed, cases_escalate_claimed
+from issues.workflow.bulk import CLAIM_COLUMNS, ClaimedCase, EscalationMemo
 
 from .calendar import get_calendar
 from .chain import next_tier
@@ -207,14 +208,15 @@ def _sweep_escalations(
                 result.escalated += 1
                 say(f"escalate {code}  {tier} -> {target}")
         return
+    memo = EscalationMemo()
     while True:
         try:
             with transaction.atomic():
-                cases = _claim(due.select_related("category__category_class", "alley", "holder_area"), batch)
+                cases = [ClaimedCase(*row) for row in _claim(due.values_list(*CLAIM_COLUMNS), batch)]
                 if not cases:
                     return
                 result.batches += 1
-                escalated, city = cases_escalate_claimed(cases=cases, now=now)
+                escalated, city = cases_escalate_claimed(cases=cases, now=now, memo=memo)
                 result.escalated += escalated
                 result.city_overdue += city
         except IntegrityError:

@@ -25,6 +25,7 @@ from dispatch.sweep import SweepResult, run_sweep
 from dispatch.tasks import sweep_task
 from issues.choices import EventKind
 from issues.models import Case, CaseEvent
+from issues.workflow.bulk import ClaimedCase
 from tests.issues.factories import MONDAY, World, at, build_world, make_case
 
 T = AreaLevel
@@ -115,12 +116,12 @@ def test_a_second_sweep_skips_rows_the_first_holds(
     b_finished = threading.Event()
     seen: dict[str, bool] = {}
 
-    def stalling(*, cases: list[Case], now: dt.datetime) -> tuple[int, int]:
+    def stalling(*, cases: list[ClaimedCase], now: dt.datetime, **kw: Any) -> tuple[int, int]:
         if threading.current_thread().name == "sweep-a" and not a_holds_rows.is_set():
             a_holds_rows.set()
             # B must finish while A still holds its rows; if B waited on them, this times out.
             seen["b_finished_while_a_held_rows"] = b_finished.wait(timeout=30)
-        return real(cases=cases, now=now)
+        return real(cases=cases, now=now, **kw)
 
     monkeypatch.setattr(sweep_module, "cases_escalate_claimed", stalling)
     results: dict[str, SweepResult] = {}
@@ -210,9 +211,9 @@ def test_a_worker_killed_mid_run_loses_its_batch_and_the_next_run_does_it_once(
     real = sweep_module.cases_escalate_claimed
     calls: list[int] = []
 
-    def killed_on_second_batch(*, cases: list[Case], now: dt.datetime) -> tuple[int, int]:
+    def killed_on_second_batch(*, cases: list[ClaimedCase], now: dt.datetime, **kw: Any) -> tuple[int, int]:
         calls.append(len(cases))
-        outcome = real(cases=cases, now=now)
+        outcome = real(cases=cases, now=now, **kw)
         if len(calls) == 2:
             raise SystemExit("worker killed after writing its batch, before the commit")
         return outcome
