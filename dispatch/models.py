@@ -112,7 +112,10 @@ class CalendarDay(models.Model):
 class Whistle(models.Model):
     """A case passed one tier up, by a holder (吹哨) or by the sweep (超时上报): once per tier."""
 
-    case = models.ForeignKey(Case, verbose_name=_("案件"), on_delete=models.CASCADE, related_name="whistles")
+    # whistle_once_per_tier (case, to_tier) serves lookups by case.
+    case = models.ForeignKey(
+        Case, verbose_name=_("案件"), on_delete=models.CASCADE, related_name="whistles", db_index=False
+    )
     from_tier = models.CharField(_("原层级"), max_length=16, choices=AreaLevel.choices)
     to_tier = models.CharField(_("上报至"), max_length=16, choices=AreaLevel.choices)
     reason = models.TextField(_("理由"))

@@ -112,15 +112,16 @@ def _anything_due(now: dt.datetime, cutoff: dt.datetime | None) -> bool:
     """
     case = Case._meta.db_table
     order = DispatchOrder._meta.db_table
+    open_states = ", ".join(["%s"] * len(OPEN_STATES))  # as in the partial index's predicate
     sql = (
-        f"SELECT EXISTS (SELECT 1 FROM {case} WHERE escalation_due <= %s)"  # noqa: S608 - table names only
+        f"SELECT EXISTS (SELECT 1 FROM {case} WHERE escalation_due <= %s AND state IN ({open_states}))"  # noqa: S608 - table names only
         f" OR EXISTS (SELECT 1 FROM {case} WHERE warn_at <= %s)"
         f" OR EXISTS (SELECT 1 FROM {order} WHERE report_due <= %s"
         " AND reported_at IS NULL AND report_overdue_at IS NULL)"
         f" OR EXISTS (SELECT 1 FROM {order} WHERE complete_due <= %s"
         " AND completed_at IS NULL AND complete_overdue_at IS NULL)"
     )
-    params: list[Any] = [now, now, now, now]
+    params: list[Any] = [now, *sorted(OPEN_STATES), now, now, now]
     if cutoff is not None:
         sql += f" OR EXISTS (SELECT 1 FROM {case} WHERE state = %s AND verified_at <= %s)"  # noqa: S608
         params += [CaseState.AWAITING_FEEDBACK, cutoff]

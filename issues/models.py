@@ -154,6 +154,7 @@ class Case(models.Model):
         on_delete=models.PROTECT,
         related_name="cases",
         limit_choices_to={"level": AreaLevel.ALLEY},
+        db_index=False,  # case_alley_created (alley, created_at) serves it
     )
     description = models.TextField(_("问题描述"))
     address_detail = models.CharField(_("详细位置"), max_length=200, blank=True)
@@ -168,7 +169,11 @@ class Case(models.Model):
     state = models.CharField(_("状态"), max_length=24, choices=CaseState.choices, default=CaseState.SUBMITTED)
     tier = models.CharField(_("当前层级"), max_length=16, choices=TIER_CHOICES, default=AreaLevel.ALLEY)
     holder_area = models.ForeignKey(
-        Area, verbose_name=_("当前责任单位"), on_delete=models.PROTECT, related_name="held_cases"
+        Area,
+        verbose_name=_("当前责任单位"),
+        on_delete=models.PROTECT,
+        related_name="held_cases",
+        db_index=False,  # case_holder_state (holder_area, state) serves it
     )
     lead_department = models.ForeignKey(
         Department,
@@ -238,7 +243,10 @@ class Case(models.Model):
             models.Index(
                 fields=["escalation_due"],
                 name="case_escalation_due_open",
-                condition=Q(escalation_due__isnull=False),
+                # The state too: the sweep's claim then reads this index in deadline order
+                # and stops after one batch (without it the planner intersects two indexes
+                # and sorts every due row, once per batch).
+                condition=Q(escalation_due__isnull=False, state__in=sorted(OPEN_STATES)),
             ),
             models.Index(fields=["warn_at"], name="case_warn_at_pending", condition=Q(warn_at__isnull=False)),
             models.Index(
@@ -298,7 +306,10 @@ class Case(models.Model):
 class CaseEvent(models.Model):
     """One immutable line of a case's timeline (the audit trail)."""
 
-    case = models.ForeignKey(Case, verbose_name=_("案件"), on_delete=models.CASCADE, related_name="events")
+    # event_case_at (case, at) serves lookups by case: one index fewer to write per event.
+    case = models.ForeignKey(
+        Case, verbose_name=_("案件"), on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -53,21 +53,30 @@ _ESCALATED_COLUMNS = ["tier", "holder_area", "accept_due", "resolve_due", "escal
 
 
 class _Row:
-    """One escalated row's new values, in the shape ``update_rows`` reads (attribute per column)."""
+    """One escalated row: its new values (attribute per column, as ``update_rows`` reads them),
+    where it came from, and the reason the whistle and the timeline give."""
 
     __slots__ = (
         "accept_due",
         "escalation_due",
+        "from_state",
+        "from_tier",
         "holder_area_id",
         "pk",
         "provisional",
+        "reason",
         "resolve_due",
         "tier",
         "warn_at",
     )
 
-    def __init__(self, pk: int, tier: str, holder_area_id: int, deadlines: Deadlines) -> None:
-        self.pk = pk
+    def __init__(
+        self, case: ClaimedCase, tier: str, holder_area_id: int, deadlines: Deadlines, reason: str
+    ) -> None:
+        self.pk = case.pk
+        self.from_tier = case.tier
+        self.from_state = case.state
+        self.reason = reason
         self.tier = tier
         self.holder_area_id = holder_area_id
         self.accept_due = deadlines.accept_due
@@ -133,10 +142,11 @@ def cases_escalate_claimed(
     memo.load(movable, targets)
 
     system = stored(gettext_noop("系统"))
+    template = _("%(unit)s超过%(what)s期限（%(due)s）未处理，系统自动上报。")
+    missed = {True: _("受理"), False: _("办结")}
+    units: dict[tuple[str, int], str] = {}
     rows: list[_Row] = []
     stopped: list[int] = []
-    whistles: list[Whistle] = []
-    events: list[CaseEvent] = []
     for case in movable:
         target = targets[case.pk]
         assert target is not None
@@ -152,38 +162,29 @@ def cases_escalate_claimed(
             deadlines = memo.deadlines[limits] = compute_deadlines(
                 category=category, tier=target, start=now, urgent=urgent
             )
-        alley = memo.areas[case.alley_id]
-        holder = memo.areas_by_code[alley.code_at(target)]
-        missed = _("受理") if case.state in _AWAITING_ACCEPT else _("办结")
-        reason = _("%(unit)s超过%(what)s期限（%(due)s）未处理，系统自动上报。") % {
-            "unit": unit_label(case.tier, memo.areas[case.holder_area_id]),
-            "what": missed,
+        holder = memo.areas_by_code[memo.areas[case.alley_id].code_at(target)]
+        unit = units.get((case.tier, case.holder_area_id))
+        if unit is None:
+            unit = units[case.tier, case.holder_area_id] = unit_label(
+                case.tier, memo.areas[case.holder_area_id]
+            )
+        reason = template % {
+            "unit": unit,
+            "what": missed[case.state in _AWAITING_ACCEPT],
             "due": timezone.localtime(case.escalation_due).strftime("%Y-%m-%d %H:%M")
             if case.escalation_due
             else "-",
         }
-        rows.append(_Row(case.pk, target, holder.pk, deadlines))
-        whistles.append(
-            Whistle(
-                case_id=case.pk, from_tier=case.tier, to_tier=target, reason=reason, automatic=True, at=now
-            )
-        )
-        events.append(
-            CaseEvent(
-                case_id=case.pk,
-                kind=EventKind.ESCALATED,
-                at=now,
-                actor_label=system,
-                from_state=case.state,
-                to_state=S.SUBMITTED,
-                from_tier=case.tier,
-                to_tier=target,
-                note=reason,
-            )
-        )
-    for case in at_city:
+        rows.append(_Row(case, target, holder.pk, deadlines, reason))
+    connection = connections[router.db_for_write(Case)]
+    write = _write_escalations_postgres if connection.vendor == "postgresql" else _write_escalations
+    event_ids = write(rows, now=now, actor_label=system) if rows else []
+    if stopped:
+        Case.objects.filter(pk__in=stopped).update(escalation_due=None)
+    if at_city:
         # Nothing above the city: the overdue case is supervised and its holder told, once.
-        events.append(
+        Case.objects.filter(pk__in=[c.pk for c in at_city]).update(escalation_due=None, supervised=True)
+        supervised = CaseEvent.objects.bulk_create(
             CaseEvent(
                 case_id=case.pk,
                 kind=EventKind.SUPERVISED,
@@ -191,8 +192,21 @@ def cases_escalate_claimed(
                 actor_label=system,
                 note=_("市级办理超过期限，系统自动督办。"),
             )
+            for case in at_city
         )
-    Whistle.objects.bulk_create(whistles)
+        event_ids += [e.pk for e in supervised if e.pk]
+    _notify_ids(event_ids)
+    return len(rows), len(at_city)
+
+
+def _write_escalations(rows: list[_Row], *, now: dt.datetime, actor_label: str) -> list[int]:
+    """Whistles, the cases' new tier and deadlines, timeline events: three statements (any database)."""
+    from dispatch.models import Whistle
+
+    Whistle.objects.bulk_create(
+        Whistle(case_id=r.pk, from_tier=r.from_tier, to_tier=r.tier, reason=r.reason, automatic=True, at=now)
+        for r in rows
+    )
     for flag in (False, True):
         update_rows(
             Case,
@@ -205,13 +219,86 @@ def cases_escalate_claimed(
                 "deadline_provisional": flag,
             },
         )
-    if stopped:
-        Case.objects.filter(pk__in=stopped).update(escalation_due=None)
-    if at_city:
-        Case.objects.filter(pk__in=[c.pk for c in at_city]).update(escalation_due=None, supervised=True)
-    created = CaseEvent.objects.bulk_create(events)
-    _notify_ids([e.pk for e in created if e.pk])
-    return len(whistles), len(at_city)
+    created = CaseEvent.objects.bulk_create(
+        CaseEvent(
+            case_id=r.pk,
+            kind=EventKind.ESCALATED,
+            at=now,
+            actor_label=actor_label,
+            from_state=r.from_state,
+            to_state=S.SUBMITTED,
+            from_tier=r.from_tier,
+            to_tier=r.tier,
+            note=r.reason,
+        )
+        for r in rows
+    )
+    return [e.pk for e in created if e.pk]
+
+
+def _write_escalations_postgres(rows: list[_Row], *, now: dt.datetime, actor_label: str) -> list[int]:
+    """The same three writes as one PostgreSQL statement: the batch travels once, as arrays.
+
+    ``unnest`` turns the arrays back into rows; the UPDATE and the two INSERTs are
+    data-modifying CTEs of one statement, so they succeed or fail together (the unique
+    (case, to_tier) constraint on whistles still aborts the batch whole).
+    """
+    from dispatch.models import Whistle
+
+    connection = connections[router.db_for_write(Case)]
+    quote = connection.ops.quote_name
+    case, whistle, event = (quote(m._meta.db_table) for m in (Case, Whistle, CaseEvent))
+    sql = f"""
+        WITH v AS (
+            SELECT * FROM unnest(
+                %(id)s::bigint[], %(tier)s::varchar[], %(holder)s::bigint[], %(accept_due)s::timestamptz[],
+                %(resolve_due)s::timestamptz[], %(warn_at)s::timestamptz[], %(provisional)s::boolean[],
+                %(from_tier)s::varchar[], %(from_state)s::varchar[], %(reason)s::text[]
+            ) AS v (id, tier, holder, accept_due, resolve_due, warn_at, provisional, from_tier, from_state, reason)
+        ),
+        updated AS (
+            UPDATE {case} AS c SET
+                tier = v.tier, holder_area_id = v.holder, accept_due = v.accept_due,
+                resolve_due = v.resolve_due, escalation_due = v.accept_due, warn_at = v.warn_at,
+                deadline_provisional = v.provisional, state = %(state)s, accepted_at = NULL,
+                tier_entered_at = %(now)s
+            FROM v WHERE c.id = v.id
+        ),
+        whistled AS (
+            INSERT INTO {whistle} (case_id, from_tier, to_tier, reason, automatic, at)
+            SELECT v.id, v.from_tier, v.tier, v.reason, true, %(now)s FROM v
+        )
+        INSERT INTO {event} (case_id, kind, at, actor_label, from_state, to_state, from_tier, to_tier,
+                             note, public, data)
+        SELECT v.id, %(kind)s, %(now)s, %(label)s, v.from_state, %(state)s, v.from_tier, v.tier,
+               v.reason, true, '{{}}'::jsonb
+        FROM v
+        RETURNING id
+    """  # noqa: S608 - table names come from the models, quoted
+    params: dict[str, Any] = {
+        "id": [r.pk for r in rows],
+        "tier": [r.tier for r in rows],
+        "holder": [r.holder_area_id for r in rows],
+        "accept_due": [r.accept_due for r in rows],
+        "resolve_due": [r.resolve_due for r in rows],
+        "warn_at": [r.warn_at for r in rows],
+        "provisional": [r.provisional for r in rows],
+        "from_tier": [r.from_tier for r in rows],
+        "from_state": [r.from_state for r in rows],
+        "reason": [r.reason for r in rows],
+        "state": S.SUBMITTED,
+        "now": now,
+        "kind": EventKind.ESCALATED,
+        "label": actor_label,
+    }
+    import psycopg
+
+    connection.ensure_connection()
+    # Server-side binding: the arrays go out in binary (Django's client-side cursor would
+    # quote ten thousand values into the SQL text in Python first).
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, binary=True)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def update_rows(
