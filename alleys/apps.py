@@ -7,3 +7,8 @@ class AlleysConfig(AppConfig):
 
     name = "alleys"
     verbose_name = _("街巷与人员")
+
+    def ready(self) -> None:
+        from .reference import connect_signals
+
+        connect_signals()

@@ -133,16 +133,19 @@ def _default_language() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _fresh_process_caches() -> Iterator[None]:
-    """The calendar and deadline policies are cached per process for a minute; a test's rows
-    (rolled back with its transaction) must not be seen by the next test."""
+    """The calendar, deadline policies and reference data (areas, departments, categories) are
+    cached per process; a test's rows (rolled back with its transaction) must not be seen by
+    the next test."""
+    from alleys import reference
     from dispatch.calendar import clear_calendar_cache
     from dispatch.deadlines import clear_policy_cache
+    from issues.public.selectors import clear_reference_cache
 
-    clear_calendar_cache()
-    clear_policy_cache()
+    for clear in (clear_calendar_cache, clear_policy_cache, reference.clear, clear_reference_cache):
+        clear()
     yield
-    clear_calendar_cache()
-    clear_policy_cache()
+    for clear in (clear_calendar_cache, clear_policy_cache, reference.clear, clear_reference_cache):
+        clear()
 
 
 @pytest.fixture(autouse=True)

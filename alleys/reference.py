@@ -1,0 +1,208 @@
+"""Reference data kept per process: areas and departments by code or id, for the hot public paths.
+
+The residents' form and tracking page used to read the alley, the areas above it and the
+handling unit from the database on every request; these rows change a few times a year.
+``ReferenceCache`` keeps what was read in the process and drops it when:
+
+- a row of a watched model is saved or deleted in this process (at once, by signal);
+- any process saved or deleted one (a stamp in the shared cache, bumped after commit and
+  compared at most once per ``recheck`` seconds, so a change reaches every worker within
+  about a second without a round trip per request);
+- ``ttl`` seconds passed (a backstop for writes that send no signal, such as
+  ``QuerySet.update``).
+
+Only rows that exist are kept: an unknown code is always asked of the database, so a new
+area is found at once. Cached instances are shared between requests: callers read them
+and never change them.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, TypeVar
+
+from django.core.cache import cache
+from django.db import transaction
+
+from .models import AlleyProfile, Area, Department
+
+logger = logging.getLogger(__name__)
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class ReferenceCache(Generic[K, V]):
+    """A per-process dictionary of rarely-changing rows, invalidated across processes (see above)."""
+
+    def __init__(self, name: str, *, ttl: float = 60.0, recheck: float = 1.0) -> None:
+        self.name = name
+        self.ttl = ttl
+        self.recheck = recheck
+        self._lock = threading.Lock()
+        self._data: dict[K, V] = {}
+        self._stamp: Any = None
+        self._loaded_at = 0.0
+        self._checked_at = 0.0
+
+    @property
+    def _stamp_key(self) -> str:
+        return f"refdata:{self.name}"
+
+    def _shared_stamp(self) -> tuple[bool, Any]:
+        """(read, stamp): the shared stamp, or (False, None) when the shared cache cannot answer."""
+        try:
+            return True, cache.get(self._stamp_key)
+        except Exception:  # a broken cache must cost a database read, never an error page
+            logger.warning("reference cache %s: the shared cache did not answer", self.name)
+            return False, None
+
+    def _fresh(self) -> None:
+        """Drop the local copy if it may be stale (called with the lock held)."""
+        now = time.monotonic()
+        if self._data and now - self._loaded_at > self.ttl:
+            self._data = {}
+        if self._data and now - self._checked_at < self.recheck:
+            return
+        read, stamp = self._shared_stamp()
+        # Unreadable: keep nothing and ask again next time (a database read per request, as before).
+        self._checked_at = now if read else 0.0
+        if not read or stamp != self._stamp:
+            self._data = {}
+        if not self._data:
+            self._stamp = stamp
+            self._loaded_at = now
+
+    def get(self, key: K, load: Callable[[], V | None]) -> V | None:
+        """The cached value of ``key``, else ``load()`` (kept unless None)."""
+        with self._lock:
+            self._fresh()
+            if key in self._data:
+                return self._data[key]
+        value = load()
+        if value is not None:
+            with self._lock:
+                self._data[key] = value
+        return value
+
+    def get_many(self, keys: Iterable[K], load: Callable[[list[K]], dict[K, V]]) -> dict[K, V]:
+        """The cached values of ``keys``; the missing ones come from one ``load(missing)``."""
+        wanted = list(keys)
+        with self._lock:
+            self._fresh()
+            found = {k: self._data[k] for k in wanted if k in self._data}
+        missing = [k for k in wanted if k not in found]
+        if missing:
+            loaded = load(missing)
+            with self._lock:
+                self._data.update(loaded)
+            found.update(loaded)
+        return found
+
+    def put(self, key: K, value: V) -> None:
+        with self._lock:
+            self._data[key] = value
+
+    def clear(self) -> None:
+        """Forget this process's copy (the next read asks the shared stamp again)."""
+        with self._lock:
+            self._data = {}
+            self._checked_at = 0.0
+
+    def changed(self, *_args: object, **_kwargs: object) -> None:
+        """A watched row changed: forget it here now, and everywhere once the change is committed."""
+        self.clear()
+
+        def bump() -> None:
+            self.clear()
+            try:
+                cache.set(self._stamp_key, secrets.token_hex(8), None)
+            except Exception:  # other processes then see the change when their copy expires
+                logger.warning("reference cache %s: could not tell other processes", self.name)
+
+        transaction.on_commit(bump, robust=True)
+
+
+# --- areas and departments ---------------------------------------------------------------------
+
+# Areas keyed by "c:<code>" and "i:<id>", with the alley profile joined (None when it has none).
+_areas: ReferenceCache[str, Area] = ReferenceCache("areas")
+_departments: ReferenceCache[int, Department] = ReferenceCache("departments")
+
+
+def _remember(area: Area) -> Area:
+    _areas.put(f"c:{area.code}", area)
+    _areas.put(f"i:{area.pk}", area)
+    return area
+
+
+def _load_areas(**lookup: Any) -> list[Area]:
+    return list(Area.objects.select_related("profile").filter(**lookup))
+
+
+def area_by_code(code: str) -> Area | None:
+    """The area with this code, active or not, with its profile (no query once read), or None."""
+
+    def load() -> Area | None:
+        rows = _load_areas(code=code)
+        return _remember(rows[0]) if rows else None
+
+    return _areas.get(f"c:{code}", load)
+
+
+def area_by_id(pk: int) -> Area | None:
+    """The area with this id, active or not, with its profile, or None."""
+
+    def load() -> Area | None:
+        rows = _load_areas(pk=pk)
+        return _remember(rows[0]) if rows else None
+
+    return _areas.get(f"i:{pk}", load)
+
+
+def areas_by_code(codes: Iterable[str]) -> dict[str, Area]:
+    """{code: area} for the codes that exist (one query for those not yet read)."""
+
+    def load(missing: list[str]) -> dict[str, Area]:
+        rows = _load_areas(code__in=[key[2:] for key in missing])
+        for area in rows:
+            _remember(area)
+        return {f"c:{a.code}": a for a in rows}
+
+    found = _areas.get_many([f"c:{code}" for code in codes], load)
+    return {key[2:]: area for key, area in found.items()}
+
+
+def chain_above(area: Area, *, include_self: bool = False) -> list[Area]:
+    """The areas above ``area`` up to the city, top first, like ``Area.objects.chain_above``."""
+    from .models import ancestor_codes
+
+    codes = ancestor_codes(area.code)
+    if include_self:
+        codes.append(area.code)
+    found = areas_by_code(codes)
+    return [found[code] for code in sorted(found)]
+
+
+def department_by_id(pk: int) -> Department | None:
+    """The department with this id (no query once read), or None."""
+    return _departments.get(pk, lambda: Department.objects.filter(pk=pk).first())
+
+
+def clear() -> None:
+    """Forget this process's areas and departments (tests; the signals do it in production)."""
+    _areas.clear()
+    _departments.clear()
+
+
+def connect_signals() -> None:
+    """Called from AlleysConfig.ready(): a saved or deleted area, profile or department is dropped."""
+    from django.db.models.signals import post_delete, post_save
+
+    for model, target in ((Area, _areas), (AlleyProfile, _areas), (Department, _departments)):
+        post_save.connect(target.changed, sender=model, dispatch_uid=f"refdata-{model.__name__}-save")
+        post_delete.connect(target.changed, sender=model, dispatch_uid=f"refdata-{model.__name__}-del")
