@@ -53,6 +53,10 @@ class BusinessCalendar:
     overrides: dict[dt.date, bool] = field(default_factory=dict)  # date -> is_workday
     manual_years: frozenset[int] = frozenset()
     tz: dt.tzinfo = field(default_factory=timezone.get_default_timezone)
+    # Answers already worked out: every deadline walks the same few weeks of days, and the
+    # package's lookup costs more than the walk. (The instance is replaced when the admin
+    # changes a day, see get_calendar, so this never outlives its overrides.)
+    _workdays: dict[dt.date, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # --- days -------------------------------------------------------------------------
     def knows(self, day: dt.date) -> bool:
@@ -60,6 +64,12 @@ class BusinessCalendar:
         return first <= day.year <= last or day.year in self.manual_years or day in self.overrides
 
     def is_workday(self, day: dt.date) -> bool:
+        known = self._workdays.get(day)
+        if known is None:
+            known = self._workdays[day] = self._is_workday(day)
+        return known
+
+    def _is_workday(self, day: dt.date) -> bool:
         if day in self.overrides:
             return self.overrides[day]
         first, last = _package_years()
