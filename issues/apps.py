@@ -7,3 +7,8 @@ class IssuesConfig(AppConfig):
 
     name = "issues"
     verbose_name = _("诉求案件")
+
+    def ready(self) -> None:
+        from .public.selectors import connect_signals
+
+        connect_signals()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any, cast
 
@@ -122,10 +122,30 @@ def _text(
     return field
 
 
+class KeyedChoiceField(forms.ChoiceField):
+    """A ChoiceField checked by a set lookup, its choices built only if a widget renders them.
+
+    The report form draws its category tiles itself; building and normalising a hundred
+    (id, name) choices twice on every submission, to test one value, cost more than the
+    rest of the validation.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.valid_values: frozenset[str] = frozenset()
+
+    def set_choices(self, choices: Callable[[], list[tuple[str, str]]], valid: Iterable[str]) -> None:
+        self.choices = choices  # a callable: normalised lazily, if ever
+        self.valid_values = frozenset(valid)
+
+    def valid_value(self, value: Any) -> bool:
+        return str(value) in self.valid_values
+
+
 class ReportForm(forms.Form):
     """A resident's report of a problem in one alley."""
 
-    category = forms.ChoiceField(
+    category = KeyedChoiceField(
         label=gettext_lazy("遇到了什么问题？"),
         widget=forms.RadioSelect,
         error_messages={
@@ -133,7 +153,7 @@ class ReportForm(forms.Form):
             "invalid_choice": gettext_lazy("请选择问题类型。"),
         },
     )
-    other_category = forms.ChoiceField(label=gettext_lazy("其他问题的类型"), required=False)
+    other_category = KeyedChoiceField(label=gettext_lazy("其他问题的类型"), required=False)
     description = forms.CharField(
         label=gettext_lazy("问题描述"),
         widget=forms.Textarea(attrs={"rows": 5}),
@@ -165,10 +185,15 @@ class ReportForm(forms.Form):
         self._by_id = {str(c.pk): c for c in (*self.common, *self.other)}
         self.skipped_photos = list(skipped_photos)
         self.skipped_count = skipped_count
-        category_field = cast(forms.ChoiceField, self.fields["category"])
-        category_field.choices = [(str(c.pk), c.name) for c in self.common] + [(OTHER, _("其他问题"))]
-        other_field = cast(forms.ChoiceField, self.fields["other_category"])
-        other_field.choices = [("", _("请选择"))] + [(str(c.pk), c.name) for c in self.other]
+        common_ids = [str(c.pk) for c in self.common]
+        other_ids = [str(c.pk) for c in self.other]
+        cast(KeyedChoiceField, self.fields["category"]).set_choices(
+            lambda: [(str(c.pk), c.name) for c in self.common] + [(OTHER, _("其他问题"))],
+            [*common_ids, OTHER],
+        )
+        cast(KeyedChoiceField, self.fields["other_category"]).set_choices(
+            lambda: [("", _("请选择"))] + [(str(c.pk), c.name) for c in self.other], ["", *other_ids]
+        )
         self.cleaned_photos: list[ContentFile[bytes]] = []
         self.category_obj: CategoryType | None = None
 

@@ -14,17 +14,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import models
 from django.db.models import Count, F, Prefetch, Q
-from django.utils import timezone
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from alleys import reference
 from alleys.choices import AreaLevel, Role
 from alleys.logging import mask_phone
 from alleys.models import AlleyProfile, Area, RoleAssignment
 from dispatch.chain import unit_label
-from issues.choices import FINAL_STATES, CaseState
-from issues.models import Case, CaseEvent, CasePhoto, CategoryType
+from issues.choices import FINAL_STATES, CaseState, EventKind, PhotoKind
+from issues.models import Case, CaseEvent, CasePhoto, CategoryClass, CategoryType
 
 # Tracking codes are upper-case letters and digits (see issues.models.new_tracking_code);
 # anything else is answered like an unknown code, without a query.
@@ -88,14 +90,13 @@ class AlleyBoard:
 
 
 def find_alley(code: str) -> Area | None:
-    """An active alley by its code, with its profile (one query)."""
+    """An active alley by its code, with its profile (no query once the process has read it)."""
     if not code.isdigit():
         return None
-    return (
-        Area.objects.select_related("profile")
-        .filter(code=code, level=AreaLevel.ALLEY, is_active=True)
-        .first()
-    )
+    area = reference.area_by_code(code)
+    if area is None or area.level != AreaLevel.ALLEY or not area.is_active:
+        return None
+    return area
 
 
 def _profile_of(alley: Area) -> AlleyProfile | None:
@@ -106,8 +107,8 @@ def _profile_of(alley: Area) -> AlleyProfile | None:
 
 
 def alley_board(alley: Area) -> AlleyBoard:
-    """The board of ``alley`` (two queries: the chain above it and the team)."""
-    chain = list(Area.objects.chain_above(alley, include_self=False))
+    """The board of ``alley`` (one query, the team; the chain above it is reference data)."""
+    chain = reference.chain_above(alley)
     board = AlleyBoard(alley=alley, chain=chain, profile=_profile_of(alley))
     team = (
         RoleAssignment.objects.active()
@@ -187,16 +188,36 @@ def finder_step(*, street: str = "", community: str = "", query: str = "") -> Fi
 # --- a case's progress ---------------------------------------------------------------------
 
 
+# The one row, by its unique code. Written out: compiling the equivalent queryset cost more
+# than PostgreSQL took to answer it, on the page residents open most.
+_CASE_BY_CODE = f"SELECT * FROM {Case._meta.db_table} WHERE tracking_code = %s"  # noqa: S608 -- no user input
+
+
 def find_case(raw_code: str) -> Case | None:
-    """The case with this tracking code, with what its page shows (one query), or None."""
+    """The case with this tracking code, with what its page shows (one query), or None.
+
+    Only the case's own row is read: its category, alley, holder and lead department are
+    reference data (a join of five tables cost PostgreSQL more to plan than to run).
+    The case it was merged into, shown only for a merged case, loads when used.
+    """
     code = normalize_code(raw_code)
     if not _CODE_RE.match(code):
         return None
-    return (
-        Case.objects.select_related("category", "alley", "holder_area", "lead_department", "merged_into")
-        .filter(tracking_code=code)
-        .first()
-    )
+    case = next(iter(Case.objects.raw(_CASE_BY_CODE, [code])), None)
+    if case is None:
+        return None
+    category = category_by_id(case.category_id)
+    if category is not None:
+        case.category = category
+    for name in ("alley", "holder_area"):
+        area = reference.area_by_id(getattr(case, f"{name}_id"))
+        if area is not None:
+            setattr(case, name, area)
+    if case.lead_department_id:
+        department = reference.department_by_id(case.lead_department_id)
+        if department is not None:
+            case.lead_department = department
+    return case
 
 
 LIGHT_STEPS: tuple[tuple[str, Any], ...] = (
@@ -217,6 +238,17 @@ class PublicEvent:
     unit: str
     note: str
 
+    # The time as the page prints it, formatted here: the template's date filter cost
+    # more than the rest of a timeline line (they print what |date:"c" and
+    # |date:"DATETIME_FORMAT" print).
+    @property
+    def at_iso(self) -> str:
+        return timezone.localtime(self.at).isoformat()
+
+    @property
+    def at_text(self) -> str:
+        return formats.date_format(timezone.localtime(self.at), "DATETIME_FORMAT")
+
 
 @dataclass(frozen=True)
 class PublicPhoto:
@@ -233,6 +265,7 @@ class Progress:
     """What the tracking page shows of one case."""
 
     case: Case
+    state: str  # the state's label
     chain: list[Area]
     unit: str
     description: str
@@ -259,42 +292,63 @@ def thumb_size(width: int, height: int, side: int = THUMB_SIDE) -> tuple[int, in
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
+def _labels(choices: type[models.TextChoices]) -> dict[str, str]:
+    """{value: label} of a choices class in the active language.
+
+    ``get_FOO_display()`` rebuilds and hashes the whole (lazy) choice list on every call,
+    which for the forty event kinds cost more than the rest of the timeline.
+    """
+    key = (choices, translation.get_language())
+    labels = _LABELS.get(key)
+    if labels is None:
+        labels = _LABELS[key] = {str(value): str(label) for value, label in choices.choices}
+    return labels
+
+
+_LABELS: dict[tuple[type[models.TextChoices], str | None], dict[str, str]] = {}
+
+
 def public_photos(photos: Iterable[CasePhoto]) -> list[PublicPhoto]:
+    labels = _labels(PhotoKind)
     result = []
     for photo in photos:
         width, height = thumb_size(photo.width, photo.height)
-        result.append(PublicPhoto(photo.pk, str(photo.get_kind_display()), width, height))
+        result.append(PublicPhoto(photo.pk, labels.get(photo.kind, photo.kind), width, height))
     return result
 
 
 def case_progress(case: Case, *, now: dt.datetime | None = None) -> Progress:
-    """The public view of a case (three more queries: the chain, public events, public photos)."""
+    """The public view of a case (two more queries: public events, public photos)."""
     now = now or timezone.now()
     chain = [
-        a
-        for a in Area.objects.chain_above(case.alley, include_self=False)
-        if a.level in (AreaLevel.STREET, AreaLevel.COMMUNITY)
+        a for a in reference.chain_above(case.alley) if a.level in (AreaLevel.STREET, AreaLevel.COMMUNITY)
     ]
+    kinds = _labels(EventKind)
     events = [
-        PublicEvent(at=e.at, kind=str(e.get_kind_display()), unit=e.actor_label, note=mask_phone(e.note))
-        for e in CaseEvent.objects.filter(case=case, public=True).only(
-            "id", "case_id", "at", "kind", "actor_label", "note"
+        PublicEvent(at=at, kind=kinds.get(kind, kind), unit=unit, note=mask_phone(note))
+        for at, kind, unit, note in CaseEvent.objects.filter(case=case, public=True).values_list(
+            "at", "kind", "actor_label", "note"
         )
     ]
-    photos = public_photos(
-        CasePhoto.objects.filter(case=case, is_public=True).only("id", "case_id", "kind", "width", "height")
-    )
+    photo_kinds = _labels(PhotoKind)
+    photos = [
+        PublicPhoto(pk, photo_kinds.get(kind, kind), *thumb_size(width, height))
+        for pk, kind, width, height in CasePhoto.objects.filter(case=case, is_public=True).values_list(
+            "id", "kind", "width", "height"
+        )
+    ]
     light = case.light
     order = [key for key, _label in LIGHT_STEPS]
     current = order.index(light) if light in order else 0
     steps = [
-        {"key": key, "label": label, "done": i < current, "current": i == current}
+        {"key": key, "label": str(label), "done": i < current, "current": i == current}
         for i, (key, label) in enumerate(LIGHT_STEPS)
     ]
     running = case.state not in FINAL_STATES and case.state != CaseState.AWAITING_FEEDBACK
     due = case.current_due if running else None
     return Progress(
         case=case,
+        state=_labels(CaseState).get(case.state, case.state),
         chain=chain,
         unit=handling_unit(case),
         # The resident's own words, but a code can be passed on: mobile numbers in it are masked.
@@ -399,12 +453,44 @@ def public_board(area: Area, *, now: dt.datetime | None = None) -> PublicBoard:
 # --- the report form's categories ------------------------------------------------------------
 
 
+# Every category type with its class, in their order: read once per process (see alleys.reference).
+_categories: reference.ReferenceCache[str, dict[int, CategoryType]] = reference.ReferenceCache("categories")
+
+
+def _all_categories() -> dict[int, CategoryType]:
+    def load() -> dict[int, CategoryType]:
+        return {c.pk: c for c in CategoryType.objects.select_related("category_class")}
+
+    return _categories.get("all", load) or {}
+
+
+def category_by_id(pk: int) -> CategoryType | None:
+    """A category type (active or not) with its class, from the process's copy."""
+    return _all_categories().get(pk)
+
+
 def report_categories() -> tuple[list[CategoryType], list[CategoryType]]:
-    """(common, other) active categories for the form, in their order (one query)."""
+    """(common, other) active categories for the form, in their order (no query once read).
+
+    Whole rows with their class: ``case_submit`` reads the tier and limits from them.
+    """
     common: list[CategoryType] = []
     other: list[CategoryType] = []
-    for category in CategoryType.objects.filter(is_active=True).only(
-        "id", "code", "name", "icon", "common", "needs_contact", "sort_order"
-    ):
-        (common if category.common else other).append(category)
+    for category in _all_categories().values():
+        if category.is_active:
+            (common if category.common else other).append(category)
     return common, other
+
+
+def clear_reference_cache() -> None:
+    """Forget this process's categories (tests; the signals do it in production)."""
+    _categories.clear()
+
+
+def connect_signals() -> None:
+    """Called from IssuesConfig.ready(): a saved or deleted category type or class is dropped."""
+    from django.db.models.signals import post_delete, post_save
+
+    for model in (CategoryType, CategoryClass):
+        post_save.connect(_categories.changed, sender=model, dispatch_uid=f"refdata-{model.__name__}-save")
+        post_delete.connect(_categories.changed, sender=model, dispatch_uid=f"refdata-{model.__name__}-del")

@@ -31,7 +31,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
-from django_ratelimit.core import get_usage, is_ratelimited
 from PIL import Image
 
 from alleys.choices import AreaLevel
@@ -40,7 +39,7 @@ from issues.choices import CaseSource
 from issues.models import Case, CasePhoto
 from issues.workflow import TransitionError, case_feedback, case_submit
 
-from . import selectors
+from . import limits, selectors
 from .forms import HONEYPOT, OTHER, FeedbackForm, ReportForm
 from .uploads import PhotoLimitHandler
 
@@ -176,7 +175,7 @@ def _form_context(form: ReportForm) -> dict[str, Any]:
 
 def _render_report(
     request: HttpRequest,
-    board: selectors.AlleyBoard,
+    alley: Area,
     form: ReportForm,
     *,
     status: int = 200,
@@ -184,8 +183,9 @@ def _render_report(
     repick: bool = False,
 ) -> HttpResponse:
     context = {
-        "board": board,
-        "alley": board.alley,
+        # The board (one query) only when the form is shown: a successful post just redirects.
+        "board": selectors.alley_board(alley),
+        "alley": alley,
         "notice": notice,
         "repick": repick or form.repick_photos,
         "nav": "report",
@@ -208,13 +208,12 @@ def alley_report(request: HttpRequest, code: str) -> HttpResponse:
     if alley is None:
         return _not_found(request, what="alley")
     common, other = selectors.report_categories()
-    board = selectors.alley_board(alley)
 
     def fresh_form(**kwargs: Any) -> ReportForm:
         return ReportForm(common=common, other=other, **kwargs)
 
     if request.method != "POST":
-        return _render_report(request, board, fresh_form())
+        return _render_report(request, alley, fresh_form())
 
     handler = PhotoLimitHandler(
         request, max_files=settings.JXT_MAX_PHOTOS, max_bytes=settings.JXT_MAX_PHOTO_BYTES
@@ -226,7 +225,7 @@ def alley_report(request: HttpRequest, code: str) -> HttpResponse:
     except (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent):
         return _render_report(
             request,
-            board,
+            alley,
             fresh_form(),
             status=413,
             notice=_("提交的内容太多，没能收到。请把问题描述写短一些，照片少选几张，再提交一次。"),
@@ -234,25 +233,23 @@ def alley_report(request: HttpRequest, code: str) -> HttpResponse:
         )
     except MultiPartParserError:
         return _render_report(
-            request, board, fresh_form(), status=400, notice=_("提交没有完整收到，请检查网络后再提交一次。")
+            request, alley, fresh_form(), status=400, notice=_("提交没有完整收到，请检查网络后再提交一次。")
         )
     kept = _kept_values(request)
     had_photos = bool(request.FILES) or handler.skipped
     if _csrf_failed(request):
         return _render_report(
             request,
-            board,
+            alley,
             fresh_form(initial=kept),
             status=403,
             notice=_("这个页面打开太久已过期。您填写的内容还在，请再点一次“提交”。"),
             repick=had_photos,
         )
-    if is_ratelimited(
-        request, group="public-report-ip", key="ip", rate=_rate("JXT_REPORT_RATE_IP", "10/h"), increment=True
-    ):
+    if limits.hit("public-report-ip", limits.client_ip(request), _rate("JXT_REPORT_RATE_IP", "10/h")):
         return _render_report(
             request,
-            board,
+            alley,
             fresh_form(initial=kept),
             status=429,
             notice=_("提交太频繁了，请过一段时间（约一小时）再提交。您填写的内容还在。"),
@@ -262,7 +259,7 @@ def alley_report(request: HttpRequest, code: str) -> HttpResponse:
         # A robot filled the field people never see; say little, keep the values for a human.
         return _render_report(
             request,
-            board,
+            alley,
             fresh_form(initial=kept),
             status=400,
             notice=_("提交没有成功，请检查后再提交一次。"),
@@ -275,19 +272,13 @@ def alley_report(request: HttpRequest, code: str) -> HttpResponse:
         skipped_count=handler.too_many,
     )
     if not form.is_valid():
-        return _render_report(request, board, form)
+        return _render_report(request, alley, form)
     data = form.cleaned_data
     phone = data["reporter_phone"]
-    if phone and is_ratelimited(
-        request,
-        group="public-report-phone",
-        key=lambda _group, _request: phone,
-        rate=_rate("JXT_REPORT_RATE_PHONE", "5/h"),
-        increment=True,
-    ):
+    if phone and limits.hit("public-report-phone", phone, _rate("JXT_REPORT_RATE_PHONE", "5/h")):
         return _render_report(
             request,
-            board,
+            alley,
             form,
             status=429,
             notice=_("这个手机号码提交太频繁了，请过一段时间（约一小时）再提交。您填写的内容还在。"),
@@ -311,7 +302,7 @@ def alley_report(request: HttpRequest, code: str) -> HttpResponse:
     except TransitionError as exc:
         field = exc.field if exc.field in form.fields else None
         form.add_error(field, exc.message)
-        return _render_report(request, board, form)
+        return _render_report(request, alley, form)
     return redirect("public-report-done", code=case.tracking_code)
 
 
@@ -400,12 +391,8 @@ def track_case(request: HttpRequest, code: str) -> HttpResponse:
         return _render_track(
             request, case, kept, status=403, notice=_("这个页面打开太久已过期。请再点一次“提交评价”。")
         )
-    if is_ratelimited(
-        request,
-        group="public-feedback-ip",
-        key="ip",
-        rate=_rate("JXT_FEEDBACK_RATE_IP", FEEDBACK_IP_RATE),
-        increment=True,
+    if limits.hit(
+        "public-feedback-ip", limits.client_ip(request), _rate("JXT_FEEDBACK_RATE_IP", FEEDBACK_IP_RATE)
     ):
         return _render_track(
             request, case, form, status=429, notice=_("提交太频繁了，请过一段时间（约一小时）再试。")
@@ -413,18 +400,17 @@ def track_case(request: HttpRequest, code: str) -> HttpResponse:
     if not form.is_valid():
         return _render_track(request, case, form)
 
-    def wrong_guesses(*, add_one: bool) -> dict[str, Any] | None:
+    def wrong_guesses(*, add_one: bool) -> limits.Usage | None:
         """Wrong phone digits for this case in the current window (a rate of "5/h" locks after five)."""
-        return get_usage(
-            request,
-            group="public-feedback-guess",
-            key=lambda _group, _request: case.tracking_code,
-            rate=_rate("JXT_FEEDBACK_GUESS_RATE", FEEDBACK_GUESS_RATE),
-            increment=add_one,
+        return limits.usage(
+            "public-feedback-guess",
+            case.tracking_code,
+            _rate("JXT_FEEDBACK_GUESS_RATE", FEEDBACK_GUESS_RATE),
+            add_one=add_one,
         )
 
     usage = wrong_guesses(add_one=False) if needs_phone else None
-    if usage is not None and usage["count"] >= usage["limit"]:
+    if usage is not None and usage.reached:
         return _render_track(
             request,
             case,

@@ -109,7 +109,7 @@ def case_submit(
             created_by=actor if getattr(actor, "pk", None) else None,
             patrol=patrol,
         )
-        place_at_tier(case, tier, now=now)
+        place_at_tier(case, tier, now=now, holder=_holder_for(alley, tier))
         case.save()
         event = record_event(
             case,
@@ -123,6 +123,19 @@ def case_submit(
         _attach_photos(case, event, photos, PhotoKind.REPORT, public=False)
         _notify(event)
     return case
+
+
+def _holder_for(alley: Any, tier: str) -> Any:
+    """The area holding a new case (``dispatch.chain.holder_area_for`` from the reference cache)."""
+    from alleys import reference
+    from alleys.models import Area
+
+    if tier == AreaLevel.ALLEY:
+        return alley
+    holder = reference.area_by_code(alley.code_at(tier))
+    if holder is None:
+        raise Area.DoesNotExist(f"no area {alley.code_at(tier)} above {alley.code}")
+    return holder
 
 
 def case_accept(*, case: Case | int, actor: Any, note: str = "", now: dt.datetime | None = None) -> Case:

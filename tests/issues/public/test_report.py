@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from PIL import Image
-from pytest_django import Settings
+from pytest_django import DjangoAssertNumQueries, Settings
 
 from alleys.choices import AreaLevel
 from dispatch.deadlines import compute_deadlines
@@ -193,6 +193,37 @@ def test_the_retired_category_cannot_be_chosen(client: Client, place: Place) -> 
     assert_refused(
         post_report(client, place, category="other", other_category=str(place.retired.pk)), "请选择"
     )
+
+
+def test_a_category_retired_after_the_form_was_read_is_refused(client: Client, place: Place) -> None:
+    assert client.get(place.form_url).status_code == 200  # the process has read the categories
+    place.lamp.is_active = False
+    place.lamp.save()
+    assert_refused(post_report(client, place), "请选择问题类型")
+    assert Case.objects.count() == 0
+
+
+def test_a_renamed_alley_shows_at_once(client: Client, place: Place) -> None:
+    assert place.alley.name in text_of(client.get(place.form_url))
+    place.alley.name = "金鱼新巷"
+    place.alley.save()
+    assert "金鱼新巷" in text_of(client.get(place.form_url))
+
+
+def test_a_report_runs_a_fixed_number_of_queries(
+    client: Client,
+    place: Place,
+    django_assert_num_queries: DjangoAssertNumQueries,
+    django_assert_max_num_queries: DjangoAssertNumQueries,
+) -> None:
+    """The alley, categories, calendar and policies are read once per process; then only the writes."""
+    assert client.get(place.form_url).status_code == 200
+    with django_assert_max_num_queries(7):  # + the calendar's days and years, the deadline policies
+        assert post_report(client, place).status_code == 302
+    for phone in ("13700001111", "13600002222"):
+        with django_assert_num_queries(4):  # SAVEPOINT (BEGIN), INSERT case, INSERT event, RELEASE (COMMIT)
+            assert post_report(client, place, reporter_phone=phone).status_code == 302
+    assert Case.objects.count() == 3
 
 
 def test_a_needs_contact_category_requires_a_phone(client: Client, place: Place) -> None:

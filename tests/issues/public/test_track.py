@@ -115,16 +115,31 @@ def test_a_wrong_code_gets_the_same_friendly_404(client: Client, place: Place, c
 
 
 def test_the_track_page_runs_a_constant_number_of_queries(
-    client: Client, place: Place, django_assert_max_num_queries: DjangoAssertNumQueries
+    client: Client,
+    place: Place,
+    django_assert_max_num_queries: DjangoAssertNumQueries,
+    django_assert_num_queries: DjangoAssertNumQueries,
 ) -> None:
     small = case_in(place.world, state=CaseState.AWAITING_FEEDBACK)
     big = case_in(place.world, state=CaseState.AWAITING_FEEDBACK)
     for i in range(15):
         add_event(big, f"进展 {i}", public=True)
         add_photo(big, public=True)
+    # A fresh process also reads the reference data once: the categories, the areas above.
+    with django_assert_max_num_queries(6):
+        assert client.get(track_url(small)).status_code == 200
+    # Then the case, its public events and its public photos, however many there are.
     for case in (small, big):
-        with django_assert_max_num_queries(5):
+        with django_assert_num_queries(3):
             assert client.get(track_url(case)).status_code == 200
+
+
+def test_the_track_page_follows_a_renamed_alley_at_once(client: Client, place: Place) -> None:
+    case = case_in(place.world, state=CaseState.SUBMITTED)
+    assert "金鱼巷" in text_of(client.get(track_url(case)))
+    place.alley.name = "金鱼新巷"
+    place.alley.save()
+    assert "金鱼新巷" in text_of(client.get(track_url(case)))
 
 
 # --- feedback -------------------------------------------------------------------------------------

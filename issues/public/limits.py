@@ -1,0 +1,138 @@
+"""Rate limits of the residents' pages: one round trip to the cache per check.
+
+django-ratelimit's ``is_ratelimited`` asks Django's Redis cache three times per check
+(``add``, then ``incr``, which is ``EXISTS`` + ``INCRBY``), each through a new client
+object; on the report form, with two checks per submission, that was a sizeable share
+of the request. Here a check is one pipeline (``SET key 0 EX ttl NX`` + ``INCR key``).
+The rules are django-ratelimit's: fixed windows with a per-key offset, counts kept in
+the ``default`` cache (Redis in production, shared by every web process), IPv6
+addresses counted per /64, ``RATELIMIT_ENABLE`` and ``RATELIMIT_FAIL_OPEN`` honoured.
+Other caches (the local-memory cache of a laptop or the tests) use ``add`` + ``incr``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+import re
+import time
+import weakref
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+from django.http import HttpRequest
+
+logger = logging.getLogger(__name__)
+
+_RATE_RE = re.compile(r"^(\d+)/(\d*)([smhd])$")
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# Counters outlive their window a little, so a clock skew between web servers cannot reset one early.
+_EXPIRATION_FUDGE = 5
+
+
+@dataclass(frozen=True)
+class Usage:
+    """A counter in its current window."""
+
+    count: int
+    limit: int
+
+    @property
+    def exceeded(self) -> bool:
+        return self.count > self.limit
+
+    @property
+    def reached(self) -> bool:
+        return self.count >= self.limit
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """("10/h" →) (10, 3600); "5/15m" is five per fifteen minutes."""
+    match = _RATE_RE.match(rate.strip())
+    if not match:
+        raise ValueError(f"bad rate {rate!r}: expected e.g. 10/h or 5/15m")
+    count, multiplier, unit = match.groups()
+    return int(count), _PERIODS[unit] * int(multiplier or 1)
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The address a limit counts: REMOTE_ADDR, IPv6 by its /64 (one home's prefix)."""
+    ip = request.META.get("REMOTE_ADDR") or ""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    mask = 64 if address.version == 6 else 32
+    return str(ipaddress.ip_network(f"{address}/{mask}", strict=False).network_address)
+
+
+def _window_end(value: str, period: int, now: int) -> int:
+    """The end of the current window; each key's windows are offset (crc32) so they do not all end together."""
+    if period == 1:
+        return now
+    end = now - (now % period) + (zlib.crc32(value.encode()) % period)
+    return end + period if end < now else end
+
+
+def _key(group: str, value: str, period: int, window: int) -> str:
+    digest = hashlib.sha256(f"{group}\0{value}".encode()).hexdigest()[:40]
+    return f"rl:{group}:{period}:{digest}:{window}"
+
+
+# One redis-py client per Django cache client: Django builds a new one (with its few hundred
+# response callbacks) for every call, the connection pool behind them being the same.
+_clients: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def _redis(cache: RedisCache) -> Any:
+    backend = cache._cache
+    client = _clients.get(backend)
+    if client is None:
+        client = _clients[backend] = backend.get_client(write=True)
+    return client
+
+
+def _count(key: str, ttl: int, *, add_one: bool) -> int:
+    cache = caches["default"]
+    if isinstance(cache, RedisCache):
+        full = cache.make_and_validate_key(key)
+        pipe = _redis(cache).pipeline(transaction=False)
+        pipe.set(full, 0, ex=ttl, nx=True)
+        if add_one:
+            pipe.incr(full)
+        else:
+            pipe.get(full)
+        return int(pipe.execute()[1] or 0)
+    cache.add(key, 0, ttl)
+    return int(cache.incr(key) if add_one else cache.get(key, 0))
+
+
+def usage(group: str, value: str, rate: str, *, add_one: bool) -> Usage | None:
+    """The counter of ``value`` in ``group`` (counting this request if ``add_one``); None = not limited.
+
+    None when rate limiting is switched off, or when the cache cannot answer and
+    RATELIMIT_FAIL_OPEN lets residents through.
+    """
+    if not getattr(settings, "RATELIMIT_ENABLE", True):
+        return None
+    limit, period = parse_rate(rate)
+    window = _window_end(value, period, int(time.time()))
+    try:
+        count = _count(_key(group, value, period, window), period + _EXPIRATION_FUDGE, add_one=add_one)
+    except Exception:  # a broken cache: the setting decides (the value may be personal: never logged)
+        logger.warning("rate limit %s: the cache did not answer", group)
+        if getattr(settings, "RATELIMIT_FAIL_OPEN", False):
+            return None
+        return Usage(count=limit + 1, limit=limit)
+    return Usage(count=count, limit=limit)
+
+
+def hit(group: str, value: str, rate: str) -> bool:
+    """Count one request of ``value`` in ``group``; True when it goes over ``rate``."""
+    result = usage(group, value, rate, add_one=True)
+    return result is not None and result.exceeded

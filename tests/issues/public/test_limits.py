@@ -1,0 +1,92 @@
+"""The residents' rate limits: one cache round trip per check, django-ratelimit's rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.cache import caches
+from django.test import Client, RequestFactory
+from pytest_django import Settings
+
+from issues.models import Case
+from issues.public import limits
+
+from .helpers import Place, post_report
+
+
+def test_rates_are_read_like_django_ratelimit() -> None:
+    assert limits.parse_rate("10/h") == (10, 3600)
+    assert limits.parse_rate("5/15m") == (5, 900)
+    assert limits.parse_rate("1000000/m") == (1_000_000, 60)
+    with pytest.raises(ValueError):
+        limits.parse_rate("ten per hour")
+
+
+def test_a_counter_goes_over_its_rate_and_counts_each_value_apart() -> None:
+    assert [limits.hit("t-count", "13912345678", "2/h") for _ in range(3)] == [False, False, True]
+    assert limits.hit("t-count", "13700001111", "2/h") is False
+    assert limits.hit("t-other-group", "13912345678", "2/h") is False
+
+
+def test_peeking_does_not_count() -> None:
+    limits.hit("t-peek", "ABCD2345", "5/h")
+    for _ in range(3):
+        usage = limits.usage("t-peek", "ABCD2345", "5/h", add_one=False)
+        assert usage is not None and usage.count == 1 and not usage.reached
+
+
+def test_ipv6_addresses_count_per_slash_64() -> None:
+    factory = RequestFactory()
+    one = factory.get("/", REMOTE_ADDR="2001:db8:1:2::10")
+    other = factory.get("/", REMOTE_ADDR="2001:db8:1:2:ffff::1")
+    assert limits.client_ip(one) == limits.client_ip(other) == "2001:db8:1:2::"
+    assert limits.client_ip(factory.get("/", REMOTE_ADDR="10.0.0.7")) == "10.0.0.7"
+
+
+def test_the_setting_switches_limits_off(settings: Settings) -> None:
+    settings.RATELIMIT_ENABLE = False
+    assert not any(limits.hit("t-off", "x", "1/h") for _ in range(3))
+
+
+class BrokenCache:
+    def __getattr__(self, name: str) -> Any:
+        raise ConnectionError("the cache is down")
+
+
+@pytest.mark.parametrize(("fail_open", "limited"), [(True, False), (False, True)])
+def test_a_broken_cache_follows_ratelimit_fail_open(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, fail_open: bool, limited: bool
+) -> None:
+    settings.RATELIMIT_FAIL_OPEN = fail_open
+    monkeypatch.setattr(limits, "caches", {"default": BrokenCache()})
+    assert limits.hit("t-broken", "13912345678", "5/h") is limited
+
+
+@pytest.mark.django_db
+def test_a_broken_cache_lets_residents_report_when_failing_open(
+    client: Client, place: Place, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.RATELIMIT_FAIL_OPEN = True
+    monkeypatch.setattr(limits, "caches", {"default": BrokenCache()})
+    assert post_report(client, place).status_code == 302
+    assert Case.objects.count() == 1
+
+
+@pytest.mark.redis
+def test_one_round_trip_counts_in_redis() -> None:
+    """Production's path: the pipeline (SET NX EX + INCR) on Django's Redis cache, with a TTL."""
+    import secrets
+
+    from django.core.cache.backends.redis import RedisCache
+
+    cache = caches["default"]
+    assert isinstance(cache, RedisCache)
+    value = secrets.token_hex(6)
+    assert [limits.hit("t-redis", value, "2/h") for _ in range(3)] == [False, False, True]
+    usage = limits.usage("t-redis", value, "2/h", add_one=False)
+    assert usage is not None and usage.count == 3
+    client = cache._cache.get_client(write=True)
+    keys = client.keys("*rl:t-redis:*")
+    assert keys and all(0 < client.ttl(key) <= 3600 + 5 for key in keys)
+    assert value not in repr(keys), "the counted value (a phone number) is hashed"
