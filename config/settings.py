@@ -97,6 +97,11 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     else:
         _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
         _db["CONN_HEALTH_CHECKS"] = True
+    # Server-side parameter binding: psycopg then prepares a statement the fifth time a
+    # connection runs it, and PostgreSQL stops re-planning the same queries on every request
+    # and task. Off for a transaction-mode pgbouncer that cannot hold prepared statements.
+    if env.bool("DATABASE_SERVER_SIDE_BINDING", default=True):
+        _db.setdefault("OPTIONS", {})["server_side_binding"] = True
 else:
     # SQLite: wait for the writer instead of failing with "database is locked"
     # when web, worker and beat share the file.

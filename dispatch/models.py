@@ -403,6 +403,7 @@ class Notification(models.Model):
         verbose_name=_("接收人"),
         on_delete=models.CASCADE,
         related_name="notifications",
+        db_index=False,  # notification_inbox (recipient, read_at) serves it
     )
     case = models.ForeignKey(
         Case, verbose_name=_("案件"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
