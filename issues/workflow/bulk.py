@@ -95,6 +95,7 @@ class EscalationMemo:
     areas_by_code: dict[str, Any] = field(default_factory=dict)
     # Deadlines depend only on the (accept, resolve) limits and `now`: types sharing limits share them.
     deadlines: dict[tuple[Limit, Limit], Deadlines] = field(default_factory=dict)
+    by_type: dict[tuple[int, str, str], Deadlines] = field(default_factory=dict)  # (type, tier, urgency)
 
     def load(self, cases: list[ClaimedCase], targets: dict[int, str | None]) -> None:
         """Fetch the category types and areas this batch needs that earlier batches did not."""
@@ -154,14 +155,18 @@ def cases_escalate_claimed(
             # Already escalated to that tier once: never twice. Stop the clock so it is not retried.
             stopped.append(case.pk)
             continue
-        category = memo.categories[case.category_id]
-        urgent = case.urgency == Urgency.URGENT
-        limits = limits_for(category=category, tier=target, urgent=urgent)
-        deadlines = memo.deadlines.get(limits)
+        key = (case.category_id, target, case.urgency)
+        deadlines = memo.by_type.get(key)
         if deadlines is None:
-            deadlines = memo.deadlines[limits] = compute_deadlines(
-                category=category, tier=target, start=now, urgent=urgent
-            )
+            category = memo.categories[case.category_id]
+            urgent = case.urgency == Urgency.URGENT
+            limits = limits_for(category=category, tier=target, urgent=urgent)
+            deadlines = memo.deadlines.get(limits)
+            if deadlines is None:
+                deadlines = memo.deadlines[limits] = compute_deadlines(
+                    category=category, tier=target, start=now, urgent=urgent
+                )
+            memo.by_type[key] = deadlines
         holder = memo.areas_by_code[memo.areas[case.alley_id].code_at(target)]
         unit = units.get((case.tier, case.holder_area_id))
         if unit is None:
