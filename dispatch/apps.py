@@ -26,3 +26,7 @@ class DispatchConfig(AppConfig):
             )
         post_save.connect(clear_policy_cache, sender=DeadlinePolicy, dispatch_uid="policy-save")
         post_delete.connect(clear_policy_cache, sender=DeadlinePolicy, dispatch_uid="policy-del")
+
+        from .notify import connect_signals
+
+        connect_signals()

@@ -14,7 +14,6 @@ import json
 import logging
 import threading
 import urllib.request
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 
 from django.core.mail import send_mail
@@ -24,6 +23,7 @@ from django.utils import timezone
 
 from alleys.choices import HOLDER_ROLES, AreaLevel, Role
 from alleys.models import Area, RoleAssignment
+from alleys.reference import ReferenceCache
 from issues.choices import EventKind
 from issues.models import CaseEvent
 
@@ -140,28 +140,16 @@ def fan_out(event_ids: Iterable[int]) -> int:
         area_codes.update(code for code, _roles in areas if code)
         department_ids.update(depts)
 
-    people_by_area: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    people_by_dept: dict[int, list[int]] = defaultdict(list)
-    if area_codes or department_ids:
-        rows = RoleAssignment.objects.filter(is_active=True, user__is_active=True).filter(
-            Q(area__code__in=area_codes) | Q(department_id__in=department_ids)
-        )
-        for user_id, role, code, dept_id in rows.values_list(
-            "user_id", "role", "area__code", "department_id"
-        ):
-            if code:
-                people_by_area[code].append((user_id, role))
-            if dept_id:
-                people_by_dept[dept_id].append(user_id)
+    people = _people(area_codes, department_ids)
 
     messages: list[Notification] = []
     for event in events:
         areas, depts = targets[event.pk]
         recipients: set[int] = set()
         for code, roles in areas:
-            recipients.update(uid for uid, role in people_by_area.get(code, []) if role in roles)
+            recipients.update(uid for uid, role in people.get(f"a:{code}", ()) if role in roles)
         for dept_id in depts:
-            recipients.update(people_by_dept.get(dept_id, []))
+            recipients.update(uid for uid, _role in people.get(f"d:{dept_id}", ()))
         if event.actor_id:
             recipients.discard(event.actor_id)  # nobody needs to be told what they just did
         title, body = _message(event)
@@ -178,21 +166,19 @@ def fan_out(event_ids: Iterable[int]) -> int:
         )
     Notification.objects.bulk_create(messages, batch_size=1000)
 
-    # Channels of the units concerned (one query), one delivery per channel and event.
-    unit_q = Q(area__code__in=area_codes) | Q(department_id__in=department_ids)
-    channels = list(NotificationChannel.objects.filter(unit_q, is_active=True).select_related("area"))
+    # Channels of the units concerned, one delivery per channel and event.
+    channels = _channels(area_codes, department_ids)
     deliveries: list[NotificationDelivery] = []
     for event in events:
         areas, depts = targets[event.pk]
-        codes = {code for code, _roles in areas}
+        units = [f"a:{code}" for code, _roles in areas] + [f"d:{dept_id}" for dept_id in depts]
         title, body = _message(event)
-        for channel in channels:
-            if (channel.area and channel.area.code in codes) or (channel.department_id in depts):
-                deliveries.append(
-                    NotificationDelivery(
-                        channel=channel, case_id=event.case_id, kind=event.kind, title=title, body=body
-                    )
+        for channel_id in sorted({c for unit in units for c in channels.get(unit, ())}):
+            deliveries.append(
+                NotificationDelivery(
+                    channel_id=channel_id, case_id=event.case_id, kind=event.kind, title=title, body=body
                 )
+            )
     created = NotificationDelivery.objects.bulk_create(deliveries, batch_size=1000)
     if created:
         from .tasks import deliver
@@ -200,6 +186,100 @@ def fan_out(event_ids: Iterable[int]) -> int:
         ids = [d.pk for d in created if d.pk]
         transaction.on_commit(lambda: [deliver.delay(i) for i in ids], robust=True)
     return len(messages)
+
+
+# --- who and where, per unit, kept per process -------------------------------------------------------
+# Keys are "a:<area code>" and "d:<department id>". Both change a few times a month; every
+# notification task used to read them. A saved or deleted role, user, area or channel drops
+# the copy here at once and in every process within about a second (see alleys.reference).
+
+_recipients: ReferenceCache[str, tuple[tuple[int, str], ...]] = ReferenceCache("notify-recipients")
+_channel_ids: ReferenceCache[str, tuple[int, ...]] = ReferenceCache("notify-channels")
+
+
+def _unit_keys(area_codes: Iterable[str], department_ids: Iterable[int]) -> list[str]:
+    return [f"a:{code}" for code in area_codes if code] + [f"d:{dept_id}" for dept_id in department_ids]
+
+
+def _split(keys: list[str]) -> tuple[list[str], list[int]]:
+    return [k[2:] for k in keys if k[0] == "a"], [int(k[2:]) for k in keys if k[0] == "d"]
+
+
+def _people(
+    area_codes: Iterable[str], department_ids: Iterable[int]
+) -> dict[str, tuple[tuple[int, str], ...]]:
+    """{unit key: ((user id, role), …)} of the active people of each unit (one query for unknown units)."""
+
+    def load(missing: list[str]) -> dict[str, tuple[tuple[int, str], ...]]:
+        codes, dept_ids = _split(missing)
+        found: dict[str, list[tuple[int, str]]] = {key: [] for key in missing}
+        rows = RoleAssignment.objects.filter(is_active=True, user__is_active=True).filter(
+            Q(area__code__in=codes) | Q(department_id__in=dept_ids)
+        )
+        for user_id, role, code, dept_id in rows.values_list(
+            "user_id", "role", "area__code", "department_id"
+        ):
+            if code and f"a:{code}" in found:
+                found[f"a:{code}"].append((user_id, role))
+            if dept_id and f"d:{dept_id}" in found:
+                found[f"d:{dept_id}"].append((user_id, role))
+        return {key: tuple(sorted(people)) for key, people in found.items()}
+
+    keys = _unit_keys(area_codes, department_ids)
+    return _recipients.get_many(keys, load) if keys else {}
+
+
+def _channels(area_codes: Iterable[str], department_ids: Iterable[int]) -> dict[str, tuple[int, ...]]:
+    """{unit key: (channel id, …)} of each unit's active outgoing channels."""
+
+    def load(missing: list[str]) -> dict[str, tuple[int, ...]]:
+        codes, dept_ids = _split(missing)
+        found: dict[str, list[int]] = {key: [] for key in missing}
+        rows = NotificationChannel.objects.filter(is_active=True).filter(
+            Q(area__code__in=codes) | Q(department_id__in=dept_ids)
+        )
+        for pk, code, dept_id in rows.values_list("pk", "area__code", "department_id"):
+            if code and f"a:{code}" in found:
+                found[f"a:{code}"].append(pk)
+            if dept_id and f"d:{dept_id}" in found:
+                found[f"d:{dept_id}"].append(pk)
+        return {key: tuple(sorted(ids)) for key, ids in found.items()}
+
+    keys = _unit_keys(area_codes, department_ids)
+    return _channel_ids.get_many(keys, load) if keys else {}
+
+
+def clear_unit_caches(*_args: object, **_kwargs: object) -> None:
+    """Forget this process's recipients and channels (tests; the signals do it in production)."""
+    _recipients.clear()
+    _channel_ids.clear()
+
+
+def connect_signals() -> None:
+    """Called from DispatchConfig.ready()."""
+    from django.contrib.auth import get_user_model
+    from django.db.models.signals import post_delete, post_save
+
+    watched = (
+        (RoleAssignment, _recipients),
+        (Area, _recipients),  # a changed code
+        (Area, _channel_ids),
+        (NotificationChannel, _channel_ids),
+    )
+    for model, target in watched:
+        uid = f"{target.name}-{model.__name__}"
+        post_save.connect(target.changed, sender=model, dispatch_uid=f"{uid}-save")
+        post_delete.connect(target.changed, sender=model, dispatch_uid=f"{uid}-del")
+    # A deactivated account is told nothing; a login (which saves last_login) changes nothing here.
+    post_save.connect(_user_saved, sender=get_user_model(), dispatch_uid="notify-recipients-user-save")
+    post_delete.connect(
+        _recipients.changed, sender=get_user_model(), dispatch_uid="notify-recipients-user-del"
+    )
+
+
+def _user_saved(*args: object, update_fields: frozenset[str] | None = None, **kwargs: object) -> None:
+    if update_fields is None or "is_active" in update_fields:
+        _recipients.changed(*args, **kwargs)
 
 
 def _message(event: CaseEvent) -> tuple[str, str]:

@@ -139,12 +139,25 @@ def _fresh_process_caches() -> Iterator[None]:
     from alleys import reference
     from dispatch.calendar import clear_calendar_cache
     from dispatch.deadlines import clear_policy_cache
+    from dispatch.notify import clear_unit_caches
     from issues.public.selectors import clear_reference_cache
 
-    for clear in (clear_calendar_cache, clear_policy_cache, reference.clear, clear_reference_cache):
+    for clear in (
+        clear_calendar_cache,
+        clear_policy_cache,
+        reference.clear,
+        clear_reference_cache,
+        clear_unit_caches,
+    ):
         clear()
     yield
-    for clear in (clear_calendar_cache, clear_policy_cache, reference.clear, clear_reference_cache):
+    for clear in (
+        clear_calendar_cache,
+        clear_policy_cache,
+        reference.clear,
+        clear_reference_cache,
+        clear_unit_caches,
+    ):
         clear()
 
 

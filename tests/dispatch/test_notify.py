@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 from celery.exceptions import Retry
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from alleys.choices import AreaLevel
+from alleys.choices import AreaLevel, Role
 from dispatch.choices import ChannelKind, DeliveryState
 from dispatch.models import Notification, NotificationChannel, NotificationDelivery
-from dispatch.notify import deliver_one, fan_out, mark_read
+from dispatch.notify import clear_unit_caches, deliver_one, fan_out, mark_read
 from dispatch.sweep import run_sweep
 from issues.choices import CaseState, EventKind
 from issues.models import Case, CaseEvent
@@ -26,6 +27,7 @@ from tests.issues.factories import MONDAY, World, make_case
 pytestmark = pytest.mark.django_db
 S = CaseState
 T = AreaLevel
+User = get_user_model()
 REPORTER = ("张三", "13900001234")  # make_case's reporter: never in a message
 CLOSED_PORT = "http://127.0.0.1:9/"  # the discard port: nothing listens there
 
@@ -363,8 +365,36 @@ def test_fan_out_reads_a_constant_number_of_queries(world: World) -> None:
     sizes = {}
     for n in (3, 30):
         ids = whistled(n)
+        clear_unit_caches()  # cold: the units' people and channels are read too
         with CaptureQueriesContext(connection) as ctx:
             assert fan_out(ids) == n
         sizes[n] = len(ctx.captured_queries)
     assert sizes[3] == sizes[30]
-    assert NotificationDelivery.objects.count() == 33
+    # Warm (the every-day case): the people and channels of known units come from the process.
+    ids = whistled(5)
+    with CaptureQueriesContext(connection) as ctx:
+        assert fan_out(ids) == 5
+    assert len(ctx.captured_queries) == sizes[3] - 2
+    assert NotificationDelivery.objects.count() == 38
+
+
+def test_a_new_role_or_channel_is_used_at_once(world: World) -> None:
+    """The per-process copy of a unit's people and channels is dropped when either changes."""
+    from alleys.models import RoleAssignment
+
+    def whistle_one() -> int:
+        case = make_case(world, state=S.ACCEPTED, tier=T.COMMUNITY)
+        case_whistle(case=case, actor=world.community_worker_x, reason="需街道协调", now=MONDAY)
+        return case.events.get(kind=EventKind.WHISTLED).pk
+
+    fan_out([whistle_one()])  # the street's people and (no) channels are now remembered
+    newcomer = User.objects.create_user("street_newcomer")
+    RoleAssignment.objects.create(user=newcomer, role=Role.STREET_STAFF, area=world.street)
+    NotificationChannel.objects.create(area=world.street, kind=ChannelKind.EMAIL, target="jd@example.org")
+    fan_out([whistle_one()])
+    assert Notification.objects.filter(recipient=newcomer).count() == 1
+    assert NotificationDelivery.objects.count() == 1
+    newcomer.is_active = False
+    newcomer.save()
+    fan_out([whistle_one()])
+    assert Notification.objects.filter(recipient=newcomer).count() == 1
