@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import django_filters
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -28,16 +28,16 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from dispatch.models import DispatchOrder
 from issues import workflow
 from issues.choices import CaseSource, FeedbackChannel
 from issues.filters import CaseFilter
-from issues.models import ApiClient, Case, CaseEvent, CategoryClass, CategoryType, PatrolLog
+from issues.models import ApiClient, Case, CategoryClass, CategoryType, PatrolLog
 
 from .base import ApiViewMixin, filter_backends
 from .filters import PatrolLogFilter
 from .permissions import may_log_patrol
 from .schema import ApiAutoSchema
+from .selectors import case_detail_queryset, load_case_detail
 from .serializers import (
     CaseCreateSerializer,
     CaseDetailSerializer,
@@ -86,17 +86,22 @@ class CaseViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelV
     ordering = ("-created_at", "-id")
 
     def get_queryset(self) -> QuerySet[Case]:
-        queryset = Case.objects.visible_to(self.request.user).select_related(*CASE_RELATED)
+        queryset = Case.objects.visible_to(self.request.user)
         if self.action == "list":
+            return queryset.select_related(*CASE_RELATED)
+        # The detail's relations are loaded after the case (load_case_detail): only those it has.
+        return case_detail_queryset(queryset)
+
+    def filter_queryset(self, queryset: QuerySet[Any, Any]) -> QuerySet[Any, Any]:
+        # A detail is filtered too (DRF applies the list's filters to it: ?state=closed on an open
+        # case is 404), but without query parameters the filters and ordering change nothing: skip
+        # building the FilterSet and its form on every plain GET of a case.
+        if self.action != "list" and not self.request.query_params:
             return queryset
-        events = CaseEvent.objects.select_related("actor__staff_profile").order_by("at", "id")
-        orders = DispatchOrder.objects.select_related("department").order_by("dispatched_at", "id")
-        return queryset.select_related("merged_into").prefetch_related(
-            Prefetch("events", queryset=events),
-            "photos",
-            Prefetch("orders", queryset=orders),
-            "feedbacks",
-        )
+        return super().filter_queryset(queryset)
+
+    def get_object(self) -> Case:
+        return load_case_detail(super().get_object())
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
         if self.action == "list":
@@ -118,7 +123,7 @@ class CaseViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelV
         return pk
 
     def _detail(self, pk: int, *, status_code: int = status.HTTP_200_OK) -> Response:
-        case = self.get_queryset().get(pk=pk)
+        case = load_case_detail(self.get_queryset().get(pk=pk))
         return Response(
             CaseDetailSerializer(case, context=self.get_serializer_context()).data, status=status_code
         )
