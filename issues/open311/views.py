@@ -26,8 +26,8 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
+from alleys import reference
 from alleys.choices import AreaLevel
-from alleys.models import Area
 from issues.api.authentication import touch_client
 from issues.choices import OPEN_STATES, CaseSource, CaseState, EventKind, Urgency
 from issues.models import ApiClient, Case, CasePhoto, CategoryType
@@ -253,6 +253,24 @@ def _coordinate(name: str, value: str, limit: int) -> Decimal:
     return number.quantize(Decimal("0.000001"))
 
 
+def _active_category(code: str) -> CategoryType | None:
+    """The active category type ``code`` with its class: the process's copy, else the database.
+
+    The copy (``issues.public.selectors``, the residents' form's) is whole rows, as ``case_submit``
+    needs; a code it does not know yet (a type added a moment ago elsewhere) is asked of the database.
+    """
+    from issues.public.selectors import report_categories
+
+    common, other = report_categories()
+    for category in (*common, *other):
+        if category.code == code:
+            return category
+    try:
+        return CategoryType.objects.select_related("category_class").get(code=code, is_active=True)
+    except CategoryType.DoesNotExist:
+        return None
+
+
 def _reporter_name(first: str, last: str) -> str:
     if first.isascii() and last.isascii():
         return f"{first} {last}".strip()
@@ -268,7 +286,7 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
     code = (params.get("service_code") or "").strip()
     if not code:
         raise Open311Error(400, _("缺少 service_code。"))
-    category = CategoryType.objects.filter(code=code, is_active=True).select_related("category_class").first()
+    category = _active_category(code)
     if category is None:
         raise Open311Error(404, _("service_code“%(code)s”不存在。") % {"code": code})
     attributes = _attributes(params)
@@ -293,7 +311,10 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
                 "（或 attribute[alley]）提交 15 位街巷编码；经纬度和地址文字只作补充说明。"
             ),
         )
-    alley = Area.objects.filter(code=address_id, level=AreaLevel.ALLEY, is_active=True).first()
+    # Areas are reference data (no query once read; an unknown code is always asked of the database).
+    alley = reference.area_by_code(address_id)
+    if alley is not None and not (alley.level == AreaLevel.ALLEY and alley.is_active):
+        alley = None
     if alley is None or not alley.code.startswith(client.area.code):
         raise Open311Error(
             400, _("address_id“%(code)s”不是本客户端服务区域内的街巷编码。") % {"code": address_id}

@@ -18,7 +18,7 @@ from PIL import Image
 
 from alleys.choices import AreaLevel, Role
 from issues.choices import CaseSource, CaseState, EventKind
-from issues.models import ApiClient, Case, CaseEvent, CasePhoto
+from issues.models import ApiClient, Case, CaseEvent, CasePhoto, CategoryType
 from issues.workflow import case_whistle
 from tests.issues.factories import make_case
 
@@ -309,6 +309,29 @@ def test_post_by_an_inactive_client_is_403(world: Any, api_client: tuple[ApiClie
     client.is_active = False
     client.save()
     assert post("json", valid_post(world, key)).status_code == 403
+
+
+def test_post_sees_reference_data_change_at_once(world: Any, api_client: tuple[ApiClient, str]) -> None:
+    """Category and alley come from the process's copy: changes and additions still count at once."""
+    _client, key = api_client
+    assert post("json", valid_post(world, key)).status_code == 201  # both read into the copy
+    world.alley_x.is_active = False
+    world.alley_x.save()
+    response = post("json", valid_post(world, key))
+    assert response.status_code == 400
+    assert world.alley_x.code in errors_of(response, "json")[0]["description"]
+    world.alley_x.is_active = True
+    world.alley_x.save()
+    world.cat_a.is_active = False
+    world.cat_a.save()
+    assert post("json", valid_post(world, key)).status_code == 404
+    # A type added without a signal reaching this process (another process, a bulk insert).
+    [added] = CategoryType.objects.bulk_create(
+        [CategoryType(code="A99", name="新类型", category_class=world.cat_a.category_class)]
+    )
+    response = post("json", valid_post(world, key, service_code=added.code))
+    assert response.status_code == 201, response.content
+    assert Case.objects.filter(category=added).count() == 1
 
 
 def test_post_needs_the_contact_when_the_category_does(world: Any, api_client: tuple[ApiClient, str]) -> None:
