@@ -9,6 +9,6 @@ class IssuesConfig(AppConfig):
     verbose_name = _("诉求案件")
 
     def ready(self) -> None:
-        from .public.selectors import connect_signals
+        from .reference import connect_signals
 
         connect_signals()

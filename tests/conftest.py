@@ -140,13 +140,13 @@ def _fresh_process_caches() -> Iterator[None]:
     from dispatch.calendar import clear_calendar_cache
     from dispatch.deadlines import clear_policy_cache
     from dispatch.notify import clear_unit_caches
-    from issues.public.selectors import clear_reference_cache
+    from issues import reference as issue_reference
 
     for clear in (
         clear_calendar_cache,
         clear_policy_cache,
         reference.clear,
-        clear_reference_cache,
+        issue_reference.clear,
         clear_unit_caches,
     ):
         clear()
@@ -155,7 +155,7 @@ def _fresh_process_caches() -> Iterator[None]:
         clear_calendar_cache,
         clear_policy_cache,
         reference.clear,
-        clear_reference_cache,
+        issue_reference.clear,
         clear_unit_caches,
     ):
         clear()

@@ -17,9 +17,9 @@ from django.db import connection, models
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
-from alleys import reference
 from dispatch.models import DispatchOrder
 from issues.models import Case, CaseEvent, CasePhoto, Feedback
+from issues.reference import attach_reference_rows
 
 # Attribute names the detail's rows are loaded into (read by CaseDetailSerializer).
 TIMELINE = "timeline_rows"
@@ -60,7 +60,7 @@ def load_case_detail(case: Case) -> Case:
     One plain query per relation (for a single case Django's prefetch machinery costs more than
     the query); a relation flagged empty (``case_detail_queryset``) is not queried at all.
     """
-    _attach_reference_rows(case)
+    attach_reference_rows(case)
     setattr(
         case,
         TIMELINE,
@@ -84,23 +84,3 @@ def load_case_detail(case: Case) -> Case:
         rows = list(queryset.filter(case_id=case.pk)) if getattr(case, flag, True) else []
         setattr(case, attr, rows)
     return case
-
-
-def _attach_reference_rows(case: Case) -> None:
-    """The case's category, areas and lead department from the process's copy (shared: read only).
-
-    A row the copy does not know (or is not yet told about) loads from the database on first use.
-    """
-    from issues.public.selectors import category_by_id
-
-    category = category_by_id(case.category_id)
-    if category is not None:
-        case.category = category
-    for name in ("alley", "holder_area"):
-        area = reference.area_by_id(getattr(case, f"{name}_id"))
-        if area is not None:
-            setattr(case, name, area)
-    if case.lead_department_id:
-        department = reference.department_by_id(case.lead_department_id)
-        if department is not None:
-            case.lead_department = department

@@ -26,7 +26,8 @@ from alleys.logging import mask_phone
 from alleys.models import AlleyProfile, Area, RoleAssignment
 from dispatch.chain import unit_label
 from issues.choices import FINAL_STATES, CaseState, EventKind, PhotoKind
-from issues.models import Case, CaseEvent, CasePhoto, CategoryClass, CategoryType
+from issues.models import Case, CaseEvent, CasePhoto, CategoryType
+from issues.reference import all_categories, attach_reference_rows
 
 # Tracking codes are upper-case letters and digits (see issues.models.new_tracking_code);
 # anything else is answered like an unknown code, without a query.
@@ -206,18 +207,7 @@ def find_case(raw_code: str) -> Case | None:
     case = next(iter(Case.objects.raw(_CASE_BY_CODE, [code])), None)
     if case is None:
         return None
-    category = category_by_id(case.category_id)
-    if category is not None:
-        case.category = category
-    for name in ("alley", "holder_area"):
-        area = reference.area_by_id(getattr(case, f"{name}_id"))
-        if area is not None:
-            setattr(case, name, area)
-    if case.lead_department_id:
-        department = reference.department_by_id(case.lead_department_id)
-        if department is not None:
-            case.lead_department = department
-    return case
+    return attach_reference_rows(case)
 
 
 LIGHT_STEPS: tuple[tuple[str, Any], ...] = (
@@ -453,22 +443,6 @@ def public_board(area: Area, *, now: dt.datetime | None = None) -> PublicBoard:
 # --- the report form's categories ------------------------------------------------------------
 
 
-# Every category type with its class, in their order: read once per process (see alleys.reference).
-_categories: reference.ReferenceCache[str, dict[int, CategoryType]] = reference.ReferenceCache("categories")
-
-
-def _all_categories() -> dict[int, CategoryType]:
-    def load() -> dict[int, CategoryType]:
-        return {c.pk: c for c in CategoryType.objects.select_related("category_class")}
-
-    return _categories.get("all", load) or {}
-
-
-def category_by_id(pk: int) -> CategoryType | None:
-    """A category type (active or not) with its class, from the process's copy."""
-    return _all_categories().get(pk)
-
-
 def report_categories() -> tuple[list[CategoryType], list[CategoryType]]:
     """(common, other) active categories for the form, in their order (no query once read).
 
@@ -476,21 +450,7 @@ def report_categories() -> tuple[list[CategoryType], list[CategoryType]]:
     """
     common: list[CategoryType] = []
     other: list[CategoryType] = []
-    for category in _all_categories().values():
+    for category in all_categories().values():
         if category.is_active:
             (common if category.common else other).append(category)
     return common, other
-
-
-def clear_reference_cache() -> None:
-    """Forget this process's categories (tests; the signals do it in production)."""
-    _categories.clear()
-
-
-def connect_signals() -> None:
-    """Called from IssuesConfig.ready(): a saved or deleted category type or class is dropped."""
-    from django.db.models.signals import post_delete, post_save
-
-    for model in (CategoryType, CategoryClass):
-        post_save.connect(_categories.changed, sender=model, dispatch_uid=f"refdata-{model.__name__}-save")
-        post_delete.connect(_categories.changed, sender=model, dispatch_uid=f"refdata-{model.__name__}-del")
