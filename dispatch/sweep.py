@@ -125,18 +125,12 @@ def _anything_due(now: dt.datetime, cutoff: dt.datetime | None) -> bool:
     if cutoff is not None:
         sql += f" OR EXISTS (SELECT 1 FROM {case} WHERE state = %s AND verified_at <= %s)"  # noqa: S608
         params += [CaseState.AWAITING_FEEDBACK, cutoff]
-    if connection.vendor == "postgresql":
-        # Asked every minute by every beat: a server-side prepared statement is planned once
-        # per connection (planning five sub-queries costs more than running them).
-        import psycopg
-
-        connection.ensure_connection()
-        with psycopg.Cursor(connection.connection) as raw:
-            row = raw.execute(sql, params, prepare=True).fetchone()
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
+    # On PostgreSQL with server-side binding (the default, DATABASE_SERVER_SIDE_BINDING)
+    # psycopg prepares this statement once per connection: planning its five sub-queries
+    # costs more than running them.
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
     return bool(row and row[0])
 
 
