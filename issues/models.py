@@ -510,7 +510,12 @@ class ApiClient(models.Model):
     def authenticate(cls, raw: str) -> ApiClient | None:
         if not raw or len(raw) < 16:
             return None
-        client = cls.objects.filter(key_prefix=raw[:8], is_active=True).select_related("area").first()
-        if client is None or not secrets.compare_digest(client.key_hash, cls.hash_key(raw)):
-            return None
-        return client
+        digest = cls.hash_key(raw)
+        # The prefix is only an index: two keys may share it, so every candidate is compared.
+        candidates = cls.objects.filter(key_prefix=raw[:8], is_active=True).select_related(
+            "area", "service_user"
+        )
+        for client in candidates:
+            if secrets.compare_digest(client.key_hash, digest):
+                return client
+        return None

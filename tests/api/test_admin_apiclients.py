@@ -87,3 +87,18 @@ def test_only_superusers_see_clients(world: Any, actor: str) -> None:
     response = client.get(CHANGELIST)
     assert response.status_code in (302, 403)
     assert "12345" not in response.content.decode()
+
+
+def test_two_keys_sharing_a_prefix_each_find_their_own_client(world: Any) -> None:
+    """The stored prefix is an index, not an identity: a collision must not lock a client out."""
+    first = ApiClient.objects.create(name="12345 热线", area=world.city)
+    second = ApiClient.objects.create(name="市数据平台", area=world.city)
+    raws = {}
+    for client, tail in ((first, "a" * 32), (second, "b" * 32)):
+        raw = "SAMEPREF" + tail
+        client.key_prefix, client.key_hash = raw[:8], ApiClient.hash_key(raw)
+        client.save()
+        raws[client.pk] = raw
+    assert ApiClient.authenticate(raws[first.pk]) == first
+    assert ApiClient.authenticate(raws[second.pk]) == second
+    assert ApiClient.authenticate("SAMEPREF" + "c" * 32) is None
