@@ -15,10 +15,11 @@ import logging
 import threading
 import urllib.request
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from alleys.choices import HOLDER_ROLES, AreaLevel, Role
@@ -201,8 +202,23 @@ def _unit_keys(area_codes: Iterable[str], department_ids: Iterable[int]) -> list
     return [f"a:{code}" for code in area_codes if code] + [f"d:{dept_id}" for dept_id in department_ids]
 
 
-def _split(keys: list[str]) -> tuple[list[str], list[int]]:
-    return [k[2:] for k in keys if k[0] == "a"], [int(k[2:]) for k in keys if k[0] == "d"]
+def _by_unit(missing: list[str], queryset: QuerySet[Any], *fields: str) -> dict[str, tuple[Any, ...]]:
+    """The ``fields`` of the missing units' rows, read in one query, grouped by unit key.
+
+    ``queryset``'s model has ``area`` and ``department`` foreign keys. One field gives its
+    values, several give tuples. Every missing key gets a (possibly empty) tuple, so a unit
+    with nobody is remembered too.
+    """
+    codes = [k[2:] for k in missing if k[0] == "a"]
+    dept_ids = [int(k[2:]) for k in missing if k[0] == "d"]
+    found: dict[str, list[Any]] = {key: [] for key in missing}
+    rows = queryset.filter(Q(area__code__in=codes) | Q(department_id__in=dept_ids))
+    for code, dept_id, *values in rows.values_list("area__code", "department_id", *fields):
+        item = values[0] if len(values) == 1 else tuple(values)
+        for key in (f"a:{code}", f"d:{dept_id}"):
+            if key in found:
+                found[key].append(item)
+    return {key: tuple(sorted(items)) for key, items in found.items()}
 
 
 def _people(
@@ -211,19 +227,8 @@ def _people(
     """{unit key: ((user id, role), …)} of the active people of each unit (one query for unknown units)."""
 
     def load(missing: list[str]) -> dict[str, tuple[tuple[int, str], ...]]:
-        codes, dept_ids = _split(missing)
-        found: dict[str, list[tuple[int, str]]] = {key: [] for key in missing}
-        rows = RoleAssignment.objects.filter(is_active=True, user__is_active=True).filter(
-            Q(area__code__in=codes) | Q(department_id__in=dept_ids)
-        )
-        for user_id, role, code, dept_id in rows.values_list(
-            "user_id", "role", "area__code", "department_id"
-        ):
-            if code and f"a:{code}" in found:
-                found[f"a:{code}"].append((user_id, role))
-            if dept_id and f"d:{dept_id}" in found:
-                found[f"d:{dept_id}"].append((user_id, role))
-        return {key: tuple(sorted(people)) for key, people in found.items()}
+        active = RoleAssignment.objects.filter(is_active=True, user__is_active=True)
+        return _by_unit(missing, active, "user_id", "role")
 
     keys = _unit_keys(area_codes, department_ids)
     return _recipients.get_many(keys, load) if keys else {}
@@ -233,17 +238,7 @@ def _channels(area_codes: Iterable[str], department_ids: Iterable[int]) -> dict[
     """{unit key: (channel id, …)} of each unit's active outgoing channels."""
 
     def load(missing: list[str]) -> dict[str, tuple[int, ...]]:
-        codes, dept_ids = _split(missing)
-        found: dict[str, list[int]] = {key: [] for key in missing}
-        rows = NotificationChannel.objects.filter(is_active=True).filter(
-            Q(area__code__in=codes) | Q(department_id__in=dept_ids)
-        )
-        for pk, code, dept_id in rows.values_list("pk", "area__code", "department_id"):
-            if code and f"a:{code}" in found:
-                found[f"a:{code}"].append(pk)
-            if dept_id and f"d:{dept_id}" in found:
-                found[f"d:{dept_id}"].append(pk)
-        return {key: tuple(sorted(ids)) for key, ids in found.items()}
+        return _by_unit(missing, NotificationChannel.objects.filter(is_active=True), "pk")
 
     keys = _unit_keys(area_codes, department_ids)
     return _channel_ids.get_many(keys, load) if keys else {}
