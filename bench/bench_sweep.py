@@ -188,7 +188,7 @@ def bench_celery(meta: dict, res: h.Results, tasks: int, rounds: int) -> None:
         deadline = time.monotonic() + 60
         while int(client.get(f"{key}:started") or 0) < concurrency:
             if time.monotonic() > deadline:
-                raise RuntimeError("the gate tasks did not start; see var/bench/logs")
+                raise RuntimeError(f"the gate tasks did not start; see {h.LOG_DIR}")
             time.sleep(0.005)
         for i in ids:
             send(i)  # type: ignore[operator]
@@ -203,7 +203,7 @@ def bench_celery(meta: dict, res: h.Results, tasks: int, rounds: int) -> None:
             bare_update.delay(tick_ids[0])
             while not BareTick.objects.filter(pk=tick_ids[0], hits__gte=1).exists():
                 if time.monotonic() > deadline:
-                    raise RuntimeError("the Celery worker did not start; see var/bench/logs")
+                    raise RuntimeError(f"the Celery worker did not start; see {h.LOG_DIR}")
                 time.sleep(0.1)
             h.wait_drained()
             gated_batch(lambda i: notify_events.delay([i]), event_ids[:50])  # warm both task paths

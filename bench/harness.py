@@ -46,8 +46,11 @@ PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.exe
 DB_NAME = os.environ.get("JXT_BENCH_DB", "jxt_bench")
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 REDIS_URL = os.environ.get("JXT_BENCH_REDIS", "redis://127.0.0.1:6379/14")
-RESULTS = ROOT / "bench" / "results" / "latest.json"
-LOG_DIR = ROOT / "var" / "bench" / "logs"
+RESULTS = Path(os.environ.get("JXT_BENCH_RESULTS", str(ROOT / "bench" / "results" / "latest.json")))
+# Several people (or helpers) can benchmark on one machine at once, each with its own database
+# (JXT_BENCH_DB), Redis database (JXT_BENCH_REDIS) and scratch folder (JXT_BENCH_VAR).
+VAR_DIR = Path(os.environ.get("JXT_BENCH_VAR", str(ROOT / "var" / "bench")))
+LOG_DIR = VAR_DIR / "logs"
 # Bump when the generated data's shape changes: an older data set is then rebuilt.
 DATASET_VERSION = 1
 OPEN_STATES = ("submitted", "accepted", "in_progress", "awaiting_verification", "reopened")
@@ -77,8 +80,8 @@ def bench_env(**overrides: str) -> dict[str, str]:
             "DJANGO_CSRF_COOKIE_SECURE": "0",
             "DJANGO_SECURE_HSTS_SECONDS": "0",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "JXT_VAR_DIR": str(ROOT / "var" / "bench"),
-            "JXT_MEDIA_ROOT": str(ROOT / "var" / "bench" / "media"),
+            "JXT_VAR_DIR": str(VAR_DIR),
+            "JXT_MEDIA_ROOT": str(VAR_DIR / "media"),
             "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
             "LOG_LEVEL": "WARNING",
             # The residents' form is rate-limited per IP and phone; every bench client is 127.0.0.1.
