@@ -8,6 +8,7 @@ The scope is computed once per user object and cached on it.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,8 +83,7 @@ def scope_for(user: Any) -> Scope:
     if cached is not None:
         return cached
     scope = _compute(user)
-    with contextlib.suppress(AttributeError):
-        setattr(user, _CACHE_ATTR, scope)
+    remember_scope(user, scope)
     return scope
 
 
@@ -93,6 +93,12 @@ def forget_scope(user: Any) -> None:
         delattr(user, _CACHE_ATTR)
 
 
+def remember_scope(user: Any, scope: Scope) -> None:
+    """Cache ``scope`` on ``user`` (a caller that read the assignments with the user, in one query)."""
+    with contextlib.suppress(AttributeError):
+        setattr(user, _CACHE_ATTR, scope)
+
+
 def _compute(user: Any) -> Scope:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return Scope()
@@ -100,11 +106,14 @@ def _compute(user: Any) -> Scope:
         return Scope(is_global=True)
     from .models import RoleAssignment
 
-    rows = list(
-        RoleAssignment.objects.filter(user_id=user.pk, is_active=True).values_list(
-            "role", "area__code", "department_id"
-        )
+    rows = RoleAssignment.objects.filter(user_id=user.pk, is_active=True).values_list(
+        "role", "area__code", "department_id"
     )
+    return scope_from_assignments(rows)
+
+
+def scope_from_assignments(rows: Iterable[tuple[str, str | None, int | None]]) -> Scope:
+    """The scope of a non-superuser from its active assignments' (role, area code, department id)."""
     prefixes: set[str] = set()
     departments: set[int] = set()
     assignments: list[tuple[str, str, int]] = []
