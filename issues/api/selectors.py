@@ -17,9 +17,12 @@ from django.db import connection, models
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
+from alleys.scoping import scope_for
 from dispatch.models import DispatchOrder
 from issues.models import Case, CaseEvent, CasePhoto, Feedback
 from issues.reference import attach_reference_rows
+
+from .compiled import CompiledQuery
 
 # Attribute names the detail's rows are loaded into (read by CaseDetailSerializer).
 TIMELINE = "timeline_rows"
@@ -54,33 +57,73 @@ def case_detail_queryset(queryset: QuerySet[Case]) -> QuerySet[Case]:
     )
 
 
+def _visible_detail(user: Any) -> Any:
+    def build(pk: int) -> QuerySet[Case]:
+        return case_detail_queryset(Case.objects.visible_to(user)).filter(pk=pk)
+
+    return build
+
+
+# The detail's case row, one shape per scope: ``visible_to`` depends on nothing but the scope.
+_CASE: CompiledQuery[Case] = CompiledQuery(lambda pk: case_detail_queryset(Case.objects.all()).filter(pk=pk))
+# Ids are 64-bit; a larger number in the URL is no case (and must not reach the database).
+_MAX_ID = 2**63 - 1
+
+
+def visible_case(user: Any, pk: Any) -> Case | None:
+    """The case ``pk`` with its relation flags if ``user`` may see it (``visible_to``), else None."""
+    try:
+        number = int(pk)
+    except (TypeError, ValueError):
+        return None
+    if not -_MAX_ID <= number <= _MAX_ID:
+        return None
+    rows = _CASE.run(number, key=scope_for(user), build=_visible_detail(user))
+    return rows[0] if rows else None
+
+
+def _events(case_id: int) -> QuerySet[CaseEvent]:
+    return (
+        CaseEvent.objects.filter(case_id=case_id).select_related("actor__staff_profile").order_by("at", "id")
+    )
+
+
+_TIMELINE: CompiledQuery[CaseEvent] = CompiledQuery(_events)
+_RELATIONS: tuple[tuple[str, str, CompiledQuery[Any]], ...] = (
+    (
+        "has_photos",
+        PHOTOS,
+        CompiledQuery(lambda pk: CasePhoto.objects.filter(case_id=pk).order_by("created_at", "id")),
+    ),
+    (
+        "has_orders",
+        ORDERS,
+        CompiledQuery(
+            lambda pk: (
+                DispatchOrder.objects.filter(case_id=pk)
+                .select_related("department")
+                .order_by("dispatched_at", "id")
+            )
+        ),
+    ),
+    (
+        "has_feedbacks",
+        FEEDBACKS,
+        CompiledQuery(lambda pk: Feedback.objects.filter(case_id=pk).order_by("-created_at")),
+    ),
+)
+
+
 def load_case_detail(case: Case) -> Case:
     """Attach the reference rows, load the timeline and the non-empty relations of a case.
 
     One plain query per relation (for a single case Django's prefetch machinery costs more than
-    the query); a relation flagged empty (``case_detail_queryset``) is not queried at all.
+    the query), each compiled once per process; a relation flagged empty
+    (``case_detail_queryset``) is not queried at all.
     """
     attach_reference_rows(case)
-    setattr(
-        case,
-        TIMELINE,
-        list(
-            CaseEvent.objects.filter(case_id=case.pk)
-            .select_related("actor__staff_profile")
-            .order_by("at", "id")
-        ),
-    )
-    relations: tuple[tuple[str, str, QuerySet[Any]], ...] = (
-        ("has_photos", PHOTOS, CasePhoto.objects.order_by("created_at", "id")),
-        (
-            "has_orders",
-            ORDERS,
-            DispatchOrder.objects.select_related("department").order_by("dispatched_at", "id"),
-        ),
-        ("has_feedbacks", FEEDBACKS, Feedback.objects.order_by("-created_at")),
-    )
-    for flag, attr, queryset in relations:
+    setattr(case, TIMELINE, _TIMELINE.run(case.pk))
+    for flag, attr, query in _RELATIONS:
         # Without the flag (a case read some other way) every relation is queried.
-        rows = list(queryset.filter(case_id=case.pk)) if getattr(case, flag, True) else []
-        setattr(case, attr, rows)
+        setattr(case, attr, query.run(case.pk) if getattr(case, flag, True) else [])
     return case

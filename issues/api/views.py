@@ -37,7 +37,7 @@ from .base import ApiViewMixin, filter_backends
 from .filters import PatrolLogFilter
 from .permissions import may_log_patrol
 from .schema import ApiAutoSchema
-from .selectors import case_detail_queryset, load_case_detail
+from .selectors import case_detail_queryset, load_case_detail, visible_case
 from .serializers import (
     CaseCreateSerializer,
     CaseDetailSerializer,
@@ -101,7 +101,14 @@ class CaseViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelV
         return super().filter_queryset(queryset)
 
     def get_object(self) -> Case:
-        return load_case_detail(super().get_object())
+        if self.request.query_params:  # the list's filters apply to the detail too: DRF's way
+            return load_case_detail(super().get_object())
+        # A plain GET of a case: the same scoped row (``visible_to``, 404 outside it), compiled once.
+        case = visible_case(self.request.user, self.kwargs[self.lookup_url_kwarg or self.lookup_field])
+        if case is None:
+            raise Http404
+        self.check_object_permissions(self.request, case)
+        return load_case_detail(case)
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
         if self.action == "list":
@@ -123,7 +130,10 @@ class CaseViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelV
         return pk
 
     def _detail(self, pk: int, *, status_code: int = status.HTTP_200_OK) -> Response:
-        case = load_case_detail(self.get_queryset().get(pk=pk))
+        case = visible_case(self.request.user, pk)
+        if case is None:  # acted on, then out of the caller's scope (e.g. merged away): as before
+            raise Case.DoesNotExist
+        case = load_case_detail(case)
         return Response(
             CaseDetailSerializer(case, context=self.get_serializer_context()).data, status=status_code
         )

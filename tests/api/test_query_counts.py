@@ -27,8 +27,8 @@ pytestmark = pytest.mark.django_db
 Api = Callable[[str], APIClient]
 SIZES = (5, 50)
 SEQ = itertools.count()  # unique names across the two rounds of one test
-# Token lookup, the caller's scope, COUNT(*), the page: the floor of every list.
-LIST_FLOOR = 4
+# The token with its user and the caller's scope (one query), COUNT(*), the page: the floor of every list.
+LIST_FLOOR = 3
 
 
 def queries(client: APIClient, url: str, **params: Any) -> tuple[int, Any]:
@@ -199,8 +199,8 @@ def test_case_detail_runs_a_constant_number_of_queries(world: Any, api_as: Api) 
         assert response.status_code == 200
         counts.append(len(captured))
     assert counts[0] == counts[1]
-    # token, scope, the case (with whether it has photos, orders, feedback), events, orders
-    assert counts[0] <= 5
+    # token with scope, the case (with whether it has photos, orders, feedback), events, orders
+    assert counts[0] <= 4
 
 
 def test_case_detail_queries_only_the_relations_the_case_has(world: Any, api_as: Api) -> None:
@@ -213,8 +213,8 @@ def test_case_detail_queries_only_the_relations_the_case_has(world: Any, api_as:
         response = client.get(f"/api/v1/cases/{case.pk}/")
     assert response.status_code == 200
     assert [e["note"] for e in response.json()["timeline"]] == ["n"]
-    # token, scope, the case, events
-    assert len(captured) <= 4, [q["sql"][:80] for q in captured]
+    # token with scope, the case, events
+    assert len(captured) <= 3, [q["sql"][:80] for q in captured]
 
 
 def test_open311_is_counted_in_its_own_tests() -> None:
