@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from alleys.choices import AreaLevel
 from alleys.models import Area, Department
 from alleys.scoping import scope_for
-from issues.models import Case, CategoryClass
+from issues.models import Case, CaseEvent, CategoryClass
 
 from .choices import (
     ACTIVE_ORDER_STATES,
@@ -416,6 +416,17 @@ class Notification(models.Model):
         on_delete=models.CASCADE,
         related_name="+",
     )
+    # The timeline event told (empty on messages written before it was recorded): with the
+    # recipient it is unique, so a redelivered task cannot tell anyone the same thing twice.
+    event = models.ForeignKey(
+        CaseEvent,
+        verbose_name=_("事件"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # notification_once_per_event (event, recipient) serves it
+    )
     kind = models.CharField(_("类型"), max_length=32)
     title = models.CharField(_("标题"), max_length=200)
     body = models.TextField(_("内容"), blank=True)
@@ -429,6 +440,9 @@ class Notification(models.Model):
         verbose_name_plural = _("站内消息")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["recipient", "read_at"], name="notification_inbox")]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "recipient"], name="notification_once_per_event")
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -478,6 +492,16 @@ class NotificationDelivery(models.Model):
     case = models.ForeignKey(
         Case, verbose_name=_("案件"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    # As on Notification: one delivery per (event, channel), whatever the task's redeliveries.
+    event = models.ForeignKey(
+        CaseEvent,
+        verbose_name=_("事件"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # delivery_once_per_event (event, channel) serves it
+    )
     kind = models.CharField(_("类型"), max_length=32)
     title = models.CharField(_("标题"), max_length=200)
     body = models.TextField(_("内容"), blank=True)
@@ -493,6 +517,7 @@ class NotificationDelivery(models.Model):
         verbose_name = _("通知投递")
         verbose_name_plural = _("通知投递")
         ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["event", "channel"], name="delivery_once_per_event")]
 
     def __str__(self) -> str:
         return f"{self.channel} {self.get_state_display()}"

@@ -10,19 +10,20 @@ retried by its own task and never touches the case.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import threading
 import urllib.request
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Literal, NamedTuple, overload
 
 from django.core.mail import send_mail
-from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db import connections, router, transaction
+from django.db.models import Field, Model, QuerySet
 from django.utils import timezone
 
-from alleys.choices import HOLDER_ROLES, AreaLevel, Role
+from alleys.choices import CODE_LENGTH, HOLDER_ROLES, AreaLevel, Role
 from alleys.models import Area, RoleAssignment
 from alleys.reference import ReferenceCache
 from issues.choices import EventKind
@@ -102,13 +103,84 @@ def schedule_notifications(event_ids: Sequence[int]) -> None:
     transaction.on_commit(lambda: notify_events.delay(ids), robust=True)
 
 
-def fan_out(event_ids: Iterable[int]) -> int:
-    """Create inbox messages and channel deliveries for the events; returns the messages created."""
-    events = list(
-        CaseEvent.objects.filter(pk__in=list(event_ids)).select_related(
-            "case", "case__category", "case__alley", "case__holder_area"
-        )
+class _Event(NamedTuple):
+    """What the fan-out needs of one timeline event and its case (no model instances)."""
+
+    pk: int
+    kind: str
+    data: dict[str, Any]
+    note: str
+    actor_id: int | None
+    case_id: int
+    tier: str
+    tracking_code: str
+    holder_code: str
+    alley_code: str
+    alley_name: str
+    category_name: str
+
+
+def _read_events(ids: list[int]) -> list[_Event]:
+    """The events and what the messages say of their cases, in one statement.
+
+    Written out rather than built by the ORM: building the four-join query cost more CPU
+    than the rest of a one-event task. On PostgreSQL the ids travel as one array, so the
+    text never changes and psycopg prepares it once per connection.
+    """
+    if not ids:
+        return []
+    connection = connections[router.db_for_read(CaseEvent)]
+    params: list[Any]
+    if connection.vendor == "postgresql":
+        where, params = "= ANY(%s)", [ids]
+    else:
+        where, params = f"IN ({', '.join(['%s'] * len(ids))})", list(ids)
+    data = _concrete_field(CaseEvent, "data")
+    with connection.cursor() as cursor:
+        cursor.execute(_events_sql(connection.alias) + where, params)
+        return [
+            _Event(pk, kind, data.from_db_value(raw, None, connection), *rest)  # type: ignore[attr-defined]
+            for pk, kind, raw, *rest in cursor.fetchall()
+        ]
+
+
+@functools.cache
+def _events_sql(alias: str) -> str:
+    """The SELECT of ``_read_events`` up to the id condition (names quoted once per database)."""
+    from issues.models import Case, CategoryType
+
+    q = connections[alias].ops.quote_name
+
+    def col(model: type[Model], name: str) -> str:
+        return q(_column(_concrete_field(model, name)))
+
+    event, case = q(CaseEvent._meta.db_table), q(Case._meta.db_table)
+    area, category = q(Area._meta.db_table), q(CategoryType._meta.db_table)
+    pk = col(CaseEvent, "id")
+    # Names from the models, values bound by the caller.
+    return (
+        f"SELECT e.{pk}, e.{col(CaseEvent, 'kind')}, e.{col(CaseEvent, 'data')}, "  # noqa: S608
+        f"e.{col(CaseEvent, 'note')}, "
+        f"e.{col(CaseEvent, 'actor')}, e.{col(CaseEvent, 'case')}, c.{col(Case, 'tier')}, "
+        f"c.{col(Case, 'tracking_code')}, h.{col(Area, 'code')}, a.{col(Area, 'code')}, a.{col(Area, 'name')}, "
+        f"g.{col(CategoryType, 'name')} "
+        f"FROM {event} e JOIN {case} c ON c.{col(Case, 'id')} = e.{col(CaseEvent, 'case')} "
+        f"JOIN {area} h ON h.{col(Area, 'id')} = c.{col(Case, 'holder_area')} "
+        f"JOIN {area} a ON a.{col(Area, 'id')} = c.{col(Case, 'alley')} "
+        f"JOIN {category} g ON g.{col(CategoryType, 'id')} = c.{col(Case, 'category')} "
+        f"WHERE e.{pk} "
     )
+
+
+def fan_out(event_ids: Iterable[int]) -> int:
+    """Create the events' inbox messages and channel deliveries; returns the messages created.
+
+    Idempotent: a message is one row per (event, recipient) and a delivery one per
+    (event, channel), both unique in the database and inserted with conflicts ignored. A
+    redelivered task (acks late: a worker killed half-way) adds only what is missing,
+    queues the deliveries that were never tried, and returns how many messages it added.
+    """
+    events = _read_events([int(i) for i in event_ids])
     if not events:
         return 0
     # Which (area code, roles) and departments each event goes to.
@@ -117,17 +189,23 @@ def fan_out(event_ids: Iterable[int]) -> int:
     department_ids: set[int] = set()
     order_ids = {int(e.data["order_id"]) for e in events if e.data.get("order_id")}
     orders = DispatchOrder.objects.in_bulk(list(order_ids)) if order_ids else {}
-    dispatcher_codes = dict(
-        Area.objects.filter(pk__in={o.dispatcher_area_id for o in orders.values()}).values_list("pk", "code")
+    dispatcher_codes = (
+        dict(
+            Area.objects.filter(pk__in={o.dispatcher_area_id for o in orders.values()}).values_list(
+                "pk", "code"
+            )
+        )
+        if orders
+        else {}
     )
     for event in events:
-        case = event.case
         areas: list[tuple[str, frozenset[str]]] = []
         depts: list[int] = []
         if event.kind in _TO_HOLDER:
-            areas.append((case.holder_area.code, HOLDER_ROLES[case.tier]))
+            areas.append((event.holder_code, HOLDER_ROLES[event.tier]))
         if event.kind in _TO_COMMUNITY:
-            areas.append((case.alley.code_at(AreaLevel.COMMUNITY), frozenset({Role.COMMUNITY_STAFF})))
+            community = event.alley_code[: CODE_LENGTH[AreaLevel.COMMUNITY]]
+            areas.append((community, frozenset({Role.COMMUNITY_STAFF})))
         order = orders.get(int(event.data.get("order_id", 0) or 0))
         if order is not None:
             if event.kind in _TO_DEPARTMENT:
@@ -142,8 +220,10 @@ def fan_out(event_ids: Iterable[int]) -> int:
         department_ids.update(depts)
 
     people = _people(area_codes, department_ids)
+    now = timezone.now()
+    texts = {event.pk: _message(event) for event in events}
 
-    messages: list[Notification] = []
+    messages: list[tuple[Any, ...]] = []
     for event in events:
         areas, depts = targets[event.pk]
         recipients: set[int] = set()
@@ -153,47 +233,169 @@ def fan_out(event_ids: Iterable[int]) -> int:
             recipients.update(uid for uid, _role in people.get(f"d:{dept_id}", ()))
         if event.actor_id:
             recipients.discard(event.actor_id)  # nobody needs to be told what they just did
-        title, body = _message(event)
+        title, body = texts[event.pk]
+        order_id = int(event.data["order_id"]) if event.data.get("order_id") else None
         messages.extend(
-            Notification(
-                recipient_id=uid,
-                case_id=event.case_id,
-                order_id=event.data.get("order_id"),
-                kind=event.kind,
-                title=title,
-                body=body,
-            )
+            (uid, event.case_id, order_id, event.pk, event.kind, title, body, now)
             for uid in sorted(recipients)
         )
-    Notification.objects.bulk_create(messages, batch_size=1000)
+    created = insert_new(Notification, _MESSAGE_COLUMNS, messages, unique=("event", "recipient"))
 
     # Channels of the units concerned, one delivery per channel and event.
     channels = _channels(area_codes, department_ids)
-    deliveries: list[NotificationDelivery] = []
+    deliveries: list[tuple[Any, ...]] = []
     for event in events:
         areas, depts = targets[event.pk]
         units = [f"a:{code}" for code, _roles in areas] + [f"d:{dept_id}" for dept_id in depts]
-        title, body = _message(event)
+        title, body = texts[event.pk]
         for channel_id in sorted({c for unit in units for c in channels.get(unit, ())}):
             deliveries.append(
-                NotificationDelivery(
-                    channel_id=channel_id, case_id=event.case_id, kind=event.kind, title=title, body=body
+                (
+                    channel_id,
+                    event.case_id,
+                    event.pk,
+                    event.kind,
+                    title,
+                    body,
+                    DeliveryState.PENDING,
+                    0,
+                    "",
+                    now,
                 )
             )
-    created = NotificationDelivery.objects.bulk_create(deliveries, batch_size=1000)
-    if created:
-        from .tasks import deliver
+    if deliveries:
+        new_ids = insert_new(
+            NotificationDelivery, _DELIVERY_COLUMNS, deliveries, unique=("event", "channel"), returning=True
+        )
+        if len(new_ids) < len(deliveries):
+            # A redelivered task: deliveries an earlier run wrote but may never have queued.
+            new_ids = list(
+                NotificationDelivery.objects.filter(
+                    event_id__in=[e.pk for e in events], state=DeliveryState.PENDING, attempts=0
+                ).values_list("pk", flat=True)
+            )
+        if new_ids:
+            from .tasks import deliver
 
-        ids = [d.pk for d in created if d.pk]
-        transaction.on_commit(lambda: [deliver.delay(i) for i in ids], robust=True)
-    return len(messages)
+            transaction.on_commit(lambda: [deliver.delay(i) for i in new_ids], robust=True)
+    return created
+
+
+_MESSAGE_COLUMNS = ("recipient", "case", "order", "event", "kind", "title", "body", "created_at")
+_DELIVERY_COLUMNS = (
+    "channel",
+    "case",
+    "event",
+    "kind",
+    "title",
+    "body",
+    "state",
+    "attempts",
+    "last_error",
+    "created_at",
+)
+
+
+@overload
+def insert_new(
+    model: type[Model], columns: Sequence[str], rows: list[tuple[Any, ...]], *, unique: Sequence[str]
+) -> int: ...
+@overload
+def insert_new(
+    model: type[Model],
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    *,
+    unique: Sequence[str],
+    returning: Literal[True],
+) -> list[int]: ...
+def insert_new(
+    model: type[Model],
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    *,
+    unique: Sequence[str],
+    returning: bool = False,
+) -> int | list[int]:
+    """Insert the rows that do not collide with ``unique``; the number inserted, or their ids.
+
+    One statement per call, in autocommit (alone it is atomic: no BEGIN/COMMIT round trips,
+    unlike ``bulk_create``, which also cannot count what ``ignore_conflicts`` skipped). On
+    PostgreSQL the rows travel as one array per column through ``unnest``, so the statement's
+    text is the same for any number of rows and psycopg prepares it once per connection.
+    """
+    if not rows:
+        return [] if returning else 0
+    connection = connections[router.db_for_write(model)]
+    fields = [_concrete_field(model, name) for name in columns]
+    head, tail = _insert_sql(connection.alias, model, tuple(columns), tuple(unique), returning)
+    # Values as the field would save them (e.g. aware datetimes on SQLite).
+    prepared = [[f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True)] for row in rows]
+    statements: list[tuple[str, list[Any]]] = []
+    if connection.vendor == "postgresql":
+        statements.append((head + tail, [list(col) for col in zip(*prepared, strict=True)]))
+    else:
+        row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        for start in range(0, len(prepared), 500):  # well under SQLite's limit of bound variables
+            chunk = prepared[start : start + 500]
+            statements.append(
+                (head + ", ".join([row_sql] * len(chunk)) + tail, [v for row in chunk for v in row])
+            )
+    inserted = 0
+    ids: list[int] = []
+    with connection.cursor() as cursor:
+        for sql, params in statements:
+            cursor.execute(sql, params)
+            if returning:
+                ids.extend(row[0] for row in cursor.fetchall())
+            else:
+                inserted += cursor.rowcount
+    return ids if returning else inserted
+
+
+@functools.cache
+def _insert_sql(
+    alias: str, model: type[Model], columns: tuple[str, ...], unique: tuple[str, ...], returning: bool
+) -> tuple[str, str]:
+    """(head, tail) of ``insert_new``'s statement: the rows go between them (SQLite's VALUES lists)."""
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    fields = [_concrete_field(model, name) for name in columns]
+    table = quote(model._meta.db_table)
+    names = ", ".join(quote(_column(f)) for f in fields)
+    conflict = ", ".join(quote(_column(_concrete_field(model, name))) for name in unique)
+    pk = quote(_column(model._meta.pk)) if model._meta.pk else "id"
+    tail = f" ON CONFLICT ({conflict}) DO NOTHING" + (f" RETURNING {pk}" if returning else "")
+    if connection.vendor == "postgresql":
+        # Array types without their modifiers (varchar[], not varchar(200)[]), as Django's bulk_create does.
+        casts = ", ".join(f"%s::{(f.db_type(connection) or '').split('(')[0]}[]" for f in fields)
+        return f"INSERT INTO {table} ({names}) SELECT * FROM unnest({casts})", tail  # noqa: S608 - names from the model
+    return f"INSERT INTO {table} ({names}) VALUES ", tail  # noqa: S608 - names from the model
+
+
+def _concrete_field(model: type[Model], name: str) -> Field[Any, Any]:
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field) or not field.concrete:
+        raise TypeError(f"{model.__name__}.{name} is not a column")
+    return field
+
+
+def _column(field: Field[Any, Any]) -> str:
+    return str(field.column)
 
 
 # --- who and where, per unit, kept per process -------------------------------------------------------
 # Keys are "a:<area code>" and "d:<department id>". Both change a few times a month; every
 # notification task used to read them. A saved or deleted role, user, area or channel drops
-# the copy here at once and in every process within about a second (see alleys.reference).
+# the copy here at once and in every process within about a second (see alleys.reference),
+# and the copy expires after a minute anyway.
+#
+# The copy is a snapshot of every unit, read in one query (a few thousand role rows for a
+# city) whenever it is empty, and marked by the key ``_SNAPSHOT``: while the mark is there, a
+# unit missing from the copy has nobody, and asks nothing. Reading the units one by one as
+# tasks met them cost a query for each of ~400 units after every expiry, in every process.
 
+_SNAPSHOT = "*"
 _recipients: ReferenceCache[str, tuple[tuple[int, str], ...]] = ReferenceCache("notify-recipients")
 _channel_ids: ReferenceCache[str, tuple[int, ...]] = ReferenceCache("notify-channels")
 
@@ -202,46 +404,52 @@ def _unit_keys(area_codes: Iterable[str], department_ids: Iterable[int]) -> list
     return [f"a:{code}" for code in area_codes if code] + [f"d:{dept_id}" for dept_id in department_ids]
 
 
-def _by_unit(missing: list[str], queryset: QuerySet[Any], *fields: str) -> dict[str, tuple[Any, ...]]:
-    """The ``fields`` of the missing units' rows, read in one query, grouped by unit key.
+def _snapshot_loader(
+    queryset: Callable[[], QuerySet[Any]], *fields: str
+) -> Callable[[list[str]], dict[str, tuple[Any, ...]]]:
+    """A ``ReferenceCache.get_many`` loader reading the ``fields`` of every unit's rows at once.
 
-    ``queryset``'s model has ``area`` and ``department`` foreign keys. One field gives its
-    values, several give tuples. Every missing key gets a (possibly empty) tuple, so a unit
-    with nobody is remembered too.
+    ``queryset()``'s model has ``area`` and ``department`` foreign keys. One field gives its
+    values, several give tuples. Without the snapshot mark among the missing keys the copy
+    is complete, and the missing units simply have nobody (no query).
     """
-    codes = [k[2:] for k in missing if k[0] == "a"]
-    dept_ids = [int(k[2:]) for k in missing if k[0] == "d"]
-    found: dict[str, list[Any]] = {key: [] for key in missing}
-    rows = queryset.filter(Q(area__code__in=codes) | Q(department_id__in=dept_ids))
-    for code, dept_id, *values in rows.values_list("area__code", "department_id", *fields):
-        item = values[0] if len(values) == 1 else tuple(values)
-        for key in (f"a:{code}", f"d:{dept_id}"):
-            if key in found:
-                found[key].append(item)
-    return {key: tuple(sorted(items)) for key, items in found.items()}
+
+    def load(missing: list[str]) -> dict[str, tuple[Any, ...]]:
+        if _SNAPSHOT not in missing:
+            return {key: () for key in missing}
+        found: dict[str, list[Any]] = {}
+        for code, dept_id, *values in queryset().values_list("area__code", "department_id", *fields):
+            item = values[0] if len(values) == 1 else tuple(values)
+            if code:
+                found.setdefault(f"a:{code}", []).append(item)
+            if dept_id:
+                found.setdefault(f"d:{dept_id}", []).append(item)
+        snapshot: dict[str, tuple[Any, ...]] = {key: tuple(sorted(items)) for key, items in found.items()}
+        for key in missing:
+            snapshot.setdefault(key, ())
+        return snapshot
+
+    return load
+
+
+_load_people = _snapshot_loader(
+    lambda: RoleAssignment.objects.filter(is_active=True, user__is_active=True), "user_id", "role"
+)
+_load_channels = _snapshot_loader(lambda: NotificationChannel.objects.filter(is_active=True), "pk")
 
 
 def _people(
     area_codes: Iterable[str], department_ids: Iterable[int]
 ) -> dict[str, tuple[tuple[int, str], ...]]:
-    """{unit key: ((user id, role), …)} of the active people of each unit (one query for unknown units)."""
-
-    def load(missing: list[str]) -> dict[str, tuple[tuple[int, str], ...]]:
-        active = RoleAssignment.objects.filter(is_active=True, user__is_active=True)
-        return _by_unit(missing, active, "user_id", "role")
-
+    """{unit key: ((user id, role), …)} of the active people of each unit (no query while the copy lasts)."""
     keys = _unit_keys(area_codes, department_ids)
-    return _recipients.get_many(keys, load) if keys else {}
+    return _recipients.get_many([_SNAPSHOT, *keys], _load_people) if keys else {}
 
 
 def _channels(area_codes: Iterable[str], department_ids: Iterable[int]) -> dict[str, tuple[int, ...]]:
     """{unit key: (channel id, …)} of each unit's active outgoing channels."""
-
-    def load(missing: list[str]) -> dict[str, tuple[int, ...]]:
-        return _by_unit(missing, NotificationChannel.objects.filter(is_active=True), "pk")
-
     keys = _unit_keys(area_codes, department_ids)
-    return _channel_ids.get_many(keys, load) if keys else {}
+    return _channel_ids.get_many([_SNAPSHOT, *keys], _load_channels) if keys else {}
 
 
 def clear_unit_caches(*_args: object, **_kwargs: object) -> None:
@@ -277,10 +485,10 @@ def _user_saved(*args: object, update_fields: frozenset[str] | None = None, **kw
         _recipients.changed(*args, **kwargs)
 
 
-def _message(event: CaseEvent) -> tuple[str, str]:
+def _message(event: _Event) -> tuple[str, str]:
     """Title and body for staff; no personal data of the reporter, ever."""
-    case = event.case
-    title = f"[{event.get_kind_display()}] {case.category.name} · {case.alley.name}（{case.tracking_code}）"
+    label = EventKind(event.kind).label if event.kind in EventKind.values else event.kind
+    title = f"[{label}] {event.category_name} · {event.alley_name}（{event.tracking_code}）"
     body = event.note[:500] if event.note else ""
     return title[:200], body
 

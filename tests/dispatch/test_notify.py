@@ -398,3 +398,73 @@ def test_a_new_role_or_channel_is_used_at_once(world: World) -> None:
     newcomer.save()
     fan_out([whistle_one()])
     assert Notification.objects.filter(recipient=newcomer).count() == 1
+
+
+# --- a redelivered task (acks late: a worker killed half-way) --------------------------------------
+
+
+def test_a_redelivered_task_tells_everyone_once(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    from dispatch.tasks import notify_events
+
+    NotificationChannel.objects.create(
+        area=world.community_x, kind=ChannelKind.EMAIL, target="sq@example.org"
+    )
+    case = make_case(world, state=S.ACCEPTED)
+    with django_capture_on_commit_callbacks(execute=False):
+        case_whistle(case=case, actor=world.chief_x, reason="需社区协调", now=MONDAY)
+    event = case.events.get(kind=EventKind.WHISTLED)
+    with django_capture_on_commit_callbacks(execute=False) as first:
+        assert notify_events.run([event.pk]) == 1  # one message: the community worker
+    with django_capture_on_commit_callbacks(execute=False) as again:
+        assert notify_events.run([event.pk]) == 0  # nothing new to say
+    assert inbox() == {"community_worker_x": 1}
+    message = Notification.objects.get()
+    assert (message.event_id, message.case_id, message.kind) == (event.pk, case.pk, EventKind.WHISTLED)
+    [delivery] = NotificationDelivery.objects.all()
+    assert (delivery.event_id, delivery.state, delivery.attempts) == (event.pk, DeliveryState.PENDING, 0)
+    # Both runs queue the delivery that was never tried (the first run may have died before
+    # queueing it); sending it is itself once only.
+    assert len(first) == len(again) == 1
+    for callback in [*first, *again]:
+        callback()
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == (DeliveryState.SENT, 1)
+
+
+def test_a_task_killed_half_way_adds_only_what_is_missing(world: World) -> None:
+    case = make_case(world, state=S.ACCEPTED, tier=T.DISTRICT)
+    case_dispatch(
+        case=case,
+        actor=world.district_officer,
+        lead=world.dept_lead,
+        cooperating=[world.dept_coop],
+        now=MONDAY,
+    )
+    event = case.events.get(kind=EventKind.DISPATCHED)
+    assert fan_out([event.pk]) == 2
+    Notification.objects.filter(recipient=world.coop_contact).delete()  # as if that row never made it
+    assert fan_out([event.pk]) == 1
+    assert inbox() == {"lead_contact": 1, "coop_contact": 1}
+
+
+def test_one_message_per_event_and_recipient_is_a_database_fact(world: World) -> None:
+    from django.db import IntegrityError
+
+    case = make_case(world, state=S.IN_PROGRESS)
+    event = CaseEvent.objects.create(case=case, kind=EventKind.RESOLVED, note="已处理")
+    fields = {
+        "recipient": world.community_worker_x,
+        "case": case,
+        "event": event,
+        "kind": event.kind,
+        "title": "t",
+    }
+    Notification.objects.create(**fields)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Notification.objects.create(**fields)
+    # Messages written before events were recorded (no event) are not constrained.
+    Notification.objects.create(**{**fields, "event": None})
+    Notification.objects.create(**{**fields, "event": None})
+    assert Notification.objects.count() == 3
