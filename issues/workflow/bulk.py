@@ -58,6 +58,7 @@ class _Row:
 
     __slots__ = (
         "accept_due",
+        "deadlines",
         "escalation_due",
         "from_state",
         "from_tier",
@@ -79,6 +80,7 @@ class _Row:
         self.reason = reason
         self.tier = tier
         self.holder_area_id = holder_area_id
+        self.deadlines = deadlines
         self.accept_due = deadlines.accept_due
         self.resolve_due = deadlines.resolve_due
         self.escalation_due = deadlines.accept_due
@@ -128,23 +130,33 @@ def cases_escalate_claimed(
     thousand overdue cases in about the time the database needs to rewrite them. It reads
     plain column tuples (no model instances), computes each (category limits, tier, urgency)'s
     deadlines once per sweep (``memo``: every row shares ``now``), and writes with a fixed
-    number of statements per batch: the existing whistles, the areas, one UPDATE joined to a
-    VALUES list, one INSERT of whistles, one of timeline events.
+    number of statements per batch. On PostgreSQL that is the areas it has not seen yet and
+    one statement (see ``_write_escalations_postgres``); elsewhere the existing whistles, one
+    UPDATE joined to a VALUES list, one INSERT of whistles, one of timeline events.
     """
     from dispatch.chain import next_tier, unit_label
     from dispatch.deadlines import compute_deadlines, limits_for
     from dispatch.models import Whistle
 
     memo = memo or EscalationMemo()
+    connection = connections[router.db_for_write(Case)]
+    on_postgres = connection.vendor == "postgresql"
     at_city = [c for c in cases if c.tier == AreaLevel.CITY]
     movable = [c for c in cases if c.tier != AreaLevel.CITY]
     targets = {c.pk: next_tier(c.tier) for c in movable}
-    existing = set(Whistle.objects.filter(case_id__in=list(targets)).values_list("case_id", "to_tier"))
+    # On PostgreSQL the write statement itself skips (case, tier) pairs already whistled
+    # (ON CONFLICT on the once-per-tier constraint): no separate look-up.
+    existing: set[tuple[int, str]] = (
+        set()
+        if on_postgres
+        else set(Whistle.objects.filter(case_id__in=list(targets)).values_list("case_id", "to_tier"))
+    )
     memo.load(movable, targets)
 
     system = stored(gettext_noop("系统"))
     template = _("%(unit)s超过%(what)s期限（%(due)s）未处理，系统自动上报。")
     missed = {True: _("受理"), False: _("办结")}
+    tz = timezone.get_current_timezone()  # once per batch, not once per row
     units: dict[tuple[str, int], str] = {}
     rows: list[_Row] = []
     stopped: list[int] = []
@@ -176,14 +188,18 @@ def cases_escalate_claimed(
         reason = template % {
             "unit": unit,
             "what": missed[case.state in _AWAITING_ACCEPT],
-            "due": timezone.localtime(case.escalation_due).strftime("%Y-%m-%d %H:%M")
+            "due": case.escalation_due.astimezone(tz).strftime("%Y-%m-%d %H:%M")
             if case.escalation_due
             else "-",
         }
         rows.append(_Row(case, target, holder.pk, deadlines, reason))
-    connection = connections[router.db_for_write(Case)]
-    write = _write_escalations_postgres if connection.vendor == "postgresql" else _write_escalations
-    event_ids = write(rows, now=now, actor_label=system) if rows else []
+    if on_postgres:
+        # Escalated are the rows whose whistle went in; the statement stopped the others' clocks.
+        event_ids = _write_escalations_postgres(rows, now=now, actor_label=system) if rows else []
+        escalated = len(event_ids)
+    else:
+        event_ids = _write_escalations(rows, now=now, actor_label=system) if rows else []
+        escalated = len(rows)
     if stopped:
         Case.objects.filter(pk__in=stopped).update(escalation_due=None)
     if at_city:
@@ -201,7 +217,7 @@ def cases_escalate_claimed(
         )
         event_ids += [e.pk for e in supervised if e.pk]
     _notify_ids(event_ids)
-    return len(rows), len(at_city)
+    return escalated, len(at_city)
 
 
 def _write_escalations(rows: list[_Row], *, now: dt.datetime, actor_label: str) -> list[int]:
@@ -242,11 +258,16 @@ def _write_escalations(rows: list[_Row], *, now: dt.datetime, actor_label: str) 
 
 
 def _write_escalations_postgres(rows: list[_Row], *, now: dt.datetime, actor_label: str) -> list[int]:
-    """The same three writes as one PostgreSQL statement: the batch travels once, as arrays.
+    """The three writes as one PostgreSQL statement: the batch travels once, as arrays.
 
-    ``unnest`` turns the arrays back into rows; the UPDATE and the two INSERTs are
-    data-modifying CTEs of one statement, so they succeed or fail together (the unique
-    (case, to_tier) constraint on whistles still aborts the batch whole).
+    ``unnest`` turns the arrays back into rows; the whistle INSERT, the UPDATEs and the
+    event INSERT are data-modifying CTEs of one statement, so they succeed or fail
+    together. The whistle INSERT goes first and is the once-per-tier guard: ``ON CONFLICT
+    DO NOTHING`` on the unique (case, to_tier) constraint skips a case already whistled to
+    that tier, and only the cases it returns are moved and get a timeline event; the
+    others' escalation clock is stopped so that no sweep retries them. The rows' deadlines
+    repeat (every row shares ``now``, most share a policy): they travel once per distinct
+    set, and each row carries its set's position.
     """
     from dispatch.models import Whistle
 
@@ -256,41 +277,62 @@ def _write_escalations_postgres(rows: list[_Row], *, now: dt.datetime, actor_lab
     sql = f"""
         WITH v AS (
             SELECT * FROM unnest(
-                %(id)s::bigint[], %(tier)s::varchar[], %(holder)s::bigint[], %(accept_due)s::timestamptz[],
-                %(resolve_due)s::timestamptz[], %(warn_at)s::timestamptz[], %(provisional)s::boolean[],
+                %(id)s::bigint[], %(tier)s::varchar[], %(holder)s::bigint[], %(deadlines)s::int[],
                 %(from_tier)s::varchar[], %(from_state)s::varchar[], %(reason)s::text[]
-            ) AS v (id, tier, holder, accept_due, resolve_due, warn_at, provisional, from_tier, from_state, reason)
-        ),
-        updated AS (
-            UPDATE {case} AS c SET
-                tier = v.tier, holder_area_id = v.holder, accept_due = v.accept_due,
-                resolve_due = v.resolve_due, escalation_due = v.accept_due, warn_at = v.warn_at,
-                deadline_provisional = v.provisional, state = %(state)s, accepted_at = NULL,
-                tier_entered_at = %(now)s
-            FROM v WHERE c.id = v.id
+            ) AS v (id, tier, holder, deadlines, from_tier, from_state, reason)
         ),
         whistled AS (
             INSERT INTO {whistle} (case_id, from_tier, to_tier, reason, automatic, at)
             SELECT v.id, v.from_tier, v.tier, v.reason, true, %(now)s FROM v
+            ON CONFLICT (case_id, to_tier) DO NOTHING
+            RETURNING case_id
+        ),
+        w AS (
+            SELECT v.*, d.accept_due, d.resolve_due, d.warn_at, d.provisional
+            FROM whistled JOIN v ON v.id = whistled.case_id
+            JOIN unnest(
+                %(accept_due)s::timestamptz[], %(resolve_due)s::timestamptz[],
+                %(warn_at)s::timestamptz[], %(provisional)s::boolean[]
+            ) WITH ORDINALITY AS d (accept_due, resolve_due, warn_at, provisional, n) ON d.n = v.deadlines
+        ),
+        moved AS (
+            UPDATE {case} AS c SET
+                tier = w.tier, holder_area_id = w.holder, accept_due = w.accept_due,
+                resolve_due = w.resolve_due, escalation_due = w.accept_due, warn_at = w.warn_at,
+                deadline_provisional = w.provisional, state = %(state)s, accepted_at = NULL,
+                tier_entered_at = %(now)s
+            FROM w WHERE c.id = w.id
+        ),
+        stopped AS (
+            UPDATE {case} AS c SET escalation_due = NULL
+            FROM v WHERE c.id = v.id AND NOT EXISTS (SELECT 1 FROM whistled WHERE whistled.case_id = v.id)
         )
         INSERT INTO {event} (case_id, kind, at, actor_label, from_state, to_state, from_tier, to_tier,
                              note, public, data)
-        SELECT v.id, %(kind)s, %(now)s, %(label)s, v.from_state, %(state)s, v.from_tier, v.tier,
-               v.reason, true, '{{}}'::jsonb
-        FROM v
+        SELECT w.id, %(kind)s, %(now)s, %(label)s, w.from_state, %(state)s, w.from_tier, w.tier,
+               w.reason, true, '{{}}'::jsonb
+        FROM w
         RETURNING id
     """  # noqa: S608 - table names come from the models, quoted
+    # Distinct deadline sets by identity: the memo hands out one object per set.
+    positions: dict[int, int] = {}
+    distinct: list[Deadlines] = []
+    for r in rows:
+        if id(r.deadlines) not in positions:
+            distinct.append(r.deadlines)
+            positions[id(r.deadlines)] = len(distinct)  # WITH ORDINALITY counts from 1
     params: dict[str, Any] = {
         "id": [r.pk for r in rows],
         "tier": [r.tier for r in rows],
         "holder": [r.holder_area_id for r in rows],
-        "accept_due": [r.accept_due for r in rows],
-        "resolve_due": [r.resolve_due for r in rows],
-        "warn_at": [r.warn_at for r in rows],
-        "provisional": [r.provisional for r in rows],
+        "deadlines": [positions[id(r.deadlines)] for r in rows],
         "from_tier": [r.from_tier for r in rows],
         "from_state": [r.from_state for r in rows],
         "reason": [r.reason for r in rows],
+        "accept_due": [d.accept_due for d in distinct],
+        "resolve_due": [d.resolve_due for d in distinct],
+        "warn_at": [d.warn_at for d in distinct],
+        "provisional": [d.provisional for d in distinct],
         "state": S.SUBMITTED,
         "now": now,
         "kind": EventKind.ESCALATED,
@@ -300,7 +342,7 @@ def _write_escalations_postgres(rows: list[_Row], *, now: dt.datetime, actor_lab
 
     connection.ensure_connection()
     # Server-side binding: the arrays go out in binary (Django's client-side cursor would
-    # quote ten thousand values into the SQL text in Python first).
+    # quote thousands of values into the SQL text in Python first).
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params, binary=True)
         return [row[0] for row in cursor.fetchall()]

@@ -81,6 +81,28 @@ def test_a_missed_accept_deadline_escalates_once_even_when_swept_twice(world: Wo
     assert "受理" in event.note and "金鱼巷街巷服务团队" in event.note and event.actor_label == "系统"
 
 
+def test_a_case_already_whistled_to_the_next_tier_is_not_escalated_again_and_its_clock_stops(
+    world: World,
+) -> None:
+    # Three overdue cases in one batch; the middle one already went to the community once.
+    cases = [submitted(world) for _ in range(3)]
+    Whistle.objects.create(case=cases[1], from_tier=T.ALLEY, to_tier=T.COMMUNITY, reason="先前上报", at=MONDAY)
+    now = at("2026-03-02 14:01")
+    assert run_sweep(now=now).escalated == 2
+    moved, kept, also_moved = (fresh(c) for c in cases)
+    assert (moved.tier, also_moved.tier) == (T.COMMUNITY, T.COMMUNITY)
+    assert (kept.tier, kept.state, kept.holder_area, kept.escalation_due) == (
+        T.ALLEY,
+        S.SUBMITTED,
+        world.alley_x,
+        None,
+    )
+    assert list(Whistle.objects.filter(case=kept).values_list("reason", flat=True)) == ["先前上报"]
+    assert not kept.events.filter(kind=EventKind.ESCALATED).exists()
+    assert CaseEvent.objects.filter(kind=EventKind.ESCALATED).count() == 2
+    assert run_sweep(now=now + dt.timedelta(days=1)).escalated == 2  # the two moved ones, one tier on
+
+
 def test_a_missed_resolve_deadline_escalates(world: World) -> None:
     case = submitted(world)
     case_accept(case=case, actor=world.chief_x, now=MONDAY)
