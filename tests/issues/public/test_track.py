@@ -128,9 +128,9 @@ def test_the_track_page_runs_a_constant_number_of_queries(
     # A fresh process also reads the reference data once: the categories, the areas above.
     with django_assert_max_num_queries(6):
         assert client.get(track_url(small)).status_code == 200
-    # Then the case, its public events and its public photos, however many there are.
+    # Then the case, and its public events and photos together, however many there are.
     for case in (small, big):
-        with django_assert_num_queries(3):
+        with django_assert_num_queries(2):
             assert client.get(track_url(case)).status_code == 200
 
 
