@@ -468,3 +468,36 @@ def test_one_message_per_event_and_recipient_is_a_database_fact(world: World) ->
     Notification.objects.create(**{**fields, "event": None})
     Notification.objects.create(**{**fields, "event": None})
     assert Notification.objects.count() == 3
+
+
+@pytest.mark.redis
+def test_the_redis_transport_publishes_each_message_through_one_client(world: World) -> None:
+    """config.celery.RedisTransport: the messages land in the queue as kombu writes them."""
+    import os
+
+    import redis
+    from django.conf import settings
+    from kombu import Connection
+
+    from config.celery import RedisChannel, RedisTransport, app
+    from dispatch.tasks import notify_events
+
+    queue = f"jxt-test-notify-{os.getpid()}"
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.delete(queue)
+    try:
+        with app.connection_for_write() as connection:
+            assert isinstance(connection.transport, RedisTransport)
+            for i in range(3):
+                notify_events.apply_async(([i],), queue=queue, connection=connection)
+            channel = connection.default_channel
+            assert isinstance(channel, RedisChannel)
+            first = channel._sync_client
+            notify_events.apply_async(([3],), queue=queue, connection=connection)
+            assert channel._sync_client is first  # reused, not rebuilt per publish
+        assert client.llen(queue) == 4
+        with Connection(settings.CELERY_BROKER_URL) as plain, plain.SimpleQueue(queue) as q:
+            bodies = sorted(q.get(timeout=2).decode()[0][0] for _ in range(4))
+        assert bodies == [[0], [1], [2], [3]]
+    finally:
+        client.delete(queue)
