@@ -79,6 +79,8 @@ def test_a_missed_accept_deadline_escalates_once_even_when_swept_twice(world: Wo
     assert (whistle.from_tier, whistle.to_tier, whistle.automatic) == (T.ALLEY, T.COMMUNITY, True)
     event = case.events.get(kind=EventKind.ESCALATED)
     assert "受理" in event.note and "金鱼巷街巷服务团队" in event.note and event.actor_label == "系统"
+    # The missed deadline in the site's time, to the minute (formatted by the database).
+    assert "（2026-03-02 14:00）" in event.note and whistle.reason == event.note
 
 
 def test_a_case_already_whistled_to_the_next_tier_is_not_escalated_again_and_its_clock_stops(
