@@ -59,13 +59,15 @@ def case_detail_queryset(queryset: QuerySet[Case]) -> QuerySet[Case]:
 
 def _visible_detail(user: Any) -> Any:
     def build(pk: int) -> QuerySet[Case]:
-        return case_detail_queryset(Case.objects.visible_to(user)).filter(pk=pk)
+        # No ordering, as ``QuerySet.get`` reads one row.
+        return case_detail_queryset(Case.objects.visible_to(user)).filter(pk=pk).order_by()
 
     return build
 
 
 # The detail's case row, one shape per scope: ``visible_to`` depends on nothing but the scope.
-_CASE: CompiledQuery[Case] = CompiledQuery(lambda pk: case_detail_queryset(Case.objects.all()).filter(pk=pk))
+# (Always run with the caller's scope as the key and ``_visible_detail`` as the build.)
+_CASE: CompiledQuery[Case] = CompiledQuery(_visible_detail(None))
 # Ids are 64-bit; a larger number in the URL is no case (and must not reach the database).
 _MAX_ID = 2**63 - 1
 
