@@ -1,4 +1,4 @@
-"""Rate limits of the residents' pages: one round trip to the cache per check.
+"""Rate limits of the residents' pages: one round trip to the cache per check (or per set of checks).
 
 django-ratelimit's ``is_ratelimited`` asks Django's Redis cache three times per check
 (``add``, then ``incr``, which is ``EXISTS`` + ``INCRBY``), each through a new client
@@ -110,6 +110,39 @@ def _count(key: str, ttl: int, *, add_one: bool) -> int:
         return int(pipe.execute()[1] or 0)
     cache.add(key, 0, ttl)
     return int(cache.incr(key) if add_one else cache.get(key, 0))
+
+
+def _count_many(keys: list[tuple[str, int]]) -> list[int]:
+    """Count one more on each (key, ttl): one pipeline for all of them on Redis."""
+    cache = caches["default"]
+    if isinstance(cache, RedisCache):
+        pipe = _redis(cache).pipeline(transaction=False)
+        for key, ttl in keys:
+            full = cache.make_and_validate_key(key)
+            pipe.set(full, 0, ex=ttl, nx=True)
+            pipe.incr(full)
+        replies = pipe.execute()
+        return [int(replies[2 * i + 1] or 0) for i in range(len(keys))]
+    return [_count(key, ttl, add_one=True) for key, ttl in keys]
+
+
+def hit_many(checks: list[tuple[str, str, str]]) -> list[bool]:
+    """``hit`` for each (group, value, rate), in one round trip to the cache; True = over its rate."""
+    if not checks or not getattr(settings, "RATELIMIT_ENABLE", True):
+        return [False] * len(checks)
+    now = int(time.time())
+    limits_: list[int] = []
+    keys: list[tuple[str, int]] = []
+    for group, value, rate in checks:
+        limit, period = parse_rate(rate)
+        limits_.append(limit)
+        keys.append((_key(group, value, period, _window_end(value, period, now)), period + _EXPIRATION_FUDGE))
+    try:
+        counts = _count_many(keys)
+    except Exception:  # a broken cache: the setting decides (values may be personal: never logged)
+        logger.warning("rate limits %s: the cache did not answer", ", ".join(c[0] for c in checks))
+        return [not getattr(settings, "RATELIMIT_FAIL_OPEN", False)] * len(checks)
+    return [count > limit for count, limit in zip(counts, limits_, strict=True)]
 
 
 def usage(group: str, value: str, rate: str, *, add_one: bool) -> Usage | None:

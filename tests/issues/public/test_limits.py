@@ -36,6 +36,24 @@ def test_peeking_does_not_count() -> None:
         assert usage is not None and usage.count == 1 and not usage.reached
 
 
+def test_several_checks_count_together_like_single_hits() -> None:
+    checks = [("t-many-ip", "10.0.0.7", "2/h"), ("t-many-phone", "13912345678", "1/h")]
+    assert limits.hit_many(checks) == [False, False]
+    assert limits.hit_many(checks) == [False, True]
+    assert limits.hit_many(checks) == [True, True]
+    assert limits.hit("t-many-ip", "10.0.0.7", "2/h") is True  # the same counters as hit()
+    assert limits.hit_many([]) == []
+
+
+@pytest.mark.parametrize(("fail_open", "limited"), [(True, False), (False, True)])
+def test_several_checks_on_a_broken_cache_follow_ratelimit_fail_open(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, fail_open: bool, limited: bool
+) -> None:
+    settings.RATELIMIT_FAIL_OPEN = fail_open
+    monkeypatch.setattr(limits, "caches", {"default": BrokenCache()})
+    assert limits.hit_many([("t-b1", "a", "5/h"), ("t-b2", "b", "5/h")]) == [limited, limited]
+
+
 def test_ipv6_addresses_count_per_slash_64() -> None:
     factory = RequestFactory()
     one = factory.get("/", REMOTE_ADDR="2001:db8:1:2::10")
@@ -90,3 +108,21 @@ def test_one_round_trip_counts_in_redis() -> None:
     keys = client.keys("*rl:t-redis:*")
     assert keys and all(0 < client.ttl(key) <= 3600 + 5 for key in keys)
     assert value not in repr(keys), "the counted value (a phone number) is hashed"
+
+
+@pytest.mark.redis
+def test_several_checks_are_one_round_trip_in_redis() -> None:
+    """hit_many: one pipeline for every counter, the same keys, values and TTLs as hit()."""
+    import secrets
+
+    from django.core.cache.backends.redis import RedisCache
+
+    cache = caches["default"]
+    assert isinstance(cache, RedisCache)
+    ip, phone = secrets.token_hex(6), secrets.token_hex(6)
+    checks = [("t-redis-many", ip, "2/h"), ("t-redis-many", phone, "1/h")]
+    assert [limits.hit_many(checks) for _ in range(2)] == [[False, False], [False, True]]
+    assert limits.hit("t-redis-many", ip, "2/h") is True
+    client = cache._cache.get_client(write=True)
+    keys = client.keys("*rl:t-redis-many:*")
+    assert len(keys) == 2 and all(0 < client.ttl(key) <= 3600 + 5 for key in keys)
