@@ -88,7 +88,9 @@ def test_a_case_already_whistled_to_the_next_tier_is_not_escalated_again_and_its
 ) -> None:
     # Three overdue cases in one batch; the middle one already went to the community once.
     cases = [submitted(world) for _ in range(3)]
-    Whistle.objects.create(case=cases[1], from_tier=T.ALLEY, to_tier=T.COMMUNITY, reason="先前上报", at=MONDAY)
+    Whistle.objects.create(
+        case=cases[1], from_tier=T.ALLEY, to_tier=T.COMMUNITY, reason="先前上报", at=MONDAY
+    )
     now = at("2026-03-02 14:01")
     assert run_sweep(now=now).escalated == 2
     moved, kept, also_moved = (fresh(c) for c in cases)
