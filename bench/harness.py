@@ -462,7 +462,7 @@ class Results:
         tmp = RESULTS.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
         tmp.replace(RESULTS)
-        say(f"results saved to {RESULTS.relative_to(ROOT)}")
+        say(f"results saved to {RESULTS}")
 
 
 def machine_info() -> dict[str, Any]:
