@@ -224,8 +224,9 @@ def _sweep_escalations(
                 result.escalated += escalated
                 result.city_overdue += city
         except IntegrityError:
-            # A whistle for some (case, tier) already exists: the batch rolled back whole.
-            # Take the same rows one by one; the constraint skips the duplicates.
+            # A whistle for some (case, tier) appeared after the batch looked (only where the
+            # write is not one ON CONFLICT statement, i.e. not PostgreSQL): the batch rolled
+            # back whole. Take the same rows one by one; the constraint skips the duplicates.
             logger.warning("escalation batch hit the once-per-tier constraint; retrying one by one")
             _escalate_one_by_one(due, batch, now, result)
 
