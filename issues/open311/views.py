@@ -18,7 +18,6 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -29,9 +28,9 @@ from django.views.decorators.csrf import csrf_exempt
 from alleys import reference
 from alleys.choices import AreaLevel
 from issues.api.authentication import client_for_key, touch_client
-from issues.choices import OPEN_STATES, CaseSource, CaseState, EventKind, Urgency
+from issues.choices import OPEN_STATES, CaseSource, CaseState, Urgency
 from issues.models import ApiClient, Case, CasePhoto, CategoryType
-from issues.workflow import TransitionError, TransitionForbidden, case_submit, record_event
+from issues.workflow import IntakeNote, TransitionError, TransitionForbidden, case_submit
 
 from . import serializers as o311
 from .renderers import FORMATS, render, render_errors
@@ -336,34 +335,30 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
     if len(name) > 50 or len(phone) > 20:
         raise Open311Error(400, _("姓名或电话太长。"))
     # ``email``, ``device_id`` and ``account_id`` are not kept: no workflow uses them (data minimisation).
+    data: dict[str, Any] = {"api_client_id": client.pk, "api_client": client.name}
+    if media_url:
+        data["media_url"] = media_url
+    note = IntakeNote(
+        note=_("经对接客户端“%(name)s”（Open311）提交。") % {"name": client.name}
+        + (_("附件链接：%(url)s") % {"url": media_url} if media_url else ""),
+        label=client.name,
+        data=data,
+    )
     try:
-        with transaction.atomic():
-            case = case_submit(
-                category=category,
-                alley=alley,
-                description=description,
-                source=CaseSource.OPEN311,
-                reporter_name=name,
-                reporter_phone=phone,
-                address_detail=address_string[:200],
-                latitude=latitude,
-                longitude=longitude,
-                urgency=urgency,
-            )
-            data: dict[str, Any] = {"api_client_id": client.pk, "api_client": client.name}
-            if media_url:
-                data["media_url"] = media_url
-            record_event(
-                case,
-                EventKind.NOTE,
-                actor=None,
-                now=case.created_at,
-                note=_("经对接客户端“%(name)s”（Open311）提交。") % {"name": client.name}
-                + (_("附件链接：%(url)s") % {"url": media_url} if media_url else ""),
-                public=False,
-                label=client.name,
-                data=data,
-            )
+        # The client's note is written in case_submit's own transaction (no nested savepoint).
+        case = case_submit(
+            category=category,
+            alley=alley,
+            description=description,
+            source=CaseSource.OPEN311,
+            reporter_name=name,
+            reporter_phone=phone,
+            address_detail=address_string[:200],
+            latitude=latitude,
+            longitude=longitude,
+            urgency=urgency,
+            intake_note=note,
+        )
     except TransitionError as exc:
         raise Open311Error(403 if isinstance(exc, TransitionForbidden) else 400, exc.message) from exc
     body = [

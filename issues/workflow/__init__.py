@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from .bulk import cases_close_unrated_claimed, cases_escalate_claimed
 from .cases import (
+    IntakeNote,
     case_accept,
     case_chase,
     case_close,
@@ -59,6 +60,7 @@ from .rules import (
 __all__ = [
     "OPEN",
     "TRANSITIONS",
+    "IntakeNote",
     "S",
     "Transition",
     "TransitionError",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from django.conf import settings
@@ -48,6 +49,15 @@ from .rules import (
 )
 
 
+@dataclass(frozen=True)
+class IntakeNote:
+    """A staff-only timeline note written with a new case (who passed it on, with what)."""
+
+    note: str
+    label: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
 def case_submit(
     *,
     category: Any,
@@ -65,9 +75,14 @@ def case_submit(
     actor: Any = None,
     patrol: Any = None,
     keep_lower_tier: str | None = None,
+    intake_note: IntakeNote | None = None,
     now: dt.datetime | None = None,
 ) -> Case:
-    """Create a case at the tier its category sets (staff may keep it lower) and start its clock."""
+    """Create a case at the tier its category sets (staff may keep it lower) and start its clock.
+
+    ``intake_note`` is a staff-only note about how the case came in (an integration client's
+    name, a media link), written in the same transaction as the case.
+    """
     from dispatch.chain import place_at_tier, tier_index
 
     now = _now(now)
@@ -120,6 +135,16 @@ def case_submit(
             note="",
             data={"source": source},
         )
+        if intake_note is not None:
+            record_event(
+                case,
+                EventKind.NOTE,
+                now=now,
+                note=intake_note.note,
+                public=False,
+                label=intake_note.label,
+                data=intake_note.data,
+            )
         _attach_photos(case, event, photos, PhotoKind.REPORT, public=False)
         _notify(event)
     return case

@@ -237,6 +237,24 @@ def test_post_creates_a_case_through_the_state_machine(
     assert client.last_used_at is not None
 
 
+def test_post_writes_the_case_and_the_clients_note_in_one_transaction(
+    world: Any, api_client: tuple[ApiClient, str]
+) -> None:
+    """One atomic block for the case and its two events (no savepoint nested inside it).
+
+    The test runs inside pytest-django's transaction, so that one block shows as one SAVEPOINT.
+    """
+    _client, key = api_client
+    with CaptureQueriesContext(connection) as queries:
+        response = post("json", valid_post(world, key, service_code=world.cat_b.code))
+    assert response.status_code == 201, response.content
+    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+    assert statements.count("SAVEPOINT") == 1, statements
+    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].upper().startswith("INSERT")]
+    assert sum('"issues_case"' in sql for sql in inserts) == 1
+    assert sum('"issues_caseevent"' in sql for sql in inserts) == 2
+
+
 def test_post_accepts_the_alley_as_an_attribute(world: Any, api_client: tuple[ApiClient, str]) -> None:
     _client, key = api_client
     data = valid_post(world, key, lat="24.9", long="118.5", **{"attribute[alley]": world.alley_y.code})
