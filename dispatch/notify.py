@@ -16,16 +16,17 @@ import logging
 import threading
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, Literal, NamedTuple, overload
+from typing import Any, NamedTuple
 
 from django.core.mail import send_mail
 from django.db import connections, router, transaction
-from django.db.models import Field, Model, QuerySet
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 
 from alleys.choices import CODE_LENGTH, HOLDER_ROLES, AreaLevel, Role
 from alleys.models import Area, RoleAssignment
 from alleys.reference import ReferenceCache
+from issues.bulk_sql import concrete_field, insert_new
 from issues.choices import EventKind
 from issues.models import CaseEvent
 
@@ -135,7 +136,7 @@ def _read_events(ids: list[int]) -> list[_Event]:
         where, params = "= ANY(%s)", [ids]
     else:
         where, params = f"IN ({', '.join(['%s'] * len(ids))})", list(ids)
-    data = _concrete_field(CaseEvent, "data")
+    data = concrete_field(CaseEvent, "data")
     with connection.cursor() as cursor:
         cursor.execute(_events_sql(connection.alias) + where, params)
         return [
@@ -152,7 +153,7 @@ def _events_sql(alias: str) -> str:
     q = connections[alias].ops.quote_name
 
     def col(model: type[Model], name: str) -> str:
-        return q(_column(_concrete_field(model, name)))
+        return q(str(concrete_field(model, name).column))
 
     event, case = q(CaseEvent._meta.db_table), q(Case._meta.db_table)
     area, category = q(Area._meta.db_table), q(CategoryType._meta.db_table)
@@ -294,94 +295,6 @@ _DELIVERY_COLUMNS = (
     "last_error",
     "created_at",
 )
-
-
-@overload
-def insert_new(
-    model: type[Model], columns: Sequence[str], rows: list[tuple[Any, ...]], *, unique: Sequence[str]
-) -> int: ...
-@overload
-def insert_new(
-    model: type[Model],
-    columns: Sequence[str],
-    rows: list[tuple[Any, ...]],
-    *,
-    unique: Sequence[str],
-    returning: Literal[True],
-) -> list[int]: ...
-def insert_new(
-    model: type[Model],
-    columns: Sequence[str],
-    rows: list[tuple[Any, ...]],
-    *,
-    unique: Sequence[str],
-    returning: bool = False,
-) -> int | list[int]:
-    """Insert the rows that do not collide with ``unique``; the number inserted, or their ids.
-
-    One statement per call, in autocommit (alone it is atomic: no BEGIN/COMMIT round trips,
-    unlike ``bulk_create``, which also cannot count what ``ignore_conflicts`` skipped). On
-    PostgreSQL the rows travel as one array per column through ``unnest``, so the statement's
-    text is the same for any number of rows and psycopg prepares it once per connection.
-    """
-    if not rows:
-        return [] if returning else 0
-    connection = connections[router.db_for_write(model)]
-    fields = [_concrete_field(model, name) for name in columns]
-    head, tail = _insert_sql(connection.alias, model, tuple(columns), tuple(unique), returning)
-    # Values as the field would save them (e.g. aware datetimes on SQLite).
-    prepared = [[f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True)] for row in rows]
-    statements: list[tuple[str, list[Any]]] = []
-    if connection.vendor == "postgresql":
-        statements.append((head + tail, [list(col) for col in zip(*prepared, strict=True)]))
-    else:
-        row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        for start in range(0, len(prepared), 500):  # well under SQLite's limit of bound variables
-            chunk = prepared[start : start + 500]
-            statements.append(
-                (head + ", ".join([row_sql] * len(chunk)) + tail, [v for row in chunk for v in row])
-            )
-    inserted = 0
-    ids: list[int] = []
-    with connection.cursor() as cursor:
-        for sql, params in statements:
-            cursor.execute(sql, params)
-            if returning:
-                ids.extend(row[0] for row in cursor.fetchall())
-            else:
-                inserted += cursor.rowcount
-    return ids if returning else inserted
-
-
-@functools.cache
-def _insert_sql(
-    alias: str, model: type[Model], columns: tuple[str, ...], unique: tuple[str, ...], returning: bool
-) -> tuple[str, str]:
-    """(head, tail) of ``insert_new``'s statement: the rows go between them (SQLite's VALUES lists)."""
-    connection = connections[alias]
-    quote = connection.ops.quote_name
-    fields = [_concrete_field(model, name) for name in columns]
-    table = quote(model._meta.db_table)
-    names = ", ".join(quote(_column(f)) for f in fields)
-    conflict = ", ".join(quote(_column(_concrete_field(model, name))) for name in unique)
-    pk = quote(_column(model._meta.pk)) if model._meta.pk else "id"
-    tail = f" ON CONFLICT ({conflict}) DO NOTHING" + (f" RETURNING {pk}" if returning else "")
-    if connection.vendor == "postgresql":
-        # Array types without their modifiers (varchar[], not varchar(200)[]), as Django's bulk_create does.
-        casts = ", ".join(f"%s::{(f.db_type(connection) or '').split('(')[0]}[]" for f in fields)
-        return f"INSERT INTO {table} ({names}) SELECT * FROM unnest({casts})", tail  # noqa: S608 - names from the model
-    return f"INSERT INTO {table} ({names}) VALUES ", tail  # noqa: S608 - names from the model
-
-
-def _concrete_field(model: type[Model], name: str) -> Field[Any, Any]:
-    field = model._meta.get_field(name)
-    if not isinstance(field, Field) or not field.concrete:
-        raise TypeError(f"{model.__name__}.{name} is not a column")
-    return field
-
-
-def _column(field: Field[Any, Any]) -> str:
-    return str(field.column)
 
 
 # --- who and where, per unit, kept per process -------------------------------------------------------

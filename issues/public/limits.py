@@ -97,52 +97,25 @@ def _redis(cache: RedisCache) -> Any:
     return client
 
 
-def _count(key: str, ttl: int, *, add_one: bool) -> int:
-    cache = caches["default"]
-    if isinstance(cache, RedisCache):
-        full = cache.make_and_validate_key(key)
-        pipe = _redis(cache).pipeline(transaction=False)
-        pipe.set(full, 0, ex=ttl, nx=True)
-        if add_one:
-            pipe.incr(full)
-        else:
-            pipe.get(full)
-        return int(pipe.execute()[1] or 0)
-    cache.add(key, 0, ttl)
-    return int(cache.incr(key) if add_one else cache.get(key, 0))
-
-
-def _count_many(keys: list[tuple[str, int]]) -> list[int]:
-    """Count one more on each (key, ttl): one pipeline for all of them on Redis."""
+def _count(keys: list[tuple[str, int]], *, add_one: bool) -> list[int]:
+    """The counter of each (key, ttl), one more on each if ``add_one``: one pipeline for all on Redis."""
     cache = caches["default"]
     if isinstance(cache, RedisCache):
         pipe = _redis(cache).pipeline(transaction=False)
         for key, ttl in keys:
             full = cache.make_and_validate_key(key)
             pipe.set(full, 0, ex=ttl, nx=True)
-            pipe.incr(full)
+            if add_one:
+                pipe.incr(full)
+            else:
+                pipe.get(full)
         replies = pipe.execute()
         return [int(replies[2 * i + 1] or 0) for i in range(len(keys))]
-    return [_count(key, ttl, add_one=True) for key, ttl in keys]
-
-
-def hit_many(checks: list[tuple[str, str, str]]) -> list[bool]:
-    """``hit`` for each (group, value, rate), in one round trip to the cache; True = over its rate."""
-    if not checks or not getattr(settings, "RATELIMIT_ENABLE", True):
-        return [False] * len(checks)
-    now = int(time.time())
-    limits_: list[int] = []
-    keys: list[tuple[str, int]] = []
-    for group, value, rate in checks:
-        limit, period = parse_rate(rate)
-        limits_.append(limit)
-        keys.append((_key(group, value, period, _window_end(value, period, now)), period + _EXPIRATION_FUDGE))
-    try:
-        counts = _count_many(keys)
-    except Exception:  # a broken cache: the setting decides (values may be personal: never logged)
-        logger.warning("rate limits %s: the cache did not answer", ", ".join(c[0] for c in checks))
-        return [not getattr(settings, "RATELIMIT_FAIL_OPEN", False)] * len(checks)
-    return [count > limit for count, limit in zip(counts, limits_, strict=True)]
+    counts = []
+    for key, ttl in keys:
+        cache.add(key, 0, ttl)
+        counts.append(int(cache.incr(key) if add_one else cache.get(key, 0)))
+    return counts
 
 
 def usage(group: str, value: str, rate: str, *, add_one: bool) -> Usage | None:
@@ -151,21 +124,35 @@ def usage(group: str, value: str, rate: str, *, add_one: bool) -> Usage | None:
     None when rate limiting is switched off, or when the cache cannot answer and
     RATELIMIT_FAIL_OPEN lets residents through.
     """
-    if not getattr(settings, "RATELIMIT_ENABLE", True):
-        return None
-    limit, period = parse_rate(rate)
-    window = _window_end(value, period, int(time.time()))
+    return usage_many([(group, value, rate)], add_one=add_one)[0]
+
+
+def usage_many(checks: list[tuple[str, str, str]], *, add_one: bool) -> list[Usage | None]:
+    """``usage`` for each (group, value, rate), in one round trip to the cache."""
+    if not checks or not getattr(settings, "RATELIMIT_ENABLE", True):
+        return [None] * len(checks)
+    now = int(time.time())
+    limits_: list[int] = []
+    keys: list[tuple[str, int]] = []
+    for group, value, rate in checks:
+        limit, period = parse_rate(rate)
+        limits_.append(limit)
+        keys.append((_key(group, value, period, _window_end(value, period, now)), period + _EXPIRATION_FUDGE))
     try:
-        count = _count(_key(group, value, period, window), period + _EXPIRATION_FUDGE, add_one=add_one)
-    except Exception:  # a broken cache: the setting decides (the value may be personal: never logged)
-        logger.warning("rate limit %s: the cache did not answer", group)
+        counts = _count(keys, add_one=add_one)
+    except Exception:  # a broken cache: the setting decides (values may be personal: never logged)
+        logger.warning("rate limit %s: the cache did not answer", ", ".join(c[0] for c in checks))
         if getattr(settings, "RATELIMIT_FAIL_OPEN", False):
-            return None
-        return Usage(count=limit + 1, limit=limit)
-    return Usage(count=count, limit=limit)
+            return [None] * len(checks)
+        return [Usage(count=limit + 1, limit=limit) for limit in limits_]
+    return [Usage(count=count, limit=limit) for count, limit in zip(counts, limits_, strict=True)]
 
 
 def hit(group: str, value: str, rate: str) -> bool:
     """Count one request of ``value`` in ``group``; True when it goes over ``rate``."""
-    result = usage(group, value, rate, add_one=True)
-    return result is not None and result.exceeded
+    return hit_many([(group, value, rate)])[0]
+
+
+def hit_many(checks: list[tuple[str, str, str]]) -> list[bool]:
+    """``hit`` for each (group, value, rate), in one round trip to the cache; True = over its rate."""
+    return [u is not None and u.exceeded for u in usage_many(checks, add_one=True)]

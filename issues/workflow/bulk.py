@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
 from django.db import connections, router
-from django.db.models import CharField, Field, Func, Model
+from django.db.models import CharField, Func
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from alleys.choices import AreaLevel
 
+from ..bulk_sql import update_rows
 from ..choices import (
     EventKind,
     Urgency,
@@ -362,70 +363,6 @@ def _write_escalations_postgres(rows: list[_Row], *, now: dt.datetime, actor_lab
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params, binary=True)
         return [row[0] for row in cursor.fetchall()]
-
-
-def update_rows(
-    model: type[Model],
-    objs: list[Any],
-    fields: list[str],
-    *,
-    constants: dict[str, Any] | None = None,
-    chunk: int = 1000,
-) -> int:
-    """Write ``fields`` of ``objs`` back in one ``UPDATE … FROM (VALUES …)`` per chunk.
-
-    Django's ``bulk_update`` builds a ``CASE WHEN pk = … THEN …`` expression per field
-    and row, which costs milliseconds of Python per row; a join against a VALUES list
-    costs the database about what a plain UPDATE does. PostgreSQL gets every value
-    cast to its column's type (a VALUES list would otherwise type them as text);
-    SQLite (3.33+ for ``UPDATE … FROM``) stores values as given, and a CAST to its
-    "datetime" affinity would turn a timestamp into a number. ``constants`` are columns
-    set to one value for every row.
-    """
-    if not objs:
-        return 0
-    connection = connections[router.db_for_write(model)]
-    quote = connection.ops.quote_name
-    meta = model._meta
-    pk = meta.pk
-    assert pk is not None
-    columns: list[Field[Any, Any]] = [pk, *(_concrete(model, name) for name in fields)]
-    quoted = [quote(str(f.column)) for f in columns]
-    names = ", ".join(quoted)
-    if connection.vendor == "postgresql":
-        row = "(" + ", ".join(f"CAST(%s AS {f.cast_db_type(connection)})" for f in columns) + ")"
-    else:
-        row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    assignments = [f"{name} = v.{name}" for name in quoted[1:]]
-    fixed: list[Any] = []
-    for name, value in (constants or {}).items():
-        column = _concrete(model, name)
-        assignments.append(f"{quote(str(column.column))} = %s")
-        fixed.append(column.get_db_prep_save(value, connection))
-    table, key = quote(meta.db_table), quoted[0]
-    attnames = ["pk", *(f.attname for f in columns[1:])]
-    updated = 0
-    with connection.cursor() as cursor:
-        for start in range(0, len(objs), chunk):
-            part = objs[start : start + chunk]
-            params = [
-                f.get_db_prep_save(getattr(obj, attname), connection)
-                for obj in part
-                for f, attname in zip(columns, attnames, strict=True)
-            ]
-            sql = (
-                f"WITH v ({names}) AS (VALUES {', '.join([row] * len(part))}) "  # noqa: S608 - quoted names only
-                f"UPDATE {table} SET {', '.join(assignments)} FROM v WHERE {table}.{key} = v.{key}"
-            )
-            cursor.execute(sql, [*params, *fixed])
-            updated += cursor.rowcount
-    return updated
-
-
-def _concrete(model: type[Model], name: str) -> Field[Any, Any]:
-    field = model._meta.get_field(name)
-    assert isinstance(field, Field) and field.concrete, name
-    return field
 
 
 def cases_close_unrated_claimed(*, cases: list[Case], now: dt.datetime) -> int:

@@ -1,0 +1,158 @@
+"""Bulk writes in one statement, for the hot batch paths (the sweep, the notification fan-out).
+
+Django's ``bulk_update`` and ``bulk_create(ignore_conflicts=True)`` cost milliseconds of
+Python per row, or cannot say what they skipped; these two write the same rows in one
+statement per chunk, through Django's connection (query counts and logs see them).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any, Literal, overload
+
+from django.db import connections, router
+from django.db.models import Field, Model
+
+
+def concrete_field(model: type[Model], name: str) -> Field[Any, Any]:
+    """The model's field ``name``, which must be a column (not a reverse relation or m2m)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field) or not field.concrete:
+        raise TypeError(f"{model.__name__}.{name} is not a column")
+    return field
+
+
+def update_rows(
+    model: type[Model],
+    objs: list[Any],
+    fields: list[str],
+    *,
+    constants: dict[str, Any] | None = None,
+    chunk: int = 1000,
+) -> int:
+    """Write ``fields`` of ``objs`` back in one ``UPDATE … FROM (VALUES …)`` per chunk.
+
+    Django's ``bulk_update`` builds a ``CASE WHEN pk = … THEN …`` expression per field
+    and row, which costs milliseconds of Python per row; a join against a VALUES list
+    costs the database about what a plain UPDATE does. PostgreSQL gets every value
+    cast to its column's type (a VALUES list would otherwise type them as text);
+    SQLite (3.33+ for ``UPDATE … FROM``) stores values as given, and a CAST to its
+    "datetime" affinity would turn a timestamp into a number. ``constants`` are columns
+    set to one value for every row.
+    """
+    if not objs:
+        return 0
+    connection = connections[router.db_for_write(model)]
+    quote = connection.ops.quote_name
+    meta = model._meta
+    pk = meta.pk
+    assert pk is not None
+    columns: list[Field[Any, Any]] = [pk, *(concrete_field(model, name) for name in fields)]
+    quoted = [quote(str(f.column)) for f in columns]
+    names = ", ".join(quoted)
+    if connection.vendor == "postgresql":
+        row = "(" + ", ".join(f"CAST(%s AS {f.cast_db_type(connection)})" for f in columns) + ")"
+    else:
+        row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    assignments = [f"{name} = v.{name}" for name in quoted[1:]]
+    fixed: list[Any] = []
+    for name, value in (constants or {}).items():
+        column = concrete_field(model, name)
+        assignments.append(f"{quote(str(column.column))} = %s")
+        fixed.append(column.get_db_prep_save(value, connection))
+    table, key = quote(meta.db_table), quoted[0]
+    attnames = ["pk", *(f.attname for f in columns[1:])]
+    updated = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(objs), chunk):
+            part = objs[start : start + chunk]
+            params = [
+                f.get_db_prep_save(getattr(obj, attname), connection)
+                for obj in part
+                for f, attname in zip(columns, attnames, strict=True)
+            ]
+            sql = (
+                f"WITH v ({names}) AS (VALUES {', '.join([row] * len(part))}) "  # noqa: S608 - quoted names only
+                f"UPDATE {table} SET {', '.join(assignments)} FROM v WHERE {table}.{key} = v.{key}"
+            )
+            cursor.execute(sql, [*params, *fixed])
+            updated += cursor.rowcount
+    return updated
+
+
+@overload
+def insert_new(
+    model: type[Model], columns: Sequence[str], rows: list[tuple[Any, ...]], *, unique: Sequence[str]
+) -> int: ...
+@overload
+def insert_new(
+    model: type[Model],
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    *,
+    unique: Sequence[str],
+    returning: Literal[True],
+) -> list[int]: ...
+def insert_new(
+    model: type[Model],
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    *,
+    unique: Sequence[str],
+    returning: bool = False,
+) -> int | list[int]:
+    """Insert the rows that do not collide with ``unique``; the number inserted, or their ids.
+
+    One statement per call, in autocommit (alone it is atomic: no BEGIN/COMMIT round trips,
+    unlike ``bulk_create``, which also cannot count what ``ignore_conflicts`` skipped). On
+    PostgreSQL the rows travel as one array per column through ``unnest``, so the statement's
+    text is the same for any number of rows and psycopg prepares it once per connection.
+    """
+    if not rows:
+        return [] if returning else 0
+    connection = connections[router.db_for_write(model)]
+    fields = [concrete_field(model, name) for name in columns]
+    head, tail = _insert_sql(connection.alias, model, tuple(columns), tuple(unique), returning)
+    # Values as the field would save them (e.g. aware datetimes on SQLite).
+    prepared = [[f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True)] for row in rows]
+    statements: list[tuple[str, list[Any]]] = []
+    if connection.vendor == "postgresql":
+        statements.append((head + tail, [list(col) for col in zip(*prepared, strict=True)]))
+    else:
+        row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        for start in range(0, len(prepared), 500):  # well under SQLite's limit of bound variables
+            chunk = prepared[start : start + 500]
+            statements.append(
+                (head + ", ".join([row_sql] * len(chunk)) + tail, [v for row in chunk for v in row])
+            )
+    inserted = 0
+    ids: list[int] = []
+    with connection.cursor() as cursor:
+        for sql, params in statements:
+            cursor.execute(sql, params)
+            if returning:
+                ids.extend(row[0] for row in cursor.fetchall())
+            else:
+                inserted += cursor.rowcount
+    return ids if returning else inserted
+
+
+@functools.cache
+def _insert_sql(
+    alias: str, model: type[Model], columns: tuple[str, ...], unique: tuple[str, ...], returning: bool
+) -> tuple[str, str]:
+    """(head, tail) of ``insert_new``'s statement: the rows go between them (SQLite's VALUES lists)."""
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    fields = [concrete_field(model, name) for name in columns]
+    table = quote(model._meta.db_table)
+    names = ", ".join(quote(str(f.column)) for f in fields)
+    conflict = ", ".join(quote(str(concrete_field(model, name).column)) for name in unique)
+    pk = quote(str(model._meta.pk.column)) if model._meta.pk else "id"
+    tail = f" ON CONFLICT ({conflict}) DO NOTHING" + (f" RETURNING {pk}" if returning else "")
+    if connection.vendor == "postgresql":
+        # Array types without their modifiers (varchar[], not varchar(200)[]), as Django's bulk_create does.
+        casts = ", ".join(f"%s::{(f.db_type(connection) or '').split('(')[0]}[]" for f in fields)
+        return f"INSERT INTO {table} ({names}) SELECT * FROM unnest({casts})", tail  # noqa: S608 - names from the model
+    return f"INSERT INTO {table} ({names}) VALUES ", tail  # noqa: S608 - names from the model
