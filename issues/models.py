@@ -140,9 +140,10 @@ def new_tracking_code() -> str:
 class Case(models.Model):
     """A resident's problem (or one found on patrol) and where it stands in the chain."""
 
-    tracking_code = models.CharField(
-        _("查询码"), max_length=12, unique=True, default=new_tracking_code, editable=False
-    )
+    # Unique through Meta.constraints (case_tracking_code_unique): a field's unique=True also
+    # builds a second, pattern-ops index for LIKE that nothing here asks for, and every
+    # insert and every escalation would write into it.
+    tracking_code = models.CharField(_("查询码"), max_length=12, default=new_tracking_code, editable=False)
     source = models.CharField(
         _("来源"), max_length=20, choices=CaseSource.choices, default=CaseSource.RESIDENT_FORM
     )
@@ -183,6 +184,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="led_cases",
+        db_index=False,  # case_lead_department (partial) serves it
     )
     tier_entered_at = models.DateTimeField(_("进入本层级时间"), default=timezone.now)
     accept_due = models.DateTimeField(_("受理期限"), null=True, blank=True)
@@ -205,6 +207,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="merged_cases",
+        db_index=False,  # case_merged_into (partial) serves it
     )
     rejection_reason = models.TextField(_("不予受理理由"), blank=True)
     resolved_tier = models.CharField(_("办结层级"), max_length=16, choices=TIER_CHOICES, blank=True)
@@ -217,6 +220,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="cases",
+        db_index=False,  # case_patrol (partial) serves it
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -225,6 +229,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # case_created_by (partial) serves it
     )
     created_at = models.DateTimeField(_("提交时间"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
@@ -260,8 +265,16 @@ class Case(models.Model):
             models.Index(
                 fields=["verified_at"], name="case_awaiting_feedback", condition=Q(state="awaiting_feedback")
             ),
+            # Foreign keys most cases leave empty index only the cases that have them. An
+            # escalation rewrites the row in every index (its indexed columns change), and a
+            # full index on one of these holds an entry for every NULL too.
+            *(
+                models.Index(fields=[name], name=f"case_{name}", condition=Q(**{f"{name}__isnull": False}))
+                for name in ("lead_department", "merged_into", "patrol", "created_by")
+            ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["tracking_code"], name="case_tracking_code_unique"),
             models.CheckConstraint(
                 condition=~Q(state=CaseState.MERGED) | Q(merged_into__isnull=False),
                 name="case_merged_has_target",
