@@ -97,11 +97,16 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     else:
         _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
         _db["CONN_HEALTH_CHECKS"] = True
-    # Server-side parameter binding: psycopg then prepares a statement the fifth time a
-    # connection runs it, and PostgreSQL stops re-planning the same queries on every request
-    # and task. Off for a transaction-mode pgbouncer that cannot hold prepared statements.
+    # Server-side parameter binding, and prepared statements for the few hot statements of
+    # fixed text that ask for it (issues.fixed_sql.execute_fixed: the sweep's every-minute
+    # check, the notification task's read and write). The threshold is one no other query
+    # reaches: psycopg's automatic preparing would let PostgreSQL keep generic plans, which
+    # cannot use the partial indexes the ORM's parameterised filters rely on; None (Django's
+    # default) would turn even the explicit ones off. Off for a transaction-mode PgBouncer
+    # older than 1.21, which cannot hold prepared statements.
     if env.bool("DATABASE_SERVER_SIDE_BINDING", default=True):
         _db.setdefault("OPTIONS", {})["server_side_binding"] = True
+        _db["OPTIONS"].setdefault("prepare_threshold", 2**31 - 1)
 else:
     # SQLite: wait for the writer instead of failing with "database is locked"
     # when web, worker and beat share the file.

@@ -14,6 +14,8 @@ from typing import Any, Literal, overload
 from django.db import connections, router
 from django.db.models import Field, Model
 
+from .fixed_sql import execute_fixed
+
 
 def concrete_field(model: type[Model], name: str) -> Field[Any, Any]:
     """The model's field ``name``, which must be a column (not a reverse relation or m2m)."""
@@ -107,7 +109,7 @@ def insert_new(
     One statement per call, in autocommit (alone it is atomic: no BEGIN/COMMIT round trips,
     unlike ``bulk_create``, which also cannot count what ``ignore_conflicts`` skipped). On
     PostgreSQL the rows travel as one array per column through ``unnest``, so the statement's
-    text is the same for any number of rows and psycopg prepares it once per connection.
+    text is the same for any number of rows, and it is prepared once per connection.
     """
     if not rows:
         return [] if returning else 0
@@ -130,7 +132,7 @@ def insert_new(
     ids: list[int] = []
     with connection.cursor() as cursor:
         for sql, params in statements:
-            cursor.execute(sql, params)
+            execute_fixed(cursor, sql, params)  # PostgreSQL's text is fixed: prepared once per connection
             if returning:
                 ids.extend(row[0] for row in cursor.fetchall())
             else:

@@ -5,8 +5,7 @@ timeline) each run the same few querysets with one changing value. Building and 
 a queryset costs far more CPU than running it (for the case detail, ~1 ms per statement
 against ~0.1 ms in PostgreSQL), so each shape is compiled once per process with a marker in
 place of the value, and later runs put the value in the marker's place in the parameters.
-The statement still goes through Django's cursor (query counts and logs see it; psycopg's
-server-side binding prepares it) and rows become model instances the way Django's own
+The statement still goes through Django's cursor (query counts and logs see it) and rows become model instances the way Django's own
 ``ModelIterable`` makes them (converters, ``select_related`` rows, annotations).
 
 Only SQL text and compiler metadata are kept, never rows: every run reads the database, so

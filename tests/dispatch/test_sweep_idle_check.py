@@ -1,0 +1,144 @@
+"""The sweep's every-minute "anything due?" check: right for each kind of work, and planned once on PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from alleys.choices import AreaLevel
+from dispatch import sweep
+from dispatch.choices import OrderRole, OrderState
+from dispatch.models import DispatchOrder
+from issues.choices import CaseState
+from issues.models import Case
+from tests.issues.factories import MONDAY, World, build_world, make_case
+
+NOW = MONDAY + dt.timedelta(days=2)
+PAST, FUTURE = NOW - dt.timedelta(hours=1), NOW + dt.timedelta(hours=1)
+CUTOFF = NOW - dt.timedelta(days=1)
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    return build_world()
+
+
+def quiet_case(world: World, **fields: Any) -> Case:
+    """An open case with every clock in the future, then ``fields`` written as given."""
+    case = make_case(world, state=CaseState.IN_PROGRESS, tier=AreaLevel.COMMUNITY)
+    Case.objects.filter(pk=case.pk).update(**{"escalation_due": FUTURE, "warn_at": None, **fields})
+    return case
+
+
+def order(world: World, **fields: Any) -> DispatchOrder:
+    case = quiet_case(world)
+    values: dict[str, Any] = {
+        "case": case,
+        "department": world.dept_lead,
+        "role": OrderRole.LEAD,
+        "dispatcher_area": world.district,
+        "dispatched_at": MONDAY,
+        "report_due": FUTURE,
+        "complete_due": FUTURE,
+        "state": OrderState.DISPATCHED,
+    }
+    return DispatchOrder.objects.create(**{**values, **fields})
+
+
+def due(cutoff: dt.datetime | None = CUTOFF) -> bool:
+    return sweep._anything_due(NOW, cutoff)
+
+
+def test_nothing_pending_is_nothing_due(world: World) -> None:
+    quiet_case(world)
+    order(world)
+    quiet_case(world, state=CaseState.AWAITING_FEEDBACK, escalation_due=None, verified_at=NOW)
+    assert due() is False
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [(CaseState.SUBMITTED, True), (CaseState.IN_PROGRESS, True), (CaseState.CLOSED, False)],
+)
+def test_a_missed_escalation_deadline_of_an_open_case(world: World, state: str, expected: bool) -> None:
+    quiet_case(world, state=state, escalation_due=PAST)
+    assert due() is expected
+
+
+def test_a_warning_due(world: World) -> None:
+    quiet_case(world, warn_at=PAST)
+    assert due() is True
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"report_due": PAST}, True),
+        ({"report_due": PAST, "reported_at": MONDAY}, False),
+        ({"report_due": PAST, "report_overdue_at": MONDAY}, False),  # flagged once already
+        ({"complete_due": PAST}, True),
+        ({"complete_due": PAST, "completed_at": MONDAY}, False),
+        ({"complete_due": PAST, "complete_overdue_at": MONDAY}, False),
+    ],
+)
+def test_an_order_past_its_report_or_completion_deadline(
+    world: World, fields: dict[str, Any], expected: bool
+) -> None:
+    order(world, **fields)
+    assert due() is expected
+
+
+def test_a_case_past_its_feedback_window(world: World) -> None:
+    quiet_case(
+        world,
+        state=CaseState.AWAITING_FEEDBACK,
+        escalation_due=None,
+        verified_at=CUTOFF - dt.timedelta(hours=1),
+    )
+    assert due() is True
+    # In a year the calendar does not know there is no cutoff: closing can wait.
+    assert due(cutoff=None) is False
+
+
+@pytest.mark.postgres
+def test_prepared_once_and_its_generic_plan_reads_only_the_partial_indexes(world: World) -> None:
+    """PostgreSQL keeps a generic plan of a prepared statement after five runs; this one's must stay indexed.
+
+    A parameter inside a sub-query (``state IN ($1, …)``, ``escalation_due <= $1``) would let
+    the generic plan scan the whole table: about a second a minute on a million cases.
+    """
+    for _ in range(7):
+        assert due() is False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, generic_plans FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["SELECT (SELECT min(escalation_due)%"],
+        )
+        rows = cursor.fetchall()
+        assert len(rows) == 1, "the check is prepared once per connection"
+        name, generic_plans = rows[0]
+        assert generic_plans >= 1
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        # EXPLAIN EXECUTE takes no bound parameters: the test's own times, written out.
+        values = ", ".join(f"'{moment.isoformat()}'::timestamptz" for moment in [NOW] * 4 + [CUTOFF])
+        cursor.execute(f"EXPLAIN EXECUTE {name}({values})")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Seq Scan" not in plan, plan
+    for index in ("case_escalation_due_open", "case_warn_at_pending", "case_awaiting_feedback"):
+        assert index in plan
+
+
+@pytest.mark.postgres
+def test_ordinary_queries_are_not_prepared(world: World) -> None:
+    """Only the statements that ask are prepared: the ORM's parameterised filters keep per-value plans."""
+    case = quiet_case(world)
+    for _ in range(10):
+        assert Case.objects.filter(pk=case.pk, state__in=[CaseState.IN_PROGRESS]).exists()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%issues_case%"]
+        )
+        assert cursor.fetchone()[0] == 0
