@@ -177,6 +177,19 @@ def areas_by_code(codes: Iterable[str]) -> dict[str, Area]:
     return {key[2:]: area for key, area in found.items()}
 
 
+def areas_by_id(ids: Iterable[int]) -> dict[int, Area]:
+    """{id: area} for the ids that exist (one query for those not yet read)."""
+
+    def load(missing: list[str]) -> dict[str, Area]:
+        rows = _load_areas(pk__in=[int(key[2:]) for key in missing])
+        for area in rows:
+            _remember(area)
+        return {f"i:{a.pk}": a for a in rows}
+
+    found = _areas.get_many([f"i:{pk}" for pk in ids], load)
+    return {int(key[2:]): area for key, area in found.items()}
+
+
 def chain_above(area: Area, *, include_self: bool = False) -> list[Area]:
     """The areas above ``area`` up to the city, top first, like ``Area.objects.chain_above``."""
     from .models import ancestor_codes
