@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -12,8 +12,42 @@ from kombu.transport import redis as kombu_redis
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+
+class DjangoCeleryConf(Mapping[str, Any]):
+    """The ``CELERY_*`` Django settings, read once, on Celery's first look.
+
+    Celery looks its configuration up on every publish (the after-commit notification of
+    every form, Open311 submission and transition) and in the worker, trying several
+    spellings of each name in each source; against Django's ``LazySettings`` every miss was
+    a Python exception, a fifth of a publish's CPU. Settings do not change in a running
+    process; tests that need another value set it on ``app.conf``, which Celery asks first.
+    """
+
+    def __init__(self) -> None:
+        self._data: dict[str, Any] | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self._data is None:
+            from django.conf import settings
+
+            self._data = {
+                name: getattr(settings, name) for name in dir(settings) if name.startswith("CELERY_")
+            }
+        return self._data
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
 app = Celery("jiexiangtong")
-app.config_from_object("django.conf:settings", namespace="CELERY")
+app.config_from_object(DjangoCeleryConf(), namespace="CELERY")
 app.autodiscover_tasks()
 
 

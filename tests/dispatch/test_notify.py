@@ -507,3 +507,26 @@ def test_the_redis_transport_publishes_each_message_through_one_client(world: Wo
         assert bodies == [[0], [1], [2], [3]]
     finally:
         client.delete(queue)
+
+
+def test_the_task_message_sums_up_its_arguments() -> None:
+    from dispatch.notify import arguments_summary
+
+    assert arguments_summary([7]) == "([7],)"
+    assert arguments_summary(list(range(1, 21))) == repr((list(range(1, 21)),))
+    assert arguments_summary(list(range(5, 1005))) == "([5, … 1000 event ids],)"
+
+
+def test_celery_reads_the_projects_settings() -> None:
+    """config.celery.DjangoCeleryConf: the CELERY_* settings, as Celery's own names."""
+    from django.conf import settings
+
+    from config.celery import app
+
+    assert app.conf.broker_url == settings.CELERY_BROKER_URL
+    assert app.conf.task_acks_late is settings.CELERY_TASK_ACKS_LATE is True
+    assert app.conf.worker_prefetch_multiplier == 1
+    assert app.conf.task_serializer == "json"
+    assert app.conf.accept_content == ["json"]
+    assert app.conf.timezone == "Asia/Shanghai"
+    assert app.conf.beat_scheduler == settings.CELERY_BEAT_SCHEDULER
