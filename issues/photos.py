@@ -21,11 +21,20 @@ ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "BMP", "MPO"}
 MAX_SIDE = 2560  # re-encoded photos are downscaled to this; enough for a street light
 
 
+class CleanPhoto(ContentFile):
+    """A photo ``clean_photo`` has already checked and re-encoded (only it makes these)."""
+
+
 def clean_photo(upload: IO[bytes], *, size: int | None = None) -> ContentFile[bytes]:
     """Validate an uploaded photo by its content and return a re-encoded JPEG without metadata.
 
-    Raises ValidationError with a message a resident can act on.
+    Raises ValidationError with a message a resident can act on. A photo this function
+    returned comes back as it is: the form checks the resident's photos, the intake service
+    checks them again before writing anything, and attaching them reads them a third time;
+    decoding and re-encoding a phone photo is the costly part of a submission.
     """
+    if isinstance(upload, CleanPhoto):
+        return upload
     max_bytes = settings.JXT_MAX_PHOTO_BYTES
     if size is None:
         size = getattr(upload, "size", None)
@@ -54,7 +63,7 @@ def clean_photo(upload: IO[bytes], *, size: int | None = None) -> ContentFile[by
         image.save(out, format="JPEG", quality=82, optimize=True)
     except (OSError, ValueError) as exc:
         raise ValidationError(_("照片无法处理，请换一张。")) from exc
-    return ContentFile(out.getvalue(), name=f"{secrets.token_hex(8)}.jpg")
+    return CleanPhoto(out.getvalue(), name=f"{secrets.token_hex(8)}.jpg")
 
 
 def _open_checked(data: bytes) -> Image.Image:

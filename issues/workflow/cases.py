@@ -35,6 +35,7 @@ from .events import (
     _now,
     _require,
     actor_label,
+    new_event,
     record_event,
     stored,
 )
@@ -98,7 +99,7 @@ def case_submit(
         source = CaseSource.HOTLINE
     if actor is not None and not scope_for(actor).covers_code(alley.code):
         raise TransitionForbidden(_("只能登记本辖区街巷的案件。"))
-    _clean_photos_first(photos)
+    photos = _clean_photos_first(photos)
     tier = category.start_tier
     if keep_lower_tier:
         if actor is None:
@@ -126,7 +127,7 @@ def case_submit(
         )
         place_at_tier(case, tier, now=now, holder=_holder_for(alley, tier))
         case.save()
-        event = record_event(
+        event = new_event(
             case,
             EventKind.SUBMITTED,
             actor=actor,
@@ -135,8 +136,11 @@ def case_submit(
             note="",
             data={"source": source},
         )
-        if intake_note is not None:
-            record_event(
+        if intake_note is None:
+            event.save(force_insert=True)
+        else:
+            # The client's staff-only note beside it, in the same statement.
+            note_event = new_event(
                 case,
                 EventKind.NOTE,
                 now=now,
@@ -145,6 +149,7 @@ def case_submit(
                 label=intake_note.label,
                 data=intake_note.data,
             )
+            CaseEvent.objects.bulk_create([event, note_event])
         _attach_photos(case, event, photos, PhotoKind.REPORT, public=False)
         _notify(event)
     return case
@@ -319,7 +324,7 @@ def case_resolve(
     """The holder (or the lead department, through its order) reports the fix: green light."""
     now = _now(now)
     note = _require(note, "note", _("请填写办理结果。"))
-    _clean_photos_first(photos)
+    photos = _clean_photos_first(photos)
     with transaction.atomic():
         case = _lock(case)
         if _by_lead_order:

@@ -93,7 +93,37 @@ def record_event(
     data: dict[str, Any] | None = None,
 ) -> CaseEvent:
     """Append one immutable timeline event."""
-    return CaseEvent.objects.create(
+    event = new_event(
+        case,
+        kind,
+        actor=actor,
+        now=now,
+        from_state=from_state,
+        from_tier=from_tier,
+        note=note,
+        public=public,
+        label=label,
+        data=data,
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def new_event(
+    case: Case,
+    kind: str,
+    *,
+    actor: Any = None,
+    now: dt.datetime,
+    from_state: str = "",
+    from_tier: str = "",
+    note: str = "",
+    public: bool = True,
+    label: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> CaseEvent:
+    """The timeline event ``record_event`` appends, not yet written (for writing several in one statement)."""
+    return CaseEvent(
         case=case,
         kind=kind,
         at=now,
@@ -126,19 +156,24 @@ def _attach_photos(
         )
 
 
-def _clean_photos_first(photos: Sequence[IO[bytes]]) -> None:
-    """Validate every photo before anything is written (a bad one must not leave half a change)."""
+def _clean_photos_first(photos: Sequence[IO[bytes]]) -> list[IO[bytes]]:
+    """Validate every photo before anything is written (a bad one must not leave half a change).
+
+    Returns the re-encoded photos, which ``_attach_photos`` then stores as they are.
+    """
     from django.conf import settings
 
     from ..photos import clean_photo
 
     if len(photos) > settings.JXT_MAX_PHOTOS:
         raise TransitionInvalid(_("最多上传 %(n)d 张照片。") % {"n": settings.JXT_MAX_PHOTOS}, field="photos")
+    cleaned: list[IO[bytes]] = []
     for upload in photos:
         try:
-            clean_photo(upload)
+            cleaned.append(clean_photo(upload))
         except ValidationError as exc:
             raise TransitionInvalid(" ".join(exc.messages), field="photos") from exc
+    return cleaned
 
 
 def _notify_ids(ids: list[int]) -> None:

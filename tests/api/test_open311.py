@@ -240,7 +240,7 @@ def test_post_creates_a_case_through_the_state_machine(
 def test_post_writes_the_case_and_the_clients_note_in_one_transaction(
     world: Any, api_client: tuple[ApiClient, str]
 ) -> None:
-    """One atomic block for the case and its two events (no savepoint nested inside it).
+    """One atomic block for the case and its two events (no savepoint nested inside it), the events in one INSERT.
 
     The test runs inside pytest-django's transaction, so that one block shows as one SAVEPOINT.
     """
@@ -252,7 +252,13 @@ def test_post_writes_the_case_and_the_clients_note_in_one_transaction(
     assert statements.count("SAVEPOINT") == 1, statements
     inserts = [q["sql"] for q in queries.captured_queries if q["sql"].upper().startswith("INSERT")]
     assert sum('"issues_case"' in sql for sql in inserts) == 1
-    assert sum('"issues_caseevent"' in sql for sql in inserts) == 2
+    assert sum('"issues_caseevent"' in sql for sql in inserts) == 1
+    kinds = set(
+        CaseEvent.objects.filter(
+            case__tracking_code=parse(response, "json")[0]["service_request_id"]
+        ).values_list("kind", "public")
+    )
+    assert kinds == {(EventKind.SUBMITTED, True), (EventKind.NOTE, False)}
 
 
 def test_post_accepts_the_alley_as_an_attribute(world: Any, api_client: tuple[ApiClient, str]) -> None:

@@ -117,3 +117,30 @@ def test_an_unsupported_format_is_refused() -> None:
     Image.new("RGB", (8, 8)).save(out, format="TIFF")
     with pytest.raises(ValidationError, match="格式"):
         clean_photo(SimpleUploadedFile("a.jpg", out.getvalue()))
+
+
+def test_a_cleaned_photo_is_not_decoded_again() -> None:
+    cleaned = clean_photo(jpeg_bytes(gps=True))
+    assert clean_photo(cleaned) is cleaned
+
+
+@pytest.mark.django_db
+def test_a_submitted_photo_is_stored_as_it_was_first_re_encoded() -> None:
+    """The form checks the photo, the intake service again, attaching it a third time: one re-encoding."""
+    from issues.workflow import case_submit
+    from tests.issues.factories import build_world
+
+    world = build_world()
+    out = io.BytesIO()
+    Image.effect_noise((640, 480), 60).convert("RGB").save(out, format="JPEG", quality=95)
+    raw = SimpleUploadedFile("IMG_0002.jpg", out.getvalue(), content_type="image/jpeg")
+    once = clean_photo(raw).read()
+    raw.seek(0)
+    cleaned = clean_photo(raw)
+    case = case_submit(category=world.cat_a, alley=world.alley_x, description="路灯坏了", photos=[cleaned])
+    with case.photos.get().image.open("rb") as stored:
+        data = stored.read()
+    assert data == cleaned.read()
+    assert Image.open(io.BytesIO(data)).size == (640, 480)
+    # A second re-encoding of a JPEG changes its bytes (that is what would show here).
+    assert clean_photo(SimpleUploadedFile("again.jpg", once, content_type="image/jpeg")).read() != once
