@@ -207,6 +207,11 @@ JXT_MAX_PHOTO_PIXELS = env.int("JXT_MAX_PHOTO_PIXELS", default=40_000_000)
 JXT_MAX_DESCRIPTION = env.int("JXT_MAX_DESCRIPTION", default=2000)
 JXT_REPORT_RATE_IP = env.str("JXT_REPORT_RATE_IP", default="10/h")
 JXT_REPORT_RATE_PHONE = env.str("JXT_REPORT_RATE_PHONE", default="5/h")
+# Wrong tracking codes per address (over it the address may not open any tracking page for
+# the window), feedback posts per address, wrong phone digits per case.
+JXT_TRACK_RATE_IP = env.str("JXT_TRACK_RATE_IP", default="30/h")
+JXT_FEEDBACK_RATE_IP = env.str("JXT_FEEDBACK_RATE_IP", default="30/h")
+JXT_FEEDBACK_GUESS_RATE = env.str("JXT_FEEDBACK_GUESS_RATE", default="5/h")
 # If the rate-limit cache (Redis) is down, let residents' reports through rather than refuse
 # every one of them: the honeypot, CSRF and the photo checks still apply.
 RATELIMIT_FAIL_OPEN = env.bool("RATELIMIT_FAIL_OPEN", default=True)

@@ -141,23 +141,20 @@ def _fresh_process_caches() -> Iterator[None]:
     from dispatch.deadlines import clear_policy_cache
     from dispatch.notify import clear_unit_caches
     from issues import reference as issue_reference
+    from issues.public.views import track_blocks
 
-    for clear in (
+    clears = (
         clear_calendar_cache,
         clear_policy_cache,
         reference.clear,
         issue_reference.clear,
         clear_unit_caches,
-    ):
+        track_blocks.clear,  # addresses this process refuses tracking pages
+    )
+    for clear in clears:
         clear()
     yield
-    for clear in (
-        clear_calendar_cache,
-        clear_policy_cache,
-        reference.clear,
-        issue_reference.clear,
-        clear_unit_caches,
-    ):
+    for clear in clears:
         clear()
 
 

@@ -156,3 +156,39 @@ def hit(group: str, value: str, rate: str) -> bool:
 def hit_many(checks: list[tuple[str, str, str]]) -> list[bool]:
     """``hit`` for each (group, value, rate), in one round trip to the cache; True = over its rate."""
     return [u is not None and u.exceeded for u in usage_many(checks, add_one=True)]
+
+
+class LocalBlocks:
+    """Values this process has seen go over a limit, refused here until their window ends.
+
+    For a limit counted on one kind of request but enforced on all: the tracking page
+    counts an address's wrong codes (one round trip to the cache, on a miss only) and must
+    then refuse its hits too, or an address over the limit could go on telling codes that
+    exist from codes that do not. Each web process learns of a block on the first miss it
+    serves after the limit was passed, so a guessing address is refused everywhere within
+    a few requests, and a resident who types a correct code pays a dictionary lookup.
+    """
+
+    def __init__(self, *, max_entries: int = 10_000) -> None:
+        self.max_entries = max_entries
+        self._until: dict[str, float] = {}
+
+    def blocked(self, value: str) -> bool:
+        until = self._until.get(value)
+        if until is None:
+            return False
+        if until > time.monotonic():
+            return True
+        self._until.pop(value, None)
+        return False
+
+    def block(self, value: str, seconds: float) -> None:
+        now = time.monotonic()
+        if len(self._until) >= self.max_entries:
+            self._until = {v: t for v, t in self._until.items() if t > now}
+            while len(self._until) >= self.max_entries:  # still full: forget the oldest blocks first
+                self._until.pop(next(iter(self._until)))
+        self._until[value] = now + seconds
+
+    def clear(self) -> None:
+        self._until.clear()

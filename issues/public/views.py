@@ -64,6 +64,11 @@ THUMB_SIDE = selectors.THUMB_SIDE
 # Wrong phone digits per case before the feedback form locks for the window (4 digits are guessable).
 FEEDBACK_GUESS_RATE = "5/h"
 FEEDBACK_IP_RATE = "30/h"
+# Wrong tracking codes per address: a resident mistypes a few; a script guessing codes (to
+# read progress or to rate other people's cases) makes thousands. Over it, the address is
+# refused every tracking page, right codes too, until its window ends.
+TRACK_MISS_RATE = "30/h"
+track_blocks = limits.LocalBlocks()
 
 
 def _rate(name: str, default: str) -> str:
@@ -81,6 +86,10 @@ def _csrf_failed(request: HttpRequest) -> bool:
 
 def _not_found(request: HttpRequest, *, what: str) -> HttpResponse:
     return render(request, "public/not_found.html", {"what": what}, status=404)
+
+
+def _too_many_lookups(request: HttpRequest) -> HttpResponse:
+    return render(request, "public/not_found.html", {"what": "too_many"}, status=429)
 
 
 def _icon(name: str) -> str:
@@ -392,8 +401,16 @@ def _phone_matches(case: Case, digits: str) -> bool:
 @require_http_methods(["GET", "HEAD", "POST"])
 def track_case(request: HttpRequest, code: str) -> HttpResponse:
     """A case's lights, deadline, handling unit, public timeline and photos; feedback when it is done."""
+    ip = limits.client_ip(request)
+    if track_blocks.blocked(ip):
+        return _too_many_lookups(request)
     case = selectors.find_case(code)
     if case is None:
+        rate = _rate("JXT_TRACK_RATE_IP", TRACK_MISS_RATE)
+        misses = limits.usage("public-track-miss", ip, rate, add_one=True)
+        if misses is not None and misses.exceeded:
+            track_blocks.block(ip, limits.parse_rate(rate)[1])
+            return _too_many_lookups(request)
         return _not_found(request, what="case")
     if selectors.normalize_code(code) != code:
         return redirect("public-track-case", code=case.tracking_code)

@@ -128,3 +128,19 @@ def test_several_checks_are_one_round_trip_in_redis() -> None:
     client = cache._cache.get_client(write=True)
     keys = client.keys(f"*rl:{group}:*")
     assert len(keys) == 2 and all(0 < client.ttl(key) <= 3600 + 5 for key in keys)
+
+
+def test_local_blocks_expire_and_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from issues.public import limits
+
+    clock = [1000.0]
+    monkeypatch.setattr(limits.time, "monotonic", lambda: clock[0])
+    blocks = limits.LocalBlocks(max_entries=3)
+    blocks.block("10.0.0.1", 60)
+    assert blocks.blocked("10.0.0.1") and not blocks.blocked("10.0.0.2")
+    clock[0] += 61
+    assert not blocks.blocked("10.0.0.1")
+    for i in range(5):
+        blocks.block(f"10.0.1.{i}", 60)
+    assert len(blocks._until) <= 3
+    assert blocks.blocked("10.0.1.4"), "the newest block is kept"

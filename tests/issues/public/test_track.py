@@ -114,6 +114,28 @@ def test_a_wrong_code_gets_the_same_friendly_404(client: Client, place: Place, c
         assert client.get(by_form["Location"]).content == reference.content
 
 
+def test_an_address_guessing_codes_is_refused_every_tracking_page(
+    client: Client, place: Place, settings: Settings
+) -> None:
+    """Wrong codes are counted per address; over the limit even a right code is refused,
+    or a script could still tell the codes that exist from those that do not."""
+    settings.JXT_TRACK_RATE_IP = "3/h"
+    case = case_in(place.world, state=CaseState.IN_PROGRESS)
+    for _ in range(20):  # a resident opening the real case again and again is never counted
+        assert client.get(track_url(case)).status_code == 200
+    for guess in ("ZZZZZZZ2", "ZZZZZZZ3", "ZZZZZZZ4"):
+        assert client.get(f"/track/{guess}/").status_code == 404
+    refused = client.get("/track/ZZZZZZZ5/")
+    assert refused.status_code == 429
+    assert "查询太频繁了" in text_of(refused) and "约一小时" in text_of(refused)
+    right = client.get(track_url(case))
+    assert right.status_code == 429 and case.tracking_code not in text_of(right)
+    assert client.post(track_url(case), {"solved": "solved"}).status_code == 429
+    # Another address is not affected.
+    assert client.get(track_url(case), REMOTE_ADDR="10.0.0.8").status_code == 200
+    assert Feedback.objects.count() == 0
+
+
 def test_the_track_page_runs_a_constant_number_of_queries(
     client: Client,
     place: Place,
