@@ -90,12 +90,14 @@ def _events(case_id: int) -> QuerySet[CaseEvent]:
     )
 
 
-_TIMELINE: CompiledQuery[CaseEvent] = CompiledQuery(_events)
+_TIMELINE: CompiledQuery[CaseEvent] = CompiledQuery(_events, prepared=True)
 _RELATIONS: tuple[tuple[str, str, CompiledQuery[Any]], ...] = (
     (
         "has_photos",
         PHOTOS,
-        CompiledQuery(lambda pk: CasePhoto.objects.filter(case_id=pk).order_by("created_at", "id")),
+        CompiledQuery(
+            lambda pk: CasePhoto.objects.filter(case_id=pk).order_by("created_at", "id"), prepared=True
+        ),
     ),
     (
         "has_orders",
@@ -105,13 +107,14 @@ _RELATIONS: tuple[tuple[str, str, CompiledQuery[Any]], ...] = (
                 DispatchOrder.objects.filter(case_id=pk)
                 .select_related("department")
                 .order_by("dispatched_at", "id")
-            )
+            ),
+            prepared=True,
         ),
     ),
     (
         "has_feedbacks",
         FEEDBACKS,
-        CompiledQuery(lambda pk: Feedback.objects.filter(case_id=pk).order_by("-created_at")),
+        CompiledQuery(lambda pk: Feedback.objects.filter(case_id=pk).order_by("-created_at"), prepared=True),
     ),
 )
 
