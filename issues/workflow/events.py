@@ -79,32 +79,9 @@ def actor_label(actor: Any, case: Case) -> str:
         return unit_label(case.tier, case.holder_area)
 
 
-def record_event(
-    case: Case,
-    kind: str,
-    *,
-    actor: Any = None,
-    now: dt.datetime,
-    from_state: str = "",
-    from_tier: str = "",
-    note: str = "",
-    public: bool = True,
-    label: str | None = None,
-    data: dict[str, Any] | None = None,
-) -> CaseEvent:
-    """Append one immutable timeline event."""
-    event = new_event(
-        case,
-        kind,
-        actor=actor,
-        now=now,
-        from_state=from_state,
-        from_tier=from_tier,
-        note=note,
-        public=public,
-        label=label,
-        data=data,
-    )
+def record_event(case: Case, kind: str, **fields: Any) -> CaseEvent:
+    """Append one immutable timeline event (``fields`` as ``new_event`` takes them)."""
+    event = new_event(case, kind, **fields)
     event.save(force_insert=True)
     return event
 
