@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 
 from alleys.choices import Role
 from alleys.scoping import Scope, scope_for
-from issues.choices import OPEN_STATES
+from issues.choices import OPEN_STATES, EventKind
 from issues.models import Case, CaseEvent
 from issues.privacy import reporter_for
 from issues.selectors import is_org
@@ -237,8 +237,13 @@ def _render_order(
     dispatcher = order.dispatcher_area
     events = CaseEvent.objects.filter(data__order_id=order.pk)
     if cases:
-        # A common issue's order writes the same event on every case; show it once.
-        events = events.filter(case_id=cases[0].pk)
+        # A common issue's order writes the same event on every case; show it once. With the
+        # order's own events, the dispatch that created it: one event for all the orders of a
+        # dispatch (lead and cooperating, or a common issue's), written at the order's time.
+        events = CaseEvent.objects.filter(
+            Q(data__order_id=order.pk) | Q(kind=EventKind.DISPATCHED, at=order.dispatched_at),
+            case_id=cases[0].pk,
+        )
     siblings: list[DispatchOrder] = []
     if order.case_id:
         siblings = decorate_orders(

@@ -280,3 +280,15 @@ def test_order_pages_queries_do_not_grow(
         assert client.get("/staff/orders/").status_code == 200
     with django_assert_max_num_queries(16):
         assert client.get(f"/staff/orders/{first.pk}/").status_code == 200
+
+
+def test_an_orders_history_starts_with_its_dispatch(world: World, login: Callable[[str], Client]) -> None:
+    """The dispatch event names every order it made (order_ids), not one order_id: it shows on each."""
+    case = dispatched_case(world)
+    for role in ("lead", "cooperating"):
+        order = case.orders.get(role=role)
+        response = login("district").get(f"/staff/orders/{order.pk}/")
+        kinds = [e.kind for e in response.context["events"]]
+        assert kinds[0] == EventKind.DISPATCHED, kinds
+        assert kinds.count(EventKind.DISPATCHED) == 1
+        assert "请尽快到现场核查" in text(response)
