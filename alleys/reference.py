@@ -8,8 +8,9 @@ handling unit from the database on every request; these rows change a few times 
 - any process saved or deleted one (a stamp in the shared cache, bumped after commit and
   compared at most once per ``recheck`` seconds, so a change reaches every worker within
   about a second without a round trip per request);
-- ``ttl`` seconds passed (a backstop for writes that send no signal, such as
-  ``QuerySet.update``).
+- ``ttl`` seconds passed (ten minutes: a backstop for writes that send no signal, such
+  as ``QuerySet.update`` or a database console; nothing in the project writes these
+  tables that way, and every expiry costs each process a read of each row again).
 
 Only rows that exist are kept: an unknown code is always asked of the database, so a new
 area is found at once. Cached instances are shared between requests: callers read them
@@ -39,7 +40,7 @@ V = TypeVar("V")
 class ReferenceCache(Generic[K, V]):
     """A per-process dictionary of rarely-changing rows, invalidated across processes (see above)."""
 
-    def __init__(self, name: str, *, ttl: float = 60.0, recheck: float = 1.0) -> None:
+    def __init__(self, name: str, *, ttl: float = 600.0, recheck: float = 1.0) -> None:
         self.name = name
         self.ttl = ttl
         self.recheck = recheck

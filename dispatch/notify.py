@@ -331,7 +331,7 @@ _DELIVERY_COLUMNS = (
 # Keys are "a:<area code>" and "d:<department id>". Both change a few times a month; every
 # notification task used to read them. A saved or deleted role, user, area or channel drops
 # the copy here at once and in every process within about a second (see alleys.reference),
-# and the copy expires after a minute anyway.
+# and the copy expires after ten minutes anyway.
 #
 # The copy is a snapshot of every unit, read in one query (a few thousand role rows for a
 # city) whenever it is empty, and marked by the key ``_SNAPSHOT``: while the mark is there, a
@@ -428,9 +428,12 @@ def _user_saved(*args: object, update_fields: frozenset[str] | None = None, **kw
         _recipients.changed(*args, **kwargs)
 
 
+_KINDS = frozenset(EventKind.values)  # (``EventKind.values`` translates every label on each use)
+
+
 def _message(event: _Event) -> tuple[str, str]:
     """Title and body for staff; no personal data of the reporter, ever."""
-    label = EventKind(event.kind).label if event.kind in EventKind.values else event.kind
+    label = EventKind(event.kind).label if event.kind in _KINDS else event.kind
     title = f"[{label}] {event.category_name} · {event.alley_name}（{event.tracking_code}）"
     body = event.note[:500] if event.note else ""
     return title[:200], body

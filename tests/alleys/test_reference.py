@@ -67,9 +67,9 @@ def test_a_write_without_signal_or_stamp_expires(tree: Tree, monkeypatch: pytest
     monkeypatch.setattr(reference.time, "monotonic", lambda: clock[0])
     reference.area_by_code(tree["d1s1c1a1"].code)
     Area.objects.filter(pk=tree["d1s1c1a1"].pk).update(name="renamed")
-    clock[0] += 30
+    clock[0] += 590
     assert reference.area_by_code(tree["d1s1c1a1"].code).name == tree["d1s1c1a1"].name  # type: ignore[union-attr]
-    clock[0] += 31
+    clock[0] += 11  # ten minutes after it was read
     assert reference.area_by_code(tree["d1s1c1a1"].code).name == "renamed"  # type: ignore[union-attr]
 
 
