@@ -37,7 +37,7 @@ from issues.workflow import (
 from .choices import ACTIVE_ORDER_STATES, ExtensionState, OrderRole, OrderState
 from .deadlines import order_deadlines
 from .models import CommonIssue, DispatchOrder, ExtensionRequest
-from .notify import schedule_notifications
+from .notify import schedule_event_notifications
 
 OS = OrderState
 
@@ -79,7 +79,7 @@ def _events(
 
 
 def _notify(events: Sequence[CaseEvent]) -> None:
-    schedule_notifications([e.pk for e in events])
+    schedule_event_notifications(events)
 
 
 def _require_department(order: DispatchOrder, actor: Any) -> None:

@@ -18,9 +18,13 @@ def sweep_task() -> dict[str, int]:
 
 
 @shared_task(name="dispatch.notify_events")
-def notify_events(event_ids: list[int]) -> int:
-    """Fan timeline events out to inboxes and channels."""
-    return notify.fan_out(event_ids)
+def notify_events(event_ids: list[int], facts: list[list[Any]] | None = None) -> int:
+    """Fan timeline events out to inboxes and channels.
+
+    ``facts``: the events' and cases' columns, when the process that wrote the events sent
+    them along (``notify.schedule_event_notifications``); without them they are read.
+    """
+    return notify.fan_out(event_ids, facts=facts)
 
 
 @shared_task(

@@ -117,9 +117,9 @@ def new_event(
 
 
 def _notify(*events: CaseEvent) -> None:
-    from dispatch.notify import schedule_notifications
+    from dispatch.notify import schedule_event_notifications
 
-    schedule_notifications([e.pk for e in events])
+    schedule_event_notifications(events)
 
 
 def _attach_photos(

@@ -530,3 +530,40 @@ def test_celery_reads_the_projects_settings() -> None:
     assert app.conf.accept_content == ["json"]
     assert app.conf.timezone == "Asia/Shanghai"
     assert app.conf.beat_scheduler == settings.CELERY_BEAT_SCHEDULER
+
+
+def test_a_transitions_message_carries_what_the_fan_out_would_read(world: World) -> None:
+    """notify.task_arguments: the event's and case's columns, as the transition left them."""
+    from dispatch import notify
+    from issues.workflow import case_submit
+
+    case = case_submit(category=world.cat_a, alley=world.alley_x, description="井盖松动", now=MONDAY)
+    whistled = make_case(world, state=S.ACCEPTED, tier=T.COMMUNITY)
+    case_whistle(case=whistled, actor=world.community_worker_x, reason="需街道协调", now=MONDAY)
+    for event in (case.events.get(), whistled.events.get(kind=EventKind.WHISTLED)):
+        event.case = Case.objects.get(pk=event.case_id)  # as the service left it in memory
+        ids, facts = notify.task_arguments([event])
+        assert ids == [event.pk]
+        assert notify._events_of(facts) == notify._read_events([event.pk])
+    assert notify._events_of(facts)[0].tier == T.STREET  # the holder after the whistle
+    # Without the case in memory, the message names the event only and the task reads it.
+    assert notify.task_arguments([CaseEvent.objects.get(pk=ids[0])]) == (ids,)
+
+
+def test_the_fan_out_of_carried_facts_writes_what_a_read_would(world: World) -> None:
+    from dispatch import notify
+
+    case = make_case(world, state=S.ACCEPTED, tier=T.COMMUNITY)
+    case_whistle(case=case, actor=world.community_worker_x, reason="需街道协调", now=MONDAY)
+    event = case.events.get(kind=EventKind.WHISTLED)
+    event.case = Case.objects.get(pk=case.pk)
+    ids, facts = notify.task_arguments([event])
+    Notification.objects.all().delete()
+    assert fan_out(ids, facts=facts) > 0
+    carried = sorted(Notification.objects.values_list("recipient_id", "title", "body"))
+    Notification.objects.all().delete()
+    assert fan_out(ids) == len(carried)
+    assert sorted(Notification.objects.values_list("recipient_id", "title", "body")) == carried
+    # Facts that do not match the ids (a message from an older release, say) are not trusted.
+    Notification.objects.all().delete()
+    assert fan_out(ids, facts=[[0, *facts[0][1:]]]) == len(carried)
