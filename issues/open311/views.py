@@ -260,10 +260,9 @@ def _active_category(code: str) -> CategoryType | None:
     """
     from issues.public.selectors import report_categories
 
-    common, other = report_categories()
-    for category in (*common, *other):
-        if category.code == code:
-            return category
+    category = report_categories().by_code.get(code)
+    if category is not None:
+        return category
     try:
         return CategoryType.objects.select_related("category_class").get(code=code, is_active=True)
     except CategoryType.DoesNotExist:

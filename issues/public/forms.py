@@ -25,6 +25,7 @@ from PIL import Image
 from issues.choices import FeedbackSolved, Satisfaction
 from issues.models import CategoryType
 from issues.photos import clean_photo
+from issues.public.selectors import ReportCategories
 
 OTHER = "other"
 HONEYPOT = "jxt_hp"
@@ -173,26 +174,24 @@ class ReportForm(forms.Form):
     def __init__(
         self,
         *args: Any,
-        common: Sequence[CategoryType],
-        other: Sequence[CategoryType],
+        categories: ReportCategories,
         skipped_photos: Sequence[str] = (),
         skipped_count: int = 0,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.common = list(common)
-        self.other = list(other)
-        self._by_id = {str(c.pk): c for c in (*self.common, *self.other)}
+        self.common = categories.common
+        self.other = categories.other
+        self._by_id = categories.by_id
         self.skipped_photos = list(skipped_photos)
         self.skipped_count = skipped_count
-        common_ids = [str(c.pk) for c in self.common]
-        other_ids = [str(c.pk) for c in self.other]
         cast(KeyedChoiceField, self.fields["category"]).set_choices(
             lambda: [(str(c.pk), c.name) for c in self.common] + [(OTHER, _("其他问题"))],
-            [*common_ids, OTHER],
+            [*categories.common_ids, OTHER],
         )
         cast(KeyedChoiceField, self.fields["other_category"]).set_choices(
-            lambda: [("", _("请选择"))] + [(str(c.pk), c.name) for c in self.other], ["", *other_ids]
+            lambda: [("", _("请选择"))] + [(str(c.pk), c.name) for c in self.other],
+            ["", *categories.other_ids],
         )
         self.cleaned_photos: list[ContentFile[bytes]] = []
         self.category_obj: CategoryType | None = None

@@ -476,14 +476,46 @@ def public_board(area: Area, *, now: dt.datetime | None = None) -> PublicBoard:
 # --- the report form's categories ------------------------------------------------------------
 
 
-def report_categories() -> tuple[list[CategoryType], list[CategoryType]]:
-    """(common, other) active categories for the form, in their order (no query once read).
+@dataclass(frozen=True)
+class ReportCategories:
+    """The active category types of the form, common and other, with their ids as the form posts them."""
 
-    Whole rows with their class: ``case_submit`` reads the tier and limits from them.
+    common: tuple[CategoryType, ...]
+    other: tuple[CategoryType, ...]
+    by_id: dict[str, CategoryType]
+    common_ids: tuple[str, ...]
+    other_ids: tuple[str, ...]
+    by_code: dict[str, CategoryType]
+
+
+# (the process's copy of all category types it was built from, the form's set)
+_report_categories: tuple[dict[int, CategoryType], ReportCategories] | None = None
+
+
+def report_categories() -> ReportCategories:
+    """The form's active categories, in their order (no query once read; rebuilt when the copy is).
+
+    Whole rows with their class: ``case_submit`` reads the tier and limits from them. Built
+    once per copy of the category types: every form post used to walk the hundred types
+    twice to index them by id.
     """
+    global _report_categories
+    everything = all_categories()
+    built = _report_categories
+    if built is not None and built[0] is everything:
+        return built[1]
     common: list[CategoryType] = []
     other: list[CategoryType] = []
-    for category in all_categories().values():
+    for category in everything.values():
         if category.is_active:
             (common if category.common else other).append(category)
-    return common, other
+    categories = ReportCategories(
+        common=tuple(common),
+        other=tuple(other),
+        by_id={str(c.pk): c for c in (*common, *other)},
+        common_ids=tuple(str(c.pk) for c in common),
+        other_ids=tuple(str(c.pk) for c in other),
+        by_code={c.code: c for c in (*common, *other)},
+    )
+    _report_categories = (everything, categories)
+    return categories

@@ -227,10 +227,10 @@ def alley_report(request: HttpRequest, code: str) -> HttpResponse:
     alley = selectors.find_alley(code)
     if alley is None:
         return _not_found(request, what="alley")
-    common, other = selectors.report_categories()
+    categories = selectors.report_categories()
 
     def fresh_form(**kwargs: Any) -> ReportForm:
-        return ReportForm(common=common, other=other, **kwargs)
+        return ReportForm(categories=categories, **kwargs)
 
     if request.method != "POST":
         return _render_report(request, alley, fresh_form())
