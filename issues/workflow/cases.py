@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from alleys.choices import AreaLevel
 from alleys.scoping import scope_for
 
+from ..bulk_sql import insert_with_children
 from ..choices import (
     CaseSource,
     EventKind,
@@ -107,27 +108,26 @@ def case_submit(
         if tier_index(keep_lower_tier) > tier_index(tier):
             raise TransitionInvalid(_("只能把案件留在更低的层级办理，上报请用“吹哨”。"), field="tier")
         tier = keep_lower_tier
-    with transaction.atomic():
-        case = Case(
-            source=source,
-            category=category,
-            alley=alley,
-            description=description,
-            reporter_name=reporter_name.strip(),
-            reporter_phone=reporter_phone.strip(),
-            address_detail=address_detail.strip(),
-            latitude=latitude,
-            longitude=longitude,
-            urgency=urgency,
-            consent_at=now if consent else None,
-            state=S.SUBMITTED,
-            created_at=now,
-            created_by=actor if getattr(actor, "pk", None) else None,
-            patrol=patrol,
-        )
-        place_at_tier(case, tier, now=now, holder=_holder_for(alley, tier))
-        case.save()
-        event = new_event(
+    case = Case(
+        source=source,
+        category=category,
+        alley=alley,
+        description=description,
+        reporter_name=reporter_name.strip(),
+        reporter_phone=reporter_phone.strip(),
+        address_detail=address_detail.strip(),
+        latitude=latitude,
+        longitude=longitude,
+        urgency=urgency,
+        consent_at=now if consent else None,
+        state=S.SUBMITTED,
+        created_at=now,
+        created_by=actor if getattr(actor, "pk", None) else None,
+        patrol=patrol,
+    )
+    place_at_tier(case, tier, now=now, holder=_holder_for(alley, tier))
+    events = [
+        new_event(
             case,
             EventKind.SUBMITTED,
             actor=actor,
@@ -136,11 +136,11 @@ def case_submit(
             note="",
             data={"source": source},
         )
-        if intake_note is None:
-            event.save(force_insert=True)
-        else:
-            # The client's staff-only note beside it, in the same statement.
-            note_event = new_event(
+    ]
+    if intake_note is not None:
+        # The client's staff-only note beside it.
+        events.append(
+            new_event(
                 case,
                 EventKind.NOTE,
                 now=now,
@@ -149,9 +149,17 @@ def case_submit(
                 label=intake_note.label,
                 data=intake_note.data,
             )
-            CaseEvent.objects.bulk_create([event, note_event])
-        _attach_photos(case, event, photos, PhotoKind.REPORT, public=False)
-        _notify(event)
+        )
+    # Without photos, the case and its events are one statement on PostgreSQL (atomic by
+    # itself: no transaction to open and commit, the residents' form's commonest write).
+    if photos or not insert_with_children(case, events, link="case"):
+        with transaction.atomic():
+            case.save()
+            for event in events:
+                event.case = case
+            CaseEvent.objects.bulk_create(events)
+            _attach_photos(case, events[0], photos, PhotoKind.REPORT, public=False)
+    _notify(events[0])
     return case
 
 
