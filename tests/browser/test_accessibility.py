@@ -123,3 +123,24 @@ def test_the_form_page_transfers_under_100_kb(live_server: Any, chromium: Any, p
     total = sum(sizes.values())
     print(f"form page: {len(sizes)} responses, {total / 1024:.1f} KB")
     assert total < 100 * 1024
+
+
+def test_an_address_guessing_codes_reads_why_it_is_refused(
+    live_server: Any, phone: Any, place: Place, settings: Any
+) -> None:
+    """The tracking page's limit on wrong codes: a clear Chinese message, accessible, no case shown."""
+    settings.JXT_TRACK_RATE_IP = "2/h"
+    case = case_in(place.world, state=CaseState.IN_PROGRESS)
+    page = phone
+    for guess in ("ZZZZZZZ2", "ZZZZZZZ3"):
+        assert page.goto(f"{live_server.url}/track/{guess}/").status == 404
+    response = page.goto(f"{live_server.url}/track/{case.tracking_code}/")
+    assert response.status == 200  # a right code is never counted
+    response = page.goto(f"{live_server.url}/track/ZZZZZZZ4/")
+    assert response.status == 429
+    assert page.get_by_role("heading", name="查询太频繁了").is_visible()
+    response = page.goto(f"{live_server.url}/track/{case.tracking_code}/")
+    assert response.status == 429 and case.tracking_code not in page.content()
+    shot(page, "21-track-too-many")
+    if AXE.exists():
+        assert not axe_violations(page), describe(axe_violations(page))
