@@ -324,7 +324,9 @@ class CaseEvent(models.Model):
     case = models.ForeignKey(
         Case, verbose_name=_("案件"), on_delete=models.CASCADE, related_name="events", db_index=False
     )
-    at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
+    # Read by case (event_case_at) and by id range (the roll-ups), never by time alone: no index
+    # of its own, which every event (ten thousand in a mass escalation) would write into.
+    at = models.DateTimeField(_("时间"), default=timezone.now)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("操作人"),

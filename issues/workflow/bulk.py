@@ -120,22 +120,24 @@ class EscalationMemo:
     by_type: dict[tuple[int, str, str], Deadlines] = field(default_factory=dict)  # (type, tier, urgency)
 
     def load(self, cases: list[ClaimedCase], targets: dict[int, str | None]) -> None:
-        """Fetch the category types and areas this batch needs that earlier batches did not."""
-        from alleys.models import Area
+        """Fetch the category types and areas this batch needs that earlier batches did not.
 
-        from ..models import CategoryType
+        From the process's reference copies (``alleys.reference``, ``issues.reference``): a
+        worker that sweeps every minute reads them from the database only when they changed.
+        """
+        from alleys import reference
 
-        if missing := {c.category_id for c in cases} - self.categories.keys():
-            self.categories.update(CategoryType.objects.select_related("category_class").in_bulk(missing))
+        from ..reference import all_categories
+
+        if {c.category_id for c in cases} - self.categories.keys():
+            self.categories.update(all_categories())
         if missing := ({c.alley_id for c in cases} | {c.holder_area_id for c in cases}) - self.areas.keys():
-            self.areas.update(Area.objects.only("id", "code", "name", "level").in_bulk(missing))
+            self.areas.update(reference.areas_by_id(missing))
         wanted = {
             self.areas[c.alley_id].code_at(t) for c in cases if (t := targets[c.pk]) and t != AreaLevel.ALLEY
         }
         if missing_codes := wanted - self.areas_by_code.keys():
-            self.areas_by_code.update(
-                Area.objects.only("id", "code", "name", "level").in_bulk(missing_codes, field_name="code")
-            )
+            self.areas_by_code.update(reference.areas_by_code(missing_codes))
         for c in cases:  # the alley tier is held by the alley itself
             alley = self.areas[c.alley_id]
             self.areas_by_code.setdefault(alley.code, alley)
