@@ -165,30 +165,26 @@ def area_by_id(pk: int) -> Area | None:
     return _areas.get(f"i:{pk}", load)
 
 
-def areas_by_code(codes: Iterable[str]) -> dict[str, Area]:
-    """{code: area} for the codes that exist (one query for those not yet read)."""
+def _areas_by(kind: str, values: Iterable[Any]) -> dict[str, Area]:
+    """{value as text: area} by code ("c") or id ("i"), one query for those not yet read."""
+    lookup = "code__in" if kind == "c" else "pk__in"
 
     def load(missing: list[str]) -> dict[str, Area]:
-        rows = _load_areas(code__in=[key[2:] for key in missing])
-        for area in rows:
-            _remember(area)
-        return {f"c:{a.code}": a for a in rows}
+        rows = _load_areas(**{lookup: [key[2:] for key in missing]})
+        return {f"{kind}:{a.code if kind == 'c' else a.pk}": _remember(a) for a in rows}
 
-    found = _areas.get_many([f"c:{code}" for code in codes], load)
+    found = _areas.get_many([f"{kind}:{value}" for value in values], load)
     return {key[2:]: area for key, area in found.items()}
+
+
+def areas_by_code(codes: Iterable[str]) -> dict[str, Area]:
+    """{code: area} for the codes that exist (one query for those not yet read)."""
+    return _areas_by("c", codes)
 
 
 def areas_by_id(ids: Iterable[int]) -> dict[int, Area]:
     """{id: area} for the ids that exist (one query for those not yet read)."""
-
-    def load(missing: list[str]) -> dict[str, Area]:
-        rows = _load_areas(pk__in=[int(key[2:]) for key in missing])
-        for area in rows:
-            _remember(area)
-        return {f"i:{a.pk}": a for a in rows}
-
-    found = _areas.get_many([f"i:{pk}" for pk in ids], load)
-    return {int(key[2:]): area for key, area in found.items()}
+    return {int(pk): area for pk, area in _areas_by("i", ids).items()}
 
 
 def chain_above(area: Area, *, include_self: bool = False) -> list[Area]:

@@ -264,9 +264,11 @@ def fan_out(event_ids: Iterable[int], *, facts: Sequence[Sequence[Any]] | None =
     queues the deliveries that were never tried, and returns how many messages it added.
     """
     ids = [int(i) for i in event_ids]
-    # What the message carried (``schedule_event_notifications``), else read.
-    known = facts is not None and [int(row[0]) for row in facts] == ids
-    events = _events_of(facts) if known and facts is not None else _read_events(ids)
+    # What the message carried (``schedule_event_notifications``), if it is about these events; else read.
+    if facts is not None and [int(row[0]) for row in facts] == ids:
+        events = _events_of(facts)
+    else:
+        events = _read_events(ids)
     if not events:
         return 0
     # Which (area code, roles) and departments each event goes to.

@@ -120,16 +120,16 @@ def insert_new(
     # Values as the field would save them (e.g. aware datetimes on SQLite). psycopg takes
     # PostgreSQL's plain values (numbers, texts, aware datetimes, None) as they are: asking
     # each field for them was a third of a notification task's CPU.
-    plain = connection.vendor == "postgresql"
+    postgres = connection.vendor == "postgresql"
     prepared = [
         [
-            v if plain and _is_plain(v) else f.get_db_prep_save(v, connection)
+            v if postgres and _is_plain(v) else f.get_db_prep_save(v, connection)
             for f, v in zip(fields, row, strict=True)
         ]
         for row in rows
     ]
     statements: list[tuple[str, list[Any]]] = []
-    if connection.vendor == "postgresql":
+    if postgres:
         statements.append((head + tail, [list(col) for col in zip(*prepared, strict=True)]))
     else:
         row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
