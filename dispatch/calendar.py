@@ -1,9 +1,19 @@
 """The business calendar: Chinese public holidays and make-up workdays (调休), in working time.
 
-Official data comes from the ``chinesecalendar`` package; administrators add or
-override days (CalendarDay) and may declare whole years they maintain by hand
-(CalendarYear). A date in a year nobody knows raises ``CalendarOutOfRange``: the
-caller decides how to fail loudly (see dispatch.deadlines and dispatch.sweep).
+Layers, each overriding the one before:
+
+1. **Predicted** — for a year the official data does not cover: weekends plus China's
+   statutory public holidays computed by rule (``holidays.China``: Spring Festival, Qingming,
+   observed days …). Make-up workdays cannot be predicted, so deadlines over such days are
+   *provisional*. A year beyond what the rules can compute (before 1950, after 2100) is
+   weekends only, still provisional.
+2. **Official** — the ``chinesecalendar`` package (the State Council's arrangements it ships),
+   or a year an administrator entered by hand (CalendarYear: its days are CalendarDay rows,
+   other weekdays work and weekends rest).
+3. **Overrides** — CalendarDay rows win over everything (a typhoon day, a make-up Sunday).
+
+The calendar answers every date; ``is_official`` tells callers whether the answer is the
+State Council's or a guess (see dispatch.deadlines, which marks deadlines provisional).
 
 Working time is one window per working day (default 09:00–17:00, i.e. 8 working
 hours a day), in the project's time zone.
@@ -13,42 +23,67 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import threading
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import chinese_calendar
+import holidays
 from django.conf import settings
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 WORK_START = dt.time.fromisoformat(getattr(settings, "JXT_WORK_START", "09:00"))
 WORK_END = dt.time.fromisoformat(getattr(settings, "JXT_WORK_END", "17:00"))
 HOURS_PER_DAY = (
     dt.datetime.combine(dt.date.min, WORK_END) - dt.datetime.combine(dt.date.min, WORK_START)
 ).seconds / 3600
-# A bound on day-by-day walks, so a bad policy can never loop for ever.
+# A bound on day-by-day walks, so overrides that declare years of holidays can never loop for ever.
 _MAX_DAYS = 3 * 366
 
 
-class CalendarOutOfRange(Exception):
-    """A date falls in a year for which no holiday data is known."""
+class NoWorkingDay(Exception):
+    """No working day within three years of a date: the overrides declared them all holidays."""
 
     def __init__(self, day: dt.date) -> None:
-        super().__init__(f"no holiday data for {day.year} (date {day.isoformat()})")
+        super().__init__(f"no working day within {_MAX_DAYS} days of {day.isoformat()}")
         self.day = day
 
 
 @functools.cache
-def _package_years() -> tuple[int, int]:
+def package_years() -> tuple[int, int]:
+    """The first and last year the chinesecalendar package has the State Council's data for."""
     from chinese_calendar import constants
 
     return min(constants.holidays).year, max(max(constants.holidays), max(constants.workdays)).year
 
 
+@functools.cache
+def predicted_holidays(year: int) -> dict[dt.date, str] | None:
+    """China's statutory public holidays of ``year`` computed by rule, or None beyond the rules.
+
+    Cached for the life of the process, which is also what makes the warning below
+    appear once per process and year: predicted data is expected, not an error.
+    """
+    if not holidays.China.start_year <= year <= holidays.China.end_year:
+        logger.warning("calendar: %s beyond the statutory-holiday rules; weekends only", year)
+        return None
+    try:
+        # Category "public" only: the half-day holidays (Women's Day, Youth Day …) are not days off.
+        days = holidays.China(years=year, categories=("public",))
+    except (NotImplementedError, ValueError, KeyError, IndexError) as exc:
+        # The lunar tables end somewhere; the library says so by raising.
+        logger.warning("calendar: %s beyond the statutory-holiday rules (%s); weekends only", year, exc)
+        return None
+    logger.warning("calendar: %s predicted from statutory holidays", year)
+    return {day: str(name) for day, name in sorted(days.items())}
+
+
 @dataclass
 class BusinessCalendar:
-    """Working days and working hours, from the package plus the admin's overrides."""
+    """Working days and working hours: package or hand-entered data, a prediction, the admin's overrides."""
 
     overrides: dict[dt.date, bool] = field(default_factory=dict)  # date -> is_workday
     manual_years: frozenset[int] = frozenset()
@@ -59,9 +94,32 @@ class BusinessCalendar:
     _workdays: dict[dt.date, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # --- days -------------------------------------------------------------------------
-    def knows(self, day: dt.date) -> bool:
-        first, last = _package_years()
-        return first <= day.year <= last or day.year in self.manual_years or day in self.overrides
+    def is_official_year(self, year: int) -> bool:
+        """Whether the State Council's arrangement of ``year`` is known (package or entered by hand)."""
+        first, last = package_years()
+        return first <= year <= last or year in self.manual_years
+
+    def is_official(self, day: dt.date) -> bool:
+        """Whether ``day`` is known rather than predicted (an admin's override is known too)."""
+        return day in self.overrides or self.is_official_year(day.year)
+
+    def is_official_between(self, start: dt.datetime, end: dt.datetime) -> bool:
+        """Whether every day from ``start``'s to ``end``'s (local dates, inclusive) is official.
+
+        A deadline's computation walks exactly those days, so this is what makes it provisional.
+        """
+        first, last = self._local(start).date(), self._local(end).date()
+        for year in range(first.year, last.year + 1):
+            if self.is_official_year(year):
+                continue
+            # A predicted year: only a stretch made entirely of overrides is known.
+            day = max(first, dt.date(year, 1, 1))
+            stop = min(last, dt.date(year, 12, 31))
+            while day <= stop:
+                if day not in self.overrides:
+                    return False
+                day += dt.timedelta(days=1)
+        return True
 
     def is_workday(self, day: dt.date) -> bool:
         known = self._workdays.get(day)
@@ -72,12 +130,14 @@ class BusinessCalendar:
     def _is_workday(self, day: dt.date) -> bool:
         if day in self.overrides:
             return self.overrides[day]
-        first, last = _package_years()
+        first, last = package_years()
         if first <= day.year <= last:
             return bool(chinese_calendar.is_workday(day))
+        weekday = day.weekday() < 5
         if day.year in self.manual_years:
-            return day.weekday() < 5
-        raise CalendarOutOfRange(day)
+            return weekday
+        predicted = predicted_holidays(day.year)
+        return weekday and (predicted is None or day not in predicted)
 
     def next_workday(self, day: dt.date, *, include_self: bool = True) -> dt.date:
         current = day if include_self else day + dt.timedelta(days=1)
@@ -85,7 +145,7 @@ class BusinessCalendar:
             if self.is_workday(current):
                 return current
             current += dt.timedelta(days=1)
-        raise CalendarOutOfRange(current)
+        raise NoWorkingDay(day)
 
     def add_workdays(self, day: dt.date, days: int) -> dt.date:
         """The ``days``-th working day after ``day`` (0 = the next working day from ``day`` on)."""
@@ -136,7 +196,7 @@ class BusinessCalendar:
                 return current + remaining
             remaining -= available
             current = self._at(self.next_workday(current.date(), include_self=False), WORK_START)
-        raise CalendarOutOfRange(current.date())
+        raise NoWorkingDay(moment.date())
 
     def add_working_days(self, moment: dt.datetime, days: int) -> dt.datetime:
         """The end of the ``days``-th working day after the day of ``moment`` ("within 5 working days")."""
@@ -166,7 +226,7 @@ class BusinessCalendar:
 # --- the process-wide calendar, reloaded when the admin changes a day ------------------------
 _lock = threading.Lock()
 _cached: tuple[float, BusinessCalendar] | None = None
-_TTL_SECONDS = 60.0
+CACHE_SECONDS = 60.0
 
 
 def get_calendar() -> BusinessCalendar:
@@ -174,7 +234,7 @@ def get_calendar() -> BusinessCalendar:
     global _cached
     now = time.monotonic()
     with _lock:
-        if _cached is not None and now - _cached[0] < _TTL_SECONDS:
+        if _cached is not None and now - _cached[0] < CACHE_SECONDS:
             return _cached[1]
     calendar = load_calendar()
     with _lock:
@@ -194,8 +254,3 @@ def clear_calendar_cache(*_args: object, **_kwargs: object) -> None:
     global _cached
     with _lock:
         _cached = None
-
-
-def known_years(extra: Iterable[int] = ()) -> list[int]:
-    first, last = _package_years()
-    return sorted({*range(first, last + 1), *extra})

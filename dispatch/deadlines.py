@@ -2,30 +2,26 @@
 
 Policies are rows of DeadlinePolicy (category class × tier), editable in the admin;
 a category type may shorten its own start tier's limits. Where no row exists the
-defaults below apply. Dates outside the calendar's known years do not stop intake:
-the deadline is estimated on Monday–Friday, marked provisional, and a SystemAlert
-tells administrators to enter the year's holidays (see ``recompute_provisional``).
+defaults below apply. A deadline whose computation walked a day of a year without the
+State Council's arrangement (predicted from the statutory holidays, see dispatch.calendar)
+is marked provisional; dispatch.calendar_watch.recompute_provisional recomputes those once
+the year (or an override) is entered, by itself.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import math
 import threading
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import F
-from django.utils import timezone
 
 from alleys.choices import AreaLevel
 
-from .calendar import BusinessCalendar, CalendarOutOfRange, get_calendar
+from .calendar import BusinessCalendar, get_calendar
 from .choices import TimeUnit
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -114,12 +110,6 @@ def clear_policy_cache(*_args: object, **_kwargs: object) -> None:
         _policy_cache = None
 
 
-def _weekday_calendar(calendar: BusinessCalendar) -> BusinessCalendar:
-    """Monday–Friday for unknown years, keeping the admin's overrides."""
-    years = frozenset(range(1900, 2200))
-    return BusinessCalendar(overrides=calendar.overrides, manual_years=years, tz=calendar.tz)
-
-
 def compute_deadlines(
     *,
     category: object,
@@ -131,20 +121,11 @@ def compute_deadlines(
     """Deadlines for a case arriving at ``tier`` at ``start``."""
     calendar = calendar or get_calendar()
     accept, resolve = limits_for(category=category, tier=tier, urgent=urgent)
-    provisional = False
-    try:
-        accept_due = accept.add_to(calendar, start)
-        resolve_due = resolve.add_to(calendar, start)
-        used = calendar.working_hours_between(start, accept_due)
-        warn_at = calendar.add_working_hours(start, used * settings.JXT_WARN_FRACTION) if used else None
-    except CalendarOutOfRange as exc:
-        provisional = True
-        raise_calendar_alert(exc.day)
-        fallback = _weekday_calendar(calendar)
-        accept_due = accept.add_to(fallback, start)
-        resolve_due = resolve.add_to(fallback, start)
-        used = fallback.working_hours_between(start, accept_due)
-        warn_at = fallback.add_working_hours(start, used * settings.JXT_WARN_FRACTION) if used else None
+    accept_due = accept.add_to(calendar, start)
+    resolve_due = resolve.add_to(calendar, start)
+    used = calendar.working_hours_between(start, accept_due)
+    warn_at = calendar.add_working_hours(start, used * settings.JXT_WARN_FRACTION) if used else None
+    provisional = not calendar.is_official_between(start, max(accept_due, resolve_due))
     return Deadlines(accept_due=accept_due, resolve_due=resolve_due, warn_at=warn_at, provisional=provisional)
 
 
@@ -153,11 +134,8 @@ def warn_time(
 ) -> dt.datetime | None:
     """When JXT_WARN_FRACTION of the working time between start and due is used."""
     calendar = calendar or get_calendar()
-    try:
-        used = calendar.working_hours_between(start, due)
-        return calendar.add_working_hours(start, used * settings.JXT_WARN_FRACTION) if used else None
-    except CalendarOutOfRange:
-        return None
+    used = calendar.working_hours_between(start, due)
+    return calendar.add_working_hours(start, used * settings.JXT_WARN_FRACTION) if used else None
 
 
 def order_deadlines(
@@ -168,38 +146,7 @@ def order_deadlines(
 
     calendar = calendar or get_calendar()
     conf = OrderSettings.current()
-    try:
-        return (
-            calendar.add_working_days(start, conf.report_days),
-            calendar.add_working_days(start, conf.complete_days),
-            False,
-        )
-    except CalendarOutOfRange as exc:
-        raise_calendar_alert(exc.day)
-        fallback = _weekday_calendar(calendar)
-        return (
-            fallback.add_working_days(start, conf.report_days),
-            fallback.add_working_days(start, conf.complete_days),
-            True,
-        )
-
-
-def raise_calendar_alert(day: dt.date) -> None:
-    """Record (once, counted) that the calendar lacks a year; administrators see it in the admin."""
-    from .models import SystemAlert
-
-    key = f"calendar-missing-{day.year}"
-    message = (
-        f"工作日历缺少 {day.year} 年的节假日数据：涉及该年的期限已按周一至周五估算并标记为“期限待定”。"
-        f"请在后台“手工维护的日历年份/日历调整”中录入 {day.year} 年的放假和调休安排，然后运行 "
-        f"python manage.py recompute_deadlines。"
-    )
-    now = timezone.now()
-    updated = SystemAlert.objects.filter(key=key).update(
-        last_seen=now, count=F("count") + 1, resolved_at=None
-    )
-    if not updated:
-        SystemAlert.objects.get_or_create(
-            key=key, defaults={"message": message, "first_seen": now, "last_seen": now}
-        )
-    logger.error("business calendar has no data for year %s; deadlines marked provisional", day.year)
+    report_due = calendar.add_working_days(start, conf.report_days)
+    complete_due = calendar.add_working_days(start, conf.complete_days)
+    provisional = not calendar.is_official_between(start, max(report_due, complete_due))
+    return report_due, complete_due, provisional

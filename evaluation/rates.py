@@ -24,7 +24,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from alleys.choices import AreaLevel
-from dispatch.calendar import HOURS_PER_DAY, WORK_END, WORK_START, BusinessCalendar, CalendarOutOfRange
+from dispatch.calendar import HOURS_PER_DAY, WORK_END, WORK_START, BusinessCalendar
 from issues.choices import (
     AWAITING_ACCEPT_STATES,
     OPEN_STATES,
@@ -103,8 +103,8 @@ class WorkClock:
 
     The calendar walks day by day; a rollup of a million cases cannot. This clock keeps,
     per year, the working hours before each day, so each difference costs two lookups.
-    A year the calendar does not know (no official holiday data yet) counts Monday to
-    Friday, as the deadline module does for provisional deadlines.
+    A year without official holiday data counts as the calendar predicts it (weekends and
+    statutory holidays), as the deadlines do.
     """
 
     def __init__(self, calendar: BusinessCalendar | None = None) -> None:
@@ -119,11 +119,7 @@ class WorkClock:
     def is_workday(self, day: dt.date) -> bool:
         known = self._days.get(day)
         if known is None:
-            try:
-                known = self.calendar.is_workday(day)
-            except CalendarOutOfRange:
-                known = day.weekday() < 5
-            self._days[day] = known
+            known = self._days[day] = self.calendar.is_workday(day)
         return known
 
     def _year(self, year: int) -> list[float]:

@@ -27,7 +27,7 @@ from PIL import Image, ImageDraw
 from alleys.choices import AreaLevel, Role
 from alleys.models import Area, Department, RoleAssignment
 from dispatch import orders as order_services
-from dispatch.calendar import CalendarOutOfRange, get_calendar
+from dispatch.calendar import get_calendar
 from dispatch.notify import notifications_suppressed
 from dispatch.sweep import run_sweep
 
@@ -113,11 +113,8 @@ class _History:
 
     # --- helpers ---------------------------------------------------------------------
     def later(self, moment: dt.datetime, hours: float) -> dt.datetime:
-        try:
-            result = self.calendar.add_working_hours(moment, hours)
-        except CalendarOutOfRange:  # past the calendar's last known year: stop at the demo's "now"
-            result = self.end
-        return min(result, self.end - dt.timedelta(minutes=5))
+        # Nothing happens after the demo's "now".
+        return min(self.calendar.add_working_hours(moment, hours), self.end - dt.timedelta(minutes=5))
 
     def holder(self, case: Case) -> Any:
         code = case.holder_area.code

@@ -2,7 +2,8 @@
 
 Working time is 09:00–17:00 (8 hours a day) in Asia/Shanghai. The official data comes
 from the chinesecalendar package, which knows 2004–2026 here; administrators add days
-(CalendarDay) and whole years they maintain (CalendarYear).
+(CalendarDay) and whole years they maintain (CalendarYear). Later years are predicted
+(tests/dispatch/test_calendar_predicted.py).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import datetime as dt
 
 import pytest
 
-from dispatch.calendar import BusinessCalendar, CalendarOutOfRange, get_calendar, load_calendar
+from dispatch.calendar import BusinessCalendar, get_calendar, load_calendar
 from dispatch.choices import CalendarDayKind
 from dispatch.models import CalendarDay, CalendarYear
 from tests.issues.factories import at
@@ -95,16 +96,13 @@ def test_utc_moments_are_read_in_beijing_time() -> None:
     assert CAL.add_working_hours(utc, 4) == at("2026-03-09 12:00")
 
 
-def test_an_unknown_year_fails_loudly() -> None:
-    assert not CAL.knows(D("2030-05-06"))
-    with pytest.raises(CalendarOutOfRange) as exc:
-        CAL.is_workday(D("2030-05-06"))
-    assert exc.value.day == D("2030-05-06")
-    with pytest.raises(CalendarOutOfRange):
-        CAL.add_working_hours(at("2030-05-06 10:00"), 4)
-    # Running off the end of the known years fails too, instead of guessing.
-    with pytest.raises(CalendarOutOfRange):
-        CAL.add_working_days(at("2026-12-28 10:00"), 10)
+def test_a_year_without_official_data_is_answered_not_refused() -> None:
+    assert not CAL.is_official(D("2030-05-06"))
+    assert CAL.is_workday(D("2030-05-06"))  # a Monday
+    assert not CAL.is_workday(D("2030-05-01"))  # Labour Day, predicted
+    assert CAL.add_working_hours(at("2030-05-06 10:00"), 4) == at("2030-05-06 14:00")
+    # Running off the end of the official years goes on into the prediction.
+    assert CAL.add_working_days(at("2026-12-28 10:00"), 10) == at("2027-01-12 17:00")
 
 
 @pytest.mark.django_db
@@ -133,7 +131,7 @@ def test_a_manual_year_makes_an_unknown_year_known() -> None:
     CalendarDay.objects.create(date=D("2030-10-01"), kind=CalendarDayKind.HOLIDAY, name="国庆节")
     CalendarDay.objects.create(date=D("2030-09-29"), kind=CalendarDayKind.WORKDAY, name="调休上班")
     calendar = load_calendar()
-    assert calendar.knows(D("2030-05-06"))
+    assert calendar.is_official(D("2030-05-06"))
     assert calendar.is_workday(D("2030-05-06"))  # a Monday
     assert not calendar.is_workday(D("2030-05-04"))  # a Saturday
     assert not calendar.is_workday(D("2030-10-01"))
@@ -141,8 +139,8 @@ def test_a_manual_year_makes_an_unknown_year_known() -> None:
     assert calendar.add_working_hours(at("2030-09-30 16:00"), 4) == at("2030-10-02 12:00")
 
 
-def test_an_override_alone_is_known_but_the_rest_of_its_year_is_not() -> None:
+def test_an_override_alone_is_official_but_the_rest_of_its_year_is_predicted() -> None:
     calendar = BusinessCalendar(overrides={D("2031-01-02"): True})
-    assert calendar.knows(D("2031-01-02")) and calendar.is_workday(D("2031-01-02"))
-    with pytest.raises(CalendarOutOfRange):
-        calendar.is_workday(D("2031-01-03"))
+    assert calendar.is_official(D("2031-01-02")) and calendar.is_workday(D("2031-01-02"))
+    assert not calendar.is_official(D("2031-01-03"))
+    assert calendar.is_workday(D("2031-01-03"))  # an ordinary Friday

@@ -1,14 +1,12 @@
-"""dispatch/deadlines.py: the deadline policy on the business calendar, and failing loudly."""
+"""dispatch/deadlines.py: the deadline policy on the business calendar; provisional deadlines in predicted years."""
 
 from __future__ import annotations
-
-import datetime as dt
 
 import pytest
 
 from alleys.choices import AreaLevel
 from dispatch.choices import TimeUnit
-from dispatch.deadlines import compute_deadlines, order_deadlines, raise_calendar_alert, warn_time
+from dispatch.deadlines import compute_deadlines, order_deadlines, warn_time
 from dispatch.models import DeadlinePolicy, OrderSettings, SystemAlert
 from issues.workflow import case_submit
 from tests.issues.factories import MONDAY, World, at
@@ -71,40 +69,29 @@ def test_urgent_cases_get_half_the_time(world: World) -> None:
     assert urgent.resolve_due == at("2026-03-04 17:00")  # 3 days → 2 (rounded up)
 
 
-def test_a_date_in_an_unknown_year_is_provisional_and_raises_one_counted_alert(world: World) -> None:
+def test_a_date_in_a_predicted_year_is_provisional_and_alerts_nobody(world: World) -> None:
     start = at("2030-05-06 10:00")  # a Monday in a year the package does not know
-    first = compute_deadlines(category=world.cat_a, tier=T.ALLEY, start=start)
-    assert first.provisional is True
-    assert first.accept_due == at("2030-05-06 14:00")  # estimated on Monday–Friday
-    alert = SystemAlert.objects.get()
-    assert alert.key == "calendar-missing-2030" and "2030" in alert.message and alert.count == 1
-    compute_deadlines(category=world.cat_a, tier=T.ALLEY, start=start)
-    alert.refresh_from_db()
-    assert alert.count == 2
-    assert SystemAlert.objects.count() == 1
+    deadlines = compute_deadlines(category=world.cat_a, tier=T.ALLEY, start=start)
+    assert deadlines.provisional is True
+    assert deadlines.accept_due == at("2030-05-06 14:00")
+    # Predicted data is expected: no alert per deadline (calendar_watch tells people once a year).
+    assert not SystemAlert.objects.exists()
 
 
 def test_a_resolve_deadline_running_into_next_year_is_provisional(world: World) -> None:
     deadlines = compute_deadlines(category=world.cat_a, tier=T.DISTRICT, start=at("2026-12-01 10:00"))
     assert deadlines.provisional is True
-    assert SystemAlert.objects.get().key == "calendar-missing-2027"
+    # 60 working days skip New Year's Day and the predicted Spring Festival 2027 (Feb 5–10).
+    assert deadlines.resolve_due == at("2027-03-02 17:00")
 
 
-def test_a_resolved_alert_is_raised_again(world: World) -> None:
-    raise_calendar_alert(dt.date(2030, 1, 2))
-    SystemAlert.objects.update(resolved_at=MONDAY)
-    raise_calendar_alert(dt.date(2030, 1, 2))
-    alert = SystemAlert.objects.get()
-    assert (alert.resolved_at, alert.count) == (None, 2)
-
-
-def test_intake_in_an_unknown_year_still_works_and_marks_the_case(world: World) -> None:
+def test_intake_in_a_predicted_year_works_and_marks_the_case(world: World) -> None:
     case = case_submit(
         category=world.cat_a, alley=world.alley_x, description="路灯", now=at("2030-05-06 10:00")
     )
+    case.refresh_from_db()
     assert case.deadline_provisional is True
     assert case.accept_due == at("2030-05-06 14:00")
-    assert SystemAlert.objects.filter(key="calendar-missing-2030").exists()
 
 
 def test_order_deadlines_report_within_a_week_complete_within_a_quarter(world: World) -> None:
@@ -117,13 +104,15 @@ def test_order_deadlines_report_within_a_week_complete_within_a_quarter(world: W
     assert order_deadlines(start=MONDAY)[0] == at("2026-03-04 17:00")
 
 
-def test_order_deadlines_in_an_unknown_year_are_provisional(world: World) -> None:
+def test_order_deadlines_in_a_predicted_year_are_provisional(world: World) -> None:
     report_due, _complete_due, provisional = order_deadlines(start=at("2030-05-06 10:00"))
     assert provisional is True and report_due == at("2030-05-13 17:00")
-    assert SystemAlert.objects.filter(key="calendar-missing-2030").count() == 1
+    # Entirely within 2026: official.
+    assert order_deadlines(start=MONDAY)[2] is False
 
 
 def test_warn_time(world: World) -> None:
     assert warn_time(start=MONDAY, due=at("2026-03-02 15:00")) == at("2026-03-02 14:00")
     assert warn_time(start=MONDAY, due=MONDAY) is None
-    assert warn_time(start=at("2030-05-06 10:00"), due=at("2030-05-08 10:00")) is None
+    # A predicted year has a warning like any other.
+    assert warn_time(start=at("2030-05-06 10:00"), due=at("2030-05-08 10:00")) == at("2030-05-07 14:48")
