@@ -28,12 +28,29 @@ def _now(now: dt.datetime | None) -> dt.datetime:
 
 
 def _lock(case: Case | int) -> Case:
+    """Lock the case row for a transition and load what the checks read, in one statement.
+
+    A click that waited for the lock while another transaction changed the case (the sweep
+    escalating it, another click) meets the row as that transaction committed it. But under
+    READ COMMITTED PostgreSQL re-checks the updated row against the whole statement, joins
+    included: when the change moved a joined key (the escalation's holder area), the row no
+    longer matches and the statement returns nothing. The case still exists; it has just
+    changed under the user's feet, so say that (409), never "not found" (a 500).
+    """
     pk = case if isinstance(case, int) else case.pk
-    return (
-        Case.objects.select_for_update(of=("self",))
-        .select_related("category", "category__category_class", "alley", "holder_area")
-        .get(pk=pk)
-    )
+    try:
+        return (
+            Case.objects.select_for_update(of=("self",))
+            .select_related("category", "category__category_class", "alley", "holder_area")
+            .get(pk=pk)
+        )
+    except Case.DoesNotExist:
+        # Only on that race (or a wrong id), so the common path stays one statement.
+        if Case.objects.filter(pk=pk).exists():
+            raise TransitionError(
+                _("案件刚刚发生了变化（例如已超时上报或被他人处理），本次操作未执行。请刷新后查看最新进展。")
+            ) from None
+        raise
 
 
 def _check(name: str, case: Case, actor: Any, *, system: bool = False) -> None:
