@@ -4,7 +4,8 @@ Every error answers ``{"error": {"code": "...", "message": "...", "fields": {...
 ``code`` is stable for programs, ``message`` is for people (Chinese by default, English
 with ``Accept-Language: en``), ``fields`` maps a field name (dotted for nested input) to
 its messages. The state machine's refusals keep their meaning: an illegal transition
-(or evaluation) is 409, missing or invalid input 400, an actor without the right 403. A resource
+(or evaluation) is 409, missing or invalid input 400, an actor without the right 403; a
+database that is down or restarting is 503 ("unavailable"), never a bare 500. A resource
 outside the caller's scope never reaches here as 403: querysets hide it, so it is 404.
 """
 
@@ -24,6 +25,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from evaluation.services import EvaluationError, EvaluationForbidden, EvaluationInvalid
+from issues.transient import DATABASE_UNAVAILABLE, drop_connection
 from issues.workflow import TransitionError, TransitionForbidden, TransitionInvalid
 
 NON_FIELD = "non_field_errors"
@@ -70,6 +72,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, (TransitionError, EvaluationError)):
         set_rollback()
         return _transition_response(exc)
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        # The database is down or restarting (a create was already tried twice): nothing was
+        # saved, and the client may send the same request again.
+        set_rollback()
+        drop_connection()
+        return Response(
+            error_body("unavailable", _("系统暂时繁忙，请求尚未处理，请稍后重试。")),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "30"},
+        )
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=get_error_detail(exc))
     elif isinstance(exc, IntegrityError):

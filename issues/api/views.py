@@ -32,6 +32,7 @@ from issues import workflow
 from issues.choices import CaseSource, FeedbackChannel
 from issues.filters import CaseFilter
 from issues.models import ApiClient, Case, CategoryClass, CategoryType, PatrolLog
+from issues.transient import retry_once
 
 from .base import ApiViewMixin, filter_backends
 from .filters import PatrolLogFilter
@@ -158,7 +159,10 @@ class CaseViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelV
             values["source"] = CaseSource.API
         if values.get("keep_lower_tier") is None:
             values.pop("keep_lower_tier", None)
-        case = workflow.case_submit(actor=request.user, **values)
+        case = retry_once(
+            lambda: workflow.case_submit(actor=request.user, **values),
+            what=f"API case submission by user {request.user.pk}",
+        )
         return self._detail(case.pk, status_code=status.HTTP_201_CREATED)
 
     # --- the state machine's transitions -----------------------------------------------------------

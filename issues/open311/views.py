@@ -30,6 +30,7 @@ from alleys.choices import AreaLevel
 from issues.api.authentication import client_for_key, touch_client
 from issues.choices import OPEN_STATES, CaseSource, CaseState, Urgency
 from issues.models import ApiClient, Case, CasePhoto, CategoryType
+from issues.transient import DATABASE_UNAVAILABLE, drop_connection, retry_once
 from issues.workflow import IntakeNote, TransitionError, TransitionForbidden, case_submit
 
 from . import serializers as o311
@@ -88,6 +89,12 @@ def _handle(view: Any) -> Any:
             response: HttpResponse = view(request, fmt, **kwargs)
         except Open311Error as exc:
             return render_errors(fmt, exc.status, *exc.descriptions)
+        except DATABASE_UNAVAILABLE:
+            # The database is down or restarting (a submission was already tried twice):
+            # nothing was saved; the spec's error array tells the client to send it again.
+            drop_connection()
+            response = render_errors(fmt, 503, _("系统暂时繁忙，诉求尚未提交，请稍后重新提交。"))
+            response["Retry-After"] = "30"
         return response
 
     wrapped.__name__ = view.__name__
@@ -345,18 +352,21 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
     )
     try:
         # The client's note is written in case_submit's own transaction (no nested savepoint).
-        case = case_submit(
-            category=category,
-            alley=alley,
-            description=description,
-            source=CaseSource.OPEN311,
-            reporter_name=name,
-            reporter_phone=phone,
-            address_detail=address_string[:200],
-            latitude=latitude,
-            longitude=longitude,
-            urgency=urgency,
-            intake_note=note,
+        case = retry_once(
+            lambda: case_submit(
+                category=category,
+                alley=alley,
+                description=description,
+                source=CaseSource.OPEN311,
+                reporter_name=name,
+                reporter_phone=phone,
+                address_detail=address_string[:200],
+                latitude=latitude,
+                longitude=longitude,
+                urgency=urgency,
+                intake_note=note,
+            ),
+            what=f"Open311 request of client {client.pk}",
         )
     except TransitionError as exc:
         raise Open311Error(403 if isinstance(exc, TransitionForbidden) else 400, exc.message) from exc

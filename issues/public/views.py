@@ -37,6 +37,7 @@ from alleys.choices import AreaLevel
 from alleys.models import Area
 from issues.choices import CaseSource
 from issues.models import Case, CasePhoto
+from issues.transient import DATABASE_UNAVAILABLE, drop_connection, retry_once
 from issues.workflow import TransitionError, case_feedback, case_submit
 
 from . import limits, selectors
@@ -191,9 +192,17 @@ def _render_report(
     notice: str = "",
     repick: bool = False,
 ) -> HttpResponse:
-    context = {
+    try:
         # The board (one query) only when the form is shown: a successful post just redirects.
-        "board": selectors.alley_board(alley),
+        board = selectors.alley_board(alley)
+    except DATABASE_UNAVAILABLE:
+        if status != 503:
+            raise
+        # The database is what failed: the form and the resident's text matter, the team's names can wait.
+        drop_connection()
+        board = None
+    context = {
+        "board": board,
         "alley": alley,
         "notice": notice,
         "repick": repick or form.repick_photos,
@@ -313,25 +322,44 @@ def alley_report(request: HttpRequest, code: str) -> HttpResponse:
             notice=_("这个手机号码提交太频繁了，请过一段时间（约一小时）再提交。您填写的内容还在。"),
         )
     assert form.category_obj is not None  # a valid form has one
+    category = form.category_obj
     try:
-        case = case_submit(
-            category=form.category_obj,
-            alley=alley,
-            description=data["description"],
-            source=CaseSource.RESIDENT_FORM,
-            reporter_name=data["reporter_name"],
-            reporter_phone=phone,
-            address_detail=data["address_detail"],
-            latitude=data["latitude"],
-            longitude=data["longitude"],
-            photos=form.cleaned_photos,
-            consent=bool(data["consent"]),
-            now=timezone.now(),
+        case = retry_once(
+            lambda: case_submit(
+                category=category,
+                alley=alley,
+                description=data["description"],
+                source=CaseSource.RESIDENT_FORM,
+                reporter_name=data["reporter_name"],
+                reporter_phone=phone,
+                address_detail=data["address_detail"],
+                latitude=data["latitude"],
+                longitude=data["longitude"],
+                photos=form.cleaned_photos,
+                consent=bool(data["consent"]),
+                now=timezone.now(),
+            ),
+            what=f"resident's report for alley {alley.code}",
         )
     except TransitionError as exc:
         field = exc.field if exc.field in form.fields else None
         form.add_error(field, exc.message)
         return _render_report(request, alley, form)
+    except DATABASE_UNAVAILABLE:
+        # Nothing was saved (the service is one transaction). The bound form shows every
+        # field as typed; a browser never refills a file input, hence the photo note.
+        response = _render_report(
+            request,
+            alley,
+            form,
+            status=503,
+            notice=_(
+                "系统暂时繁忙，您的反映尚未提交。已填写的内容已保留，请稍后再点提交（照片需要重新选择）。"
+            ),
+            repick=had_photos,
+        )
+        response["Retry-After"] = "30"
+        return response
     return redirect("public-report-done", code=case.tracking_code)
 
 
