@@ -78,6 +78,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dispatch.context_processors.inbox",
+                "dispatch.context_processors.calendar_banner",
             ],
         },
     },
@@ -156,9 +157,34 @@ CELERY_TASK_ALWAYS_EAGER: bool = env.bool("CELERY_TASK_ALWAYS_EAGER", default=Fa
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "Asia/Shanghai"
+# Broker outages heal by themselves: the worker and beat reconnect for ever (not 100 tries),
+# and a publish fails fast (the outbox keeps what it was about; the sweep publishes it again).
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Celery's Django fixup closes the DB connection around every task; reuse it for a
-# while instead (measured in bench/: closing costs ~5x on tiny tasks).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+# A task cut off by a lost broker connection is given back (acks late), not left running.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# A message a dead worker had taken comes back after this many seconds (kombu's default is an
+# hour). Sized to the longest task: the sweep's batches and the roll-ups take seconds to a few
+# minutes; a task still running when it ends would be delivered twice, which every task tolerates.
+CELERY_VISIBILITY_TIMEOUT: int = env.int("CELERY_VISIBILITY_TIMEOUT", default=600)
+CELERY_TASK_TIME_LIMIT: int = env.int("CELERY_TASK_TIME_LIMIT", default=CELERY_VISIBILITY_TIMEOUT - 60)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 10,
+    "health_check_interval": 25,
+}
+# Celery's Django fixup would close the DB connection around every task (measured in bench/:
+# ~5x on tiny tasks); connections are reused instead and checked before each task by
+# dispatch.apps (close_old_connections + CONN_HEALTH_CHECKS), so a restarted PostgreSQL costs
+# no failed task. 0 closes them every time.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=200)
 
 # --- Auth -------------------------------------------------------------------------
@@ -224,6 +250,12 @@ JXT_WORK_END = env.str("JXT_WORK_END", default="17:00")
 # (an ordinary minute escalates a handful); halving it costs a mass escalation ~15 % more
 # time in per-batch overhead (claim, commit, enqueue).
 JXT_SWEEP_BATCH = env.int("JXT_SWEEP_BATCH", default=2000)
+# The notification outbox: how long a published fan-out or delivery may wait before the sweep
+# publishes it again (doubling each time, at most an hour), how long a send may take before it
+# is taken for dead, and how often a failing e-mail or webhook is tried.
+JXT_OUTBOX_RETRY_SECONDS = env.int("JXT_OUTBOX_RETRY_SECONDS", default=60)
+JXT_DELIVERY_LEASE_SECONDS = env.int("JXT_DELIVERY_LEASE_SECONDS", default=120)
+JXT_DELIVERY_MAX_ATTEMPTS = env.int("JXT_DELIVERY_MAX_ATTEMPTS", default=6)
 JXT_FEEDBACK_WINDOW_DAYS = env.int("JXT_FEEDBACK_WINDOW_DAYS", default=5)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="jiexiangtong@localhost")
 EMAIL_BACKEND = env.str(

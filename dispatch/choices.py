@@ -56,6 +56,7 @@ class DeliveryState(models.TextChoices):
     """Outcome of sending one notification through one channel."""
 
     PENDING = "pending", _("待发送")
+    SENDING = "sending", _("发送中")
     SENT = "sent", _("已发送")
     FAILED = "failed", _("发送失败")
 

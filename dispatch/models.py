@@ -518,15 +518,49 @@ class NotificationDelivery(models.Model):
     last_error = models.TextField(_("最近错误"), blank=True)
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
     sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+    # When the sweep sends it (again) if nobody has: a lost broker message, a worker killed
+    # mid-send (the claim's lease) or a failure's back-off. Empty once sent or given up.
+    next_attempt_at = models.DateTimeField(_("下次尝试"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("通知投递")
         verbose_name_plural = _("通知投递")
         ordering = ["-created_at"]
         constraints = [models.UniqueConstraint(fields=["event", "channel"], name="delivery_once_per_event")]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="delivery_retry_due",
+                condition=Q(next_attempt_at__isnull=False),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel} {self.get_state_display()}"
+
+
+class NotificationOutbox(models.Model):
+    """Timeline events whose inbox messages and deliveries are not written yet (the outbox).
+
+    Written in the same transaction as the events, so a committed change always has either
+    this row or its messages; the fan-out deletes the row in the transaction that writes the
+    messages. Publishing the task after commit is only the fast path: the sweep publishes
+    again whatever is still here at ``next_attempt_at`` (a flushed Redis, a killed worker).
+    """
+
+    event_ids = models.JSONField(_("事件"))
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    attempts = models.PositiveIntegerField(_("重发次数"), default=0)
+    next_attempt_at = models.DateTimeField(_("下次重发"))
+
+    class Meta:
+        verbose_name = _("待发通知")
+        verbose_name_plural = _("待发通知")
+        ordering = ["next_attempt_at", "id"]
+        indexes = [models.Index(fields=["next_attempt_at"], name="outbox_due")]
+
+    def __str__(self) -> str:
+        return f"{self.pk}: {len(self.event_ids or [])}"
 
 
 class SystemAlert(models.Model):

@@ -10,6 +10,7 @@ retried by its own task and never touches the case.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import json
 import logging
@@ -18,9 +19,10 @@ import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connections, router, transaction
-from django.db.models import Model, QuerySet
+from django.db.models import F, Model, Q, QuerySet
 from django.utils import timezone
 
 from alleys.choices import CODE_LENGTH, HOLDER_ROLES, AreaLevel, Role
@@ -39,6 +41,7 @@ from .models import (
     Notification,
     NotificationChannel,
     NotificationDelivery,
+    NotificationOutbox,
 )
 
 logger = logging.getLogger(__name__)
@@ -96,10 +99,15 @@ def notifications_suppressed() -> Iterator[None]:
 
 
 def schedule_notifications(event_ids: Sequence[int]) -> None:
-    """Queue the fan-out task for these events once the current transaction commits."""
+    """Record in the outbox that these events are to be told, and queue the fan-out after commit.
+
+    Call it inside the transaction that wrote the events: the outbox row commits or rolls
+    back with them, so a committed change is never left untold, whatever happens to the
+    broker message.
+    """
     ids = [int(i) for i in event_ids]
     if ids and not getattr(_suppressed, "on", False):
-        _send_on_commit(ids, lambda: (ids,))
+        _record(ids, lambda: (ids,))
 
 
 def schedule_event_notifications(events: Sequence[CaseEvent]) -> None:
@@ -113,7 +121,7 @@ def schedule_event_notifications(events: Sequence[CaseEvent]) -> None:
     """
     written = [e for e in events if e.pk]
     if written and not getattr(_suppressed, "on", False):
-        _send_on_commit([e.pk for e in written], lambda: task_arguments(written))
+        _record([e.pk for e in written], lambda: task_arguments(written))
 
 
 def task_arguments(events: Sequence[CaseEvent]) -> tuple[Any, ...]:
@@ -123,14 +131,41 @@ def task_arguments(events: Sequence[CaseEvent]) -> tuple[Any, ...]:
     return (ids,) if any(row is None for row in rows) else (ids, rows)
 
 
-def _send_on_commit(ids: list[int], arguments: Callable[[], tuple[Any, ...]]) -> None:
+def _record(ids: list[int], arguments: Callable[[], tuple[Any, ...]]) -> None:
+    """Write the outbox row now (in the caller's transaction) and publish its task after commit."""
+    connection = transaction.get_connection(router.db_for_write(NotificationOutbox))
+    if not connection.in_atomic_block:
+        # Outside a transaction the events are already committed: the row would not be atomic
+        # with them. Every service writes its events and schedules inside one; say so loudly.
+        logger.error("notifications scheduled outside a transaction (events %s…)", ids[:3])
+    outbox = NotificationOutbox.objects.create(
+        event_ids=ids, next_attempt_at=timezone.now() + _retry_delay(0)
+    )
+    _publish_on_commit(outbox.pk, ids, arguments)
+
+
+def _publish_on_commit(outbox_id: int, ids: list[int], arguments: Callable[[], tuple[Any, ...]]) -> None:
     from .tasks import notify_events
 
     summary = arguments_summary(ids)
-    # robust: the case change has committed; a broker hiccup must not turn it into an error page.
-    transaction.on_commit(
-        lambda: notify_events.apply_async(arguments(), argsrepr=summary, kwargsrepr="{}"), robust=True
-    )
+
+    def publish() -> None:
+        notify_events.apply_async(
+            arguments(), {"outbox": outbox_id}, argsrepr=summary, kwargsrepr=f"{{'outbox': {outbox_id}}}"
+        )
+
+    # robust: the change has committed and its outbox row with it; a broker outage only delays
+    # the telling (the sweep publishes the row again) and must not turn into an error page.
+    transaction.on_commit(publish, robust=True)
+
+
+def _retry_delay(attempts: int) -> dt.timedelta:
+    """How long a published outbox row or delivery may wait before the sweep sends it again."""
+    first = settings.JXT_OUTBOX_RETRY_SECONDS
+    return dt.timedelta(seconds=min(first * 2**attempts, _MAX_RETRY_SECONDS))
+
+
+_MAX_RETRY_SECONDS = 3600
 
 
 def _facts_of(event: CaseEvent) -> list[Any] | None:
@@ -255,14 +290,27 @@ def _events_sql(alias: str) -> str:
     )
 
 
-def fan_out(event_ids: Iterable[int], *, facts: Sequence[Sequence[Any]] | None = None) -> int:
+def fan_out(
+    event_ids: Iterable[int], *, facts: Sequence[Sequence[Any]] | None = None, outbox: int | None = None
+) -> int:
     """Create the events' inbox messages and channel deliveries; returns the messages created.
 
     Idempotent: a message is one row per (event, recipient) and a delivery one per
     (event, channel), both unique in the database and inserted with conflicts ignored. A
     redelivered task (acks late: a worker killed half-way) adds only what is missing,
     queues the deliveries that were never tried, and returns how many messages it added.
+
+    ``outbox``: the outbox row of these events, deleted in the same transaction as the
+    messages are written. When it is already gone another run has told them (a message
+    published twice: after commit and by the sweep), and this one does nothing.
     """
+    with transaction.atomic(using=router.db_for_write(Notification)):
+        if outbox is not None and not NotificationOutbox.objects.filter(pk=outbox).delete()[0]:
+            return 0
+        return _fan_out(event_ids, facts)
+
+
+def _fan_out(event_ids: Iterable[int], facts: Sequence[Sequence[Any]] | None) -> int:
     ids = [int(i) for i in event_ids]
     # What the message carried (``schedule_event_notifications``), if it is about these events; else read.
     if facts is not None and [int(row[0]) for row in facts] == ids:
@@ -353,7 +401,11 @@ def fan_out(event_ids: Iterable[int], *, facts: Sequence[Sequence[Any]] | None =
             )
     if deliveries:
         new_ids = insert_new(
-            NotificationDelivery, _DELIVERY_COLUMNS, deliveries, unique=("event", "channel"), returning=True
+            NotificationDelivery,
+            _DELIVERY_COLUMNS,
+            [(*row, now + _retry_delay(0)) for row in deliveries],
+            unique=("event", "channel"),
+            returning=True,
         )
         if len(new_ids) < len(deliveries):
             # A redelivered task: deliveries an earlier run wrote but may never have queued.
@@ -381,6 +433,7 @@ _DELIVERY_COLUMNS = (
     "attempts",
     "last_error",
     "created_at",
+    "next_attempt_at",
 )
 
 
@@ -497,39 +550,121 @@ def _message(event: _Event) -> tuple[str, str]:
     return title[:200], body
 
 
-def deliver_one(delivery_id: int) -> bool:
-    """Send one delivery; True when sent (or already sent). Raises on a failure worth retrying."""
+def deliver_one(delivery_id: int, *, now: dt.datetime | None = None) -> str:
+    """Send one delivery if nobody else is sending it; returns its state afterwards.
+
+    The claim is a conditional update: a delivery that is waiting (pending or failed) or
+    whose sender's lease ran out (a worker killed mid-send) becomes "sending" for
+    ``JXT_DELIVERY_LEASE_SECONDS``, so two copies of the task never both send it. A failure
+    is recorded with the next attempt's time (growing back-off) and the sweep sends it
+    again then; after ``JXT_DELIVERY_MAX_ATTEMPTS`` it stays failed, visible in the admin.
+    Nothing is retried through broker messages with a countdown, which a flushed Redis loses.
+    """
+    now = now or timezone.now()
+    waiting = Q(state__in=(DeliveryState.PENDING, DeliveryState.FAILED), next_attempt_at__isnull=False)
+    lease_over = Q(state=DeliveryState.SENDING, next_attempt_at__lte=now)
+    claimed = NotificationDelivery.objects.filter(waiting | lease_over, pk=delivery_id).update(
+        state=DeliveryState.SENDING,
+        attempts=F("attempts") + 1,
+        next_attempt_at=now + dt.timedelta(seconds=settings.JXT_DELIVERY_LEASE_SECONDS),
+    )
     delivery = NotificationDelivery.objects.select_related("channel").filter(pk=delivery_id).first()
-    if delivery is None or delivery.state == DeliveryState.SENT:
-        return True
-    NotificationDelivery.objects.filter(pk=delivery_id).update(attempts=delivery.attempts + 1)
+    if delivery is None:
+        return ""
+    if not claimed:
+        return str(delivery.state)
     channel = delivery.channel
     try:
-        if channel.kind == ChannelKind.EMAIL:
-            send_mail(
-                delivery.title, delivery.body or delivery.title, None, [channel.target], fail_silently=False
-            )
-        else:
-            payload = {"msgtype": "text", "text": {"content": f"{delivery.title}\n{delivery.body}".strip()}}
-            request = urllib.request.Request(  # noqa: S310 - the admin configures an http(s) URL
-                channel.target,
-                data=json.dumps(payload, ensure_ascii=False).encode(),
-                headers={"Content-Type": "application/json"},
-                method="POST",
-            )
-            with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
-                if response.status >= 300:
-                    raise OSError(f"webhook answered {response.status}")
+        _send(channel, delivery)
     except Exception as exc:
+        retry = delivery.attempts < settings.JXT_DELIVERY_MAX_ATTEMPTS
         NotificationDelivery.objects.filter(pk=delivery_id).update(
-            state=DeliveryState.FAILED, last_error=str(exc)[:1000]
+            state=DeliveryState.FAILED,
+            last_error=str(exc)[:1000],
+            next_attempt_at=timezone.now() + _retry_delay(delivery.attempts) if retry else None,
         )
-        logger.warning("delivery %s via channel %s failed: %s", delivery_id, channel.pk, type(exc).__name__)
-        raise
+        logger.warning(
+            "delivery %s via channel %s failed (attempt %s%s): %s",
+            delivery_id,
+            channel.pk,
+            delivery.attempts,
+            "" if retry else ", giving up",
+            type(exc).__name__,
+        )
+        return DeliveryState.FAILED
     NotificationDelivery.objects.filter(pk=delivery_id).update(
-        state=DeliveryState.SENT, sent_at=timezone.now(), last_error=""
+        state=DeliveryState.SENT, sent_at=timezone.now(), last_error="", next_attempt_at=None
     )
-    return True
+    return DeliveryState.SENT
+
+
+def _send(channel: NotificationChannel, delivery: NotificationDelivery) -> None:
+    """Send through the channel; raises on any failure."""
+    if channel.kind == ChannelKind.EMAIL:
+        send_mail(
+            delivery.title, delivery.body or delivery.title, None, [channel.target], fail_silently=False
+        )
+        return
+    payload = {"msgtype": "text", "text": {"content": f"{delivery.title}\n{delivery.body}".strip()}}
+    request = urllib.request.Request(  # noqa: S310 - the admin configures an http(s) URL
+        channel.target,
+        data=json.dumps(payload, ensure_ascii=False).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+        if response.status >= 300:
+            raise OSError(f"webhook answered {response.status}")
+
+
+# --- the relay: what the broker lost, the sweep sends again ------------------------------------------
+
+
+def relay_due(*, now: dt.datetime, batch: int) -> tuple[int, int]:
+    """Publish again the outbox rows and deliveries whose time has come; returns (rows, deliveries).
+
+    Each is claimed by moving its ``next_attempt_at`` on (the back-off doubles with each
+    relay), so two sweeps at once publish disjoint rows and a row still queued behind a
+    long backlog is not published every minute. A duplicate message is harmless: the
+    fan-out deletes its outbox row or finds it gone, a delivery is claimed before sending.
+    """
+    from .tasks import deliver, notify_events
+
+    relayed_rows: list[tuple[int, list[int]]] = []
+    with transaction.atomic():
+        rows = _claim_due(NotificationOutbox.objects.filter(next_attempt_at__lte=now), batch)
+        for row in rows:
+            row.attempts += 1
+            row.next_attempt_at = now + _retry_delay(row.attempts)
+            relayed_rows.append((row.pk, list(row.event_ids)))
+        NotificationOutbox.objects.bulk_update(rows, ["attempts", "next_attempt_at"])
+    for pk, ids in relayed_rows:
+        notify_events.apply_async((ids,), {"outbox": pk}, argsrepr=arguments_summary(ids))
+    with transaction.atomic():
+        deliveries = _claim_due(
+            NotificationDelivery.objects.filter(next_attempt_at__lte=now).exclude(state=DeliveryState.SENT),
+            batch,
+        )
+        for delivery in deliveries:
+            # A sender whose lease ran out is taken for dead: the delivery waits again. The
+            # task claims it itself; the new time only stops the next sweep re-publishing it.
+            if delivery.state == DeliveryState.SENDING:
+                delivery.state = DeliveryState.PENDING
+            delivery.next_attempt_at = now + _retry_delay(0)
+        NotificationDelivery.objects.bulk_update(deliveries, ["state", "next_attempt_at"])
+    for delivery in deliveries:
+        deliver.delay(delivery.pk)
+    if relayed_rows or deliveries:
+        logger.warning(
+            "relayed %s untold outbox rows and %s unsent deliveries", len(relayed_rows), len(deliveries)
+        )
+    return len(relayed_rows), len(deliveries)
+
+
+def _claim_due(qs: QuerySet[Any], batch: int) -> list[Any]:
+    if connections[qs.db].features.has_select_for_update_skip_locked:
+        qs = qs.select_for_update(skip_locked=True)
+    return list(qs.order_by("next_attempt_at", "pk")[:batch])
 
 
 def mark_read(*, user_id: int, ids: Sequence[int] | None = None) -> int:

@@ -34,9 +34,8 @@ from issues.workflow.bulk import CLAIM_COLUMNS, ClaimedCase, EscalationMemo
 from .calendar import get_calendar
 from .chain import next_tier
 from .choices import ACTIVE_ORDER_STATES
-from .deadlines import raise_calendar_alert
-from .models import DispatchOrder
-from .notify import schedule_notifications
+from .models import DispatchOrder, NotificationDelivery, NotificationOutbox
+from .notify import relay_due, schedule_notifications
 
 logger = logging.getLogger(__name__)
 
@@ -47,13 +46,14 @@ class SweepResult:
 
     now: str = ""
     dry_run: bool = False
-    aborted: str = ""
     warned: int = 0
     escalated: int = 0
     city_overdue: int = 0
     report_overdue: int = 0
     complete_overdue: int = 0
     closed: int = 0
+    relayed: int = 0  # outbox rows published again (their first message was lost or is late)
+    redelivered: int = 0  # e-mail/webhook deliveries sent again
     batches: int = 0
     details: list[str] = field(default_factory=list)
 
@@ -83,18 +83,6 @@ def run_sweep(
     result = SweepResult(now=now.isoformat(), dry_run=dry_run)
     say = log or (lambda _msg: None)
 
-    calendar = get_calendar()
-    if not calendar.knows(timezone.localtime(now).date()):
-        # Without this year's holidays every deadline today is a guess: escalate nothing, shout.
-        result.aborted = _("工作日历缺少 %(year)d 年的数据，本次不做超时上报。") % {
-            "year": timezone.localtime(now).year
-        }
-        if not dry_run:
-            raise_calendar_alert(timezone.localtime(now).date())
-        logger.error("sweep aborted: calendar does not know %s", timezone.localtime(now).year)
-        say(result.aborted)
-        return result
-
     cutoff = _feedback_cutoff(now)
     if not dry_run and not _anything_due(now, cutoff):
         # The common case, every minute: one indexed statement and done.
@@ -103,6 +91,8 @@ def run_sweep(
     _sweep_escalations(now, batch, dry_run, result, say)
     _sweep_orders(now, batch, dry_run, result, say)
     _sweep_feedback_window(now, cutoff, batch, dry_run, result, say)
+    if not dry_run:
+        result.relayed, result.redelivered = relay_due(now=now, batch=batch)
     return result
 
 
@@ -135,6 +125,8 @@ def _anything_due_sql(alias: str, with_feedback: bool) -> tuple[str, int]:
     quote = connections[alias].ops.quote_name
     case = quote(Case._meta.db_table)
     order = quote(DispatchOrder._meta.db_table)
+    outbox = quote(NotificationOutbox._meta.db_table)
+    delivery = quote(NotificationDelivery._meta.db_table)
 
     def literal(value: str) -> str:
         if not value.replace("_", "").isalnum():
@@ -147,6 +139,8 @@ def _anything_due_sql(alias: str, with_feedback: bool) -> tuple[str, int]:
         f"SELECT min(warn_at) FROM {case} WHERE warn_at IS NOT NULL",  # noqa: S608
         f"SELECT min(report_due) FROM {order} WHERE reported_at IS NULL AND report_overdue_at IS NULL",  # noqa: S608
         f"SELECT min(complete_due) FROM {order} WHERE completed_at IS NULL AND complete_overdue_at IS NULL",  # noqa: S608
+        f"SELECT min(next_attempt_at) FROM {outbox}",  # noqa: S608
+        f"SELECT min(next_attempt_at) FROM {delivery} WHERE next_attempt_at IS NOT NULL",  # noqa: S608
     ]
     conditions = [f"({query}) <= %s" for query in earliest]
     if with_feedback:
@@ -174,12 +168,16 @@ def _feedback_cutoff(now: dt.datetime) -> dt.datetime | None:
 def _sweep_warnings(
     now: dt.datetime, batch: int, dry_run: bool, result: SweepResult, say: Callable[[str], None]
 ) -> None:
-    # A case whose deadline has already passed is escalated below, not warned.
-    due = (
-        Case.objects.filter(warn_at__lte=now, state__in=OPEN_STATES)
-        .filter(Q(escalation_due__isnull=True) | Q(escalation_due__gt=now))
-        .order_by("warn_at", "pk")
+    # A warning is about the deadline that governs now (escalation_due). One whose deadline has
+    # passed is escalated below, not warned; one with no deadline left (supervised at the city,
+    # closed) is stale and dropped without a word.
+    due = Case.objects.filter(warn_at__lte=now, state__in=OPEN_STATES, escalation_due__gt=now).order_by(
+        "warn_at", "pk"
     )
+    if not dry_run:
+        Case.objects.filter(warn_at__lte=now).filter(
+            Q(escalation_due__isnull=True) | ~Q(state__in=OPEN_STATES)
+        ).update(warn_at=None)
     if dry_run:
         for code, warn_at in due.values_list("tracking_code", "warn_at"):
             result.warned += 1
@@ -194,7 +192,7 @@ def _sweep_warnings(
             events = []
             for case in cases:
                 what = _("受理") if case.state in AWAITING_ACCEPT_STATES else _("办结")
-                deadline = case.escalation_due or case.resolve_due
+                deadline = case.escalation_due
                 events.append(
                     CaseEvent(
                         case=case,

@@ -18,23 +18,19 @@ def sweep_task() -> dict[str, int]:
 
 
 @shared_task(name="dispatch.notify_events")
-def notify_events(event_ids: list[int], facts: list[list[Any]] | None = None) -> int:
+def notify_events(
+    event_ids: list[int], facts: list[list[Any]] | None = None, outbox: int | None = None
+) -> int:
     """Fan timeline events out to inboxes and channels.
 
     ``facts``: the events' and cases' columns, when the process that wrote the events sent
     them along (``notify.schedule_event_notifications``); without them they are read.
+    ``outbox``: the events' outbox row, deleted with the messages' writing.
     """
-    return notify.fan_out(event_ids, facts=facts)
+    return notify.fan_out(event_ids, facts=facts, outbox=outbox)
 
 
-@shared_task(
-    name="dispatch.deliver",
-    bind=True,
-    autoretry_for=(Exception,),
-    retry_backoff=30,
-    retry_backoff_max=1800,
-    max_retries=6,
-)
-def deliver(self: Any, delivery_id: int) -> bool:
-    """Send one e-mail or webhook delivery, retried with backoff on failure."""
+@shared_task(name="dispatch.deliver")
+def deliver(delivery_id: int) -> str:
+    """Send one e-mail or webhook delivery; a failure waits for the sweep (notify.deliver_one)."""
     return notify.deliver_one(delivery_id)

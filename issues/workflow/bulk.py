@@ -219,11 +219,14 @@ def cases_escalate_claimed(
     else:
         event_ids = _write_escalations(rows, now=now, actor_label=system) if rows else []
         escalated = len(rows)
+    # A stopped clock has no deadline left to warn about (a warning names the deadline it is for).
     if stopped:
-        Case.objects.filter(pk__in=stopped).update(escalation_due=None)
+        Case.objects.filter(pk__in=stopped).update(escalation_due=None, warn_at=None)
     if at_city:
         # Nothing above the city: the overdue case is supervised and its holder told, once.
-        Case.objects.filter(pk__in=[c.pk for c in at_city]).update(escalation_due=None, supervised=True)
+        Case.objects.filter(pk__in=[c.pk for c in at_city]).update(
+            escalation_due=None, warn_at=None, supervised=True
+        )
         supervised = CaseEvent.objects.bulk_create(
             CaseEvent(
                 case_id=case.pk,
@@ -323,7 +326,7 @@ def _write_escalations_postgres(rows: list[_Row], *, now: dt.datetime, actor_lab
             FROM w WHERE c.id = w.id
         ),
         stopped AS (
-            UPDATE {case} AS c SET escalation_due = NULL
+            UPDATE {case} AS c SET escalation_due = NULL, warn_at = NULL
             FROM v WHERE c.id = v.id AND NOT EXISTS (SELECT 1 FROM whistled WHERE whistled.case_id = v.id)
         )
         INSERT INTO {event} (case_id, kind, at, actor_label, from_state, to_state, from_tier, to_tier,

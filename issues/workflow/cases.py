@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 from alleys.choices import AreaLevel
 from alleys.scoping import scope_for
 
-from ..bulk_sql import insert_with_children
 from ..choices import (
     CaseSource,
     EventKind,
@@ -150,16 +149,15 @@ def case_submit(
                 data=intake_note.data,
             )
         )
-    # Without photos, the case and its events are one statement on PostgreSQL (atomic by
-    # itself: no transaction to open and commit, the residents' form's commonest write).
-    if photos or not insert_with_children(case, events, link="case"):
-        with transaction.atomic():
-            case.save()
-            for event in events:
-                event.case = case
-            CaseEvent.objects.bulk_create(events)
-            _attach_photos(case, events[0], photos, PhotoKind.REPORT, public=False)
-    _notify(events[0])
+    # One transaction: the case, its events, its photos and the notification's outbox row
+    # commit together or not at all.
+    with transaction.atomic():
+        case.save()
+        for event in events:
+            event.case = case
+        CaseEvent.objects.bulk_create(events)
+        _attach_photos(case, events[0], photos, PhotoKind.REPORT, public=False)
+        _notify(events[0])
     return case
 
 

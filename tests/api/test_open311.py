@@ -240,26 +240,21 @@ def test_post_creates_a_case_through_the_state_machine(
 def test_post_writes_the_case_and_the_clients_note_in_one_transaction(
     world: Any, api_client: tuple[ApiClient, str]
 ) -> None:
-    """The case and its two events are written atomically, the events together.
+    """The case, its two events and their notification's outbox row are written atomically.
 
-    On PostgreSQL one statement writes all three (no transaction block at all); elsewhere one
-    atomic block (the test runs inside pytest-django's transaction, so it shows as one
-    SAVEPOINT) holds the case's INSERT and one INSERT of both events.
+    One atomic block (the test runs inside pytest-django's transaction, so it shows as one
+    SAVEPOINT) holds the case's INSERT, one INSERT of both events and the outbox row's.
     """
     _client, key = api_client
     with CaptureQueriesContext(connection) as queries:
         response = post("json", valid_post(world, key, service_code=world.cat_b.code))
     assert response.status_code == 201, response.content
     statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
-    writes = [q["sql"] for q in queries.captured_queries if q["sql"].upper().startswith(("INSERT", "WITH"))]
-    if connection.vendor == "postgresql":
-        assert "SAVEPOINT" not in statements, statements
-        assert len(writes) == 1 and writes[0].startswith("WITH")
-        assert '"issues_case"' in writes[0] and writes[0].count('INSERT INTO "issues_caseevent"') == 2
-    else:
-        assert statements.count("SAVEPOINT") == 1, statements
-        assert sum('"issues_case"' in sql for sql in writes) == 1
-        assert sum('"issues_caseevent"' in sql for sql in writes) == 1
+    writes = [q["sql"] for q in queries.captured_queries if q["sql"].upper().startswith("INSERT")]
+    assert statements.count("SAVEPOINT") == 1, statements
+    assert sum('"issues_case"' in sql for sql in writes) == 1
+    assert sum('"issues_caseevent"' in sql for sql in writes) == 1
+    assert sum('"dispatch_notificationoutbox"' in sql for sql in writes) == 1
     kinds = set(
         CaseEvent.objects.filter(
             case__tracking_code=parse(response, "json")[0]["service_request_id"]

@@ -10,14 +10,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from celery.exceptions import Retry
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from alleys import reference as alleys_reference
 from alleys.choices import AreaLevel, Role
 from dispatch.choices import ChannelKind, DeliveryState
-from dispatch.models import Notification, NotificationChannel, NotificationDelivery
+from dispatch.models import Notification, NotificationChannel, NotificationDelivery, NotificationOutbox
 from dispatch.notify import clear_unit_caches, deliver_one, fan_out, mark_read
 from dispatch.sweep import run_sweep
 from issues import reference as issues_reference
@@ -258,20 +258,42 @@ def test_a_failing_webhook_is_marked_failed_and_never_touches_the_case(
     assert inbox() == {"community_worker_x": 1}
     [delivery] = NotificationDelivery.objects.all()
     assert delivery.state == DeliveryState.PENDING
-    # The delivery task fails (the port is closed) and asks Celery to retry it later.
+    # The delivery task fails (the port is closed): the row says so and when to try again (the
+    # sweep's job, not a broker message with a countdown, which a flushed Redis would lose).
     for callback in deliveries:
-        with pytest.raises(Retry):
-            callback()
+        callback()
     delivery.refresh_from_db()
     assert delivery.state == DeliveryState.FAILED
     assert delivery.attempts == 1 and "refused" in delivery.last_error.lower()
-    # A retry counts another attempt; the case and the inbox are untouched throughout.
-    with pytest.raises(OSError):
-        deliver_one(delivery.pk)
+    assert delivery.next_attempt_at is not None and delivery.next_attempt_at > timezone.now()
+    # Another try counts another attempt, further off; the case and the inbox are untouched.
+    first_retry = delivery.next_attempt_at
+    assert deliver_one(delivery.pk) == DeliveryState.FAILED
     delivery.refresh_from_db()
-    assert delivery.attempts == 2
+    assert delivery.attempts == 2 and delivery.next_attempt_at > first_retry
     assert Case.objects.filter(pk=case.pk).values().get() == committed
     assert inbox() == {"community_worker_x": 1}
+
+
+def test_a_failing_delivery_is_given_up_after_the_last_attempt(
+    world: World, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.JXT_DELIVERY_MAX_ATTEMPTS = 2
+    NotificationChannel.objects.create(area=world.community_x, kind=ChannelKind.WEBHOOK, target=CLOSED_PORT)
+    case = make_case(world, state=S.ACCEPTED)
+    run_after_commit(
+        django_capture_on_commit_callbacks,
+        lambda: case_whistle(case=case, actor=world.chief_x, reason="需社区协调", now=MONDAY),
+    )
+    delivery = NotificationDelivery.objects.get()
+    assert (delivery.state, delivery.attempts) == (DeliveryState.FAILED, 1)
+    assert deliver_one(delivery.pk) == DeliveryState.FAILED
+    delivery.refresh_from_db()
+    # Given up: no next attempt, so no sweep sends it again; the admin shows the error.
+    assert (delivery.attempts, delivery.next_attempt_at) == (2, None)
+    assert deliver_one(delivery.pk) == DeliveryState.FAILED
+    delivery.refresh_from_db()
+    assert delivery.attempts == 2
 
 
 def test_the_caller_never_sees_a_channel_failure(
@@ -329,7 +351,7 @@ def test_a_webhook_delivery_is_sent_once(
     assert case.tracking_code in content and "需社区协调" in content
     assert all(secret not in content for secret in REPORTER)
     # Delivered already: a redelivered task sends nothing more.
-    assert deliver_one(delivery.pk) is True
+    assert deliver_one(delivery.pk) == DeliveryState.SENT
     assert len(_Robot.received) == 1
 
 
@@ -376,11 +398,12 @@ def test_fan_out_reads_a_constant_number_of_queries(world: World) -> None:
         sizes[n] = len(ctx.captured_queries)
     assert sizes[3] == sizes[30]
     # Warm (the every-day case): people, channels, areas and types come from the process;
-    # what is left is the events' read and the two inserts.
+    # what is left is the events' read and the two inserts, in one transaction (here a
+    # savepoint and its release: the test runs inside a transaction of its own).
     ids = whistled(5)
     with CaptureQueriesContext(connection) as ctx:
         assert fan_out(ids) == 5
-    assert len(ctx.captured_queries) == sizes[3] - 4 == 3
+    assert len(ctx.captured_queries) == sizes[3] - 4 == 5
     assert NotificationDelivery.objects.count() == 38
 
 
@@ -567,3 +590,105 @@ def test_the_fan_out_of_carried_facts_writes_what_a_read_would(world: World) -> 
     # Facts that do not match the ids (a message from an older release, say) are not trusted.
     Notification.objects.all().delete()
     assert fan_out(ids, facts=[[0, *facts[0][1:]]]) == len(carried)
+
+
+# --- the outbox: a committed change is always told, whatever the broker lost ---------------------------
+
+
+def test_a_transition_writes_its_outbox_row_in_its_own_transaction(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    case = make_case(world, state=S.ACCEPTED)
+    with django_capture_on_commit_callbacks(execute=False) as published:
+        case_whistle(case=case, actor=world.chief_x, reason="需社区协调", now=MONDAY)
+    event = case.events.get(kind=EventKind.WHISTLED)
+    [row] = NotificationOutbox.objects.all()
+    assert row.event_ids == [event.pk] and row.next_attempt_at > timezone.now()
+    assert inbox() == {}
+    # The published task writes the messages and deletes the row in one transaction.
+    for callback in published:
+        callback()
+    assert inbox() == {"community_worker_x": 1}
+    assert not NotificationOutbox.objects.exists()
+
+
+def test_a_rolled_back_change_leaves_no_outbox_row(world: World) -> None:
+    case = make_case(world, state=S.ACCEPTED)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        case_whistle(case=case, actor=world.chief_x, reason="需社区协调", now=MONDAY)
+        raise RuntimeError("the caller's transaction fails after the transition")
+    assert not NotificationOutbox.objects.exists()
+    assert Case.objects.get(pk=case.pk).tier == T.ALLEY
+
+
+def test_a_lost_message_is_published_again_by_the_sweep(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    case = make_case(world, state=S.ACCEPTED)
+    with django_capture_on_commit_callbacks(execute=False):  # the broker loses the message
+        case_whistle(case=case, actor=world.chief_x, reason="需社区协调", now=MONDAY)
+    [row] = NotificationOutbox.objects.all()
+    Case.objects.update(escalation_due=None, warn_at=None)  # nothing else for this sweep to do
+    # Before its time the sweep leaves it alone (the message may just be queued).
+    early = run_sweep(now=row.next_attempt_at - dt.timedelta(seconds=1))
+    assert early.relayed == 0 and inbox() == {}
+    result = run_sweep(now=row.next_attempt_at)
+    assert result.relayed == 1
+    assert inbox() == {"community_worker_x": 1}
+    assert not NotificationOutbox.objects.exists()
+
+
+def test_a_message_published_twice_tells_once(world: World, django_capture_on_commit_callbacks: Any) -> None:
+    case = make_case(world, state=S.ACCEPTED)
+    with django_capture_on_commit_callbacks(execute=False):
+        case_whistle(case=case, actor=world.chief_x, reason="需社区协调", now=MONDAY)
+    row = NotificationOutbox.objects.get()
+    assert fan_out(row.event_ids, outbox=row.pk) == 1
+    # The sweep's copy arrives late: the row is gone, so it does nothing at all.
+    assert fan_out(row.event_ids, outbox=row.pk) == 0
+    assert inbox() == {"community_worker_x": 1}
+
+
+def test_a_row_the_broker_keeps_losing_is_published_less_and_less_often(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    from unittest import mock
+
+    from dispatch.notify import relay_due
+    from dispatch.tasks import notify_events
+
+    case = make_case(world, state=S.ACCEPTED)
+    with django_capture_on_commit_callbacks(execute=False):
+        case_whistle(case=case, actor=world.chief_x, reason="需社区协调", now=MONDAY)
+    row = NotificationOutbox.objects.get()
+    gaps = []
+    with mock.patch.object(notify_events, "apply_async") as publish:  # every message is lost
+        for _ in range(3):
+            due = NotificationOutbox.objects.get(pk=row.pk).next_attempt_at
+            assert relay_due(now=due, batch=10) == (1, 0)
+            gaps.append(NotificationOutbox.objects.get(pk=row.pk).next_attempt_at - due)
+    assert publish.call_count == 3
+    assert gaps[0] < gaps[1] < gaps[2]
+    assert NotificationOutbox.objects.get(pk=row.pk).attempts == 3
+
+
+def test_a_failed_delivery_is_sent_again_by_the_sweep(
+    world: World, robot: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    channel = NotificationChannel.objects.create(
+        area=world.community_x, kind=ChannelKind.WEBHOOK, target=CLOSED_PORT
+    )
+    case = make_case(world, state=S.ACCEPTED)
+    run_after_commit(
+        django_capture_on_commit_callbacks,
+        lambda: case_whistle(case=case, actor=world.chief_x, reason="需社区协调", now=MONDAY),
+    )
+    delivery = NotificationDelivery.objects.get()
+    assert delivery.state == DeliveryState.FAILED
+    # The robot is back (here: the channel is mended); the sweep sends it when its time comes.
+    NotificationChannel.objects.filter(pk=channel.pk).update(target=robot)
+    result = run_sweep(now=delivery.next_attempt_at)
+    assert result.redelivered == 1
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts, delivery.next_attempt_at) == (DeliveryState.SENT, 2, None)
+    assert len(_Robot.received) == 1

@@ -103,6 +103,29 @@ def test_a_case_past_its_feedback_window(world: World) -> None:
     assert due(cutoff=None) is False
 
 
+def test_an_untold_outbox_row_or_an_unsent_delivery_is_due_at_its_time(world: World) -> None:
+    from dispatch.choices import ChannelKind, DeliveryState
+    from dispatch.models import NotificationChannel, NotificationDelivery, NotificationOutbox
+
+    quiet_case(world)
+    row = NotificationOutbox.objects.create(event_ids=[1], next_attempt_at=FUTURE)
+    assert due() is False
+    NotificationOutbox.objects.filter(pk=row.pk).update(next_attempt_at=PAST)
+    assert due() is True
+    row.delete()
+    channel = NotificationChannel.objects.create(
+        area=world.community_x, kind=ChannelKind.EMAIL, target="sq@example.org"
+    )
+    delivery = NotificationDelivery.objects.create(
+        channel=channel, kind="whistled", title="t", state=DeliveryState.SENT, next_attempt_at=None
+    )
+    assert due() is False
+    NotificationDelivery.objects.filter(pk=delivery.pk).update(
+        state=DeliveryState.FAILED, next_attempt_at=PAST
+    )
+    assert due() is True
+
+
 @pytest.mark.postgres
 def test_prepared_once_and_its_generic_plan_reads_only_the_partial_indexes(world: World) -> None:
     """PostgreSQL keeps a generic plan of a prepared statement after five runs; this one's must stay indexed.
@@ -123,11 +146,17 @@ def test_prepared_once_and_its_generic_plan_reads_only_the_partial_indexes(world
         assert generic_plans >= 1
         cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
         # EXPLAIN EXECUTE takes no bound parameters: the test's own times, written out.
-        values = ", ".join(f"'{moment.isoformat()}'::timestamptz" for moment in [NOW] * 4 + [CUTOFF])
+        values = ", ".join(f"'{moment.isoformat()}'::timestamptz" for moment in [NOW] * 6 + [CUTOFF])
         cursor.execute(f"EXPLAIN EXECUTE {name}({values})")
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Seq Scan" not in plan, plan
-    for index in ("case_escalation_due_open", "case_warn_at_pending", "case_awaiting_feedback"):
+    for index in (
+        "case_escalation_due_open",
+        "case_warn_at_pending",
+        "case_awaiting_feedback",
+        "outbox_due",
+        "delivery_retry_due",
+    ):
         assert index in plan
 
 

@@ -36,12 +36,11 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False))
             return
         prefix = "[dry run] " if result.dry_run else ""
-        if result.aborted:
-            raise CommandError(result.aborted)
         self.stdout.write(
             f"{prefix}now={result.now} warned={result.warned} escalated={result.escalated} "
             f"city_overdue={result.city_overdue} report_overdue={result.report_overdue} "
-            f"complete_overdue={result.complete_overdue} closed={result.closed}"
+            f"complete_overdue={result.complete_overdue} closed={result.closed} "
+            f"relayed={result.relayed} redelivered={result.redelivered}"
         )
 
 
