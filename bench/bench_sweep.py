@@ -17,6 +17,7 @@ Figures (see bench/README.md for what each means):
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 import time
@@ -156,10 +157,11 @@ def count_queries(fn: object) -> int:
 def bench_celery(meta: dict, res: h.Results, tasks: int, rounds: int) -> None:
     import redis
     from django.db import connection
+    from django.utils import timezone
 
     from bench.baseline.models import BareTick
     from bench.baseline.tasks import bare_update, gate
-    from dispatch.models import Notification
+    from dispatch.models import Notification, NotificationOutbox
     from dispatch.notify import task_arguments
     from dispatch.tasks import notify_events
     from issues.models import CaseEvent
@@ -200,6 +202,19 @@ def bench_celery(meta: dict, res: h.Results, tasks: int, rounds: int) -> None:
         client.set(key, 1)
         return h.wait_drained() - t0
 
+    def with_outbox() -> dict[int, int]:
+        # What each transition wrote in its own transaction (untimed): one outbox row per
+        # event, which the task deletes in the transaction that writes the messages.
+        NotificationOutbox.objects.all().delete()
+        made = NotificationOutbox.objects.bulk_create(
+            NotificationOutbox(event_ids=[i], next_attempt_at=timezone.now() + dt.timedelta(hours=1))
+            for i in event_ids
+        )
+        return {i: row.pk for i, row in zip(event_ids, made, strict=True)}
+
+    def notify(outbox: dict[int, int]) -> object:
+        return lambda i: notify_events.apply_async(arguments[i], {"outbox": outbox[i]})
+
     rows: dict[str, dict[str, float]] = {}
     for label, overrides in (("reuse", {}), ("no_reuse", {"CELERY_DB_REUSE_MAX": "0"})):
         with h.CeleryWorker(concurrency=concurrency, env=h.bench_env(**overrides), name=f"celery-{label}"):
@@ -213,9 +228,7 @@ def bench_celery(meta: dict, res: h.Results, tasks: int, rounds: int) -> None:
             # A message is written once per (event, recipient): forget the previous round's
             # (untimed), so every round writes the same ~7.5 messages per task again.
             Notification.objects.filter(event_id__in=event_ids).delete()
-            gated_batch(
-                lambda i: notify_events.apply_async(arguments[i]), event_ids[:50]
-            )  # warm both task paths
+            gated_batch(notify(with_outbox()), event_ids[:50])  # warm both task paths
             gated_batch(lambda i: bare_update.delay(i), tick_ids[:50])
             bare_rates, notify_rates = [], []
             for _ in range(rounds):
@@ -223,10 +236,11 @@ def bench_celery(meta: dict, res: h.Results, tasks: int, rounds: int) -> None:
                 bare_rates.append(len(tick_ids) / gated_batch(lambda i: bare_update.delay(i), tick_ids))
                 Notification.objects.filter(event_id__in=event_ids).delete()
                 before = Notification.objects.count()
-                notify_rates.append(
-                    len(event_ids) / gated_batch(lambda i: notify_events.apply_async(arguments[i]), event_ids)
-                )
+                outbox = with_outbox()
+                notify_rates.append(len(event_ids) / gated_batch(notify(outbox), event_ids))
                 made = Notification.objects.count() - before
+                if left := NotificationOutbox.objects.filter(pk__in=list(outbox.values())).count():
+                    raise RuntimeError(f"{left} outbox rows were not told")
                 h.say(
                     f"   [{label}] bare {bare_rates[-1]:,.0f} tasks/s, notify {notify_rates[-1]:,.0f} tasks/s "
                     f"({made / max(1, len(event_ids)):.1f} inbox messages per notify task; load {load})"

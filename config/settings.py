@@ -171,10 +171,12 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 # A task cut off by a lost broker connection is given back (acks late), not left running.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # A message a dead worker had taken comes back after this many seconds (kombu's default is an
-# hour). Sized to the longest task: the sweep's batches and the roll-ups take seconds to a few
-# minutes; a task still running when it ends would be delivered twice, which every task tolerates.
+# hour). Sized to the longest task: a sweep batch, a fan-out and a roll-up take seconds, a mass
+# event's sweep a few minutes; a task still running when it ends is delivered once more, which
+# every task tolerates (claims, unique constraints, the outbox row). What matters most comes
+# back sooner anyway: the next minute's sweep finds due work again, and the outbox is relayed
+# after JXT_OUTBOX_RETRY_SECONDS.
 CELERY_VISIBILITY_TIMEOUT: int = env.int("CELERY_VISIBILITY_TIMEOUT", default=600)
-CELERY_TASK_TIME_LIMIT: int = env.int("CELERY_TASK_TIME_LIMIT", default=CELERY_VISIBILITY_TIMEOUT - 60)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
     "socket_connect_timeout": 2,
