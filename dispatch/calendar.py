@@ -72,7 +72,7 @@ def predicted_holidays(year: int) -> dict[dt.date, str] | None:
         return None
     try:
         # Category "public" only: the half-day holidays (Women's Day, Youth Day …) are not days off.
-        days = holidays.China(years=year, categories=("public",))
+        days = holidays.China(years=year, categories=("public",), language="zh_CN")
     except (NotImplementedError, ValueError, KeyError, IndexError) as exc:
         # The lunar tables end somewhere; the library says so by raising.
         logger.warning("calendar: %s beyond the statutory-holiday rules (%s); weekends only", year, exc)
