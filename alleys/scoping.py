@@ -87,6 +87,11 @@ def scope_for(user: Any) -> Scope:
     return scope
 
 
+def cached_scope(user: Any) -> Scope | None:
+    """The scope if this user object already has it, else None (never a query)."""
+    return getattr(user, _CACHE_ATTR, None)
+
+
 def forget_scope(user: Any) -> None:
     """Drop the cached scope (after role assignments change)."""
     if hasattr(user, _CACHE_ATTR):

@@ -56,6 +56,7 @@ class OrderSummarySerializer(serializers.ModelSerializer[DispatchOrder]):
             "reported_at",
             "complete_due",
             "completed_at",
+            "deadline_provisional",
         )
         read_only_fields = fields
 

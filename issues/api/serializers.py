@@ -378,6 +378,7 @@ def order_representation(order: DispatchOrder) -> dict[str, Any]:
         "reported_at": _when(order.reported_at),
         "complete_due": _when(order.complete_due),
         "completed_at": _when(order.completed_at),
+        "deadline_provisional": order.deadline_provisional,
     }
     return _ordered(values, OrderSummarySerializer.Meta.fields)
 

@@ -109,6 +109,9 @@ def status_notes(case: Case) -> str:
     note = _("%(state)s（%(tier)s层级）") % {"state": label, "tier": case.get_tier_display()}
     if case.supervised:
         note += _("，已督办")
+    if case.deadline_provisional:
+        # expected_datetime has no field to say it is an estimate: say it here.
+        note += _("（期限待定：节假日安排未公布，按法定节假日推算）")
     return note
 
 
