@@ -1,0 +1,382 @@
+"""Fault drills: real Celery workers and beats, a private Redis, the test PostgreSQL database.
+
+Each drill breaks something the way production breaks (connections killed as a PostgreSQL
+restart kills them, a worker SIGKILLed mid-batch, two schedulers at once, the broker
+stopped or flushed) and then checks, from the database, that no human action is needed:
+every overdue case escalated exactly once, nothing half-written, every notification
+written. Each prints its recovery time as ``DRILL <name> recovery_s=<seconds>`` (the
+figures docs/operations.md quotes).
+
+Bounded: every wait has a deadline; every process started is stopped in a finalizer; a
+failing drill prints the processes' logs. The worker and beat see committed data only,
+hence ``transaction=True``; the sweep runs every ``SWEEP_EVERY`` seconds from the
+database schedule, as in production (where it is a minute).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.db.models import Count
+from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from pytest_django import Settings
+
+import dispatch.models
+from alleys.choices import AreaLevel
+from dispatch.models import Notification, Whistle
+from issues.choices import CaseSource, EventKind
+from issues.models import Case, CaseEvent
+from issues.workflow import case_accept, case_submit
+from tests.faults import (
+    RedisServer,
+    Service,
+    celery_beat,
+    celery_worker,
+    database_url,
+    project_env,
+    terminate_backends,
+    wait_until,
+)
+from tests.issues.factories import MONDAY, World, build_world, make_case
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+
+SWEEP_EVERY = 2  # seconds between sweeps (production: 60)
+BATCH = 20  # small batches, so a sweep of a few hundred cases is long enough to be hit mid-way
+OVERDUE = 400
+STARTUP = 60  # seconds a worker or beat may take to come up on a busy machine
+RECOVERY = 60  # seconds the system may take to heal by itself
+SWEEP_TASK_NAME = (
+    "超时扫描（预警、自动上报、派单超时）"  # as dispatch/migrations/0002_sweep_schedule.py names it
+)
+
+
+@dataclass
+class Drill:
+    """The drill's processes and helpers; ``close`` stops everything it started."""
+
+    tmp: Path
+    capsys: pytest.CaptureFixture[str]
+    redis: RedisServer
+    services: list[Service] = field(default_factory=list)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        (self.tmp / "var").mkdir(exist_ok=True)
+        return project_env(
+            DATABASE_URL=database_url(connection.settings_dict),
+            REDIS_URL=self.redis.url,
+            CELERY_BROKER_URL=self.redis.url,
+            JXT_VAR_DIR=str(self.tmp / "var"),
+            JXT_SWEEP_BATCH=str(BATCH),
+            JXT_OUTBOX_RETRY_SECONDS="2",
+            **extra,
+        )
+
+    def worker(self, name: str = "drill") -> Service:
+        service = celery_worker(name, self.env(), self.tmp).start()
+        self.services.append(service)
+        service.wait_for_log("ready.", timeout=STARTUP)
+        return service
+
+    def beat(self, name: str = "beat") -> Service:
+        service = celery_beat(name, self.env(), self.tmp).start()
+        self.services.append(service)
+        service.wait_for_log("beat: Starting", timeout=STARTUP)
+        return service
+
+    def report(self, name: str, seconds: float, **figures: Any) -> None:
+        extra = "".join(f" {k}={v}" for k, v in figures.items())
+        with self.capsys.disabled():
+            print(f"\nDRILL {name} recovery_s={seconds:.1f}{extra}")
+
+    def logs(self) -> str:
+        parts = [f"===== {s.name} ({s.log_path}) =====\n{s.log()[-6000:]}" for s in self.services]
+        parts.append(f"===== redis =====\n{self.redis.log()[-2000:]}")
+        return "\n".join(parts)
+
+    def close(self) -> None:
+        for service in reversed(self.services):
+            service.kill()
+        self.redis.stop()
+
+
+@pytest.fixture
+def drill(tmp_path: Path, capsys: pytest.CaptureFixture[str], transactional_db: None) -> Iterator[Drill]:
+    redis = RedisServer(tmp_path)
+    redis.start()
+    the_drill = Drill(tmp=tmp_path, capsys=capsys, redis=redis)
+    try:
+        yield the_drill
+    finally:
+        print(the_drill.logs())  # pytest shows it when the drill failed
+        the_drill.close()
+        connection.close()  # it may have been killed with the others
+
+
+@pytest.fixture
+def world(transactional_db: None) -> World:
+    return build_world()
+
+
+def sweep_every(seconds: int) -> None:
+    """The sweep's beat schedule (the migration's row; a flushed test database has lost it)."""
+    interval, _created = IntervalSchedule.objects.get_or_create(
+        every=seconds, period=IntervalSchedule.SECONDS
+    )
+    PeriodicTask.objects.update_or_create(
+        name=SWEEP_TASK_NAME, defaults={"task": "dispatch.sweep", "interval": interval, "enabled": True}
+    )
+
+
+def overdue_cases(world: World, n: int = OVERDUE) -> list[int]:
+    # Due for acceptance on MONDAY (2026-03-02): long past by the real clock the workers use.
+    return [make_case(world, now=MONDAY).pk for _ in range(n)]
+
+
+def whistles(ids: list[int]) -> int:
+    return Whistle.objects.filter(case_id__in=ids).count()
+
+
+def assert_each_escalated_exactly_once(ids: list[int]) -> None:
+    """Once per case and tier, and no case half-written (a tier without its whistle and event, or the reverse)."""
+    assert whistles(ids) == len(ids)
+    assert not Whistle.objects.values("case_id", "to_tier").annotate(n=Count("id")).filter(n__gt=1).exists()
+    assert CaseEvent.objects.filter(case_id__in=ids, kind=EventKind.ESCALATED).count() == len(ids)
+    tiers = Case.objects.filter(pk__in=ids).values("tier").annotate(n=Count("id"))
+    assert {row["tier"]: row["n"] for row in tiers} == {AreaLevel.COMMUNITY: len(ids)}
+    assert set(Whistle.objects.filter(case_id__in=ids).values_list("to_tier", flat=True)) == {
+        AreaLevel.COMMUNITY
+    }
+
+
+def wait_all_escalated(ids: list[int], *, timeout: float = RECOVERY) -> float:
+    """Seconds until every case has its whistle (polling the database)."""
+    started = time.monotonic()
+    wait_until(lambda: whistles(ids) >= len(ids), timeout=timeout, interval=0.1, what="every case escalated")
+    return time.monotonic() - started
+
+
+def wait_mid_sweep(ids: list[int]) -> int:
+    """Block until the sweep has committed some batches but not all; returns how many whistles so far."""
+    return wait_until(
+        lambda: whistles(ids) or 0, timeout=STARTUP, interval=0.01, what="the sweep's first batches"
+    )
+
+
+# --- 1. PostgreSQL connections killed mid-sweep ----------------------------------------------------
+
+
+def test_drill_database_connections_killed_mid_sweep(drill: Drill, world: World) -> None:
+    ids = overdue_cases(world)
+    sweep_every(SWEEP_EVERY)
+    worker = drill.worker()
+    beat = drill.beat()
+    so_far = wait_mid_sweep(ids)
+    killed_at = time.monotonic()
+    killed = terminate_backends(connection.settings_dict)  # the worker's, beat's and ours
+    connection.close()
+    assert so_far < len(ids), "the sweep finished before the kill; the drill proved nothing"
+    recovery = time.monotonic() - killed_at + wait_all_escalated(ids)
+    assert_each_escalated_exactly_once(ids)
+    assert worker.alive() and beat.alive()
+    # Healed by themselves: beat sent more sweeps and the worker ran one to success after the kill.
+    assert worker.log().count("dispatch.sweep") >= 2, drill.logs()
+    drill.report("db-kill", recovery, killed_backends=killed, escalated_before_kill=so_far, cases=len(ids))
+
+
+# --- 2. the worker SIGKILLed mid-batch, a new one started -------------------------------------------
+
+
+def test_drill_worker_killed_mid_batch(drill: Drill, world: World) -> None:
+    ids = overdue_cases(world)
+    sweep_every(SWEEP_EVERY)
+    first = drill.worker("drill-a")
+    drill.beat()
+    so_far = wait_mid_sweep(ids)
+    killed_at = time.monotonic()
+    first.kill()  # SIGKILL to the whole process group: main process and pool child
+    assert so_far < len(ids), "the sweep finished before the kill; the drill proved nothing"
+    assert whistles(ids) < len(ids), "the sweep finished before the kill took effect"
+    drill.worker("drill-b")
+    recovery = time.monotonic() - killed_at + wait_all_escalated(ids)
+    assert_each_escalated_exactly_once(ids)
+    drill.report("worker-sigkill", recovery, escalated_before_kill=so_far, cases=len(ids))
+
+
+# --- 3. two sweeps at once: two workers, two beats ---------------------------------------------------
+
+
+def test_drill_two_workers_and_two_beats(drill: Drill, world: World) -> None:
+    from config.celery import app
+
+    ids = overdue_cases(world)
+    sweep_every(SWEEP_EVERY)
+    drill.worker("drill-a")
+    drill.worker("drill-b")
+    started = time.monotonic()
+    # Two sweeps at once, on top of what the two beats send every SWEEP_EVERY seconds.
+    with app.connection_for_write(drill.redis.url) as conn:
+        for _ in range(2):
+            app.send_task("dispatch.sweep", connection=conn)
+    drill.beat("beat-a")
+    drill.beat("beat-b")
+    recovery = time.monotonic() - started + wait_all_escalated(ids)
+    # The later sweeps find nothing left; give them a few ticks to prove they double nothing.
+    wait_until(
+        lambda: all(
+            s.log().count("dispatch.sweep") >= 3 for s in drill.services if s.name.startswith("drill")
+        ),
+        timeout=RECOVERY,
+        interval=0.2,
+        what="both workers running sweeps",
+    )
+    assert_each_escalated_exactly_once(ids)
+    drill.report("two-sweeps", recovery, cases=len(ids))
+
+
+# --- 4. the broker: Redis stopped then restarted; Redis flushed ---------------------------------------
+
+
+def outbox_ready() -> str | None:
+    model = getattr(dispatch.models, "NotificationOutbox", None)
+    if model is None:
+        return "the notification outbox (dispatch.models.NotificationOutbox) has not landed yet"
+    if model._meta.db_table not in connection.introspection.table_names():
+        return "the notification outbox has no migration yet"
+    return None
+
+
+def point_publishing_at(url: str) -> None:
+    """Make this process publish to ``url`` from now on.
+
+    ``app.close()`` drops the connection pool, but Celery's producer pool (kombu's, keyed by
+    the first connection) lives on in ``app.amqp`` and would keep publishing to the old
+    broker; a fresh ``amqp`` (the app's own class, public ``amqp_cls``) starts clean.
+    """
+    from kombu.utils.imports import symbol_by_name
+
+    from config.celery import app
+
+    app.conf.broker_url = url
+    app.close()
+    app.amqp = symbol_by_name(app.amqp_cls)(app=app)
+
+
+@pytest.fixture
+def private_broker(drill: Drill, settings: Settings) -> Iterator[None]:
+    """This test process publishes to the drill's Redis too (eager mode is off in `redis` tests)."""
+    from config.celery import app
+
+    saved = app.conf.broker_url
+    settings.CELERY_BROKER_URL = drill.redis.url
+    settings.JXT_OUTBOX_RETRY_SECONDS = 2  # as the drill's worker and beat have it
+    point_publishing_at(drill.redis.url)
+    yield
+    point_publishing_at(saved)
+
+
+def outbox_rows() -> int:
+    return int(dispatch.models.NotificationOutbox.objects.count())  # type: ignore[attr-defined]
+
+
+def messages_per_event(event_ids: list[int]) -> dict[int, int]:
+    rows = Notification.objects.filter(event_id__in=event_ids).values("event_id").annotate(n=Count("id"))
+    return {row["event_id"]: row["n"] for row in rows}
+
+
+def fresh_case(world: World) -> int:
+    """A case submitted now (its deadlines ahead: the sweep leaves it alone)."""
+    return make_case(world, now=timezone.now()).pk
+
+
+def some_changes(world: World, waiting: list[int]) -> list[int]:
+    """Three residents' reports and an acceptance per waiting case, through the services; their events."""
+    before = CaseEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    for n in range(3):
+        case_submit(
+            category=world.cat_a,
+            alley=world.alley_x,
+            description=f"巷口路灯不亮（第 {n + 1} 盏）",
+            source=CaseSource.RESIDENT_FORM,
+        )
+    for pk in waiting:
+        case_accept(case=pk, actor=world.chief_x)
+    return list(CaseEvent.objects.filter(pk__gt=before).order_by("pk").values_list("pk", flat=True))
+
+
+def expected_messages(world: World) -> dict[str, int]:
+    """Messages per event kind, learnt from the same changes made while everything is up."""
+    events = some_changes(world, [fresh_case(world)])
+    assert outbox_rows() >= 1
+    wait_until(
+        lambda: outbox_rows() == 0, timeout=RECOVERY, interval=0.1, what="the baseline's notifications"
+    )
+    kinds = dict(CaseEvent.objects.filter(pk__in=events).values_list("pk", "kind"))
+    counts = messages_per_event(events)
+    expected: dict[str, int] = {}
+    for event_id, kind in kinds.items():  # an acceptance tells nobody: 0 is an expectation too
+        assert expected.setdefault(kind, counts.get(event_id, 0)) == counts.get(event_id, 0)
+    assert any(expected.values())
+    return expected
+
+
+def assert_every_message_written(events: list[int], expected: dict[str, int]) -> None:
+    kinds = dict(CaseEvent.objects.filter(pk__in=events).values_list("pk", "kind"))
+    wanted = {pk: expected[kinds[pk]] for pk in events if expected[kinds[pk]]}
+    assert messages_per_event(events) == wanted
+    assert outbox_rows() == 0
+
+
+def test_drill_redis_stopped_then_restarted(drill: Drill, world: World, private_broker: None) -> None:
+    if reason := outbox_ready():
+        pytest.skip(reason)
+    sweep_every(SWEEP_EVERY)
+    worker = drill.worker()
+    beat = drill.beat()
+    expected = expected_messages(world)
+    waiting = [fresh_case(world) for _ in range(3)]
+    drill.redis.stop()
+    events = some_changes(world, waiting)  # saved although nothing can be published
+    assert Case.objects.filter(pk__in=waiting, state="accepted").count() == 3
+    assert outbox_rows() >= 1
+    restarted_at = time.monotonic()
+    drill.redis.start()
+    wait_until(
+        lambda: outbox_rows() == 0,
+        timeout=RECOVERY,
+        interval=0.1,
+        what="the outbox drained after Redis came back",
+    )
+    recovery = time.monotonic() - restarted_at
+    assert_every_message_written(events, expected)
+    assert worker.alive() and beat.alive()
+    drill.report("redis-restart", recovery, events=len(events))
+
+
+def test_drill_redis_flushed_with_queued_messages(drill: Drill, world: World, private_broker: None) -> None:
+    if reason := outbox_ready():
+        pytest.skip(reason)
+    sweep_every(SWEEP_EVERY)
+    worker = drill.worker("drill-a")
+    drill.beat()
+    expected = expected_messages(world)
+    waiting = [fresh_case(world) for _ in range(3)]
+    worker.stop()
+    events = some_changes(world, waiting)
+    assert drill.redis.client().llen("celery") >= 1  # the fan-outs wait in the queue…
+    drill.redis.flushall()  # …and are gone
+    flushed_at = time.monotonic()
+    drill.worker("drill-b")
+    wait_until(
+        lambda: outbox_rows() == 0, timeout=RECOVERY, interval=0.1, what="the outbox drained after the flush"
+    )
+    recovery = time.monotonic() - flushed_at
+    assert_every_message_written(events, expected)
+    drill.report("redis-flush", recovery, events=len(events))
