@@ -37,6 +37,7 @@ from .models import (
     Notification,
     NotificationChannel,
     NotificationDelivery,
+    NotificationOutbox,
     OrderSettings,
     SystemAlert,
 )
@@ -291,9 +292,32 @@ class NotificationAdmin(ReadOnlyMixin, admin.ModelAdmin):
 class NotificationDeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Sends through email and webhooks, with attempts and errors (superusers only)."""
 
-    list_display = ("title", "channel", "kind", "state", "attempts", "created_at", "sent_at")
+    list_display = (
+        "title",
+        "channel",
+        "kind",
+        "state",
+        "attempts",
+        "created_at",
+        "next_attempt_at",
+        "sent_at",
+    )
     list_filter = ("state", "kind")
     search_fields = ("title", "last_error")
     list_select_related = ("channel__area", "channel__department")
     scoped = False
     view_roles = frozenset()
+
+
+@admin.register(NotificationOutbox)
+class NotificationOutboxAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Fan-outs not done yet: normally empty within seconds; rows that stay say the worker is behind or down."""
+
+    list_display = ("pk", "event_count", "created_at", "attempts", "next_attempt_at")
+    ordering = ("next_attempt_at", "pk")
+    scoped = False
+    view_roles = frozenset()
+
+    @admin.display(description=_("事件数"))
+    def event_count(self, obj: NotificationOutbox) -> int:
+        return len(obj.event_ids or [])

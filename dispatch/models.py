@@ -282,7 +282,7 @@ class DispatchOrder(models.Model):
     deadline_provisional = models.BooleanField(
         _("期限待定"),
         default=False,
-        help_text=_("期限落在工作日历未知的年份，按周一至周五估算，待补充日历后重算。"),
+        help_text=_("期限涉及尚未公布节假日安排的年份，按法定节假日推算，公布后自动重算。"),
     )
     report_overdue_at = models.DateTimeField(_("报到超时标记"), null=True, blank=True)
     complete_overdue_at = models.DateTimeField(_("办结超时标记"), null=True, blank=True)

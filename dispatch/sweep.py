@@ -32,6 +32,7 @@ from issues.workflow import cases_close_unrated_claimed, cases_escalate_claimed
 from issues.workflow.bulk import CLAIM_COLUMNS, ClaimedCase, EscalationMemo
 
 from .calendar import get_calendar
+from .calendar_watch import calendar_housekeeping
 from .chain import next_tier
 from .choices import ACTIVE_ORDER_STATES
 from .models import DispatchOrder, NotificationDelivery, NotificationOutbox
@@ -83,6 +84,10 @@ def run_sweep(
     result = SweepResult(now=now.isoformat(), dry_run=dry_run)
     say = log or (lambda _msg: None)
 
+    if not dry_run:
+        # Provisional deadlines recomputed once the calendar learns their year; the yearly
+        # reminder to enter the arrangement. No query in the common case, never raises.
+        calendar_housekeeping(now)
     cutoff = _feedback_cutoff(now)
     if not dry_run and not _anything_due(now, cutoff):
         # The common case, every minute: one indexed statement and done.

@@ -196,7 +196,7 @@ class Case(models.Model):
     deadline_provisional = models.BooleanField(
         _("期限待定"),
         default=False,
-        help_text=_("期限落在工作日历未知的年份，按周一至周五估算，待补充日历后重算。"),
+        help_text=_("期限涉及尚未公布节假日安排的年份，按法定节假日推算，公布后自动重算。"),
     )
     supervised = models.BooleanField(_("督办"), default=False)
     chase_count = models.PositiveIntegerField(_("催办次数"), default=0)

@@ -136,7 +136,7 @@ def test_recompute_deadlines_fixes_a_dispatched_cases_orders(world: World) -> No
     case_dispatch(case=case, actor=world.district_officer, lead=world.dept_lead, now=at("2030-05-07 10:00"))
     order = case.orders.get()
     order_receive(order=order, actor=world.lead_contact, now=at("2030-05-07 11:00"))
-    assert order.report_due == at("2030-05-14 17:00")  # estimated on Monday–Friday
+    assert order.report_due == at("2030-05-14 17:00")  # predicted from the statutory holidays
     CalendarYear.objects.create(year=2030, note="国务院办公厅通知")
     CalendarDay.objects.create(date=at("2030-05-08 00:00").date(), kind=CalendarDayKind.HOLIDAY, name="停工")
     call_command("recompute_deadlines", stdout=StringIO())

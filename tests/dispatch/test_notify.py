@@ -35,9 +35,13 @@ CLOSED_PORT = "http://127.0.0.1:9/"  # the discard port: nothing listens there
 
 
 def inbox() -> dict[str, int]:
-    """Unread messages per username (only users with messages)."""
+    """Unread messages about cases per username (only users with messages).
+
+    (The calendar's yearly reminder, which a sweep at today's date may send, is not about a case.)
+    """
     counts: dict[str, int] = {}
-    for username in Notification.objects.unread().values_list("recipient__username", flat=True):
+    about_cases = Notification.objects.unread().filter(case__isnull=False)
+    for username in about_cases.values_list("recipient__username", flat=True):
         counts[username] = counts.get(username, 0) + 1
     return counts
 
