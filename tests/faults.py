@@ -62,14 +62,19 @@ def conninfo(settings_dict: Mapping[str, Any]) -> str:
     return psycopg.conninfo.make_conninfo(**{k: v for k, v in parts.items() if v})
 
 
+# The application name of the drills' workers and beats: only their connections are killed, never
+# those of other threads of the test process (a live server's, a browser test's).
+DRILL_APPLICATION = "jxt-drill"
+
+
 def database_url(settings_dict: Mapping[str, Any]) -> str:
-    """``DATABASE_URL`` for a subprocess that must use the same (test) database."""
+    """``DATABASE_URL`` for a subprocess that must use the same (test) database, under ``DRILL_APPLICATION``."""
     user = settings_dict.get("USER") or "postgres"
     password = settings_dict.get("PASSWORD") or ""
     auth = f"{user}:{password}" if password else user
     host = settings_dict.get("HOST") or "127.0.0.1"
     port = settings_dict.get("PORT") or 5432
-    return f"postgres://{auth}@{host}:{port}/{settings_dict['NAME']}"
+    return f"postgres://{auth}@{host}:{port}/{settings_dict['NAME']}?application_name={DRILL_APPLICATION}"
 
 
 @contextmanager
@@ -80,16 +85,29 @@ def side_connection(settings_dict: Mapping[str, Any]) -> Iterator[psycopg.Connec
 
 
 def terminate_backends(settings_dict: Mapping[str, Any]) -> int:
-    """Kill every other connection to the database: a restart of PostgreSQL as its clients see it.
-
-    The caller's own Django connection dies too; call ``django.db.connection.close()`` after.
-    """
+    """Kill the drills' workers' and beats' connections: a restart of PostgreSQL as they see it."""
     with side_connection(settings_dict) as conn:
         rows = conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " WHERE datname = current_database() AND application_name = %s",
+            [DRILL_APPLICATION],
         ).fetchall()
     return sum(1 for (killed,) in rows if killed)
+
+
+def terminate_own_connection() -> int:
+    """Kill this thread's Django connection from outside, as a PostgreSQL restart would.
+
+    Only this one: other threads of the test process (a live server's) keep theirs. Django
+    finds out at its next query. Returns the number of connections killed (0 or 1).
+    """
+    from django.db import connection
+
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    with side_connection(connection.settings_dict) as conn:
+        row = conn.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()
+    return 1 if row and row[0] else 0
 
 
 def backends_waiting_on_locks(conn: psycopg.Connection[Any]) -> list[int]:

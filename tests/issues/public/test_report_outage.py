@@ -25,7 +25,7 @@ from issues import workflow
 from issues.models import ApiClient, Case, CaseEvent
 from issues.open311 import views as open311_views
 from issues.public import views as public_views
-from tests.faults import terminate_backends
+from tests.faults import terminate_own_connection
 from tests.issues.factories import World, build_world
 
 from .helpers import REPORTER_ADDRESS, REPORTER_NAME, REPORTER_PHONE, Place, build_place, jpeg, report_data
@@ -128,7 +128,7 @@ def test_one_transient_failure_then_success_saves_once(
 def test_connections_killed_between_two_requests_lose_nothing(live_place: Place) -> None:
     client = Client()
     assert client.get(live_place.form_url).status_code == 200
-    terminate_backends(connection.settings_dict)  # PostgreSQL restarted between the two requests
+    terminate_own_connection()  # PostgreSQL restarted between the two requests
     response = client.post(live_place.form_url, report_data(live_place), REMOTE_ADDR="10.0.1.1")
     assert response.status_code == 302, page(response)[:2000]
     assert Case.objects.get().description == DESCRIPTION
@@ -143,7 +143,7 @@ def test_connections_killed_mid_request_lose_nothing(
 
     def killed_first(**kwargs: Any) -> Any:
         if not kills:  # the connection this request holds dies just before the write
-            kills.append(terminate_backends(connection.settings_dict))
+            kills.append(terminate_own_connection())
         return real(**kwargs)
 
     monkeypatch.setattr(public_views, "case_submit", killed_first)
@@ -164,8 +164,7 @@ def test_a_database_down_for_both_attempts_answers_503(
     real = public_views.case_submit
 
     def always_killed(**kwargs: Any) -> Any:
-        connection.ensure_connection()  # the retry's fresh connection: opened, then killed too
-        terminate_backends(connection.settings_dict)
+        terminate_own_connection()  # the retry's fresh connection too
         return real(**kwargs)
 
     monkeypatch.setattr(public_views, "case_submit", always_killed)
