@@ -300,14 +300,25 @@ def fan_out(
     redelivered task (acks late: a worker killed half-way) adds only what is missing,
     queues the deliveries that were never tried, and returns how many messages it added.
 
-    ``outbox``: the outbox row of these events, deleted in the same transaction as the
-    messages are written. When it is already gone another run has told them (a message
-    published twice: after commit and by the sweep), and this one does nothing.
+    ``outbox``: the outbox row of these events, deleted once the messages and deliveries are
+    written. Not in one transaction with them, on purpose: a worker killed in between leaves
+    the row, the sweep publishes it again, and the second run adds nothing (the unique
+    constraints) and deletes it. Two statements instead of four round trips (BEGIN, DELETE,
+    INSERT, COMMIT) on a task that runs for every transition.
     """
-    with transaction.atomic(using=router.db_for_write(Notification)):
-        if outbox is not None and not NotificationOutbox.objects.filter(pk=outbox).delete()[0]:
-            return 0
-        return _fan_out(event_ids, facts)
+    created = _fan_out(event_ids, facts)
+    if outbox is not None:
+        _outbox_done(outbox)
+    return created
+
+
+def _outbox_done(outbox: int) -> None:
+    """Delete a told outbox row: one plain DELETE (``QuerySet.delete`` opens a transaction for it)."""
+    connection = connections[router.db_for_write(NotificationOutbox)]
+    quote = connection.ops.quote_name
+    table, pk = quote(NotificationOutbox._meta.db_table), quote(str(NotificationOutbox._meta.pk.column))  # type: ignore[union-attr]
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE {pk} = %s", [outbox])  # noqa: S608 - the model's names
 
 
 def _fan_out(event_ids: Iterable[int], facts: Sequence[Sequence[Any]] | None) -> int:
