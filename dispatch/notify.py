@@ -316,7 +316,7 @@ def _outbox_done(outbox: int) -> None:
     """Delete a told outbox row: one plain DELETE (``QuerySet.delete`` opens a transaction for it)."""
     connection = connections[router.db_for_write(NotificationOutbox)]
     quote = connection.ops.quote_name
-    table, pk = quote(NotificationOutbox._meta.db_table), quote(str(NotificationOutbox._meta.pk.column))  # type: ignore[union-attr]
+    table, pk = quote(NotificationOutbox._meta.db_table), quote(str(NotificationOutbox._meta.pk.column))
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table} WHERE {pk} = %s", [outbox])  # noqa: S608 - the model's names
 
