@@ -177,12 +177,18 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # back sooner anyway: the next minute's sweep finds due work again, and the outbox is relayed
 # after JXT_OUTBOX_RETRY_SECONDS.
 CELERY_VISIBILITY_TIMEOUT: int = env.int("CELERY_VISIBILITY_TIMEOUT", default=600)
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
-    "socket_connect_timeout": 2,
-    "socket_timeout": 10,
-    "health_check_interval": 25,
-}
+# Redis's own options. The SQLite broker hands its options to SQLAlchemy's create_engine, which
+# refuses unknown ones; what a killed laptop worker held, the sweep and the outbox find again.
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, int] = (
+    {
+        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+        "socket_connect_timeout": 2,
+        "socket_timeout": 10,
+        "health_check_interval": 25,
+    }
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+    else {}
+)
 # Celery's Django fixup would close the DB connection around every task (measured in bench/:
 # ~5x on tiny tasks); connections are reused instead and checked before each task by
 # dispatch.apps (close_old_connections + CONN_HEALTH_CHECKS), so a restarted PostgreSQL costs
