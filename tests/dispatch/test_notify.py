@@ -598,6 +598,14 @@ def test_the_fan_out_of_carried_facts_writes_what_a_read_would(world: World) -> 
 # --- the outbox: a committed change is always told, whatever the broker lost ---------------------------
 
 
+def untold_whistle(world: World, django_capture_on_commit_callbacks: Any) -> tuple[Case, NotificationOutbox]:
+    """A chief's whistle whose fan-out message never reached a worker: its case and outbox row."""
+    case = make_case(world, state=S.ACCEPTED)
+    with django_capture_on_commit_callbacks(execute=False):
+        case_whistle(case=case, actor=world.chief_x, reason="需社区协调", now=MONDAY)
+    return case, NotificationOutbox.objects.get()
+
+
 def test_a_transition_writes_its_outbox_row_in_its_own_transaction(
     world: World, django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -627,10 +635,7 @@ def test_a_rolled_back_change_leaves_no_outbox_row(world: World) -> None:
 def test_a_lost_message_is_published_again_by_the_sweep(
     world: World, django_capture_on_commit_callbacks: Any
 ) -> None:
-    case = make_case(world, state=S.ACCEPTED)
-    with django_capture_on_commit_callbacks(execute=False):  # the broker loses the message
-        case_whistle(case=case, actor=world.chief_x, reason="需社区协调", now=MONDAY)
-    [row] = NotificationOutbox.objects.all()
+    _case, row = untold_whistle(world, django_capture_on_commit_callbacks)  # the broker lost it
     Case.objects.update(escalation_due=None, warn_at=None)  # nothing else for this sweep to do
     # Before its time the sweep leaves it alone (the message may just be queued).
     early = run_sweep(now=row.next_attempt_at - dt.timedelta(seconds=1))
@@ -642,10 +647,7 @@ def test_a_lost_message_is_published_again_by_the_sweep(
 
 
 def test_a_message_published_twice_tells_once(world: World, django_capture_on_commit_callbacks: Any) -> None:
-    case = make_case(world, state=S.ACCEPTED)
-    with django_capture_on_commit_callbacks(execute=False):
-        case_whistle(case=case, actor=world.chief_x, reason="需社区协调", now=MONDAY)
-    row = NotificationOutbox.objects.get()
+    _case, row = untold_whistle(world, django_capture_on_commit_callbacks)
     assert fan_out(row.event_ids, outbox=row.pk) == 1
     assert not NotificationOutbox.objects.exists()
     # The sweep's copy arrives late: it adds nothing (the row is already gone).
@@ -661,10 +663,7 @@ def test_a_row_the_broker_keeps_losing_is_published_less_and_less_often(
     from dispatch.notify import relay_due
     from dispatch.tasks import notify_events
 
-    case = make_case(world, state=S.ACCEPTED)
-    with django_capture_on_commit_callbacks(execute=False):
-        case_whistle(case=case, actor=world.chief_x, reason="需社区协调", now=MONDAY)
-    row = NotificationOutbox.objects.get()
+    _case, row = untold_whistle(world, django_capture_on_commit_callbacks)
     gaps = []
     with mock.patch.object(notify_events, "apply_async") as publish:  # every message is lost
         for _ in range(3):
@@ -705,10 +704,7 @@ def test_a_worker_killed_between_telling_and_deleting_the_row_tells_once(
 
     from dispatch import notify
 
-    case = make_case(world, state=S.ACCEPTED)
-    with django_capture_on_commit_callbacks(execute=False):
-        case_whistle(case=case, actor=world.chief_x, reason="需社区协调", now=MONDAY)
-    row = NotificationOutbox.objects.get()
+    _case, row = untold_whistle(world, django_capture_on_commit_callbacks)
     killed = mock.patch.object(notify, "_outbox_done", side_effect=SystemExit("worker killed"))
     with killed, pytest.raises(SystemExit):
         fan_out(row.event_ids, outbox=row.pk)
