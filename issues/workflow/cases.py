@@ -371,6 +371,7 @@ def case_verify(
 ) -> Case:
     """The community checks the fix: passed → orange light; failed → back to work at the same tier."""
     from dispatch.chain import set_fresh_deadlines
+    from dispatch.deadlines import warn_time
 
     now = _now(now)
     if not passed:
@@ -397,7 +398,9 @@ def case_verify(
             case.reopen_count += 1
             case.feedback_round += 1
             set_fresh_deadlines(case, now=now)
+            # Back in progress: the resolve deadline governs, and the warning is for it.
             case.escalation_due = case.resolve_due
+            case.warn_at = warn_time(start=now, due=case.resolve_due) if case.resolve_due else None
             case.save()
             data: dict[str, Any] = {}
             lead = _reopen_lead_order(case, now=now)
@@ -442,7 +445,8 @@ def _reopen_lead_order(case: Case, *, now: dt.datetime) -> int | None:
     order.save(update_fields=["state", "completed_at"])
     case.resolve_due = order.complete_due
     case.escalation_due = None
-    case.save(update_fields=["resolve_due", "escalation_due"])
+    case.warn_at = None  # the order's deadlines govern now; a warning named the case's own
+    case.save(update_fields=["resolve_due", "escalation_due", "warn_at"])
     return order.pk
 
 

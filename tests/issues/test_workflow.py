@@ -432,6 +432,8 @@ def test_verification_failure_sends_the_case_back_to_work_with_a_fresh_clock(wor
     case.refresh_from_db()
     assert (case.state, case.reopen_count, case.feedback_round) == (S.IN_PROGRESS, 1, 2)
     assert case.escalation_due == case.resolve_due and case.resolve_due > later
+    # The warning is for the deadline that governs (resolve), not the tier's accept deadline.
+    assert case.accept_due < case.warn_at < case.resolve_due
 
 
 def test_not_solved_feedback_reopens_and_a_round_is_rated_once(world: World) -> None:
