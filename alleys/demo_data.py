@@ -315,14 +315,6 @@ def iter_areas(root: AreaSeed) -> Iterator[AreaSeed]:
         stack.extend(reversed(node.children))
 
 
-def count_by_level(root: AreaSeed | None = None) -> dict[AreaLevel, int]:
-    """How many areas of each level the tree (default: ``CITY``) holds."""
-    counts: dict[AreaLevel, int] = dict.fromkeys(AREA_LEVELS, 0)
-    for node in iter_areas(CITY if root is None else root):
-        counts[node.level] += 1
-    return counts
-
-
 CITY: Final[AreaSeed] = build_city()
 DISTRICT_CODES: Final[tuple[str, ...]] = tuple(d.code for d in CITY.children)
 
@@ -612,12 +604,3 @@ def _build_departments() -> tuple[DepartmentSeed, ...]:
 
 DEPARTMENTS: Final[tuple[DepartmentSeed, ...]] = _build_departments()
 DEPARTMENTS_BY_CODE: Final[Mapping[str, DepartmentSeed]] = MappingProxyType({d.code: d for d in DEPARTMENTS})
-
-
-def resolve_department(role_key: str, district_code: str) -> DepartmentSeed | None:
-    """The department answering for ``role_key`` in a district: the district's own, else the city-level one."""
-    for level, area_code in (("district", district_code), ("city", CITY_CODE)):
-        for dept in DEPARTMENTS:
-            if dept.level == level and dept.area_code == area_code and dept.role_key == role_key:
-                return dept
-    return None

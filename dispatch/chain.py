@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from alleys.choices import LEVEL_ORDER, AreaLevel, level_above
 from alleys.models import Area
 
-from .deadlines import Deadlines, compute_deadlines
+from .deadlines import compute_deadlines
 
 if TYPE_CHECKING:
     from issues.models import Case
@@ -51,31 +51,19 @@ def place_at_tier(
     *,
     now: dt.datetime,
     holder: Area | None = None,
-    memo: dict[tuple[int, str, str], Deadlines] | None = None,
 ) -> None:
     """Put the case at ``tier``: new holder, fresh deadlines, awaiting acceptance (not saved)."""
     case.tier = tier
     case.holder_area = holder if holder is not None else holder_area_for(case.alley, tier)
     case.tier_entered_at = now
-    set_fresh_deadlines(case, now=now, memo=memo)
+    set_fresh_deadlines(case, now=now)
 
 
-def set_fresh_deadlines(
-    case: Case, *, now: dt.datetime, memo: dict[tuple[int, str, str], Deadlines] | None = None
-) -> None:
-    """Accept and resolve deadlines from ``now`` at the case's tier; the accept deadline escalates.
-
-    ``memo`` lets a batch that shares one ``now`` (the sweep) compute each
-    (category type, tier, urgency) once instead of once per case.
-    """
-    key = (case.category_id, case.tier, case.urgency)
-    deadlines = memo.get(key) if memo is not None else None
-    if deadlines is None:
-        deadlines = compute_deadlines(
-            category=case.category, tier=case.tier, start=now, urgent=case.urgency == "urgent"
-        )
-        if memo is not None:
-            memo[key] = deadlines
+def set_fresh_deadlines(case: Case, *, now: dt.datetime) -> None:
+    """Accept and resolve deadlines from ``now`` at the case's tier; the accept deadline escalates."""
+    deadlines = compute_deadlines(
+        category=case.category, tier=case.tier, start=now, urgent=case.urgency == "urgent"
+    )
     case.accept_due = deadlines.accept_due
     case.resolve_due = deadlines.resolve_due
     case.escalation_due = deadlines.accept_due

@@ -85,13 +85,6 @@ class SurveyAnswerForm(forms.Form):
     )
 
 
-class AssessmentComputeForm(forms.Form):
-    """Which street and year to compute."""
-
-    street = forms.CharField(widget=forms.HiddenInput)
-    year = forms.IntegerField(label=_("年度"), min_value=2000, max_value=2100)
-
-
 class AdjustForm(forms.Form):
     """Adjust one department's annual score, with a reason."""
 

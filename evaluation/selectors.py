@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -927,13 +927,3 @@ def assessment_summary(area: Area, year: int) -> Table:
         period=_("%(y)d年度") % {"y": year},
         filters={_("区域"): f"{area.name}（{area.code}）", _("范围"): _("已审定的街道考核结果")},
     )
-
-
-@dataclass
-class WallData:
-    """The wall screen: the overview plus the children and the departments at a glance."""
-
-    overview: Overview
-    children: Table | None
-    departments: Table
-    extra: dict[str, Any] = field(default_factory=dict)

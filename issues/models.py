@@ -18,7 +18,6 @@ from alleys.models import Area, Department
 from alleys.scoping import scope_for
 
 from .choices import (
-    FINAL_STATES,
     OPEN_STATES,
     CaseSource,
     CaseState,
@@ -287,10 +286,6 @@ class Case(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
-
-    @property
-    def is_final(self) -> bool:
-        return self.state in FINAL_STATES
 
     @property
     def light(self) -> str:
