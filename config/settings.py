@@ -141,10 +141,6 @@ else:
 CELERY_BROKER_URL: str = env.str(
     "CELERY_BROKER_URL", default=REDIS_URL or f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}"
 )
-# kombu's Redis transport with one client object per channel instead of one per publish
-# (config/celery.py says why); other brokers keep their own transport.
-if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    CELERY_BROKER_TRANSPORT = "config.celery:RedisTransport"
 CELERY_RESULT_BACKEND: str | None = env.str("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
