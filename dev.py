@@ -5,6 +5,9 @@
     python3 dev.py test [ARGS]    venv + install, then pytest (ARGS go to pytest)
     python3 dev.py lint           ruff check, ruff format --check, mypy, makemigrations --check
 
+"install" means requirements.lock (every dependency pinned, with hashes), then the project
+itself with --no-deps; it runs again whenever requirements.lock or pyproject.toml changes.
+
 With no environment at all everything runs on SQLite and the embedded Celery
 broker configured in config/settings.py; DATABASE_URL and REDIS_URL switch to
 PostgreSQL and Redis (settings.py reads them, this script only reports them).
@@ -78,31 +81,70 @@ def manage(*args: str, check: bool = True) -> int:
 # --- environment ----------------------------------------------------------------------
 
 
+# The lock dev.py, CI and (through requirements-runtime.lock) Docker install from; README's
+# "Dependencies and why" says how to regenerate both from pyproject.toml.
+LOCK = ROOT / "requirements.lock"
+# Run by the venv's python after an install: every requirement of jiexiangtong[test] must be met by
+# what the lock installed, else pyproject.toml changed and the lock was not regenerated.
+LOCK_AGREES = """
+import sys
+from importlib.metadata import PackageNotFoundError, requires, version
+from packaging.requirements import Requirement
+bad = []
+for line in requires("jiexiangtong") or []:
+    req = Requirement(line)
+    if req.marker is not None and not req.marker.evaluate({"extra": "test"}):
+        continue
+    try:
+        have = version(req.name)
+    except PackageNotFoundError:
+        bad.append(f"{req} (not installed)")
+        continue
+    if not req.specifier.contains(have, prereleases=True):
+        bad.append(f"{req} (the lock has {have})")
+sys.exit("\\n".join(bad) or None)
+"""
+
+
+def install_stamp() -> str:
+    """What the install depends on: pyproject.toml, the lock and the interpreter's version."""
+    digest = hashlib.sha256()
+    for path in (ROOT / "pyproject.toml", LOCK):
+        digest.update(path.read_bytes())
+    return f"{digest.hexdigest()} {sys.version_info.major}.{sys.version_info.minor}"
+
+
 def ensure_venv() -> None:
-    """Create .venv when missing; reinstall the project only when pyproject.toml changed since the last install."""
+    """Create .venv when missing; reinstall from the lock only when it or pyproject.toml changed since the last install."""
     if sys.version_info < (3, 11):  # noqa: UP036 -- dev.py may be started by an older system python3
         sys.exit("dev.py: Python 3.11 or newer is required")
     if not PY.exists():
         say(f"creating the virtual environment in {VENV.relative_to(ROOT)}/")
         venv.EnvBuilder(with_pip=True, clear=VENV.exists()).create(VENV)
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    wanted = f"{digest} {sys.version_info.major}.{sys.version_info.minor}"
+    wanted = install_stamp()
     if STAMP.exists() and STAMP.read_text().strip() == wanted:
         return
-    say("installing the project and its test tools (pip install -e '.[test]')")
+    say(f"installing the locked dependencies (pip install -r {LOCK.name}), then the project (--no-deps -e .)")
     # pip's own chatter goes to a log, shown only when the install fails.
     log = VENV / "pip-install.log"
+    pip: list[str | Path] = [PY, "-m", "pip", "install", "--disable-pip-version-check"]
     with log.open("w") as out:
-        code = subprocess.call(
-            [PY, "-m", "pip", "install", "--disable-pip-version-check", "-e", ".[test]"],
-            cwd=ROOT,
-            env=child_env(),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        for args in ([*pip, "-r", LOCK], [*pip, "--no-deps", "-e", "."]):
+            out.write(f"$ {' '.join(str(a) for a in args)}\n")
+            out.flush()
+            code = subprocess.call(args, cwd=ROOT, env=child_env(), stdout=out, stderr=subprocess.STDOUT)
+            if code != 0:
+                break
     if code != 0:
         sys.stdout.write(log.read_text()[-6000:])
         sys.exit(f"dev.py: pip install failed (exit code {code}); full log in {log}")
+    check = subprocess.run([PY, "-c", LOCK_AGREES], cwd=ROOT, env=child_env(), capture_output=True, text=True)
+    if check.returncode != 0:
+        sys.exit(
+            f"dev.py: {LOCK.name} does not satisfy pyproject.toml:\n  "
+            + check.stderr.strip().replace("\n", "\n  ")
+            + '\nregenerate the locks (README, "Dependencies and why")'
+        )
     STAMP.write_text(wanted + "\n")
 
 
