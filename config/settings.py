@@ -98,16 +98,14 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     else:
         _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
         _db["CONN_HEALTH_CHECKS"] = True
-    # Server-side parameter binding, and prepared statements for the few hot statements of
-    # fixed text that ask for it (issues.fixed_sql.execute_fixed: the sweep's every-minute
-    # check, the notification task's read and write). The threshold is one no other query
-    # reaches: psycopg's automatic preparing would let PostgreSQL keep generic plans, which
-    # cannot use the partial indexes the ORM's parameterised filters rely on; None (Django's
-    # default) would turn even the explicit ones off. Off for a transaction-mode PgBouncer
-    # older than 1.21, which cannot hold prepared statements.
+    # Django's documented server-side binding (docs/ref/databases, "Server-side parameters
+    # binding"): parameters travel apart from the statement, so the batch statements' arrays
+    # (the sweep's escalation, the notification fan-out's insert: ``%b`` placeholders) go as
+    # binary values instead of being quoted element by element into the SQL text in Python.
+    # Nothing is prepared (Django's prepare_threshold None): every statement keeps a plan for
+    # its own values, which the partial indexes need. 0 falls back to client-side binding.
     if env.bool("DATABASE_SERVER_SIDE_BINDING", default=True):
         _db.setdefault("OPTIONS", {})["server_side_binding"] = True
-        _db["OPTIONS"].setdefault("prepare_threshold", 2**31 - 1)
 else:
     # SQLite: wait for the writer instead of failing with "database is locked"
     # when web, worker and beat share the file.

@@ -30,7 +30,6 @@ from alleys.models import Area, RoleAssignment
 from alleys.reference import ReferenceCache, areas_by_id
 from issues.bulk_sql import concrete_field, insert_new
 from issues.choices import EventKind
-from issues.fixed_sql import execute_fixed
 from issues.models import CaseEvent
 from issues.reference import category_by_id
 
@@ -221,8 +220,7 @@ def _read_events(ids: list[int]) -> list[_Event]:
     Written out rather than built by the ORM (building the query cost more CPU than the
     rest of a one-event task), and only the two tables that change: the names of areas
     and category types come from the process's reference copies. On PostgreSQL the ids
-    travel as one array, so the text never changes and it is prepared once per
-    connection (``execute_fixed``; a lookup by primary key plans the same for any ids).
+    travel as one array, so the text is the same for any number of events.
     """
     if not ids:
         return []
@@ -234,7 +232,7 @@ def _read_events(ids: list[int]) -> list[_Event]:
         where, params = f"IN ({', '.join(['%s'] * len(ids))})", list(ids)
     data = concrete_field(CaseEvent, "data")
     with connection.cursor() as cursor:
-        execute_fixed(cursor, _events_sql(connection.alias) + where, params)
+        cursor.execute(_events_sql(connection.alias) + where, params)
         rows = [
             (pk, kind, data.from_db_value(raw, None, connection), *rest)  # type: ignore[attr-defined]
             for pk, kind, raw, *rest in cursor.fetchall()

@@ -26,7 +26,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from issues.choices import AWAITING_ACCEPT_STATES, OPEN_STATES, CaseState, EventKind
-from issues.fixed_sql import execute_fixed
 from issues.models import Case, CaseEvent
 from issues.workflow import cases_close_unrated_claimed, cases_escalate_claimed
 from issues.workflow.bulk import CLAIM_COLUMNS, ClaimedCase, EscalationMemo
@@ -112,7 +111,7 @@ def _anything_due(now: dt.datetime, cutoff: dt.datetime | None) -> bool:
     adapt = connection.ops.adapt_datetimefield_value
     params = [adapt(now)] * times + ([adapt(cutoff)] if cutoff is not None else [])
     with connection.cursor() as cursor:
-        execute_fixed(cursor, sql, params)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     return bool(row and row[0])
 
@@ -122,9 +121,8 @@ def _anything_due_sql(alias: str, with_feedback: bool) -> tuple[str, int]:
     """The statement of ``_anything_due`` and how many times it takes ``now``.
 
     Each sub-query is the earliest deadline in one partial index, with no parameter
-    inside: its plan is the same for every ``now`` (an index's first entry), so the
-    statement is prepared once per connection (``execute_fixed``) and runs in tens of
-    microseconds. The open states are written out, as in the indexes' predicates: a
+    inside: its plan is the same for every ``now`` (an index's first entry), and it runs in
+    tens of microseconds. The open states are written out, as in the indexes' predicates: a
     parameter there would keep the planner from matching the partial index.
     """
     quote = connections[alias].ops.quote_name

@@ -114,7 +114,7 @@ def insert_rows(model: Any, rows: list[dict[str, Any]]) -> None:
     json_at = [i for i, f in enumerate(fields) if isinstance(f, JSONField)]
     table = connection.ops.quote_name(model._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+    with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         for row in rows:
             values = [row[name] for name in names]
             for i in json_at:

@@ -15,8 +15,6 @@ from typing import Any, Literal, overload
 from django.db import connections, router
 from django.db.models import Field, Model
 
-from .fixed_sql import execute_fixed
-
 
 def concrete_field(model: type[Model], name: str) -> Field[Any, Any]:
     """The model's field ``name``, which must be a column (not a reverse relation or m2m)."""
@@ -110,7 +108,7 @@ def insert_new(
     One statement per call, in autocommit (alone it is atomic: no BEGIN/COMMIT round trips,
     unlike ``bulk_create``, which also cannot count what ``ignore_conflicts`` skipped). On
     PostgreSQL the rows travel as one array per column through ``unnest``, so the statement's
-    text is the same for any number of rows, and it is prepared once per connection.
+    text is the same for any number of rows.
     """
     if not rows:
         return [] if returning else 0
@@ -142,7 +140,7 @@ def insert_new(
     ids: list[int] = []
     with connection.cursor() as cursor:
         for sql, params in statements:
-            execute_fixed(cursor, sql, params)  # PostgreSQL's text is fixed: prepared once per connection
+            cursor.execute(sql, params)
             if returning:
                 ids.extend(row[0] for row in cursor.fetchall())
             else:

@@ -105,16 +105,14 @@ def _token_with_scope(key: str) -> QuerySet[Any, Any]:
     )
 
 
-_TOKEN_WITH_SCOPE: CompiledQuery[Any] = CompiledQuery(_token_with_scope, marker=TEXT_MARKER, prepared=True)
+_TOKEN_WITH_SCOPE: CompiledQuery[Any] = CompiledQuery(_token_with_scope, marker=TEXT_MARKER)
 
 
 def _client_candidates(prefix: str) -> QuerySet[ApiClient]:
     return ApiClient.objects.filter(key_prefix=prefix, is_active=True).select_related("area", "service_user")
 
 
-_CLIENT_CANDIDATES: CompiledQuery[ApiClient] = CompiledQuery(
-    _client_candidates, marker=TEXT_MARKER, prepared=True
-)
+_CLIENT_CANDIDATES: CompiledQuery[ApiClient] = CompiledQuery(_client_candidates, marker=TEXT_MARKER)
 
 
 def client_for_key(raw: str) -> ApiClient | None:

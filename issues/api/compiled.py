@@ -26,8 +26,6 @@ from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 from django.db.models.sql.compiler import SQLCompiler
 
-from issues.fixed_sql import execute_fixed
-
 M = TypeVar("M", bound=Model)
 
 # Stands for the value while compiling: an integer (the column may be an integer) far outside
@@ -64,14 +62,9 @@ class CompiledQuery(Generic[M]):
     ``prefetch_related``; the marker must end up as exactly one parameter.
     """
 
-    def __init__(
-        self, build: Callable[[Any], QuerySet[Any, Any]], *, marker: Any = INT_MARKER, prepared: bool = False
-    ) -> None:
+    def __init__(self, build: Callable[[Any], QuerySet[Any, Any]], *, marker: Any = INT_MARKER) -> None:
         self._build = build
         self._marker = marker
-        # Prepared once per connection (``issues.fixed_sql``): only for lookups by a key, whose
-        # generic plan is the per-value one.
-        self._prepared = prepared
         self._shapes: dict[Hashable, _Compiled | None] = {}
         self._lock = threading.Lock()
 
@@ -100,10 +93,7 @@ class CompiledQuery(Generic[M]):
         params = list(compiled.params)
         params[compiled.index] = value
         with connections[compiled.database].cursor() as cursor:
-            if self._prepared:
-                execute_fixed(cursor, compiled.sql, params)
-            else:
-                cursor.execute(compiled.sql, params)
+            cursor.execute(compiled.sql, params)
             fetched: Any = cursor.fetchall()
         compiler = compiled.compiler
         if compiler.has_extra_select:

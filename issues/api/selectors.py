@@ -90,14 +90,12 @@ def _events(case_id: int) -> QuerySet[CaseEvent]:
     )
 
 
-_TIMELINE: CompiledQuery[CaseEvent] = CompiledQuery(_events, prepared=True)
+_TIMELINE: CompiledQuery[CaseEvent] = CompiledQuery(_events)
 _RELATIONS: tuple[tuple[str, str, CompiledQuery[Any]], ...] = (
     (
         "has_photos",
         PHOTOS,
-        CompiledQuery(
-            lambda pk: CasePhoto.objects.filter(case_id=pk).order_by("created_at", "id"), prepared=True
-        ),
+        CompiledQuery(lambda pk: CasePhoto.objects.filter(case_id=pk).order_by("created_at", "id")),
     ),
     (
         "has_orders",
@@ -108,13 +106,12 @@ _RELATIONS: tuple[tuple[str, str, CompiledQuery[Any]], ...] = (
                 .select_related("department")
                 .order_by("dispatched_at", "id")
             ),
-            prepared=True,
         ),
     ),
     (
         "has_feedbacks",
         FEEDBACKS,
-        CompiledQuery(lambda pk: Feedback.objects.filter(case_id=pk).order_by("-created_at"), prepared=True),
+        CompiledQuery(lambda pk: Feedback.objects.filter(case_id=pk).order_by("-created_at")),
     ),
 )
 
