@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -524,25 +523,18 @@ class ApiClient(models.Model):
         return raw
 
     @classmethod
-    def authenticate(
-        cls, raw: str, *, candidates: Callable[[str], Iterable[ApiClient]] | None = None
-    ) -> ApiClient | None:
+    def authenticate(cls, raw: str) -> ApiClient | None:
         """The active client whose key is ``raw`` (with its area and service user), else None.
 
         Keys are 32 random bytes, so one SHA-256 digest compared in constant time is sound (a
-        slow password hash protects guessable secrets). ``candidates(prefix)`` may read the
-        active clients of a key prefix another way (the API's compiled statement).
+        slow password hash protects guessable secrets).
         """
         if not raw or len(raw) < 16:
             return None
         digest = cls.hash_key(raw)
         prefix = raw[:8]
         # The prefix is only an index: two keys may share it, so every candidate is compared.
-        rows = (
-            candidates(prefix)
-            if candidates is not None
-            else cls.objects.filter(key_prefix=prefix, is_active=True).select_related("area", "service_user")
-        )
+        rows = cls.objects.filter(key_prefix=prefix, is_active=True).select_related("area", "service_user")
         for client in rows:
             if secrets.compare_digest(client.key_hash, digest):
                 return client

@@ -26,8 +26,6 @@ from rest_framework.request import Request
 from alleys.scoping import Scope, remember_scope, scope_from_assignments
 from issues.models import ApiClient
 
-from .compiled import TEXT_MARKER, CompiledQuery
-
 # Recording every request's time would write a row per call; a few minutes' precision is enough.
 LAST_USED_PRECISION = dt.timedelta(minutes=5)
 
@@ -63,7 +61,7 @@ class StaffTokenAuthentication(TokenAuthentication):
         Nothing is kept between requests but the statement: a deleted token or a deactivated
         user is refused on the very next request.
         """
-        rows = _TOKEN_WITH_SCOPE.run(key)
+        rows = list(_token_with_scope(key))
         if not rows:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         user_model = get_user_model()
@@ -105,21 +103,6 @@ def _token_with_scope(key: str) -> QuerySet[Any, Any]:
     )
 
 
-_TOKEN_WITH_SCOPE: CompiledQuery[Any] = CompiledQuery(_token_with_scope, marker=TEXT_MARKER)
-
-
-def _client_candidates(prefix: str) -> QuerySet[ApiClient]:
-    return ApiClient.objects.filter(key_prefix=prefix, is_active=True).select_related("area", "service_user")
-
-
-_CLIENT_CANDIDATES: CompiledQuery[ApiClient] = CompiledQuery(_client_candidates, marker=TEXT_MARKER)
-
-
-def client_for_key(raw: str) -> ApiClient | None:
-    """``ApiClient.authenticate`` with the candidates read by a statement compiled once per process."""
-    return ApiClient.authenticate(raw, candidates=_CLIENT_CANDIDATES.run)
-
-
 class ApiKeyAuthentication(BaseAuthentication):
     """An integration client's key, as ``Api-Key <key>``; the request acts as the client's service user."""
 
@@ -129,7 +112,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         raw = _credentials(request, (self.keyword.lower(),))
         if raw is None:
             return None
-        client = client_for_key(raw)
+        client = ApiClient.authenticate(raw)
         if client is None:
             raise exceptions.AuthenticationFailed(_("API 密钥无效或已停用。"))
         user = client.service_user

@@ -17,12 +17,9 @@ from django.db import connection, models
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
-from alleys.scoping import scope_for
 from dispatch.models import DispatchOrder
 from issues.models import Case, CaseEvent, CasePhoto, Feedback
 from issues.reference import attach_reference_rows
-
-from .compiled import CompiledQuery
 
 # Attribute names the detail's rows are loaded into (read by CaseDetailSerializer).
 TIMELINE = "timeline_rows"
@@ -57,17 +54,6 @@ def case_detail_queryset(queryset: QuerySet[Case]) -> QuerySet[Case]:
     )
 
 
-def _visible_detail(user: Any) -> Any:
-    def build(pk: int) -> QuerySet[Case]:
-        # No ordering, as ``QuerySet.get`` reads one row.
-        return case_detail_queryset(Case.objects.visible_to(user)).filter(pk=pk).order_by()
-
-    return build
-
-
-# The detail's case row, one shape per scope: ``visible_to`` depends on nothing but the scope.
-# (Always run with the caller's scope as the key and ``_visible_detail`` as the build.)
-_CASE: CompiledQuery[Case] = CompiledQuery(_visible_detail(None))
 # Ids are 64-bit; a larger number in the URL is no case (and must not reach the database).
 _MAX_ID = 2**63 - 1
 
@@ -80,52 +66,38 @@ def visible_case(user: Any, pk: Any) -> Case | None:
         return None
     if not -_MAX_ID <= number <= _MAX_ID:
         return None
-    rows = _CASE.run(number, key=scope_for(user), build=_visible_detail(user))
+    # No ordering, as ``QuerySet.get`` reads one row.
+    rows = list(case_detail_queryset(Case.objects.visible_to(user)).filter(pk=number).order_by())
     return rows[0] if rows else None
 
 
-def _events(case_id: int) -> QuerySet[CaseEvent]:
+def _relations(pk: int) -> tuple[tuple[str, str, QuerySet[Any]], ...]:
+    """(flag, attribute, queryset) of each relation the detail shows."""
     return (
-        CaseEvent.objects.filter(case_id=case_id).select_related("actor__staff_profile").order_by("at", "id")
-    )
-
-
-_TIMELINE: CompiledQuery[CaseEvent] = CompiledQuery(_events)
-_RELATIONS: tuple[tuple[str, str, CompiledQuery[Any]], ...] = (
-    (
-        "has_photos",
-        PHOTOS,
-        CompiledQuery(lambda pk: CasePhoto.objects.filter(case_id=pk).order_by("created_at", "id")),
-    ),
-    (
-        "has_orders",
-        ORDERS,
-        CompiledQuery(
-            lambda pk: (
-                DispatchOrder.objects.filter(case_id=pk)
-                .select_related("department")
-                .order_by("dispatched_at", "id")
-            ),
+        ("has_photos", PHOTOS, CasePhoto.objects.filter(case_id=pk).order_by("created_at", "id")),
+        (
+            "has_orders",
+            ORDERS,
+            DispatchOrder.objects.filter(case_id=pk)
+            .select_related("department")
+            .order_by("dispatched_at", "id"),
         ),
-    ),
-    (
-        "has_feedbacks",
-        FEEDBACKS,
-        CompiledQuery(lambda pk: Feedback.objects.filter(case_id=pk).order_by("-created_at")),
-    ),
-)
+        ("has_feedbacks", FEEDBACKS, Feedback.objects.filter(case_id=pk).order_by("-created_at")),
+    )
 
 
 def load_case_detail(case: Case) -> Case:
     """Attach the reference rows, load the timeline and the non-empty relations of a case.
 
     One plain query per relation (for a single case Django's prefetch machinery costs more than
-    the query), each compiled once per process; a relation flagged empty
-    (``case_detail_queryset``) is not queried at all.
+    the query); a relation flagged empty (``case_detail_queryset``) is not queried at all.
     """
     attach_reference_rows(case)
-    setattr(case, TIMELINE, _TIMELINE.run(case.pk))
-    for flag, attr, query in _RELATIONS:
+    timeline = (
+        CaseEvent.objects.filter(case_id=case.pk).select_related("actor__staff_profile").order_by("at", "id")
+    )
+    setattr(case, TIMELINE, list(timeline))
+    for flag, attr, queryset in _relations(case.pk):
         # Without the flag (a case read some other way) every relation is queried.
-        setattr(case, attr, query.run(case.pk) if getattr(case, flag, True) else [])
+        setattr(case, attr, list(queryset) if getattr(case, flag, True) else [])
     return case

@@ -104,7 +104,7 @@ class CaseViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelV
     def get_object(self) -> Case:
         if self.request.query_params:  # the list's filters apply to the detail too: DRF's way
             return load_case_detail(super().get_object())
-        # A plain GET of a case: the same scoped row (``visible_to``, 404 outside it), compiled once.
+        # A plain GET of a case: the same scoped row (``visible_to``, 404 outside it), its flags in one query.
         case = visible_case(self.request.user, self.kwargs[self.lookup_url_kwarg or self.lookup_field])
         if case is None:
             raise Http404

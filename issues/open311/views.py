@@ -27,7 +27,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from alleys import reference
 from alleys.choices import AreaLevel
-from issues.api.authentication import client_for_key, touch_client
+from issues.api.authentication import touch_client
 from issues.choices import OPEN_STATES, CaseSource, CaseState, Urgency
 from issues.models import ApiClient, Case, CasePhoto, CategoryType
 from issues.transient import DATABASE_UNAVAILABLE, drop_connection, retry_once
@@ -72,7 +72,7 @@ def _client(request: HttpRequest, *, required: bool) -> ApiClient | None:
         if required:
             raise Open311Error(403, _("缺少 api_key，无法提交诉求。"))
         return None
-    client = client_for_key(raw)
+    client = ApiClient.authenticate(raw)
     if client is None:
         raise Open311Error(403, _("api_key 无效或已停用。"))
     touch_client(client)

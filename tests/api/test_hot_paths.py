@@ -1,8 +1,8 @@
-"""The API's cheap paths answer what the generic ones answered: issues/api/compiled.py and its callers.
+"""The API's cheap paths answer what the generic ones answered.
 
-Staff tokens are read with the user and the scope in one compiled statement, integration
-keys and the case detail through compiled statements too. Nothing is kept between requests
-but SQL: a revoked token, a deactivated user or a withdrawn role takes effect at once.
+Staff tokens are read with the user and the scope in one statement, the case detail with
+its relation flags in one. Nothing is kept between requests: a revoked token, a deactivated
+user or a withdrawn role takes effect at once.
 """
 
 from __future__ import annotations
@@ -23,63 +23,15 @@ from alleys.choices import Role
 from alleys.models import RoleAssignment
 from alleys.scoping import _compute
 from dispatch.models import DispatchOrder
-from issues.api.authentication import StaffTokenAuthentication, client_for_key
-from issues.api.compiled import INT_MARKER, TEXT_MARKER, CompiledQuery
+from issues.api.authentication import StaffTokenAuthentication
 from issues.api.selectors import visible_case
-from issues.models import ApiClient, Case, CaseEvent
+from issues.models import ApiClient, Case
 from issues.workflow import case_dispatch
 from tests.issues.factories import ACTORS, UserFactory, grant, make_case
 
 pytestmark = pytest.mark.django_db
 
 Api = Callable[[str], APIClient]
-
-
-def test_a_compiled_query_runs_each_value_like_the_queryset(world: Any) -> None:
-    cases = [make_case(world), make_case(world, alley=world.alley_y)]
-    CaseEvent.objects.create(case=cases[0], kind="note", note="n", actor=world.chief_x, data={"a": [1]})
-    events: CompiledQuery[CaseEvent] = CompiledQuery(
-        lambda pk: (
-            CaseEvent.objects.filter(case_id=pk).select_related("actor__staff_profile").order_by("at", "id")
-        )
-    )
-    for case in cases:
-        expected = list(
-            CaseEvent.objects.filter(case_id=case.pk)
-            .select_related("actor__staff_profile")
-            .order_by("at", "id")
-        )
-        got = events.run(case.pk)
-        assert [e.pk for e in got] == [e.pk for e in expected]
-        for mine, theirs in zip(got, expected, strict=True):
-            # Converted values (JSON, datetimes, booleans), the related rows: no further query.
-            assert (mine.data, mine.at, mine.public) == (theirs.data, theirs.at, theirs.public)
-            with CaptureQueriesContext(connection) as captured:
-                actor = mine.actor
-                profile = getattr(actor, "staff_profile", None) if actor is not None else None
-            assert len(captured) == 0
-            assert (actor and actor.pk) == (theirs.actor and theirs.actor.pk)
-            their_profile = getattr(theirs.actor, "staff_profile", None) if theirs.actor else None
-            assert (profile and profile.pk) == (their_profile and their_profile.pk)
-    rows = CompiledQuery(
-        lambda code: Case.objects.filter(alley__code=code).values_list("id", "state"), marker=TEXT_MARKER
-    ).run(world.alley_y.code)
-    assert rows == [(cases[1].pk, cases[1].state)]
-
-
-def test_a_compiled_query_of_nothing_runs_no_statement(world: Any) -> None:
-    nothing: CompiledQuery[Case] = CompiledQuery(lambda pk: Case.objects.none().filter(pk=pk))
-    with CaptureQueriesContext(connection) as captured:
-        assert nothing.run(1) == []
-    assert len(captured) == 0
-
-
-def test_a_compiled_query_needs_its_marker_once(world: Any) -> None:
-    with pytest.raises(ValueError, match="marker"):
-        CompiledQuery(lambda pk: Case.objects.filter(pk=1)).run(1)
-    with pytest.raises(ValueError, match="marker"):
-        CompiledQuery(lambda pk: Case.objects.filter(pk=pk) | Case.objects.filter(id=pk)).run(1)
-    assert INT_MARKER < 0 and "\x00" in TEXT_MARKER
 
 
 @pytest.mark.parametrize("name", [*ACTORS, "admin"])
@@ -182,7 +134,7 @@ def test_odd_ids_are_404_in_the_error_shape(world: Any, api_as: Api, pk: str) ->
     assert response.json()["error"]["code"] == "not_found"
 
 
-def test_client_for_key_agrees_with_the_model(world: Any) -> None:
+def test_a_key_finds_its_client_among_those_sharing_its_prefix(world: Any) -> None:
     made: list[tuple[ApiClient, str]] = []
     for i, active in enumerate((True, True, False)):
         client = ApiClient(name=f"c{i}", area=world.district, is_active=active)
@@ -193,12 +145,10 @@ def test_client_for_key_agrees_with_the_model(world: Any) -> None:
         client.save()
         made.append((client, raw))
     for client, raw in made:
-        for candidate in (raw, raw[:-1] + ("A" if raw[-1] != "A" else "B"), raw[:12], ""):
-            expected = ApiClient.authenticate(candidate)
-            got = client_for_key(candidate)
-            assert (got and got.pk) == (expected and expected.pk)
-        found = client_for_key(raw)
-        assert (found is not None) == client.is_active
+        for wrong in (raw[:-1] + ("A" if raw[-1] != "A" else "B"), raw[:12], ""):
+            assert ApiClient.authenticate(wrong) is None
+        found = ApiClient.authenticate(raw)
+        assert (found and found.pk) == (client.pk if client.is_active else None)
         if found is not None:
             with CaptureQueriesContext(connection) as captured:
                 assert found.area.code == world.district.code
