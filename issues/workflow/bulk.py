@@ -307,10 +307,10 @@ def _write_escalations_postgres(rows: list[_Row], *, now: dt.datetime, actor_lab
             INSERT INTO {whistle} (case_id, from_tier, to_tier, reason, automatic, at)
             SELECT v.id, v.from_tier, v.tier, v.reason, true, %(now)s FROM v
             ON CONFLICT (case_id, to_tier) DO NOTHING
-            RETURNING case_id
+            RETURNING id, case_id
         ),
         w AS (
-            SELECT v.*, d.accept_due, d.resolve_due, d.warn_at, d.provisional
+            SELECT v.*, whistled.id AS whistle_id, d.accept_due, d.resolve_due, d.warn_at, d.provisional
             FROM whistled JOIN v ON v.id = whistled.case_id
             JOIN unnest(
                 %(accept_due)b::timestamptz[], %(resolve_due)b::timestamptz[],
@@ -332,7 +332,7 @@ def _write_escalations_postgres(rows: list[_Row], *, now: dt.datetime, actor_lab
         INSERT INTO {event} (case_id, kind, at, actor_label, from_state, to_state, from_tier, to_tier,
                              note, public, data)
         SELECT w.id, %(kind)s, %(now)s, %(label)s, w.from_state, %(state)s, w.from_tier, w.tier,
-               w.reason, true, '{{}}'::jsonb
+               w.reason, true, jsonb_build_object('whistle_id', w.whistle_id, 'department_ids', '[]'::jsonb)
         FROM w
         RETURNING id
     """  # noqa: S608 - table names come from the models, quoted
@@ -360,13 +360,11 @@ def _write_escalations_postgres(rows: list[_Row], *, now: dt.datetime, actor_lab
         "kind": EventKind.ESCALATED,
         "label": actor_label,
     }
-    import psycopg
-
-    connection.ensure_connection()
-    # Server-side binding, and the arrays as binary parameters (``%(name)b``): psycopg's text
-    # format would quote and escape every element in Python, ten times slower.
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, binary=True)
+    # The arrays as binary parameters (``%(name)b``; with DATABASE_SERVER_SIDE_BINDING, the
+    # default): psycopg's text format would quote and escape every element in Python. Through
+    # Django's cursor, so the statement is logged, counted and its errors wrapped like any other.
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
 
 
