@@ -12,12 +12,12 @@ Other caches (the local-memory cache of a laptop or the tests) use ``add`` + ``i
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import logging
 import re
 import time
-import weakref
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -84,24 +84,24 @@ def _key(group: str, value: str, period: int, window: int) -> str:
     return f"rl:{group}:{period}:{digest}:{window}"
 
 
-# One redis-py client per Django cache client: Django builds a new one (with its few hundred
-# response callbacks) for every call, the connection pool behind them being the same.
-_clients: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+@functools.cache
+def _redis(location: str) -> Any:
+    """redis-py's own client of the cache's server (the first in LOCATION: the one Django writes to).
 
+    Django's RedisCache has no public pipeline; the counters are read and written only here,
+    so a client of our own, on the same server, keeps each check one round trip.
+    """
+    import redis
 
-def _redis(cache: RedisCache) -> Any:
-    backend = cache._cache
-    client = _clients.get(backend)
-    if client is None:
-        client = _clients[backend] = backend.get_client(write=True)
-    return client
+    return redis.Redis.from_url(location.split(",")[0])
 
 
 def _count(keys: list[tuple[str, int]], *, add_one: bool) -> list[int]:
     """The counter of each (key, ttl), one more on each if ``add_one``: one pipeline for all on Redis."""
     cache = caches["default"]
     if isinstance(cache, RedisCache):
-        pipe = _redis(cache).pipeline(transaction=False)
+        location = settings.CACHES["default"]["LOCATION"]
+        pipe = _redis(location if isinstance(location, str) else location[0]).pipeline(transaction=False)
         for key, ttl in keys:
             full = cache.make_and_validate_key(key)
             pipe.set(full, 0, ex=ttl, nx=True)
