@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,10 +37,12 @@ from issues.workflow import case_accept, case_submit
 from tests.faults import (
     RedisServer,
     Service,
+    backends_waiting_on_locks,
     celery_beat,
     celery_worker,
     database_url,
     project_env,
+    side_connection,
     terminate_backends,
     wait_until,
 )
@@ -162,11 +165,39 @@ def wait_all_escalated(ids: list[int], *, timeout: float = RECOVERY) -> float:
     return time.monotonic() - started
 
 
+@contextmanager
+def sweep_held_mid_batch(ids: list[int]) -> Iterator[None]:
+    """Hold the sweep inside a batch, half-way through ``ids``, until the block ends.
+
+    A side transaction inserts, without committing, the whistle the sweep will try to write
+    for the middle case: the sweep's batch INSERT waits on it with its rows claimed and half
+    the cases already committed by earlier batches. The kill then always lands mid-batch,
+    however loaded the machine (polling for "some but not all" lost that race under load).
+    Leaving the block rolls the side transaction back: nothing of it remains.
+    """
+    middle = sorted(ids)[len(ids) // 2]
+    with side_connection(connection.settings_dict) as conn:
+        conn.autocommit = False
+        conn.execute(
+            f"INSERT INTO {Whistle._meta.db_table} (case_id, from_tier, to_tier, reason, automatic, at)"  # noqa: S608
+            " VALUES (%s, %s, %s, 'drill', true, now())",
+            [middle, AreaLevel.ALLEY, AreaLevel.COMMUNITY],
+        )
+        try:
+            yield
+        finally:
+            conn.rollback()
+
+
 def wait_mid_sweep(ids: list[int]) -> int:
-    """Block until the sweep has committed some batches but not all; returns how many whistles so far."""
-    return wait_until(
-        lambda: whistles(ids) or 0, timeout=STARTUP, interval=0.01, what="the sweep's first batches"
-    )
+    """Block until the held sweep has committed its first batches and waits inside the next; whistles so far."""
+
+    def held() -> int:
+        with side_connection(connection.settings_dict) as conn:
+            waiting = backends_waiting_on_locks(conn)
+        return whistles(ids) if waiting else 0
+
+    return wait_until(held, timeout=STARTUP, interval=0.05, what="the sweep held inside a batch")
 
 
 # --- 1. PostgreSQL connections killed mid-sweep ----------------------------------------------------
@@ -177,10 +208,11 @@ def test_drill_database_connections_killed_mid_sweep(drill: Drill, world: World)
     sweep_every(SWEEP_EVERY)
     worker = drill.worker()
     beat = drill.beat()
-    so_far = wait_mid_sweep(ids)
-    killed_at = time.monotonic()
-    killed = terminate_backends(connection.settings_dict)  # the worker's and the beat's
-    assert so_far < len(ids), "the sweep finished before the kill; the drill proved nothing"
+    with sweep_held_mid_batch(ids):
+        so_far = wait_mid_sweep(ids)
+        killed_at = time.monotonic()
+        killed = terminate_backends(connection.settings_dict)  # the worker's and the beat's
+    assert 0 < so_far < len(ids)
     recovery = time.monotonic() - killed_at + wait_all_escalated(ids)
     assert_each_escalated_exactly_once(ids)
     assert worker.alive() and beat.alive()
@@ -197,11 +229,12 @@ def test_drill_worker_killed_mid_batch(drill: Drill, world: World) -> None:
     sweep_every(SWEEP_EVERY)
     first = drill.worker("drill-a")
     drill.beat()
-    so_far = wait_mid_sweep(ids)
-    killed_at = time.monotonic()
-    first.kill()  # SIGKILL to the whole process group: main process and pool child
-    assert so_far < len(ids), "the sweep finished before the kill; the drill proved nothing"
-    assert whistles(ids) < len(ids), "the sweep finished before the kill took effect"
+    with sweep_held_mid_batch(ids):
+        so_far = wait_mid_sweep(ids)
+        killed_at = time.monotonic()
+        first.kill()  # SIGKILL to the whole process group: main process and pool child
+    assert 0 < so_far < len(ids)
+    assert whistles(ids) < len(ids), "a batch of the killed worker was committed after all"
     drill.worker("drill-b")
     recovery = time.monotonic() - killed_at + wait_all_escalated(ids)
     assert_each_escalated_exactly_once(ids)
