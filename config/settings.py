@@ -185,7 +185,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, int] = (
 )
 # Celery's Django fixup would close the DB connection around every task (measured in bench/:
 # ~5x on tiny tasks); connections are reused instead and checked before each task by
-# dispatch.apps (close_old_connections + CONN_HEALTH_CHECKS), so a restarted PostgreSQL costs
+# config.celery (close_old_connections + CONN_HEALTH_CHECKS), so a restarted PostgreSQL costs
 # no failed task. 0 closes them every time.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=200)
 
