@@ -246,10 +246,13 @@ def _write_escalations(rows: list[_Row], *, now: dt.datetime, actor_label: str) 
     """Whistles, the cases' new tier and deadlines, timeline events: three statements (any database)."""
     from dispatch.models import Whistle
 
-    Whistle.objects.bulk_create(
+    whistles = Whistle.objects.bulk_create(
         Whistle(case_id=r.pk, from_tier=r.from_tier, to_tier=r.tier, reason=r.reason, automatic=True, at=now)
         for r in rows
     )
+    # As case_escalate writes it: the event names its whistle (bulk_create sets the ids on
+    # every database Django returns them for, SQLite and PostgreSQL included).
+    whistle_of = {w.case_id: w.pk for w in whistles}
     for flag in (False, True):
         update_rows(
             Case,
@@ -273,6 +276,7 @@ def _write_escalations(rows: list[_Row], *, now: dt.datetime, actor_label: str) 
             from_tier=r.from_tier,
             to_tier=r.tier,
             note=r.reason,
+            data={"whistle_id": whistle_of[r.pk], "department_ids": []},
         )
         for r in rows
     )
