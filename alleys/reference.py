@@ -37,6 +37,25 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
+# --- every per-process cache of the project, in one list --------------------------------------------
+# Each cache has its own invalidation rule in production (signals, a shared stamp, a TTL); the
+# list is what lets a test start from nothing with one call, whoever adds a cache later.
+_process_caches: list[Callable[[], None]] = []
+
+
+def register_process_cache(clear: Callable[[], None]) -> Callable[[], None]:
+    """Name a per-process cache's ``clear`` so that ``clear_process_caches`` reaches it; returns it."""
+    if clear not in _process_caches:
+        _process_caches.append(clear)
+    return clear
+
+
+def clear_process_caches() -> None:
+    """Forget everything every per-process cache holds (tests; production invalidates each by its rule)."""
+    for clear in list(_process_caches):
+        clear()
+
+
 class ReferenceCache(Generic[K, V]):
     """A per-process dictionary of rarely-changing rows, invalidated across processes (see above)."""
 
@@ -49,6 +68,7 @@ class ReferenceCache(Generic[K, V]):
         self._stamp: Any = None
         self._loaded_at = 0.0
         self._checked_at = 0.0
+        register_process_cache(self.clear)
 
     @property
     def _stamp_key(self) -> str:

@@ -33,6 +33,8 @@ import holidays
 from django.conf import settings
 from django.utils import timezone
 
+from alleys.reference import register_process_cache
+
 logger = logging.getLogger(__name__)
 
 WORK_START = dt.time.fromisoformat(getattr(settings, "JXT_WORK_START", "09:00"))
@@ -254,3 +256,6 @@ def clear_calendar_cache(*_args: object, **_kwargs: object) -> None:
     global _cached
     with _lock:
         _cached = None
+
+
+register_process_cache(clear_calendar_cache)

@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 
 from alleys.models import RoleAssignment
 from alleys.permissions import ORG_ROLES
+from alleys.reference import register_process_cache
 from issues.choices import AWAITING_ACCEPT_STATES, OPEN_STATES
 from issues.models import Case
 
@@ -250,6 +251,17 @@ class _Watch:
 
 _watch = _Watch()
 _watch_lock = threading.Lock()
+
+
+def forget_watch() -> None:
+    """Forget what this process saw and announced (tests: each starts as a fresh process would)."""
+    with _watch_lock:
+        _watch.seen = None
+        _watch.recheck_at = None
+        _watch.announced.clear()
+
+
+register_process_cache(forget_watch)
 
 
 def _fingerprint(calendar: BusinessCalendar) -> object:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from alleys.choices import AreaLevel
+from alleys.reference import register_process_cache
 
 from .calendar import BusinessCalendar, get_calendar
 from .choices import TimeUnit
@@ -108,6 +109,9 @@ def clear_policy_cache(*_args: object, **_kwargs: object) -> None:
     global _policy_cache
     with _policy_lock:
         _policy_cache = None
+
+
+register_process_cache(clear_policy_cache)
 
 
 def compute_deadlines(

@@ -133,29 +133,15 @@ def _default_language() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _fresh_process_caches() -> Iterator[None]:
-    """The calendar, deadline policies and reference data (areas, departments, categories) are
-    cached per process; a test's rows (rolled back with its transaction) must not be seen by
-    the next test."""
-    from alleys import reference
-    from dispatch.calendar import clear_calendar_cache
-    from dispatch.deadlines import clear_policy_cache
-    from dispatch.notify import clear_unit_caches
-    from issues import reference as issue_reference
-    from issues.public.views import track_blocks
+    """Every per-process cache (the calendar, deadline policies, reference data, recipients,
+    blocked addresses, the calendar's watch) starts empty: a test's rows, rolled back with its
+    transaction, must not be seen by the next test. Each cache registers itself
+    (``alleys.reference.register_process_cache``), so a new one needs nothing here."""
+    from alleys.reference import clear_process_caches
 
-    clears = (
-        clear_calendar_cache,
-        clear_policy_cache,
-        reference.clear,
-        issue_reference.clear,
-        clear_unit_caches,
-        track_blocks.clear,  # addresses this process refuses tracking pages
-    )
-    for clear in clears:
-        clear()
+    clear_process_caches()
     yield
-    for clear in clears:
-        clear()
+    clear_process_caches()
 
 
 @pytest.fixture(autouse=True)

@@ -27,6 +27,8 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
 
+from alleys.reference import register_process_cache
+
 logger = logging.getLogger(__name__)
 
 _RATE_RE = re.compile(r"^(\d+)/(\d*)([smhd])$")
@@ -172,6 +174,7 @@ class LocalBlocks:
     def __init__(self, *, max_entries: int = 10_000) -> None:
         self.max_entries = max_entries
         self._until: dict[str, float] = {}
+        register_process_cache(self.clear)
 
     def blocked(self, value: str) -> bool:
         until = self._until.get(value)
