@@ -1,10 +1,11 @@
 """Who is told what when a case moves: in-app inbox, e-mail and group-robot webhooks.
 
-Services append timeline events and call ``schedule_notifications(event_ids)``; the
-Celery task runs only after the transaction commits (a rolled-back change tells
-nobody), fans the events out to recipients with a constant number of queries per
-batch, and queues one delivery task per outgoing channel. A failing channel is
-retried by its own task and never touches the case.
+Services append timeline events and call ``schedule_notifications(event_ids)`` in the same
+transaction: it writes an outbox row (a rolled-back change tells nobody, a committed one is
+never left untold) and publishes the fan-out task after commit. The task writes the inbox
+messages and one delivery per outgoing channel with a constant number of queries, then
+deletes the outbox row. What a lost message or a failed send left behind, the sweep sends
+again (``relay_due``); a failing channel never touches the case.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from django.utils import timezone
 from alleys.choices import CODE_LENGTH, HOLDER_ROLES, AreaLevel, Role
 from alleys.models import Area, RoleAssignment
 from alleys.reference import ReferenceCache, areas_by_id
-from issues.bulk_sql import concrete_field, insert_new
+from issues.bulk_sql import claim, concrete_field, insert_new
 from issues.choices import EventKind
 from issues.models import CaseEvent
 from issues.reference import category_by_id
@@ -641,7 +642,10 @@ def relay_due(*, now: dt.datetime, batch: int) -> tuple[int, int]:
 
     relayed_rows: list[tuple[int, list[int]]] = []
     with transaction.atomic():
-        rows = _claim_due(NotificationOutbox.objects.filter(next_attempt_at__lte=now), batch)
+        rows = claim(
+            NotificationOutbox.objects.filter(next_attempt_at__lte=now).order_by("next_attempt_at", "pk"),
+            batch,
+        )
         for row in rows:
             row.attempts += 1
             row.next_attempt_at = now + _retry_delay(row.attempts)
@@ -650,8 +654,10 @@ def relay_due(*, now: dt.datetime, batch: int) -> tuple[int, int]:
     for pk, ids in relayed_rows:
         notify_events.apply_async((ids,), {"outbox": pk}, argsrepr=arguments_summary(ids))
     with transaction.atomic():
-        deliveries = _claim_due(
-            NotificationDelivery.objects.filter(next_attempt_at__lte=now).exclude(state=DeliveryState.SENT),
+        deliveries = claim(
+            NotificationDelivery.objects.filter(next_attempt_at__lte=now)
+            .exclude(state=DeliveryState.SENT)
+            .order_by("next_attempt_at", "pk"),
             batch,
         )
         for delivery in deliveries:
@@ -668,12 +674,6 @@ def relay_due(*, now: dt.datetime, batch: int) -> tuple[int, int]:
             "relayed %s untold outbox rows and %s unsent deliveries", len(relayed_rows), len(deliveries)
         )
     return len(relayed_rows), len(deliveries)
-
-
-def _claim_due(qs: QuerySet[Any], batch: int) -> list[Any]:
-    if connections[qs.db].features.has_select_for_update_skip_locked:
-        qs = qs.select_for_update(skip_locked=True)
-    return list(qs.order_by("next_attempt_at", "pk")[:batch])
 
 
 def mark_read(*, user_id: int, ids: Sequence[int] | None = None) -> int:

@@ -29,6 +29,7 @@ from issues.workflow import (
     case_dispatched_with_common_issue,
     case_mark_in_progress,
     case_resolve,
+    lock_for_transition,
     may_receive_orders_from,
     record_event,
     stored,
@@ -46,29 +47,21 @@ def _now(now: dt.datetime | None) -> dt.datetime:
     return now or timezone.now()
 
 
-def _order_just_changed() -> TransitionError:
-    return TransitionError(_("派单刚刚发生了变化，本次操作未执行。请刷新后查看最新进展。"))
+def _order_just_changed() -> str:
+    return _("派单刚刚发生了变化，本次操作未执行。请刷新后查看最新进展。")
 
 
 def _lock(order: DispatchOrder | int) -> DispatchOrder:
-    """Lock the order row and load what the checks read, in one statement.
+    """Lock the order row and load what the checks read (the race guard as for cases).
 
-    As for cases (``issues.workflow.events._lock``): a click that waited for the lock while
-    another transaction moved a joined key loses the row to PostgreSQL's re-check of the join.
     No transition moves an order's department today; the guard keeps a future one from
-    turning that race into a 500.
+    turning a click that waited on the lock into a 500.
     """
-    pk = order if isinstance(order, int) else order.pk
-    try:
-        return (
-            DispatchOrder.objects.select_for_update(of=("self",))
-            .select_related("department", "dispatcher_area", "case", "common_issue")
-            .get(pk=pk)
-        )
-    except DispatchOrder.DoesNotExist:
-        if DispatchOrder.objects.filter(pk=pk).exists():
-            raise _order_just_changed() from None
-        raise
+    return lock_for_transition(
+        DispatchOrder.objects.select_related("department", "dispatcher_area", "case", "common_issue"),
+        order if isinstance(order, int) else order.pk,
+        changed=_order_just_changed(),
+    )
 
 
 def _cases_of(order: DispatchOrder) -> list[Case]:
@@ -398,19 +391,13 @@ def extension_request(
 
 
 def _lock_extension(ext: ExtensionRequest | int) -> ExtensionRequest:
-    pk = ext if isinstance(ext, int) else ext.pk
-    try:
-        return (
-            ExtensionRequest.objects.select_for_update(of=("self",))
-            .select_related(
-                "order", "order__department", "order__dispatcher_area", "order__case", "order__common_issue"
-            )
-            .get(pk=pk)
-        )
-    except ExtensionRequest.DoesNotExist:  # the same race as ``_lock``'s
-        if ExtensionRequest.objects.filter(pk=pk).exists():
-            raise _order_just_changed() from None
-        raise
+    return lock_for_transition(
+        ExtensionRequest.objects.select_related(
+            "order", "order__department", "order__dispatcher_area", "order__case", "order__common_issue"
+        ),
+        ext if isinstance(ext, int) else ext.pk,
+        changed=_order_just_changed(),
+    )
 
 
 def _is_community_of_order(actor: Any, order: DispatchOrder) -> bool:

@@ -25,6 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from issues.bulk_sql import claim
 from issues.choices import AWAITING_ACCEPT_STATES, OPEN_STATES, CaseState, EventKind
 from issues.models import Case, CaseEvent
 from issues.workflow import cases_close_unrated_claimed, cases_escalate_claimed
@@ -61,13 +62,6 @@ class SweepResult:
         data = asdict(self)
         data.pop("details")
         return data
-
-
-def _claim(qs: Any, batch: int) -> list[Any]:
-    """Lock up to ``batch`` rows nobody else holds (PostgreSQL); SQLite serialises writers anyway."""
-    if connection.features.has_select_for_update_skip_locked:
-        qs = qs.select_for_update(skip_locked=True, of=("self",))
-    return list(qs[:batch])
 
 
 def run_sweep(
@@ -188,7 +182,7 @@ def _sweep_warnings(
         return
     while True:
         with transaction.atomic():
-            cases = _claim(due.select_related("category__category_class", "alley", "holder_area"), batch)
+            cases = claim(due.select_related("category__category_class", "alley", "holder_area"), batch)
             if not cases:
                 return
             result.batches += 1
@@ -239,7 +233,7 @@ def _sweep_escalations(
     while True:
         try:
             with transaction.atomic():
-                cases = [ClaimedCase(*row) for row in _claim(due.values_list(*CLAIM_COLUMNS), batch)]
+                cases = [ClaimedCase(*row) for row in claim(due.values_list(*CLAIM_COLUMNS), batch)]
                 if not cases:
                     return
                 result.batches += 1
@@ -291,7 +285,7 @@ def _sweep_orders(
             continue
         while True:
             with transaction.atomic():
-                orders = _claim(due.select_related("department", "common_issue"), batch)
+                orders = claim(due.select_related("department", "common_issue"), batch)
                 if not orders:
                     break
                 result.batches += 1
@@ -353,7 +347,7 @@ def _sweep_feedback_window(
         return
     while True:
         with transaction.atomic():
-            cases = _claim(due, batch)
+            cases = claim(due, batch)
             if not cases:
                 return
             result.batches += 1

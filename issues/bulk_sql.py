@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any, Literal, overload
 
 from django.db import connections, router
-from django.db.models import Field, Model
+from django.db.models import Field, Model, QuerySet
 
 
 def concrete_field(model: type[Model], name: str) -> Field[Any, Any]:
@@ -176,3 +176,14 @@ def _insert_sql(
         casts = ", ".join(f"%b::{(f.db_type(connection) or '').split('(')[0]}[]" for f in fields)
         return f"INSERT INTO {table} ({names}) SELECT * FROM unnest({casts})", tail  # noqa: S608 - names from the model
     return f"INSERT INTO {table} ({names}) VALUES ", tail  # noqa: S608 - names from the model
+
+
+def claim(queryset: QuerySet[Any], batch: int) -> list[Any]:
+    """Lock up to ``batch`` rows of ``queryset`` that nobody else holds, for a periodic job.
+
+    ``SELECT … FOR UPDATE SKIP LOCKED`` where the database has it (PostgreSQL): two sweeps
+    at once take disjoint rows. SQLite serialises writers anyway. Call it in a transaction.
+    """
+    if connections[queryset.db].features.has_select_for_update_skip_locked:
+        queryset = queryset.select_for_update(skip_locked=True, of=("self",))
+    return list(queryset[:batch])

@@ -39,7 +39,7 @@ from .cases import (
     case_verify,
     case_whistle,
 )
-from .events import actor_label, record_event, stored
+from .events import actor_label, lock_for_transition, record_event, stored
 from .rules import (
     OPEN,
     TRANSITIONS,
@@ -91,6 +91,7 @@ __all__ = [
     "is_community_of",
     "is_holder",
     "is_supervisor",
+    "lock_for_transition",
     "may_receive_orders_from",
     "record_event",
     "stored",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db.models import Model, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
@@ -27,30 +28,35 @@ def _now(now: dt.datetime | None) -> dt.datetime:
     return now or timezone.now()
 
 
-def _lock(case: Case | int) -> Case:
-    """Lock the case row for a transition and load what the checks read, in one statement.
+M = TypeVar("M", bound=Model)
 
-    A click that waited for the lock while another transaction changed the case (the sweep
-    escalating it, another click) meets the row as that transaction committed it. But under
-    READ COMMITTED PostgreSQL re-checks the updated row against the whole statement, joins
-    included: when the change moved a joined key (the escalation's holder area), the row no
-    longer matches and the statement returns nothing. The case still exists; it has just
-    changed under the user's feet, so say that (409), never "not found" (a 500).
+
+def lock_for_transition(queryset: QuerySet[M], pk: int, *, changed: str) -> M:
+    """Lock one row of ``queryset`` (with what it joins, in one statement) for a transition.
+
+    A click that waited for the lock while another transaction changed the row (the sweep
+    escalating a case, another click) meets the row as that transaction committed it. But
+    under READ COMMITTED PostgreSQL re-checks the updated row against the whole statement,
+    joins included: when the change moved a joined key (an escalation's holder area), the
+    row no longer matches and the statement returns nothing. The row still exists; it has
+    just changed under the user's feet, so say ``changed`` (409), never "not found" (a 500).
     """
-    pk = case if isinstance(case, int) else case.pk
     try:
-        return (
-            Case.objects.select_for_update(of=("self",))
-            .select_related("category", "category__category_class", "alley", "holder_area")
-            .get(pk=pk)
-        )
-    except Case.DoesNotExist:
+        return queryset.select_for_update(of=("self",)).get(pk=pk)
+    except ObjectDoesNotExist:
         # Only on that race (or a wrong id), so the common path stays one statement.
-        if Case.objects.filter(pk=pk).exists():
-            raise TransitionError(
-                _("案件刚刚发生了变化（例如已超时上报或被他人处理），本次操作未执行。请刷新后查看最新进展。")
-            ) from None
+        if queryset.model._default_manager.filter(pk=pk).exists():
+            raise TransitionError(changed) from None
         raise
+
+
+def _lock(case: Case | int) -> Case:
+    """Lock the case row for a transition and load what the checks read."""
+    return lock_for_transition(
+        Case.objects.select_related("category", "category__category_class", "alley", "holder_area"),
+        case if isinstance(case, int) else case.pk,
+        changed=_("案件刚刚发生了变化（例如已超时上报或被他人处理），本次操作未执行。请刷新后查看最新进展。"),
+    )
 
 
 def _check(name: str, case: Case, actor: Any, *, system: bool = False) -> None:
