@@ -20,8 +20,6 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from issues.models import CategoryType
-
 from .choices import DEPARTMENT_ROLES, ROLE_LEVEL, AreaLevel, Role
 from .forms import AreaForm
 from .models import AlleyProfile, Area, Department, RoleAssignment, StaffProfile
@@ -411,38 +409,6 @@ class DepartmentAreaFilter(admin.SimpleListFilter):
         return queryset.filter(area_id=value) if value and value.isdigit() else queryset
 
 
-class DepartmentCategoryInline(ScopedInlineMixin, admin.TabularInline):
-    """The department's duty list (权责清单): the types of matter it answers for, read-only here."""
-
-    model = CategoryType.departments.through
-    fk_name = "department"
-    fields = ("category_code", "category_name", "category_class")
-    readonly_fields = fields
-    extra = 0
-    max_num = 0
-    can_delete = False
-    verbose_name = _("责任事项")
-    verbose_name_plural = _("权责清单（责任事项，在“事项类型”中维护）")
-
-    def can_edit(self, request: HttpRequest, obj: Any) -> bool:
-        return False
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return super().get_queryset(request).select_related("categorytype__category_class")
-
-    @admin.display(description=_("事项编码"))
-    def category_code(self, obj: Any) -> str:
-        return str(obj.categorytype.code)
-
-    @admin.display(description=_("事项名称"))
-    def category_name(self, obj: Any) -> str:
-        return str(obj.categorytype.name)
-
-    @admin.display(description=_("分类"))
-    def category_class(self, obj: Any) -> str:
-        return str(obj.categorytype.category_class)
-
-
 class DepartmentRoleInline(AssignmentChoicesMixin, ScopedInlineMixin, admin.TabularInline):
     """The department's contact and leader logins (granted by the organisation department)."""
 
@@ -491,7 +457,8 @@ class DepartmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_filter = ("kind", DepartmentAreaFilter, "is_active")
     search_fields = ("name", "code", "role_key", "leader_name", "contact_name")
     list_select_related = ("area",)
-    inlines = [DepartmentCategoryInline, DepartmentRoleInline]
+    # dispatch/admin_categories.py adds the duty list (权责清单) in front.
+    inlines = [DepartmentRoleInline]
     view_roles = ANY_ROLE
     manage_roles = ORG_ROLES | DEPARTMENT_ROLES
     add_roles = ORG_ROLES

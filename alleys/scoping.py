@@ -109,11 +109,9 @@ def _compute(user: Any) -> Scope:
         return Scope()
     if user.is_superuser:
         return Scope(is_global=True)
-    from .models import RoleAssignment
-
-    rows = RoleAssignment.objects.filter(user_id=user.pk, is_active=True).values_list(
-        "role", "area__code", "department_id"
-    )
+    # Through the user's reverse relation (RoleAssignment.user, related_name "roles"): the models
+    # module imports this one, not the other way round.
+    rows = user.roles.filter(is_active=True).values_list("role", "area__code", "department_id")
     return scope_from_assignments(rows)
 
 

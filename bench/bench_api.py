@@ -39,7 +39,8 @@ def setup_clients(count: int) -> dict[str, Any]:
 
     from alleys.models import Area
     from bench.baseline.models import BareItem
-    from issues.models import ApiClient, Case, CategoryType
+    from dispatch.models import CategoryType
+    from issues.models import ApiClient, Case
 
     city = Area.objects.get(level="city")
     ApiClient.objects.filter(name="bench-open311").delete()

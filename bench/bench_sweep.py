@@ -51,7 +51,7 @@ BARE_COUNT = "SELECT count(*) FROM issues_case WHERE state = ANY(%(open)s) AND r
 def bench_escalation(meta: dict, res: h.Results, repeats: int) -> None:
     from django.db import connection, transaction
 
-    from dispatch.sweep import run_sweep
+    from issues.sweep import run_sweep
 
     now = h.anchor_of(meta)
     with h.connect() as conn, conn.cursor() as cur:
@@ -104,7 +104,7 @@ def bench_escalation(meta: dict, res: h.Results, repeats: int) -> None:
 def bench_nothing_due(meta: dict, res: h.Results, repeats: int) -> None:
     from django.db import connection
 
-    from dispatch.sweep import run_sweep
+    from issues.sweep import run_sweep
 
     now = h.anchor_of(meta)
     h.reset_to_baseline(meta, vacuum=True)
@@ -113,7 +113,7 @@ def bench_nothing_due(meta: dict, res: h.Results, repeats: int) -> None:
     # The steady state: autovacuum has visited the table since (dead index entries of the
     # escalated rows and stale statistics would otherwise make the first idle sweeps slow).
     with h.connect() as conn:
-        conn.execute("VACUUM (ANALYZE) issues_case, dispatch_dispatchorder")
+        conn.execute("VACUUM (ANALYZE) issues_case, issues_dispatchorder")
     check = run_sweep(now=now)
     h.say(
         f"   after one sweep (escalated {first.escalated}), a second does: escalated {check.escalated}, "
@@ -161,10 +161,9 @@ def bench_celery(meta: dict, res: h.Results, tasks: int, rounds: int) -> None:
 
     from bench.baseline.models import BareTick
     from bench.baseline.tasks import bare_update, gate
-    from dispatch.models import Notification, NotificationOutbox
-    from dispatch.notify import task_arguments
-    from dispatch.tasks import notify_events
-    from issues.models import CaseEvent
+    from issues.models import CaseEvent, Notification, NotificationOutbox
+    from issues.notify import task_arguments
+    from issues.tasks import notify_events
 
     h.reset_to_baseline(meta)
     connection.close()

@@ -41,8 +41,8 @@ LOADED_TABLES = (
     "issues_case",
     "issues_caseevent",
     "issues_feedback",
-    "dispatch_whistle",
-    "dispatch_dispatchorder",
+    "issues_whistle",
+    "issues_dispatchorder",
     "issues_patrollog",
 )
 DESCRIPTIONS = (
@@ -108,7 +108,7 @@ SELECT t.id AS cat_id, cc.code AS class_code,
        GREATEST(1, round((CASE cc.code WHEN 'A' THEN 8 WHEN 'B' THEN 3 WHEN 'C' THEN 0.8 ELSE 0.25 END)
              * (CASE WHEN t.common THEN 4 ELSE 1 END) * 4))::int AS weight,
        COALESCE(NULLIF(t.default_department_role, ''), 'cg') AS role_key
-FROM issues_categorytype t JOIN issues_categoryclass cc ON cc.id = t.category_class_id
+FROM dispatch_categorytype t JOIN dispatch_categoryclass cc ON cc.id = t.category_class_id
 WHERE t.is_active;
 CREATE TABLE bench_cat_slot AS
 SELECT row_number() OVER (ORDER BY cat_id, g) AS slot, cat_id
@@ -275,7 +275,7 @@ CROSS JOIN LATERAL (SELECT
         (
             "whistles",
             f"""
-INSERT INTO dispatch_whistle (from_tier, to_tier, reason, automatic, at, actor_id, case_id)
+INSERT INTO issues_whistle (from_tier, to_tier, reason, automatic, at, actor_id, case_id)
 SELECT ({tiers})[c.s_idx + k], ({tiers})[c.s_idx + k + 1],
        CASE WHEN k % 4 = 0 THEN '超过受理期限未处理，系统自动上报。' ELSE '需上级协调相关单位解决。' END,
        k % 4 = 0,
@@ -292,7 +292,7 @@ ORDER BY c.id, k;
         (
             "orders",
             f"""
-INSERT INTO dispatch_dispatchorder (
+INSERT INTO issues_dispatchorder (
   role, state, instructions, dispatched_at, received_at, report_due, reported_at, leader_name,
   contact_name, contact_phone, work_plan, complete_due, completed_at, completion_note,
   rejection_reason, report_overdue_at, complete_overdue_at, case_id, common_issue_id,
@@ -357,7 +357,7 @@ INSERT INTO issues_caseevent (at, actor_label, kind, from_state, to_state, from_
 SELECT w.at, CASE WHEN w.automatic THEN '系统' ELSE '街巷服务团队' END,
        CASE WHEN w.automatic THEN 'escalated' ELSE 'whistled' END,
        'accepted', 'submitted', w.from_tier, w.to_tier, w.reason, true, '{}'::jsonb, NULL, w.case_id
-FROM dispatch_whistle w""",
+FROM issues_whistle w""",
                     events(
                         "accepted",
                         "cs.accepted_at",
@@ -370,7 +370,7 @@ INSERT INTO issues_caseevent (at, actor_label, kind, from_state, to_state, from_
                               public, data, actor_id, case_id)
 SELECT o.dispatched_at, '区委组织部', 'dispatched', '', '', '', '', '请按时报到并制定工作方案。', true,
        jsonb_build_object('order_id', o.id, 'department_id', o.department_id), NULL, o.case_id
-FROM dispatch_dispatchorder o""",
+FROM issues_dispatchorder o""",
                     events(
                         "resolved",
                         "cs.resolved_at",

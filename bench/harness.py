@@ -297,7 +297,7 @@ def reset_to_baseline(meta: dict[str, Any], *, vacuum: bool = False) -> None:
         restore_overdue(cur)
         cur.execute("SET session_replication_role = origin")
         if vacuum:
-            cur.execute("VACUUM (ANALYZE) issues_case, issues_caseevent, dispatch_whistle")
+            cur.execute("VACUUM (ANALYZE) issues_case, issues_caseevent, issues_whistle")
     flush_redis()
 
 

@@ -12,10 +12,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from alleys.api.urls import router as alleys_router
-from dispatch.api.urls import router as dispatch_router
+from core.api.schema import SCHEMA_SETTINGS
 from evaluation.api.urls import extra_urlpatterns as evaluation_extra_urlpatterns
 from evaluation.api.urls import router as evaluation_router
-from issues.api.schema import SCHEMA_SETTINGS
+from issues.api.order_urls import router as dispatch_router
 from issues.api.urls import extra_urlpatterns as issues_extra_urlpatterns
 from issues.api.urls import router as issues_router
 

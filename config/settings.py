@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "issues",
     "dispatch",
     "evaluation",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -77,8 +78,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "dispatch.context_processors.inbox",
-                "dispatch.context_processors.calendar_banner",
+                "issues.context_processors.inbox",
+                "issues.context_processors.calendar_banner",
             ],
         },
     },
@@ -271,11 +272,14 @@ EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 
 # --- REST framework / OpenAPI ----------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token schemes first: an anonymous caller is told (401, WWW-Authenticate) how to authenticate.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "issues.api.authentication.StaffTokenAuthentication",
+        "issues.api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # An active account; an integration client marked read-only may only read.
+    "DEFAULT_PERMISSION_CLASSES": ["issues.api.permissions.IsActiveUser"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
@@ -283,7 +287,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "issues.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "街巷通 Jiexiangtong API",
@@ -300,10 +304,10 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "alleys.choices.Role",
         "ServiceKindEnum": "alleys.choices.ServiceKind",
         "DepartmentKindEnum": "alleys.choices.DepartmentKind",
-        "OrderRoleEnum": "dispatch.choices.OrderRole",
-        "OrderStateEnum": "dispatch.choices.OrderState",
-        "ExtensionStateEnum": "dispatch.choices.ExtensionState",
-        "DeliveryStateEnum": "dispatch.choices.DeliveryState",
+        "OrderRoleEnum": "issues.choices.OrderRole",
+        "OrderStateEnum": "issues.choices.OrderState",
+        "ExtensionStateEnum": "issues.choices.ExtensionState",
+        "DeliveryStateEnum": "issues.choices.DeliveryState",
         "CaseStateEnum": "issues.choices.CaseState",
         "CaseSourceEnum": "issues.choices.CaseSource",
         "TimelinessEnum": "evaluation.choices.Timeliness",

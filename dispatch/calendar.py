@@ -27,13 +27,22 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import chinese_calendar
 import holidays
 from django.conf import settings
+from django.db import transaction
+from django.dispatch import Signal
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from alleys.reference import register_process_cache
+
+from .choices import CalendarDayKind
+
+if TYPE_CHECKING:
+    from .models import CalendarYear
 
 logger = logging.getLogger(__name__)
 
@@ -259,3 +268,64 @@ def clear_calendar_cache(*_args: object, **_kwargs: object) -> None:
 
 
 register_process_cache(clear_calendar_cache)
+
+
+# The month from which next year's arrangement is awaited (the State Council publishes it
+# in November or December).
+ANNOUNCE_FROM_MONTH = 11
+
+
+# --- which years are guessed (the banner, the yearly notice, the admin form) ----------------------------------------------------------------------
+
+
+def unofficial_years(now: dt.datetime, calendar: BusinessCalendar | None = None) -> list[int]:
+    """The current year if it is predicted, and from 1 November next year too (local time)."""
+    calendar = calendar or get_calendar()
+    local = timezone.localtime(now)
+    years = [local.year, local.year + 1] if local.month >= ANNOUNCE_FROM_MONTH else [local.year]
+    return [year for year in years if not calendar.is_official_year(year)]
+
+
+def arrangement_url() -> str:
+    """The admin's one-page form for a year's arrangement (path only)."""
+    try:
+        return reverse("admin:dispatch_calendaryear_arrangement")
+    except NoReverseMatch:  # a site without the admin
+        return ""
+
+
+# --- changes -------------------------------------------------------------------------------------
+
+# Sent after the calendar's rows changed (an admin's save or delete, a year entered): this
+# process has already dropped its copy; listeners (the case layer) recompute what depended on it.
+calendar_changed = Signal()
+
+
+def announce_change(*_args: object, **_kwargs: object) -> None:
+    """Receiver of CalendarDay/CalendarYear saves and deletes: reload the calendar, tell the listeners."""
+    clear_calendar_cache()
+    calendar_changed.send(sender=BusinessCalendar)
+
+
+@transaction.atomic
+def calendar_year_replace(
+    *, year: int, note: str, holidays: dict[dt.date, str], workdays: dict[dt.date, str]
+) -> CalendarYear:
+    """Enter the State Council's arrangement of ``year``: it becomes official, its days these.
+
+    Every CalendarDay of the year is replaced (an override the notice does not repeat is
+    dropped: the notice is the whole truth for its year). Provisional deadlines are
+    recomputed after commit.
+    """
+    from .models import CalendarDay, CalendarYear
+
+    entry, _created = CalendarYear.objects.update_or_create(year=year, defaults={"note": note})
+    CalendarDay.objects.filter(date__year=year).delete()
+    CalendarDay.objects.bulk_create(
+        [
+            *(CalendarDay(date=d, kind=CalendarDayKind.HOLIDAY, name=n) for d, n in sorted(holidays.items())),
+            *(CalendarDay(date=d, kind=CalendarDayKind.WORKDAY, name=n) for d, n in sorted(workdays.items())),
+        ]
+    )
+    announce_change()  # bulk_create sends no signal
+    return entry

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
@@ -10,10 +9,8 @@ from django.utils.translation import gettext as _
 from alleys.choices import LEVEL_ORDER, AreaLevel, level_above
 from alleys.models import Area
 
-from .deadlines import compute_deadlines
-
 if TYPE_CHECKING:
-    from issues.models import Case
+    pass
 
 # Tiers from the bottom up (the reverse of the area levels).
 TIER_ORDER: tuple[str, ...] = tuple(reversed(LEVEL_ORDER))
@@ -43,29 +40,3 @@ def unit_label(tier: str, area: Area) -> str:
         # 鲤城区 → 鲤城区委组织部, 泉州市 → 泉州市委组织部
         return _("%(area)s委组织部") % {"area": area.name}
     return area.name
-
-
-def place_at_tier(
-    case: Case,
-    tier: str,
-    *,
-    now: dt.datetime,
-    holder: Area | None = None,
-) -> None:
-    """Put the case at ``tier``: new holder, fresh deadlines, awaiting acceptance (not saved)."""
-    case.tier = tier
-    case.holder_area = holder if holder is not None else holder_area_for(case.alley, tier)
-    case.tier_entered_at = now
-    set_fresh_deadlines(case, now=now)
-
-
-def set_fresh_deadlines(case: Case, *, now: dt.datetime) -> None:
-    """Accept and resolve deadlines from ``now`` at the case's tier; the accept deadline escalates."""
-    deadlines = compute_deadlines(
-        category=case.category, tier=case.tier, start=now, urgent=case.urgency == "urgent"
-    )
-    case.accept_due = deadlines.accept_due
-    case.resolve_due = deadlines.resolve_due
-    case.escalation_due = deadlines.accept_due
-    case.warn_at = deadlines.warn_at
-    case.deadline_provisional = deadlines.provisional

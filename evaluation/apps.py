@@ -7,3 +7,11 @@ class EvaluationConfig(AppConfig):
 
     name = "evaluation"
     verbose_name = _("考核评价")
+
+    def ready(self) -> None:
+        from issues.selectors import register_pending_evaluations
+
+        from .selectors import pending_evaluations
+
+        # The staff to-do page (issues) lists the evaluations a community owes.
+        register_pending_evaluations(pending_evaluations)

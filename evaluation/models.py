@@ -21,8 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from alleys.choices import AreaLevel
 from alleys.models import Area, Department
 from alleys.scoping import scope_for
-from dispatch.choices import OrderRole
-from issues.choices import FeedbackSolved, Satisfaction
+from issues.choices import FeedbackSolved, OrderRole, Satisfaction
 
 from .choices import (
     AssessmentEventKind,
@@ -53,7 +52,7 @@ class DepartmentEvaluation(models.Model):
     """The whistling community's evaluation of one department's work on one order (一哨一考核)."""
 
     order = models.ForeignKey(
-        "dispatch.DispatchOrder",
+        "issues.DispatchOrder",
         verbose_name=_("派单"),
         on_delete=models.PROTECT,
         related_name="evaluations",
@@ -619,7 +618,7 @@ class OrderFact(OrderCounters):
     """One order's current contribution to the department rollups."""
 
     order = models.OneToOneField(
-        "dispatch.DispatchOrder",
+        "issues.DispatchOrder",
         primary_key=True,
         on_delete=models.CASCADE,
         related_name="+",

@@ -403,7 +403,7 @@ class OrderClassification:
 
 def classify_order(inputs: OrderInputs, *, now: dt.datetime) -> OrderClassification:
     """One department order → counters, at ``now`` (see docs/rates.md)."""
-    from dispatch.choices import ACTIVE_ORDER_STATES, OrderState
+    from issues.choices import ACTIVE_ORDER_STATES, OrderState
 
     c = OrderCounts()
     result = OrderClassification(counts=c)
@@ -668,8 +668,8 @@ def rates_for_cases(
 
 def load_order_inputs(order_ids: list[int], *, now: dt.datetime, clock: WorkClock) -> dict[int, OrderInputs]:
     """Inputs of the given orders (their cases' feedback is classified with the case rules)."""
-    from dispatch.choices import ExtensionState
-    from dispatch.models import DispatchOrder, ExtensionRequest
+    from issues.choices import ExtensionState
+    from issues.models import DispatchOrder, ExtensionRequest
 
     from .models import DepartmentEvaluation
 

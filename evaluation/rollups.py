@@ -39,8 +39,7 @@ from django.db.models.functions import Substr
 from django.utils import timezone
 
 from alleys.choices import CODE_LENGTH, LEVEL_ORDER, AreaLevel
-from dispatch.choices import ACTIVE_ORDER_STATES
-from issues.choices import AWAITING_ACCEPT_STATES, OPEN_STATES, PatrolKind
+from issues.choices import ACTIVE_ORDER_STATES, AWAITING_ACCEPT_STATES, OPEN_STATES, PatrolKind
 
 from .models import (
     AlleyMonthActivity,
@@ -197,8 +196,7 @@ def refresh_rollups(*, now: dt.datetime | None = None, full: bool = False) -> Re
 
 
 def _current_marks() -> dict[str, Any]:
-    from dispatch.models import DispatchOrder
-    from issues.models import CaseEvent, PatrolLog
+    from issues.models import CaseEvent, DispatchOrder, PatrolLog
 
     from .models import DepartmentEvaluation, SurveyAnswer
 
@@ -238,8 +236,7 @@ def _keep_marks(marks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _incremental(
     *, now: dt.datetime, clock: WorkClock, since: dict[str, Any], upto: dict[str, Any]
 ) -> RefreshResult:
-    from dispatch.models import DispatchOrder
-    from issues.models import CaseEvent, PatrolLog
+    from issues.models import CaseEvent, DispatchOrder, PatrolLog
 
     from .models import DepartmentEvaluation, SurveyAnswer
 
@@ -285,8 +282,7 @@ def _incremental(
 
 
 def _full(*, now: dt.datetime, clock: WorkClock) -> RefreshResult:
-    from dispatch.models import DispatchOrder
-    from issues.models import PatrolLog
+    from issues.models import DispatchOrder, PatrolLog
 
     for model in (
         CaseFact,
@@ -418,7 +414,7 @@ ORDER_FACT_FIELDS: tuple[str, ...] = (
 def _update_order_facts(
     order_ids: list[int], *, now: dt.datetime, clock: WorkClock, dirty: Dirty, fresh: bool = False
 ) -> int:
-    from dispatch.models import DispatchOrder
+    from issues.models import DispatchOrder
 
     changed = 0
     for batch in chunks(order_ids):
@@ -757,7 +753,7 @@ def _snapshot_open(now: dt.datetime) -> None:
 
 
 def _snapshot_department_open(now: dt.datetime) -> None:
-    from dispatch.models import DispatchOrder
+    from issues.models import DispatchOrder
 
     rows = (
         DispatchOrder.objects.filter(state__in=sorted(ACTIVE_ORDER_STATES))

@@ -27,8 +27,7 @@ from alleys.choices import CODE_LENGTH, AreaLevel, Role, level_below
 from alleys.models import Area
 from alleys.scoping import Scope, scope_for
 from dispatch.calendar import HOURS_PER_DAY
-from dispatch.choices import OrderRole, OrderState
-from issues.choices import CaseState
+from issues.choices import CaseState, OrderRole, OrderState
 
 from .models import (
     AlleyMonthActivity,
@@ -269,7 +268,7 @@ def area_overview(area: Area, period: Period, *, now: dt.datetime, weights: Weig
 
 def class_breakdown(area: Area, period: Period, *, weights: Weights) -> list[dict[str, Any]]:
     """Per category class (A–D), from the category rollup (community and above; 2 queries)."""
-    from issues.models import CategoryClass
+    from dispatch.models import CategoryClass
 
     code = area.code if area.level != AreaLevel.ALLEY else area.code[: CODE_LENGTH[AreaLevel.COMMUNITY]]
     rows = (
@@ -383,7 +382,7 @@ def drilldown(area: Area, period: Period, *, sort: str, weights: Weights) -> Tab
 
 def category_table(area: Area, period: Period, *, sort: str, weights: Weights) -> Table:
     """Per category type with the rates (community level and above; 2 queries)."""
-    from issues.models import CategoryType
+    from dispatch.models import CategoryType
 
     code = area.code if area.level != AreaLevel.ALLEY else area.code[: CODE_LENGTH[AreaLevel.COMMUNITY]]
     rows_db = list(
@@ -750,8 +749,7 @@ def pending_evaluations(user: Any, *, limit: int | None = None) -> list[PendingE
     Case orders: the case is verified (awaiting feedback or closed). Common-issue orders:
     each community with a verified case in the issue evaluates once.
     """
-    from dispatch.models import DispatchOrder
-    from issues.models import Case
+    from issues.models import Case, DispatchOrder
 
     scope = scope_for(user)
     codes = _community_codes(scope)

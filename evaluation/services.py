@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 from alleys.choices import CODE_LENGTH, AreaLevel, Role
 from alleys.models import Area
 from alleys.scoping import scope_for
-from dispatch.choices import OrderState
-from issues.choices import CaseState, FeedbackSolved, Satisfaction
+from core.errors import ActionForbidden, ActionInvalid, ActionRefused
+from issues.choices import CaseState, FeedbackSolved, OrderState, Satisfaction
 from issues.models import Case
 from issues.workflow import is_community_of
 
@@ -38,24 +38,17 @@ from .models import (
 )
 
 
-class EvaluationError(Exception):
+class EvaluationError(ActionRefused):
     """An action that is not allowed now; the message is for the user."""
 
-    status_code = 409
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-class EvaluationForbidden(EvaluationError):
+class EvaluationForbidden(EvaluationError, ActionForbidden):
     """The actor may not do this."""
 
     status_code = 403
 
 
-class EvaluationInvalid(EvaluationError):
+class EvaluationInvalid(EvaluationError, ActionInvalid):
     """Something required is missing or wrong."""
 
     status_code = 400
@@ -116,7 +109,7 @@ def evaluation_record(
     Only community staff of the case's community may record it. The report timeliness is
     computed from the order; the community may correct it, with a reason.
     """
-    from dispatch.models import DispatchOrder
+    from issues.models import DispatchOrder
 
     now = _now(now)
     ratings = {

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from alleys.choices import AreaLevel, level_below
 from alleys.models import Area
-from dispatch.choices import OrderRole
+from issues.choices import OrderRole
 
 from . import selectors as sel
 from .exports import export_response

@@ -24,9 +24,8 @@ from django.views.decorators.http import require_POST
 from alleys.choices import AreaLevel, Role
 from alleys.models import Area
 from alleys.scoping import scope_for
-from dispatch.models import DispatchOrder, Whistle
 from issues.choices import CaseState
-from issues.models import Case
+from issues.models import Case, DispatchOrder, Whistle
 from issues.workflow import is_community_of
 
 from . import selectors as sel

@@ -5,30 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from alleys.choices import AreaLevel
 from alleys.scoping import scope_for
+from core.api.filters import IdFilter
 
 from .choices import OPEN_STATES, CaseSource, CaseState, Urgency
 from .models import Case
 
 # The largest primary key a BigAutoField holds: a bigger number is invalid input (400), not a database error.
-MAX_ID = 2**63 - 1
-
-
-class IdFilter(django_filters.NumberFilter):
-    """A row id: a whole number from 1 to the largest bigint."""
-
-    field_class = forms.IntegerField
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", MAX_ID)
-        super().__init__(*args, **kwargs)
 
 
 def overdue_q(now: Any) -> Q:
@@ -86,7 +74,7 @@ class CaseFilter(django_filters.FilterSet):
         return queryset.filter(alley__code__startswith=value.strip()) if value.strip() else queryset
 
     def filter_department(self, queryset: QuerySet[Case], name: str, value: Any) -> QuerySet[Case]:
-        from dispatch.models import DispatchOrder
+        from .models import DispatchOrder
 
         if value is None:
             return queryset

@@ -20,6 +20,7 @@ from alleys.choices import ALLEY_TEAM_ROLES, LEVEL_ORDER, AreaLevel, Role
 from alleys.models import Area, Department
 from alleys.scoping import scope_for
 from dispatch.chain import TIER_ORDER
+from dispatch.models import CategoryClass, CategoryType
 
 from .choices import (
     CaseSource,
@@ -29,7 +30,7 @@ from .choices import (
     Satisfaction,
     Urgency,
 )
-from .models import Case, CategoryClass, CategoryType, PatrolLog
+from .models import Case, PatrolLog
 
 digits = RegexValidator(r"^[0-9]{1,15}$", _("区域编码只能是数字。"))
 
@@ -237,7 +238,7 @@ class WhistleForm(forms.Form):
         super().__init__(*args, **kwargs)
         if case.tier == AreaLevel.STREET:
             # The departments the district organisation department will be able to dispatch to.
-            from dispatch.forms import dispatchable_departments
+            from .order_forms import dispatchable_departments
 
             district = Area.objects.get(code=case.alley.code_at(AreaLevel.DISTRICT))
             self.fields["departments"].queryset = dispatchable_departments(user, district)  # type: ignore[attr-defined]

@@ -9,8 +9,9 @@ department. They come from per-process copies that any save or delete drops ever
 from __future__ import annotations
 
 from alleys import reference
+from dispatch.models import CategoryClass, CategoryType
 
-from .models import Case, CategoryClass, CategoryType
+from .models import Case
 
 # Every category type with its class, in their order: read once per process.
 _categories: reference.ReferenceCache[str, dict[int, CategoryType]] = reference.ReferenceCache("categories")

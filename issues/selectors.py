@@ -9,7 +9,6 @@ that use them run a constant number of queries whatever the data size.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,11 +17,9 @@ from django.db.models import Count, Q, QuerySet
 
 from alleys.choices import HOLDER_ROLES, AreaLevel, Role
 from alleys.scoping import Scope, scope_for
-from dispatch.choices import ExtensionState, OrderState
-from dispatch.models import DispatchOrder, ExtensionRequest
 
-from .choices import AWAITING_ACCEPT_STATES, OPEN_STATES, CaseState
-from .models import Case, CaseQuerySet, PatrolLog
+from .choices import AWAITING_ACCEPT_STATES, OPEN_STATES, CaseState, ExtensionState, OrderState
+from .models import Case, CaseQuerySet, DispatchOrder, ExtensionRequest, PatrolLog
 
 # A holder sees in the to-do list what falls due within a day, besides the sweep's 80 % warning,
 # so a chief checking in the evening sees tomorrow morning's deadlines.
@@ -241,14 +238,19 @@ def order_blocks(user: Any, *, now: dt.datetime) -> OrderBlocks:
     )
 
 
+# Work that apps above the case put on the staff to-do page: the evaluation app registers its
+# pending evaluations here from its AppConfig.ready() (the case layer does not import it).
+_pending_evaluations: list[Callable[[Any], Any]] = []
+
+
+def register_pending_evaluations(source: Callable[[Any], Any]) -> None:
+    """Called once by ``evaluation.apps``: ``source(user)`` lists the evaluations the user owes."""
+    _pending_evaluations[:] = [source]
+
+
 def pending_evaluations_source() -> Callable[[Any], Any] | None:
-    """``evaluation.selectors.pending_evaluations`` when the evaluation app provides it."""
-    try:
-        module = importlib.import_module("evaluation.selectors")
-    except ImportError:
-        return None
-    func = getattr(module, "pending_evaluations", None)
-    return func if callable(func) else None
+    """The registered source of pending evaluations, if the evaluation app is installed."""
+    return _pending_evaluations[0] if _pending_evaluations else None
 
 
 # --- the case list -----------------------------------------------------------------------------

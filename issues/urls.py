@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from dispatch import urls as dispatch_urls
-
+from . import order_urls as dispatch_urls
 from . import views
 
 app_name = "staff"

@@ -29,8 +29,6 @@ from alleys.choices import ALLEY_TEAM_ROLES, AreaLevel
 from alleys.models import Area
 from alleys.scoping import scope_for
 from dispatch.chain import unit_label
-from dispatch.models import DispatchOrder, Notification
-from dispatch.notify import mark_read
 
 from . import selectors
 from .choices import CaseSource, EventKind, FeedbackChannel, Light, PatrolKind
@@ -42,7 +40,8 @@ from .forms import (
     patrol_alleys,
     transition_form,
 )
-from .models import Case, CasePhoto, PatrolLog
+from .models import Case, CasePhoto, DispatchOrder, Notification, PatrolLog
+from .notify import mark_read
 from .privacy import mask_phone, reporter_for
 from .workflow import (
     TRANSITIONS,

@@ -50,7 +50,7 @@ def test_the_worker_and_beat_run_on_the_embedded_broker(tmp_path: Path) -> None:
     try:
         worker.wait_for_log("ready.", timeout=STARTUP)
         # Published as the web process publishes (after a commit), answered by the worker.
-        manage(env, "shell", "-c", "from dispatch.tasks import sweep_task; sweep_task.delay()")
+        manage(env, "shell", "-c", "from issues.tasks import sweep_task; sweep_task.delay()")
         wait_until(
             lambda: "Task dispatch.sweep[" in worker.log() and "succeeded" in worker.log(),
             timeout=STARTUP,

@@ -9,8 +9,8 @@ from rest_framework import viewsets
 
 from alleys.choices import AreaLevel, DepartmentKind
 from alleys.models import Area, Department, RoleAssignment
-from issues.api.base import ApiViewMixin, filter_backends
-from issues.api.filters import AreaCodeFilterMixin
+from core.api.base import ApiViewMixin, filter_backends
+from core.api.filters import AreaCodeFilterMixin
 
 from .serializers import AlleySerializer, AreaSerializer, DepartmentSerializer
 

@@ -9,10 +9,10 @@ from rest_framework import serializers
 from alleys.api.serializers import person_name
 from alleys.choices import AreaLevel
 from alleys.models import Area
-from dispatch.models import DispatchOrder
+from core.api.base import VisiblePrimaryKeyField, VisibleSlugField
 from evaluation.choices import Rating, Timeliness
 from evaluation.models import DepartmentEvaluation
-from issues.api.base import VisiblePrimaryKeyField, VisibleSlugField
+from issues.models import DispatchOrder
 
 
 class EvaluationSerializer(serializers.ModelSerializer[DepartmentEvaluation]):

@@ -25,16 +25,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alleys.scoping import scope_for
-from dispatch.api.views import OrderFilter
-from dispatch.models import DispatchOrder
+from core.api.base import ApiViewMixin, filter_backends
+from core.api.filters import AreaCodeFilterMixin, IdFilter
 from evaluation import rates
 from evaluation.models import AreaMonthStat, DepartmentEvaluation, RollupState
 from evaluation.periods import Period
 from evaluation.services import evaluation_record
-from issues.api.base import ApiViewMixin, filter_backends
-from issues.api.filters import AreaCodeFilterMixin
-from issues.filters import CaseFilter, IdFilter
-from issues.models import Case
+from issues.api.order_views import OrderFilter
+from issues.filters import CaseFilter
+from issues.models import Case, DispatchOrder
 
 from .serializers import (
     CaseRatesSerializer,

@@ -2,34 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import django_filters
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
-from rest_framework.filters import OrderingFilter
-from rest_framework.request import Request
 
+from core.api.filters import AreaCodeFilterMixin, IdFilter
 from issues.choices import PatrolKind
-from issues.filters import IdFilter
 from issues.models import PatrolLog
-
-
-class StableOrderingFilter(OrderingFilter):
-    """``?ordering=`` that always ends on the primary key, so pages never repeat or skip a row."""
-
-    def get_ordering(self, request: Request, queryset: QuerySet[Any], view: Any) -> list[str]:
-        ordering = list(super().get_ordering(request, queryset, view) or [])
-        if not any(field.lstrip("-") in ("id", "pk") for field in ordering):
-            ordering.append("-id")
-        return ordering
-
-
-class AreaCodeFilterMixin:
-    """``?under=<code>``: the area and everything below it."""
-
-    def filter_under(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
-        return queryset.filter(**{f"{name}__startswith": value.strip()}) if value.strip() else queryset
 
 
 class PatrolLogFilter(AreaCodeFilterMixin, django_filters.FilterSet):

@@ -17,9 +17,10 @@ from django.db import connection, models
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
-from dispatch.models import DispatchOrder
 from issues.models import Case, CaseEvent, CasePhoto, Feedback
 from issues.reference import attach_reference_rows
+
+from ..models import DispatchOrder
 
 # Attribute names the detail's rows are loaded into (read by CaseDetailSerializer).
 TIMELINE = "timeline_rows"

@@ -19,8 +19,8 @@ from rest_framework import serializers
 from alleys.api.serializers import person_name
 from alleys.choices import AreaLevel
 from alleys.models import Area, Department
-from dispatch.api.serializers import OrderSummarySerializer
-from dispatch.models import DispatchOrder
+from core.api.base import VisiblePrimaryKeyField, VisibleSlugField
+from dispatch.models import CategoryClass, CategoryType
 from issues.choices import (
     CaseSource,
     CaseState,
@@ -29,10 +29,10 @@ from issues.choices import (
     Satisfaction,
     Urgency,
 )
-from issues.models import Case, CaseEvent, CasePhoto, CategoryClass, CategoryType, Feedback, PatrolLog
 
+from ..models import Case, CaseEvent, CasePhoto, DispatchOrder, Feedback, PatrolLog
 from . import selectors
-from .base import VisiblePrimaryKeyField, VisibleSlugField
+from .order_serializers import OrderSummarySerializer
 
 # --- fast representations ------------------------------------------------------------------------
 #

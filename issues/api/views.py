@@ -28,16 +28,17 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from core.api.base import ApiViewMixin, filter_backends
+from core.api.schema import ApiAutoSchema
+from core.transient import retry_once
+from dispatch.models import CategoryClass, CategoryType
 from issues import workflow
 from issues.choices import CaseSource, FeedbackChannel
 from issues.filters import CaseFilter
-from issues.models import ApiClient, Case, CategoryClass, CategoryType, PatrolLog
-from issues.transient import retry_once
 
-from .base import ApiViewMixin, filter_backends
+from ..models import ApiClient, Case, PatrolLog
 from .filters import PatrolLogFilter
 from .permissions import may_log_patrol
-from .schema import ApiAutoSchema
 from .selectors import case_detail_queryset, load_case_detail, visible_case
 from .serializers import (
     CaseCreateSerializer,

@@ -22,8 +22,10 @@ from django.utils.translation import gettext as _
 
 from alleys.logging import mask_phone
 from alleys.models import Area, ancestor_codes
+from dispatch.models import CategoryType
 from issues.choices import OPEN_STATES, CaseState, Urgency
-from issues.models import Case, CategoryType
+
+from ..models import Case
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 

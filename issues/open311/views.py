@@ -27,12 +27,13 @@ from django.views.decorators.csrf import csrf_exempt
 
 from alleys import reference
 from alleys.choices import AreaLevel
+from core.transient import DATABASE_UNAVAILABLE, drop_connection, retry_once
+from dispatch.models import CategoryType
 from issues.api.authentication import touch_client
 from issues.choices import OPEN_STATES, CaseSource, CaseState, Urgency
-from issues.models import ApiClient, Case, CasePhoto, CategoryType
-from issues.transient import DATABASE_UNAVAILABLE, drop_connection, retry_once
 from issues.workflow import IntakeNote, TransitionError, TransitionForbidden, case_submit
 
+from ..models import ApiClient, Case, CasePhoto
 from . import serializers as o311
 from .renderers import FORMATS, render, render_errors
 

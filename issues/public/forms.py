@@ -22,8 +22,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from PIL import Image
 
+from dispatch.models import CategoryType
 from issues.choices import FeedbackSolved, Satisfaction
-from issues.models import CategoryType
 from issues.photos import clean_photo
 from issues.public.selectors import ReportCategories
 

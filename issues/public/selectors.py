@@ -25,9 +25,11 @@ from alleys.choices import AreaLevel, Role
 from alleys.logging import mask_phone
 from alleys.models import AlleyProfile, Area, RoleAssignment
 from dispatch.chain import unit_label
+from dispatch.models import CategoryType
 from issues.choices import FINAL_STATES, CaseState, EventKind, PhotoKind
-from issues.models import Case, CaseEvent, CasePhoto, CategoryType
 from issues.reference import all_categories, attach_reference_rows
+
+from ..models import Case, CaseEvent, CasePhoto
 
 # Tracking codes are upper-case letters and digits (see issues.models.new_tracking_code);
 # anything else is answered like an unknown code, without a query.

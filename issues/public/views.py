@@ -35,9 +35,9 @@ from PIL import Image
 
 from alleys.choices import AreaLevel
 from alleys.models import Area
+from core.transient import DATABASE_UNAVAILABLE, drop_connection, retry_once
 from issues.choices import CaseSource
 from issues.models import Case, CasePhoto
-from issues.transient import DATABASE_UNAVAILABLE, drop_connection, retry_once
 from issues.workflow import TransitionError, case_feedback, case_submit
 
 from . import limits, selectors

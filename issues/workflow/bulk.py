@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from alleys.choices import AreaLevel
+from core.bulk_sql import update_rows
 
-from ..bulk_sql import update_rows
 from ..choices import (
     EventKind,
     Urgency,
@@ -158,7 +158,8 @@ def cases_escalate_claimed(
     """
     from dispatch.chain import next_tier, unit_label
     from dispatch.deadlines import compute_deadlines, limits_for
-    from dispatch.models import Whistle
+
+    from ..models import Whistle
 
     memo = memo or EscalationMemo()
     connection = connections[router.db_for_write(Case)]
@@ -244,7 +245,7 @@ def cases_escalate_claimed(
 
 def _write_escalations(rows: list[_Row], *, now: dt.datetime, actor_label: str) -> list[int]:
     """Whistles, the cases' new tier and deadlines, timeline events: three statements (any database)."""
-    from dispatch.models import Whistle
+    from ..models import Whistle
 
     whistles = Whistle.objects.bulk_create(
         Whistle(case_id=r.pk, from_tier=r.from_tier, to_tier=r.tier, reason=r.reason, automatic=True, at=now)
@@ -295,7 +296,7 @@ def _write_escalations_postgres(rows: list[_Row], *, now: dt.datetime, actor_lab
     repeat (every row shares ``now``, most share a policy): they travel once per distinct
     set, and each row carries its set's position.
     """
-    from dispatch.models import Whistle
+    from ..models import Whistle
 
     connection = connections[router.db_for_write(Case)]
     quote = connection.ops.quote_name

@@ -84,7 +84,9 @@ def case_submit(
     ``intake_note`` is a staff-only note about how the case came in (an integration client's
     name, a media link), written in the same transaction as the case.
     """
-    from dispatch.chain import place_at_tier, tier_index
+    from dispatch.chain import tier_index
+
+    from .placement import place_at_tier
 
     now = _now(now)
     description = _require(description, "description", _("请描述遇到的问题。"))
@@ -277,8 +279,10 @@ def _move_up(
     automatic: bool,
     now: dt.datetime,
 ) -> CaseEvent:
-    from dispatch.chain import next_tier, place_at_tier
-    from dispatch.models import Whistle
+    from dispatch.chain import next_tier
+
+    from ..models import Whistle
+    from .placement import place_at_tier
 
     target = next_tier(case.tier)
     if target is None:
@@ -370,8 +374,9 @@ def case_verify(
     *, case: Case | int, actor: Any, passed: bool, note: str = "", now: dt.datetime | None = None
 ) -> Case:
     """The community checks the fix: passed → orange light; failed → back to work at the same tier."""
-    from dispatch.chain import set_fresh_deadlines
     from dispatch.deadlines import warn_time
+
+    from .placement import set_fresh_deadlines
 
     now = _now(now)
     if not passed:
@@ -429,8 +434,8 @@ def _community_label(case: Case) -> str:
 
 def _reopen_lead_order(case: Case, *, now: dt.datetime) -> int | None:
     """A failed verification sends the lead department's completed order back to work."""
-    from dispatch.choices import OrderRole, OrderState
-    from dispatch.models import DispatchOrder
+    from ..choices import OrderRole, OrderState
+    from ..models import DispatchOrder
 
     order = (
         DispatchOrder.objects.select_for_update()
@@ -465,7 +470,7 @@ def case_feedback(
     The residents' page authenticates the reporter (tracking code + phone digits)
     before calling this with ``actor=None``; staff record return calls as themselves.
     """
-    from dispatch.chain import set_fresh_deadlines
+    from .placement import set_fresh_deadlines
 
     now = _now(now)
     if solved not in FeedbackSolved.values:
@@ -636,7 +641,7 @@ def case_merge(
 def _withdraw_orders(case: Case, *, actor: Any, reason: str, now: dt.datetime) -> None:
     if not case.lead_department_id:
         return
-    from dispatch.orders import orders_withdraw_for_case
+    from .orders import orders_withdraw_for_case
 
     _notify(*orders_withdraw_for_case(case=case, actor=actor, reason=reason, now=now))
 
@@ -702,7 +707,7 @@ def case_dispatch(
     The orders' report and completion deadlines govern from now on; the case no longer
     escalates by itself (overdue orders are flagged to the organisation department).
     """
-    from dispatch.orders import create_orders
+    from .orders import create_orders
 
     now = _now(now)
     with transaction.atomic():

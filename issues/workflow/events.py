@@ -140,7 +140,7 @@ def new_event(
 
 
 def _notify(*events: CaseEvent) -> None:
-    from dispatch.notify import schedule_event_notifications
+    from ..notify import schedule_event_notifications
 
     schedule_event_notifications(events)
 
@@ -177,6 +177,6 @@ def _clean_photos_first(photos: Sequence[IO[bytes]]) -> list[IO[bytes]]:
 
 
 def _notify_ids(ids: list[int]) -> None:
-    from dispatch.notify import schedule_notifications
+    from ..notify import schedule_notifications
 
     schedule_notifications(ids)

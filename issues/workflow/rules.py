@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from alleys.choices import AreaLevel, Role
 from alleys.scoping import Scope, scope_for
+from core.errors import ActionForbidden, ActionInvalid, ActionRefused
 
 from ..choices import (
     CaseState,
@@ -22,24 +23,17 @@ S = CaseState
 _AWAITING_ACCEPT = frozenset({CaseState.SUBMITTED, CaseState.REOPENED})
 
 
-class TransitionError(Exception):
+class TransitionError(ActionRefused):
     """A transition that is not allowed now; the message is for the user."""
 
-    status_code = 409
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-class TransitionForbidden(TransitionError):
+class TransitionForbidden(TransitionError, ActionForbidden):
     """The actor may not make this transition on this case."""
 
     status_code = 403
 
 
-class TransitionInvalid(TransitionError):
+class TransitionInvalid(TransitionError, ActionInvalid):
     """Something the transition needs is missing or wrong."""
 
     status_code = 400
@@ -92,7 +86,7 @@ def is_case_department(scope: Scope, case: Case) -> bool:
 
 
 def _active_order_states() -> list[str]:
-    from dispatch.choices import ACTIVE_ORDER_STATES
+    from ..choices import ACTIVE_ORDER_STATES
 
     return sorted(ACTIVE_ORDER_STATES)
 

@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from alleys.choices import AreaLevel, Role, ServiceKind
 from alleys.models import AlleyProfile, Area, Department, RoleAssignment
-from issues.models import CategoryClass, CategoryType
+from dispatch.models import CategoryClass, CategoryType
 
 from .conftest import Actors
 from .factories import RoleAssignmentFactory, Tree
@@ -586,7 +586,7 @@ def test_role_assignment_changelist_is_scoped(client: Client, actors: Actors) ->
 
 
 def test_header_shows_site_name_unread_count_and_language_switch(client: Client, actors: Actors) -> None:
-    from dispatch.models import Notification
+    from issues.models import Notification
 
     Notification.objects.create(recipient=actors.community, kind="test", title="新案件")
     Notification.objects.create(recipient=actors.community, kind="test", title="超时提醒")
@@ -595,7 +595,7 @@ def test_header_shows_site_name_unread_count_and_language_switch(client: Client,
     assert "街巷通 · 党员街巷长制工作平台" in html
     assert '<span class="jxt-badge">2</span>' in html
     assert f'action="{reverse("set_language")}"' in html and 'value="en"' in html
-    inbox = client.get(url("dispatch_notification_changelist"), {"read_at__isempty": "1"})
+    inbox = client.get(url("issues_notification_changelist"), {"read_at__isempty": "1"})
     assert {n.title for n in inbox.context["cl"].result_list} == {"新案件", "超时提醒"}
 
 

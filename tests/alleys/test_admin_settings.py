@@ -14,16 +14,10 @@ from django.test import Client
 from django.urls import reverse
 
 from alleys.choices import AreaLevel
-from dispatch.choices import CalendarDayKind, ChannelKind
-from dispatch.models import (
-    CalendarDay,
-    DeadlinePolicy,
-    Notification,
-    NotificationChannel,
-    OrderSettings,
-    SystemAlert,
-)
-from issues.models import CategoryClass, CategoryType
+from dispatch.choices import CalendarDayKind
+from dispatch.models import CalendarDay, CategoryClass, CategoryType, DeadlinePolicy, OrderSettings
+from issues.choices import ChannelKind
+from issues.models import Notification, NotificationChannel, SystemAlert
 
 from .conftest import Actors
 
@@ -50,8 +44,8 @@ def taxonomy(actors: Actors) -> CategoryType:
 
 
 SETTINGS_PAGES = [
-    "issues_categoryclass_changelist",
-    "issues_categorytype_changelist",
+    "dispatch_categoryclass_changelist",
+    "dispatch_categorytype_changelist",
     "dispatch_deadlinepolicy_changelist",
     "dispatch_ordersettings_changelist",
     "dispatch_calendaryear_changelist",
@@ -68,10 +62,10 @@ def test_org_departments_read_the_settings_but_do_not_edit_them(
         response = client.get(url(page))
         assert response.status_code == 200, page
         assert response.context["has_add_permission"] is False, page
-    page = client.get(url("issues_categorytype_change", taxonomy.pk))
+    page = client.get(url("dispatch_categorytype_change", taxonomy.pk))
     assert page.status_code == 200 and page.context["has_change_permission"] is False
-    assert client.post(url("issues_categorytype_change", taxonomy.pk), {"name": "改"}).status_code == 403
-    assert client.get(url("issues_categorytype_add")).status_code == 403
+    assert client.post(url("dispatch_categorytype_change", taxonomy.pk), {"name": "改"}).status_code == 403
+    assert client.get(url("dispatch_categorytype_add")).status_code == 403
 
 
 @pytest.mark.parametrize("name", ["street", "community", "chief", "dept_contact"])
@@ -85,11 +79,13 @@ def test_others_do_not_see_the_settings(
 
 def test_superuser_edits_the_taxonomy(client: Client, actors: Actors, taxonomy: CategoryType) -> None:
     client.force_login(actors.superuser)
-    response = client.get(url("issues_categorytype_changelist"), {"q": "照明"})
+    response = client.get(url("dispatch_categorytype_changelist"), {"q": "照明"})
     assert [t.code for t in response.context["cl"].result_list] == ["A01"]
-    response = client.get(url("issues_categorytype_changelist"), {"default_tier__exact": AreaLevel.COMMUNITY})
+    response = client.get(
+        url("dispatch_categorytype_changelist"), {"default_tier__exact": AreaLevel.COMMUNITY}
+    )
     assert [t.code for t in response.context["cl"].result_list] == ["A02"]
-    page = client.get(url("issues_categorytype_change", taxonomy.pk))
+    page = client.get(url("dispatch_categorytype_change", taxonomy.pk))
     assert page.context["has_change_permission"] is True
     departments = page.context["adminform"].form.fields["departments"].queryset
     assert departments.count() == 3
@@ -104,25 +100,25 @@ def test_order_settings_stay_one_row(client: Client, actors: Actors, taxonomy: C
 def test_system_alerts_and_deliveries_are_for_superusers(client: Client, actors: Actors) -> None:
     SystemAlert.objects.create(key="calendar-2031", message="2031 年日历未知")
     client.force_login(actors.city_org)
-    assert client.get(url("dispatch_systemalert_changelist")).status_code == 403
-    assert client.get(url("dispatch_notificationdelivery_changelist")).status_code == 403
+    assert client.get(url("issues_systemalert_changelist")).status_code == 403
+    assert client.get(url("issues_notificationdelivery_changelist")).status_code == 403
     client.force_login(actors.superuser)
-    assert client.get(url("dispatch_systemalert_changelist")).status_code == 200
-    assert client.get(url("dispatch_notificationdelivery_changelist")).status_code == 200
+    assert client.get(url("issues_systemalert_changelist")).status_code == 200
+    assert client.get(url("issues_notificationdelivery_changelist")).status_code == 200
 
 
 def test_each_login_sees_only_its_own_inbox_read_only(client: Client, actors: Actors) -> None:
     mine = Notification.objects.create(recipient=actors.chief, kind="t", title="我的消息")
     theirs = Notification.objects.create(recipient=actors.deputy, kind="t", title="别人的消息")
     client.force_login(actors.chief)
-    response = client.get(url("dispatch_notification_changelist"))
+    response = client.get(url("issues_notification_changelist"))
     assert [n.title for n in response.context["cl"].result_list] == ["我的消息"]
-    page = client.get(url("dispatch_notification_change", mine.pk))
+    page = client.get(url("issues_notification_change", mine.pk))
     assert page.status_code == 200 and page.context["has_change_permission"] is False
-    assert client.get(url("dispatch_notification_change", theirs.pk)).status_code == 302
+    assert client.get(url("issues_notification_change", theirs.pk)).status_code == 302
     # Marking as read touches only one's own messages.
     client.post(
-        url("dispatch_notification_changelist"),
+        url("issues_notification_changelist"),
         {"action": "mark_read", "_selected_action": [mine.pk, theirs.pk]},
     )
     mine.refresh_from_db()
@@ -142,12 +138,12 @@ def test_notification_channels_are_scoped_to_the_users_units(client: Client, act
         department=tree.dep("dep_d1"), kind=ChannelKind.EMAIL, target="cg@example.cn"
     )
     client.force_login(actors.community)
-    response = client.get(url("dispatch_notificationchannel_changelist"))
+    response = client.get(url("issues_notificationchannel_changelist"))
     assert {c.pk for c in response.context["cl"].result_list} == {own.pk}
     assert "SECRET" not in response.content.decode()
     client.force_login(actors.dept_contact)
-    response = client.get(url("dispatch_notificationchannel_changelist"))
+    response = client.get(url("issues_notificationchannel_changelist"))
     assert {c.pk for c in response.context["cl"].result_list} == {dept.pk}
     client.force_login(actors.district_org)
-    response = client.get(url("dispatch_notificationchannel_changelist"))
+    response = client.get(url("issues_notificationchannel_changelist"))
     assert {c.pk for c in response.context["cl"].result_list} == {own.pk, other.pk, dept.pk}

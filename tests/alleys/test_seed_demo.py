@@ -8,8 +8,6 @@ back at the end; each test runs in a savepoint on top of it, so tests that chang
 from __future__ import annotations
 
 import hashlib
-import sys
-import types
 from collections import Counter
 from collections.abc import Iterator
 from io import StringIO
@@ -22,11 +20,11 @@ from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from alleys import demo, demo_data
 from alleys.choices import AreaLevel, Role, ServiceKind
 from alleys.models import AlleyProfile, Area, Department, RoleAssignment, StaffProfile
-from dispatch.models import DeadlinePolicy, OrderSettings
-from issues.models import CategoryClass, CategoryType
+from demo import city as demo
+from demo import data as demo_data
+from dispatch.models import CategoryClass, CategoryType, DeadlinePolicy, OrderSettings
 
 pytestmark = pytest.mark.django_db
 
@@ -305,15 +303,14 @@ def test_demo_password_from_environment(seeded: str, monkeypatch: pytest.MonkeyP
     assert "from-the-env-7" not in output  # an operator's own password is not echoed
 
 
-def test_history_hook_runs_issues_demo(seeded: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = types.ModuleType("issues.demo")
+def test_seed_demo_runs_the_history(seeded: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from demo.management.commands import seed_demo
 
-    def seed_history(*, stdout: Any) -> None:
+    def seed_history(*, stdout: Any) -> int:
         stdout.write("案件历史已生成")
+        return 0
 
-    fake.seed_history = seed_history  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "issues.demo", fake)
-
+    monkeypatch.setattr(seed_demo, "seed_history", seed_history)
     out = StringIO()
     call_command("seed_demo", stdout=out)
     assert "案件历史已生成" in out.getvalue()

@@ -265,7 +265,7 @@ def test_page_size_is_capped(world: Any, api_as: Api) -> None:
         make_case(world)
     body = api_as("chief_x").get(CASES, {"limit": 100000}).json()
     assert body["count"] == 3
-    from issues.api.base import ApiPagination
+    from core.api.base import ApiPagination
 
     assert ApiPagination.max_limit == 200
 

@@ -14,12 +14,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from alleys.choices import AreaLevel
-from dispatch.models import DispatchOrder
-from dispatch.orders import order_complete, order_receive, order_report
 from evaluation import rates
 from evaluation.models import DepartmentEvaluation
-from issues.models import Case
+from issues.models import Case, DispatchOrder
 from issues.workflow import case_accept, case_dispatch, case_feedback, case_resolve, case_verify
+from issues.workflow.orders import order_complete, order_receive, order_report
 from tests.issues.factories import MONDAY, make_case
 
 pytestmark = pytest.mark.django_db

@@ -22,10 +22,9 @@ from rest_framework.test import APIClient
 from alleys.choices import Role
 from alleys.models import RoleAssignment
 from alleys.scoping import _compute
-from dispatch.models import DispatchOrder
 from issues.api.authentication import StaffTokenAuthentication
 from issues.api.selectors import visible_case
-from issues.models import ApiClient, Case
+from issues.models import ApiClient, Case, DispatchOrder
 from issues.workflow import case_dispatch
 from tests.issues.factories import ACTORS, UserFactory, grant, make_case
 

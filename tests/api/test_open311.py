@@ -17,8 +17,9 @@ from django.utils import timezone
 from PIL import Image
 
 from alleys.choices import AreaLevel, Role
+from dispatch.models import CategoryType
 from issues.choices import CaseSource, CaseState, EventKind
-from issues.models import ApiClient, Case, CaseEvent, CasePhoto, CategoryType
+from issues.models import ApiClient, Case, CaseEvent, CasePhoto
 from issues.workflow import case_whistle
 from tests.issues.factories import make_case
 
@@ -254,7 +255,7 @@ def test_post_writes_the_case_and_the_clients_note_in_one_transaction(
     assert statements.count("SAVEPOINT") == 1, statements
     assert sum('"issues_case"' in sql for sql in writes) == 1
     assert sum('"issues_caseevent"' in sql for sql in writes) == 1
-    assert sum('"dispatch_notificationoutbox"' in sql for sql in writes) == 1
+    assert sum('"issues_notificationoutbox"' in sql for sql in writes) == 1
     kinds = set(
         CaseEvent.objects.filter(
             case__tracking_code=parse(response, "json")[0]["service_request_id"]

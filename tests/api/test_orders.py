@@ -11,11 +11,16 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from alleys.choices import AreaLevel
-from dispatch.choices import ExtensionState, OrderRole, OrderState
-from dispatch.models import DispatchOrder, ExtensionRequest
-from dispatch.orders import common_issue_create, extension_request, order_receive, order_reject, order_report
-from issues.models import Case, CaseEvent
+from issues.choices import ExtensionState, OrderRole, OrderState
+from issues.models import Case, CaseEvent, DispatchOrder, ExtensionRequest
 from issues.workflow import case_dispatch
+from issues.workflow.orders import (
+    common_issue_create,
+    extension_request,
+    order_receive,
+    order_reject,
+    order_report,
+)
 from tests.issues.factories import make_case
 
 pytestmark = pytest.mark.django_db

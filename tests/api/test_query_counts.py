@@ -15,11 +15,11 @@ from rest_framework.test import APIClient
 
 from alleys.choices import AreaLevel, Role
 from alleys.models import Area, Department
-from dispatch.models import DispatchOrder
-from dispatch.orders import common_issue_create, extension_request, order_receive
+from dispatch.models import CategoryType
 from issues.choices import EventKind
-from issues.models import Case, CaseEvent, CategoryType, PatrolLog
+from issues.models import Case, CaseEvent, DispatchOrder, PatrolLog
 from issues.workflow import case_dispatch
+from issues.workflow.orders import common_issue_create, extension_request, order_receive
 from tests.issues.factories import CategoryClassFactory, grant, make_case
 
 pytestmark = pytest.mark.django_db

@@ -25,10 +25,9 @@ from rest_framework.test import APIClient
 
 from alleys.choices import AreaLevel
 from alleys.models import StaffProfile
-from dispatch.models import DispatchOrder
 from issues.api import serializers as api_serializers
 from issues.choices import CaseState, EventKind, FeedbackChannel, FeedbackSolved, PhotoKind, Satisfaction
-from issues.models import Case, CaseEvent, CasePhoto, Feedback
+from issues.models import Case, CaseEvent, CasePhoto, DispatchOrder, Feedback
 from issues.workflow import case_accept, case_dispatch, case_reject, case_submit
 from tests.issues.factories import make_case
 

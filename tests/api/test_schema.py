@@ -21,7 +21,7 @@ def test_spectacular_validates_without_warnings(tmp_path: Any) -> None:
         "--validate",
         "--fail-on-warn",
         "--custom-settings",
-        "issues.api.schema.SCHEMA_SETTINGS",
+        "core.api.schema.SCHEMA_SETTINGS",
         "--file",
         str(out),
         stderr=StringIO(),

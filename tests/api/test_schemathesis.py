@@ -32,9 +32,9 @@ from schemathesis.checks import (
 )
 
 from alleys.models import Area, Department
-from dispatch.models import CommonIssue, DispatchOrder, ExtensionRequest
+from dispatch.models import CategoryClass, CategoryType
 from evaluation.models import DepartmentEvaluation
-from issues.models import Case, CategoryClass, CategoryType, PatrolLog
+from issues.models import Case, CommonIssue, DispatchOrder, ExtensionRequest, PatrolLog
 
 pytestmark = pytest.mark.django_db
 
@@ -65,9 +65,9 @@ def seeded(world: Any) -> Any:
 
     from django.utils import timezone
 
-    from dispatch.orders import common_issue_create, extension_request, order_receive
     from evaluation.services import evaluation_record
     from issues.workflow import case_dispatch
+    from issues.workflow.orders import common_issue_create, extension_request, order_receive
     from tests.issues.factories import make_case
 
     now = timezone.now()

@@ -16,16 +16,12 @@ from django.core import mail
 from django.test import override_settings
 
 from alleys.choices import AreaLevel
-from dispatch import calendar_watch
-from dispatch.calendar_watch import (
-    announce_predicted_year,
-    calendar_housekeeping,
-    calendar_year_replace,
-    unofficial_years,
-)
+from dispatch.calendar import calendar_year_replace, unofficial_years
 from dispatch.choices import CalendarDayKind
-from dispatch.models import CalendarDay, CalendarYear, Notification, SystemAlert
-from issues.models import Case
+from dispatch.models import CalendarDay, CalendarYear
+from issues import calendar_watch
+from issues.calendar_watch import announce_predicted_year, calendar_housekeeping
+from issues.models import Case, Notification, SystemAlert
 from issues.workflow import case_accept, case_dispatch, case_submit
 from tests.alleys.factories import SuperuserFactory, UserFactory
 from tests.issues.factories import World, at, make_case

@@ -10,8 +10,8 @@ from django.core.management import CommandError, call_command
 
 from alleys.choices import AreaLevel
 from dispatch.choices import CalendarDayKind
-from dispatch.models import CalendarDay, CalendarYear, DispatchOrder, SystemAlert, Whistle
-from issues.models import Case, CaseEvent
+from dispatch.models import CalendarDay, CalendarYear
+from issues.models import Case, CaseEvent, DispatchOrder, SystemAlert, Whistle
 from issues.workflow import case_accept, case_submit
 from tests.issues.factories import MONDAY, World, at
 
@@ -127,8 +127,8 @@ def test_recompute_keeps_an_accepted_case_on_its_resolve_deadline(world: World) 
 
 
 def test_recompute_deadlines_fixes_a_dispatched_cases_orders(world: World) -> None:
-    from dispatch.orders import order_receive
     from issues.workflow import case_dispatch
+    from issues.workflow.orders import order_receive
     from tests.issues.factories import make_case
 
     case = make_case(world, state="accepted", tier=T.DISTRICT, now=at("2030-05-06 10:00"))

@@ -7,7 +7,8 @@ import pytest
 from alleys.choices import AreaLevel
 from dispatch.choices import TimeUnit
 from dispatch.deadlines import compute_deadlines, order_deadlines, warn_time
-from dispatch.models import DeadlinePolicy, OrderSettings, SystemAlert
+from dispatch.models import DeadlinePolicy, OrderSettings
+from issues.models import SystemAlert
 from issues.workflow import case_submit
 from tests.issues.factories import MONDAY, World, at
 

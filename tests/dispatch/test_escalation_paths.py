@@ -18,9 +18,8 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from alleys.choices import AreaLevel
-from dispatch.models import Whistle
 from issues.choices import CaseState, EventKind, Urgency
-from issues.models import Case, CaseEvent
+from issues.models import Case, CaseEvent, Whistle
 from issues.workflow import case_escalate, cases_escalate_claimed
 from issues.workflow.bulk import CLAIM_COLUMNS, ClaimedCase
 from tests.issues.factories import MONDAY, World, build_world, make_case

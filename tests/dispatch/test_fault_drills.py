@@ -30,9 +30,8 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from pytest_django import Settings
 
 from alleys.choices import AreaLevel
-from dispatch.models import Notification, NotificationOutbox, Whistle
 from issues.choices import CaseSource, EventKind
-from issues.models import Case, CaseEvent
+from issues.models import Case, CaseEvent, Notification, NotificationOutbox, Whistle
 from issues.workflow import case_accept, case_submit
 from tests.faults import (
     RedisServer,

@@ -16,13 +16,18 @@ from django.utils import timezone
 
 from alleys import reference as alleys_reference
 from alleys.choices import AreaLevel, Role
-from dispatch.choices import ChannelKind, DeliveryState
-from dispatch.models import Notification, NotificationChannel, NotificationDelivery, NotificationOutbox
-from dispatch.notify import clear_unit_caches, deliver_one, fan_out, mark_read
-from dispatch.sweep import run_sweep
 from issues import reference as issues_reference
-from issues.choices import CaseState, EventKind
-from issues.models import Case, CaseEvent
+from issues.choices import CaseState, ChannelKind, DeliveryState, EventKind
+from issues.models import (
+    Case,
+    CaseEvent,
+    Notification,
+    NotificationChannel,
+    NotificationDelivery,
+    NotificationOutbox,
+)
+from issues.notify import clear_unit_caches, deliver_one, fan_out, mark_read
+from issues.sweep import run_sweep
 from issues.workflow import case_dispatch, case_resolve, case_whistle
 from tests.issues.factories import MONDAY, World, make_case
 
@@ -194,9 +199,9 @@ def test_an_overdue_order_is_flagged_to_the_dispatching_org_department(
 def test_a_not_solved_answer_tells_the_lead_department_to_resume(
     world: World, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from dispatch.orders import order_complete, order_report
     from issues.choices import FeedbackSolved, Satisfaction
     from issues.workflow import case_feedback, case_verify
+    from issues.workflow.orders import order_complete, order_report
 
     case = make_case(world, state=S.ACCEPTED, tier=T.DISTRICT)
     case_dispatch(case=case, actor=world.district_officer, lead=world.dept_lead, now=MONDAY)
@@ -438,7 +443,7 @@ def test_a_new_role_or_channel_is_used_at_once(world: World) -> None:
 def test_a_redelivered_task_tells_everyone_once(
     world: World, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from dispatch.tasks import notify_events
+    from issues.tasks import notify_events
 
     NotificationChannel.objects.create(
         area=world.community_x, kind=ChannelKind.EMAIL, target="sq@example.org"
@@ -512,7 +517,7 @@ def test_notifications_published_to_redis_land_in_the_queue(world: World) -> Non
     from kombu import Connection
 
     from config.celery import app
-    from dispatch.tasks import notify_events
+    from issues.tasks import notify_events
 
     queue = f"jxt-test-notify-{os.getpid()}"
     client = redis.Redis.from_url(settings.REDIS_URL)
@@ -530,7 +535,7 @@ def test_notifications_published_to_redis_land_in_the_queue(world: World) -> Non
 
 
 def test_the_task_message_sums_up_its_arguments() -> None:
-    from dispatch.notify import arguments_summary
+    from issues.notify import arguments_summary
 
     assert arguments_summary([7]) == "([7],)"
     assert arguments_summary(list(range(1, 21))) == repr((list(range(1, 21)),))
@@ -554,7 +559,7 @@ def test_celery_reads_the_projects_settings() -> None:
 
 def test_a_transitions_message_carries_what_the_fan_out_would_read(world: World) -> None:
     """notify.task_arguments: the event's and case's columns, as the transition left them."""
-    from dispatch import notify
+    from issues import notify
     from issues.workflow import case_submit
 
     case = case_submit(category=world.cat_a, alley=world.alley_x, description="井盖松动", now=MONDAY)
@@ -571,7 +576,7 @@ def test_a_transitions_message_carries_what_the_fan_out_would_read(world: World)
 
 
 def test_the_fan_out_of_carried_facts_writes_what_a_read_would(world: World) -> None:
-    from dispatch import notify
+    from issues import notify
 
     case = make_case(world, state=S.ACCEPTED, tier=T.COMMUNITY)
     case_whistle(case=case, actor=world.community_worker_x, reason="需街道协调", now=MONDAY)
@@ -654,8 +659,8 @@ def test_a_row_the_broker_keeps_losing_is_published_less_and_less_often(
 ) -> None:
     from unittest import mock
 
-    from dispatch.notify import relay_due
-    from dispatch.tasks import notify_events
+    from issues.notify import relay_due
+    from issues.tasks import notify_events
 
     _case, row = untold_whistle(world, django_capture_on_commit_callbacks)
     gaps = []
@@ -696,7 +701,7 @@ def test_a_worker_killed_between_telling_and_deleting_the_row_tells_once(
 ) -> None:
     from unittest import mock
 
-    from dispatch import notify
+    from issues import notify
 
     _case, row = untold_whistle(world, django_capture_on_commit_callbacks)
     killed = mock.patch.object(notify, "_outbox_done", side_effect=SystemExit("worker killed"))

@@ -9,9 +9,19 @@ from typing import Any
 import pytest
 
 from alleys.choices import AreaLevel
-from dispatch.choices import ACTIVE_ORDER_STATES, ExtensionState, OrderRole, OrderState
-from dispatch.models import CommonIssue, DispatchOrder, ExtensionRequest
-from dispatch.orders import (
+from issues.choices import ACTIVE_ORDER_STATES, CaseState, EventKind, ExtensionState, OrderRole, OrderState
+from issues.models import Case, CommonIssue, DispatchOrder, ExtensionRequest
+from issues.workflow import (
+    TransitionError,
+    TransitionForbidden,
+    TransitionInvalid,
+    case_dispatch,
+    case_merge,
+    case_reject,
+    case_verify,
+    case_whistle,
+)
+from issues.workflow.orders import (
     common_issue_create,
     common_issue_dispatch,
     extension_community_decide,
@@ -24,18 +34,6 @@ from dispatch.orders import (
     order_redispatch,
     order_reject,
     order_report,
-)
-from issues.choices import CaseState, EventKind
-from issues.models import Case
-from issues.workflow import (
-    TransitionError,
-    TransitionForbidden,
-    TransitionInvalid,
-    case_dispatch,
-    case_merge,
-    case_reject,
-    case_verify,
-    case_whistle,
 )
 from tests.issues.factories import ACTORS, MONDAY, World, make_case
 

@@ -16,8 +16,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from alleys.choices import AreaLevel
-from dispatch.models import CalendarYear, DispatchOrder
-from issues.models import Case
+from dispatch.models import CalendarYear
+from issues.models import Case, DispatchOrder
 from issues.workflow import case_dispatch, case_submit
 from tests.alleys.factories import SuperuserFactory
 from tests.issues.factories import World, at, make_case
@@ -105,7 +105,7 @@ BANNER = "年的节假日安排尚未录入"
 @pytest.fixture
 def predicted_now(monkeypatch: pytest.MonkeyPatch) -> None:
     """Mid-November 2026: next year (2027) is not official yet."""
-    from dispatch import context_processors
+    from issues import context_processors
 
     monkeypatch.setattr(context_processors.timezone, "now", lambda: at("2026-11-16 10:00"))
 
@@ -138,7 +138,7 @@ def test_no_banner_once_the_year_is_entered(
 
 
 def test_no_banner_before_november(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    from dispatch import context_processors
+    from issues import context_processors
 
     monkeypatch.setattr(context_processors.timezone, "now", lambda: at("2026-10-31 10:00"))
     assert BANNER not in page(world.district_officer, "/staff/")

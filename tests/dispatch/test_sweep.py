@@ -12,13 +12,13 @@ from django.test.utils import CaptureQueriesContext
 from alleys import reference as alleys_reference
 from alleys.choices import AreaLevel
 from dispatch.deadlines import compute_deadlines
-from dispatch.models import DispatchOrder, Notification, SystemAlert, Whistle
-from dispatch.orders import common_issue_create, common_issue_dispatch
-from dispatch.sweep import run_sweep
+from dispatch.models import CategoryType
 from issues import reference as issues_reference
 from issues.choices import CaseState, EventKind
-from issues.models import Case, CaseEvent, CategoryType
+from issues.models import Case, CaseEvent, DispatchOrder, Notification, SystemAlert, Whistle
+from issues.sweep import run_sweep
 from issues.workflow import case_accept, case_dispatch, case_submit
+from issues.workflow.orders import common_issue_create, common_issue_dispatch
 from tests.issues.factories import MONDAY, World, at, make_case
 
 pytestmark = pytest.mark.django_db

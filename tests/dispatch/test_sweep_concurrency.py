@@ -19,12 +19,11 @@ from django.db.models import Count
 from freezegun import freeze_time
 
 from alleys.choices import AreaLevel
-from dispatch import sweep as sweep_module
-from dispatch.models import Notification, Whistle
-from dispatch.sweep import SweepResult, run_sweep
-from dispatch.tasks import sweep_task
+from issues import sweep as sweep_module
 from issues.choices import EventKind
-from issues.models import Case, CaseEvent
+from issues.models import Case, CaseEvent, Notification, Whistle
+from issues.sweep import SweepResult, run_sweep
+from issues.tasks import sweep_task
 from issues.workflow.bulk import ClaimedCase
 from tests.issues.factories import MONDAY, World, at, build_world, make_case
 

@@ -9,11 +9,9 @@ import pytest
 from django.db import connection
 
 from alleys.choices import AreaLevel
-from dispatch import sweep
-from dispatch.choices import OrderRole, OrderState
-from dispatch.models import DispatchOrder
-from issues.choices import CaseState
-from issues.models import Case
+from issues import sweep
+from issues.choices import CaseState, OrderRole, OrderState
+from issues.models import Case, DispatchOrder
 from tests.issues.factories import MONDAY, World, build_world, make_case
 
 NOW = MONDAY + dt.timedelta(days=2)
@@ -104,8 +102,8 @@ def test_a_case_past_its_feedback_window(world: World) -> None:
 
 
 def test_an_untold_outbox_row_or_an_unsent_delivery_is_due_at_its_time(world: World) -> None:
-    from dispatch.choices import ChannelKind, DeliveryState
-    from dispatch.models import NotificationChannel, NotificationDelivery, NotificationOutbox
+    from issues.choices import ChannelKind, DeliveryState
+    from issues.models import NotificationChannel, NotificationDelivery, NotificationOutbox
 
     quiet_case(world)
     row = NotificationOutbox.objects.create(event_ids=[1], next_attempt_at=FUTURE)

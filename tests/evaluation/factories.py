@@ -11,11 +11,9 @@ from typing import Any
 
 from alleys.choices import AreaLevel
 from alleys.models import Area, Department
-from dispatch.choices import OrderRole, OrderState
-from dispatch.models import DispatchOrder, Whistle
 from evaluation.models import Survey, SurveyAnswer, SurveyInvite
-from issues.choices import CaseSource, CaseState, EventKind, FeedbackChannel
-from issues.models import Case, CaseEvent, Feedback
+from issues.choices import CaseSource, CaseState, EventKind, FeedbackChannel, OrderRole, OrderState
+from issues.models import Case, CaseEvent, DispatchOrder, Feedback, Whistle
 from tests.issues.factories import TZ, World, at, make_case
 
 __all__ = ["TZ", "at", "case_at", "escalated", "feedback", "order_for", "survey_with_answers"]

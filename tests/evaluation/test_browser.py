@@ -18,9 +18,16 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from dispatch.choices import OrderRole, OrderState
 from evaluation.rollups import refresh_rollups
-from issues.choices import CaseSource, CaseState, FeedbackSolved, PatrolKind, Satisfaction
+from issues.choices import (
+    CaseSource,
+    CaseState,
+    FeedbackSolved,
+    OrderRole,
+    OrderState,
+    PatrolKind,
+    Satisfaction,
+)
 from issues.models import Feedback, PatrolLog
 from tests.issues.factories import build_world
 

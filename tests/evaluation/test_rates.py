@@ -17,8 +17,6 @@ from hypothesis import strategies as st
 
 from alleys.choices import AreaLevel
 from dispatch.calendar import load_calendar
-from dispatch.choices import ExtensionState, OrderRole, OrderState
-from dispatch.models import ExtensionRequest
 from evaluation.models import DepartmentEvaluation
 from evaluation.rates import (
     CaseCounts,
@@ -32,8 +30,16 @@ from evaluation.rates import (
     rates_for_cases,
     rates_for_orders,
 )
-from issues.choices import CaseSource, CaseState, FeedbackSolved, Satisfaction
-from issues.models import Case
+from issues.choices import (
+    CaseSource,
+    CaseState,
+    ExtensionState,
+    FeedbackSolved,
+    OrderRole,
+    OrderState,
+    Satisfaction,
+)
+from issues.models import Case, ExtensionRequest
 
 from .factories import at, case_at, escalated, feedback, order_for, survey_with_answers
 
@@ -306,7 +312,7 @@ def test_department_rates_by_hand(world: Any, fixture_cases: dict[str, Case]) ->
         complete_due=at("2025-10-17 17:00"),
         state=OrderState.WITHDRAWN,
     )
-    from dispatch.models import DispatchOrder
+    from issues.models import DispatchOrder
 
     lead_rates = rates_for_orders(DispatchOrder.objects.filter(department=world.dept_lead), now=NOW)
     assert lead_rates.report_rate == 1.0

@@ -10,8 +10,6 @@ from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
 from alleys.choices import AreaLevel
-from dispatch.choices import OrderRole, OrderState
-from dispatch.models import DispatchOrder
 from evaluation.models import (
     AlleyMonthActivity,
     AreaMonthCategoryStat,
@@ -25,8 +23,16 @@ from evaluation.models import (
 )
 from evaluation.rates import CaseCounts, OrderCounts, rates_for_cases, rates_for_orders
 from evaluation.rollups import refresh_rollups
-from issues.choices import CaseSource, CaseState, FeedbackSolved, PatrolKind, Satisfaction
-from issues.models import Case, PatrolLog
+from issues.choices import (
+    CaseSource,
+    CaseState,
+    FeedbackSolved,
+    OrderRole,
+    OrderState,
+    PatrolKind,
+    Satisfaction,
+)
+from issues.models import Case, DispatchOrder, PatrolLog
 from issues.workflow import case_accept, case_feedback, case_submit
 
 from .factories import at, case_at, order_for

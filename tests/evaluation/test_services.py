@@ -10,17 +10,15 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from alleys.choices import AreaLevel
-from dispatch.choices import OrderRole
-from dispatch.models import DispatchOrder
-from dispatch.orders import order_complete, order_receive, order_report
 from evaluation import services
 from evaluation.choices import AssessmentEventKind, AssessmentState, Timeliness
 from evaluation.models import AssessmentEvent, AssessmentLine, DepartmentEvaluation, SurveyAnswer
 from evaluation.rates import rates_for_cases
 from evaluation.selectors import pending_evaluations
-from issues.choices import CaseState, FeedbackSolved, Satisfaction
-from issues.models import Case
+from issues.choices import CaseState, FeedbackSolved, OrderRole, Satisfaction
+from issues.models import Case, DispatchOrder
 from issues.workflow import case_dispatch, case_verify
+from issues.workflow.orders import order_complete, order_receive, order_report
 from tests.issues.factories import make_case
 
 from .factories import at
@@ -434,7 +432,7 @@ def test_pending_evaluations_costs_a_fixed_number_of_queries(
 
 
 def test_a_common_issue_order_is_evaluated_once_by_each_community(world: Any) -> None:
-    from dispatch.orders import common_issue_create, common_issue_dispatch
+    from issues.workflow.orders import common_issue_create, common_issue_dispatch
 
     cases = [
         make_case(world, alley=alley, state=CaseState.ACCEPTED, tier=AreaLevel.DISTRICT, now=T0)

@@ -13,12 +13,18 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from alleys.choices import AreaLevel
-from dispatch.choices import OrderRole, OrderState
-from dispatch.models import DispatchOrder
 from evaluation.models import ExportLog
 from evaluation.rollups import refresh_rollups
-from issues.choices import CaseSource, CaseState, FeedbackSolved, PatrolKind, Satisfaction
-from issues.models import Case, Feedback, PatrolLog
+from issues.choices import (
+    CaseSource,
+    CaseState,
+    FeedbackSolved,
+    OrderRole,
+    OrderState,
+    PatrolKind,
+    Satisfaction,
+)
+from issues.models import Case, DispatchOrder, Feedback, PatrolLog
 
 from .factories import at, case_at, order_for
 from .test_rates import NOW, build_fixture

@@ -22,8 +22,9 @@ from django.contrib.auth import get_user_model
 from alleys.choices import AreaLevel, Role, ServiceKind
 from alleys.models import Area, Department, RoleAssignment
 from alleys.scoping import forget_scope
+from dispatch.models import CategoryClass, CategoryType
 from issues.choices import CaseSource, CaseState
-from issues.models import Case, CategoryClass, CategoryType
+from issues.models import Case
 from tests.alleys.factories import AreaFactory, DepartmentFactory, StaffUserFactory
 
 User = get_user_model()
@@ -219,7 +220,7 @@ def make_case(
     **fields: Any,
 ) -> Case:
     """A case placed directly in a state and tier (for permission tables), with fresh deadlines."""
-    from dispatch.chain import place_at_tier
+    from issues.workflow.placement import place_at_tier
 
     alley = alley or world.alley_x
     case = Case(

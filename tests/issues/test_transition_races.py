@@ -20,13 +20,11 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from alleys.choices import AreaLevel
-from dispatch.choices import OrderState
-from dispatch.models import DispatchOrder, Whistle
-from dispatch.orders import order_receive, order_reject
-from dispatch.sweep import run_sweep
-from issues.choices import CaseState, EventKind
-from issues.models import Case, CaseEvent
+from issues.choices import CaseState, EventKind, OrderState
+from issues.models import Case, CaseEvent, DispatchOrder, Whistle
+from issues.sweep import run_sweep
 from issues.workflow import TransitionError, case_accept, case_dispatch
+from issues.workflow.orders import order_receive, order_reject
 from tests.faults import backends_waiting_on_locks, side_connection, wait_until
 from tests.issues.factories import MONDAY, World, at, build_world, make_case
 

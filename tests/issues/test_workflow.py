@@ -15,9 +15,8 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from alleys.choices import AreaLevel
-from dispatch.models import Whistle
 from issues.choices import CaseSource, CaseState, EventKind, FeedbackChannel, FeedbackSolved, Satisfaction
-from issues.models import Case, CaseEvent, Feedback
+from issues.models import Case, CaseEvent, Feedback, Whistle
 from issues.workflow import (
     TRANSITIONS,
     TransitionError,
@@ -554,7 +553,7 @@ def test_case_escalate_moves_once_per_tier(world: World) -> None:
 
 
 def test_reopened_dispatched_case_returns_to_its_lead_department(world: World) -> None:
-    from dispatch.orders import order_complete, order_report
+    from issues.workflow.orders import order_complete, order_report
 
     case = make_case(world, state=S.ACCEPTED, tier=T.DISTRICT)
     case_dispatch(case=case, actor=world.district_officer, lead=world.dept_lead, now=MONDAY)

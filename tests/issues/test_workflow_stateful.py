@@ -21,15 +21,23 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from alleys.choices import CODE_LENGTH, AreaLevel
-from dispatch import orders as order_services
 from dispatch.chain import tier_index
-from dispatch.choices import ACTIVE_ORDER_STATES, ExtensionState, OrderRole
-from dispatch.models import DispatchOrder, ExtensionRequest, Whistle
-from dispatch.sweep import run_sweep
 from issues import workflow
-from issues.choices import FINAL_STATES, OPEN_STATES, CaseState, EventKind, FeedbackSolved, Satisfaction
-from issues.models import Case, CaseEvent, Feedback
+from issues.choices import (
+    ACTIVE_ORDER_STATES,
+    FINAL_STATES,
+    OPEN_STATES,
+    CaseState,
+    EventKind,
+    ExtensionState,
+    FeedbackSolved,
+    OrderRole,
+    Satisfaction,
+)
+from issues.models import Case, CaseEvent, DispatchOrder, ExtensionRequest, Feedback, Whistle
+from issues.sweep import run_sweep
 from issues.workflow import TransitionError
+from issues.workflow import orders as order_services
 
 from .factories import ACTORS, MONDAY, World
 

@@ -9,10 +9,8 @@ import pytest
 from django.test import Client
 
 from alleys.choices import AreaLevel
-from dispatch.choices import OrderRole
-from dispatch.models import CommonIssue, DispatchOrder
-from issues.choices import CaseState
-from issues.models import Case
+from issues.choices import CaseState, OrderRole
+from issues.models import Case, CommonIssue, DispatchOrder
 from issues.workflow import case_whistle
 from tests.issues.staff.factories import World, make_case
 from tests.issues.staff.helpers import text

@@ -10,17 +10,15 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from dispatch.choices import ExtensionState, OrderState
-from dispatch.models import DispatchOrder, ExtensionRequest
-from dispatch.orders import (
+from issues.choices import CaseState, EventKind, ExtensionState, OrderState
+from issues.models import CaseEvent, DispatchOrder, ExtensionRequest
+from issues.workflow.orders import (
     extension_community_decide,
     extension_request,
     order_progress,
     order_reject,
     order_report,
 )
-from issues.choices import CaseState, EventKind
-from issues.models import CaseEvent
 from tests.issues.staff.factories import World
 from tests.issues.staff.helpers import dispatched_case, png, text
 

@@ -14,7 +14,7 @@ from PIL import Image
 
 from alleys.choices import Role, ServiceKind
 from alleys.models import AlleyProfile, RoleAssignment, StaffProfile
-from issues.models import CategoryType
+from dispatch.models import CategoryType
 from tests.issues.factories import CategoryClassFactory, CategoryTypeFactory, UserFactory, World
 
 GPS_IFD = 0x8825

@@ -19,9 +19,10 @@ from django.contrib.auth import get_user_model
 from alleys.choices import AreaLevel, Role, ServiceKind
 from alleys.models import Area, Department, RoleAssignment, StaffProfile
 from alleys.scoping import forget_scope
-from dispatch.chain import place_at_tier
+from dispatch.models import CategoryClass, CategoryType
 from issues.choices import CaseSource, CaseState
-from issues.models import Case, CategoryClass, CategoryType
+from issues.models import Case
+from issues.workflow.placement import place_at_tier
 
 User = get_user_model()
 TZ = ZoneInfo("Asia/Shanghai")

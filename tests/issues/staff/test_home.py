@@ -11,8 +11,8 @@ from django.test import Client
 from django.utils import timezone
 
 from alleys.choices import AreaLevel
-from dispatch.orders import extension_community_decide, extension_request, order_reject, order_report
 from issues.choices import CaseState
+from issues.workflow.orders import extension_community_decide, extension_request, order_reject, order_report
 
 from .factories import World, make_case
 from .helpers import dispatched_case, text

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from dispatch.models import Notification
+from issues.models import Notification
 
 from .factories import World, make_case
 from .helpers import text

@@ -1,0 +1,562 @@
+"""A year of realistic, deterministic case history for the demo city.
+
+Every case is written through the real services (issues.workflow, dispatch.orders)
+with back-dated ``now=`` values, so timelines, deadlines, whistles and orders are
+exactly what the product would have produced. Most cases are solved in the alley or
+the community; some are whistled to the street, some dispatched to departments (with
+reports, extensions, a rejected order, a common issue); the most recent ones are still
+open, and the final sweep escalates those whose deadlines have passed.
+
+Idempotent: demo cases carry tracking codes ``DM000001``…; if they exist, nothing runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image, ImageDraw
+
+from alleys.choices import AreaLevel, Role
+from alleys.models import Area, Department, RoleAssignment
+from dispatch.calendar import get_calendar
+from dispatch.models import CategoryType
+from evaluation.services import evaluation_record
+from issues import workflow as wf
+from issues.choices import CaseSource, FeedbackSolved, OrderState, PatrolKind, Satisfaction, Urgency
+from issues.models import Case, DispatchOrder, PatrolLog
+from issues.notify import notifications_suppressed
+from issues.sweep import run_sweep
+from issues.workflow import orders as order_services
+
+DEMO_PREFIX = "DM"
+DEFAULT_CASES = 2000
+SEED = 20_261_122
+
+DETAILS = (
+    "已经好几天了，影响居民出行。",
+    "晚上尤其明显，老人小孩经过不安全。",
+    "之前反映过一次，还没有处理。",
+    "就在巷口第三户门前。",
+    "靠近菜市场，早上人多的时候更严重。",
+    "希望尽快安排人来看看。",
+    "周边几户居民都有意见。",
+    "下雨以后情况更糟。",
+)
+PLAN = "成立专班，分管领导牵头，一周内完成现场勘查，制定整改方案并组织实施，每周向社区通报进展。"
+
+
+class Writer(Protocol):
+    """Where progress text goes."""
+
+    def write(self, text: str, /) -> Any: ...
+
+
+@dataclass
+class People:
+    """Who acts for each unit in the demo (the first person of each role there)."""
+
+    by_area_role: dict[tuple[str, str], Any]
+    by_department: dict[int, Any]
+
+    def at(self, code: str, role: str) -> Any:
+        return self.by_area_role.get((code, role))
+
+
+def _people() -> People:
+    by_area_role: dict[tuple[str, str], Any] = {}
+    by_department: dict[int, Any] = {}
+    rows = (
+        RoleAssignment.objects.filter(is_active=True)
+        .select_related("user", "area")
+        .order_by("area__code", "role", "user__username")
+    )
+    for ra in rows:
+        if ra.area is not None:
+            by_area_role.setdefault((ra.area.code, ra.role), ra.user)
+        elif ra.department_id and ra.role == Role.DEPT_CONTACT:
+            by_department.setdefault(ra.department_id, ra.user)
+    return People(by_area_role, by_department)
+
+
+def _photo(rng: random.Random, text: str) -> io.BytesIO:
+    """A small generated 'after' photo (the fix), different per case."""
+    image = Image.new(
+        "RGB", (320, 240), (rng.randrange(120, 220), rng.randrange(120, 220), rng.randrange(120, 220))
+    )
+    ImageDraw.Draw(image).text((12, 110), text, fill=(20, 20, 20))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=70)
+    out.seek(0)
+    out.name = "fix.jpg"
+    return out
+
+
+class _History:
+    """The simulation: one method per scenario, each moving a case through the services."""
+
+    def __init__(self, rng: random.Random, people: People, end: dt.datetime) -> None:
+        self.rng = rng
+        self.people = people
+        self.end = end
+        self.calendar = get_calendar()
+        self.departments = {
+            (d.area.code, d.role_key): d
+            for d in Department.objects.filter(is_active=True).select_related("area")
+        }
+
+    # --- helpers ---------------------------------------------------------------------
+    def later(self, moment: dt.datetime, hours: float) -> dt.datetime:
+        # Nothing happens after the demo's "now".
+        return min(self.calendar.add_working_hours(moment, hours), self.end - dt.timedelta(minutes=5))
+
+    def holder(self, case: Case) -> Any:
+        code = case.holder_area.code
+        role: str = {
+            AreaLevel.ALLEY: Role.CHIEF,
+            AreaLevel.COMMUNITY: Role.COMMUNITY_STAFF,
+            AreaLevel.STREET: Role.STREET_STAFF,
+            AreaLevel.DISTRICT: Role.DISTRICT_ORG,
+            AreaLevel.CITY: Role.CITY_ORG,
+        }[AreaLevel(case.tier)]
+        return self.people.at(code, role)
+
+    def community_staff(self, case: Case) -> Any:
+        return self.people.at(case.alley.code_at(AreaLevel.COMMUNITY), Role.COMMUNITY_STAFF)
+
+    def department_for(self, case: Case) -> Department | None:
+        role = case.category.default_department_role or "cg"
+        district = case.alley.code_at(AreaLevel.DISTRICT)
+        return self.departments.get((district, role)) or self.departments.get((district[:4], role))
+
+    def fix(self, case: Case, at: dt.datetime, *, actor: Any) -> Case:
+        photos = [_photo(self.rng, case.tracking_code)] if case.category.fix_photo_required else []
+        return wf.case_resolve(
+            case=case, actor=actor, note="已到现场处理完毕，经复查问题已解决。", photos=photos, now=at
+        )
+
+    def verify_and_rate(self, case: Case, at: dt.datetime, *, rate: bool = True) -> Case:
+        case = wf.case_verify(case=case, actor=self.community_staff(case), passed=True, now=at)
+        if not rate or self.rng.random() < 0.12:
+            return case  # no feedback: the sweep closes it after the window
+        roll = self.rng.random()
+        solved = FeedbackSolved.SOLVED if roll < 0.9 else FeedbackSolved.PARTLY
+        satisfaction = (
+            Satisfaction.SATISFIED
+            if roll < 0.8
+            else Satisfaction.BASIC
+            if roll < 0.96
+            else Satisfaction.DISSATISFIED
+        )
+        return wf.case_feedback(
+            case=case,
+            solved=solved,
+            satisfaction=satisfaction,
+            comment="",
+            now=self.later(at, self.rng.uniform(2, 30)),
+        )
+
+    # --- scenarios ----------------------------------------------------------------------
+    def solve_here(self, case: Case, t: dt.datetime, *, reopen: bool = False) -> None:
+        actor = self.holder(case)
+        t = self.later(t, self.rng.uniform(0.2, 3))
+        case = wf.case_accept(case=case, actor=actor, now=t)
+        t = self.later(t, self.rng.uniform(0.5, 4))
+        case = wf.case_start(case=case, actor=actor, now=t)
+        t = self.later(t, self.rng.uniform(2, 30))
+        case = self.fix(case, t, actor=actor)
+        t = self.later(t, self.rng.uniform(1, 8))
+        if reopen:
+            case = wf.case_verify(case=case, actor=self.community_staff(case), passed=True, now=t)
+            t = self.later(t, 4)
+            case = wf.case_feedback(
+                case=case,
+                solved=FeedbackSolved.NOT_SOLVED,
+                satisfaction=Satisfaction.DISSATISFIED,
+                comment="过了两天又坏了。",
+                now=t,
+            )
+            t = self.later(t, 2)
+            case = wf.case_accept(case=case, actor=actor, now=t)
+            t = self.later(t, self.rng.uniform(4, 16))
+            case = self.fix(case, t, actor=actor)
+            t = self.later(t, 4)
+        self.verify_and_rate(case, t)
+
+    def whistle_then_solve(self, case: Case, t: dt.datetime) -> None:
+        actor = self.holder(case)
+        t = self.later(t, self.rng.uniform(0.5, 3))
+        case = wf.case_accept(case=case, actor=actor, now=t)
+        t = self.later(t, self.rng.uniform(2, 12))
+        case = wf.case_whistle(
+            case=case, actor=actor, reason="巷内力量无法解决，需要社区协调相关单位。", now=t
+        )
+        self.solve_here(case, t)
+
+    def to_departments(self, case: Case, t: dt.datetime, *, extension: bool, reject: bool) -> None:
+        # Climb to the street, whistle to the district with the department named, dispatch.
+        department = self.department_for(case)
+        if department is None:
+            self.solve_here(case, t)
+            return
+        if case.tier in (AreaLevel.DISTRICT, AreaLevel.CITY):
+            self.dispatch(case, t, department, extension=extension, reject=reject)
+            return
+        while case.tier != AreaLevel.STREET:
+            actor = self.holder(case)
+            t = self.later(t, self.rng.uniform(0.5, 4))
+            case = wf.case_accept(case=case, actor=actor, now=t)
+            t = self.later(t, self.rng.uniform(1, 8))
+            case = wf.case_whistle(case=case, actor=actor, reason="需上级协调职能部门解决。", now=t)
+        street = self.holder(case)
+        t = self.later(t, self.rng.uniform(1, 6))
+        case = wf.case_accept(case=case, actor=street, now=t)
+        t = self.later(t, self.rng.uniform(2, 16))
+        case = wf.case_whistle(
+            case=case,
+            actor=street,
+            reason="经街道研判，属职能部门职责，启动吹哨程序。",
+            departments=[department],
+            urgency=Urgency.URGENT if self.rng.random() < 0.2 else None,
+            now=t,
+        )
+        self.dispatch(case, t, department, extension=extension, reject=reject)
+
+    def dispatch(
+        self, case: Case, t: dt.datetime, department: Department, *, extension: bool, reject: bool
+    ) -> None:
+        org = self.holder(case)
+        t = self.later(t, self.rng.uniform(2, 16))
+        case = wf.case_dispatch(
+            case=case, actor=org, lead=department, instructions="请按时报到并制定工作方案。", now=t
+        )
+        order = case.orders.get(department=department)
+        contact = self.people.by_department.get(department.pk)
+        if reject:
+            t = self.later(t, 6)
+            order_services.order_reject(
+                order=order, actor=contact, reason="该事项不属于我单位职责范围。", now=t
+            )
+            t = self.later(t, 8)
+            order = order_services.order_insist(
+                order=order, actor=org, note="经核查属于该单位职责，维持派单。", now=t
+            )
+        t = self.later(t, self.rng.uniform(4, 48 if self.rng.random() < 0.9 else 60))
+        order_services.order_receive(
+            order=order, actor=contact, now=t
+        ) if order.state == "dispatched" else None
+        order_services.order_report(
+            order=order,
+            actor=contact,
+            leader_name=department.leader_name or "分管领导",
+            contact_name=department.contact_name or "联系人",
+            contact_phone=department.contact_phone or "0595-00000000",
+            work_plan=PLAN,
+            now=t,
+        )
+        t = self.later(t, self.rng.uniform(16, 120))
+        order_services.order_progress(
+            order=order, actor=contact, note="已完成现场勘查，正在组织施工。", now=t
+        )
+        if extension:
+            order.refresh_from_db()
+            t = self.later(t, 8)
+            ext = order_services.extension_request(
+                order=order,
+                actor=contact,
+                reason="需协调产权单位，材料采购周期较长。",
+                new_due=order.complete_due + dt.timedelta(days=30),
+                now=t,
+            )
+            t = self.later(t, 8)
+            ext = order_services.extension_community_decide(
+                extension=ext, actor=self.community_staff(case), agree=True, now=t
+            )
+            t = self.later(t, 8)
+            order_services.extension_org_decide(
+                extension=ext, actor=org, approve=True, note="同意延期。", now=t
+            )
+        t = self.later(t, self.rng.uniform(40, 300))
+        photos = [_photo(self.rng, case.tracking_code)] if case.category.fix_photo_required else []
+        order_services.order_complete(
+            order=order, actor=contact, note="已按工作方案完成整改。", photos=photos, now=t
+        )
+        case.refresh_from_db()
+        self.verify_and_rate(case, self.later(t, self.rng.uniform(4, 24)))
+
+    def reject(self, case: Case, t: dt.datetime) -> None:
+        wf.case_reject(
+            case=case,
+            actor=self.holder(case),
+            reason="属于私人产权纠纷，建议通过司法途径解决，已告知相关渠道。",
+            now=self.later(t, 2),
+        )
+
+    def partial_open(self, case: Case, t: dt.datetime) -> None:
+        """Recent cases left in every open state for the demo's to-do lists."""
+        actor = self.holder(case)
+        step = self.rng.random()
+        if step < 0.25:
+            return  # submitted, waiting for acceptance (the sweep may escalate it)
+        t = self.later(t, self.rng.uniform(0.2, 2))
+        case = wf.case_accept(case=case, actor=actor, now=t)
+        if step < 0.5:
+            return
+        t = self.later(t, 1)
+        case = wf.case_start(case=case, actor=actor, now=t)
+        if step < 0.8:
+            return
+        t = self.later(t, 4)
+        self.fix(case, t, actor=actor)
+
+
+def seed_history(*, stdout: Writer, cases: int | None = None, now: dt.datetime | None = None) -> int:
+    """Write the demo's case history; returns the number of cases created (0 when already there).
+
+    ``cases`` defaults to DEMO_CASES from the environment, else DEFAULT_CASES.
+    """
+    cases = cases if cases is not None else int(os.environ.get("DEMO_CASES", DEFAULT_CASES))
+    if Case.objects.filter(tracking_code__startswith=DEMO_PREFIX).exists():
+        stdout.write(f"case history: already present ({Case.objects.count()} cases), nothing to do\n")
+        return 0
+    alleys = list(Area.objects.filter(level=AreaLevel.ALLEY).order_by("code"))
+    categories = list(
+        CategoryType.objects.filter(is_active=True).select_related("category_class").order_by("code")
+    )
+    if not alleys or not categories:
+        stdout.write("case history: no territory or categories yet, skipped\n")
+        return 0
+    end = now or timezone.now()
+    start = end - dt.timedelta(days=365)
+    rng = random.Random(SEED)
+    people = _people()
+    history = _History(rng, people, end)
+    # Common categories dominate, as in real intake.
+    # Most matters are small (小事不出巷): weight the easy classes, and common types most of all.
+    class_weight = {"A": 8.0, "B": 3.0, "C": 0.8, "D": 0.25}
+    weights = [class_weight.get(c.category_class.code, 1.0) * (4 if c.common else 1) for c in categories]
+    created = 0
+    with notifications_suppressed():
+        patrols = _seed_patrols(rng, alleys, people, end)
+        moments = sorted(start + dt.timedelta(seconds=rng.uniform(0, 365 * 86400)) for _ in range(cases))
+        for first in range(0, len(moments), 200):
+            # One transaction per 200 cases: each case is still its own savepoint.
+            with transaction.atomic():
+                for index, moment in enumerate(moments[first : first + 200], start=first + 1):
+                    alley = alleys[rng.randrange(len(alleys))]
+                    category = rng.choices(categories, weights)[0]
+                    created += _one_case(history, index, alley, category, moment, patrols)
+            stdout.write(f"case history: {min(first + 200, cases)}/{cases}\n")
+        _common_issue(history, end)
+        evaluations = _evaluations(history)
+        result = run_sweep(now=end)
+    stdout.write(
+        f"case history: {created} cases, {sum(map(len, patrols.values()))} recent patrol/visit logs, "
+        f"{evaluations} department evaluations; final sweep escalated {result.escalated}, "
+        f"warned {result.warned}, closed {result.closed}\n"
+    )
+    return created
+
+
+def _one_case(
+    history: _History,
+    index: int,
+    alley: Area,
+    category: CategoryType,
+    moment: dt.datetime,
+    patrols: dict[str, list[PatrolLog]],
+) -> int:
+    rng = history.rng
+    roll = rng.random()
+    patrol = None
+    source = CaseSource.RESIDENT_FORM
+    if roll < 0.18 and patrols.get(alley.code):
+        patrol = rng.choice(patrols[alley.code])
+        source = CaseSource.PATROL if patrol.kind == PatrolKind.PATROL else CaseSource.VISIT
+        moment = dt.datetime.combine(patrol.date, dt.time(10, rng.randrange(60)), tzinfo=moment.tzinfo)
+    elif roll < 0.24:
+        source = CaseSource.HOTLINE
+    actor = history.people.at(alley.code, Role.CHIEF) if patrol else None
+    if source == CaseSource.HOTLINE:
+        actor = history.people.at(alley.code_at(AreaLevel.COMMUNITY), Role.COMMUNITY_STAFF)
+    try:
+        with transaction.atomic():
+            case = wf.case_submit(
+                category=category,
+                alley=alley,
+                source=source,
+                actor=actor,
+                patrol=patrol,
+                description=f"{alley.name}{category.name}。{rng.choice(DETAILS)}",
+                reporter_name="" if patrol else f"{'张王李陈林黄吴郑'[index % 8]}先生",
+                reporter_phone="" if patrol else f"139{index:08d}",
+                consent=not patrol,
+                now=moment,
+            )
+            Case.objects.filter(pk=case.pk).update(tracking_code=f"{DEMO_PREFIX}{index:06d}")
+            case.tracking_code = f"{DEMO_PREFIX}{index:06d}"
+            # Cases of the last twelve days are still open in every state (after a patrol's
+            # date replaced the moment, so a recent patrol's finding stays recent too).
+            _play(history, case, moment, recent=(history.end - moment) < dt.timedelta(days=12))
+    except wf.TransitionError as exc:
+        # A scenario the rules refuse is skipped, never half-written (the services are atomic).
+        history.rng.random()
+        print(f"demo case {index} skipped: {exc.message}")
+        return 0
+    return 1
+
+
+def _play(history: _History, case: Case, moment: dt.datetime, recent: bool) -> None:
+    rng = history.rng
+    if recent:
+        history.partial_open(case, moment)
+        return
+    scenario = rng.random()
+    plays: list[tuple[float, Callable[[], None]]] = [
+        (0.02, lambda: history.reject(case, moment)),
+        (0.05, lambda: history.solve_here(case, moment, reopen=True)),
+        (0.75, lambda: history.solve_here(case, moment)),
+        (0.87, lambda: history.whistle_then_solve(case, moment)),
+        (0.95, lambda: history.to_departments(case, moment, extension=False, reject=rng.random() < 0.05)),
+        (1.01, lambda: history.to_departments(case, moment, extension=True, reject=False)),
+    ]
+    if case.tier in (AreaLevel.DISTRICT, AreaLevel.STREET, AreaLevel.CITY) and scenario < 0.87:
+        scenario = 0.9  # hard classes start high: they go to departments
+    for threshold, play in plays:
+        if scenario < threshold:
+            play()
+            return
+
+
+def _seed_patrols(
+    rng: random.Random, alleys: list[Area], people: People, end: dt.datetime
+) -> dict[str, list[PatrolLog]]:
+    """Daily patrols on most working days of the last eight weeks, weekly visits on Mondays."""
+    calendar = get_calendar()
+    days = [end.date() - dt.timedelta(days=i) for i in range(1, 57)]
+    workdays = [d for d in days if calendar.is_workday(d)]
+    mondays = [d for d in days if d.weekday() == 0]
+    logs: list[PatrolLog] = []
+    checklist = ["下水道", "路灯", "消防通道", "乱停乱放", "环境卫生", "独居老人"]
+    for alley in alleys:
+        chief = people.at(alley.code, Role.CHIEF)
+        if chief is None:
+            continue
+        diligence = rng.uniform(0.45, 0.98)
+        for day in workdays:
+            if rng.random() < diligence:
+                logs.append(
+                    PatrolLog(
+                        kind=PatrolKind.PATROL,
+                        chief=chief,
+                        alley=alley,
+                        date=day,
+                        checked=rng.sample(checklist, 3),
+                        notes="巡查正常。",
+                    )
+                )
+        for day in mondays:
+            if rng.random() < diligence:
+                logs.append(
+                    PatrolLog(
+                        kind=PatrolKind.VISIT,
+                        chief=chief,
+                        alley=alley,
+                        date=day,
+                        households_visited=rng.randrange(5, 25),
+                        notes="走访独居老人和商户。",
+                        expense_yuan=rng.choice([0, 0, 10, 20, 35]),
+                    )
+                )
+    PatrolLog.objects.bulk_create(logs, batch_size=2000, ignore_conflicts=True)
+    by_alley: dict[str, list[PatrolLog]] = {}
+    for log in PatrolLog.objects.select_related("alley").filter(date__gte=end.date() - dt.timedelta(days=60)):
+        by_alley.setdefault(log.alley.code, []).append(log)
+    return by_alley
+
+
+def _common_issue(history: _History, end: dt.datetime) -> None:
+    """Three open cases from three communities of one street grouped and dispatched as one."""
+    open_cases = list(
+        Case.objects.open()
+        .filter(tracking_code__startswith=DEMO_PREFIX, lead_department__isnull=True)
+        .select_related("alley", "category")
+        .order_by("tracking_code")
+    )
+    by_street: dict[str, dict[str, Case]] = {}
+    for case in open_cases:
+        by_street.setdefault(case.alley.code_at(AreaLevel.STREET), {}).setdefault(
+            case.alley.code_at(AreaLevel.COMMUNITY), case
+        )
+    for _street, per_community in sorted(by_street.items()):
+        if len(per_community) < 3:
+            continue
+        cases = list(per_community.values())[:3]
+        district = cases[0].alley.code_at(AreaLevel.DISTRICT)
+        org = history.people.at(district, Role.DISTRICT_ORG)
+        lead = history.departments.get((district, "cg"))
+        if org is None or lead is None:
+            return
+        t = end - dt.timedelta(hours=3)
+        issue = order_services.common_issue_create(
+            actor=org,
+            title="多个社区反映背街小巷占道经营问题",
+            cases=cases,
+            is_long_term=True,
+            description="联合整治背街小巷占道经营，建立长效机制。",
+            now=t,
+        )
+        cooperating = [d for key in ("sj", "ga") if (d := history.departments.get((district, key)))]
+        order_services.common_issue_dispatch(
+            issue=issue,
+            actor=org,
+            lead=lead,
+            cooperating=cooperating,
+            instructions="牵头开展联合整治。",
+            now=t,
+        )
+        return
+
+
+def _evaluations(history: _History) -> int:
+    """一哨一考核: communities evaluate most departments whose orders were completed and verified."""
+    rng = history.rng
+    done = 0
+    orders = (
+        DispatchOrder.objects.filter(
+            state=OrderState.COMPLETED,
+            case__state__in=["awaiting_feedback", "closed"],
+            case__tracking_code__startswith=DEMO_PREFIX,
+        )
+        .select_related("case__alley")
+        .order_by("pk")
+    )
+    for order in orders:
+        if rng.random() < 0.2:
+            continue  # left pending: the community's to-do list shows it
+        assert order.case is not None
+        actor = history.community_staff(order.case)
+        on_time = order.reported_at is not None and order.reported_at <= order.report_due
+        base = 5 if on_time and rng.random() < 0.7 else 4 if rng.random() < 0.8 else 3
+        with transaction.atomic():
+            evaluation_record(
+                order=order,
+                actor=actor,
+                plan_quality=base,
+                work_quality=max(1, base - rng.choice([0, 0, 1])),
+                cooperation=base,
+                overall_score=min(100, base * 18 + rng.randrange(0, 10)),
+                opinion="报到及时，方案可行，整改到位，群众认可。"
+                if base >= 4
+                else "报到偏慢，整改效果一般，需加强与社区沟通。",
+                now=min(history.end, (order.completed_at or history.end) + dt.timedelta(days=2)),
+            )
+        done += 1
+    return done

@@ -1,0 +1,246 @@
+"""API of department orders (派单), their extensions and common issues.
+
+Reads are scoped by ``DispatchOrder.objects.visible_to`` (a department sees its own
+orders; organisation departments and territory staff see theirs); every action calls
+the one service in ``dispatch.orders`` that owns it, which checks who may act.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import django_filters
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from core.api.base import ApiViewMixin, filter_backends
+from core.api.filters import AreaCodeFilterMixin, IdFilter
+from issues.choices import ACTIVE_ORDER_STATES, ExtensionState, OrderRole, OrderState
+from issues.models import CommonIssue, DispatchOrder, ExtensionRequest
+
+from ..workflow import orders as services
+from .order_serializers import (
+    CommonIssueSerializer,
+    CommunityDecisionInputSerializer,
+    ExtensionInputSerializer,
+    ExtensionSerializer,
+    OrderCompleteInputSerializer,
+    OrderNoteInputSerializer,
+    OrderRejectInputSerializer,
+    OrderSerializer,
+    OrgDecisionInputSerializer,
+    RedispatchInputSerializer,
+    ReportInputSerializer,
+)
+
+
+class OrderFilter(AreaCodeFilterMixin, django_filters.FilterSet):
+    """Orders by state, role, department, case, dispatching area and lateness."""
+
+    state = django_filters.MultipleChoiceFilter(choices=OrderState.choices, label=_("状态"))
+    role = django_filters.ChoiceFilter(choices=OrderRole.choices, label=_("角色"))
+    department = IdFilter(field_name="department_id", label=_("部门"))
+    case = IdFilter(field_name="case_id", label=_("案件"))
+    common_issue = IdFilter(field_name="common_issue_id", label=_("共性问题"))
+    dispatcher_area = django_filters.CharFilter(
+        field_name="dispatcher_area__code", method="filter_under", label=_("派单组织部区域编码")
+    )
+    active = django_filters.BooleanFilter(method="filter_active", label=_("在办"))
+    overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("报到或办结超时"))
+
+    class Meta:
+        model = DispatchOrder
+        fields: list[str] = []
+
+    def filter_active(
+        self, queryset: QuerySet[DispatchOrder], name: str, value: bool | None
+    ) -> QuerySet[Any]:
+        if value is None:
+            return queryset
+        q = Q(state__in=ACTIVE_ORDER_STATES)
+        return queryset.filter(q) if value else queryset.exclude(q)
+
+    def filter_overdue(
+        self, queryset: QuerySet[DispatchOrder], name: str, value: bool | None
+    ) -> QuerySet[Any]:
+        if value is None:
+            return queryset
+        q = Q(report_overdue_at__isnull=False) | Q(complete_overdue_at__isnull=False)
+        return queryset.filter(q) if value else queryset.exclude(q)
+
+
+def _order_schema(summary: str, request: Any, response: Any = OrderSerializer, code: int = 200) -> Any:
+    return extend_schema(summary=summary, request=request, responses={code: response}, tags=["orders"])
+
+
+@extend_schema_view(
+    list=extend_schema(summary="派单列表", tags=["orders"]),
+    retrieve=extend_schema(summary="派单详情", tags=["orders"]),
+)
+class OrderViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet[DispatchOrder]):
+    """Department orders the caller may see, and the department's and organisation department's actions."""
+
+    serializer_class = OrderSerializer
+    filterset_class = OrderFilter
+    filter_backends = filter_backends()
+    ordering_fields = ("dispatched_at", "report_due", "complete_due", "id")
+    ordering = ("-dispatched_at", "-id")
+
+    def get_queryset(self) -> QuerySet[DispatchOrder]:
+        return (
+            DispatchOrder.objects.visible_to(self.request.user)
+            .select_related("department", "dispatcher_area", "case")
+            .prefetch_related("extensions")
+        )
+
+    def _visible_pk(self) -> int:
+        try:
+            pk = int(self.kwargs["pk"])
+        except (TypeError, ValueError) as exc:
+            raise Http404 from exc
+        if not DispatchOrder.objects.visible_to(self.request.user).filter(pk=pk).exists():
+            raise Http404
+        return pk
+
+    def _act(
+        self,
+        input_class: type[serializers.Serializer[Any]] | None,
+        call: Callable[..., Any],
+    ) -> Any:
+        pk = self._visible_pk()
+        values: dict[str, Any] = {}
+        if input_class is not None:
+            data = input_class(data=self.request.data, context=self.get_serializer_context())
+            data.is_valid(raise_exception=True)
+            values = dict(data.validated_data)
+        return call(order=pk, actor=self.request.user, **values)
+
+    def _answer(self, order: DispatchOrder) -> Response:
+        fresh = self.get_queryset().get(pk=order.pk)
+        return Response(OrderSerializer(fresh, context=self.get_serializer_context()).data)
+
+    @_order_schema("签收", None)
+    @action(detail=True, methods=["post"])
+    def receive(self, request: Request, pk: str | None = None) -> Response:
+        return self._answer(self._act(None, services.order_receive))
+
+    @_order_schema("报到（分管负责人、联系人、工作方案）", ReportInputSerializer)
+    @action(detail=True, methods=["post"])
+    def report(self, request: Request, pk: str | None = None) -> Response:
+        return self._answer(self._act(ReportInputSerializer, services.order_report))
+
+    @_order_schema("填写办理进展", OrderNoteInputSerializer)
+    @action(detail=True, methods=["post"])
+    def progress(self, request: Request, pk: str | None = None) -> Response:
+        return self._answer(self._act(OrderNoteInputSerializer, services.order_progress))
+
+    @_order_schema("办结（牵头部门办结后案件进入核实）", OrderCompleteInputSerializer)
+    @action(detail=True, methods=["post"])
+    def complete(self, request: Request, pk: str | None = None) -> Response:
+        return self._answer(self._act(OrderCompleteInputSerializer, services.order_complete))
+
+    @_order_schema("退单", OrderRejectInputSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        return self._answer(self._act(OrderRejectInputSerializer, services.order_reject))
+
+    @_order_schema("改派（组织部，返回新派单）", RedispatchInputSerializer)
+    @action(detail=True, methods=["post"])
+    def redispatch(self, request: Request, pk: str | None = None) -> Response:
+        return self._answer(self._act(RedispatchInputSerializer, services.order_redispatch))
+
+    @_order_schema("维持派单（组织部）", OrderNoteInputSerializer)
+    @action(detail=True, methods=["post"])
+    def insist(self, request: Request, pk: str | None = None) -> Response:
+        return self._answer(self._act(OrderNoteInputSerializer, services.order_insist))
+
+    @_order_schema("申请延期", ExtensionInputSerializer, ExtensionSerializer, 201)
+    @action(detail=True, methods=["post"])
+    def extension(self, request: Request, pk: str | None = None) -> Response:
+        ext = self._act(ExtensionInputSerializer, services.extension_request)
+        return Response(ExtensionSerializer(ext).data, status=status.HTTP_201_CREATED)
+
+
+class ExtensionFilter(django_filters.FilterSet):
+    """Extension requests by state and order."""
+
+    state = django_filters.MultipleChoiceFilter(choices=ExtensionState.choices, label=_("状态"))
+    order = IdFilter(field_name="order_id", label=_("派单"))
+
+    class Meta:
+        model = ExtensionRequest
+        fields: list[str] = []
+
+
+def _extension_schema(summary: str, request: Any) -> Any:
+    return extend_schema(
+        summary=summary, request=request, responses={200: ExtensionSerializer}, tags=["orders"]
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="延期申请", tags=["orders"]),
+    retrieve=extend_schema(summary="延期申请", tags=["orders"]),
+)
+class ExtensionViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet[ExtensionRequest]):
+    """Extension requests on the orders the caller may see; the community and the org department decide."""
+
+    serializer_class = ExtensionSerializer
+    filterset_class = ExtensionFilter
+    filter_backends = filter_backends()
+    ordering_fields = ("requested_at", "id")
+    ordering = ("-requested_at", "-id")
+
+    def get_queryset(self) -> QuerySet[ExtensionRequest]:
+        visible = DispatchOrder.objects.visible_to(self.request.user).values("pk")
+        return ExtensionRequest.objects.filter(order__in=visible)
+
+    def _decide(self, input_class: type[serializers.Serializer[Any]], call: Callable[..., Any]) -> Response:
+        try:
+            pk = int(self.kwargs["pk"])
+        except (TypeError, ValueError) as exc:
+            raise Http404 from exc
+        if not self.get_queryset().filter(pk=pk).exists():
+            raise Http404
+        data = input_class(data=self.request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        ext = call(extension=pk, actor=self.request.user, **data.validated_data)
+        return Response(ExtensionSerializer(ext).data)
+
+    @_extension_schema("社区意见（同意后报组织部审批）", CommunityDecisionInputSerializer)
+    @action(detail=True, methods=["post"], url_path="community-decision", url_name="community-decision")
+    def community_decision(self, request: Request, pk: str | None = None) -> Response:
+        return self._decide(CommunityDecisionInputSerializer, services.extension_community_decide)
+
+    @_extension_schema("组织部审批", OrgDecisionInputSerializer)
+    @action(detail=True, methods=["post"], url_path="org-decision", url_name="org-decision")
+    def org_decision(self, request: Request, pk: str | None = None) -> Response:
+        return self._decide(OrgDecisionInputSerializer, services.extension_org_decide)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="共性问题", tags=["orders"]),
+    retrieve=extend_schema(summary="共性问题", tags=["orders"]),
+)
+class CommonIssueViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet[CommonIssue]):
+    """Common issues (共性问题) the caller may see."""
+
+    serializer_class = CommonIssueSerializer
+    filter_backends = filter_backends()
+    ordering_fields = ("created_at", "id")
+    ordering = ("-created_at", "-id")
+
+    def get_queryset(self) -> QuerySet[CommonIssue]:
+        visible = CommonIssue.objects.visible_to(self.request.user).values("pk")
+        return (
+            CommonIssue.objects.filter(pk__in=visible)
+            .select_related("coordinator_area")
+            .prefetch_related("cases", "cooperating_departments")
+        )

@@ -1,0 +1,55 @@
+"""The case and everything that happens to it: the timeline, whistles, department orders, notifications."""
+
+from .cases import (
+    ApiClient,
+    Case,
+    CaseEvent,
+    CasePhoto,
+    CaseQuerySet,
+    Feedback,
+    PatrolLog,
+    PatrolLogQuerySet,
+    new_tracking_code,
+    photo_path,
+)
+from .notifications import (
+    Notification,
+    NotificationChannel,
+    NotificationDelivery,
+    NotificationOutbox,
+    NotificationQuerySet,
+    SystemAlert,
+)
+from .orders import (
+    CommonIssue,
+    CommonIssueQuerySet,
+    DispatchOrder,
+    DispatchOrderQuerySet,
+    ExtensionRequest,
+    Whistle,
+)
+
+__all__ = [
+    "ApiClient",
+    "Case",
+    "CaseEvent",
+    "CasePhoto",
+    "CaseQuerySet",
+    "CommonIssue",
+    "CommonIssueQuerySet",
+    "DispatchOrder",
+    "DispatchOrderQuerySet",
+    "ExtensionRequest",
+    "Feedback",
+    "Notification",
+    "NotificationChannel",
+    "NotificationDelivery",
+    "NotificationOutbox",
+    "NotificationQuerySet",
+    "PatrolLog",
+    "PatrolLogQuerySet",
+    "SystemAlert",
+    "Whistle",
+    "new_tracking_code",
+    "photo_path",
+]

@@ -1,0 +1,511 @@
+"""Staff pages for department orders, extensions, dispatching a case and common issues.
+
+The order state machine lives in ``dispatch.orders`` and the case's in
+``issues.workflow``; these views bind forms, call those services, and show their
+messages. Which forms a page offers is only a hint for the user (computed from the
+order's state and the user's roles); the services decide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.forms import Form
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from alleys.choices import Role
+from alleys.scoping import Scope, scope_for
+from dispatch.chain import unit_label
+from dispatch.models import OrderSettings
+from issues.choices import ACTIVE_ORDER_STATES, OPEN_STATES, EventKind, ExtensionState, OrderState
+from issues.models import Case, CaseEvent, CommonIssue, DispatchOrder, ExtensionRequest
+from issues.privacy import reporter_for
+from issues.selectors import is_org
+from issues.views import PAGE_SIZE, decorate_cases, decorate_orders
+from issues.workflow import (
+    TransitionError,
+    TransitionForbidden,
+    TransitionInvalid,
+    allowed_transitions,
+    case_dispatch,
+)
+
+from .order_forms import (
+    CommonIssueForm,
+    CompleteForm,
+    DecisionForm,
+    DispatchForm,
+    EmptyForm,
+    ExtensionForm,
+    InsistForm,
+    OrderRejectForm,
+    ProgressForm,
+    RedispatchForm,
+    ReportForm,
+)
+from .workflow.orders import (
+    common_issue_create,
+    common_issue_dispatch,
+    extension_community_decide,
+    extension_org_decide,
+    extension_request,
+    order_complete,
+    order_insist,
+    order_progress,
+    order_receive,
+    order_redispatch,
+    order_reject,
+    order_report,
+)
+
+OS = OrderState
+
+
+@dataclass(frozen=True)
+class OrderAction:
+    """One thing a user can do to an order: its URL name, label and form."""
+
+    name: str
+    label: Any
+    form_class: type[Form]
+
+
+ORDER_ACTIONS: dict[str, OrderAction] = {
+    a.name: a
+    for a in (
+        OrderAction("receive", gettext_lazy("签收"), EmptyForm),
+        OrderAction("report", gettext_lazy("报到"), ReportForm),
+        OrderAction("progress", gettext_lazy("填写进展"), ProgressForm),
+        OrderAction("complete", gettext_lazy("办结"), CompleteForm),
+        OrderAction("reject", gettext_lazy("退单"), OrderRejectForm),
+        OrderAction("extension", gettext_lazy("申请延期"), ExtensionForm),
+        OrderAction("extension-community", gettext_lazy("社区意见：延期"), DecisionForm),
+        OrderAction("extension-org", gettext_lazy("组织部审批：延期"), DecisionForm),
+        OrderAction("redispatch", gettext_lazy("改派"), RedispatchForm),
+        OrderAction("insist", gettext_lazy("维持派单"), InsistForm),
+    )
+}
+
+
+def _order_qs(user: Any) -> Any:
+    return DispatchOrder.objects.visible_to(user).select_related(
+        "department",
+        "department__area",
+        "dispatcher_area",
+        "case",
+        "case__category",
+        "case__alley",
+        "case__alley__parent",
+        "case__holder_area",
+        "common_issue",
+        "replaced_by",
+        "replaced_by__department",
+    )
+
+
+def _open_extension(order: DispatchOrder) -> ExtensionRequest | None:
+    open_states = (ExtensionState.PENDING_COMMUNITY, ExtensionState.PENDING_ORG)
+    return next((e for e in order.extensions.all() if e.state in open_states), None)
+
+
+def _order_cases(order: DispatchOrder) -> list[Case]:
+    if order.case_id:
+        return [order.case] if order.case is not None else []
+    assert order.common_issue is not None
+    return list(order.common_issue.cases.select_related("alley", "category", "holder_area"))
+
+
+def offered_actions(order: DispatchOrder, scope: Scope, cases: list[Case]) -> list[str]:
+    """The order actions to show this user (the services check again when they run)."""
+    names: list[str] = []
+    pending = _open_extension(order)
+    if scope.in_department(order.department_id):
+        if order.state == OS.DISPATCHED:
+            names += ["receive", "report", "reject"]
+        elif order.state == OS.RECEIVED:
+            names += ["report", "progress", "extension", "reject"]
+        elif order.state == OS.REPORTED:
+            names += ["progress", "complete", "extension"]
+        if pending is not None and "extension" in names:
+            names.remove("extension")
+    community = frozenset({Role.COMMUNITY_STAFF})
+    if (
+        pending is not None
+        and pending.state == ExtensionState.PENDING_COMMUNITY
+        and any(scope.has_role_over(community, c.alley.code) for c in cases)
+    ):
+        names.append("extension-community")
+    area = order.dispatcher_area
+    if scope.holds_tier(area.level, area.code):
+        if pending is not None and pending.state == ExtensionState.PENDING_ORG:
+            names.append("extension-org")
+        if order.state == OS.REJECTED:
+            names += ["redispatch", "insist"]
+    return names
+
+
+def _action_form(name: str, order: DispatchOrder, user: Any, data: Any = None, files: Any = None) -> Form:
+    action = ORDER_ACTIONS[name]
+    kwargs: dict[str, Any] = {"prefix": name}
+    if data is not None:
+        kwargs.update(data=data, files=files)
+    if action.form_class is RedispatchForm:
+        return RedispatchForm(order=order, user=user, **kwargs)
+    if action.form_class is ReportForm:
+        return ReportForm(order=order, **kwargs)
+    return action.form_class(**kwargs)
+
+
+def _form_error(form: Form, exc: TransitionError) -> None:
+    field = exc.field if exc.field in form.fields else None
+    form.add_error(field, exc.message)
+
+
+# --- orders ----------------------------------------------------------------------------------------
+
+
+@login_required
+def order_list(request: HttpRequest) -> HttpResponse:
+    """Orders of the user's department; organisation departments and territory staff see theirs."""
+    now = timezone.now()
+    scope = scope_for(request.user)
+    qs = _order_qs(request.user)
+    state = request.GET.get("state", "")
+    if state in OS.values:
+        qs = qs.filter(state=state)
+    elif state == "active":
+        qs = qs.filter(state__in=ACTIVE_ORDER_STATES)
+    if request.GET.get("overdue") == "1":
+        qs = qs.filter(
+            Q(reported_at__isnull=True, report_due__lte=now, state__in=ACTIVE_ORDER_STATES)
+            | Q(completed_at__isnull=True, complete_due__lte=now, state__in=ACTIVE_ORDER_STATES)
+        )
+    mine = request.GET.get("mine") == "1"
+    if mine and not scope.is_global:
+        qs = qs.filter(department_id__in=sorted(scope.department_ids))
+    page = Paginator(qs.order_by("-dispatched_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "nav": "orders",
+        "page": page,
+        "orders": decorate_orders(page.object_list, now=now),
+        "states": [("active", _("在办")), *OS.choices],
+        "state": state,
+        "overdue": request.GET.get("overdue") == "1",
+        "mine": mine,
+        "has_department": bool(scope.department_ids),
+        "is_org": is_org(scope),
+    }
+    return render(request, "dispatch/staff/order_list.html", context)
+
+
+@login_required
+def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One order: deadlines, report, extensions, its timeline, and the forms the user may use."""
+    order = get_object_or_404(_order_qs(request.user).prefetch_related("extensions"), pk=pk)
+    return _render_order(request, order)
+
+
+def _render_order(
+    request: HttpRequest, order: DispatchOrder, *, bound: tuple[str, Form] | None = None, status: int = 200
+) -> HttpResponse:
+    user = request.user
+    now = timezone.now()
+    scope = scope_for(user)
+    cases = decorate_cases(_order_cases(order), now=now)
+    names = offered_actions(order, scope, cases)
+    if bound is not None and bound[0] not in names:
+        names.append(bound[0])
+    actions = [
+        {
+            "action": ORDER_ACTIONS[name],
+            "form": bound[1] if bound is not None and bound[0] == name else _action_form(name, order, user),
+        }
+        for name in names
+    ]
+    [order] = decorate_orders([order], now=now)
+    dispatcher = order.dispatcher_area
+    events = CaseEvent.objects.filter(data__order_id=order.pk)
+    if cases:
+        # A common issue's order writes the same event on every case; show it once. With the
+        # order's own events, the dispatch that created it: one event for all the orders of a
+        # dispatch (lead and cooperating, or a common issue's), written at the order's time.
+        events = CaseEvent.objects.filter(
+            Q(data__order_id=order.pk) | Q(kind=EventKind.DISPATCHED, at=order.dispatched_at),
+            case_id=cases[0].pk,
+        )
+    siblings: list[DispatchOrder] = []
+    if order.case_id:
+        siblings = decorate_orders(
+            DispatchOrder.objects.filter(case_id=order.case_id)
+            .exclude(pk=order.pk)
+            .select_related("department")
+            .order_by("dispatched_at", "pk"),
+            now=now,
+        )
+    context = {
+        "nav": "orders",
+        "order": order,
+        "dispatcher_label": unit_label(dispatcher.level, dispatcher),
+        "cases": cases,
+        "reporter": reporter_for(user, cases[0]) if order.case_id and cases else None,
+        "extensions": list(order.extensions.all()),
+        "pending_extension": _open_extension(order),
+        "events": list(events.select_related("actor__staff_profile").order_by("at", "pk")),
+        "siblings": siblings,
+        "actions": actions,
+    }
+    return render(request, "dispatch/staff/order_detail.html", context, status=status)
+
+
+@login_required
+@require_POST
+def order_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Run one order action through ``dispatch.orders`` and come back to the order."""
+    if action not in ORDER_ACTIONS:
+        raise Http404
+    order = get_object_or_404(_order_qs(request.user).prefetch_related("extensions"), pk=pk)
+    form = _action_form(action, order, request.user, data=request.POST, files=request.FILES)
+    if not form.is_valid():
+        return _render_order(request, order, bound=(action, form), status=400)
+    try:
+        target = _run_order_action(action, order, request.user, form)
+    except TransitionInvalid as exc:
+        _form_error(form, exc)
+        return _render_order(request, order, bound=(action, form), status=400)
+    except TransitionForbidden as exc:
+        _form_error(form, exc)
+        return _render_order(request, order, bound=(action, form), status=403)
+    except TransitionError as exc:
+        messages.warning(request, exc.message)
+        return redirect("staff:order-detail", pk=order.pk)
+    messages.success(request, _("已%(action)s。") % {"action": ORDER_ACTIONS[action].label})
+    return redirect("staff:order-detail", pk=target)
+
+
+def _run_order_action(name: str, order: DispatchOrder, user: Any, form: Form) -> int:
+    """Call the service; returns the order to show next (a re-dispatch creates a new one)."""
+    data = form.cleaned_data
+    pk = order.pk
+    if name == "receive":
+        order_receive(order=pk, actor=user)
+    elif name == "report":
+        order_report(
+            order=pk,
+            actor=user,
+            leader_name=data["leader_name"],
+            contact_name=data["contact_name"],
+            contact_phone=data["contact_phone"],
+            work_plan=data["work_plan"],
+        )
+    elif name == "progress":
+        order_progress(order=pk, actor=user, note=data["note"])
+    elif name == "complete":
+        order_complete(order=pk, actor=user, note=data["note"], photos=data["photos"])
+    elif name == "reject":
+        order_reject(order=pk, actor=user, reason=data["reason"])
+    elif name == "extension":
+        assert isinstance(form, ExtensionForm)
+        extension_request(order=pk, actor=user, reason=data["reason"], new_due=form.due_datetime(order))
+    elif name in ("extension-community", "extension-org"):
+        pending = _open_extension(order)
+        if pending is None:
+            raise TransitionError(_("该派单没有待处理的延期申请。请刷新后查看。"))
+        if name == "extension-community":
+            extension_community_decide(
+                extension=pending.pk, actor=user, agree=data["agree"], note=data["note"]
+            )
+        else:
+            extension_org_decide(extension=pending.pk, actor=user, approve=data["agree"], note=data["note"])
+    elif name == "redispatch":
+        return order_redispatch(order=pk, actor=user, department=data["department"], note=data["note"]).pk
+    elif name == "insist":
+        order_insist(order=pk, actor=user, note=data["note"])
+    else:  # pragma: no cover - ORDER_ACTIONS and this dispatch are kept in step
+        raise Http404
+    return pk
+
+
+# --- dispatching a case ---------------------------------------------------------------------------
+
+
+@login_required
+def dispatch_case(request: HttpRequest, case_id: int) -> HttpResponse:
+    """派单: the organisation department holding a case sends it to a lead and cooperating departments."""
+    user = request.user
+    case = get_object_or_404(
+        Case.objects.visible_to(user).select_related("category", "alley", "holder_area", "lead_department"),
+        pk=case_id,
+    )
+    allowed = any(t.name == "dispatch" for t in allowed_transitions(case, user))
+    whistle = case.whistles.prefetch_related("departments").order_by("-at", "-pk").first()
+    suggested = list(whistle.departments.all()) if whistle is not None else []
+    status = 200
+    if request.method == "POST":
+        form = DispatchForm(request.POST, user=user, area=case.holder_area)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                case_dispatch(
+                    case=case.pk,
+                    actor=user,
+                    lead=data["lead"],
+                    cooperating=list(data["cooperating"]),
+                    instructions=data["instructions"],
+                )
+            except (TransitionInvalid, TransitionForbidden) as exc:
+                _form_error(form, exc)
+                status = 403 if isinstance(exc, TransitionForbidden) else 400
+            except TransitionError as exc:
+                messages.warning(request, exc.message)
+                return redirect("staff:case-detail", pk=case.pk)
+            else:
+                messages.success(request, _("已派单。"))
+                return redirect("staff:case-detail", pk=case.pk)
+        else:
+            status = 400
+    else:
+        initial: dict[str, Any] = {}
+        if suggested:
+            initial = {"lead": suggested[0].pk, "cooperating": [d.pk for d in suggested[1:]]}
+        form = DispatchForm(initial=initial, user=user, area=case.holder_area)
+    [case] = decorate_cases([case], now=timezone.now())
+    context = {
+        "nav": "orders",
+        "case": case,
+        "form": form,
+        "allowed": allowed,
+        "whistle": whistle,
+        "suggested": suggested,
+        "order_settings": OrderSettings.current(),
+    }
+    return render(request, "dispatch/staff/dispatch_case.html", context, status=status)
+
+
+# --- common issues -------------------------------------------------------------------------------
+
+
+@login_required
+def common_issue_list(request: HttpRequest) -> HttpResponse:
+    """Common issues the user may see; organisation departments create them here."""
+    user = request.user
+    scope = scope_for(user)
+    may_create = is_org(scope)
+    status = 200
+    form = CommonIssueForm()
+    if request.method == "POST":
+        form = CommonIssueForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            found = {
+                c.tracking_code: c
+                for c in Case.objects.visible_to(user)
+                .filter(tracking_code__in=data["codes"])
+                .select_related("alley")
+            }
+            missing = [code for code in data["codes"] if code not in found]
+            if missing:
+                form.add_error(
+                    "codes", _("找不到这些查询码的案件：%(codes)s") % {"codes": "、".join(missing)}
+                )
+                status = 400
+            else:
+                try:
+                    issue = common_issue_create(
+                        actor=user,
+                        title=data["title"],
+                        description=data["description"],
+                        is_long_term=data["is_long_term"],
+                        cases=[found[code] for code in data["codes"]],
+                    )
+                except TransitionError as exc:
+                    _form_error(form, exc)
+                    status = 403 if isinstance(exc, TransitionForbidden) else 400
+                else:
+                    messages.success(request, _("共性问题已设立。"))
+                    return redirect("staff:common-issue-detail", pk=issue.pk)
+        else:
+            status = 400
+    issues = (
+        CommonIssue.objects.visible_to(user)
+        .select_related("coordinator_area", "lead_department")
+        .order_by("-created_at", "-pk")
+    )
+    page = Paginator(issues, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    counts = {
+        row["commonissue_id"]: row["n"]
+        for row in CommonIssue.cases.through.objects.filter(commonissue_id__in=[i.pk for i in rows])
+        .values("commonissue_id")
+        .annotate(n=Count("pk"))
+    }
+    for issue in rows:
+        issue.n_cases = counts.get(issue.pk, 0)  # type: ignore[attr-defined]
+    context = {"nav": "orders", "page": page, "issues": rows, "form": form, "may_create": may_create}
+    return render(request, "dispatch/staff/common_issue_list.html", context, status=status)
+
+
+@login_required
+def common_issue_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A common issue: its cases, its orders, and (for its organisation department) the dispatch form."""
+    user = request.user
+    issue = get_object_or_404(
+        CommonIssue.objects.visible_to(user).select_related("coordinator_area", "lead_department"), pk=pk
+    )
+    now = timezone.now()
+    status = 200
+    area = issue.coordinator_area
+    scope = scope_for(user)
+    orders = decorate_orders(
+        issue.orders.select_related("department").order_by("dispatched_at", "pk"), now=now
+    )
+    has_active = any(o.is_active for o in orders)
+    may_dispatch = scope.holds_tier(area.level, area.code) and not has_active
+    form = DispatchForm(user=user, area=area) if may_dispatch else None
+    if request.method == "POST":
+        form = DispatchForm(request.POST, user=user, area=area)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                common_issue_dispatch(
+                    issue=issue.pk,
+                    actor=user,
+                    lead=data["lead"],
+                    cooperating=list(data["cooperating"]),
+                    instructions=data["instructions"],
+                )
+            except (TransitionInvalid, TransitionForbidden) as exc:
+                _form_error(form, exc)
+                status = 403 if isinstance(exc, TransitionForbidden) else 400
+            except TransitionError as exc:
+                messages.warning(request, exc.message)
+                return redirect("staff:common-issue-detail", pk=issue.pk)
+            else:
+                messages.success(request, _("已派单。"))
+                return redirect("staff:common-issue-detail", pk=issue.pk)
+        else:
+            status = 400
+    cases = decorate_cases(
+        issue.cases.visible_to(user).select_related(
+            "category", "category__category_class", "alley", "holder_area", "lead_department"
+        ),
+        now=now,
+    )
+    context = {
+        "nav": "orders",
+        "issue": issue,
+        "cases": cases,
+        "orders": orders,
+        "form": form,
+        "open_states": OPEN_STATES,
+    }
+    return render(request, "dispatch/staff/common_issue_detail.html", context, status=status)

@@ -1,0 +1,648 @@
+"""The department-order state machine: receive, report (报到), progress, complete, reject, extend.
+
+An order belongs to one department (lead or cooperating) and either one case or one
+common issue. Its events go onto the timelines of the cases it serves. Where an
+order changes the case (the lead department completes), this module calls the case
+state machine in issues.workflow rather than touching the case's state itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import IO, Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from alleys.choices import AreaLevel, Role
+from alleys.models import Area, Department
+from alleys.scoping import scope_for
+from dispatch.deadlines import order_deadlines
+from issues.choices import (
+    ACTIVE_ORDER_STATES,
+    OPEN_STATES,
+    CaseState,
+    EventKind,
+    ExtensionState,
+    OrderRole,
+    OrderState,
+)
+from issues.models import Case, CaseEvent, CommonIssue, DispatchOrder, ExtensionRequest
+from issues.workflow import (
+    TransitionError,
+    TransitionForbidden,
+    TransitionInvalid,
+    case_dispatched_with_common_issue,
+    case_mark_in_progress,
+    case_resolve,
+    lock_for_transition,
+    may_receive_orders_from,
+    record_event,
+    stored,
+)
+
+from ..notify import schedule_event_notifications
+
+OS = OrderState
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return now or timezone.now()
+
+
+def _order_just_changed() -> str:
+    return _("派单刚刚发生了变化，本次操作未执行。请刷新后查看最新进展。")
+
+
+def _lock(order: DispatchOrder | int) -> DispatchOrder:
+    """Lock the order row and load what the checks read (the race guard as for cases).
+
+    No transition moves an order's department today; the guard keeps a future one from
+    turning a click that waited on the lock into a 500.
+    """
+    return lock_for_transition(
+        DispatchOrder.objects.select_related("department", "dispatcher_area", "case", "common_issue"),
+        order if isinstance(order, int) else order.pk,
+        changed=_order_just_changed(),
+    )
+
+
+def _cases_of(order: DispatchOrder) -> list[Case]:
+    if order.case_id:
+        return [order.case] if order.case is not None else []
+    assert order.common_issue is not None
+    return list(order.common_issue.cases.select_related("alley", "holder_area", "category"))
+
+
+def _events(
+    order: DispatchOrder,
+    kind: str,
+    *,
+    actor: Any,
+    now: dt.datetime,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+) -> list[CaseEvent]:
+    payload = {"order_id": order.pk, "department_id": order.department_id, "role": order.role, **(data or {})}
+    return [
+        record_event(case, kind, actor=actor, now=now, note=note, label=order.department.name, data=payload)
+        for case in _cases_of(order)
+    ]
+
+
+def _notify(events: Sequence[CaseEvent]) -> None:
+    schedule_event_notifications(events)
+
+
+def _require_department(order: DispatchOrder, actor: Any) -> None:
+    if actor is None or not scope_for(actor).in_department(order.department_id):
+        raise TransitionForbidden(
+            _("只有承办部门“%(name)s”的人员可以办理该派单。") % {"name": order.department.name}
+        )
+
+
+def _require_org(order: DispatchOrder, actor: Any) -> None:
+    area = order.dispatcher_area
+    if actor is None or not scope_for(actor).holds_tier(area.level, area.code):
+        raise TransitionForbidden(_("只有派单的组织部可以处理。"))
+
+
+def _require_state(order: DispatchOrder, states: set[str] | frozenset[str], action: str) -> None:
+    if order.state not in states:
+        raise TransitionError(
+            _("派单当前状态为“%(state)s”，不能%(action)s。请刷新后查看。")
+            % {"state": order.get_state_display(), "action": action}
+        )
+
+
+def _require_text(value: str, field: str, message: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise TransitionInvalid(message, field=field)
+    return text
+
+
+def create_orders(
+    *,
+    case: Case | None,
+    common_issue: CommonIssue | None,
+    lead: Department,
+    cooperating: Sequence[Department],
+    dispatcher_area: Area,
+    instructions: str,
+    actor: Any,
+    now: dt.datetime,
+) -> list[DispatchOrder]:
+    """Orders for the lead (first) and the cooperating departments, with their deadlines."""
+    report_due, complete_due, provisional = order_deadlines(start=now)
+    orders = [
+        DispatchOrder.objects.create(
+            case=case,
+            common_issue=common_issue,
+            department=dept,
+            role=role,
+            dispatcher_area=dispatcher_area,
+            instructions=instructions,
+            dispatched_by=actor if getattr(actor, "pk", None) else None,
+            dispatched_at=now,
+            report_due=report_due,
+            complete_due=complete_due,
+            deadline_provisional=provisional,
+        )
+        for dept, role in [(lead, OrderRole.LEAD), *[(d, OrderRole.COOPERATING) for d in cooperating]]
+    ]
+    return orders
+
+
+def order_receive(*, order: DispatchOrder | int, actor: Any, now: dt.datetime | None = None) -> DispatchOrder:
+    """The department signs for the order."""
+    now = _now(now)
+    with transaction.atomic():
+        order = _lock(order)
+        _require_department(order, actor)
+        _require_state(order, {OS.DISPATCHED}, _("签收"))
+        order.state = OS.RECEIVED
+        order.received_at = now
+        order.save(update_fields=["state", "received_at"])
+        _events(order, EventKind.ORDER_RECEIVED, actor=actor, now=now)
+    return order
+
+
+def order_report(
+    *,
+    order: DispatchOrder | int,
+    actor: Any,
+    leader_name: str,
+    contact_name: str,
+    contact_phone: str,
+    work_plan: str,
+    now: dt.datetime | None = None,
+) -> DispatchOrder:
+    """报到: the department names its responsible leader and contact and files its work plan."""
+    now = _now(now)
+    leader_name = _require_text(leader_name, "leader_name", _("请填写分管负责人。"))
+    contact_name = _require_text(contact_name, "contact_name", _("请填写联系人。"))
+    contact_phone = _require_text(contact_phone, "contact_phone", _("请填写联系电话。"))
+    work_plan = _require_text(work_plan, "work_plan", _("请填写工作方案。"))
+    with transaction.atomic():
+        order = _lock(order)
+        _require_department(order, actor)
+        _require_state(order, {OS.DISPATCHED, OS.RECEIVED}, _("报到"))
+        order.state = OS.REPORTED
+        order.received_at = order.received_at or now
+        order.reported_at = now
+        order.leader_name, order.contact_name, order.contact_phone = leader_name, contact_name, contact_phone
+        order.work_plan = work_plan
+        order.save()
+        on_time = now <= order.report_due
+        events = _events(
+            order, EventKind.ORDER_REPORTED, actor=actor, now=now, note=work_plan, data={"on_time": on_time}
+        )
+        if order.role == OrderRole.LEAD:
+            for case in _cases_of(order):
+                case_mark_in_progress(case=case, now=now)
+        _notify(events)
+    return order
+
+
+def order_progress(
+    *, order: DispatchOrder | int, actor: Any, note: str, now: dt.datetime | None = None
+) -> DispatchOrder:
+    """A progress note from the department."""
+    now = _now(now)
+    note = _require_text(note, "note", _("请填写办理进展。"))
+    with transaction.atomic():
+        order = _lock(order)
+        _require_department(order, actor)
+        _require_state(order, {OS.RECEIVED, OS.REPORTED}, _("填写进展"))
+        _events(order, EventKind.ORDER_PROGRESS, actor=actor, now=now, note=note)
+    return order
+
+
+def order_complete(
+    *,
+    order: DispatchOrder | int,
+    actor: Any,
+    note: str,
+    photos: Sequence[IO[bytes]] = (),
+    now: dt.datetime | None = None,
+) -> DispatchOrder:
+    """The department finishes its part; the lead's completion sends the case(s) to verification."""
+    now = _now(now)
+    note = _require_text(note, "note", _("请填写办结说明。"))
+    with transaction.atomic():
+        order = _lock(order)
+        _require_department(order, actor)
+        _require_state(order, {OS.REPORTED}, _("办结（请先报到）"))
+        order.state = OS.COMPLETED
+        order.completed_at = now
+        order.completion_note = note
+        order.save(update_fields=["state", "completed_at", "completion_note"])
+        events = _events(
+            order,
+            EventKind.ORDER_COMPLETED,
+            actor=actor,
+            now=now,
+            note=note,
+            data={"on_time": now <= order.complete_due},
+        )
+        _notify(events)
+        if order.role == OrderRole.LEAD:
+            for case in _cases_of(order):
+                if case.state in (CaseState.ACCEPTED, CaseState.IN_PROGRESS):
+                    case_resolve(
+                        case=case, actor=actor, note=note, photos=photos, now=now, _by_lead_order=True
+                    )
+    return order
+
+
+def order_reject(
+    *, order: DispatchOrder | int, actor: Any, reason: str, now: dt.datetime | None = None
+) -> DispatchOrder:
+    """退单: the department says the matter is not theirs; the organisation department decides."""
+    now = _now(now)
+    reason = _require_text(reason, "reason", _("请填写退单理由。"))
+    with transaction.atomic():
+        order = _lock(order)
+        _require_department(order, actor)
+        _require_state(order, {OS.DISPATCHED, OS.RECEIVED}, _("退单"))
+        order.state = OS.REJECTED
+        order.rejection_reason = reason
+        order.save(update_fields=["state", "rejection_reason"])
+        _notify(_events(order, EventKind.ORDER_REJECTED, actor=actor, now=now, note=reason))
+    return order
+
+
+def order_redispatch(
+    *,
+    order: DispatchOrder | int,
+    actor: Any,
+    department: Department,
+    note: str = "",
+    now: dt.datetime | None = None,
+) -> DispatchOrder:
+    """The organisation department accepts a rejection and sends the order to another department."""
+    now = _now(now)
+    with transaction.atomic():
+        order = _lock(order)
+        _require_org(order, actor)
+        _require_state(order, {OS.REJECTED}, _("改派"))
+        if department.pk == order.department_id:
+            raise TransitionInvalid(_("请选择另一个部门，或选择“维持派单”。"), field="department")
+        if not department.is_active:
+            raise TransitionInvalid(
+                _("部门“%(name)s”已停用。") % {"name": department.name}, field="department"
+            )
+        if not may_receive_orders_from(department, order.dispatcher_area):
+            raise TransitionInvalid(
+                _("“%(name)s”不属于本级派单范围。") % {"name": department.name}, field="department"
+            )
+        [new] = create_orders(
+            case=order.case,
+            common_issue=order.common_issue,
+            lead=department,
+            cooperating=(),
+            dispatcher_area=order.dispatcher_area,
+            instructions=order.instructions,
+            actor=actor,
+            now=now,
+        )
+        new.role = order.role
+        new.save(update_fields=["role"])
+        order.state = OS.WITHDRAWN
+        order.replaced_by = new
+        order.save(update_fields=["state", "replaced_by"])
+        text = note or stored(gettext_noop("改派至%(name)s。"), name=department.name)
+        events = _events(
+            new,
+            EventKind.ORDER_REDISPATCHED,
+            actor=actor,
+            now=now,
+            note=text,
+            data={"previous_order_id": order.pk},
+        )
+        if order.role == OrderRole.LEAD:
+            for case in _cases_of(order):
+                Case.objects.filter(pk=case.pk).update(
+                    lead_department=department, resolve_due=new.complete_due
+                )
+        _notify(events)
+    return new
+
+
+def order_insist(
+    *, order: DispatchOrder | int, actor: Any, note: str, now: dt.datetime | None = None
+) -> DispatchOrder:
+    """The organisation department refuses the rejection: the same department must handle it."""
+    now = _now(now)
+    note = _require_text(note, "note", _("请说明维持派单的理由。"))
+    with transaction.atomic():
+        order = _lock(order)
+        _require_org(order, actor)
+        _require_state(order, {OS.REJECTED}, _("维持派单"))
+        order.state = OS.RECEIVED if order.received_at else OS.DISPATCHED
+        order.save(update_fields=["state"])
+        _notify(_events(order, EventKind.ORDER_INSISTED, actor=actor, now=now, note=note))
+    return order
+
+
+# --- extensions --------------------------------------------------------------------------------
+
+
+def extension_request(
+    *,
+    order: DispatchOrder | int,
+    actor: Any,
+    reason: str,
+    new_due: dt.datetime,
+    now: dt.datetime | None = None,
+) -> ExtensionRequest:
+    """The department asks for more time; the community must agree, then the org department approve."""
+    now = _now(now)
+    reason = _require_text(reason, "reason", _("请填写延期理由。"))
+    with transaction.atomic():
+        order = _lock(order)
+        _require_department(order, actor)
+        _require_state(order, {OS.RECEIVED, OS.REPORTED}, _("申请延期"))
+        if new_due <= order.complete_due:
+            raise TransitionInvalid(_("延期后的期限必须晚于原办结期限。"), field="new_due")
+        if new_due <= now:
+            raise TransitionInvalid(_("延期后的期限必须在今天之后。"), field="new_due")
+        try:
+            with transaction.atomic():
+                ext = ExtensionRequest.objects.create(
+                    order=order,
+                    reason=reason,
+                    requested_due=new_due,
+                    previous_due=order.complete_due,
+                    requested_by=actor,
+                    requested_at=now,
+                )
+        except IntegrityError as exc:
+            raise TransitionError(_("该派单已有待审批的延期申请。")) from exc
+        _notify(
+            _events(
+                order,
+                EventKind.EXTENSION_REQUESTED,
+                actor=actor,
+                now=now,
+                note=reason,
+                data={"extension_id": ext.pk, "requested_due": new_due.isoformat()},
+            )
+        )
+    return ext
+
+
+def _lock_extension(ext: ExtensionRequest | int) -> ExtensionRequest:
+    return lock_for_transition(
+        ExtensionRequest.objects.select_related(
+            "order", "order__department", "order__dispatcher_area", "order__case", "order__common_issue"
+        ),
+        ext if isinstance(ext, int) else ext.pk,
+        changed=_order_just_changed(),
+    )
+
+
+def _is_community_of_order(actor: Any, order: DispatchOrder) -> bool:
+    scope = scope_for(actor)
+    roles = frozenset({Role.COMMUNITY_STAFF})
+    return any(scope.has_role_over(roles, case.alley.code) for case in _cases_of(order))
+
+
+def extension_community_decide(
+    *,
+    extension: ExtensionRequest | int,
+    actor: Any,
+    agree: bool,
+    note: str = "",
+    now: dt.datetime | None = None,
+) -> ExtensionRequest:
+    """The whistling community agrees (→ the org department decides) or refuses."""
+    now = _now(now)
+    with transaction.atomic():
+        ext = _lock_extension(extension)
+        order = ext.order
+        if actor is None or not _is_community_of_order(actor, order):
+            raise TransitionForbidden(_("只有发起吹哨的社区可以对延期发表意见。"))
+        if ext.state != ExtensionState.PENDING_COMMUNITY:
+            raise TransitionError(_("该延期申请已处理（%(state)s）。") % {"state": ext.get_state_display()})
+        if not agree:
+            _require_text(note, "note", _("不同意延期时请说明理由。"))
+        ext.state = ExtensionState.PENDING_ORG if agree else ExtensionState.REFUSED
+        ext.community_decided_by, ext.community_decided_at = actor, now
+        ext.decision_note = note
+        ext.save()
+        verdict = (
+            stored(gettext_noop("社区同意延期，报组织部审批。"))
+            if agree
+            else stored(gettext_noop("社区不同意延期：%(note)s"), note=note)
+        )
+        _notify(
+            _events(
+                order,
+                EventKind.EXTENSION_DECIDED,
+                actor=actor,
+                now=now,
+                note=verdict,
+                data={"extension_id": ext.pk, "state": ext.state},
+            )
+        )
+    return ext
+
+
+def extension_org_decide(
+    *,
+    extension: ExtensionRequest | int,
+    actor: Any,
+    approve: bool,
+    note: str = "",
+    now: dt.datetime | None = None,
+) -> ExtensionRequest:
+    """The organisation department at the same level approves or refuses; approval moves the deadline."""
+    now = _now(now)
+    with transaction.atomic():
+        ext = _lock_extension(extension)
+        order = _lock(ext.order_id)
+        _require_org(order, actor)
+        if ext.state != ExtensionState.PENDING_ORG:
+            raise TransitionError(
+                _("该延期申请当前不在组织部审批环节（%(state)s）。") % {"state": ext.get_state_display()}
+            )
+        if not approve:
+            _require_text(note, "note", _("不批准延期时请说明理由。"))
+        ext.state = ExtensionState.APPROVED if approve else ExtensionState.REFUSED
+        ext.org_decided_by, ext.org_decided_at = actor, now
+        ext.decision_note = note or ext.decision_note
+        ext.save()
+        if approve:
+            order.complete_due = ext.requested_due
+            order.complete_overdue_at = None
+            order.save(update_fields=["complete_due", "complete_overdue_at"])
+            if order.role == OrderRole.LEAD:
+                for case in _cases_of(order):
+                    Case.objects.filter(pk=case.pk).update(resolve_due=ext.requested_due)
+        verdict = (
+            stored(
+                gettext_noop("组织部批准延期至 %(due)s。"),
+                due=timezone.localtime(ext.requested_due).strftime("%Y-%m-%d"),
+            )
+            if approve
+            else stored(gettext_noop("组织部不批准延期：%(note)s"), note=note)
+        )
+        _notify(
+            _events(
+                order,
+                EventKind.EXTENSION_DECIDED,
+                actor=actor,
+                now=now,
+                note=verdict,
+                data={"extension_id": ext.pk, "state": ext.state},
+            )
+        )
+    return ext
+
+
+# --- common issues -------------------------------------------------------------------------------
+
+
+def common_issue_create(
+    *,
+    actor: Any,
+    title: str,
+    cases: Sequence[Case],
+    description: str = "",
+    is_long_term: bool = False,
+    now: dt.datetime | None = None,
+) -> CommonIssue:
+    """Group cases raised by several communities as one common issue (共性问题) of an org department."""
+    now = _now(now)
+    title = _require_text(title, "title", _("请填写共性问题的标题。"))
+    scope = scope_for(actor)
+    org_area = _org_area_of(actor)
+    if org_area is None:
+        raise TransitionForbidden(_("只有区、市委组织部可以设立共性问题。"))
+    if len(cases) < 1:
+        raise TransitionInvalid(_("请至少选择一个案件。"), field="cases")
+    for case in cases:
+        if not scope.covers_code(case.alley.code):
+            raise TransitionInvalid(
+                _("案件 %(code)s 不在本辖区。") % {"code": case.tracking_code}, field="cases"
+            )
+        if case.state not in OPEN_STATES:
+            raise TransitionInvalid(
+                _("案件 %(code)s 已办结或关闭。") % {"code": case.tracking_code}, field="cases"
+            )
+    with transaction.atomic():
+        issue = CommonIssue.objects.create(
+            title=title,
+            description=description,
+            coordinator_area=org_area,
+            is_long_term=is_long_term,
+            created_by=actor,
+            created_at=now,
+        )
+        issue.cases.set(cases)
+        for case in cases:
+            record_event(
+                case,
+                EventKind.COMMON_ISSUE,
+                actor=actor,
+                now=now,
+                note=title,
+                data={"common_issue_id": issue.pk},
+            )
+    return issue
+
+
+def common_issue_dispatch(
+    *,
+    issue: CommonIssue | int,
+    actor: Any,
+    lead: Department,
+    cooperating: Sequence[Department] = (),
+    instructions: str = "",
+    now: dt.datetime | None = None,
+) -> list[DispatchOrder]:
+    """One order set serving every case of the common issue."""
+    now = _now(now)
+    with transaction.atomic():
+        issue = CommonIssue.objects.select_for_update().get(pk=issue if isinstance(issue, int) else issue.pk)
+        area = issue.coordinator_area
+        if actor is None or not scope_for(actor).holds_tier(area.level, area.code):
+            raise TransitionForbidden(_("只有协调该共性问题的组织部可以派单。"))
+        if issue.orders.filter(state__in=ACTIVE_ORDER_STATES).exists():
+            raise TransitionError(_("该共性问题已有在办派单。"))
+        coop = [d for d in cooperating if d.pk != lead.pk]
+        _check_departments([lead, *coop], area)
+        orders = create_orders(
+            case=None,
+            common_issue=issue,
+            lead=lead,
+            cooperating=coop,
+            dispatcher_area=area,
+            instructions=instructions,
+            actor=actor,
+            now=now,
+        )
+        issue.lead_department = lead
+        issue.save(update_fields=["lead_department"])
+        issue.cooperating_departments.set(coop)
+        events: list[CaseEvent] = []
+        for case in issue.cases.all():
+            events.append(
+                case_dispatched_with_common_issue(
+                    case=case,
+                    lead=lead,
+                    resolve_due=orders[0].complete_due,
+                    note=instructions or issue.title,
+                    label=_org_label(area),
+                    actor=actor,
+                    now=now,
+                    data={"common_issue_id": issue.pk, "department_ids": [lead.pk, *[d.pk for d in coop]]},
+                )
+            )
+        _notify(events)
+    return orders
+
+
+def _check_departments(departments: Sequence[Department], org_area: Area) -> None:
+    """The same rule as issues.workflow.case_dispatch: active, and within the dispatch level."""
+    for dept in departments:
+        if not dept.is_active:
+            raise TransitionInvalid(_("部门“%(name)s”已停用。") % {"name": dept.name}, field="lead")
+        if not may_receive_orders_from(dept, org_area):
+            raise TransitionInvalid(_("“%(name)s”不属于本级派单范围。") % {"name": dept.name}, field="lead")
+
+
+def orders_withdraw_for_case(*, case: Case, actor: Any, reason: str, now: dt.datetime) -> list[CaseEvent]:
+    """The case ended (rejected or merged): its active orders are withdrawn and the departments told."""
+    events: list[CaseEvent] = []
+    active = DispatchOrder.objects.select_for_update().filter(case=case, state__in=ACTIVE_ORDER_STATES)
+    for order in active.select_related("department", "case"):
+        order.state = OS.WITHDRAWN
+        order.save(update_fields=["state"])
+        events.extend(_events(order, EventKind.ORDER_WITHDRAWN, actor=actor, now=now, note=reason))
+    return events
+
+
+def _org_area_of(actor: Any) -> Area | None:
+    scope = scope_for(actor)
+    for role, code, _dept in scope.assignments:
+        if role in (Role.DISTRICT_ORG, Role.CITY_ORG) and code:
+            return Area.objects.filter(code=code).first()
+    if scope.is_global:
+        return Area.objects.filter(level=AreaLevel.CITY).first()
+    return None
+
+
+def _org_label(area: Area) -> str:
+    from django.conf import settings
+    from django.utils import translation
+
+    from dispatch.chain import unit_label
+
+    with translation.override(settings.LANGUAGE_CODE):
+        return unit_label(area.level, area)
