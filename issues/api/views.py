@@ -28,6 +28,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from alleys.people import signed_in
 from issues import workflow
 from issues.choices import CaseSource, FeedbackChannel
 from issues.filters import CaseFilter
@@ -160,7 +161,7 @@ class CaseViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelV
         if values.get("keep_lower_tier") is None:
             values.pop("keep_lower_tier", None)
         case = retry_once(
-            lambda: workflow.case_submit(actor=request.user, **values),
+            lambda: workflow.case_submit(actor=signed_in(request.user), **values),
             what=f"API case submission by user {request.user.pk}",
         )
         return self._detail(case.pk, status_code=status.HTTP_201_CREATED)
@@ -342,7 +343,7 @@ class MeView(ApiViewMixin, APIView):
         from alleys.api.serializers import person_name
         from alleys.models import RoleAssignment
 
-        user = request.user
+        user = signed_in(request.user)
         roles = [
             {
                 "role": ra.role,

@@ -14,6 +14,7 @@ from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext as _
 
 from alleys.choices import AreaLevel
+from alleys.people import Member
 from alleys.scoping import scope_for
 
 from ..choices import (
@@ -73,7 +74,7 @@ def case_submit(
     urgency: str = Urgency.NORMAL,
     photos: Sequence[IO[bytes]] = (),
     consent: bool = False,
-    actor: Any = None,
+    actor: Member | None = None,
     patrol: Any = None,
     keep_lower_tier: str | None = None,
     intake_note: IntakeNote | None = None,
@@ -174,7 +175,7 @@ def _holder_for(alley: Any, tier: str) -> Any:
     return holder
 
 
-def case_accept(*, case: Case | int, actor: Any, note: str = "", now: dt.datetime | None = None) -> Case:
+def case_accept(*, case: Case | int, actor: Member, note: str = "", now: dt.datetime | None = None) -> Case:
     """The holder signs for the case (yellow light); the resolve deadline now governs."""
     from dispatch.deadlines import warn_time
 
@@ -192,7 +193,7 @@ def case_accept(*, case: Case | int, actor: Any, note: str = "", now: dt.datetim
     return case
 
 
-def case_start(*, case: Case | int, actor: Any, note: str = "", now: dt.datetime | None = None) -> Case:
+def case_start(*, case: Case | int, actor: Member, note: str = "", now: dt.datetime | None = None) -> Case:
     """The holder starts work on the case."""
     now = _now(now)
     with transaction.atomic():
@@ -208,7 +209,7 @@ def case_start(*, case: Case | int, actor: Any, note: str = "", now: dt.datetime
 def case_whistle(
     *,
     case: Case | int,
-    actor: Any,
+    actor: Member,
     reason: str,
     departments: Sequence[Any] = (),
     urgency: str | None = None,
@@ -270,7 +271,7 @@ def case_escalate(*, case: Case | int, now: dt.datetime | None = None, reason: s
 def _move_up(
     case: Case,
     *,
-    actor: Any,
+    actor: Member | None,
     reason: str,
     departments: Sequence[Any],
     urgency: str | None,
@@ -320,7 +321,7 @@ def _move_up(
 def case_resolve(
     *,
     case: Case | int,
-    actor: Any,
+    actor: Member,
     note: str,
     photos: Sequence[IO[bytes]] = (),
     photos_public: bool = False,
@@ -367,7 +368,7 @@ def case_resolve(
 
 
 def case_verify(
-    *, case: Case | int, actor: Any, passed: bool, note: str = "", now: dt.datetime | None = None
+    *, case: Case | int, actor: Member, passed: bool, note: str = "", now: dt.datetime | None = None
 ) -> Case:
     """The community checks the fix: passed → orange light; failed → back to work at the same tier."""
     from dispatch.chain import set_fresh_deadlines
@@ -457,7 +458,7 @@ def case_feedback(
     satisfaction: str,
     comment: str = "",
     channel: str = FeedbackChannel.RESIDENT,
-    actor: Any = None,
+    actor: Member | None = None,
     now: dt.datetime | None = None,
 ) -> Case:
     """The reporter's answer (or a staff return call): "not solved" reopens the case.
@@ -549,7 +550,7 @@ def case_feedback(
 
 
 def case_close(
-    *, case: Case | int, actor: Any = None, note: str = "", now: dt.datetime | None = None
+    *, case: Case | int, actor: Member | None = None, note: str = "", now: dt.datetime | None = None
 ) -> Case:
     """Close a case without feedback: by the community, or by the sweep after the feedback window."""
     now = _now(now)
@@ -572,7 +573,7 @@ def case_close(
     return case
 
 
-def case_reject(*, case: Case | int, actor: Any, reason: str, now: dt.datetime | None = None) -> Case:
+def case_reject(*, case: Case | int, actor: Member, reason: str, now: dt.datetime | None = None) -> Case:
     """Not a matter for us (不予受理), with the reason the resident will read."""
     now = _now(now)
     reason = _require(reason, "reason", _("请填写不予受理的理由，群众会看到。"))
@@ -592,7 +593,7 @@ def case_reject(*, case: Case | int, actor: Any, reason: str, now: dt.datetime |
 
 
 def case_merge(
-    *, case: Case | int, actor: Any, into: Case | int, note: str = "", now: dt.datetime | None = None
+    *, case: Case | int, actor: Member, into: Case | int, note: str = "", now: dt.datetime | None = None
 ) -> Case:
     """A duplicate: merged into another case, whose progress the resident then follows."""
     now = _now(now)
@@ -633,7 +634,7 @@ def case_merge(
     return case
 
 
-def _withdraw_orders(case: Case, *, actor: Any, reason: str, now: dt.datetime) -> None:
+def _withdraw_orders(case: Case, *, actor: Member, reason: str, now: dt.datetime) -> None:
     if not case.lead_department_id:
         return
     from dispatch.orders import orders_withdraw_for_case
@@ -641,7 +642,9 @@ def _withdraw_orders(case: Case, *, actor: Any, reason: str, now: dt.datetime) -
     _notify(*orders_withdraw_for_case(case=case, actor=actor, reason=reason, now=now))
 
 
-def case_supervise(*, case: Case | int, actor: Any, note: str = "", now: dt.datetime | None = None) -> Case:
+def case_supervise(
+    *, case: Case | int, actor: Member, note: str = "", now: dt.datetime | None = None
+) -> Case:
     """Put the case under supervision (督办); the holder is told."""
     now = _now(now)
     with transaction.atomic():
@@ -658,7 +661,7 @@ def case_supervise(*, case: Case | int, actor: Any, note: str = "", now: dt.date
     return case
 
 
-def case_chase(*, case: Case | int, actor: Any, note: str = "", now: dt.datetime | None = None) -> Case:
+def case_chase(*, case: Case | int, actor: Member, note: str = "", now: dt.datetime | None = None) -> Case:
     """Chase the holder (催办); counted, and the holder (and lead department) is told."""
     now = _now(now)
     with transaction.atomic():
@@ -676,7 +679,7 @@ def case_chase(*, case: Case | int, actor: Any, note: str = "", now: dt.datetime
     return case
 
 
-def _supervisor_label(actor: Any) -> str:
+def _supervisor_label(actor: Member) -> str:
     from alleys.models import Area
     from dispatch.chain import unit_label
 
@@ -691,7 +694,7 @@ def _supervisor_label(actor: Any) -> str:
 def case_dispatch(
     *,
     case: Case | int,
-    actor: Any,
+    actor: Member,
     lead: Any,
     cooperating: Sequence[Any] = (),
     instructions: str = "",
@@ -782,7 +785,7 @@ def case_dispatched_with_common_issue(
     resolve_due: dt.datetime,
     note: str,
     label: str,
-    actor: Any,
+    actor: Member,
     now: dt.datetime,
     data: dict[str, Any],
 ) -> CaseEvent:
