@@ -84,10 +84,10 @@ class FrozenRow(Generic[M]):
         """The joined row ``name`` (None when there is none)."""
         return dict(self.joined).get(name)
 
-    def thaw(self) -> M:
-        """A new instance of the row, the caller's own; joined rows that exist are attached."""
+    def thaw(self, *, joined: bool = True) -> M:
+        """A new instance of the row, the caller's own; with ``joined``, the joined rows that exist too."""
         obj = self.model.from_db(self.db, list(self.names), list(self.values))
-        for name, row in self.joined:
+        for name, row in self.joined if joined else ():
             if row is not None:
                 setattr(obj, name, row.thaw())
         return obj
@@ -231,16 +231,18 @@ def _area_row(key: str, **lookup: str | int) -> FrozenRow[Area] | None:
 
 
 def _thawed(row: FrozenRow[M] | None) -> M | None:
-    return None if row is None else row.thaw()
+    # Without the profile: attaching it costs more than the area itself, and its readers
+    # (the alley board) take it from the frozen copy through ``profile_of``.
+    return None if row is None else row.thaw(joined=False)
 
 
 def area_by_code(code: str) -> Area | None:
-    """The area with this code, active or not, with its profile (no query once read), or None."""
+    """The area with this code, active or not (no query once read; its profile: ``profile_of``), or None."""
     return _thawed(_area_row(f"c:{code}", code=code))
 
 
 def area_by_id(pk: int) -> Area | None:
-    """The area with this id, active or not, with its profile, or None."""
+    """The area with this id, active or not (no query once read), or None."""
     return _thawed(_area_row(f"i:{pk}", pk=pk))
 
 
@@ -265,7 +267,7 @@ def _areas_by(kind: str, values: Iterable[Any]) -> dict[str, Area]:
         return {f"{kind}:{a.code if kind == 'c' else a.pk}": _remember(a) for a in rows}
 
     found = _areas.get_many([f"{kind}:{value}" for value in values], load)
-    return {key[2:]: row.thaw() for key, row in found.items()}
+    return {key[2:]: row.thaw(joined=False) for key, row in found.items()}
 
 
 def areas_by_code(codes: Iterable[str]) -> dict[str, Area]:
