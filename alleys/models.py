@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from .choices import CODE_LENGTH, LEVEL_ORDER, ROLE_LEVEL, AreaLevel, DepartmentKind, Role, ServiceKind
+from .people import Actor
 from .scoping import scope_for
 
 digits_only = RegexValidator(r"^[0-9]+$", _("编码只能由数字组成。"))
@@ -38,7 +39,7 @@ class AreaQuerySet(models.QuerySet["Area"]):
     def at_level(self, level: str) -> AreaQuerySet:
         return self.filter(level=level)
 
-    def visible_to(self, user: Any) -> AreaQuerySet:
+    def visible_to(self, user: Actor) -> AreaQuerySet:
         """Areas inside the user's territory."""
         return self.filter(scope_for(user).area_q("code"))
 
@@ -171,7 +172,7 @@ class AlleyProfile(models.Model):
 class DepartmentQuerySet(models.QuerySet["Department"]):
     """Departments, scoped to the user's territory or own department."""
 
-    def visible_to(self, user: Any) -> DepartmentQuerySet:
+    def visible_to(self, user: Actor) -> DepartmentQuerySet:
         scope = scope_for(user)
         if scope.is_global:
             return self
@@ -255,7 +256,7 @@ class RoleAssignmentQuerySet(models.QuerySet["RoleAssignment"]):
     def active(self) -> RoleAssignmentQuerySet:
         return self.filter(is_active=True)
 
-    def visible_to(self, user: Any) -> RoleAssignmentQuerySet:
+    def visible_to(self, user: Actor) -> RoleAssignmentQuerySet:
         scope = scope_for(user)
         if scope.is_global:
             return self

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from functools import reduce
 from operator import or_
-from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from .choices import AreaLevel, Role
 from .models import Department, RoleAssignment
+from .people import Actor, Member
 from .scoping import Scope, scope_for
 
 # Roles that manage the territory below their area.
@@ -96,7 +96,7 @@ def can_manage_assignment(scope: Scope, assignment: RoleAssignment) -> bool:
     return False
 
 
-def visible_assignments(user: Any) -> QuerySet[RoleAssignment]:
+def visible_assignments(user: Actor) -> QuerySet[RoleAssignment]:
     """Role assignments the admin shows ``user``: their territory's and departments' (``visible_to``),
     plus, for an organisation department, the people of the departments it manages."""
     assignments = RoleAssignment.objects.all()
@@ -110,7 +110,7 @@ def visible_assignments(user: Any) -> QuerySet[RoleAssignment]:
     return assignments.filter(Q(pk__in=visible.values("pk")) | managed)
 
 
-def visible_users(user: Any) -> QuerySet[Any]:
+def visible_users(user: Actor) -> QuerySet[Member]:
     """Users holding a role assignment (active or not) that ``user`` may see."""
     users = get_user_model()._default_manager.all()
     scope = scope_for(user)
@@ -122,7 +122,7 @@ def visible_users(user: Any) -> QuerySet[Any]:
     return users.filter(Exists(seen))
 
 
-def can_manage_user(scope: Scope, target: Any) -> bool:
+def can_manage_user(scope: Scope, target: Member) -> bool:
     """Whether the user may edit ``target``'s account (login, password, status, profile).
 
     Only when every role of the target is theirs to manage: a person who also serves

@@ -13,8 +13,10 @@ handling unit from the database on every request; these rows change a few times 
   tables that way, and every expiry costs each process a read of each row again).
 
 Only rows that exist are kept: an unknown code is always asked of the database, so a new
-area is found at once. Cached instances are shared between requests: callers read them
-and never change them.
+area is found at once. What is kept is a ``FrozenRow``: the row's column values in a tuple
+(and the rows joined to it), which no caller can change. Every read builds the caller its
+own model instance from it (no query), so nothing a request sets on an area or a
+department reaches another request or thread.
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from django.core.cache import cache
-from django.db import transaction
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import models, router, transaction
 
 from .models import AlleyProfile, Area, Department
 
@@ -35,6 +39,58 @@ logger = logging.getLogger(__name__)
 
 K = TypeVar("K")
 V = TypeVar("V")
+M = TypeVar("M", bound=models.Model)
+
+
+@dataclass(frozen=True, slots=True)
+class FrozenRow(Generic[M]):
+    """An immutable copy of one row: its column values and the rows joined to it (None: no such row).
+
+    What the process caches keep instead of model instances. ``thaw()`` gives the caller an
+    instance of its own, with the joined rows attached as ``select_related`` would, no query.
+    """
+
+    model: type[M]
+    db: str
+    names: tuple[str, ...]  # the concrete fields' attnames, in the model's order
+    values: tuple[Any, ...]  # plain column values (text, numbers, dates): immutable themselves
+    joined: tuple[tuple[str, FrozenRow[Any] | None], ...] = ()
+
+    @classmethod
+    def of(cls, obj: M, *joined: str) -> FrozenRow[M]:
+        """Freeze ``obj`` and the already-loaded relations ``joined`` (a missing one-to-one is kept as None)."""
+        model = type(obj)
+        names = tuple(f.attname for f in model._meta.concrete_fields)
+        rows: list[tuple[str, FrozenRow[Any] | None]] = []
+        for name in joined:
+            try:
+                related = getattr(obj, name)
+            except ObjectDoesNotExist:
+                related = None
+            rows.append((name, None if related is None else FrozenRow.of(related)))
+        return cls(
+            model=model,
+            db=router.db_for_read(model),
+            names=names,
+            values=tuple(getattr(obj, n) for n in names),
+            joined=tuple(rows),
+        )
+
+    def get(self, name: str) -> Any:
+        """One column's value by attname (``code``, ``parent_id``)."""
+        return self.values[self.names.index(name)]
+
+    def related(self, name: str) -> FrozenRow[Any] | None:
+        """The joined row ``name`` (None when there is none)."""
+        return dict(self.joined).get(name)
+
+    def thaw(self, *, joined: bool = True) -> M:
+        """A new instance of the row, the caller's own; with ``joined``, the joined rows that exist too."""
+        obj = self.model.from_db(self.db, list(self.names), list(self.values))
+        for name, row in self.joined if joined else ():
+            if row is not None:
+                setattr(obj, name, row.thaw())
+        return obj
 
 
 # --- every per-process cache of the project, in one list --------------------------------------------
@@ -151,50 +207,67 @@ class ReferenceCache(Generic[K, V]):
 # --- areas and departments ---------------------------------------------------------------------
 
 # Areas keyed by "c:<code>" and "i:<id>", with the alley profile joined (None when it has none).
-_areas: ReferenceCache[str, Area] = ReferenceCache("areas")
-_departments: ReferenceCache[int, Department] = ReferenceCache("departments")
+_areas: ReferenceCache[str, FrozenRow[Area]] = ReferenceCache("areas")
+_departments: ReferenceCache[int, FrozenRow[Department]] = ReferenceCache("departments")
 
 
-def _remember(area: Area) -> Area:
-    _areas.put(f"c:{area.code}", area)
-    _areas.put(f"i:{area.pk}", area)
-    return area
+def _remember(area: Area) -> FrozenRow[Area]:
+    row = FrozenRow.of(area, "profile")
+    _areas.put(f"c:{area.code}", row)
+    _areas.put(f"i:{area.pk}", row)
+    return row
 
 
-def _load_areas(**lookup: Any) -> list[Area]:
+def _load_areas(**lookup: str | int | list[str]) -> list[Area]:
     return list(Area.objects.select_related("profile").filter(**lookup))
 
 
-def area_by_code(code: str) -> Area | None:
-    """The area with this code, active or not, with its profile (no query once read), or None."""
-
-    def load() -> Area | None:
-        rows = _load_areas(code=code)
+def _area_row(key: str, **lookup: str | int) -> FrozenRow[Area] | None:
+    def load() -> FrozenRow[Area] | None:
+        rows = _load_areas(**lookup)
         return _remember(rows[0]) if rows else None
 
-    return _areas.get(f"c:{code}", load)
+    return _areas.get(key, load)
+
+
+def _thawed(row: FrozenRow[M] | None) -> M | None:
+    # Without the profile: attaching it costs more than the area itself, and its readers
+    # (the alley board) take it from the frozen copy through ``profile_of``.
+    return None if row is None else row.thaw(joined=False)
+
+
+def area_by_code(code: str) -> Area | None:
+    """The area with this code, active or not (no query once read; its profile: ``profile_of``), or None."""
+    return _thawed(_area_row(f"c:{code}", code=code))
 
 
 def area_by_id(pk: int) -> Area | None:
-    """The area with this id, active or not, with its profile, or None."""
+    """The area with this id, active or not (no query once read), or None."""
+    return _thawed(_area_row(f"i:{pk}", pk=pk))
 
-    def load() -> Area | None:
-        rows = _load_areas(pk=pk)
-        return _remember(rows[0]) if rows else None
 
-    return _areas.get(f"i:{pk}", load)
+def area_row_by_id(pk: int) -> FrozenRow[Area] | None:
+    """The process's frozen copy of the area with this id (for a caller that only reads it)."""
+    return _area_row(f"i:{pk}", pk=pk)
+
+
+def profile_of(area: Area) -> AlleyProfile | None:
+    """The alley profile of ``area`` from the process's copy (None when it has none; no query once read)."""
+    row = area_row_by_id(area.pk)
+    profile = None if row is None else row.related("profile")
+    return None if profile is None else profile.thaw()
 
 
 def _areas_by(kind: str, values: Iterable[Any]) -> dict[str, Area]:
     """{value as text: area} by code ("c") or id ("i"), one query for those not yet read."""
     lookup = "code__in" if kind == "c" else "pk__in"
 
-    def load(missing: list[str]) -> dict[str, Area]:
+    def load(missing: list[str]) -> dict[str, FrozenRow[Area]]:
         rows = _load_areas(**{lookup: [key[2:] for key in missing]})
         return {f"{kind}:{a.code if kind == 'c' else a.pk}": _remember(a) for a in rows}
 
     found = _areas.get_many([f"{kind}:{value}" for value in values], load)
-    return {key[2:]: area for key, area in found.items()}
+    return {key[2:]: row.thaw(joined=False) for key, row in found.items()}
 
 
 def areas_by_code(codes: Iterable[str]) -> dict[str, Area]:
@@ -220,7 +293,12 @@ def chain_above(area: Area, *, include_self: bool = False) -> list[Area]:
 
 def department_by_id(pk: int) -> Department | None:
     """The department with this id (no query once read), or None."""
-    return _departments.get(pk, lambda: Department.objects.filter(pk=pk).first())
+
+    def load() -> FrozenRow[Department] | None:
+        department = Department.objects.filter(pk=pk).first()
+        return None if department is None else FrozenRow.of(department)
+
+    return _thawed(_departments.get(pk, load))
 
 
 def clear() -> None:

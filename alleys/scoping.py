@@ -10,11 +10,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.db.models import Q
 
 from .choices import DEPARTMENT_ROLES, HOLDER_ROLES, ROLE_LEVEL
+from .people import Actor
 
 _CACHE_ATTR = "_jxt_scope"
 
@@ -77,7 +77,7 @@ class Scope:
         return self.is_global or department_id in self.department_ids
 
 
-def scope_for(user: Any) -> Scope:
+def scope_for(user: Actor | None) -> Scope:
     """The user's scope, computed once and cached on the user object."""
     cached = getattr(user, _CACHE_ATTR, None)
     if cached is not None:
@@ -87,24 +87,24 @@ def scope_for(user: Any) -> Scope:
     return scope
 
 
-def cached_scope(user: Any) -> Scope | None:
+def cached_scope(user: Actor) -> Scope | None:
     """The scope if this user object already has it, else None (never a query)."""
     return getattr(user, _CACHE_ATTR, None)
 
 
-def forget_scope(user: Any) -> None:
+def forget_scope(user: Actor) -> None:
     """Drop the cached scope (after role assignments change)."""
     if hasattr(user, _CACHE_ATTR):
         delattr(user, _CACHE_ATTR)
 
 
-def remember_scope(user: Any, scope: Scope) -> None:
+def remember_scope(user: Actor | None, scope: Scope) -> None:
     """Cache ``scope`` on ``user`` (a caller that read the assignments with the user, in one query)."""
     with contextlib.suppress(AttributeError):
         setattr(user, _CACHE_ATTR, scope)
 
 
-def _compute(user: Any) -> Scope:
+def _compute(user: Actor | None) -> Scope:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return Scope()
     if user.is_superuser:

@@ -26,6 +26,7 @@ from PIL import Image, ImageDraw
 
 from alleys.choices import AreaLevel, Role
 from alleys.models import Area, Department, RoleAssignment
+from alleys.people import Member
 from dispatch.calendar import get_calendar
 from dispatch.models import CategoryType
 from evaluation.services import evaluation_record
@@ -63,16 +64,16 @@ class Writer(Protocol):
 class People:
     """Who acts for each unit in the demo (the first person of each role there)."""
 
-    by_area_role: dict[tuple[str, str], Any]
-    by_department: dict[int, Any]
+    by_area_role: dict[tuple[str, str], Member]
+    by_department: dict[int, Member]
 
-    def at(self, code: str, role: str) -> Any:
-        return self.by_area_role.get((code, role))
+    def at(self, code: str, role: str) -> Member:
+        return self.by_area_role[(code, role)]
 
 
 def _people() -> People:
-    by_area_role: dict[tuple[str, str], Any] = {}
-    by_department: dict[int, Any] = {}
+    by_area_role: dict[tuple[str, str], Member] = {}
+    by_department: dict[int, Member] = {}
     rows = (
         RoleAssignment.objects.filter(is_active=True)
         .select_related("user", "area")
@@ -117,7 +118,7 @@ class _History:
         # Nothing happens after the demo's "now".
         return min(self.calendar.add_working_hours(moment, hours), self.end - dt.timedelta(minutes=5))
 
-    def holder(self, case: Case) -> Any:
+    def holder(self, case: Case) -> Member:
         code = case.holder_area.code
         role: str = {
             AreaLevel.ALLEY: Role.CHIEF,
@@ -128,7 +129,7 @@ class _History:
         }[AreaLevel(case.tier)]
         return self.people.at(code, role)
 
-    def community_staff(self, case: Case) -> Any:
+    def community_staff(self, case: Case) -> Member:
         return self.people.at(case.alley.code_at(AreaLevel.COMMUNITY), Role.COMMUNITY_STAFF)
 
     def department_for(self, case: Case) -> Department | None:
@@ -136,7 +137,7 @@ class _History:
         district = case.alley.code_at(AreaLevel.DISTRICT)
         return self.departments.get((district, role)) or self.departments.get((district[:4], role))
 
-    def fix(self, case: Case, at: dt.datetime, *, actor: Any) -> Case:
+    def fix(self, case: Case, at: dt.datetime, *, actor: Member) -> Case:
         photos = [_photo(self.rng, case.tracking_code)] if case.category.fix_photo_required else []
         return wf.case_resolve(
             case=case, actor=actor, note="已到现场处理完毕，经复查问题已解决。", photos=photos, now=at
@@ -238,7 +239,7 @@ class _History:
             case=case, actor=org, lead=department, instructions="请按时报到并制定工作方案。", now=t
         )
         order = case.orders.get(department=department)
-        contact = self.people.by_department.get(department.pk)
+        contact = self.people.by_department[department.pk]
         if reject:
             t = self.later(t, 6)
             order_services.order_reject(

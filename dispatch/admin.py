@@ -137,7 +137,7 @@ def arrangement_initial(year: int) -> dict[str, Any]:
         holidays = {day: name for day, (kind, name) in days.items() if kind == CalendarDayKind.HOLIDAY}
         workdays = {day: name for day, (kind, name) in days.items() if kind == CalendarDayKind.WORKDAY}
     else:
-        holidays, workdays = predicted_holidays(year) or {}, {}
+        holidays, workdays = dict(predicted_holidays(year) or {}), {}
     return {
         "year": year,
         "note": entry.note

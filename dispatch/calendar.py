@@ -26,7 +26,9 @@ import functools
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import chinese_calendar
@@ -72,7 +74,7 @@ def package_years() -> tuple[int, int]:
 
 
 @functools.cache
-def predicted_holidays(year: int) -> dict[dt.date, str] | None:
+def predicted_holidays(year: int) -> Mapping[dt.date, str] | None:
     """China's statutory public holidays of ``year`` computed by rule, or None beyond the rules.
 
     Cached for the life of the process, which is also what makes the warning below
@@ -89,14 +91,19 @@ def predicted_holidays(year: int) -> dict[dt.date, str] | None:
         logger.warning("calendar: %s beyond the statutory-holiday rules (%s); weekends only", year, exc)
         return None
     logger.warning("calendar: %s predicted from statutory holidays", year)
-    return {day: str(name) for day, name in sorted(days.items())}
+    # Read-only: the one copy is shared by every caller for the life of the process.
+    return MappingProxyType({day: str(name) for day, name in sorted(days.items())})
 
 
-@dataclass
+@dataclass(frozen=True)
 class BusinessCalendar:
-    """Working days and working hours: package or hand-entered data, a prediction, the admin's overrides."""
+    """Working days and working hours: package or hand-entered data, a prediction, the admin's overrides.
 
-    overrides: dict[dt.date, bool] = field(default_factory=dict)  # date -> is_workday
+    Frozen: ``get_calendar`` hands the one instance to every request and thread; a change is a new
+    instance. (Only the memo below fills in, with answers that follow from the fields.)
+    """
+
+    overrides: Mapping[dt.date, bool] = field(default_factory=dict)  # date -> is_workday
     manual_years: frozenset[int] = frozenset()
     tz: dt.tzinfo = field(default_factory=timezone.get_default_timezone)
     # Answers already worked out: every deadline walks the same few weeks of days, and the
@@ -256,7 +263,7 @@ def get_calendar() -> BusinessCalendar:
 def load_calendar() -> BusinessCalendar:
     from .models import CalendarDay, CalendarYear
 
-    overrides = {row.date: row.kind == "workday" for row in CalendarDay.objects.all()}
+    overrides = MappingProxyType({row.date: row.kind == "workday" for row in CalendarDay.objects.all()})
     years = frozenset(CalendarYear.objects.values_list("year", flat=True))
     return BusinessCalendar(overrides=overrides, manual_years=years)
 

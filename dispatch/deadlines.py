@@ -14,7 +14,9 @@ import datetime as dt
 import math
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from django.conf import settings
 
@@ -81,10 +83,10 @@ def limits_for(*, category: object, tier: str, urgent: bool = False) -> tuple[Li
 
 
 _policy_lock = threading.Lock()
-_policy_cache: tuple[float, dict[tuple[int, str], tuple[Limit, Limit]]] | None = None
+_policy_cache: tuple[float, Mapping[tuple[int, str], tuple[Limit, Limit]]] | None = None
 
 
-def _policy_table() -> dict[tuple[int, str], tuple[Limit, Limit]]:
+def _policy_table() -> Mapping[tuple[int, str], tuple[Limit, Limit]]:
     """All policies in one query, cached for a minute (the sweep computes thousands of deadlines)."""
     global _policy_cache
     now = time.monotonic()
@@ -93,13 +95,15 @@ def _policy_table() -> dict[tuple[int, str], tuple[Limit, Limit]]:
             return _policy_cache[1]
     from .models import DeadlinePolicy
 
-    table = {
-        (p.category_class_id, p.tier): (
-            Limit(p.accept_value, p.accept_unit),
-            Limit(p.resolve_value, p.resolve_unit),
-        )
-        for p in DeadlinePolicy.objects.all()
-    }
+    table = MappingProxyType(
+        {
+            (p.category_class_id, p.tier): (
+                Limit(p.accept_value, p.accept_unit),
+                Limit(p.resolve_value, p.resolve_unit),
+            )
+            for p in DeadlinePolicy.objects.all()
+        }
+    )
     with _policy_lock:
         _policy_cache = (now, table)
     return table

@@ -17,6 +17,8 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from alleys.people import Member
+
 from .choices import ExportFormat
 from .models import ExportLog
 from .tables import Table, fmt
@@ -95,7 +97,7 @@ def write_xlsx(table: Table, *, now: dt.datetime) -> bytes:
 
 
 def export_response(
-    *, user: Any, table: Table, what: str, fmt_name: str, filters: dict[str, Any], file_stem: str
+    *, user: Member, table: Table, what: str, fmt_name: str, filters: dict[str, Any], file_stem: str
 ) -> HttpResponse:
     """The file as a download, after logging who exported what."""
     now = timezone.now()

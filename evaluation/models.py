@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from alleys.choices import AreaLevel
 from alleys.models import Area, Department
+from alleys.people import Actor
 from alleys.scoping import scope_for
 from issues.choices import FeedbackSolved, OrderRole, Satisfaction
 
@@ -39,7 +40,7 @@ from .choices import (
 class DepartmentEvaluationQuerySet(models.QuerySet["DepartmentEvaluation"]):
     """Evaluations in the user's territory, or of the user's own department."""
 
-    def visible_to(self, user: Any) -> DepartmentEvaluationQuerySet:
+    def visible_to(self, user: Actor) -> DepartmentEvaluationQuerySet:
         scope = scope_for(user)
         if scope.is_global:
             return self
@@ -138,7 +139,7 @@ def new_invite_code() -> str:
 class SurveyQuerySet(models.QuerySet["Survey"]):
     """Surveys in the user's territory."""
 
-    def visible_to(self, user: Any) -> SurveyQuerySet:
+    def visible_to(self, user: Actor) -> SurveyQuerySet:
         scope = scope_for(user)
         if scope.is_empty:
             return self.none()
@@ -237,7 +238,7 @@ class SurveyAnswer(models.Model):
 class AnnualAssessmentQuerySet(models.QuerySet["AnnualAssessment"]):
     """Assessments of the streets in the user's territory."""
 
-    def visible_to(self, user: Any) -> AnnualAssessmentQuerySet:
+    def visible_to(self, user: Actor) -> AnnualAssessmentQuerySet:
         scope = scope_for(user)
         if scope.is_empty:
             return self.none()

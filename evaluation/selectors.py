@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 
 from alleys.choices import CODE_LENGTH, AreaLevel, Role, level_below
 from alleys.models import Area
+from alleys.people import Actor
 from alleys.scoping import Scope, scope_for
 from dispatch.calendar import HOURS_PER_DAY
 from issues.choices import CaseState, OrderRole, OrderState
@@ -79,7 +80,7 @@ def cases_url(code: str, **params: str) -> str:
 class Viewer:
     """The areas and departments a user may see on the dashboards."""
 
-    user: Any
+    user: Actor
     scope: Scope
     roots: list[Area]
     department_ids: frozenset[int]
@@ -96,7 +97,7 @@ class Viewer:
         return self.scope.covers_code(code)
 
 
-def viewer_for(user: Any) -> Viewer:
+def viewer_for(user: Actor) -> Viewer:
     scope = scope_for(user)
     if scope.is_global:
         roots = list(Area.objects.filter(level=AreaLevel.CITY).order_by("code"))
@@ -743,7 +744,7 @@ def _community_codes(scope: Scope) -> list[str]:
     return sorted({code for role, code, _d in scope.assignments if role == Role.COMMUNITY_STAFF and code})
 
 
-def pending_evaluations(user: Any, *, limit: int | None = None) -> list[PendingEvaluation]:
+def pending_evaluations(user: Actor, *, limit: int | None = None) -> list[PendingEvaluation]:
     """Orders completed and verified in the user's communities, not yet evaluated (3–4 queries).
 
     Case orders: the case is verified (awaiting feedback or closed). Common-issue orders:

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from alleys.choices import CODE_LENGTH, AreaLevel, Role
 from alleys.models import Area
+from alleys.people import Actor, Member
 from alleys.scoping import scope_for
 from core.errors import ActionForbidden, ActionInvalid, ActionRefused
 from issues.choices import CaseState, FeedbackSolved, OrderState, Satisfaction
@@ -93,7 +94,7 @@ def _rating(value: Any, field: str) -> int:
 def evaluation_record(
     *,
     order: Any,
-    actor: Any,
+    actor: Member,
     plan_quality: int,
     work_quality: int,
     cooperation: int,
@@ -203,7 +204,7 @@ def is_whistle_item(case: Case) -> bool:
 def survey_open(
     *,
     case: Case | int,
-    actor: Any,
+    actor: Member,
     invites: int = 30,
     title: str = "",
     closes_at: dt.datetime | None = None,
@@ -253,7 +254,7 @@ def _add_invites(survey: Survey, count: int, *, now: dt.datetime) -> list[Survey
     )
 
 
-def _lock_survey_for(actor: Any, survey: Survey | int) -> Survey:
+def _lock_survey_for(actor: Member, survey: Survey | int) -> Survey:
     pk = survey if isinstance(survey, int) else survey.pk
     survey = Survey.objects.select_for_update(of=("self",)).select_related("case", "case__alley").get(pk=pk)
     if actor is None or not is_community_of(scope_for(actor), survey.case):
@@ -262,7 +263,7 @@ def _lock_survey_for(actor: Any, survey: Survey | int) -> Survey:
 
 
 def survey_add_invites(
-    *, survey: Survey | int, actor: Any, count: int, now: dt.datetime | None = None
+    *, survey: Survey | int, actor: Member, count: int, now: dt.datetime | None = None
 ) -> int:
     """More one-time invite codes for an open survey."""
     now = _now(now)
@@ -275,7 +276,7 @@ def survey_add_invites(
         return len(_add_invites(survey, int(count), now=now))
 
 
-def survey_close(*, survey: Survey | int, actor: Any, now: dt.datetime | None = None) -> Survey:
+def survey_close(*, survey: Survey | int, actor: Member, now: dt.datetime | None = None) -> Survey:
     """The community ends the survey; no further answers."""
     now = _now(now)
     with transaction.atomic():
@@ -351,11 +352,11 @@ def _dec(value: float | None) -> Decimal | None:
     return None if value is None else Decimal(str(value)).quantize(TWO, rounding=ROUND_HALF_UP)
 
 
-def _is_street_staff(actor: Any, street: Area) -> bool:
+def _is_street_staff(actor: Member, street: Area) -> bool:
     return actor is not None and scope_for(actor).holds_tier(AreaLevel.STREET, street.code)
 
 
-def _is_org_over(actor: Any, street: Area) -> bool:
+def _is_org_over(actor: Member, street: Area) -> bool:
     if actor is None:
         return False
     return scope_for(actor).has_role_over(frozenset({Role.DISTRICT_ORG, Role.CITY_ORG}), street.code)
@@ -422,7 +423,7 @@ def assessment_figures(street: Area, year: int) -> dict[int, dict[str, Any]]:
 
 
 def assessment_compute(
-    *, street: Area, year: int, actor: Any, now: dt.datetime | None = None
+    *, street: Area, year: int, actor: Member, now: dt.datetime | None = None
 ) -> AnnualAssessment:
     """The street computes (or, while drafting, recomputes) its annual proposal.
 
@@ -466,7 +467,7 @@ def assessment_compute(
 
 
 def assessment_adjust(
-    *, line: AssessmentLine | int, actor: Any, score: Any, reason: str, now: dt.datetime | None = None
+    *, line: AssessmentLine | int, actor: Member, score: Any, reason: str, now: dt.datetime | None = None
 ) -> AssessmentLine:
     """The street adjusts one department's score, with a reason (audit trail row)."""
     now = _now(now)
@@ -504,7 +505,7 @@ def assessment_adjust(
 
 
 def assessment_submit(
-    *, assessment: AnnualAssessment | int, actor: Any, note: str = "", now: dt.datetime | None = None
+    *, assessment: AnnualAssessment | int, actor: Member, note: str = "", now: dt.datetime | None = None
 ) -> AnnualAssessment:
     """The street sends its proposal to the organisation department for review."""
     now = _now(now)
@@ -529,7 +530,7 @@ def assessment_submit(
 
 
 def assessment_return(
-    *, assessment: AnnualAssessment | int, actor: Any, reason: str, now: dt.datetime | None = None
+    *, assessment: AnnualAssessment | int, actor: Member, reason: str, now: dt.datetime | None = None
 ) -> AnnualAssessment:
     """The organisation department sends the proposal back to the street, with a reason."""
     now = _now(now)
@@ -548,7 +549,7 @@ def assessment_return(
 
 
 def assessment_approve(
-    *, assessment: AnnualAssessment | int, actor: Any, note: str = "", now: dt.datetime | None = None
+    *, assessment: AnnualAssessment | int, actor: Member, note: str = "", now: dt.datetime | None = None
 ) -> AnnualAssessment:
     """The district (or city) organisation department approves: ranks are fixed and the result frozen."""
     now = _now(now)
@@ -575,7 +576,7 @@ def assessment_approve(
     return assessment
 
 
-def streets_for_assessment(user: Any) -> list[Area]:
+def streets_for_assessment(user: Actor) -> list[Area]:
     """Streets whose assessment the user may compute (street staff) or review (org departments)."""
     scope = scope_for(user)
     if scope.is_global:

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from alleys.choices import AreaLevel, level_below
 from alleys.models import Area
+from alleys.people import SignedInRequest
 from issues.choices import OrderRole
 
 from . import selectors as sel
@@ -137,7 +138,7 @@ RATE_SERIES: list[tuple[str, Any, str]] = [
 
 
 @login_required
-def overview(request: HttpRequest) -> HttpResponse:
+def overview(request: SignedInRequest) -> HttpResponse:
     viewer = sel.viewer_for(request.user)
     if not viewer.sees_areas and viewer.department_ids:
         return redirect("dashboard:departments")
@@ -192,7 +193,7 @@ def _drill_table(d: Dash, area: Area) -> Table:
 
 
 @login_required
-def drill(request: HttpRequest) -> HttpResponse:
+def drill(request: SignedInRequest) -> HttpResponse:
     d = _dash(request)
     assert d.area is not None
     if d.area.level == AreaLevel.ALLEY:
@@ -217,7 +218,7 @@ def drill(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def categories(request: HttpRequest) -> HttpResponse:
+def categories(request: SignedInRequest) -> HttpResponse:
     d = _dash(request)
     assert d.area is not None
     table = sel.category_table(d.area, d.period, sort=request.GET.get("sort", "cases"), weights=d.weights)
@@ -238,7 +239,7 @@ def _department_table(d: Dash) -> Table:
 
 
 @login_required
-def departments(request: HttpRequest) -> HttpResponse:
+def departments(request: SignedInRequest) -> HttpResponse:
     d = _dash(request, need_area=False)
     table = _department_table(d)
     charts = {
@@ -269,7 +270,7 @@ def _held_table(d: Dash, kind: str) -> Table:
 
 
 @login_required
-def held(request: HttpRequest) -> HttpResponse:
+def held(request: SignedInRequest) -> HttpResponse:
     d = _dash(request)
     kind = "supervised" if request.GET.get("kind") == "supervised" else "overdue"
     table = _held_table(d, kind)
@@ -284,14 +285,14 @@ def _chiefs_table(d: Dash) -> Table:
 
 
 @login_required
-def chiefs(request: HttpRequest) -> HttpResponse:
+def chiefs(request: SignedInRequest) -> HttpResponse:
     d = _dash(request)
     table = _chiefs_table(d)
     return render(request, "evaluation/chiefs.html", d.context("chiefs", table=table))
 
 
 @login_required
-def wall(request: HttpRequest) -> HttpResponse:
+def wall(request: SignedInRequest) -> HttpResponse:
     """The duty room's wall screen: dark, large numbers, refreshing itself every 60 s."""
     d = _dash(request)
     assert d.area is not None
@@ -319,7 +320,7 @@ def wall(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def definitions(request: HttpRequest) -> HttpResponse:
+def definitions(request: SignedInRequest) -> HttpResponse:
     """How every figure is counted (the same text as docs/rates.md, in Chinese)."""
     return render(
         request,
@@ -334,7 +335,7 @@ EXPORTS = ("drill", "categories", "departments", "overdue", "supervised", "chief
 
 
 @login_required
-def export(request: HttpRequest, what: str) -> HttpResponse:
+def export(request: SignedInRequest, what: str) -> HttpResponse:
     """Any ranked table of the dashboards as XLSX (default) or CSV; logged in ExportLog."""
     if what not in EXPORTS:
         raise Http404
@@ -366,7 +367,7 @@ def export(request: HttpRequest, what: str) -> HttpResponse:
 
 
 @login_required
-def assessment_export(request: HttpRequest, pk: int) -> HttpResponse:
+def assessment_export(request: SignedInRequest, pk: int) -> HttpResponse:
     assessment = (
         AnnualAssessment.objects.visible_to(request.user).select_related("street").filter(pk=pk).first()
     )
@@ -384,7 +385,7 @@ def assessment_export(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def assessment_summary_export(request: HttpRequest) -> HttpResponse:
+def assessment_summary_export(request: SignedInRequest) -> HttpResponse:
     d = _dash(request)
     assert d.area is not None
     year = _year(request, d.today)

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from alleys.choices import AreaLevel, Role
 from alleys.models import Area
+from alleys.people import Actor, SignedInRequest
 from alleys.scoping import scope_for
 from issues.choices import CaseState
 from issues.models import Case, DispatchOrder, Whistle
@@ -38,7 +39,7 @@ from .models import AnnualAssessment, AssessmentLine, DepartmentEvaluation, Surv
 
 
 @login_required
-def evaluations(request: HttpRequest) -> HttpResponse:
+def evaluations(request: SignedInRequest) -> HttpResponse:
     """The community's pending evaluations and the evaluations the user may see."""
     pending = sel.pending_evaluations(request.user, limit=100)
     recent = (
@@ -54,7 +55,7 @@ def evaluations(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def evaluation_new(request: HttpRequest, order_id: int) -> HttpResponse:
+def evaluation_new(request: SignedInRequest, order_id: int) -> HttpResponse:
     order = (
         DispatchOrder.objects.visible_to(request.user)
         .select_related("department", "case", "case__alley", "case__category", "common_issue")
@@ -101,7 +102,7 @@ def _form_error(form: Any, exc: services.EvaluationError) -> None:
 # --- satisfaction surveys -------------------------------------------------------------------------------
 
 
-def _community_q(user: Any, field: str) -> Q:
+def _community_q(user: Actor, field: str) -> Q:
     scope = scope_for(user)
     if scope.is_global:
         return Q()
@@ -113,7 +114,7 @@ def _community_q(user: Any, field: str) -> Q:
 
 
 @login_required
-def surveys(request: HttpRequest) -> HttpResponse:
+def surveys(request: SignedInRequest) -> HttpResponse:
     """Surveys the user may see, and the community's completed whistle items without one."""
     visible = (
         Survey.objects.visible_to(request.user)
@@ -151,7 +152,7 @@ def surveys(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def survey_open(request: HttpRequest, case_id: int) -> HttpResponse:
+def survey_open(request: SignedInRequest, case_id: int) -> HttpResponse:
     case = Case.objects.visible_to(request.user).filter(pk=case_id).first()
     if case is None:
         raise Http404
@@ -197,7 +198,7 @@ def survey_public_url(request: HttpRequest, survey: Survey) -> str:
 
 
 @login_required
-def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     """Counts (answers by satisfaction, by solved, by respondent), the link, QR and invite codes."""
     survey = _survey_for(request, pk)
     answers = SurveyAnswer.objects.filter(survey=survey)
@@ -234,7 +235,7 @@ def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def survey_qr(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_qr(request: SignedInRequest, pk: int) -> HttpResponse:
     """The survey link as an SVG QR code (for the notice board or a WeChat group)."""
     import qrcode
     import qrcode.image.svg
@@ -250,7 +251,7 @@ def survey_qr(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def survey_print(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_print(request: SignedInRequest, pk: int) -> HttpResponse:
     """Printable invite slips: the link, the QR and one code per slip (for the community to hand out)."""
     survey = _survey_for(request, pk)
     if not is_community_of(scope_for(request.user), survey.case):
@@ -265,7 +266,7 @@ def survey_print(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def survey_invites(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_invites(request: SignedInRequest, pk: int) -> HttpResponse:
     survey = _survey_for(request, pk)
     form = InvitesForm(request.POST)
     if form.is_valid():
@@ -281,7 +282,7 @@ def survey_invites(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def survey_close(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_close(request: SignedInRequest, pk: int) -> HttpResponse:
     survey = _survey_for(request, pk)
     try:
         services.survey_close(survey=survey, actor=request.user)
@@ -295,7 +296,7 @@ def survey_close(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def assessments(request: HttpRequest) -> HttpResponse:
+def assessments(request: SignedInRequest) -> HttpResponse:
     """Each street the user works for or reviews, with its proposal for the year."""
     today = timezone.localdate()
     year = _year(request.GET.get("year"), today)
@@ -348,7 +349,7 @@ def _year(value: str | None, today: dt.date) -> int:
 
 @login_required
 @require_POST
-def assessment_compute(request: HttpRequest) -> HttpResponse:
+def assessment_compute(request: SignedInRequest) -> HttpResponse:
     street = Area.objects.filter(code=request.POST.get("street", ""), level=AreaLevel.STREET).first()
     if street is None:
         raise Http404
@@ -375,7 +376,7 @@ def _assessment_for(request: HttpRequest, pk: int) -> AnnualAssessment:
 
 
 @login_required
-def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def assessment_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     assessment = _assessment_for(request, pk)
     scope = scope_for(request.user)
     is_street = scope.holds_tier(AreaLevel.STREET, assessment.street.code)
@@ -400,7 +401,7 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def assessment_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def assessment_action(request: SignedInRequest, pk: int, action: str) -> HttpResponse:
     assessment = _assessment_for(request, pk)
     reason = (request.POST.get("reason") or "").strip()
     try:
@@ -434,7 +435,7 @@ def assessment_action(request: HttpRequest, pk: int, action: str) -> HttpRespons
 
 
 @login_required
-def assessment_summary(request: HttpRequest) -> HttpResponse:
+def assessment_summary(request: SignedInRequest) -> HttpResponse:
     """The approved results of every street in the user's area, per department, ranked."""
     viewer = sel.viewer_for(request.user)
     area = sel.resolve_area(viewer, request.GET.get("area"))

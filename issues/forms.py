@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from alleys.choices import ALLEY_TEAM_ROLES, LEVEL_ORDER, AreaLevel, Role
 from alleys.models import Area, Department
+from alleys.people import Actor, Member
 from alleys.scoping import scope_for
 from dispatch.chain import TIER_ORDER
 from dispatch.models import CategoryClass, CategoryType
@@ -127,7 +128,7 @@ class CaseFilterForm(forms.Form):
         ],
     )
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Actor, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         scope = scope_for(user)
         # Every area above the alleys, plus the alleys the user is assigned to (a chief's own):
@@ -176,7 +177,7 @@ class CaseIntakeForm(forms.Form):
         queryset=PatrolLog.objects.none(), required=False, widget=forms.HiddenInput
     )
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Member, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         alleys = Area.objects.visible_to(user).filter(level=AreaLevel.ALLEY).select_related("parent")
         self.fields["alley"].queryset = alleys  # type: ignore[attr-defined]
@@ -200,7 +201,7 @@ def grouped_categories() -> list[tuple[Any, Any]]:
     return [("", _("请选择事项类型")), *groups.items()]
 
 
-def default_source(user: Any) -> str:
+def default_source(user: Actor) -> str:
     """What a staff member most likely registers: grid workers report, chiefs patrol, offices take calls."""
     roles = scope_for(user).roles
     if Role.GRID_WORKER in roles:
@@ -234,7 +235,7 @@ class WhistleForm(forms.Form):
         label=_("紧急程度"), required=False, choices=[("", _("不变")), *Urgency.choices]
     )
 
-    def __init__(self, *args: Any, case: Case, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, case: Case, user: Actor, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if case.tier == AreaLevel.STREET:
             # The departments the district organisation department will be able to dispatch to.
@@ -312,7 +313,7 @@ TRANSITION_FORMS: dict[str, type[forms.Form]] = {
 }
 
 
-def transition_form(name: str, *, case: Case, user: Any, data: Any = None, files: Any = None) -> forms.Form:
+def transition_form(name: str, *, case: Case, user: Actor, data: Any = None, files: Any = None) -> forms.Form:
     """The form for transition ``name`` on ``case`` (prefixed, so several live on one page)."""
     form_class = TRANSITION_FORMS[name]
     kwargs: dict[str, Any] = {"prefix": name}
@@ -351,7 +352,7 @@ class PatrolForm(forms.ModelForm):
             "date": _("走访记录按所在周的周一记。"),
         }
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Member, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["alley"].queryset = patrol_alleys(user)  # type: ignore[attr-defined]
@@ -390,7 +391,7 @@ class PatrolForm(forms.ModelForm):
         return data
 
 
-def patrol_alleys(user: Any) -> Any:
+def patrol_alleys(user: Actor) -> Any:
     """The alleys where the user serves on the alley team (only they log patrols and visits)."""
     scope = scope_for(user)
     alleys = Area.objects.filter(level=AreaLevel.ALLEY).select_related("parent")

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from alleys.models import Area, Department
+from alleys.people import Actor
 from issues.forms import DepartmentMultipleChoiceField, MultipleFileField
 from issues.models import DispatchOrder
 from issues.workflow import may_receive_orders_from
@@ -27,7 +28,7 @@ class DepartmentChoiceField(forms.ModelChoiceField):
         return f"{obj.name}（{obj.area.name}）"
 
 
-def dispatchable_departments(user: Any, area: Area) -> QuerySet[Department]:
+def dispatchable_departments(user: Actor, area: Area) -> QuerySet[Department]:
     """Active departments the user sees that may take orders from the organisation department of ``area``.
 
     The rule itself is ``issues.workflow.may_receive_orders_from`` (its own district's departments,
@@ -115,7 +116,7 @@ class RedispatchForm(forms.Form):
     department = DepartmentChoiceField(label=_("改派至"), queryset=Department.objects.none())
     note = forms.CharField(label=_("说明"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args: Any, order: DispatchOrder, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, order: DispatchOrder, user: Actor, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["department"].queryset = dispatchable_departments(  # type: ignore[attr-defined]
             user, order.dispatcher_area
@@ -143,7 +144,7 @@ class DispatchForm(forms.Form):
         label=_("派单要求"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
 
-    def __init__(self, *args: Any, user: Any, area: Area, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Actor, area: Area, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         departments = dispatchable_departments(user, area)
         self.fields["lead"].queryset = departments  # type: ignore[attr-defined]

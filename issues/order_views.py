@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from alleys.choices import Role
+from alleys.people import Actor, Member, SignedInRequest
 from alleys.scoping import Scope, scope_for
 from dispatch.chain import unit_label
 from dispatch.models import OrderSettings
@@ -97,7 +98,7 @@ ORDER_ACTIONS: dict[str, OrderAction] = {
 }
 
 
-def _order_qs(user: Any) -> Any:
+def _order_qs(user: Actor) -> Any:
     return DispatchOrder.objects.visible_to(user).select_related(
         "department",
         "department__area",
@@ -154,7 +155,7 @@ def offered_actions(order: DispatchOrder, scope: Scope, cases: list[Case]) -> li
     return names
 
 
-def _action_form(name: str, order: DispatchOrder, user: Any, data: Any = None, files: Any = None) -> Form:
+def _action_form(name: str, order: DispatchOrder, user: Actor, data: Any = None, files: Any = None) -> Form:
     action = ORDER_ACTIONS[name]
     kwargs: dict[str, Any] = {"prefix": name}
     if data is not None:
@@ -175,7 +176,7 @@ def _form_error(form: Form, exc: TransitionError) -> None:
 
 
 @login_required
-def order_list(request: HttpRequest) -> HttpResponse:
+def order_list(request: SignedInRequest) -> HttpResponse:
     """Orders of the user's department; organisation departments and territory staff see theirs."""
     now = timezone.now()
     scope = scope_for(request.user)
@@ -209,7 +210,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def order_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     """One order: deadlines, report, extensions, its timeline, and the forms the user may use."""
     order = get_object_or_404(_order_qs(request.user).prefetch_related("extensions"), pk=pk)
     return _render_order(request, order)
@@ -269,7 +270,7 @@ def _render_order(
 
 @login_required
 @require_POST
-def order_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def order_action(request: SignedInRequest, pk: int, action: str) -> HttpResponse:
     """Run one order action through ``dispatch.orders`` and come back to the order."""
     if action not in ORDER_ACTIONS:
         raise Http404
@@ -292,7 +293,7 @@ def order_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     return redirect("staff:order-detail", pk=target)
 
 
-def _run_order_action(name: str, order: DispatchOrder, user: Any, form: Form) -> int:
+def _run_order_action(name: str, order: DispatchOrder, user: Member, form: Form) -> int:
     """Call the service; returns the order to show next (a re-dispatch creates a new one)."""
     data = form.cleaned_data
     pk = order.pk
@@ -339,7 +340,7 @@ def _run_order_action(name: str, order: DispatchOrder, user: Any, form: Form) ->
 
 
 @login_required
-def dispatch_case(request: HttpRequest, case_id: int) -> HttpResponse:
+def dispatch_case(request: SignedInRequest, case_id: int) -> HttpResponse:
     """派单: the organisation department holding a case sends it to a lead and cooperating departments."""
     user = request.user
     case = get_object_or_404(
@@ -395,7 +396,7 @@ def dispatch_case(request: HttpRequest, case_id: int) -> HttpResponse:
 
 
 @login_required
-def common_issue_list(request: HttpRequest) -> HttpResponse:
+def common_issue_list(request: SignedInRequest) -> HttpResponse:
     """Common issues the user may see; organisation departments create them here."""
     user = request.user
     scope = scope_for(user)
@@ -455,7 +456,7 @@ def common_issue_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def common_issue_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def common_issue_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     """A common issue: its cases, its orders, and (for its organisation department) the dispatch form."""
     user = request.user
     issue = get_object_or_404(

@@ -6,15 +6,14 @@ the case; lists, exports, dashboards and public pages show them masked or not at
 
 from __future__ import annotations
 
-from typing import Any
-
 from alleys.choices import HOLDER_ROLES, LEVEL_ORDER, Role
+from alleys.people import Actor
 from alleys.scoping import scope_for
 
 from .models import Case
 
 
-def handles_case(user: Any, case: Case) -> bool:
+def handles_case(user: Actor | None, case: Case) -> bool:
     """Whether ``user`` handles this case: a holder on its chain up to its tier, or an ordered department.
 
     The alley team, its community (always: it verifies and calls back), and — once the case has climbed that far — the street
@@ -59,7 +58,7 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * max(len(name) - 1, 1)
 
 
-def reporter_for(user: Any, case: Case) -> dict[str, str]:
+def reporter_for(user: Actor | None, case: Case) -> dict[str, str]:
     """The reporter's name, phone and address as this user may see them."""
     if handles_case(user, case):
         return {"name": case.reporter_name, "phone": case.reporter_phone, "address": case.address_detail}

@@ -8,34 +8,48 @@ department. They come from per-process copies that any save or delete drops ever
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from alleys import reference
+from alleys.reference import FrozenRow
 from dispatch.models import CategoryClass, CategoryType
 
 from .models import Case
 
-# Every category type with its class, in their order: read once per process.
-_categories: reference.ReferenceCache[str, dict[int, CategoryType]] = reference.ReferenceCache("categories")
+# Every category type with its class, in their order, frozen: read once per process.
+_categories: reference.ReferenceCache[str, Mapping[int, FrozenRow[CategoryType]]] = reference.ReferenceCache(
+    "categories"
+)
+
+
+def category_rows() -> Mapping[int, FrozenRow[CategoryType]]:
+    """{id: frozen category type with its class} of every type (no query once read; the same
+    read-only mapping until a type or class changes, so a caller may key its own memo on it)."""
+
+    def load() -> Mapping[int, FrozenRow[CategoryType]]:
+        rows = CategoryType.objects.select_related("category_class")
+        return MappingProxyType({c.pk: FrozenRow.of(c, "category_class") for c in rows})
+
+    return _categories.get("all", load) or MappingProxyType({})
 
 
 def all_categories() -> dict[int, CategoryType]:
-    """{id: category type} of every type, active or not, with its class (no query once read)."""
-
-    def load() -> dict[int, CategoryType]:
-        return {c.pk: c for c in CategoryType.objects.select_related("category_class")}
-
-    return _categories.get("all", load) or {}
+    """{id: category type} of every type, active or not, with its class: the caller's own instances."""
+    return {pk: row.thaw() for pk, row in category_rows().items()}
 
 
 def category_by_id(pk: int) -> CategoryType | None:
-    """A category type (active or not) with its class, from the process's copy."""
-    return all_categories().get(pk)
+    """A category type (active or not) with its class, from the process's copy (the caller's own)."""
+    row = category_rows().get(pk)
+    return None if row is None else row.thaw()
 
 
 def attach_reference_rows(case: Case) -> Case:
     """Give ``case`` its category, alley, holder and lead department from the process's copies.
 
-    The instances are shared between requests: read them, never change them. A row the
-    copy does not know (or was not yet told about) loads from the database on first use.
+    Each is built for this case from the process's frozen copies (no query). A row the copy
+    does not know (or was not yet told about) loads from the database on first use.
     """
     category = category_by_id(case.category_id)
     if category is not None:

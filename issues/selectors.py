@@ -16,6 +16,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 
 from alleys.choices import HOLDER_ROLES, AreaLevel, Role
+from alleys.people import Actor
 from alleys.scoping import Scope, scope_for
 
 from .choices import AWAITING_ACCEPT_STATES, OPEN_STATES, CaseState, ExtensionState, OrderState
@@ -125,7 +126,7 @@ class CaseBlocks:
     counts: dict[str, int]
 
 
-def case_blocks(user: Any, *, now: dt.datetime) -> CaseBlocks:
+def case_blocks(user: Actor, *, now: dt.datetime) -> CaseBlocks:
     """The user's case to-dos: to accept, overdue, near the deadline, to verify, supervised."""
     scope = scope_for(user)
     base = Case.objects.visible_to(user).open()
@@ -205,7 +206,7 @@ def extensions_for_org(scope: Scope) -> QuerySet[ExtensionRequest]:
     return qs.filter(order__dispatcher_area__code__in=org_codes(scope))
 
 
-def order_blocks(user: Any, *, now: dt.datetime) -> OrderBlocks:
+def order_blocks(user: Actor, *, now: dt.datetime) -> OrderBlocks:
     """Orders to receive/report/complete, rejected orders to decide, extensions to decide."""
     scope = scope_for(user)
     department_orders = my_department_orders(scope)
@@ -287,7 +288,7 @@ def filter_cases(qs: CaseQuerySet, data: dict[str, Any], *, now: dt.datetime) ->
     return qs.select_related(*CASE_LIST_RELATED).order_by(*ordering)
 
 
-def patrols_for(user: Any) -> QuerySet[PatrolLog]:
+def patrols_for(user: Actor) -> QuerySet[PatrolLog]:
     """Patrol and visit logs in the user's territory, with the number of cases each found."""
     return (
         PatrolLog.objects.visible_to(user)

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 
 from alleys.choices import ALLEY_TEAM_ROLES, AreaLevel
 from alleys.models import Area
+from alleys.people import Member, SignedInRequest
 from alleys.scoping import scope_for
 from dispatch.chain import unit_label
 
@@ -115,7 +116,7 @@ def decorate_orders(orders: Iterable[DispatchOrder], *, now: dt.datetime) -> lis
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: SignedInRequest) -> HttpResponse:
     """待办: what needs the user now, for each of their roles, with the counts on top."""
     now = timezone.now()
     user = request.user
@@ -218,7 +219,7 @@ def _evaluation_row(item: Any) -> dict[str, Any]:
 
 
 @login_required
-def case_list(request: HttpRequest) -> HttpResponse:
+def case_list(request: SignedInRequest) -> HttpResponse:
     """All cases the user may see, filtered, ordered and paginated; personal data masked."""
     now = timezone.now()
     form = CaseFilterForm(request.GET or None, user=request.user)
@@ -240,7 +241,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def case_new(request: HttpRequest) -> HttpResponse:
+def case_new(request: SignedInRequest) -> HttpResponse:
     """Staff intake: a hotline/window call, or a problem found on a patrol or visit."""
     user = request.user
     if not Area.objects.visible_to(user).filter(level=AreaLevel.ALLEY).exists():
@@ -326,7 +327,7 @@ def _case_for(request: HttpRequest, pk: int) -> Case:
 
 
 @login_required
-def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def case_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     """Everything about one case, and a form for each transition the user may make now."""
     case = _case_for(request, pk)
     return _render_detail(request, case)
@@ -380,7 +381,7 @@ def _render_detail(
 
 @login_required
 @require_POST
-def case_transition(request: HttpRequest, pk: int, transition: str) -> HttpResponse:
+def case_transition(request: SignedInRequest, pk: int, transition: str) -> HttpResponse:
     """Run one transition through the state machine and come back to the case."""
     if transition not in TRANSITIONS or transition == "escalate":
         raise Http404
@@ -406,7 +407,7 @@ def case_transition(request: HttpRequest, pk: int, transition: str) -> HttpRespo
     return redirect("staff:case-detail", pk=pk)
 
 
-def _run(name: str, case: Case, user: Any, data: dict[str, Any]) -> None:
+def _run(name: str, case: Case, user: Member, data: dict[str, Any]) -> None:
     """Call the service for transition ``name`` with the form's cleaned data."""
     pk = case.pk
     note = data.get("note", "")
@@ -465,7 +466,7 @@ def _run(name: str, case: Case, user: Any, data: dict[str, Any]) -> None:
 
 
 @login_required
-def photo(request: HttpRequest, pk: int) -> FileResponse:
+def photo(request: SignedInRequest, pk: int) -> FileResponse:
     """A case photo, for staff who may see the case (photos are never served from a public URL)."""
     item = get_object_or_404(CasePhoto.objects.filter(case__in=Case.objects.visible_to(request.user)), pk=pk)
     try:
@@ -480,7 +481,7 @@ def photo(request: HttpRequest, pk: int) -> FileResponse:
 
 @login_required
 @require_POST
-def photo_public(request: HttpRequest, pk: int) -> HttpResponseRedirect:
+def photo_public(request: SignedInRequest, pk: int) -> HttpResponseRedirect:
     """Holders mark a photo public (checked for faces and door numbers) or private again."""
     item = get_object_or_404(
         CasePhoto.objects.filter(case__in=Case.objects.visible_to(request.user)).select_related(
@@ -515,7 +516,7 @@ def photo_public(request: HttpRequest, pk: int) -> HttpResponseRedirect:
 
 
 @login_required
-def patrol_list(request: HttpRequest) -> HttpResponse:
+def patrol_list(request: SignedInRequest) -> HttpResponse:
     """The patrol and visit logs of the user's territory, with this year's expense of the user."""
     logs = selectors.patrols_for(request.user)
     kind = request.GET.get("kind", "")
@@ -543,7 +544,7 @@ def patrol_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def patrol_new(request: HttpRequest) -> HttpResponse:
+def patrol_new(request: SignedInRequest) -> HttpResponse:
     """Record a patrol or visit; then, if a problem was found, register it as a case."""
     if not patrol_alleys(request.user).exists():
         message = _("只有街巷长、副巷长、服务队员、督导队员和网格员可以记录巡查走访。")
@@ -564,7 +565,7 @@ def patrol_new(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def patrol_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def patrol_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     """One log, the cases it found, and the way to register another."""
     log = get_object_or_404(
         PatrolLog.objects.visible_to(request.user).select_related("alley", "chief__staff_profile"), pk=pk
@@ -587,7 +588,7 @@ def patrol_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: SignedInRequest) -> HttpResponse:
     """The user's in-app messages, newest first."""
     qs = Notification.objects.for_user(request.user)
     unread_only = request.GET.get("unread") == "1"
@@ -600,7 +601,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def inbox_read(request: HttpRequest) -> HttpResponseRedirect:
+def inbox_read(request: SignedInRequest) -> HttpResponseRedirect:
     """Mark one message (``id``) or all (``all=1``) as read."""
     if request.POST.get("all") == "1":
         count = mark_read(user_id=_uid(request))

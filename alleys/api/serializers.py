@@ -9,9 +9,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from alleys.models import Area, Department, RoleAssignment
+from alleys.people import Member
 
 
-def person_name(user: Any) -> str:
+def person_name(user: Member | None) -> str:
     """A staff member's display name: profile name, else the account's full name, else the login."""
     if user is None:
         return ""

@@ -24,6 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from alleys.people import signed_in
 from alleys.scoping import scope_for
 from core.api.base import ApiViewMixin, filter_backends
 from core.api.filters import AreaCodeFilterMixin, IdFilter
@@ -97,7 +98,7 @@ class EvaluationViewSet(
         data = EvaluationInputSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
-        evaluation = evaluation_record(actor=request.user, **values)
+        evaluation = evaluation_record(actor=signed_in(request.user), **values)
         fresh = self.get_queryset().get(pk=evaluation.pk)
         return Response(EvaluationSerializer(fresh).data, status=status.HTTP_201_CREATED)
 

@@ -15,6 +15,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from alleys.choices import Role
+from alleys.people import Actor
 from alleys.scoping import scope_for
 from issues.models import ApiClient
 
@@ -40,7 +41,7 @@ class IsActiveUser(BasePermission):
         return True
 
 
-def may_log_patrol(user: Any, alley_code: str) -> bool:
+def may_log_patrol(user: Actor, alley_code: str) -> bool:
     """Whether ``user`` holds a patrolling role on exactly this alley."""
     scope = scope_for(user)
     return any(role in PATROL_ROLES and code == alley_code for role, code, _dept in scope.assignments)

@@ -17,6 +17,7 @@ from django.db import connection, models
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
+from alleys.people import Actor
 from issues.models import Case, CaseEvent, CasePhoto, Feedback
 from issues.reference import attach_reference_rows
 
@@ -59,7 +60,7 @@ def case_detail_queryset(queryset: QuerySet[Case]) -> QuerySet[Case]:
 _MAX_ID = 2**63 - 1
 
 
-def visible_case(user: Any, pk: Any) -> Case | None:
+def visible_case(user: Actor, pk: Any) -> Case | None:
     """The case ``pk`` with its relation flags if ``user`` may see it (``visible_to``), else None."""
     try:
         number = int(pk)

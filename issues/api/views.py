@@ -28,6 +28,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from alleys.people import signed_in
 from core.api.base import ApiViewMixin, filter_backends
 from core.api.schema import ApiAutoSchema
 from core.transient import retry_once
@@ -161,7 +162,7 @@ class CaseViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelV
         if values.get("keep_lower_tier") is None:
             values.pop("keep_lower_tier", None)
         case = retry_once(
-            lambda: workflow.case_submit(actor=request.user, **values),
+            lambda: workflow.case_submit(actor=signed_in(request.user), **values),
             what=f"API case submission by user {request.user.pk}",
         )
         return self._detail(case.pk, status_code=status.HTTP_201_CREATED)
@@ -343,7 +344,7 @@ class MeView(ApiViewMixin, APIView):
         from alleys.api.serializers import person_name
         from alleys.models import RoleAssignment
 
-        user = request.user
+        user = signed_in(request.user)
         roles = [
             {
                 "role": ra.role,

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from alleys.choices import AreaLevel
 from alleys.models import Area, Department
+from alleys.people import Actor
 from alleys.scoping import scope_for
 from dispatch.models import CategoryType
 
@@ -40,7 +41,7 @@ class CaseQuerySet(models.QuerySet["Case"]):
     def open(self) -> CaseQuerySet:
         return self.filter(state__in=OPEN_STATES)
 
-    def visible_to(self, user: Any) -> CaseQuerySet:
+    def visible_to(self, user: Actor) -> CaseQuerySet:
         """Cases in the user's territory, or dispatched to the user's department."""
         scope = scope_for(user)
         if scope.is_global:
@@ -364,7 +365,7 @@ class Feedback(models.Model):
 class PatrolLogQuerySet(models.QuerySet["PatrolLog"]):
     """Patrol logs, scoped to the user's territory."""
 
-    def visible_to(self, user: Any) -> PatrolLogQuerySet:
+    def visible_to(self, user: Actor) -> PatrolLogQuerySet:
         return self.filter(scope_for(user).area_q("alley__code"))
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -11,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from alleys.models import Area, Department
+from alleys.people import Actor
 
 from ..choices import (
     ChannelKind,
@@ -26,7 +25,7 @@ class NotificationQuerySet(models.QuerySet["Notification"]):
     def unread(self) -> NotificationQuerySet:
         return self.filter(read_at__isnull=True)
 
-    def for_user(self, user: Any) -> NotificationQuerySet:
+    def for_user(self, user: Actor) -> NotificationQuerySet:
         return self.filter(recipient_id=user.pk)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -13,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from alleys.choices import AreaLevel
 from alleys.models import Area, Department
+from alleys.people import Actor
 from alleys.scoping import scope_for
 
 from ..choices import (
@@ -70,7 +69,7 @@ class Whistle(models.Model):
 class CommonIssueQuerySet(models.QuerySet["CommonIssue"]):
     """Common issues, scoped to the coordinating organisation department's territory."""
 
-    def visible_to(self, user: Any) -> CommonIssueQuerySet:
+    def visible_to(self, user: Actor) -> CommonIssueQuerySet:
         scope = scope_for(user)
         if scope.is_global:
             return self
@@ -134,7 +133,7 @@ class DispatchOrderQuerySet(models.QuerySet["DispatchOrder"]):
     def active(self) -> DispatchOrderQuerySet:
         return self.filter(state__in=ACTIVE_ORDER_STATES)
 
-    def visible_to(self, user: Any) -> DispatchOrderQuerySet:
+    def visible_to(self, user: Actor) -> DispatchOrderQuerySet:
         scope = scope_for(user)
         if scope.is_global:
             return self

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,10 +24,12 @@ from alleys import reference
 from alleys.choices import AreaLevel, Role
 from alleys.logging import mask_phone
 from alleys.models import AlleyProfile, Area, RoleAssignment
+from alleys.people import Member
+from alleys.reference import FrozenRow
 from dispatch.chain import unit_label
 from dispatch.models import CategoryType
 from issues.choices import FINAL_STATES, CaseState, EventKind, PhotoKind
-from issues.reference import all_categories, attach_reference_rows
+from issues.reference import all_categories, attach_reference_rows, category_rows
 
 from ..models import Case, CaseEvent, CasePhoto
 
@@ -49,7 +51,7 @@ def normalize_code(raw: str) -> str:
     return re.sub(r"[\s\-_]", "", raw or "").upper()
 
 
-def public_name(user: Any) -> str:
+def public_name(user: Member) -> str:
     """A team member's name as the board shows it: the profile name, never the login name."""
     profile = getattr(user, "staff_profile", None)
     name = getattr(profile, "full_name", "") or user.get_full_name()
@@ -103,10 +105,8 @@ def find_alley(code: str) -> Area | None:
 
 
 def _profile_of(alley: Area) -> AlleyProfile | None:
-    try:
-        return alley.profile
-    except AlleyProfile.DoesNotExist:
-        return None
+    # From the reference copy: an alley without a profile costs no query there either.
+    return reference.profile_of(alley)
 
 
 def alley_board(alley: Area) -> AlleyBoard:
@@ -491,7 +491,7 @@ class ReportCategories:
 
 
 # (the process's copy of all category types it was built from, the form's set)
-_report_categories: tuple[dict[int, CategoryType], ReportCategories] | None = None
+_report_categories: tuple[Mapping[int, FrozenRow[CategoryType]], ReportCategories] | None = None
 
 
 def report_categories() -> ReportCategories:
@@ -502,10 +502,11 @@ def report_categories() -> ReportCategories:
     twice to index them by id.
     """
     global _report_categories
-    everything = all_categories()
+    frozen = category_rows()
     built = _report_categories
-    if built is not None and built[0] is everything:
+    if built is not None and built[0] is frozen:
         return built[1]
+    everything = all_categories()
     common: list[CategoryType] = []
     other: list[CategoryType] = []
     for category in everything.values():
@@ -519,5 +520,5 @@ def report_categories() -> ReportCategories:
         other_ids=tuple(str(c.pk) for c in other),
         by_code={c.code: c for c in (*common, *other)},
     )
-    _report_categories = (everything, categories)
+    _report_categories = (frozen, categories)
     return categories

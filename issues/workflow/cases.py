@@ -14,6 +14,7 @@ from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext as _
 
 from alleys.choices import AreaLevel
+from alleys.people import Member
 from alleys.scoping import scope_for
 
 from ..choices import (
@@ -73,7 +74,7 @@ def case_submit(
     urgency: str = Urgency.NORMAL,
     photos: Sequence[IO[bytes]] = (),
     consent: bool = False,
-    actor: Any = None,
+    actor: Member | None = None,
     patrol: Any = None,
     keep_lower_tier: str | None = None,
     intake_note: IntakeNote | None = None,
@@ -176,7 +177,7 @@ def _holder_for(alley: Any, tier: str) -> Any:
     return holder
 
 
-def case_accept(*, case: Case | int, actor: Any, note: str = "", now: dt.datetime | None = None) -> Case:
+def case_accept(*, case: Case | int, actor: Member, note: str = "", now: dt.datetime | None = None) -> Case:
     """The holder signs for the case (yellow light); the resolve deadline now governs."""
     from dispatch.deadlines import warn_time
 
@@ -194,7 +195,7 @@ def case_accept(*, case: Case | int, actor: Any, note: str = "", now: dt.datetim
     return case
 
 
-def case_start(*, case: Case | int, actor: Any, note: str = "", now: dt.datetime | None = None) -> Case:
+def case_start(*, case: Case | int, actor: Member, note: str = "", now: dt.datetime | None = None) -> Case:
     """The holder starts work on the case."""
     now = _now(now)
     with transaction.atomic():
@@ -210,7 +211,7 @@ def case_start(*, case: Case | int, actor: Any, note: str = "", now: dt.datetime
 def case_whistle(
     *,
     case: Case | int,
-    actor: Any,
+    actor: Member,
     reason: str,
     departments: Sequence[Any] = (),
     urgency: str | None = None,
@@ -272,7 +273,7 @@ def case_escalate(*, case: Case | int, now: dt.datetime | None = None, reason: s
 def _move_up(
     case: Case,
     *,
-    actor: Any,
+    actor: Member | None,
     reason: str,
     departments: Sequence[Any],
     urgency: str | None,
@@ -324,7 +325,7 @@ def _move_up(
 def case_resolve(
     *,
     case: Case | int,
-    actor: Any,
+    actor: Member,
     note: str,
     photos: Sequence[IO[bytes]] = (),
     photos_public: bool = False,
@@ -371,7 +372,7 @@ def case_resolve(
 
 
 def case_verify(
-    *, case: Case | int, actor: Any, passed: bool, note: str = "", now: dt.datetime | None = None
+    *, case: Case | int, actor: Member, passed: bool, note: str = "", now: dt.datetime | None = None
 ) -> Case:
     """The community checks the fix: passed → orange light; failed → back to work at the same tier."""
     from dispatch.deadlines import warn_time
@@ -462,7 +463,7 @@ def case_feedback(
     satisfaction: str,
     comment: str = "",
     channel: str = FeedbackChannel.RESIDENT,
-    actor: Any = None,
+    actor: Member | None = None,
     now: dt.datetime | None = None,
 ) -> Case:
     """The reporter's answer (or a staff return call): "not solved" reopens the case.
@@ -554,7 +555,7 @@ def case_feedback(
 
 
 def case_close(
-    *, case: Case | int, actor: Any = None, note: str = "", now: dt.datetime | None = None
+    *, case: Case | int, actor: Member | None = None, note: str = "", now: dt.datetime | None = None
 ) -> Case:
     """Close a case without feedback: by the community, or by the sweep after the feedback window."""
     now = _now(now)
@@ -577,7 +578,7 @@ def case_close(
     return case
 
 
-def case_reject(*, case: Case | int, actor: Any, reason: str, now: dt.datetime | None = None) -> Case:
+def case_reject(*, case: Case | int, actor: Member, reason: str, now: dt.datetime | None = None) -> Case:
     """Not a matter for us (不予受理), with the reason the resident will read."""
     now = _now(now)
     reason = _require(reason, "reason", _("请填写不予受理的理由，群众会看到。"))
@@ -597,7 +598,7 @@ def case_reject(*, case: Case | int, actor: Any, reason: str, now: dt.datetime |
 
 
 def case_merge(
-    *, case: Case | int, actor: Any, into: Case | int, note: str = "", now: dt.datetime | None = None
+    *, case: Case | int, actor: Member, into: Case | int, note: str = "", now: dt.datetime | None = None
 ) -> Case:
     """A duplicate: merged into another case, whose progress the resident then follows."""
     now = _now(now)
@@ -638,7 +639,7 @@ def case_merge(
     return case
 
 
-def _withdraw_orders(case: Case, *, actor: Any, reason: str, now: dt.datetime) -> None:
+def _withdraw_orders(case: Case, *, actor: Member, reason: str, now: dt.datetime) -> None:
     if not case.lead_department_id:
         return
     from .orders import orders_withdraw_for_case
@@ -646,7 +647,9 @@ def _withdraw_orders(case: Case, *, actor: Any, reason: str, now: dt.datetime) -
     _notify(*orders_withdraw_for_case(case=case, actor=actor, reason=reason, now=now))
 
 
-def case_supervise(*, case: Case | int, actor: Any, note: str = "", now: dt.datetime | None = None) -> Case:
+def case_supervise(
+    *, case: Case | int, actor: Member, note: str = "", now: dt.datetime | None = None
+) -> Case:
     """Put the case under supervision (督办); the holder is told."""
     now = _now(now)
     with transaction.atomic():
@@ -663,7 +666,7 @@ def case_supervise(*, case: Case | int, actor: Any, note: str = "", now: dt.date
     return case
 
 
-def case_chase(*, case: Case | int, actor: Any, note: str = "", now: dt.datetime | None = None) -> Case:
+def case_chase(*, case: Case | int, actor: Member, note: str = "", now: dt.datetime | None = None) -> Case:
     """Chase the holder (催办); counted, and the holder (and lead department) is told."""
     now = _now(now)
     with transaction.atomic():
@@ -681,7 +684,7 @@ def case_chase(*, case: Case | int, actor: Any, note: str = "", now: dt.datetime
     return case
 
 
-def _supervisor_label(actor: Any) -> str:
+def _supervisor_label(actor: Member) -> str:
     from alleys.models import Area
     from dispatch.chain import unit_label
 
@@ -696,7 +699,7 @@ def _supervisor_label(actor: Any) -> str:
 def case_dispatch(
     *,
     case: Case | int,
-    actor: Any,
+    actor: Member,
     lead: Any,
     cooperating: Sequence[Any] = (),
     instructions: str = "",
@@ -787,7 +790,7 @@ def case_dispatched_with_common_issue(
     resolve_due: dt.datetime,
     note: str,
     label: str,
-    actor: Any,
+    actor: Member,
     now: dt.datetime,
     data: dict[str, Any],
 ) -> CaseEvent:

@@ -13,6 +13,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
+from alleys.people import Member
 from alleys.scoping import scope_for
 
 from ..models import Case, CaseEvent, CasePhoto
@@ -59,7 +60,7 @@ def _lock(case: Case | int) -> Case:
     )
 
 
-def _check(name: str, case: Case, actor: Any, *, system: bool = False) -> None:
+def _check(name: str, case: Case, actor: Member | None, *, system: bool = False) -> None:
     transition = TRANSITIONS[name]
     if case.state not in transition.sources:
         raise TransitionError(
@@ -92,7 +93,7 @@ def stored(message: str, **params: Any) -> str:
     return text % params if params else text
 
 
-def actor_label(actor: Any, case: Case) -> str:
+def actor_label(actor: Member | object | None, case: Case) -> str:
     """The unit name the public timeline shows for an actor (never a person)."""
     from dispatch.chain import unit_label
 
@@ -113,7 +114,7 @@ def new_event(
     case: Case,
     kind: str,
     *,
-    actor: Any = None,
+    actor: Member | None = None,
     now: dt.datetime,
     from_state: str = "",
     from_tier: str = "",

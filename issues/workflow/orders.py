@@ -19,6 +19,7 @@ from django.utils.translation import gettext_noop
 
 from alleys.choices import AreaLevel, Role
 from alleys.models import Area, Department
+from alleys.people import Member
 from alleys.scoping import scope_for
 from dispatch.deadlines import order_deadlines
 from issues.choices import (
@@ -81,7 +82,7 @@ def _events(
     order: DispatchOrder,
     kind: str,
     *,
-    actor: Any,
+    actor: Member,
     now: dt.datetime,
     note: str = "",
     data: dict[str, Any] | None = None,
@@ -97,14 +98,14 @@ def _notify(events: Sequence[CaseEvent]) -> None:
     schedule_event_notifications(events)
 
 
-def _require_department(order: DispatchOrder, actor: Any) -> None:
+def _require_department(order: DispatchOrder, actor: Member) -> None:
     if actor is None or not scope_for(actor).in_department(order.department_id):
         raise TransitionForbidden(
             _("只有承办部门“%(name)s”的人员可以办理该派单。") % {"name": order.department.name}
         )
 
 
-def _require_org(order: DispatchOrder, actor: Any) -> None:
+def _require_org(order: DispatchOrder, actor: Member) -> None:
     area = order.dispatcher_area
     if actor is None or not scope_for(actor).holds_tier(area.level, area.code):
         raise TransitionForbidden(_("只有派单的组织部可以处理。"))
@@ -133,7 +134,7 @@ def create_orders(
     cooperating: Sequence[Department],
     dispatcher_area: Area,
     instructions: str,
-    actor: Any,
+    actor: Member,
     now: dt.datetime,
 ) -> list[DispatchOrder]:
     """Orders for the lead (first) and the cooperating departments, with their deadlines."""
@@ -157,7 +158,9 @@ def create_orders(
     return orders
 
 
-def order_receive(*, order: DispatchOrder | int, actor: Any, now: dt.datetime | None = None) -> DispatchOrder:
+def order_receive(
+    *, order: DispatchOrder | int, actor: Member, now: dt.datetime | None = None
+) -> DispatchOrder:
     """The department signs for the order."""
     now = _now(now)
     with transaction.atomic():
@@ -174,7 +177,7 @@ def order_receive(*, order: DispatchOrder | int, actor: Any, now: dt.datetime | 
 def order_report(
     *,
     order: DispatchOrder | int,
-    actor: Any,
+    actor: Member,
     leader_name: str,
     contact_name: str,
     contact_phone: str,
@@ -209,7 +212,7 @@ def order_report(
 
 
 def order_progress(
-    *, order: DispatchOrder | int, actor: Any, note: str, now: dt.datetime | None = None
+    *, order: DispatchOrder | int, actor: Member, note: str, now: dt.datetime | None = None
 ) -> DispatchOrder:
     """A progress note from the department."""
     now = _now(now)
@@ -225,7 +228,7 @@ def order_progress(
 def order_complete(
     *,
     order: DispatchOrder | int,
-    actor: Any,
+    actor: Member,
     note: str,
     photos: Sequence[IO[bytes]] = (),
     now: dt.datetime | None = None,
@@ -260,7 +263,7 @@ def order_complete(
 
 
 def order_reject(
-    *, order: DispatchOrder | int, actor: Any, reason: str, now: dt.datetime | None = None
+    *, order: DispatchOrder | int, actor: Member, reason: str, now: dt.datetime | None = None
 ) -> DispatchOrder:
     """退单: the department says the matter is not theirs; the organisation department decides."""
     now = _now(now)
@@ -279,7 +282,7 @@ def order_reject(
 def order_redispatch(
     *,
     order: DispatchOrder | int,
-    actor: Any,
+    actor: Member,
     department: Department,
     note: str = "",
     now: dt.datetime | None = None,
@@ -334,7 +337,7 @@ def order_redispatch(
 
 
 def order_insist(
-    *, order: DispatchOrder | int, actor: Any, note: str, now: dt.datetime | None = None
+    *, order: DispatchOrder | int, actor: Member, note: str, now: dt.datetime | None = None
 ) -> DispatchOrder:
     """The organisation department refuses the rejection: the same department must handle it."""
     now = _now(now)
@@ -355,7 +358,7 @@ def order_insist(
 def extension_request(
     *,
     order: DispatchOrder | int,
-    actor: Any,
+    actor: Member,
     reason: str,
     new_due: dt.datetime,
     now: dt.datetime | None = None,
@@ -406,7 +409,7 @@ def _lock_extension(ext: ExtensionRequest | int) -> ExtensionRequest:
     )
 
 
-def _is_community_of_order(actor: Any, order: DispatchOrder) -> bool:
+def _is_community_of_order(actor: Member, order: DispatchOrder) -> bool:
     scope = scope_for(actor)
     roles = frozenset({Role.COMMUNITY_STAFF})
     return any(scope.has_role_over(roles, case.alley.code) for case in _cases_of(order))
@@ -415,7 +418,7 @@ def _is_community_of_order(actor: Any, order: DispatchOrder) -> bool:
 def extension_community_decide(
     *,
     extension: ExtensionRequest | int,
-    actor: Any,
+    actor: Member,
     agree: bool,
     note: str = "",
     now: dt.datetime | None = None,
@@ -456,7 +459,7 @@ def extension_community_decide(
 def extension_org_decide(
     *,
     extension: ExtensionRequest | int,
-    actor: Any,
+    actor: Member,
     approve: bool,
     note: str = "",
     now: dt.datetime | None = None,
@@ -510,7 +513,7 @@ def extension_org_decide(
 
 def common_issue_create(
     *,
-    actor: Any,
+    actor: Member,
     title: str,
     cases: Sequence[Case],
     description: str = "",
@@ -560,7 +563,7 @@ def common_issue_create(
 def common_issue_dispatch(
     *,
     issue: CommonIssue | int,
-    actor: Any,
+    actor: Member,
     lead: Department,
     cooperating: Sequence[Department] = (),
     instructions: str = "",
@@ -617,7 +620,7 @@ def _check_departments(departments: Sequence[Department], org_area: Area) -> Non
             raise TransitionInvalid(_("“%(name)s”不属于本级派单范围。") % {"name": dept.name}, field="lead")
 
 
-def orders_withdraw_for_case(*, case: Case, actor: Any, reason: str, now: dt.datetime) -> list[CaseEvent]:
+def orders_withdraw_for_case(*, case: Case, actor: Member, reason: str, now: dt.datetime) -> list[CaseEvent]:
     """The case ended (rejected or merged): its active orders are withdrawn and the departments told."""
     events: list[CaseEvent] = []
     active = DispatchOrder.objects.select_for_update().filter(case=case, state__in=ACTIVE_ORDER_STATES)
@@ -628,7 +631,7 @@ def orders_withdraw_for_case(*, case: Case, actor: Any, reason: str, now: dt.dat
     return events
 
 
-def _org_area_of(actor: Any) -> Area | None:
+def _org_area_of(actor: Member) -> Area | None:
     scope = scope_for(actor)
     for role, code, _dept in scope.assignments:
         if role in (Role.DISTRICT_ORG, Role.CITY_ORG) and code:

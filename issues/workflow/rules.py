@@ -9,6 +9,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy
 
 from alleys.choices import AreaLevel, Role
+from alleys.people import Actor
 from alleys.scoping import Scope, scope_for
 from core.errors import ActionForbidden, ActionInvalid, ActionRefused
 
@@ -172,7 +173,7 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 
-def allowed_transitions(case: Case, user: Any) -> list[Transition]:
+def allowed_transitions(case: Case, user: Actor | None) -> list[Transition]:
     """The transitions this user may make on this case now (for buttons and API hints)."""
     scope = scope_for(user)
     result = []

@@ -104,3 +104,43 @@ def test_one_call_clears_every_process_cache(
     assert get_calendar() is not calendar
     with django_assert_num_queries(1):
         assert reference.area_by_code(code) == tree["d1s1c1a1"]
+
+
+def test_cached_values_are_immutable_and_every_reader_gets_its_own_instance(
+    tree: Tree, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    import dataclasses
+
+    alley = tree["d1s1c1a1"]
+    first = reference.area_by_id(alley.pk)
+    assert first is not None
+    first.name = "changed by one request"  # its own copy: nobody else sees this
+    with django_assert_num_queries(0):
+        second = reference.area_by_id(alley.pk)
+        row = reference.area_row_by_id(alley.pk)
+    assert second is not None and second is not first
+    assert second.name == alley.name
+    assert row is not None and row.get("name") == alley.name
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        row.values = ("x",)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        row.values[1] = "x"  # type: ignore[index]
+
+
+def test_an_alley_without_a_profile_costs_no_query_once_read(
+    tree: Tree, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    alley = tree["d1s1c1a1"]
+    reference.area_by_id(alley.pk)
+    with django_assert_num_queries(0):
+        area = reference.area_by_id(alley.pk)
+        assert area is not None and reference.profile_of(area) is None
+
+
+def test_the_frozen_copy_holds_every_column() -> None:
+    from alleys.models import AlleyProfile, Department
+
+    for model in (Area, AlleyProfile, Department):
+        names = {f.attname for f in model._meta.concrete_fields}
+        row = reference.FrozenRow.of(model())
+        assert set(row.names) == names, model

@@ -117,3 +117,23 @@ def test_warn_time(world: World) -> None:
     assert warn_time(start=MONDAY, due=MONDAY) is None
     # A predicted year has a warning like any other.
     assert warn_time(start=at("2030-05-06 10:00"), due=at("2030-05-08 10:00")) == at("2030-05-07 14:48")
+
+
+def test_the_cached_calendar_and_policies_are_read_only(db: object) -> None:
+    import dataclasses
+    import datetime as dt
+
+    from dispatch import deadlines
+    from dispatch.calendar import get_calendar, predicted_holidays
+
+    calendar = get_calendar()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        calendar.overrides = {}  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        calendar.overrides[dt.date(2030, 1, 1)] = True  # type: ignore[index]
+    with pytest.raises(TypeError):
+        deadlines._policy_table()[(1, "alley")] = deadlines.DEFAULT_LIMITS["alley"]  # type: ignore[index]
+    holidays = predicted_holidays(2040)
+    if holidays is not None:
+        with pytest.raises(TypeError):
+            holidays[dt.date(2040, 1, 2)] = "x"  # type: ignore[index]
