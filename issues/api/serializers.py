@@ -434,10 +434,10 @@ class CaseDetailSerializer(CaseListSerializer):
         return reporter_for(getattr(request, "user", None), obj)
 
     def get_allowed_actions(self, obj: Case) -> list[str]:
-        from issues.workflow import allowed_transitions
+        from issues.workflow import API, allowed_transitions
 
         request = self.context.get("request")
-        return [t.name for t in allowed_transitions(obj, getattr(request, "user", None))]
+        return [t.name for t in allowed_transitions(obj, getattr(request, "user", None)) if API in t.via]
 
     def field_values(self, case: Case) -> dict[str, Any]:
         values = super().field_values(case)

@@ -1,4 +1,11 @@
-"""The state machine's rules: errors, who may act, and the declared transitions."""
+"""The state machine's rules: errors, who may act, and the transition table everyone reads.
+
+``TRANSITIONS`` (cases) and ``ORDER_TRANSITIONS`` (department orders and their extension
+requests) declare each transition once: the states it leaves, who may make it, what it
+needs, the states it leads to, which faces offer it and which service makes it. The
+services call ``check`` and set a fixed next state from the row; the staff pages, the API
+and docs/transitions.md (``manage.py transitions_doc``) are keyed by the rows' names.
+"""
 
 from __future__ import annotations
 
@@ -37,7 +44,7 @@ class TransitionError(Exception):
 
 
 class TransitionForbidden(TransitionError):
-    """The actor may not make this transition on this case."""
+    """The actor may not make this transition on this case (or order)."""
 
     status_code = 403
 
@@ -197,10 +204,10 @@ def _case(
     via: frozenset[str] = frozenset({STAFF, API}),
     note: str = "",
 ) -> Transition:
+    service = f"issues.workflow.case_{name.replace('-', '_')}"
     return Transition(
-        name, label, sources, who, who_label, to=to, needs=needs, via=via,
-        service=f"issues.workflow.case_{name.replace('-', '_')}", note=note,
-    )  # fmt: skip
+        name, label, sources, who, who_label, to=to, needs=needs, via=via, service=service, note=note
+    )
 
 
 _NOTE = Need("note", "optional")
