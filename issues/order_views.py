@@ -1,6 +1,6 @@
 """Staff pages for department orders, extensions, dispatching a case and common issues.
 
-The order state machine lives in ``dispatch.orders`` and the case's in
+The order state machine lives in ``issues.workflow.orders`` and the case's in
 ``issues.workflow``; these views bind forms, call those services, and show their
 messages. Which forms a page offers is only a hint for the user (computed from the
 order's state and the user's roles); the services decide.
@@ -8,6 +8,7 @@ order's state and the user's roles); the services decide.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,11 +21,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from alleys.choices import Role
-from alleys.people import Actor, Member, SignedInRequest
+from alleys.people import Actor, SignedInRequest
 from alleys.scoping import Scope, scope_for
 from dispatch.chain import unit_label
 from dispatch.models import OrderSettings
@@ -34,11 +33,14 @@ from issues.privacy import reporter_for
 from issues.selectors import is_org
 from issues.views import PAGE_SIZE, decorate_cases, decorate_orders
 from issues.workflow import (
+    ORDER_TRANSITIONS,
+    STAFF,
     TransitionError,
     TransitionForbidden,
     TransitionInvalid,
     allowed_transitions,
     case_dispatch,
+    offered_order_transitions,
 )
 
 from .order_forms import (
@@ -72,28 +74,105 @@ from .workflow.orders import (
 OS = OrderState
 
 
+# Each staff-page action on an order (or its pending extension): its form and the service it
+# calls, keyed by the table's names (issues.workflow.ORDER_TRANSITIONS). A runner returns the
+# order to show next (a re-dispatch creates a new one).
+Runner = Callable[[DispatchOrder, Any, Form], int]
+
+
 @dataclass(frozen=True)
 class OrderAction:
-    """One thing a user can do to an order: its URL name, label and form."""
+    """One thing a user can do to an order: the table's transition, its form and its runner."""
 
     name: str
-    label: Any
     form_class: type[Form]
+    run: Runner
+
+    @property
+    def label(self) -> Any:
+        return ORDER_TRANSITIONS[self.name].label
+
+
+def _receive(order: DispatchOrder, user: Any, form: Form) -> int:
+    return order_receive(order=order.pk, actor=user).pk
+
+
+def _report(order: DispatchOrder, user: Any, form: Form) -> int:
+    data = form.cleaned_data
+    return order_report(
+        order=order.pk,
+        actor=user,
+        leader_name=data["leader_name"],
+        contact_name=data["contact_name"],
+        contact_phone=data["contact_phone"],
+        work_plan=data["work_plan"],
+    ).pk
+
+
+def _progress(order: DispatchOrder, user: Any, form: Form) -> int:
+    return order_progress(order=order.pk, actor=user, note=form.cleaned_data["note"]).pk
+
+
+def _complete(order: DispatchOrder, user: Any, form: Form) -> int:
+    data = form.cleaned_data
+    return order_complete(order=order.pk, actor=user, note=data["note"], photos=data["photos"]).pk
+
+
+def _reject(order: DispatchOrder, user: Any, form: Form) -> int:
+    return order_reject(order=order.pk, actor=user, reason=form.cleaned_data["reason"]).pk
+
+
+def _extension(order: DispatchOrder, user: Any, form: Form) -> int:
+    assert isinstance(form, ExtensionForm)
+    extension_request(
+        order=order.pk, actor=user, reason=form.cleaned_data["reason"], new_due=form.due_datetime(order)
+    )
+    return order.pk
+
+
+def _pending(order: DispatchOrder) -> ExtensionRequest:
+    pending = _open_extension(order)
+    if pending is None:
+        raise TransitionError(_("该派单没有待处理的延期申请。请刷新后查看。"))
+    return pending
+
+
+def _extension_community(order: DispatchOrder, user: Any, form: Form) -> int:
+    data = form.cleaned_data
+    extension_community_decide(
+        extension=_pending(order).pk, actor=user, agree=data["agree"], note=data["note"]
+    )
+    return order.pk
+
+
+def _extension_org(order: DispatchOrder, user: Any, form: Form) -> int:
+    data = form.cleaned_data
+    extension_org_decide(extension=_pending(order).pk, actor=user, approve=data["agree"], note=data["note"])
+    return order.pk
+
+
+def _redispatch(order: DispatchOrder, user: Any, form: Form) -> int:
+    data = form.cleaned_data
+    return order_redispatch(order=order.pk, actor=user, department=data["department"], note=data["note"]).pk
+
+
+def _insist(order: DispatchOrder, user: Any, form: Form) -> int:
+    return order_insist(order=order.pk, actor=user, note=form.cleaned_data["note"]).pk
 
 
 ORDER_ACTIONS: dict[str, OrderAction] = {
     a.name: a
     for a in (
-        OrderAction("receive", gettext_lazy("签收"), EmptyForm),
-        OrderAction("report", gettext_lazy("报到"), ReportForm),
-        OrderAction("progress", gettext_lazy("填写进展"), ProgressForm),
-        OrderAction("complete", gettext_lazy("办结"), CompleteForm),
-        OrderAction("reject", gettext_lazy("退单"), OrderRejectForm),
-        OrderAction("extension", gettext_lazy("申请延期"), ExtensionForm),
-        OrderAction("extension-community", gettext_lazy("社区意见：延期"), DecisionForm),
-        OrderAction("extension-org", gettext_lazy("组织部审批：延期"), DecisionForm),
-        OrderAction("redispatch", gettext_lazy("改派"), RedispatchForm),
-        OrderAction("insist", gettext_lazy("维持派单"), InsistForm),
+        OrderAction("receive", EmptyForm, _receive),
+        OrderAction("report", ReportForm, _report),
+        OrderAction("progress", ProgressForm, _progress),
+        OrderAction("complete", CompleteForm, _complete),
+        OrderAction("reject", OrderRejectForm, _reject),
+        OrderAction("extension", ExtensionForm, _extension),
+        OrderAction("extension-community", DecisionForm, _extension_community),
+        OrderAction("extension-org", DecisionForm, _extension_org),
+        OrderAction("redispatch", RedispatchForm, _redispatch),
+        OrderAction("insist", InsistForm, _insist),
     )
 }
 
@@ -126,33 +205,9 @@ def _order_cases(order: DispatchOrder) -> list[Case]:
     return list(order.common_issue.cases.select_related("alley", "category", "holder_area"))
 
 
-def offered_actions(order: DispatchOrder, scope: Scope, cases: list[Case]) -> list[str]:
+def offered_actions(order: DispatchOrder, scope: Scope) -> list[str]:
     """The order actions to show this user (the services check again when they run)."""
-    names: list[str] = []
-    pending = _open_extension(order)
-    if scope.in_department(order.department_id):
-        if order.state == OS.DISPATCHED:
-            names += ["receive", "report", "reject"]
-        elif order.state == OS.RECEIVED:
-            names += ["report", "progress", "extension", "reject"]
-        elif order.state == OS.REPORTED:
-            names += ["progress", "complete", "extension"]
-        if pending is not None and "extension" in names:
-            names.remove("extension")
-    community = frozenset({Role.COMMUNITY_STAFF})
-    if (
-        pending is not None
-        and pending.state == ExtensionState.PENDING_COMMUNITY
-        and any(scope.has_role_over(community, c.alley.code) for c in cases)
-    ):
-        names.append("extension-community")
-    area = order.dispatcher_area
-    if scope.holds_tier(area.level, area.code):
-        if pending is not None and pending.state == ExtensionState.PENDING_ORG:
-            names.append("extension-org")
-        if order.state == OS.REJECTED:
-            names += ["redispatch", "insist"]
-    return names
+    return [t.name for t in offered_order_transitions(order, _open_extension(order), scope) if STAFF in t.via]
 
 
 def _action_form(name: str, order: DispatchOrder, user: Actor, data: Any = None, files: Any = None) -> Form:
@@ -223,7 +278,7 @@ def _render_order(
     now = timezone.now()
     scope = scope_for(user)
     cases = decorate_cases(_order_cases(order), now=now)
-    names = offered_actions(order, scope, cases)
+    names = offered_actions(order, scope)
     if bound is not None and bound[0] not in names:
         names.append(bound[0])
     actions = [
@@ -271,7 +326,7 @@ def _render_order(
 @login_required
 @require_POST
 def order_action(request: SignedInRequest, pk: int, action: str) -> HttpResponse:
-    """Run one order action through ``dispatch.orders`` and come back to the order."""
+    """Run one order action through ``issues.workflow.orders`` and come back to the order."""
     if action not in ORDER_ACTIONS:
         raise Http404
     order = get_object_or_404(_order_qs(request.user).prefetch_related("extensions"), pk=pk)
@@ -279,7 +334,7 @@ def order_action(request: SignedInRequest, pk: int, action: str) -> HttpResponse
     if not form.is_valid():
         return _render_order(request, order, bound=(action, form), status=400)
     try:
-        target = _run_order_action(action, order, request.user, form)
+        target = ORDER_ACTIONS[action].run(order, request.user, form)
     except TransitionInvalid as exc:
         _form_error(form, exc)
         return _render_order(request, order, bound=(action, form), status=400)
@@ -291,49 +346,6 @@ def order_action(request: SignedInRequest, pk: int, action: str) -> HttpResponse
         return redirect("staff:order-detail", pk=order.pk)
     messages.success(request, _("已%(action)s。") % {"action": ORDER_ACTIONS[action].label})
     return redirect("staff:order-detail", pk=target)
-
-
-def _run_order_action(name: str, order: DispatchOrder, user: Member, form: Form) -> int:
-    """Call the service; returns the order to show next (a re-dispatch creates a new one)."""
-    data = form.cleaned_data
-    pk = order.pk
-    if name == "receive":
-        order_receive(order=pk, actor=user)
-    elif name == "report":
-        order_report(
-            order=pk,
-            actor=user,
-            leader_name=data["leader_name"],
-            contact_name=data["contact_name"],
-            contact_phone=data["contact_phone"],
-            work_plan=data["work_plan"],
-        )
-    elif name == "progress":
-        order_progress(order=pk, actor=user, note=data["note"])
-    elif name == "complete":
-        order_complete(order=pk, actor=user, note=data["note"], photos=data["photos"])
-    elif name == "reject":
-        order_reject(order=pk, actor=user, reason=data["reason"])
-    elif name == "extension":
-        assert isinstance(form, ExtensionForm)
-        extension_request(order=pk, actor=user, reason=data["reason"], new_due=form.due_datetime(order))
-    elif name in ("extension-community", "extension-org"):
-        pending = _open_extension(order)
-        if pending is None:
-            raise TransitionError(_("该派单没有待处理的延期申请。请刷新后查看。"))
-        if name == "extension-community":
-            extension_community_decide(
-                extension=pending.pk, actor=user, agree=data["agree"], note=data["note"]
-            )
-        else:
-            extension_org_decide(extension=pending.pk, actor=user, approve=data["agree"], note=data["note"])
-    elif name == "redispatch":
-        return order_redispatch(order=pk, actor=user, department=data["department"], note=data["note"]).pk
-    elif name == "insist":
-        order_insist(order=pk, actor=user, note=data["note"])
-    else:  # pragma: no cover - ORDER_ACTIONS and this dispatch are kept in step
-        raise Http404
-    return pk
 
 
 # --- dispatching a case ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ service's "state changed" message on the case page instead of an error page.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib import messages
@@ -27,7 +27,7 @@ from django.views.decorators.http import require_POST
 
 from alleys.choices import ALLEY_TEAM_ROLES, AreaLevel
 from alleys.models import Area
-from alleys.people import Member, SignedInRequest
+from alleys.people import SignedInRequest
 from alleys.scoping import scope_for
 from dispatch.chain import unit_label
 
@@ -45,6 +45,7 @@ from .models import Case, CasePhoto, DispatchOrder, Notification, PatrolLog
 from .notify import mark_read
 from .privacy import mask_phone, reporter_for
 from .workflow import (
+    STAFF,
     TRANSITIONS,
     TransitionError,
     TransitionForbidden,
@@ -339,7 +340,7 @@ def _render_detail(
     user = request.user
     now = timezone.now()
     scope = scope_for(user)
-    transitions = allowed_transitions(case, user)
+    transitions = [t for t in allowed_transitions(case, user) if STAFF in t.via]
     names = [t.name for t in transitions]
     if bound is not None and bound[0] not in names:
         # A refused attempt stays on the page with its message and the typed input.
@@ -383,16 +384,16 @@ def _render_detail(
 @require_POST
 def case_transition(request: SignedInRequest, pk: int, transition: str) -> HttpResponse:
     """Run one transition through the state machine and come back to the case."""
-    if transition not in TRANSITIONS or transition == "escalate":
-        raise Http404
     if transition in LINKED_TRANSITIONS:
         return redirect(LINKED_TRANSITIONS[transition], case_id=pk)
+    if transition not in CASE_ACTIONS:  # not a transition, or not one of the staff site's (escalate)
+        raise Http404
     case = _case_for(request, pk)
     form = transition_form(transition, case=case, user=request.user, data=request.POST, files=request.FILES)
     if not form.is_valid():
         return _render_detail(request, case, bound=(transition, form), status=400)
     try:
-        _run(transition, case, request.user, form.cleaned_data)
+        CASE_ACTIONS[transition](case.pk, request.user, form.cleaned_data)
     except TransitionInvalid as exc:
         _form_error(form, exc)
         return _render_detail(request, case, bound=(transition, form), status=400)
@@ -407,59 +408,75 @@ def case_transition(request: SignedInRequest, pk: int, transition: str) -> HttpR
     return redirect("staff:case-detail", pk=pk)
 
 
-def _run(name: str, case: Case, user: Member, data: dict[str, Any]) -> None:
-    """Call the service for transition ``name`` with the form's cleaned data."""
-    pk = case.pk
-    note = data.get("note", "")
-    if name == "accept":
-        case_accept(case=pk, actor=user, note=note)
-    elif name == "start":
-        case_start(case=pk, actor=user, note=note)
-    elif name == "whistle":
-        case_whistle(
-            case=pk,
-            actor=user,
-            reason=data["reason"],
-            departments=list(data.get("departments") or []),
-            urgency=data.get("urgency") or None,
-        )
-    elif name == "resolve":
-        case_resolve(
-            case=pk, actor=user, note=note, photos=data["photos"], photos_public=data["photos_public"]
-        )
-    elif name == "verify":
-        case_verify(case=pk, actor=user, passed=data["passed"], note=note)
-    elif name == "feedback":
-        case_feedback(
-            case=pk,
-            actor=user,
-            solved=data["solved"],
-            satisfaction=data["satisfaction"],
-            comment=data["comment"],
-            channel=FeedbackChannel.RETURN_CALL,
-        )
-    elif name == "close":
-        case_close(case=pk, actor=user, note=note)
-    elif name == "reject":
-        case_reject(case=pk, actor=user, reason=data["reason"])
-    elif name == "merge":
-        target = (
-            Case.objects.visible_to(user)
-            .filter(tracking_code=data["into"])
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if target is None:
-            raise TransitionInvalid(
-                _("找不到查询码为 %(code)s 的案件。") % {"code": data["into"]}, field="into"
-            )
-        case_merge(case=pk, actor=user, into=target, note=note)
-    elif name == "supervise":
-        case_supervise(case=pk, actor=user, note=note)
-    elif name == "chase":
-        case_chase(case=pk, actor=user, note=note)
-    else:  # pragma: no cover - TRANSITION_FORMS and this dispatch are kept in step
-        raise Http404
+# Each staff-page transition: the service it calls with the form's cleaned data, keyed by the
+# table's names (issues.workflow.TRANSITIONS; the forms are issues.forms.TRANSITION_FORMS).
+Runner = Callable[[int, Any, dict[str, Any]], object]
+
+
+def _with_note(service: Callable[..., object]) -> Runner:
+    def run(pk: int, user: Any, data: dict[str, Any]) -> object:
+        return service(case=pk, actor=user, note=data.get("note", ""))
+
+    return run
+
+
+def _whistle(pk: int, user: Any, data: dict[str, Any]) -> object:
+    return case_whistle(
+        case=pk,
+        actor=user,
+        reason=data["reason"],
+        departments=list(data.get("departments") or []),
+        urgency=data.get("urgency") or None,
+    )
+
+
+def _resolve(pk: int, user: Any, data: dict[str, Any]) -> object:
+    return case_resolve(
+        case=pk, actor=user, note=data["note"], photos=data["photos"], photos_public=data["photos_public"]
+    )
+
+
+def _verify(pk: int, user: Any, data: dict[str, Any]) -> object:
+    return case_verify(case=pk, actor=user, passed=data["passed"], note=data["note"])
+
+
+def _feedback(pk: int, user: Any, data: dict[str, Any]) -> object:
+    return case_feedback(
+        case=pk,
+        actor=user,
+        solved=data["solved"],
+        satisfaction=data["satisfaction"],
+        comment=data["comment"],
+        channel=FeedbackChannel.RETURN_CALL,
+    )
+
+
+def _reject(pk: int, user: Any, data: dict[str, Any]) -> object:
+    return case_reject(case=pk, actor=user, reason=data["reason"])
+
+
+def _merge(pk: int, user: Any, data: dict[str, Any]) -> object:
+    target = (
+        Case.objects.visible_to(user).filter(tracking_code=data["into"]).values_list("pk", flat=True).first()
+    )
+    if target is None:
+        raise TransitionInvalid(_("找不到查询码为 %(code)s 的案件。") % {"code": data["into"]}, field="into")
+    return case_merge(case=pk, actor=user, into=target, note=data["note"])
+
+
+CASE_ACTIONS: dict[str, Runner] = {
+    "accept": _with_note(case_accept),
+    "start": _with_note(case_start),
+    "whistle": _whistle,
+    "resolve": _resolve,
+    "verify": _verify,
+    "feedback": _feedback,
+    "close": _with_note(case_close),
+    "reject": _reject,
+    "merge": _merge,
+    "supervise": _with_note(case_supervise),
+    "chase": _with_note(case_chase),
+}
 
 
 # --- photos ------------------------------------------------------------------------------------------

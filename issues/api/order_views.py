@@ -2,12 +2,13 @@
 
 Reads are scoped by ``DispatchOrder.objects.visible_to`` (a department sees its own
 orders; organisation departments and territory staff see theirs); every action calls
-the one service in ``dispatch.orders`` that owns it, which checks who may act.
+the one service in ``issues.workflow.orders`` that owns it, which checks who may act.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import django_filters
@@ -126,46 +127,57 @@ class OrderViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet[DispatchOrder]):
         fresh = self.get_queryset().get(pk=order.pk)
         return Response(OrderSerializer(fresh, context=self.get_serializer_context()).data)
 
-    @_order_schema("签收", None)
-    @action(detail=True, methods=["post"])
-    def receive(self, request: Request, pk: str | None = None) -> Response:
-        return self._answer(self._act(None, services.order_receive))
 
-    @_order_schema("报到（分管负责人、联系人、工作方案）", ReportInputSerializer)
-    @action(detail=True, methods=["post"])
-    def report(self, request: Request, pk: str | None = None) -> Response:
-        return self._answer(self._act(ReportInputSerializer, services.order_report))
+@dataclass(frozen=True)
+class ApiTransition:
+    """How the API offers one transition of the table: its input, the service, the schema's summary."""
 
-    @_order_schema("填写办理进展", OrderNoteInputSerializer)
-    @action(detail=True, methods=["post"])
-    def progress(self, request: Request, pk: str | None = None) -> Response:
-        return self._answer(self._act(OrderNoteInputSerializer, services.order_progress))
+    input: type[serializers.Serializer[Any]] | None
+    call: Callable[..., Any]
+    summary: str
+    url_path: str = ""  # when not the table's name
 
-    @_order_schema("办结（牵头部门办结后案件进入核实）", OrderCompleteInputSerializer)
-    @action(detail=True, methods=["post"])
-    def complete(self, request: Request, pk: str | None = None) -> Response:
-        return self._answer(self._act(OrderCompleteInputSerializer, services.order_complete))
 
-    @_order_schema("退单", OrderRejectInputSerializer)
-    @action(detail=True, methods=["post"])
-    def reject(self, request: Request, pk: str | None = None) -> Response:
-        return self._answer(self._act(OrderRejectInputSerializer, services.order_reject))
+# Keyed by the table's names (issues.workflow.ORDER_TRANSITIONS): POST /orders/<id>/<name>/.
+ORDER_API: dict[str, ApiTransition] = {
+    "receive": ApiTransition(None, services.order_receive, "签收"),
+    "report": ApiTransition(
+        ReportInputSerializer, services.order_report, "报到（分管负责人、联系人、工作方案）"
+    ),
+    "progress": ApiTransition(OrderNoteInputSerializer, services.order_progress, "填写办理进展"),
+    "complete": ApiTransition(
+        OrderCompleteInputSerializer, services.order_complete, "办结（牵头部门办结后案件进入核实）"
+    ),
+    "reject": ApiTransition(OrderRejectInputSerializer, services.order_reject, "退单"),
+    "redispatch": ApiTransition(
+        RedispatchInputSerializer, services.order_redispatch, "改派（组织部，返回新派单）"
+    ),
+    "insist": ApiTransition(OrderNoteInputSerializer, services.order_insist, "维持派单（组织部）"),
+    "extension": ApiTransition(ExtensionInputSerializer, services.extension_request, "申请延期"),
+}
 
-    @_order_schema("改派（组织部，返回新派单）", RedispatchInputSerializer)
-    @action(detail=True, methods=["post"])
-    def redispatch(self, request: Request, pk: str | None = None) -> Response:
-        return self._answer(self._act(RedispatchInputSerializer, services.order_redispatch))
 
-    @_order_schema("维持派单（组织部）", OrderNoteInputSerializer)
-    @action(detail=True, methods=["post"])
-    def insist(self, request: Request, pk: str | None = None) -> Response:
-        return self._answer(self._act(OrderNoteInputSerializer, services.order_insist))
+def _order_action(name: str, spec: ApiTransition) -> Any:
+    if name == "extension":  # answers the new extension request, not the order
 
-    @_order_schema("申请延期", ExtensionInputSerializer, ExtensionSerializer, 201)
-    @action(detail=True, methods=["post"])
-    def extension(self, request: Request, pk: str | None = None) -> Response:
-        ext = self._act(ExtensionInputSerializer, services.extension_request)
-        return Response(ExtensionSerializer(ext).data, status=status.HTTP_201_CREATED)
+        def act(self: OrderViewSet, request: Request, pk: str | None = None) -> Response:
+            ext = self._act(spec.input, spec.call)
+            return Response(ExtensionSerializer(ext).data, status=status.HTTP_201_CREATED)
+
+        schema = _order_schema(spec.summary, spec.input, ExtensionSerializer, 201)
+    else:
+
+        def act(self: OrderViewSet, request: Request, pk: str | None = None) -> Response:
+            return self._answer(self._act(spec.input, spec.call))
+
+        schema = _order_schema(spec.summary, spec.input)
+    act.__name__ = name
+    return schema(action(detail=True, methods=["post"], url_path=name, url_name=name)(act))
+
+
+# The routes are written from the registry, so a transition cannot have a service and no route.
+for _name, _spec in ORDER_API.items():
+    setattr(OrderViewSet, _name, _order_action(_name, _spec))
 
 
 class ExtensionFilter(django_filters.FilterSet):
@@ -214,15 +226,35 @@ class ExtensionViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet[ExtensionRequ
         ext = call(extension=pk, actor=self.request.user, **data.validated_data)
         return Response(ExtensionSerializer(ext).data)
 
-    @_extension_schema("社区意见（同意后报组织部审批）", CommunityDecisionInputSerializer)
-    @action(detail=True, methods=["post"], url_path="community-decision", url_name="community-decision")
-    def community_decision(self, request: Request, pk: str | None = None) -> Response:
-        return self._decide(CommunityDecisionInputSerializer, services.extension_community_decide)
 
-    @_extension_schema("组织部审批", OrgDecisionInputSerializer)
-    @action(detail=True, methods=["post"], url_path="org-decision", url_name="org-decision")
-    def org_decision(self, request: Request, pk: str | None = None) -> Response:
-        return self._decide(OrgDecisionInputSerializer, services.extension_org_decide)
+# Keyed by the table's names: POST /extensions/<id>/<url_path>/.
+EXTENSION_API: dict[str, ApiTransition] = {
+    "extension-community": ApiTransition(
+        CommunityDecisionInputSerializer,
+        services.extension_community_decide,
+        "社区意见（同意后报组织部审批）",
+        url_path="community-decision",
+    ),
+    "extension-org": ApiTransition(
+        OrgDecisionInputSerializer, services.extension_org_decide, "组织部审批", url_path="org-decision"
+    ),
+}
+
+
+def _extension_action(name: str, spec: ApiTransition) -> Any:
+    assert spec.input is not None
+    input_class = spec.input
+
+    def act(self: ExtensionViewSet, request: Request, pk: str | None = None) -> Response:
+        return self._decide(input_class, spec.call)
+
+    act.__name__ = spec.url_path.replace("-", "_")
+    routed = action(detail=True, methods=["post"], url_path=spec.url_path, url_name=spec.url_path)(act)
+    return _extension_schema(spec.summary, input_class)(routed)
+
+
+for _name, _spec in EXTENSION_API.items():
+    setattr(ExtensionViewSet, _spec.url_path.replace("-", "_"), _extension_action(_name, _spec))
 
 
 @extend_schema_view(

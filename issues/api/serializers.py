@@ -364,7 +364,7 @@ def feedback_representation(feedback: Feedback) -> dict[str, Any]:
 
 
 def order_representation(order: DispatchOrder) -> dict[str, Any]:
-    """An order on its case, as ``dispatch.api.serializers.OrderSummarySerializer`` declares it."""
+    """An order on its case, as ``issues.api.order_serializers.OrderSummarySerializer`` declares it."""
     values = {
         "id": order.pk,
         "department": order.department_id,
@@ -434,10 +434,10 @@ class CaseDetailSerializer(CaseListSerializer):
         return reporter_for(getattr(request, "user", None), obj)
 
     def get_allowed_actions(self, obj: Case) -> list[str]:
-        from issues.workflow import allowed_transitions
+        from issues.workflow import API, allowed_transitions
 
         request = self.context.get("request")
-        return [t.name for t in allowed_transitions(obj, getattr(request, "user", None))]
+        return [t.name for t in allowed_transitions(obj, getattr(request, "user", None)) if API in t.via]
 
     def field_values(self, case: Case) -> dict[str, Any]:
         values = super().field_values(case)

@@ -9,6 +9,7 @@ case as it now stands. The service decides who may act (403) and when (409).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import django_filters
@@ -167,71 +168,59 @@ class CaseViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelV
         )
         return self._detail(case.pk, status_code=status.HTTP_201_CREATED)
 
-    # --- the state machine's transitions -----------------------------------------------------------
 
-    @_transition_schema("受理", NoteInputSerializer)
-    @action(detail=True, methods=["post"])
-    def accept(self, request: Request, pk: str | None = None) -> Response:
-        return self._act(NoteInputSerializer, workflow.case_accept)
+# --- the state machine's transitions ---------------------------------------------------------------
 
-    @_transition_schema("开始办理", NoteInputSerializer)
-    @action(detail=True, methods=["post"])
-    def start(self, request: Request, pk: str | None = None) -> Response:
-        return self._act(NoteInputSerializer, workflow.case_start)
 
-    @_transition_schema("吹哨上报（街道吹哨须指定责任部门）", WhistleInputSerializer)
-    @action(detail=True, methods=["post"])
-    def whistle(self, request: Request, pk: str | None = None) -> Response:
-        return self._act(WhistleInputSerializer, workflow.case_whistle)
+@dataclass(frozen=True)
+class ApiTransition:
+    """How the API offers one transition of the table: its input, the service, the schema's summary."""
 
-    @_transition_schema("派单（区/市委组织部）", DispatchInputSerializer)
-    @action(detail=True, methods=["post"], url_path="dispatch", url_name="dispatch")
-    def dispatch_orders(self, request: Request, pk: str | None = None) -> Response:
-        # Not named ``dispatch``: that is APIView's request dispatcher.
-        return self._act(DispatchInputSerializer, workflow.case_dispatch)
+    input: type[serializers.Serializer[Any]]
+    call: Callable[..., Any]
+    summary: str
+    method: str = ""  # the viewset's attribute, when the name is taken (``dispatch`` is APIView's)
 
-    @_transition_schema("办结，待核实（可上传整改照片）", ResolveInputSerializer)
-    @action(detail=True, methods=["post"])
-    def resolve(self, request: Request, pk: str | None = None) -> Response:
-        return self._act(ResolveInputSerializer, workflow.case_resolve)
 
-    @_transition_schema("社区核实", VerifyInputSerializer)
-    @action(detail=True, methods=["post"])
-    def verify(self, request: Request, pk: str | None = None) -> Response:
-        return self._act(VerifyInputSerializer, workflow.case_verify)
+def _feedback_by_return_call(**kwargs: Any) -> Any:
+    return workflow.case_feedback(channel=FeedbackChannel.RETURN_CALL, **kwargs)
 
-    @_transition_schema("电话回访（登记反映人的评价）", FeedbackInputSerializer)
-    @action(detail=True, methods=["post"])
-    def feedback(self, request: Request, pk: str | None = None) -> Response:
-        def call(**kwargs: Any) -> Any:
-            return workflow.case_feedback(channel=FeedbackChannel.RETURN_CALL, **kwargs)
 
-        return self._act(FeedbackInputSerializer, call)
+# Keyed by the table's names (issues.workflow.TRANSITIONS): each becomes POST /cases/<id>/<name>/.
+CASE_API: dict[str, ApiTransition] = {
+    "accept": ApiTransition(NoteInputSerializer, workflow.case_accept, "受理"),
+    "start": ApiTransition(NoteInputSerializer, workflow.case_start, "开始办理"),
+    "whistle": ApiTransition(
+        WhistleInputSerializer, workflow.case_whistle, "吹哨上报（街道吹哨须指定责任部门）"
+    ),
+    "dispatch": ApiTransition(
+        DispatchInputSerializer, workflow.case_dispatch, "派单（区/市委组织部）", method="dispatch_orders"
+    ),
+    "resolve": ApiTransition(ResolveInputSerializer, workflow.case_resolve, "办结，待核实（可上传整改照片）"),
+    "verify": ApiTransition(VerifyInputSerializer, workflow.case_verify, "社区核实"),
+    "feedback": ApiTransition(
+        FeedbackInputSerializer, _feedback_by_return_call, "电话回访（登记反映人的评价）"
+    ),
+    "close": ApiTransition(NoteInputSerializer, workflow.case_close, "关闭（评价期内未评价时由社区关闭）"),
+    "reject": ApiTransition(ReasonInputSerializer, workflow.case_reject, "不予受理（理由对群众公开）"),
+    "merge": ApiTransition(MergeInputSerializer, workflow.case_merge, "合并到另一个案件"),
+    "supervise": ApiTransition(NoteInputSerializer, workflow.case_supervise, "督办"),
+    "chase": ApiTransition(NoteInputSerializer, workflow.case_chase, "催办"),
+}
 
-    @_transition_schema("关闭（评价期内未评价时由社区关闭）", NoteInputSerializer)
-    @action(detail=True, methods=["post"])
-    def close(self, request: Request, pk: str | None = None) -> Response:
-        return self._act(NoteInputSerializer, workflow.case_close)
 
-    @_transition_schema("不予受理（理由对群众公开）", ReasonInputSerializer)
-    @action(detail=True, methods=["post"])
-    def reject(self, request: Request, pk: str | None = None) -> Response:
-        return self._act(ReasonInputSerializer, workflow.case_reject)
+def _case_action(name: str, spec: ApiTransition) -> Any:
+    def act(self: CaseViewSet, request: Request, pk: str | None = None) -> Response:
+        return self._act(spec.input, spec.call)
 
-    @_transition_schema("合并到另一个案件", MergeInputSerializer)
-    @action(detail=True, methods=["post"])
-    def merge(self, request: Request, pk: str | None = None) -> Response:
-        return self._act(MergeInputSerializer, workflow.case_merge)
+    act.__name__ = spec.method or name
+    routed = action(detail=True, methods=["post"], url_path=name, url_name=name)(act)
+    return _transition_schema(spec.summary, spec.input)(routed)
 
-    @_transition_schema("督办", NoteInputSerializer)
-    @action(detail=True, methods=["post"])
-    def supervise(self, request: Request, pk: str | None = None) -> Response:
-        return self._act(NoteInputSerializer, workflow.case_supervise)
 
-    @_transition_schema("催办", NoteInputSerializer)
-    @action(detail=True, methods=["post"])
-    def chase(self, request: Request, pk: str | None = None) -> Response:
-        return self._act(NoteInputSerializer, workflow.case_chase)
+# The routes are written from the registry, so a transition cannot have a service and no route.
+for _name, _spec in CASE_API.items():
+    setattr(CaseViewSet, _spec.method or _name, _case_action(_name, _spec))
 
 
 # --- categories ----------------------------------------------------------------------------------

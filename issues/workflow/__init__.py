@@ -13,7 +13,8 @@ call these functions; none re-implements a check. Each function
 An illegal call raises ``TransitionError`` (or its subclass ``TransitionForbidden``)
 with a message for the user, and changes nothing.
 
-Its modules: ``rules`` (who may do what), ``events`` (the timeline
+Its modules: ``rules`` (the transition table for cases, orders and extensions: states, who,
+what each needs, the next state; and the one ``check`` every service calls), ``events`` (the timeline
 and notifications), ``cases`` (the transitions) and ``bulk`` (the sweep's batches).
 """
 
@@ -41,26 +42,53 @@ from .cases import (
 )
 from .events import actor_label, lock_for_transition, record_event, stored
 from .rules import (
+    API,
+    CASE,
+    EXTENSION,
     OPEN,
+    ORDER,
+    ORDER_TRANSITIONS,
+    RESIDENT,
+    SAME,
+    STAFF,
+    SYSTEM,
     TRANSITIONS,
+    Need,
     S,
     Transition,
     TransitionError,
     TransitionForbidden,
     TransitionInvalid,
     allowed_transitions,
+    check,
     is_above_holder,
     is_case_department,
     is_community_of,
+    is_extension_community,
+    is_extension_dispatcher,
     is_holder,
+    is_order_department,
+    is_order_dispatcher,
     is_supervisor,
     may_receive_orders_from,
+    offered_order_transitions,
+    order_cases,
 )
 
 __all__ = [
+    "API",
+    "CASE",
+    "EXTENSION",
     "OPEN",
+    "ORDER",
+    "ORDER_TRANSITIONS",
+    "RESIDENT",
+    "SAME",
+    "STAFF",
+    "SYSTEM",
     "TRANSITIONS",
     "IntakeNote",
+    "Need",
     "S",
     "Transition",
     "TransitionError",
@@ -86,13 +114,20 @@ __all__ = [
     "case_whistle",
     "cases_close_unrated_claimed",
     "cases_escalate_claimed",
+    "check",
     "is_above_holder",
     "is_case_department",
     "is_community_of",
+    "is_extension_community",
+    "is_extension_dispatcher",
     "is_holder",
+    "is_order_department",
+    "is_order_dispatcher",
     "is_supervisor",
     "lock_for_transition",
     "may_receive_orders_from",
+    "offered_order_transitions",
+    "order_cases",
     "record_event",
     "stored",
 ]

@@ -29,7 +29,6 @@ from ..choices import (
 from ..models import Case, CaseEvent, Feedback
 from .events import (
     _attach_photos,
-    _check,
     _clean_photos_first,
     _lock,
     _notify,
@@ -47,6 +46,7 @@ from .rules import (
     TransitionForbidden,
     TransitionInvalid,
     _active_order_states,
+    check,
     may_receive_orders_from,
 )
 
@@ -184,9 +184,9 @@ def case_accept(*, case: Case | int, actor: Member, note: str = "", now: dt.date
     now = _now(now)
     with transaction.atomic():
         case = _lock(case)
-        _check("accept", case, actor)
+        transition = check(TRANSITIONS["accept"], case, actor)
         before = case.state
-        case.state = S.ACCEPTED
+        case.state = transition.next_state
         case.accepted_at = case.accepted_at or now
         case.escalation_due = case.resolve_due
         case.warn_at = warn_time(start=now, due=case.resolve_due) if case.resolve_due else None
@@ -200,9 +200,9 @@ def case_start(*, case: Case | int, actor: Member, note: str = "", now: dt.datet
     now = _now(now)
     with transaction.atomic():
         case = _lock(case)
-        _check("start", case, actor)
+        transition = check(TRANSITIONS["start"], case, actor)
         before = case.state
-        case.state = S.IN_PROGRESS
+        case.state = transition.next_state
         case.save()
         record_event(case, EventKind.STARTED, actor=actor, now=now, from_state=before, note=note)
     return case
@@ -226,7 +226,7 @@ def case_whistle(
     reason = _require(reason, "reason", _("请说明吹哨上报的理由。"))
     with transaction.atomic():
         case = _lock(case)
-        _check("whistle", case, actor)
+        check(TRANSITIONS["whistle"], case, actor)
         if case.tier == AreaLevel.STREET and not departments:
             raise TransitionInvalid(_("街道吹哨时请至少指定一个责任部门。"), field="departments")
         if urgency and urgency not in Urgency.values:
@@ -338,12 +338,9 @@ def case_resolve(
     photos = _clean_photos_first(photos)
     with transaction.atomic():
         case = _lock(case)
-        if _by_lead_order:
-            _check("resolve", case, actor, system=True)
-        else:
-            _check("resolve", case, actor)
-            if case.lead_department_id:
-                raise TransitionError(_("该案件已派单，由牵头部门通过派单办结。"))
+        transition = check(TRANSITIONS["resolve"], case, actor, system=_by_lead_order)
+        if not _by_lead_order and case.lead_department_id:
+            raise TransitionError(_("该案件已派单，由牵头部门通过派单办结。"))
         if (
             case.category.fix_photo_required
             and not photos
@@ -351,7 +348,7 @@ def case_resolve(
         ):
             raise TransitionInvalid(_("这类问题办结时需要上传整改后的照片。"), field="photos")
         before = case.state
-        case.state = S.AWAITING_VERIFICATION
+        case.state = transition.next_state
         case.resolved_at = now
         case.resolved_tier = case.tier
         case.escalation_due = None
@@ -384,7 +381,7 @@ def case_verify(
         note = _require(note, "note", _("核实未通过时请说明原因。"))
     with transaction.atomic():
         case = _lock(case)
-        _check("verify", case, actor)
+        check(TRANSITIONS["verify"], case, actor)
         before = case.state
         if passed:
             case.state = S.AWAITING_FEEDBACK
@@ -486,7 +483,7 @@ def case_feedback(
         channel = FeedbackChannel.RETURN_CALL
     with transaction.atomic():
         case = _lock(case)
-        _check("feedback", case, actor, system=actor is None)
+        check(TRANSITIONS["feedback"], case, actor, system=actor is None)
         if Feedback.objects.filter(case=case, round=case.feedback_round).exists():
             raise TransitionError(_("这一轮办理已经评价过了，感谢您的反馈。"))
         try:
@@ -561,9 +558,9 @@ def case_close(
     now = _now(now)
     with transaction.atomic():
         case = _lock(case)
-        _check("close", case, actor, system=actor is None)
+        transition = check(TRANSITIONS["close"], case, actor, system=actor is None)
         before = case.state
-        case.state = S.CLOSED
+        case.state = transition.next_state
         case.closed_at = now
         case.save()
         record_event(
@@ -584,9 +581,9 @@ def case_reject(*, case: Case | int, actor: Member, reason: str, now: dt.datetim
     reason = _require(reason, "reason", _("请填写不予受理的理由，群众会看到。"))
     with transaction.atomic():
         case = _lock(case)
-        _check("reject", case, actor)
+        transition = check(TRANSITIONS["reject"], case, actor)
         before = case.state
-        case.state = S.REJECTED
+        case.state = transition.next_state
         case.rejection_reason = reason
         case.closed_at = now
         case.escalation_due = None
@@ -604,7 +601,7 @@ def case_merge(
     now = _now(now)
     with transaction.atomic():
         case = _lock(case)
-        _check("merge", case, actor)
+        transition = check(TRANSITIONS["merge"], case, actor)
         target_pk = into if isinstance(into, int) else into.pk
         if target_pk == case.pk:
             raise TransitionInvalid(_("不能把案件合并到它自己。"), field="into")
@@ -614,7 +611,7 @@ def case_merge(
         if target.state == S.MERGED:
             raise TransitionInvalid(_("目标案件本身已被合并，请选择主案件。"), field="into")
         before = case.state
-        case.state = S.MERGED
+        case.state = transition.next_state
         case.merged_into = target
         case.closed_at = now
         case.escalation_due = None
@@ -654,7 +651,7 @@ def case_supervise(
     now = _now(now)
     with transaction.atomic():
         case = _lock(case)
-        _check("supervise", case, actor)
+        check(TRANSITIONS["supervise"], case, actor)
         if case.supervised:
             raise TransitionError(_("该案件已在督办中。"))
         case.supervised = True
@@ -671,7 +668,7 @@ def case_chase(*, case: Case | int, actor: Member, note: str = "", now: dt.datet
     now = _now(now)
     with transaction.atomic():
         case = _lock(case)
-        _check("chase", case, actor)
+        check(TRANSITIONS["chase"], case, actor)
         case.chase_count += 1
         case.save(update_fields=["chase_count", "updated_at"])
         data: dict[str, Any] = {}
@@ -715,7 +712,7 @@ def case_dispatch(
     now = _now(now)
     with transaction.atomic():
         case = _lock(case)
-        _check("dispatch", case, actor)
+        check(TRANSITIONS["dispatch"], case, actor)
         if case.tier not in (AreaLevel.DISTRICT, AreaLevel.CITY):
             raise TransitionError(_("只有区、市委组织部可以派单。"))
         if lead is None:
@@ -766,10 +763,11 @@ def case_mark_in_progress(*, case: Case | int, now: dt.datetime | None = None, l
     now = _now(now)
     with transaction.atomic():
         case = _lock(case)
-        if case.state not in (S.ACCEPTED, S.REOPENED):
-            return case
+        transition = TRANSITIONS["mark-in-progress"]
+        if case.state not in transition.sources:
+            return case  # already in progress, or moved on: nothing to start
         before = case.state
-        case.state = S.IN_PROGRESS
+        case.state = transition.next_state
         case.save()
         record_event(
             case,

@@ -14,13 +14,10 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from alleys.people import Member
-from alleys.scoping import scope_for
 
 from ..models import Case, CaseEvent, CasePhoto
 from .rules import (
-    TRANSITIONS,
     TransitionError,
-    TransitionForbidden,
     TransitionInvalid,
 )
 
@@ -58,22 +55,6 @@ def _lock(case: Case | int) -> Case:
         case if isinstance(case, int) else case.pk,
         changed=_("案件刚刚发生了变化（例如已超时上报或被他人处理），本次操作未执行。请刷新后查看最新进展。"),
     )
-
-
-def _check(name: str, case: Case, actor: Member | None, *, system: bool = False) -> None:
-    transition = TRANSITIONS[name]
-    if case.state not in transition.sources:
-        raise TransitionError(
-            _("案件当前状态为“%(state)s”，不能%(action)s。请刷新后查看最新进展。")
-            % {"state": case.get_state_display(), "action": transition.label}
-        )
-    if system:
-        return
-    if actor is None or not transition.who(scope_for(actor), case):
-        raise TransitionForbidden(
-            _("您没有权限对该案件执行“%(action)s”（需要：%(who)s）。")
-            % {"action": transition.label, "who": transition.who_label}
-        )
 
 
 def _require(value: str, field: str, message: str) -> str:

@@ -33,14 +33,17 @@ from issues.choices import (
 )
 from issues.models import Case, CaseEvent, CommonIssue, DispatchOrder, ExtensionRequest
 from issues.workflow import (
+    ORDER_TRANSITIONS,
     TransitionError,
     TransitionForbidden,
     TransitionInvalid,
     case_dispatched_with_common_issue,
     case_mark_in_progress,
     case_resolve,
+    check,
     lock_for_transition,
     may_receive_orders_from,
+    order_cases,
     record_event,
     stored,
 )
@@ -72,10 +75,7 @@ def _lock(order: DispatchOrder | int) -> DispatchOrder:
 
 
 def _cases_of(order: DispatchOrder) -> list[Case]:
-    if order.case_id:
-        return [order.case] if order.case is not None else []
-    assert order.common_issue is not None
-    return list(order.common_issue.cases.select_related("alley", "holder_area", "category"))
+    return order_cases(order)
 
 
 def _events(
@@ -96,27 +96,6 @@ def _events(
 
 def _notify(events: Sequence[CaseEvent]) -> None:
     schedule_event_notifications(events)
-
-
-def _require_department(order: DispatchOrder, actor: Member) -> None:
-    if actor is None or not scope_for(actor).in_department(order.department_id):
-        raise TransitionForbidden(
-            _("只有承办部门“%(name)s”的人员可以办理该派单。") % {"name": order.department.name}
-        )
-
-
-def _require_org(order: DispatchOrder, actor: Member) -> None:
-    area = order.dispatcher_area
-    if actor is None or not scope_for(actor).holds_tier(area.level, area.code):
-        raise TransitionForbidden(_("只有派单的组织部可以处理。"))
-
-
-def _require_state(order: DispatchOrder, states: set[str] | frozenset[str], action: str) -> None:
-    if order.state not in states:
-        raise TransitionError(
-            _("派单当前状态为“%(state)s”，不能%(action)s。请刷新后查看。")
-            % {"state": order.get_state_display(), "action": action}
-        )
 
 
 def _require_text(value: str, field: str, message: str) -> str:
@@ -165,9 +144,8 @@ def order_receive(
     now = _now(now)
     with transaction.atomic():
         order = _lock(order)
-        _require_department(order, actor)
-        _require_state(order, {OS.DISPATCHED}, _("签收"))
-        order.state = OS.RECEIVED
+        transition = check(ORDER_TRANSITIONS["receive"], order, actor)
+        order.state = transition.next_state
         order.received_at = now
         order.save(update_fields=["state", "received_at"])
         _events(order, EventKind.ORDER_RECEIVED, actor=actor, now=now)
@@ -192,9 +170,8 @@ def order_report(
     work_plan = _require_text(work_plan, "work_plan", _("请填写工作方案。"))
     with transaction.atomic():
         order = _lock(order)
-        _require_department(order, actor)
-        _require_state(order, {OS.DISPATCHED, OS.RECEIVED}, _("报到"))
-        order.state = OS.REPORTED
+        transition = check(ORDER_TRANSITIONS["report"], order, actor)
+        order.state = transition.next_state
         order.received_at = order.received_at or now
         order.reported_at = now
         order.leader_name, order.contact_name, order.contact_phone = leader_name, contact_name, contact_phone
@@ -219,8 +196,7 @@ def order_progress(
     note = _require_text(note, "note", _("请填写办理进展。"))
     with transaction.atomic():
         order = _lock(order)
-        _require_department(order, actor)
-        _require_state(order, {OS.RECEIVED, OS.REPORTED}, _("填写进展"))
+        check(ORDER_TRANSITIONS["progress"], order, actor)
         _events(order, EventKind.ORDER_PROGRESS, actor=actor, now=now, note=note)
     return order
 
@@ -238,9 +214,8 @@ def order_complete(
     note = _require_text(note, "note", _("请填写办结说明。"))
     with transaction.atomic():
         order = _lock(order)
-        _require_department(order, actor)
-        _require_state(order, {OS.REPORTED}, _("办结（请先报到）"))
-        order.state = OS.COMPLETED
+        transition = check(ORDER_TRANSITIONS["complete"], order, actor)
+        order.state = transition.next_state
         order.completed_at = now
         order.completion_note = note
         order.save(update_fields=["state", "completed_at", "completion_note"])
@@ -270,9 +245,8 @@ def order_reject(
     reason = _require_text(reason, "reason", _("请填写退单理由。"))
     with transaction.atomic():
         order = _lock(order)
-        _require_department(order, actor)
-        _require_state(order, {OS.DISPATCHED, OS.RECEIVED}, _("退单"))
-        order.state = OS.REJECTED
+        transition = check(ORDER_TRANSITIONS["reject"], order, actor)
+        order.state = transition.next_state
         order.rejection_reason = reason
         order.save(update_fields=["state", "rejection_reason"])
         _notify(_events(order, EventKind.ORDER_REJECTED, actor=actor, now=now, note=reason))
@@ -291,8 +265,7 @@ def order_redispatch(
     now = _now(now)
     with transaction.atomic():
         order = _lock(order)
-        _require_org(order, actor)
-        _require_state(order, {OS.REJECTED}, _("改派"))
+        transition = check(ORDER_TRANSITIONS["redispatch"], order, actor)
         if department.pk == order.department_id:
             raise TransitionInvalid(_("请选择另一个部门，或选择“维持派单”。"), field="department")
         if not department.is_active:
@@ -315,7 +288,7 @@ def order_redispatch(
         )
         new.role = order.role
         new.save(update_fields=["role"])
-        order.state = OS.WITHDRAWN
+        order.state = transition.next_state
         order.replaced_by = new
         order.save(update_fields=["state", "replaced_by"])
         text = note or stored(gettext_noop("改派至%(name)s。"), name=department.name)
@@ -344,8 +317,7 @@ def order_insist(
     note = _require_text(note, "note", _("请说明维持派单的理由。"))
     with transaction.atomic():
         order = _lock(order)
-        _require_org(order, actor)
-        _require_state(order, {OS.REJECTED}, _("维持派单"))
+        check(ORDER_TRANSITIONS["insist"], order, actor)
         order.state = OS.RECEIVED if order.received_at else OS.DISPATCHED
         order.save(update_fields=["state"])
         _notify(_events(order, EventKind.ORDER_INSISTED, actor=actor, now=now, note=note))
@@ -368,8 +340,7 @@ def extension_request(
     reason = _require_text(reason, "reason", _("请填写延期理由。"))
     with transaction.atomic():
         order = _lock(order)
-        _require_department(order, actor)
-        _require_state(order, {OS.RECEIVED, OS.REPORTED}, _("申请延期"))
+        check(ORDER_TRANSITIONS["extension"], order, actor)
         if new_due <= order.complete_due:
             raise TransitionInvalid(_("延期后的期限必须晚于原办结期限。"), field="new_due")
         if new_due <= now:
@@ -409,12 +380,6 @@ def _lock_extension(ext: ExtensionRequest | int) -> ExtensionRequest:
     )
 
 
-def _is_community_of_order(actor: Member, order: DispatchOrder) -> bool:
-    scope = scope_for(actor)
-    roles = frozenset({Role.COMMUNITY_STAFF})
-    return any(scope.has_role_over(roles, case.alley.code) for case in _cases_of(order))
-
-
 def extension_community_decide(
     *,
     extension: ExtensionRequest | int,
@@ -428,10 +393,7 @@ def extension_community_decide(
     with transaction.atomic():
         ext = _lock_extension(extension)
         order = ext.order
-        if actor is None or not _is_community_of_order(actor, order):
-            raise TransitionForbidden(_("只有发起吹哨的社区可以对延期发表意见。"))
-        if ext.state != ExtensionState.PENDING_COMMUNITY:
-            raise TransitionError(_("该延期申请已处理（%(state)s）。") % {"state": ext.get_state_display()})
+        check(ORDER_TRANSITIONS["extension-community"], ext, actor)
         if not agree:
             _require_text(note, "note", _("不同意延期时请说明理由。"))
         ext.state = ExtensionState.PENDING_ORG if agree else ExtensionState.REFUSED
@@ -469,11 +431,7 @@ def extension_org_decide(
     with transaction.atomic():
         ext = _lock_extension(extension)
         order = _lock(ext.order_id)
-        _require_org(order, actor)
-        if ext.state != ExtensionState.PENDING_ORG:
-            raise TransitionError(
-                _("该延期申请当前不在组织部审批环节（%(state)s）。") % {"state": ext.get_state_display()}
-            )
+        check(ORDER_TRANSITIONS["extension-org"], ext, actor)
         if not approve:
             _require_text(note, "note", _("不批准延期时请说明理由。"))
         ext.state = ExtensionState.APPROVED if approve else ExtensionState.REFUSED
@@ -623,9 +581,10 @@ def _check_departments(departments: Sequence[Department], org_area: Area) -> Non
 def orders_withdraw_for_case(*, case: Case, actor: Member, reason: str, now: dt.datetime) -> list[CaseEvent]:
     """The case ended (rejected or merged): its active orders are withdrawn and the departments told."""
     events: list[CaseEvent] = []
-    active = DispatchOrder.objects.select_for_update().filter(case=case, state__in=ACTIVE_ORDER_STATES)
+    withdraw = ORDER_TRANSITIONS["withdraw"]
+    active = DispatchOrder.objects.select_for_update().filter(case=case, state__in=withdraw.sources)
     for order in active.select_related("department", "case"):
-        order.state = OS.WITHDRAWN
+        order.state = withdraw.next_state
         order.save(update_fields=["state"])
         events.extend(_events(order, EventKind.ORDER_WITHDRAWN, actor=actor, now=now, note=reason))
     return events

@@ -1,10 +1,17 @@
-"""The state machine's rules: errors, who may act, and the declared transitions."""
+"""The state machine's rules: errors, who may act, and the transition table everyone reads.
+
+``TRANSITIONS`` (cases) and ``ORDER_TRANSITIONS`` (department orders and their extension
+requests) declare each transition once: the states it leaves, who may make it, what it
+needs, the states it leads to, which faces offer it and which service makes it. The
+services call ``check`` and set a fixed next state from the row; the staff pages, the API
+and docs/transitions.md (``manage.py transitions_doc``) are keyed by the rows' names.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.utils.translation import gettext_lazy
 
@@ -13,12 +20,12 @@ from alleys.people import Actor
 from alleys.scoping import Scope, scope_for
 from core.errors import ActionForbidden, ActionInvalid, ActionRefused
 
-from ..choices import (
-    CaseState,
-)
+from ..choices import ACTIVE_ORDER_STATES, CaseState, ExtensionState, OrderState
 from ..models import Case
 
 S = CaseState
+OS = OrderState
+ES = ExtensionState
 
 
 _AWAITING_ACCEPT = frozenset({CaseState.SUBMITTED, CaseState.REOPENED})
@@ -29,7 +36,7 @@ class TransitionError(ActionRefused):
 
 
 class TransitionForbidden(TransitionError, ActionForbidden):
-    """The actor may not make this transition on this case."""
+    """The actor may not make this transition on this case (or order)."""
 
     status_code = 403
 
@@ -40,15 +47,95 @@ class TransitionInvalid(TransitionError, ActionInvalid):
     status_code = 400
 
 
+# Who may use a transition, besides the check in its service: the faces that offer it.
+STAFF = "staff"  # a form on the staff site
+API = "api"  # an action of the REST API
+RESIDENT = "resident"  # the residents' pages (no login)
+SYSTEM = "system"  # the sweep, or another service as a consequence of its own transition
+
+# What a transition acts on.
+CASE = "case"
+ORDER = "order"
+EXTENSION = "extension"
+
+# In ``Transition.to``: the subject keeps the state it had.
+SAME = ""
+
+
+class Need(NamedTuple):
+    """Something a transition needs: the service's keyword argument, and when (empty: always)."""
+
+    field: str
+    when: str = ""
+
+
 @dataclass(frozen=True)
 class Transition:
-    """A declared transition: its name, label, allowed source states and who may make it."""
+    """One row of the transition table: what it acts on, from which states, who, what it needs, and where it goes.
+
+    ``to`` lists the states the subject may end in; when it holds exactly one state the
+    service sets that state from here (``next_state``), otherwise the service chooses
+    among them by its input (a failed verification, a "not solved" answer). An empty
+    ``to`` leaves the state as it is (a chase, a progress note).
+    """
 
     name: str
     label: Any
     sources: frozenset[str]
-    who: Callable[[Scope, Case], bool]
+    who: Callable[[Scope, Any], bool]
     who_label: Any
+    to: tuple[str, ...] = ()
+    needs: tuple[Need, ...] = ()
+    via: frozenset[str] = frozenset({STAFF, API})
+    service: str = ""
+    subject: str = CASE
+    note: str = ""  # for docs/transitions.md: what else it does, in a few words
+    verb: Any = None  # the words of the "cannot …" message, when not the label
+    refused: Any = None  # the wrong-state message (params: state, action)
+    forbidden: Any = None  # the not-yours message (params: action, who, name)
+    who_first: bool = False  # check who before the state (the order services always have)
+
+    @property
+    def next_state(self) -> str:
+        """The one state this transition leads to (for the transitions where it is fixed)."""
+        if len(self.to) != 1 or self.to[0] == SAME:
+            raise ValueError(f"transition {self.name!r} has no single next state: {self.to!r}")
+        return self.to[0]
+
+
+_CASE_REFUSED = gettext_lazy("案件当前状态为“%(state)s”，不能%(action)s。请刷新后查看最新进展。")
+_CASE_FORBIDDEN = gettext_lazy("您没有权限对该案件执行“%(action)s”（需要：%(who)s）。")
+_ORDER_REFUSED = gettext_lazy("派单当前状态为“%(state)s”，不能%(action)s。请刷新后查看。")
+
+
+def check(transition: Transition, subject: Any, actor: Any, *, system: bool = False) -> Transition:
+    """The one check of every transition: ``subject`` is in a source state and ``actor`` may act.
+
+    Raises ``TransitionError`` (wrong state, 409) or ``TransitionForbidden`` (403) with the
+    table's message; ``system=True`` skips the actor (the sweep, a resident's own answer,
+    a lead department's completion). Returns the transition, for its ``next_state``.
+    """
+    if transition.who_first:
+        _check_who(transition, subject, actor, system=system)
+    if subject.state not in transition.sources:
+        raise TransitionError(
+            str(transition.refused or _CASE_REFUSED)
+            % {"state": subject.get_state_display(), "action": transition.verb or transition.label}
+        )
+    if not transition.who_first:
+        _check_who(transition, subject, actor, system=system)
+    return transition
+
+
+def _check_who(transition: Transition, subject: Any, actor: Any, *, system: bool) -> None:
+    if system:
+        return
+    if actor is None or not transition.who(scope_for(actor), subject):
+        name = subject.department.name if transition.subject == ORDER else ""
+        raise TransitionForbidden(
+            str(transition.forbidden or _CASE_FORBIDDEN)
+            % {"action": transition.label, "who": transition.who_label, "name": name}
+        )
 
 
 def is_holder(scope: Scope, case: Case) -> bool:
@@ -87,8 +174,6 @@ def is_case_department(scope: Scope, case: Case) -> bool:
 
 
 def _active_order_states() -> list[str]:
-    from ..choices import ACTIVE_ORDER_STATES
-
     return sorted(ACTIVE_ORDER_STATES)
 
 
@@ -99,78 +184,385 @@ def _nobody(scope: Scope, case: Case) -> bool:
 OPEN = frozenset({S.SUBMITTED, S.ACCEPTED, S.IN_PROGRESS, S.REOPENED})
 
 
+def _case(
+    name: str,
+    label: Any,
+    sources: frozenset[str],
+    who: Callable[[Scope, Case], bool],
+    who_label: Any,
+    *,
+    to: tuple[str, ...],
+    needs: tuple[Need, ...] = (),
+    via: frozenset[str] = frozenset({STAFF, API}),
+    note: str = "",
+) -> Transition:
+    service = f"issues.workflow.case_{name.replace('-', '_')}"
+    return Transition(
+        name, label, sources, who, who_label, to=to, needs=needs, via=via, service=service, note=note
+    )
+
+
+_NOTE = Need("note", "optional")
+
 TRANSITIONS: dict[str, Transition] = {
     t.name: t
     for t in (
-        Transition(
+        _case(
             "accept",
             gettext_lazy("受理"),
             frozenset({S.SUBMITTED, S.REOPENED}),
             is_holder,
             gettext_lazy("当前责任单位"),
+            to=(S.ACCEPTED,),
+            needs=(_NOTE,),
+            note="the resolve deadline governs from now",
         ),
-        Transition(
+        _case(
             "start",
             gettext_lazy("开始办理"),
             frozenset({S.ACCEPTED}),
             is_holder,
             gettext_lazy("当前责任单位"),
+            to=(S.IN_PROGRESS,),
+            needs=(_NOTE,),
         ),
-        Transition("whistle", gettext_lazy("吹哨上报"), OPEN, is_holder, gettext_lazy("当前责任单位")),
-        Transition("escalate", gettext_lazy("超时自动上报"), OPEN, _nobody, gettext_lazy("系统（超时扫描）")),
-        Transition("dispatch", gettext_lazy("派单"), OPEN, is_holder, gettext_lazy("区/市委组织部")),
-        Transition(
+        _case(
+            "whistle",
+            gettext_lazy("吹哨上报"),
+            OPEN,
+            is_holder,
+            gettext_lazy("当前责任单位"),
+            to=(S.SUBMITTED,),
+            needs=(
+                Need("reason"),
+                Need("departments", "when the street whistles"),
+                Need("urgency", "optional"),
+            ),
+            note="one tier up (not from the city); writes a Whistle",
+        ),
+        _case(
+            "escalate",
+            gettext_lazy("超时自动上报"),
+            OPEN,
+            _nobody,
+            gettext_lazy("系统（超时扫描）"),
+            to=(S.SUBMITTED,),
+            via=frozenset({SYSTEM}),
+            note="the sweep, once per case and tier, when the deadline passed (batch: cases_escalate_claimed)",
+        ),
+        _case(
+            "dispatch",
+            gettext_lazy("派单"),
+            OPEN,
+            is_holder,
+            gettext_lazy("区/市委组织部"),
+            to=(S.ACCEPTED, SAME),
+            needs=(Need("lead"), Need("cooperating", "optional")),
+            note="district or city tier, once; accepted if not yet; writes the orders",
+        ),
+        _case(
             "resolve",
             gettext_lazy("办结待核实"),
             frozenset({S.ACCEPTED, S.IN_PROGRESS}),
             is_holder,
             gettext_lazy("当前责任单位或牵头部门"),
+            to=(S.AWAITING_VERIFICATION,),
+            needs=(Need("note"), Need("photos", "if the category requires a photo of the fix")),
+            via=frozenset({STAFF, API, SYSTEM}),
+            note="not once dispatched: then the lead department's order completion resolves it (system)",
         ),
-        Transition(
+        _case(
             "verify",
             gettext_lazy("核实"),
             frozenset({S.AWAITING_VERIFICATION}),
             is_community_of,
             gettext_lazy("所在社区"),
+            to=(S.AWAITING_FEEDBACK, S.IN_PROGRESS),
+            needs=(Need("passed"), Need("note", "if it failed")),
+            note="failed: back to work at the same tier, the lead's order reopened",
         ),
-        Transition(
+        _case(
             "feedback",
             gettext_lazy("评价"),
             frozenset({S.AWAITING_FEEDBACK}),
             is_community_of,
             gettext_lazy("反映人本人，或社区电话回访"),
+            to=(S.CLOSED, S.REOPENED, S.IN_PROGRESS),
+            needs=(Need("solved"), Need("satisfaction")),
+            via=frozenset({STAFF, API, RESIDENT}),
+            note="not solved: reopened (in progress when dispatched); once per round",
         ),
-        Transition(
+        _case(
             "close",
             gettext_lazy("关闭"),
             frozenset({S.AWAITING_FEEDBACK}),
             is_community_of,
             gettext_lazy("所在社区，或评价期满后系统"),
+            to=(S.CLOSED,),
+            needs=(_NOTE,),
+            via=frozenset({STAFF, API, SYSTEM}),
+            note="the sweep closes unrated cases after the feedback window (cases_close_unrated_claimed)",
         ),
-        Transition(
+        _case(
             "reject",
             gettext_lazy("不予受理"),
             frozenset({S.SUBMITTED, S.ACCEPTED, S.REOPENED}),
             is_holder,
             gettext_lazy("当前责任单位"),
+            to=(S.REJECTED,),
+            needs=(Need("reason"),),
+            note="the reason is public; active orders withdrawn",
         ),
-        Transition("merge", gettext_lazy("合并"), OPEN, is_holder, gettext_lazy("当前责任单位")),
-        Transition(
+        _case(
+            "merge",
+            gettext_lazy("合并"),
+            OPEN,
+            is_holder,
+            gettext_lazy("当前责任单位"),
+            to=(S.MERGED,),
+            needs=(Need("into"), _NOTE),
+            note="active orders withdrawn",
+        ),
+        _case(
             "supervise",
             gettext_lazy("督办"),
             OPEN | {S.AWAITING_VERIFICATION},
             is_supervisor,
             gettext_lazy("街道或组织部"),
+            to=(),
+            needs=(_NOTE,),
+            note="once",
         ),
-        Transition(
+        _case(
             "chase",
             gettext_lazy("催办"),
             OPEN | {S.AWAITING_VERIFICATION},
             is_above_holder,
             gettext_lazy("上级单位"),
+            to=(),
+            needs=(_NOTE,),
+            note="counted",
+        ),
+        _case(
+            "mark-in-progress",
+            gettext_lazy("牵头部门报到"),
+            frozenset({S.ACCEPTED, S.REOPENED}),
+            _nobody,
+            gettext_lazy("系统（牵头部门报到后）"),
+            to=(S.IN_PROGRESS,),
+            via=frozenset({SYSTEM}),
+            note="the lead department's report (order_report) starts a dispatched case; else nothing",
         ),
     )
 }
+
+
+# --- department orders and their extensions -------------------------------------------------------
+
+
+def order_cases(order: Any) -> list[Case]:
+    """The cases an order serves: its own, or every case of its common issue."""
+    if order.case_id:
+        return [order.case] if order.case is not None else []
+    assert order.common_issue is not None
+    return list(order.common_issue.cases.select_related("alley", "holder_area", "category"))
+
+
+def is_order_department(scope: Scope, order: Any) -> bool:
+    """Staff of the department the order was sent to."""
+    return scope.in_department(order.department_id)
+
+
+def is_order_dispatcher(scope: Scope, order: Any) -> bool:
+    """The organisation department that dispatched the order."""
+    area = order.dispatcher_area
+    return scope.holds_tier(area.level, area.code)
+
+
+def is_extension_community(scope: Scope, extension: Any) -> bool:
+    """Staff of a community whose case the extended order serves (the community that whistled)."""
+    roles = frozenset({Role.COMMUNITY_STAFF})
+    return any(scope.has_role_over(roles, case.alley.code) for case in order_cases(extension.order))
+
+
+def is_extension_dispatcher(scope: Scope, extension: Any) -> bool:
+    """The organisation department that dispatched the extended order."""
+    return is_order_dispatcher(scope, extension.order)
+
+
+_DEPARTMENT = gettext_lazy("承办部门")
+_DEPARTMENT_ONLY = gettext_lazy("只有承办部门“%(name)s”的人员可以办理该派单。")
+_DISPATCHER = gettext_lazy("派单的组织部")
+_DISPATCHER_ONLY = gettext_lazy("只有派单的组织部可以处理。")
+
+
+def _order(
+    name: str,
+    label: Any,
+    sources: frozenset[str],
+    *,
+    by_department: bool = True,
+    to: tuple[str, ...],
+    needs: tuple[Need, ...] = (),
+    service: str = "",
+    verb: Any = None,
+    note: str = "",
+    via: frozenset[str] = frozenset({STAFF, API}),
+) -> Transition:
+    return Transition(
+        name,
+        label,
+        sources,
+        is_order_department if by_department else is_order_dispatcher,
+        _DEPARTMENT if by_department else _DISPATCHER,
+        to=to,
+        needs=needs,
+        via=via,
+        service=service if "." in service else f"issues.workflow.orders.{service or 'order_' + name}",
+        subject=ORDER,
+        note=note,
+        verb=verb,
+        refused=_ORDER_REFUSED,
+        forbidden=_DEPARTMENT_ONLY if by_department else _DISPATCHER_ONLY,
+        who_first=True,
+    )
+
+
+# The staff page offers an order's actions in this order.
+ORDER_TRANSITIONS: dict[str, Transition] = {
+    t.name: t
+    for t in (
+        _order("receive", gettext_lazy("签收"), frozenset({OS.DISPATCHED}), to=(OS.RECEIVED,)),
+        _order(
+            "report",
+            gettext_lazy("报到"),
+            frozenset({OS.DISPATCHED, OS.RECEIVED}),
+            to=(OS.REPORTED,),
+            needs=(Need("leader_name"), Need("contact_name"), Need("contact_phone"), Need("work_plan")),
+            note="the lead's report starts its case(s) (mark-in-progress)",
+        ),
+        _order(
+            "progress",
+            gettext_lazy("填写进展"),
+            frozenset({OS.RECEIVED, OS.REPORTED}),
+            to=(),
+            needs=(Need("note"),),
+        ),
+        _order(
+            "complete",
+            gettext_lazy("办结"),
+            frozenset({OS.REPORTED}),
+            to=(OS.COMPLETED,),
+            needs=(Need("note"), Need("photos", "optional")),
+            verb=gettext_lazy("办结（请先报到）"),
+            note="the lead's completion resolves its case(s) (resolve, system)",
+        ),
+        _order(
+            "extension",
+            gettext_lazy("申请延期"),
+            frozenset({OS.RECEIVED, OS.REPORTED}),
+            to=(),
+            needs=(Need("reason"), Need("new_due")),
+            service="extension_request",
+            note="opens an extension request (pending_community); one pending at a time",
+        ),
+        _order(
+            "reject",
+            gettext_lazy("退单"),
+            frozenset({OS.DISPATCHED, OS.RECEIVED}),
+            to=(OS.REJECTED,),
+            needs=(Need("reason"),),
+            note="the organisation department then redispatches or insists",
+        ),
+        Transition(
+            "extension-community",
+            gettext_lazy("社区意见：延期"),
+            frozenset({ES.PENDING_COMMUNITY}),
+            is_extension_community,
+            gettext_lazy("发起吹哨的社区"),
+            to=(ES.PENDING_ORG, ES.REFUSED),
+            needs=(Need("agree"), Need("note", "if it disagrees")),
+            service="issues.workflow.orders.extension_community_decide",
+            subject=EXTENSION,
+            refused=gettext_lazy("该延期申请已处理（%(state)s）。"),
+            forbidden=gettext_lazy("只有发起吹哨的社区可以对延期发表意见。"),
+            who_first=True,
+        ),
+        Transition(
+            "extension-org",
+            gettext_lazy("组织部审批：延期"),
+            frozenset({ES.PENDING_ORG}),
+            is_extension_dispatcher,
+            _DISPATCHER,
+            to=(ES.APPROVED, ES.REFUSED),
+            needs=(Need("approve"), Need("note", "if it refuses")),
+            service="issues.workflow.orders.extension_org_decide",
+            subject=EXTENSION,
+            note="approval moves the order's deadline (and its lead case's)",
+            refused=gettext_lazy("该延期申请当前不在组织部审批环节（%(state)s）。"),
+            forbidden=_DISPATCHER_ONLY,
+            who_first=True,
+        ),
+        _order(
+            "redispatch",
+            gettext_lazy("改派"),
+            frozenset({OS.REJECTED}),
+            by_department=False,
+            to=(OS.WITHDRAWN,),
+            needs=(Need("department"), _NOTE),
+            note="a new order to another department takes its place",
+        ),
+        _order(
+            "insist",
+            gettext_lazy("维持派单"),
+            frozenset({OS.REJECTED}),
+            by_department=False,
+            to=(OS.RECEIVED, OS.DISPATCHED),
+            needs=(Need("note"),),
+            note="back to the same department: received if it had signed for it",
+        ),
+        _order(
+            "withdraw",
+            gettext_lazy("撤回派单"),
+            ACTIVE_ORDER_STATES,
+            by_department=False,
+            to=(OS.WITHDRAWN,),
+            needs=(Need("reason"),),
+            service="orders_withdraw_for_case",
+            via=frozenset({SYSTEM}),
+            note="the case was rejected or merged (case reject, merge): its active orders are withdrawn",
+        ),
+        _order(
+            "reopen",
+            gettext_lazy("退回重办"),
+            frozenset({OS.COMPLETED}),
+            by_department=False,
+            to=(OS.REPORTED, OS.RECEIVED),
+            service="issues.workflow.case_verify",
+            via=frozenset({SYSTEM}),
+            note="the lead's completed order goes back to work when its case fails verification "
+            "or the resident says not solved (case verify, feedback)",
+        ),
+    )
+}
+
+
+def offered_order_transitions(order: Any, pending: Any, scope: Scope) -> list[Transition]:
+    """The order's actions (and its pending extension's) this user may take now: the buttons.
+
+    ``pending`` is the order's open extension request, if any; a second cannot be asked for
+    while it is open.
+    """
+    result = []
+    for transition in ORDER_TRANSITIONS.values():
+        subject = pending if transition.subject == EXTENSION else order
+        if not transition.via & {STAFF, API} or subject is None or subject.state not in transition.sources:
+            continue
+        if transition.name == "extension" and pending is not None:
+            continue
+        if transition.who(scope, subject):
+            result.append(transition)
+    return result
 
 
 def allowed_transitions(case: Case, user: Actor | None) -> list[Transition]:
@@ -178,7 +570,7 @@ def allowed_transitions(case: Case, user: Actor | None) -> list[Transition]:
     scope = scope_for(user)
     result = []
     for transition in TRANSITIONS.values():
-        if transition.name == "escalate" or case.state not in transition.sources:
+        if not transition.via & {STAFF, API} or case.state not in transition.sources:
             continue
         if transition.name == "dispatch" and (
             case.tier not in (AreaLevel.DISTRICT, AreaLevel.CITY) or case.lead_department_id
