@@ -31,6 +31,7 @@ from .choices import (
     Satisfaction,
     Urgency,
 )
+from .form_fields import DepartmentMultipleChoiceField, MultipleFileField, dispatchable_departments
 from .models import Case, PatrolLog
 
 digits = RegexValidator(r"^[0-9]{1,15}$", _("区域编码只能是数字。"))
@@ -52,40 +53,12 @@ CHECKLIST_LABELS: dict[str, Any] = dict(PATROL_CHECKLIST)
 STAFF_SOURCES = (CaseSource.HOTLINE, CaseSource.PATROL, CaseSource.VISIT, CaseSource.GRID_WORKER)
 
 
-class MultipleFileInput(forms.ClearableFileInput):
-    """A file input that accepts several photos at once."""
-
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """Several uploaded files as a list (empty when none)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*"}))
-        kwargs.setdefault("required", False)
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data: Any, initial: Any = None) -> list[Any]:
-        single = super().clean
-        if isinstance(data, list | tuple):
-            return [single(item, initial) for item in data if item]
-        return [single(data, initial)] if data else []
-
-
 class AlleyChoiceField(forms.ModelChoiceField):
     """An alley, labelled with its community so two 'Xinhua alleys' can be told apart."""
 
     def label_from_instance(self, obj: Any) -> str:
         parent = obj.parent.name if obj.parent_id else ""
         return f"{parent} · {obj.name}" if parent else str(obj.name)
-
-
-class DepartmentMultipleChoiceField(forms.ModelMultipleChoiceField):
-    """Departments labelled with their district or city."""
-
-    def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.name}（{obj.area.name}）"
 
 
 def _indented(area: Area) -> str:
@@ -239,8 +212,6 @@ class WhistleForm(forms.Form):
         super().__init__(*args, **kwargs)
         if case.tier == AreaLevel.STREET:
             # The departments the district organisation department will be able to dispatch to.
-            from .order_forms import dispatchable_departments
-
             district = Area.objects.get(code=case.alley.code_at(AreaLevel.DISTRICT))
             self.fields["departments"].queryset = dispatchable_departments(user, district)  # type: ignore[attr-defined]
         else:

@@ -10,33 +10,18 @@ import datetime as dt
 from typing import Any
 
 from django import forms
-from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from alleys.models import Area, Department
 from alleys.people import Actor
-from issues.forms import DepartmentMultipleChoiceField, MultipleFileField
+from issues.form_fields import (
+    DepartmentChoiceField,
+    DepartmentMultipleChoiceField,
+    MultipleFileField,
+    dispatchable_departments,
+)
 from issues.models import DispatchOrder
-from issues.workflow import may_receive_orders_from
-
-
-class DepartmentChoiceField(forms.ModelChoiceField):
-    """One department, labelled with its district or city."""
-
-    def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.name}（{obj.area.name}）"
-
-
-def dispatchable_departments(user: Actor, area: Area) -> QuerySet[Department]:
-    """Active departments the user sees that may take orders from the organisation department of ``area``.
-
-    The rule itself is ``issues.workflow.may_receive_orders_from`` (its own district's departments,
-    and the city-wide enterprises and public-service companies); this only applies it to the choices.
-    """
-    candidates = Department.objects.visible_to(user).filter(is_active=True).select_related("area")
-    ids = [d.pk for d in candidates if may_receive_orders_from(d, area)]
-    return Department.objects.filter(pk__in=ids).select_related("area").order_by("area__code", "name")
 
 
 class EmptyForm(forms.Form):
