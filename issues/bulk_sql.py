@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal, overload
 
 from django.db import connections, router
@@ -62,13 +62,13 @@ def update_rows(
     update = f"UPDATE {table} SET {', '.join(assignments)} FROM"  # noqa: S608 - quoted names only
     where = f"WHERE {table}.{key} = v.{key}"
     attnames = ["pk", *(f.attname for f in columns[1:])]
-    prepared = _prepared(connection, columns, ([getattr(obj, a) for a in attnames] for obj in objs))
+    arrays = _as_saved(connection, columns, [[getattr(obj, a) for obj in objs] for a in attnames])
     statements: list[tuple[str, list[Any]]] = []
     if connection.vendor == "postgresql":
-        arrays = [list(column) for column in zip(*prepared, strict=True)]
         source = f"unnest({_array_casts(connection, columns)}) AS v ({names})"
         statements.append((f"{update} {source} {where}", [*fixed, *arrays]))  # in the order they appear
     else:
+        prepared = list(zip(*arrays, strict=True))
         row = "(" + ", ".join(["%s"] * len(columns)) + ")"
         for start in range(0, len(prepared), chunk):
             part = prepared[start : start + chunk]
@@ -82,21 +82,21 @@ def update_rows(
     return updated
 
 
-def _prepared(
-    connection: Any, fields: Sequence[Field[Any, Any]], rows: Iterable[Sequence[Any]]
+def _as_saved(
+    connection: Any, fields: Sequence[Field[Any, Any]], columns: list[list[Any]]
 ) -> list[list[Any]]:
-    """The rows' values as each field would save them (e.g. aware datetimes on SQLite).
+    """The values, column by column, as each field would save them (e.g. aware datetimes on SQLite).
 
     psycopg takes PostgreSQL's plain values (numbers, texts, aware datetimes, None) as they
-    are: asking each field for them was a third of a notification task's CPU.
+    are: asking each field for them was a third of a notification task's CPU, so a column
+    of plain values is sent as it is.
     """
     postgres = connection.vendor == "postgresql"
     return [
-        [
-            v if postgres and _is_plain(v) else f.get_db_prep_save(v, connection)
-            for f, v in zip(fields, row, strict=True)
-        ]
-        for row in rows
+        values
+        if postgres and all(map(_is_plain, values))
+        else [f.get_db_prep_save(v, connection) for v in values]
+        for f, values in zip(fields, columns, strict=True)
     ]
 
 
@@ -116,6 +116,7 @@ def insert_new(
     rows: list[tuple[Any, ...]],
     *,
     unique: Sequence[str] = (),
+    constants: dict[str, Any] | None = None,
     returning: Literal[False] = False,
 ) -> int: ...
 @overload
@@ -125,6 +126,7 @@ def insert_new(
     rows: list[tuple[Any, ...]],
     *,
     unique: Sequence[str] = (),
+    constants: dict[str, Any] | None = None,
     returning: Literal[True],
 ) -> list[int]: ...
 @overload
@@ -134,6 +136,7 @@ def insert_new(
     rows: list[tuple[Any, ...]],
     *,
     unique: Sequence[str] = (),
+    constants: dict[str, Any] | None = None,
     returning: tuple[str, ...],
 ) -> list[tuple[Any, ...]]: ...
 def insert_new(
@@ -142,10 +145,12 @@ def insert_new(
     rows: list[tuple[Any, ...]],
     *,
     unique: Sequence[str] = (),
+    constants: dict[str, Any] | None = None,
     returning: bool | tuple[str, ...] = False,
 ) -> int | list[int] | list[tuple[Any, ...]]:
     """Insert the rows that do not collide with ``unique`` (every row without it).
 
+    ``constants`` are columns given one value for every row (sent once, not once per row).
     Returns the number inserted; with ``returning=True`` the inserted rows' ids, with a
     tuple of field names those fields of each inserted row (in no particular order).
     One statement per call, in autocommit (alone it is atomic: no BEGIN/COMMIT round trips,
@@ -158,18 +163,20 @@ def insert_new(
         return [] if back else 0
     connection = connections[router.db_for_write(model)]
     fields = [concrete_field(model, name) for name in columns]
-    head, tail = _insert_sql(connection.alias, model, tuple(columns), tuple(unique), back)
-    prepared = _prepared(connection, fields, rows)
+    constants = constants or {}
+    head, tail = _insert_sql(connection.alias, model, tuple(columns), tuple(constants), tuple(unique), back)
+    fixed = [concrete_field(model, name).get_db_prep_save(v, connection) for name, v in constants.items()]
+    arrays = _as_saved(connection, fields, [list(column) for column in zip(*rows, strict=True)])
     statements: list[tuple[str, list[Any]]] = []
     if connection.vendor == "postgresql":
-        statements.append((head + tail, [list(col) for col in zip(*prepared, strict=True)]))
+        statements.append((head + tail, [*fixed, *arrays]))
     else:
+        prepared = list(zip(*arrays, strict=True))
         row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
         for start in range(0, len(prepared), 500):  # well under SQLite's limit of bound variables
             chunk = prepared[start : start + 500]
-            statements.append(
-                (head + ", ".join([row_sql] * len(chunk)) + tail, [v for row in chunk for v in row])
-            )
+            values = f"(VALUES {', '.join([row_sql] * len(chunk))})"
+            statements.append((head + values + tail, [*fixed, *(v for row in chunk for v in row)]))
     inserted = 0
     written: list[tuple[Any, ...]] = []
     with connection.cursor() as cursor:
@@ -190,19 +197,35 @@ _PLAIN_TYPES = frozenset({int, str, bool, type(None)})
 def _is_plain(value: Any) -> bool:
     """A value PostgreSQL takes as psycopg sends it, needing nothing from the field."""
     kind = type(value)
-    return kind in _PLAIN_TYPES or (kind is dt.datetime and value.tzinfo is not None)
+    if kind in _PLAIN_TYPES:
+        return True
+    if kind is dt.datetime:
+        return value.tzinfo is not None
+    # A TextChoices member: psycopg sends it as the str it is (str comes before Enum in its MRO).
+    return isinstance(value, str)
 
 
 @functools.cache
 def _insert_sql(
-    alias: str, model: type[Model], columns: tuple[str, ...], unique: tuple[str, ...], back: tuple[str, ...]
+    alias: str,
+    model: type[Model],
+    columns: tuple[str, ...],
+    constants: tuple[str, ...],
+    unique: tuple[str, ...],
+    back: tuple[str, ...],
 ) -> tuple[str, str]:
-    """(head, tail) of ``insert_new``'s statement: the rows go between them (SQLite's VALUES lists)."""
+    """(head, tail) of ``insert_new``'s statement: the rows go between them (SQLite's VALUES lists).
+
+    ``INSERT … SELECT`` from the rows and the constants: on PostgreSQL from ``unnest`` of one
+    array per column, on SQLite from a VALUES list (its ``WHERE true`` tells SQLite's parser
+    that ``ON CONFLICT`` belongs to the INSERT, not to a join).
+    """
     connection = connections[alias]
     quote = connection.ops.quote_name
     fields = [concrete_field(model, name) for name in columns]
+    fixed = [concrete_field(model, name) for name in constants]
     table = quote(model._meta.db_table)
-    names = ", ".join(quote(str(f.column)) for f in fields)
+    names = ", ".join(quote(str(f.column)) for f in (*fields, *fixed))
     tail = ""
     if unique:
         conflict = ", ".join(quote(str(concrete_field(model, name).column)) for name in unique)
@@ -213,9 +236,12 @@ def _insert_sql(
         returned = [pk if name == "pk" else concrete_field(model, name) for name in back]
         tail += " RETURNING " + ", ".join(quote(str(f.column)) for f in returned)
     if connection.vendor == "postgresql":
-        casts = _array_casts(connection, fields)
-        return f"INSERT INTO {table} ({names}) SELECT * FROM unnest({casts})", tail  # noqa: S608 - names from the model
-    return f"INSERT INTO {table} ({names}) VALUES ", tail  # noqa: S608 - names from the model
+        # Typed, as a column of the SELECT list: a bare NULL parameter would be text.
+        selected = "".join(f", CAST(%s AS {f.cast_db_type(connection)})" for f in fixed)
+        source = f"unnest({_array_casts(connection, fields)})"
+        return f"INSERT INTO {table} ({names}) SELECT *{selected} FROM {source}", tail  # noqa: S608 - names from the model
+    selected = ", %s" * len(fixed)
+    return f"INSERT INTO {table} ({names}) SELECT *{selected} FROM ", " WHERE true" + tail  # noqa: S608 - names from the model
 
 
 def claim(queryset: QuerySet[Any], batch: int) -> list[Any]:

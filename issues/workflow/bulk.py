@@ -225,22 +225,9 @@ def cases_escalate_claimed(
     return escalated, len(at_city)
 
 
-# The columns of the rows escalation inserts; the values are ``_write_escalations``'.
-_WHISTLE_COLUMNS = ("case", "from_tier", "to_tier", "reason", "automatic", "actor", "at")
-_EVENT_COLUMNS = (
-    "case",
-    "kind",
-    "at",
-    "actor",
-    "actor_label",
-    "from_state",
-    "to_state",
-    "from_tier",
-    "to_tier",
-    "note",
-    "public",
-    "data",
-)
+# The columns that differ between the rows escalation inserts (the others are the same for all).
+_WHISTLE_COLUMNS = ("case", "from_tier", "to_tier", "reason")
+_EVENT_COLUMNS = ("case", "from_state", "from_tier", "to_tier", "note", "data")
 
 
 def _write_escalations(rows: list[_Row], *, now: dt.datetime) -> list[int]:
@@ -266,7 +253,8 @@ def _write_escalations(rows: list[_Row], *, now: dt.datetime) -> list[int]:
         insert_new(
             Whistle,
             _WHISTLE_COLUMNS,
-            [(r.pk, r.from_tier, r.tier, r.reason, True, None, now) for r in rows],
+            [(r.pk, r.from_tier, r.tier, r.reason) for r in rows],
+            constants={"automatic": True, "actor": None, "at": now},
             unique=("case", "to_tier"),
             returning=("case", "pk"),
         )
@@ -280,27 +268,28 @@ def _write_escalations(rows: list[_Row], *, now: dt.datetime) -> list[int]:
     )
     if stopped := [r.pk for r in rows if r.pk not in whistled]:
         Case.objects.filter(pk__in=stopped).update(escalation_due=None, warn_at=None)
-    system = stored(gettext_noop("系统"))
     return insert_new(
         CaseEvent,
         _EVENT_COLUMNS,
         [
             (
                 r.pk,
-                EventKind.ESCALATED,
-                now,
-                None,
-                system,
                 r.from_state,
-                S.SUBMITTED,
                 r.from_tier,
                 r.tier,
                 r.reason,
-                True,
                 {"whistle_id": whistled[r.pk], "department_ids": []},
             )
             for r in moved
         ],
+        constants={
+            "kind": EventKind.ESCALATED,
+            "at": now,
+            "actor": None,
+            "actor_label": stored(gettext_noop("系统")),
+            "to_state": S.SUBMITTED,
+            "public": True,
+        },
         returning=True,
     )
 
