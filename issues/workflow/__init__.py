@@ -14,7 +14,8 @@ An illegal call raises ``TransitionError`` (or its subclass ``TransitionForbidde
 with a message for the user, and changes nothing.
 
 Its modules: ``rules`` (who may do what), ``events`` (the timeline
-and notifications), ``cases`` (the transitions) and ``bulk`` (the sweep's batches).
+and notifications), ``cases`` (the transitions) and ``bulk`` (transitions over claimed rows: the one
+escalation writer, which ``case_escalate`` and the sweep both call).
 """
 
 from __future__ import annotations

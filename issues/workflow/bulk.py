@@ -1,4 +1,5 @@
-"""The sweep's batch transitions over rows it has claimed, with a constant number of queries."""
+"""Transitions over rows already claimed (locked), with a constant number of queries: the one
+escalation writer (``case_escalate`` and the sweep) and the sweep's closing of unrated cases."""
 
 from __future__ import annotations
 
@@ -233,7 +234,7 @@ _EVENT_COLUMNS = ("case", "from_state", "from_tier", "to_tier", "note", "data")
 def _write_escalations(rows: list[_Row], *, now: dt.datetime) -> list[int]:
     """Whistles, the cases' new tier and deadlines, timeline events; returns the events' ids.
 
-    Four statements for any number of rows, the same on every database, each through
+    At most four statements for any number of rows, the same on every database, each through
     Django's connection (logged and counted like any query; see ``issues.bulk_sql``):
 
     1. the whistles, ``INSERT … ON CONFLICT (case, to_tier) DO NOTHING RETURNING``: the

@@ -26,6 +26,7 @@ from ..choices import (
     Urgency,
 )
 from ..models import Case, CaseEvent, Feedback
+from .bulk import ClaimedCase, cases_escalate_claimed
 from .events import (
     _attach_photos,
     _check,
@@ -276,8 +277,6 @@ def case_escalate(*, case: Case | int, now: dt.datetime | None = None) -> Case |
     constraint refuses a second one, whatever ran twice (the case then stays, its clock
     stopped, and this returns None).
     """
-    from .bulk import ClaimedCase, cases_escalate_claimed
-
     now = _now(now)
     with transaction.atomic():
         case = _lock(case)
