@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -35,8 +34,6 @@ from issues.workflow.bulk import CLAIM_COLUMNS, ClaimedCase, EscalationMemo
 
 from .calendar_watch import calendar_housekeeping
 from .notify import relay_due, schedule_notifications
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -229,31 +226,16 @@ def _sweep_escalations(
         return
     memo = EscalationMemo()
     while True:
-        try:
-            with transaction.atomic():
-                cases = [ClaimedCase(*row) for row in claim(due.values_list(*CLAIM_COLUMNS), batch)]
-                if not cases:
-                    return
-                result.batches += 1
-                escalated, city = cases_escalate_claimed(cases=cases, now=now, memo=memo)
-                result.escalated += escalated
-                result.city_overdue += city
-        except IntegrityError:
-            # A whistle for some (case, tier) appeared after the batch looked (only where the
-            # write is not one ON CONFLICT statement, i.e. not PostgreSQL): the batch rolled
-            # back whole. Take the same rows one by one; the constraint skips the duplicates.
-            logger.warning("escalation batch hit the once-per-tier constraint; retrying one by one")
-            _escalate_one_by_one(due, batch, now, result)
-
-
-def _escalate_one_by_one(due: Any, batch: int, now: dt.datetime, result: SweepResult) -> None:
-    from issues.workflow import case_escalate
-
-    for pk in list(due.values_list("pk", flat=True)[:batch]):
-        if case_escalate(case=pk, now=now) is not None:
-            result.escalated += 1
-        else:
-            Case.objects.filter(pk=pk, escalation_due__lte=now).update(escalation_due=None)
+        with transaction.atomic():
+            cases = [ClaimedCase(*row) for row in claim(due.values_list(*CLAIM_COLUMNS), batch)]
+            if not cases:
+                return
+            result.batches += 1
+            # A case already whistled to its next tier is not moved again, and its clock
+            # stops: the writer's whistle INSERT skips it (ON CONFLICT), so the batch commits.
+            escalated, city = cases_escalate_claimed(cases=cases, now=now, memo=memo)
+            result.escalated += escalated
+            result.city_overdue += city
 
 
 # --- (c) overdue orders ------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ with a message for the user, and changes nothing.
 
 Its modules: ``rules`` (the transition table for cases, orders and extensions: states, who,
 what each needs, the next state; and the one ``check`` every service calls), ``events`` (the timeline
-and notifications), ``cases`` (the transitions) and ``bulk`` (the sweep's batches).
+and notifications), ``cases`` (the transitions) and ``bulk`` (transitions over claimed rows: the one
+escalation writer, which ``case_escalate`` and the sweep both call).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The sweep's batch transitions over rows it has claimed, with a constant number of queries."""
+"""Transitions over rows already claimed (locked), with a constant number of queries: the one
+escalation writer (``case_escalate`` and the sweep) and the sweep's closing of unrated cases."""
 
 from __future__ import annotations
 
@@ -7,14 +8,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
-from django.db import connections, router
 from django.db.models import CharField, Func
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from alleys.choices import AreaLevel
-from core.bulk_sql import update_rows
+from core.bulk_sql import insert_new, update_rows
 
 from ..choices import (
     EventKind,
@@ -68,23 +68,30 @@ class DueLabel(Func):
 # What the sweep's claim selects, in ClaimedCase's order.
 CLAIM_COLUMNS: tuple[str | DueLabel, ...] = (*ClaimedCase._fields[:-1], DueLabel("escalation_due"))
 
-# What escalation writes, per row; the state, acceptance and tier entry time are the same for all.
-_ESCALATED_COLUMNS = ["tier", "holder_area", "accept_due", "resolve_due", "escalation_due", "warn_at"]
+# What escalation writes into each moved case; the state, acceptance and tier entry time are the same for all.
+_ESCALATED_COLUMNS = [
+    "tier",
+    "holder_area",
+    "accept_due",
+    "resolve_due",
+    "escalation_due",
+    "warn_at",
+    "deadline_provisional",
+]
 
 
 class _Row:
-    """One escalated row: its new values (attribute per column, as ``update_rows`` reads them),
-    where it came from, and the reason the whistle and the timeline give."""
+    """One case to move up: its new values (an attribute per column, as ``update_rows`` reads
+    them), where it came from, and the reason the whistle and the timeline give."""
 
     __slots__ = (
         "accept_due",
-        "deadlines",
+        "deadline_provisional",
         "escalation_due",
         "from_state",
         "from_tier",
         "holder_area_id",
         "pk",
-        "provisional",
         "reason",
         "resolve_due",
         "tier",
@@ -100,12 +107,12 @@ class _Row:
         self.reason = reason
         self.tier = tier
         self.holder_area_id = holder_area_id
-        self.deadlines = deadlines
+        # As ``dispatch.chain.set_fresh_deadlines`` sets them: the accept deadline escalates.
         self.accept_due = deadlines.accept_due
         self.resolve_due = deadlines.resolve_due
         self.escalation_due = deadlines.accept_due
         self.warn_at = deadlines.warn_at
-        self.provisional = deadlines.provisional
+        self.deadline_provisional = deadlines.provisional
 
 
 @dataclass
@@ -146,95 +153,71 @@ class EscalationMemo:
 def cases_escalate_claimed(
     *, cases: list[ClaimedCase], now: dt.datetime, memo: EscalationMemo | None = None
 ) -> tuple[int, int]:
-    """The sweep's bulk escalation of rows it has claimed (locked); returns (escalated, supervised at city).
+    """The one escalation writer: claimed (locked) overdue cases climb one tier; returns
+    (escalated, supervised at the city).
 
-    The same transition as ``case_escalate``, written for a batch: the sweep must move ten
-    thousand overdue cases in about the time the database needs to rewrite them. It reads
-    plain column tuples (no model instances), computes each (category limits, tier, urgency)'s
-    deadlines once per sweep (``memo``: every row shares ``now``), and writes with a fixed
-    number of statements per batch. On PostgreSQL that is the areas it has not seen yet and
-    one statement (see ``_write_escalations_postgres``); elsewhere the existing whistles, one
-    UPDATE joined to a VALUES list, one INSERT of whistles, one of timeline events.
+    ``case_escalate`` calls it with the one case it has locked, the sweep with each batch it
+    has claimed: one code path on every database. It reads plain column tuples (no model
+    instances), computes each (category limits, tier, urgency)'s deadlines once per sweep
+    (``memo``: every row shares ``now``), and writes with a fixed number of statements
+    whatever the number of cases (see ``_write_escalations``). A case at the city has no
+    tier above: it is supervised instead, and its holder told, once.
     """
     from dispatch.chain import next_tier, unit_label
     from dispatch.deadlines import compute_deadlines, limits_for
 
-    from ..models import Whistle
-
     memo = memo or EscalationMemo()
-    connection = connections[router.db_for_write(Case)]
-    on_postgres = connection.vendor == "postgresql"
     at_city = [c for c in cases if c.tier == AreaLevel.CITY]
     movable = [c for c in cases if c.tier != AreaLevel.CITY]
     targets = {c.pk: next_tier(c.tier) for c in movable}
-    # On PostgreSQL the write statement itself skips (case, tier) pairs already whistled
-    # (ON CONFLICT on the once-per-tier constraint): no separate look-up.
-    existing: set[tuple[int, str]] = (
-        set()
-        if on_postgres
-        else set(Whistle.objects.filter(case_id__in=list(targets)).values_list("case_id", "to_tier"))
-    )
     memo.load(movable, targets)
 
-    system = stored(gettext_noop("系统"))
-    template = _("%(unit)s超过%(what)s期限（%(due)s）未处理，系统自动上报。")
-    missed = {True: _("受理"), False: _("办结")}
-    units: dict[tuple[str, int], str] = {}
     rows: list[_Row] = []
-    stopped: list[int] = []
-    for case in movable:
-        target = targets[case.pk]
-        assert target is not None
-        if (case.pk, target) in existing:
-            # Already escalated to that tier once: never twice. Stop the clock so it is not retried.
-            stopped.append(case.pk)
-            continue
-        key = (case.category_id, target, case.urgency)
-        deadlines = memo.by_type.get(key)
-        if deadlines is None:
-            category = memo.categories[case.category_id]
-            urgent = case.urgency == Urgency.URGENT
-            limits = limits_for(category=category, tier=target, urgent=urgent)
-            deadlines = memo.deadlines.get(limits)
+    # Timeline text is in the site's language, whoever runs the sweep (as ``stored`` writes it).
+    with translation.override(settings.LANGUAGE_CODE):
+        template = _("%(unit)s超过%(what)s期限（%(due)s）未处理，系统自动上报。")
+        missed = {True: _("受理"), False: _("办结")}
+        units: dict[tuple[str, int], str] = {}
+        for case in movable:
+            target = targets[case.pk]
+            assert target is not None
+            key = (case.category_id, target, case.urgency)
+            deadlines = memo.by_type.get(key)
             if deadlines is None:
-                deadlines = memo.deadlines[limits] = compute_deadlines(
-                    category=category, tier=target, start=now, urgent=urgent
+                category = memo.categories[case.category_id]
+                urgent = case.urgency == Urgency.URGENT
+                limits = limits_for(category=category, tier=target, urgent=urgent)
+                deadlines = memo.deadlines.get(limits)
+                if deadlines is None:
+                    deadlines = memo.deadlines[limits] = compute_deadlines(
+                        category=category, tier=target, start=now, urgent=urgent
+                    )
+                memo.by_type[key] = deadlines
+            holder = memo.areas_by_code[memo.areas[case.alley_id].code_at(target)]
+            unit = units.get((case.tier, case.holder_area_id))
+            if unit is None:
+                unit = units[case.tier, case.holder_area_id] = unit_label(
+                    case.tier, memo.areas[case.holder_area_id]
                 )
-            memo.by_type[key] = deadlines
-        holder = memo.areas_by_code[memo.areas[case.alley_id].code_at(target)]
-        unit = units.get((case.tier, case.holder_area_id))
-        if unit is None:
-            unit = units[case.tier, case.holder_area_id] = unit_label(
-                case.tier, memo.areas[case.holder_area_id]
-            )
-        reason = template % {
-            "unit": unit,
-            "what": missed[case.state in _AWAITING_ACCEPT],
-            "due": case.due_label or "-",
-        }
-        rows.append(_Row(case, target, holder.pk, deadlines, reason))
-    if on_postgres:
-        # Escalated are the rows whose whistle went in; the statement stopped the others' clocks.
-        event_ids = _write_escalations_postgres(rows, now=now, actor_label=system) if rows else []
-        escalated = len(event_ids)
-    else:
-        event_ids = _write_escalations(rows, now=now, actor_label=system) if rows else []
-        escalated = len(rows)
-    # A stopped clock has no deadline left to warn about (a warning names the deadline it is for).
-    if stopped:
-        Case.objects.filter(pk__in=stopped).update(escalation_due=None, warn_at=None)
+            reason = template % {
+                "unit": unit,
+                "what": missed[case.state in _AWAITING_ACCEPT],
+                "due": case.due_label or "-",
+            }
+            rows.append(_Row(case, target, holder.pk, deadlines, reason))
+    event_ids = _write_escalations(rows, now=now) if rows else []
+    escalated = len(event_ids)  # one event per case moved; the others had been whistled there before
     if at_city:
-        # Nothing above the city: the overdue case is supervised and its holder told, once.
         Case.objects.filter(pk__in=[c.pk for c in at_city]).update(
-            escalation_due=None, warn_at=None, supervised=True
+            escalation_due=None, warn_at=None, supervised=True, updated_at=now
         )
         supervised = CaseEvent.objects.bulk_create(
             CaseEvent(
                 case_id=case.pk,
                 kind=EventKind.SUPERVISED,
                 at=now,
-                actor_label=system,
-                note=_("市级办理超过期限，系统自动督办。"),
+                actor_label=stored(gettext_noop("系统")),
+                note=stored(gettext_noop("市级办理超过期限，系统自动督办。")),
             )
             for case in at_city
         )
@@ -243,134 +226,73 @@ def cases_escalate_claimed(
     return escalated, len(at_city)
 
 
-def _write_escalations(rows: list[_Row], *, now: dt.datetime, actor_label: str) -> list[int]:
-    """Whistles, the cases' new tier and deadlines, timeline events: three statements (any database)."""
-    from ..models import Whistle
-
-    whistles = Whistle.objects.bulk_create(
-        Whistle(case_id=r.pk, from_tier=r.from_tier, to_tier=r.tier, reason=r.reason, automatic=True, at=now)
-        for r in rows
-    )
-    # As case_escalate writes it: the event names its whistle (bulk_create sets the ids on
-    # every database Django returns them for, SQLite and PostgreSQL included).
-    whistle_of = {w.case_id: w.pk for w in whistles}
-    for flag in (False, True):
-        update_rows(
-            Case,
-            [r for r in rows if r.provisional is flag],
-            _ESCALATED_COLUMNS,
-            constants={
-                "state": S.SUBMITTED,
-                "accepted_at": None,
-                "tier_entered_at": now,
-                "deadline_provisional": flag,
-            },
-        )
-    created = CaseEvent.objects.bulk_create(
-        CaseEvent(
-            case_id=r.pk,
-            kind=EventKind.ESCALATED,
-            at=now,
-            actor_label=actor_label,
-            from_state=r.from_state,
-            to_state=S.SUBMITTED,
-            from_tier=r.from_tier,
-            to_tier=r.tier,
-            note=r.reason,
-            data={"whistle_id": whistle_of[r.pk], "department_ids": []},
-        )
-        for r in rows
-    )
-    return [e.pk for e in created if e.pk]
+# The columns that differ between the rows escalation inserts (the others are the same for all).
+_WHISTLE_COLUMNS = ("case", "from_tier", "to_tier", "reason")
+_EVENT_COLUMNS = ("case", "from_state", "from_tier", "to_tier", "note", "data")
 
 
-def _write_escalations_postgres(rows: list[_Row], *, now: dt.datetime, actor_label: str) -> list[int]:
-    """The three writes as one PostgreSQL statement: the batch travels once, as arrays.
+def _write_escalations(rows: list[_Row], *, now: dt.datetime) -> list[int]:
+    """Whistles, the cases' new tier and deadlines, timeline events; returns the events' ids.
 
-    ``unnest`` turns the arrays back into rows; the whistle INSERT, the UPDATEs and the
-    event INSERT are data-modifying CTEs of one statement, so they succeed or fail
-    together. The whistle INSERT goes first and is the once-per-tier guard: ``ON CONFLICT
-    DO NOTHING`` on the unique (case, to_tier) constraint skips a case already whistled to
-    that tier, and only the cases it returns are moved and get a timeline event; the
-    others' escalation clock is stopped so that no sweep retries them. The rows' deadlines
-    repeat (every row shares ``now``, most share a policy): they travel once per distinct
-    set, and each row carries its set's position.
+    At most four statements for any number of rows, the same on every database, each through
+    Django's connection (logged and counted like any query; see ``issues.bulk_sql``):
+
+    1. the whistles, ``INSERT … ON CONFLICT (case, to_tier) DO NOTHING RETURNING``: the
+       once-per-tier guard. A case already whistled to that tier (by hand, or by a run that
+       committed) gets no second whistle and does not move, whatever ran twice;
+    2. the cases that got their whistle: new tier, holder and deadlines, awaiting acceptance;
+    3. the others: their escalation clock stops, so no sweep retries them (a warning names
+       the deadline it is for, so it goes too);
+    4. one timeline event per moved case, naming its whistle.
+
+    The caller holds the cases' row locks and its transaction makes the four one change:
+    a process that dies midway leaves nothing behind, and the next sweep finds the cases again.
     """
     from ..models import Whistle
 
-    connection = connections[router.db_for_write(Case)]
-    quote = connection.ops.quote_name
-    case, whistle, event = (quote(m._meta.db_table) for m in (Case, Whistle, CaseEvent))
-    sql = f"""
-        WITH v AS (
-            SELECT * FROM unnest(
-                %(id)b::bigint[], %(tier)b::varchar[], %(holder)b::bigint[], %(deadlines)b::int[],
-                %(from_tier)b::varchar[], %(from_state)b::varchar[], %(reason)b::text[]
-            ) AS v (id, tier, holder, deadlines, from_tier, from_state, reason)
-        ),
-        whistled AS (
-            INSERT INTO {whistle} (case_id, from_tier, to_tier, reason, automatic, at)
-            SELECT v.id, v.from_tier, v.tier, v.reason, true, %(now)s FROM v
-            ON CONFLICT (case_id, to_tier) DO NOTHING
-            RETURNING id, case_id
-        ),
-        w AS (
-            SELECT v.*, whistled.id AS whistle_id, d.accept_due, d.resolve_due, d.warn_at, d.provisional
-            FROM whistled JOIN v ON v.id = whistled.case_id
-            JOIN unnest(
-                %(accept_due)b::timestamptz[], %(resolve_due)b::timestamptz[],
-                %(warn_at)b::timestamptz[], %(provisional)b::boolean[]
-            ) WITH ORDINALITY AS d (accept_due, resolve_due, warn_at, provisional, n) ON d.n = v.deadlines
-        ),
-        moved AS (
-            UPDATE {case} AS c SET
-                tier = w.tier, holder_area_id = w.holder, accept_due = w.accept_due,
-                resolve_due = w.resolve_due, escalation_due = w.accept_due, warn_at = w.warn_at,
-                deadline_provisional = w.provisional, state = %(state)s, accepted_at = NULL,
-                tier_entered_at = %(now)s
-            FROM w WHERE c.id = w.id
-        ),
-        stopped AS (
-            UPDATE {case} AS c SET escalation_due = NULL, warn_at = NULL
-            FROM v WHERE c.id = v.id AND NOT EXISTS (SELECT 1 FROM whistled WHERE whistled.case_id = v.id)
+    whistled = dict(
+        insert_new(
+            Whistle,
+            _WHISTLE_COLUMNS,
+            [(r.pk, r.from_tier, r.tier, r.reason) for r in rows],
+            constants={"automatic": True, "actor": None, "at": now},
+            unique=("case", "to_tier"),
+            returning=("case", "pk"),
         )
-        INSERT INTO {event} (case_id, kind, at, actor_label, from_state, to_state, from_tier, to_tier,
-                             note, public, data)
-        SELECT w.id, %(kind)s, %(now)s, %(label)s, w.from_state, %(state)s, w.from_tier, w.tier,
-               w.reason, true, jsonb_build_object('whistle_id', w.whistle_id, 'department_ids', '[]'::jsonb)
-        FROM w
-        RETURNING id
-    """  # noqa: S608 - table names come from the models, quoted
-    # Distinct deadline sets by identity: the memo hands out one object per set.
-    positions: dict[int, int] = {}
-    distinct: list[Deadlines] = []
-    for r in rows:
-        if id(r.deadlines) not in positions:
-            distinct.append(r.deadlines)
-            positions[id(r.deadlines)] = len(distinct)  # WITH ORDINALITY counts from 1
-    params: dict[str, Any] = {
-        "id": [r.pk for r in rows],
-        "tier": [r.tier for r in rows],
-        "holder": [r.holder_area_id for r in rows],
-        "deadlines": [positions[id(r.deadlines)] for r in rows],
-        "from_tier": [r.from_tier for r in rows],
-        "from_state": [r.from_state for r in rows],
-        "reason": [r.reason for r in rows],
-        "accept_due": [d.accept_due for d in distinct],
-        "resolve_due": [d.resolve_due for d in distinct],
-        "warn_at": [d.warn_at for d in distinct],
-        "provisional": [d.provisional for d in distinct],
-        "state": S.SUBMITTED,
-        "now": now,
-        "kind": EventKind.ESCALATED,
-        "label": actor_label,
-    }
-    # The arrays as binary parameters (``%(name)b``; with DATABASE_SERVER_SIDE_BINDING, the
-    # default): psycopg's text format would quote and escape every element in Python. Through
-    # Django's cursor, so the statement is logged, counted and its errors wrapped like any other.
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
+    )
+    moved = [r for r in rows if r.pk in whistled]
+    update_rows(
+        Case,
+        moved,
+        _ESCALATED_COLUMNS,
+        constants={"state": S.SUBMITTED, "accepted_at": None, "tier_entered_at": now, "updated_at": now},
+    )
+    if stopped := [r.pk for r in rows if r.pk not in whistled]:
+        Case.objects.filter(pk__in=stopped).update(escalation_due=None, warn_at=None)
+    return insert_new(
+        CaseEvent,
+        _EVENT_COLUMNS,
+        [
+            (
+                r.pk,
+                r.from_state,
+                r.from_tier,
+                r.tier,
+                r.reason,
+                {"whistle_id": whistled[r.pk], "department_ids": []},
+            )
+            for r in moved
+        ],
+        constants={
+            "kind": EventKind.ESCALATED,
+            "at": now,
+            "actor": None,
+            "actor_label": stored(gettext_noop("系统")),
+            "to_state": S.SUBMITTED,
+            "public": True,
+        },
+        returning=True,
+    )
 
 
 def cases_close_unrated_claimed(*, cases: list[Case], now: dt.datetime) -> int:

@@ -27,6 +27,7 @@ from ..choices import (
     Urgency,
 )
 from ..models import Case, CaseEvent, Feedback
+from .bulk import ClaimedCase, cases_escalate_claimed
 from .events import (
     _attach_photos,
     _clean_photos_first,
@@ -222,6 +223,11 @@ def case_whistle(
     The street names the responsible department(s) and the urgency when it whistles
     to the district, which then dispatches.
     """
+    from dispatch.chain import next_tier
+
+    from ..models import Whistle
+    from .placement import place_at_tier
+
     now = _now(now)
     reason = _require(reason, "reason", _("请说明吹哨上报的理由。"))
     with transaction.atomic():
@@ -231,95 +237,73 @@ def case_whistle(
             raise TransitionInvalid(_("街道吹哨时请至少指定一个责任部门。"), field="departments")
         if urgency and urgency not in Urgency.values:
             raise TransitionInvalid(_("紧急程度无效。"), field="urgency")
-        _move_up(
-            case,
-            actor=actor,
+        target = next_tier(case.tier)
+        if target is None:
+            raise TransitionError(_("案件已在市级，无法继续上报。"))
+        before_state, before_tier = case.state, case.tier
+        label = actor_label(actor, case)  # the unit that whistled, before the case leaves it
+        whistle = Whistle.objects.create(
+            case=case,
+            from_tier=before_tier,
+            to_tier=target,
             reason=reason,
-            departments=departments,
-            urgency=urgency,
-            automatic=False,
-            now=now,
+            actor=actor if getattr(actor, "pk", None) else None,
+            at=now,
         )
+        if departments:
+            whistle.departments.set(departments)
+        if urgency:
+            case.urgency = urgency
+        case.state = S.SUBMITTED
+        case.accepted_at = None
+        place_at_tier(case, target, now=now)
+        case.save()
+        event = record_event(
+            case,
+            EventKind.WHISTLED,
+            actor=actor,
+            now=now,
+            from_state=before_state,
+            from_tier=before_tier,
+            note=reason,
+            label=label,
+            data={"whistle_id": whistle.pk, "department_ids": [d.pk for d in departments]},
+        )
+        _notify(event)
     return case
 
 
-def case_escalate(*, case: Case | int, now: dt.datetime | None = None, reason: str = "") -> Case | None:
-    """The sweep's automatic whistle when a deadline passed; None if it already happened.
+def case_escalate(*, case: Case | int, now: dt.datetime | None = None) -> Case | None:
+    """The sweep's transition for one overdue case; None if nothing was due.
 
-    Exactly once per case and tier: the Whistle row's unique (case, to_tier)
-    constraint refuses a second one, whatever ran twice.
+    The case climbs one tier (at the city: it is supervised) through the sweep's own writer,
+    ``cases_escalate_claimed``, given this one locked case: the same rows whichever way it
+    comes. Exactly once per case and tier: the Whistle row's unique (case, to_tier)
+    constraint refuses a second one, whatever ran twice (the case then stays, its clock
+    stopped, and this returns None).
     """
     now = _now(now)
     with transaction.atomic():
         case = _lock(case)
         if case.state not in TRANSITIONS["escalate"].sources or case.escalation_due is None:
             return None
-        if case.escalation_due > now or case.tier == AreaLevel.CITY:
+        if case.escalation_due > now:
             return None
-        missed = _("受理") if case.state in (S.SUBMITTED, S.REOPENED) else _("办结")
-        text = reason or _("%(unit)s超过%(what)s期限（%(due)s）未处理，系统自动上报。") % {
-            "unit": actor_label(object(), case),
-            "what": missed,
-            "due": timezone.localtime(case.escalation_due).strftime("%Y-%m-%d %H:%M"),
-        }
-        try:
-            with transaction.atomic():
-                _move_up(case, actor=None, reason=text, departments=(), urgency=None, automatic=True, now=now)
-        except IntegrityError:
+        claimed = ClaimedCase(
+            pk=case.pk,
+            tier=case.tier,
+            state=case.state,
+            category_id=case.category_id,
+            urgency=case.urgency,
+            alley_id=case.alley_id,
+            holder_area_id=case.holder_area_id,
+            due_label=timezone.localtime(case.escalation_due).strftime("%Y-%m-%d %H:%M"),
+        )
+        escalated, supervised = cases_escalate_claimed(cases=[claimed], now=now)
+        if not (escalated or supervised):
             return None
+        case.refresh_from_db()
     return case
-
-
-def _move_up(
-    case: Case,
-    *,
-    actor: Member | None,
-    reason: str,
-    departments: Sequence[Any],
-    urgency: str | None,
-    automatic: bool,
-    now: dt.datetime,
-) -> CaseEvent:
-    from dispatch.chain import next_tier
-
-    from ..models import Whistle
-    from .placement import place_at_tier
-
-    target = next_tier(case.tier)
-    if target is None:
-        raise TransitionError(_("案件已在市级，无法继续上报。"))
-    before_state, before_tier = case.state, case.tier
-    label = actor_label(actor, case) if not automatic else stored(gettext_noop("系统"))
-    whistle = Whistle.objects.create(
-        case=case,
-        from_tier=before_tier,
-        to_tier=target,
-        reason=reason,
-        automatic=automatic,
-        actor=actor if getattr(actor, "pk", None) else None,
-        at=now,
-    )
-    if departments:
-        whistle.departments.set(departments)
-    if urgency:
-        case.urgency = urgency
-    case.state = S.SUBMITTED
-    case.accepted_at = None
-    place_at_tier(case, target, now=now)
-    case.save()
-    event = record_event(
-        case,
-        EventKind.ESCALATED if automatic else EventKind.WHISTLED,
-        actor=actor,
-        now=now,
-        from_state=before_state,
-        from_tier=before_tier,
-        note=reason,
-        label=label,
-        data={"whistle_id": whistle.pk, "department_ids": [d.pk for d in departments]},
-    )
-    _notify(event)
-    return event
 
 
 def case_resolve(

@@ -1,11 +1,14 @@
-"""The sweep's batch escalation writes the rows ``case_escalate`` writes, on every database.
+"""One escalation writer: the same rows for one case as for a batch, and as the ORM would write them.
 
-On PostgreSQL the batch is one set-based statement; elsewhere three bulk statements.
-
-The same overdue cases are escalated twice, each time from the same starting data (a
-savepoint rolled back in between): one by one through ``case_escalate`` (the ORM), then as
-one claimed batch through ``cases_escalate_claimed``. The cases, whistles and timeline
-events they leave are compared field by field, ids and the auto-set ``updated_at`` aside.
+``case_escalate`` (one case, locked by it) and the sweep (a claimed batch) both call
+``cases_escalate_claimed``, whose writes are set-based statements through Django's
+connection. The same overdue cases are escalated three times, each time from the same
+starting data (a savepoint rolled back in between): by a plain-ORM rendering of the rule
+(``orm_escalate``: ``place_at_tier``, ``Whistle.objects.create``, ``record_event``), one by
+one through ``case_escalate``, and as one batch. The cases, whistles, timeline events and
+notification outbox rows they leave are compared field by field, ids aside. The cases
+include every tier below the city, the city itself (supervised, not moved) and one case
+already whistled to its next tier (not moved again, its clock stopped).
 """
 
 from __future__ import annotations
@@ -16,16 +19,20 @@ from typing import Any
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from alleys.choices import AreaLevel
-from issues.choices import CaseState, EventKind, Urgency
-from issues.models import Case, CaseEvent, Whistle
-from issues.workflow import case_escalate, cases_escalate_claimed
+from dispatch.chain import next_tier, unit_label
+from issues.choices import AWAITING_ACCEPT_STATES, CaseState, EventKind, Urgency
+from issues.models import Case, CaseEvent, NotificationOutbox, Whistle
+from issues.workflow import case_escalate, cases_escalate_claimed, record_event
 from issues.workflow.bulk import CLAIM_COLUMNS, ClaimedCase
+from issues.workflow.placement import place_at_tier
 from tests.issues.factories import MONDAY, World, build_world, make_case
 
 pytestmark = [pytest.mark.django_db]
 
+# Every column escalation may change but ``updated_at`` (the ORM's save stamps the wall clock).
 CASE_FIELDS = (
     "state",
     "tier",
@@ -61,10 +68,11 @@ class _RolledBack(Exception):
     """Leaves the block's writes behind."""
 
 
-def overdue_cases(world: World) -> list[int]:
-    """Cases of several tiers, states and urgencies whose escalation deadline has passed."""
+def overdue_cases(world: World) -> tuple[list[int], int]:
+    """Overdue cases of every tier, several states and urgencies; and one of them already
+    whistled to its next tier (by hand, before the sweep came)."""
     made = []
-    for tier in (AreaLevel.ALLEY, AreaLevel.COMMUNITY, AreaLevel.STREET, AreaLevel.DISTRICT):
+    for tier in (AreaLevel.ALLEY, AreaLevel.COMMUNITY, AreaLevel.STREET, AreaLevel.DISTRICT, AreaLevel.CITY):
         for state, urgency in (
             (CaseState.SUBMITTED, Urgency.NORMAL),
             (CaseState.IN_PROGRESS, Urgency.URGENT),
@@ -72,11 +80,54 @@ def overdue_cases(world: World) -> list[int]:
         ):
             alley = world.alley_y if tier == AreaLevel.COMMUNITY else world.alley_x
             made.append(make_case(world, tier=tier, state=state, urgency=urgency, alley=alley).pk)
-    return made
+    whistled = made[1]
+    Whistle.objects.create(
+        case_id=whistled, from_tier=AreaLevel.ALLEY, to_tier=AreaLevel.COMMUNITY, reason="先前上报", at=MONDAY
+    )
+    return made, whistled
 
 
-def written(ids: list[int]) -> dict[str, Any]:
-    """What the escalation left: cases, whistles and timeline events, without ids."""
+def orm_escalate(pk: int, now: dt.datetime) -> None:
+    """The escalation rule written with the ORM, one case at a time: what the writer must match."""
+    case = Case.objects.select_related("category", "alley", "holder_area").get(pk=pk)
+    assert case.escalation_due is not None
+    target = next_tier(case.tier)
+    if target is None:
+        case.supervised, case.escalation_due, case.warn_at = True, None, None
+        case.save()
+        record_event(
+            case, EventKind.SUPERVISED, now=now, label="系统", note="市级办理超过期限，系统自动督办。"
+        )
+        return
+    if Whistle.objects.filter(case=case, to_tier=target).exists():
+        case.escalation_due, case.warn_at = None, None
+        case.save()
+        return
+    unit = unit_label(case.tier, case.holder_area)
+    what = "受理" if case.state in AWAITING_ACCEPT_STATES else "办结"
+    due = timezone.localtime(case.escalation_due).strftime("%Y-%m-%d %H:%M")
+    reason = f"{unit}超过{what}期限（{due}）未处理，系统自动上报。"
+    whistle = Whistle.objects.create(
+        case=case, from_tier=case.tier, to_tier=target, reason=reason, automatic=True, at=now
+    )
+    before_state, before_tier = case.state, case.tier
+    case.state, case.accepted_at = CaseState.SUBMITTED, None
+    place_at_tier(case, target, now=now)
+    case.save()
+    record_event(
+        case,
+        EventKind.ESCALATED,
+        now=now,
+        from_state=before_state,
+        from_tier=before_tier,
+        note=reason,
+        label="系统",
+        data={"whistle_id": whistle.pk, "department_ids": []},
+    )
+
+
+def written(ids: list[int], since_outbox: int) -> dict[str, Any]:
+    """What the escalation left: cases, whistles, timeline events and their outbox rows, without ids."""
     cases = {c.pk: tuple(getattr(c, f) for f in CASE_FIELDS) for c in Case.objects.filter(pk__in=ids)}
     whistles = sorted(Whistle.objects.filter(case_id__in=ids).values_list(*WHISTLE_FIELDS))
     whistle_of = {
@@ -86,47 +137,87 @@ def written(ids: list[int]) -> dict[str, Any]:
         )
     }
     events = []
-    for row in CaseEvent.objects.filter(case_id__in=ids, kind=EventKind.ESCALATED).values(*EVENT_FIELDS):
+    rows = CaseEvent.objects.filter(case_id__in=ids, kind__in=[EventKind.ESCALATED, EventKind.SUPERVISED])
+    for row in rows.values(*EVENT_FIELDS):
         # The whistle's id differs between the runs: the whistle it names must not.
         if "whistle_id" in row["data"]:
             row["data"]["whistle_id"] = whistle_of[row["data"]["whistle_id"]]
         events.append(tuple(row.values()))
-    return {"cases": cases, "whistles": whistles, "events": sorted(events, key=repr)}
+    outboxed = [i for r in NotificationOutbox.objects.filter(pk__gt=since_outbox) for i in r.event_ids]
+    return {
+        "cases": cases,
+        "whistles": whistles,
+        "events": sorted(events, key=repr),
+        "outboxed": sorted(outboxed) == sorted(rows.values_list("pk", flat=True)),
+    }
 
 
-def test_the_batch_writes_what_case_escalate_writes(db: None) -> None:
+def escalated_by(ids: list[int], since_outbox: int, escalate: Any) -> dict[str, Any]:
+    """Run ``escalate`` and return what it wrote, rolling it back afterwards."""
+    result: dict[str, Any] = {}
+    try:
+        with transaction.atomic():
+            escalate()
+            result = written(ids, since_outbox)
+            raise _RolledBack
+    except _RolledBack:
+        pass
+    return result
+
+
+def test_one_writer_writes_for_one_case_and_for_a_batch_what_the_orm_would(db: None) -> None:
     world = build_world()
-    ids = overdue_cases(world)
+    ids, whistled = overdue_cases(world)
     now = max(Case.objects.filter(pk__in=ids).values_list("escalation_due", flat=True)) + dt.timedelta(
         minutes=1
     )
     assert now > MONDAY
+    since_outbox = NotificationOutbox.objects.order_by("pk").values_list("pk", flat=True).last() or 0
+    before = written(ids, since_outbox)
 
-    one_by_one: dict[str, Any] = {}
-    try:
-        with transaction.atomic():
-            for pk in ids:
-                assert case_escalate(case=pk, now=now) is not None
-            one_by_one = written(ids)
-            raise _RolledBack
-    except _RolledBack:
-        pass
-    assert not Whistle.objects.filter(case_id__in=ids).exists()  # back to the same starting data
+    def by_orm() -> None:
+        for pk in ids:
+            orm_escalate(pk, now)
 
-    with transaction.atomic():
-        claimed = [
-            ClaimedCase(*row)
-            for row in Case.objects.filter(pk__in=ids).order_by("pk").values_list(*CLAIM_COLUMNS)
-        ]
+    def one_by_one() -> None:
+        for pk in ids:
+            assert (case_escalate(case=pk, now=now) is None) == (pk == whistled)
+
+    claimed = [
+        ClaimedCase(*row)
+        for row in Case.objects.filter(pk__in=ids).order_by("pk").values_list(*CLAIM_COLUMNS)
+    ]
+
+    def as_a_batch() -> None:
         with CaptureQueriesContext(connection) as captured:
-            escalated, at_city = cases_escalate_claimed(cases=claimed, now=now)
-    assert (escalated, at_city) == (len(ids), 0)
-    # The set-based statement went through Django's cursor: logged like any query.
-    if connection.vendor == "postgresql":
-        assert any("unnest" in q["sql"] and "INSERT INTO" in q["sql"] for q in captured.captured_queries)
-    batch = written(ids)
+            assert cases_escalate_claimed(cases=claimed, now=now) == (len(ids) - 4, 3)
+        # The set-based statements went through Django's cursor: logged like any query, and
+        # as many for these fifteen cases as for one (the memo's look-ups aside).
+        sql = [q["sql"] for q in captured.captured_queries]
+        assert any(
+            s.startswith(f'INSERT INTO "{Whistle._meta.db_table}"') and "ON CONFLICT" in s for s in sql
+        )
+        assert any(s.startswith(f'INSERT INTO "{CaseEvent._meta.db_table}"') for s in sql)
 
-    assert len(one_by_one["whistles"]) == len(one_by_one["events"]) == len(ids)
-    assert batch["cases"] == one_by_one["cases"]
-    assert batch["whistles"] == one_by_one["whistles"]
-    assert batch["events"] == one_by_one["events"]
+    orm = escalated_by(ids, since_outbox, by_orm)
+    single = escalated_by(ids, since_outbox, one_by_one)
+    assert written(ids, since_outbox) == before  # back to the same starting data
+    batch = escalated_by(ids, since_outbox, as_a_batch)
+
+    assert len(orm["whistles"]) == len(ids) - 3  # none at the city; one whistled before, not again
+    assert len(orm["events"]) == len(ids) - 1
+    assert orm["cases"][whistled][CASE_FIELDS.index("escalation_due")] is None
+    for name in ("cases", "whistles", "events"):
+        assert single[name] == orm[name], name
+        assert batch[name] == orm[name], name
+    assert single["outboxed"] and batch["outboxed"]  # every event has its outbox row, in the same transaction
+
+
+def test_the_writer_stamps_the_cases_it_changes_as_updated(db: None) -> None:
+    # API and Open311 clients fetch what changed since their last poll by ``updated_at``.
+    world = build_world()
+    case = make_case(world)
+    assert case.escalation_due is not None
+    now = case.escalation_due + dt.timedelta(minutes=1)
+    moved = case_escalate(case=case.pk, now=now)
+    assert moved is not None and (moved.tier, moved.updated_at) == (AreaLevel.COMMUNITY, now)
