@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import ComponentRegistry
 
 from .errors import ErrorSerializer
 
@@ -50,21 +51,31 @@ class ApiAutoSchema(AutoSchema):
             return list(getattr(self.view, "filter_backends", []))
         return list(super().get_filter_backends())
 
-    def error_codes(self) -> list[str]:
-        codes = ["401", "403"]
-        if self.method in WRITE_METHODS or self._is_list_view() or self.get_filter_backends():
-            codes.append("400")  # invalid input, or an invalid filter value on a list
-        if "{" in self.path or "404" in getattr(self.view, "schema_error_codes", ()):
-            codes.append("404")  # not there, or outside the caller's scope
-        if self.method == "POST":
-            codes.append("409")  # an illegal transition, or a lost race against a constraint
-        return codes
+    def get_operation(
+        self, path: str, path_regex: str, path_prefix: str, method: str, registry: ComponentRegistry
+    ) -> dict[str, Any] | None:
+        # Public members of AutoSchema only (get_operation, resolve_serializer, map_renderers): the
+        # errors reach every operation, @extend_schema(responses=...) ones too, and Error is a component.
+        operation: dict[str, Any] | None = super().get_operation(
+            path, path_regex, path_prefix, method, registry
+        )
+        if operation is None:
+            return None
+        ref = self.resolve_serializer(ErrorSerializer, "response").ref
+        media_types = self.map_renderers("media_type")
+        for code in error_codes(self.method, path, operation):
+            content = {media_type: {"schema": ref} for media_type in media_types}
+            operation["responses"].setdefault(code, {"content": content, "description": ""})
+        return operation
 
-    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
-        responses: dict[str, Any] = super()._get_response_bodies(direction)
-        if direction != "response":
-            return responses
-        for code in self.error_codes():
-            if code not in responses:
-                responses[code] = self._get_response_for_code(ErrorSerializer, code, direction=direction)
-        return responses
+
+def error_codes(method: str, path: str, operation: dict[str, Any]) -> list[str]:
+    """The errors an operation may answer (a view adds others with ``@extend_schema(responses=...)``)."""
+    codes = ["401", "403"]
+    if method in WRITE_METHODS or any(p["in"] == "query" for p in operation.get("parameters", ())):
+        codes.append("400")  # invalid input: a body, or a filter, ordering or page parameter
+    if "{" in path:
+        codes.append("404")  # not there, or outside the caller's scope
+    if method == "POST":
+        codes.append("409")  # an illegal transition, or a lost race against a constraint
+    return codes

@@ -27,6 +27,7 @@ from rest_framework.views import APIView
 from alleys.people import signed_in
 from alleys.scoping import scope_for
 from core.api.base import ApiViewMixin, filter_backends
+from core.api.errors import ErrorSerializer
 from core.api.filters import AreaCodeFilterMixin, IdFilter
 from evaluation import rates
 from evaluation.models import AreaMonthStat, DepartmentEvaluation, RollupState
@@ -139,7 +140,6 @@ class CaseRatesView(ApiViewMixin, APIView):
     filter_backends = filter_backends()[:1]  # django-filter only: ordering means nothing here
     filterset_class = CaseFilter
     filters_in_schema = True
-    schema_error_codes = ("404",)  # an area outside the caller's scope (rollup mode)
 
     def get_queryset(self) -> QuerySet[Case]:
         return Case.objects.visible_to(self.request.user)
@@ -147,7 +147,8 @@ class CaseRatesView(ApiViewMixin, APIView):
     @extend_schema(
         summary="案件指标（任意筛选条件）",
         parameters=[PERIOD],
-        responses={200: CaseRatesSerializer},
+        # 404: an area outside the caller's scope (rollup mode), though the path has no {id}.
+        responses={200: CaseRatesSerializer, 404: ErrorSerializer},
         tags=["rates"],
     )
     def get(self, request: Request) -> Response:
