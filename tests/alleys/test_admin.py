@@ -20,9 +20,9 @@ from django.urls import reverse
 from alleys.choices import AreaLevel, Role, ServiceKind
 from alleys.models import AlleyProfile, Area, Department, RoleAssignment
 from issues.models import CategoryClass, CategoryType
+from tests.factories import RoleAssignmentFactory, Tree, UserFactory, make_actor
 
 from .conftest import Actors
-from .factories import RoleAssignmentFactory, Tree
 
 pytestmark = pytest.mark.django_db
 
@@ -108,11 +108,10 @@ def test_index_for_each_login(client: Client, actors: Actors) -> None:
 
 
 def test_staff_login_without_roles_gets_an_empty_admin(client: Client, tree: Tree) -> None:
-    from .factories import StaffUserFactory
 
-    response = login(client, StaffUserFactory()).get(INDEX)
+    response = login(client, UserFactory()).get(INDEX)
     assert response.context["app_list"] == []
-    assert login(client, StaffUserFactory()).get(url("alleys_area_changelist")).status_code == 403
+    assert login(client, UserFactory()).get(url("alleys_area_changelist")).status_code == 403
 
 
 def test_anonymous_is_sent_to_the_login(client: Client, tree: Tree) -> None:
@@ -492,7 +491,6 @@ def test_community_worker_cannot_make_anyone_superuser(client: Client, actors: A
 def test_community_worker_cannot_edit_a_colleague_or_themselves(
     client: Client, actors: Actors, tree: Tree
 ) -> None:
-    from .factories import make_actor
 
     colleague = make_actor(Role.COMMUNITY_STAFF, area=tree["d1s1c1"])
     login(client, actors.community)

@@ -14,9 +14,9 @@ from django.contrib.auth.models import AnonymousUser
 from alleys.choices import AreaLevel, Role
 from alleys.models import Area, Department, RoleAssignment
 from alleys.scoping import forget_scope, scope_for
+from tests.factories import RoleAssignmentFactory, Tree, UserFactory, make_actor
 
 from .conftest import Actors
-from .factories import RoleAssignmentFactory, StaffUserFactory, Tree, make_actor
 
 pytestmark = pytest.mark.django_db
 
@@ -203,7 +203,7 @@ def test_an_inactive_login_sees_nothing(tree: Tree) -> None:
 
 
 def test_a_staff_login_without_roles_sees_nothing(tree: Tree) -> None:
-    user = StaffUserFactory()
+    user = UserFactory()
     assert scope_for(user).is_empty
     assert area_codes(user) == set() and department_codes(user) == set()
 

@@ -20,7 +20,7 @@ from evaluation import rates
 from evaluation.models import DepartmentEvaluation
 from issues.models import Case
 from issues.workflow import case_accept, case_dispatch, case_feedback, case_resolve, case_verify
-from tests.issues.factories import MONDAY, make_case
+from tests.factories import MONDAY, make_case
 
 pytestmark = pytest.mark.django_db
 

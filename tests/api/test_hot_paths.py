@@ -27,7 +27,7 @@ from issues.api.authentication import StaffTokenAuthentication
 from issues.api.selectors import visible_case
 from issues.models import ApiClient, Case
 from issues.workflow import case_dispatch
-from tests.issues.factories import ACTORS, UserFactory, grant, make_case
+from tests.factories import ACTORS, UserFactory, grant, make_case
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,7 @@ from alleys.choices import AreaLevel, Role
 from issues.choices import CaseSource, CaseState, EventKind
 from issues.models import ApiClient, Case, CaseEvent, CasePhoto, CategoryType
 from issues.workflow import case_whistle
-from tests.issues.factories import make_case
+from tests.factories import make_case
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from dispatch.models import DispatchOrder, ExtensionRequest
 from dispatch.orders import common_issue_create, extension_request, order_receive, order_reject, order_report
 from issues.models import Case, CaseEvent
 from issues.workflow import case_dispatch
-from tests.issues.factories import make_case
+from tests.factories import make_case
 
 pytestmark = pytest.mark.django_db
 

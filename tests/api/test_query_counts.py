@@ -20,7 +20,7 @@ from dispatch.orders import common_issue_create, extension_request, order_receiv
 from issues.choices import EventKind
 from issues.models import Case, CaseEvent, CategoryType, PatrolLog
 from issues.workflow import case_dispatch
-from tests.issues.factories import CategoryClassFactory, grant, make_case
+from tests.factories import CategoryClassFactory, grant, make_case
 
 pytestmark = pytest.mark.django_db
 

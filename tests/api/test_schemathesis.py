@@ -35,6 +35,7 @@ from alleys.models import Area, Department
 from dispatch.models import CommonIssue, DispatchOrder, ExtensionRequest
 from evaluation.models import DepartmentEvaluation
 from issues.models import Case, CategoryClass, CategoryType, PatrolLog
+from tests.factories import make_case
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +69,6 @@ def seeded(world: Any) -> Any:
     from dispatch.orders import common_issue_create, extension_request, order_receive
     from evaluation.services import evaluation_record
     from issues.workflow import case_dispatch
-    from tests.issues.factories import make_case
 
     now = timezone.now()
     make_case(world, now=now)

@@ -23,7 +23,7 @@ from issues.choices import CaseState, EventKind, Urgency
 from issues.models import Case, CaseEvent
 from issues.workflow import case_escalate, cases_escalate_claimed
 from issues.workflow.bulk import CLAIM_COLUMNS, ClaimedCase
-from tests.issues.factories import MONDAY, World, build_world, make_case
+from tests.factories import MONDAY, World, build_world, make_case
 
 pytestmark = [pytest.mark.django_db]
 

@@ -24,7 +24,7 @@ from issues import reference as issues_reference
 from issues.choices import CaseState, EventKind
 from issues.models import Case, CaseEvent
 from issues.workflow import case_dispatch, case_resolve, case_whistle
-from tests.issues.factories import MONDAY, World, make_case
+from tests.factories import MONDAY, World, make_case
 
 pytestmark = pytest.mark.django_db
 S = CaseState

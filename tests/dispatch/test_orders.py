@@ -37,7 +37,7 @@ from issues.workflow import (
     case_verify,
     case_whistle,
 )
-from tests.issues.factories import ACTORS, MONDAY, World, make_case
+from tests.factories import ACTORS, MONDAY, World, make_case
 
 pytestmark = pytest.mark.django_db
 S = CaseState

@@ -19,7 +19,7 @@ from issues import reference as issues_reference
 from issues.choices import CaseState, EventKind
 from issues.models import Case, CaseEvent, CategoryType
 from issues.workflow import case_accept, case_dispatch, case_submit
-from tests.issues.factories import MONDAY, World, at, make_case
+from tests.factories import MONDAY, World, at, make_case
 
 pytestmark = pytest.mark.django_db
 S = CaseState

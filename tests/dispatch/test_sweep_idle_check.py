@@ -14,7 +14,7 @@ from dispatch.choices import OrderRole, OrderState
 from dispatch.models import DispatchOrder
 from issues.choices import CaseState
 from issues.models import Case
-from tests.issues.factories import MONDAY, World, build_world, make_case
+from tests.factories import MONDAY, World, build_world, make_case
 
 NOW = MONDAY + dt.timedelta(days=2)
 PAST, FUTURE = NOW - dt.timedelta(hours=1), NOW + dt.timedelta(hours=1)

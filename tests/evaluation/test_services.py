@@ -21,9 +21,7 @@ from evaluation.selectors import pending_evaluations
 from issues.choices import CaseState, FeedbackSolved, Satisfaction
 from issues.models import Case
 from issues.workflow import case_dispatch, case_verify
-from tests.issues.factories import make_case
-
-from .factories import at
+from tests.factories import at, make_case
 
 pytestmark = pytest.mark.django_db
 

@@ -27,8 +27,8 @@ from dispatch.sweep import run_sweep
 from issues.choices import CaseState, EventKind
 from issues.models import Case, CaseEvent
 from issues.workflow import TransitionError, case_accept, case_dispatch
+from tests.factories import MONDAY, World, at, build_world, make_case
 from tests.faults import backends_waiting_on_locks, side_connection, wait_until
-from tests.issues.factories import MONDAY, World, at, build_world, make_case
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

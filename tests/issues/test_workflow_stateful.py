@@ -30,8 +30,7 @@ from issues import workflow
 from issues.choices import FINAL_STATES, OPEN_STATES, CaseState, EventKind, FeedbackSolved, Satisfaction
 from issues.models import Case, CaseEvent, Feedback
 from issues.workflow import TransitionError
-
-from .factories import ACTORS, MONDAY, World
+from tests.factories import ACTORS, MONDAY, World
 
 S = CaseState
 # "natural" picks the actor the rule's step normally needs (the holder, the community, the
