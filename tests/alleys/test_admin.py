@@ -19,8 +19,14 @@ from django.urls import reverse
 
 from alleys.choices import AreaLevel, Role, ServiceKind
 from alleys.models import AlleyProfile, Area, Department, RoleAssignment
-from issues.models import CategoryClass, CategoryType
-from tests.factories import RoleAssignmentFactory, Tree, UserFactory, make_actor
+from tests.factories import (
+    CategoryClassFactory,
+    CategoryTypeFactory,
+    RoleAssignmentFactory,
+    Tree,
+    UserFactory,
+    make_actor,
+)
 
 from .conftest import Actors
 
@@ -402,10 +408,10 @@ def test_department_area_filter_lists_only_visible_areas(client: Client, actors:
 
 def test_department_page_lists_its_duty_list_read_only(client: Client, actors: Actors) -> None:
     tree = actors.tree
-    klass = CategoryClass.objects.create(code="A", name="简单事项", default_tier=AreaLevel.ALLEY)
-    lamp = CategoryType.objects.create(code="A01", name="路灯不亮", category_class=klass)
+    klass = CategoryClassFactory(code="A", name="简单事项", default_tier=AreaLevel.ALLEY)
+    lamp = CategoryTypeFactory(code="A01", name="路灯不亮", category_class=klass)
     lamp.departments.add(tree.dep("dep_d1"))
-    CategoryType.objects.create(code="A02", name="下水道堵塞", category_class=klass)
+    CategoryTypeFactory(code="A02", name="下水道堵塞", category_class=klass)
     response = login(client, actors.dept_contact).get(url("alleys_department_change", tree.dep("dep_d1").pk))
     assert response.status_code == 200
     html = response.content.decode()

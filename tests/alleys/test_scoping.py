@@ -14,7 +14,7 @@ from django.contrib.auth.models import AnonymousUser
 from alleys.choices import AreaLevel, Role
 from alleys.models import Area, Department, RoleAssignment
 from alleys.scoping import forget_scope, scope_for
-from tests.factories import RoleAssignmentFactory, Tree, UserFactory, make_actor
+from tests.factories import CityFactory, RoleAssignmentFactory, Tree, UserFactory, make_actor
 
 from .conftest import Actors
 
@@ -131,7 +131,7 @@ def test_district_org_sees_its_districts_department_people(actors: Actors) -> No
 def test_city_org_sees_the_whole_city(actors: Actors, tree: Tree) -> None:
     assert area_codes(actors.city_org) == tree.all_codes
     assert department_codes(actors.city_org) == {"D1-CG", "D2-CG", "C-GD"}
-    other_city = Area.objects.create(code="3506", name="漳州市", level=AreaLevel.CITY)
+    other_city = CityFactory(code="3506", name="漳州市")
     assert other_city.code not in area_codes(actors.city_org)
 
 
