@@ -113,6 +113,10 @@ def test_chief_accepts_a_case_from_the_to_do_list(live_world: World, live_server
     page.wait_for_url(f"{live_server.url}/staff/cases/{case.pk}/")
     assert page.get_by_text("13812345678").is_visible()  # the chief handles the case
     photo = page.locator("#photos img").first
+    # The photo is loading="lazy", which the load event does not wait for: let it arrive
+    # (a broken image is complete too, with naturalWidth 0, so the assertion still bites).
+    photo.scroll_into_view_if_needed()
+    page.wait_for_function("img => img.complete", arg=photo.element_handle())
     assert photo.evaluate("img => img.complete && img.naturalWidth > 0")
     assert serious_axe_violations(page) == []
     shot(page, "chief-case")
