@@ -18,7 +18,10 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings as django_settings
+from django.test import Client
 from pytest_django import Settings
+
+from tests.factories import Tree, World, build_tree, build_world
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -148,6 +151,30 @@ def _fresh_process_caches() -> Iterator[None]:
 def _media_root(settings: Settings, tmp_path: Path) -> None:
     """Uploaded photos and QR images land in the test's own temporary directory."""
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    """The casework world: named areas, departments, categories and actors (tests/factories.py)."""
+    return build_world()
+
+
+@pytest.fixture
+def login(world: World) -> Callable[[str], Client]:
+    """A client logged in as the world's named actor."""
+
+    def make(name: str) -> Client:
+        client = Client()
+        client.force_login(world.actor(name))
+        return client
+
+    return make
+
+
+@pytest.fixture
+def tree(db: None) -> Tree:
+    """The territory tests' regular tree (tests/factories.py)."""
+    return build_tree()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int) -> None:

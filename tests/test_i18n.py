@@ -15,7 +15,7 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from alleys.choices import Role
-from tests.alleys.factories import build_tree, make_actor
+from tests.factories import make_actor
 
 LOCALE_DIR = Path(settings.BASE_DIR) / "locale" / "en" / "LC_MESSAGES"
 PO_FILE = LOCALE_DIR / "django.po"
@@ -49,11 +49,6 @@ def assert_english_page(html: str, *expected: str, min_headings: int = 2) -> Non
 
 
 # --- pages -------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def tree(db: None) -> Any:
-    return build_tree()
 
 
 @pytest.mark.django_db

@@ -1,19 +1,11 @@
-"""Fixtures for the territory tests: the small named tree and one actor per role."""
+"""Fixtures for the territory tests: one actor per role on the tree (the ``tree`` fixture is suite-wide)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import pytest
 
 from alleys.choices import Role, ServiceKind
-
-from .factories import SuperuserFactory, Tree, build_tree, make_actor
-
-
-@pytest.fixture
-def tree(db: Any) -> Tree:
-    return build_tree()
+from tests.factories import Tree, UserFactory, make_actor
 
 
 class Actors:
@@ -21,7 +13,7 @@ class Actors:
 
     def __init__(self, tree: Tree) -> None:
         self.tree = tree
-        self.superuser = SuperuserFactory(username="root")
+        self.superuser = UserFactory(username="root", superuser=True)
         self.chief = make_actor(Role.CHIEF, area=tree["d1s1c1a1"], username="chief")
         self.deputy = make_actor(Role.DEPUTY_CHIEF, area=tree["d1s1c1a1"], username="deputy")
         self.service = make_actor(

@@ -19,10 +19,16 @@ from django.urls import reverse
 
 from alleys.choices import AreaLevel, Role, ServiceKind
 from alleys.models import AlleyProfile, Area, Department, RoleAssignment
-from dispatch.models import CategoryClass, CategoryType
+from tests.factories import (
+    CategoryClassFactory,
+    CategoryTypeFactory,
+    RoleAssignmentFactory,
+    Tree,
+    UserFactory,
+    make_actor,
+)
 
 from .conftest import Actors
-from .factories import RoleAssignmentFactory, Tree
 
 pytestmark = pytest.mark.django_db
 
@@ -108,11 +114,10 @@ def test_index_for_each_login(client: Client, actors: Actors) -> None:
 
 
 def test_staff_login_without_roles_gets_an_empty_admin(client: Client, tree: Tree) -> None:
-    from .factories import StaffUserFactory
 
-    response = login(client, StaffUserFactory()).get(INDEX)
+    response = login(client, UserFactory()).get(INDEX)
     assert response.context["app_list"] == []
-    assert login(client, StaffUserFactory()).get(url("alleys_area_changelist")).status_code == 403
+    assert login(client, UserFactory()).get(url("alleys_area_changelist")).status_code == 403
 
 
 def test_anonymous_is_sent_to_the_login(client: Client, tree: Tree) -> None:
@@ -403,10 +408,10 @@ def test_department_area_filter_lists_only_visible_areas(client: Client, actors:
 
 def test_department_page_lists_its_duty_list_read_only(client: Client, actors: Actors) -> None:
     tree = actors.tree
-    klass = CategoryClass.objects.create(code="A", name="简单事项", default_tier=AreaLevel.ALLEY)
-    lamp = CategoryType.objects.create(code="A01", name="路灯不亮", category_class=klass)
+    klass = CategoryClassFactory(code="A", name="简单事项", default_tier=AreaLevel.ALLEY)
+    lamp = CategoryTypeFactory(code="A01", name="路灯不亮", category_class=klass)
     lamp.departments.add(tree.dep("dep_d1"))
-    CategoryType.objects.create(code="A02", name="下水道堵塞", category_class=klass)
+    CategoryTypeFactory(code="A02", name="下水道堵塞", category_class=klass)
     response = login(client, actors.dept_contact).get(url("alleys_department_change", tree.dep("dep_d1").pk))
     assert response.status_code == 200
     html = response.content.decode()
@@ -492,7 +497,6 @@ def test_community_worker_cannot_make_anyone_superuser(client: Client, actors: A
 def test_community_worker_cannot_edit_a_colleague_or_themselves(
     client: Client, actors: Actors, tree: Tree
 ) -> None:
-    from .factories import make_actor
 
     colleague = make_actor(Role.COMMUNITY_STAFF, area=tree["d1s1c1"])
     login(client, actors.community)

@@ -10,17 +10,16 @@ from django.db import IntegrityError, transaction
 
 from alleys.choices import AreaLevel, Role, ServiceKind
 from alleys.models import Area, Department, RoleAssignment, ancestor_codes
-
-from .factories import (
+from tests.factories import (
     AlleyFactory,
     AlleyProfileFactory,
     CityFactory,
     CommunityFactory,
     DepartmentFactory,
     DistrictFactory,
-    StaffUserFactory,
     StreetFactory,
     Tree,
+    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -232,14 +231,14 @@ def test_department_belongs_to_a_district_or_city(tree: Tree) -> None:
     ],
 )
 def test_role_must_sit_at_its_level(tree: Tree, role: str, area_name: str, error_field: str) -> None:
-    assignment = RoleAssignment(user=StaffUserFactory(), role=role, area=tree[area_name])
+    assignment = RoleAssignment(user=UserFactory(), role=role, area=tree[area_name])
     with pytest.raises(ValidationError) as excinfo:
         assignment.full_clean()
     assert error_field in excinfo.value.message_dict
 
 
 def test_service_team_needs_a_speciality(tree: Tree) -> None:
-    user = StaffUserFactory()
+    user = UserFactory()
     assignment = RoleAssignment(user=user, role=Role.SERVICE_TEAM, area=tree["d1s1c1a1"])
     with pytest.raises(ValidationError) as excinfo:
         assignment.full_clean()
@@ -249,7 +248,7 @@ def test_service_team_needs_a_speciality(tree: Tree) -> None:
 
 
 def test_role_is_on_an_area_or_a_department_not_both(tree: Tree) -> None:
-    user = StaffUserFactory()
+    user = UserFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
         RoleAssignment.objects.create(
             user=user, role=Role.DEPT_CONTACT, area=tree["d1"], department=tree.dep("dep_d1")
@@ -259,7 +258,7 @@ def test_role_is_on_an_area_or_a_department_not_both(tree: Tree) -> None:
 
 
 def test_one_person_may_hold_several_roles_but_each_once(tree: Tree) -> None:
-    user = StaffUserFactory()
+    user = UserFactory()
     RoleAssignment.objects.create(user=user, role=Role.CHIEF, area=tree["d1s1c1a1"])
     RoleAssignment.objects.create(user=user, role=Role.GRID_WORKER, area=tree["d1s1c1a1"])
     RoleAssignment.objects.create(user=user, role=Role.CHIEF, area=tree["d1s1c1a2"])

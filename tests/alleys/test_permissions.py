@@ -22,9 +22,9 @@ from alleys.permissions import (
     visible_users,
 )
 from alleys.scoping import scope_for
+from tests.factories import RoleAssignmentFactory, Tree, UserFactory, make_actor
 
 from .conftest import Actors
-from .factories import RoleAssignmentFactory, SuperuserFactory, Tree, make_actor
 
 pytestmark = pytest.mark.django_db
 
@@ -125,7 +125,7 @@ def test_a_user_is_editable_only_when_all_their_roles_are(actors: Actors, tree: 
 
 
 def test_superusers_and_permission_holders_are_not_editable_by_managers(actors: Actors, tree: Tree) -> None:
-    root_with_role = SuperuserFactory()
+    root_with_role = UserFactory(superuser=True)
     RoleAssignmentFactory(user=root_with_role, role=Role.CHIEF, area=tree["d1s1c1a1"])
     assert not can_manage_user(scope_for(actors.city_org), root_with_role)
     person = make_actor(Role.CHIEF, area=tree["d1s1c1a2"])

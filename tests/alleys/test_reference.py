@@ -9,8 +9,7 @@ from pytest_django import DjangoAssertNumQueries
 from alleys import reference
 from alleys.choices import AreaLevel
 from alleys.models import Area
-
-from .factories import Tree
+from tests.factories import Tree
 
 pytestmark = pytest.mark.django_db
 

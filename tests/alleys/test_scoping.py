@@ -14,9 +14,9 @@ from django.contrib.auth.models import AnonymousUser
 from alleys.choices import AreaLevel, Role
 from alleys.models import Area, Department, RoleAssignment
 from alleys.scoping import forget_scope, scope_for
+from tests.factories import CityFactory, RoleAssignmentFactory, Tree, UserFactory, make_actor
 
 from .conftest import Actors
-from .factories import RoleAssignmentFactory, StaffUserFactory, Tree, make_actor
 
 pytestmark = pytest.mark.django_db
 
@@ -131,7 +131,7 @@ def test_district_org_sees_its_districts_department_people(actors: Actors) -> No
 def test_city_org_sees_the_whole_city(actors: Actors, tree: Tree) -> None:
     assert area_codes(actors.city_org) == tree.all_codes
     assert department_codes(actors.city_org) == {"D1-CG", "D2-CG", "C-GD"}
-    other_city = Area.objects.create(code="3506", name="漳州市", level=AreaLevel.CITY)
+    other_city = CityFactory(code="3506", name="漳州市")
     assert other_city.code not in area_codes(actors.city_org)
 
 
@@ -203,7 +203,7 @@ def test_an_inactive_login_sees_nothing(tree: Tree) -> None:
 
 
 def test_a_staff_login_without_roles_sees_nothing(tree: Tree) -> None:
-    user = StaffUserFactory()
+    user = UserFactory()
     assert scope_for(user).is_empty
     assert area_codes(user) == set() and department_codes(user) == set()
 

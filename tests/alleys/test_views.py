@@ -9,8 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from alleys.views import alley_report_url
-
-from .factories import Tree
+from tests.factories import Tree
 
 pytestmark = pytest.mark.django_db
 

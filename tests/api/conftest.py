@@ -1,21 +1,18 @@
-"""Fixtures for the API tests: the casework world (tests/issues) and API clients for its named actors."""
+"""Fixtures for the API tests: API clients for the world's named actors."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.issues.fixtures import _fresh_calendar_and_policies, world
-
-__all__ = ["_fresh_calendar_and_policies", "api_as", "world"]
+from tests.factories import World
 
 
 @pytest.fixture
-def api_as(world: Any) -> Callable[[str], APIClient]:
+def api_as(world: World) -> Callable[[str], APIClient]:
     """An API client authenticated with the named actor's token ("anonymous": no credentials)."""
 
     def make(name: str) -> APIClient:

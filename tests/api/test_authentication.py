@@ -11,7 +11,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from issues.models import ApiClient
-from tests.issues.factories import UserFactory, make_case
+from tests.factories import UserFactory, grant, make_case
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +87,6 @@ def make_client(world: Any, **fields: Any) -> tuple[ApiClient, str]:
 def test_api_key_acts_as_the_service_user_and_its_scope(world: Any) -> None:
     service_user = UserFactory(username="hotline-bot")
     from alleys.choices import Role
-    from tests.issues.factories import grant
 
     grant(service_user, Role.COMMUNITY_STAFF, area=world.community_x)
     api_client, raw = make_client(world, service_user=service_user)
@@ -159,7 +158,6 @@ def test_token_endpoint_is_throttled(world: Any) -> None:
 
 def test_a_read_only_client_may_not_write(world: Any) -> None:
     from alleys.choices import Role
-    from tests.issues.factories import grant
 
     bot = grant(UserFactory(username="reader-bot"), Role.CHIEF, area=world.alley_x)
     _api_client, raw = make_client(world, service_user=bot, can_write=False)

@@ -16,7 +16,7 @@ from alleys.choices import AreaLevel
 from issues.choices import CaseSource, CaseState, EventKind, FeedbackChannel
 from issues.models import ApiClient, Case, CaseEvent, Feedback, PatrolLog
 from issues.workflow import case_accept, case_dispatch, case_submit
-from tests.issues.factories import UserFactory, make_case
+from tests.factories import MONDAY, UserFactory, grant, make_case
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +57,6 @@ def cases(world: Any) -> dict[str, Case]:
 
 
 def world_now(hours: int) -> dt.datetime:
-    from tests.issues.factories import MONDAY
 
     return MONDAY + dt.timedelta(hours=hours)
 
@@ -320,7 +319,6 @@ def test_intake_refusals_write_nothing(
 
 def test_intake_patrol_must_be_of_the_same_alley(world: Any, api_as: Api) -> None:
     from alleys.choices import Role
-    from tests.issues.factories import grant
 
     grant(world.chief_x, Role.CHIEF, area=world.alley_y)
     patrol = PatrolLog.objects.create(chief=world.chief_x, alley=world.alley_y, date=dt.date(2026, 3, 2))
@@ -332,7 +330,6 @@ def test_intake_patrol_must_be_of_the_same_alley(world: Any, api_as: Api) -> Non
 
 def test_intake_by_an_integration_is_source_api(world: Any) -> None:
     from alleys.choices import Role
-    from tests.issues.factories import grant
 
     bot = grant(UserFactory(username="hotline-bot"), Role.COMMUNITY_STAFF, area=world.community_x)
     api_client = ApiClient(name="12345", area=world.district, service_user=bot)

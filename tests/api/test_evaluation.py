@@ -19,7 +19,7 @@ from evaluation.models import DepartmentEvaluation
 from issues.models import Case, DispatchOrder
 from issues.workflow import case_accept, case_dispatch, case_feedback, case_resolve, case_verify
 from issues.workflow.orders import order_complete, order_receive, order_report
-from tests.issues.factories import MONDAY, make_case
+from tests.factories import MONDAY, make_case
 
 pytestmark = pytest.mark.django_db
 

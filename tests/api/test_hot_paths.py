@@ -26,7 +26,7 @@ from issues.api.authentication import StaffTokenAuthentication
 from issues.api.selectors import visible_case
 from issues.models import ApiClient, Case, DispatchOrder
 from issues.workflow import case_dispatch
-from tests.issues.factories import ACTORS, UserFactory, grant, make_case
+from tests.factories import ACTORS, RoleAssignmentFactory, UserFactory, grant, make_case
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +37,7 @@ Api = Callable[[str], APIClient]
 def test_the_token_gives_the_scope_scope_for_computes(world: Any, name: str) -> None:
     user = world.actor(name)
     grant(user, Role.DEPUTY_CHIEF, area=world.alley_y)  # more than one row to read
-    RoleAssignment.objects.create(user=user, role=Role.CHIEF, area=world.other_alley, is_active=False)
+    RoleAssignmentFactory(user=user, role=Role.CHIEF, area=world.other_alley, is_active=False)
     key = Token.objects.get_or_create(user=user)[0].key
     with CaptureQueriesContext(connection) as captured:
         authenticated, token = StaffTokenAuthentication().authenticate_credentials(key)

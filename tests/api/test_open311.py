@@ -21,7 +21,7 @@ from dispatch.models import CategoryType
 from issues.choices import CaseSource, CaseState, EventKind
 from issues.models import ApiClient, Case, CaseEvent, CasePhoto
 from issues.workflow import case_whistle
-from tests.issues.factories import make_case
+from tests.factories import make_case
 
 pytestmark = pytest.mark.django_db
 

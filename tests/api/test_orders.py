@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from alleys.choices import AreaLevel
+from alleys.choices import AreaLevel, DepartmentKind
 from issues.choices import ExtensionState, OrderRole, OrderState
 from issues.models import Case, CaseEvent, DispatchOrder, ExtensionRequest
 from issues.workflow import case_dispatch
@@ -21,7 +21,7 @@ from issues.workflow.orders import (
     order_reject,
     order_report,
 )
-from tests.issues.factories import make_case
+from tests.factories import DepartmentFactory, make_case
 
 pytestmark = pytest.mark.django_db
 
@@ -189,10 +189,7 @@ def test_reject_then_redispatch_or_insist(world: Any, api_as: Api, dispatched: C
     )
     assert city_gov.status_code == 400
     # …but a city-wide public-service company serves the district too.
-    from alleys.choices import DepartmentKind
-    from alleys.models import Department
-
-    water = Department.objects.create(
+    water = DepartmentFactory(
         code="QZ-GS",
         name="泉州市自来水有限公司",
         area=world.dept_city.area,

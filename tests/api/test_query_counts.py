@@ -14,13 +14,19 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from alleys.choices import AreaLevel, Role
-from alleys.models import Area, Department
-from dispatch.models import CategoryType
+from alleys.models import Area
 from issues.choices import EventKind
 from issues.models import Case, CaseEvent, DispatchOrder, PatrolLog
 from issues.workflow import case_dispatch
 from issues.workflow.orders import common_issue_create, extension_request, order_receive
-from tests.issues.factories import CategoryClassFactory, grant, make_case
+from tests.factories import (
+    AlleyFactory,
+    CategoryClassFactory,
+    CategoryTypeFactory,
+    DepartmentFactory,
+    grant,
+    make_case,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -53,11 +59,8 @@ def dispatched_cases(world: Any, n: int) -> list[Any]:
 def alleys(world: Any, n: int) -> list[Area]:
     made = []
     for i in (next(SEQ) for _ in range(n)):
-        alley = Area.objects.create(
-            code=f"{world.community_x.code}{100 + i:03d}",
-            name=f"新巷{i}",
-            level=AreaLevel.ALLEY,
-            parent=world.community_x,
+        alley = AlleyFactory(
+            code=f"{world.community_x.code}{100 + i:03d}", name=f"新巷{i}", parent=world.community_x
         )
         chief = grant(type(world.chief_x).objects.create(username=f"chief-{i}"), Role.CHIEF, area=alley)
         grant(chief, Role.DEPUTY_CHIEF, area=world.alley_x)
@@ -138,7 +141,7 @@ SETUPS: dict[str, tuple[str, str, Callable[[Any, int], Any]]] = {
         "district_officer",
         "/api/v1/departments/",
         lambda w, n: [
-            Department.objects.create(code=f"X{i}", name=f"部门X{i}", area=w.district)
+            DepartmentFactory(code=f"X{i}", name=f"部门X{i}", area=w.district)
             for i in (next(SEQ) for _ in range(n))
         ],
     ),
@@ -146,7 +149,7 @@ SETUPS: dict[str, tuple[str, str, Callable[[Any, int], Any]]] = {
         "chief_x",
         "/api/v1/categories/",
         lambda w, n: [
-            CategoryType.objects.create(
+            CategoryTypeFactory(
                 code=f"Z{i:02d}", name=f"类型{i}", category_class=CategoryClassFactory(code="A")
             )
             for i in (next(SEQ) for _ in range(n))

@@ -29,7 +29,7 @@ from issues.api import serializers as api_serializers
 from issues.choices import CaseState, EventKind, FeedbackChannel, FeedbackSolved, PhotoKind, Satisfaction
 from issues.models import Case, CaseEvent, CasePhoto, DispatchOrder, Feedback
 from issues.workflow import case_accept, case_dispatch, case_reject, case_submit
-from tests.issues.factories import make_case
+from tests.factories import make_case
 
 pytestmark = pytest.mark.django_db
 

@@ -35,6 +35,7 @@ from alleys.models import Area, Department
 from dispatch.models import CategoryClass, CategoryType
 from evaluation.models import DepartmentEvaluation
 from issues.models import Case, CommonIssue, DispatchOrder, ExtensionRequest, PatrolLog
+from tests.factories import make_case
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +69,6 @@ def seeded(world: Any) -> Any:
     from evaluation.services import evaluation_record
     from issues.workflow import case_dispatch
     from issues.workflow.orders import common_issue_create, extension_request, order_receive
-    from tests.issues.factories import make_case
 
     now = timezone.now()
     make_case(world, now=now)

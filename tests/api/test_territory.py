@@ -11,9 +11,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from alleys.choices import Role
-from alleys.models import AlleyProfile, StaffProfile
 from issues.models import PatrolLog
-from tests.issues.factories import grant, make_case
+from tests.factories import AlleyProfileFactory, StaffProfileFactory, grant, make_case
 
 pytestmark = pytest.mark.django_db
 
@@ -62,14 +61,21 @@ def test_area_tree_fields_and_filters(world: Any, api_as: Api) -> None:
 
 
 def test_alleys_with_their_team_role_and_name_only(world: Any, api_as: Api) -> None:
-    AlleyProfile.objects.create(area=world.alley_x, households=88, board_contact_phone="0595-22223333")
-    StaffProfile.objects.create(user=world.chief_x, full_name="陈巷长", phone="13811112222")
+    AlleyProfileFactory(
+        area=world.alley_x, households=88, shops=0, resident_units=0, board_contact_phone="0595-22223333"
+    )
+    StaffProfileFactory(user=world.chief_x, full_name="陈巷长", phone="13811112222")
     grant(world.supervision_x, Role.SUPERVISION_TEAM, area=world.alley_y)
     body = api_as("community_worker_x").get(f"/api/v1/alleys/{world.alley_x.code}/").json()
     assert body["households"] == 88
     assert body["board_contact_phone"] == "0595-22223333"
     team = {(m["role"], m["name"]) for m in body["team"]}
-    assert team == {("chief", "陈巷长"), ("service_team", "service_x"), ("supervision_team", "supervision_x")}
+    assert team == {
+        ("chief", "陈巷长"),
+        ("service_team", "service_x"),
+        ("grid_worker", "grid_x"),
+        ("supervision_team", "supervision_x"),
+    }
     for member in body["team"]:
         assert set(member) == {"role", "role_label", "service_kind", "service_kind_label", "name"}
     assert "13811112222" not in str(body)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from tests.issues.factories import build_world
+from tests.factories import build_world
 from tests.issues.public.helpers import Place, build_place
 
 CHROMIUM_ARGS = [

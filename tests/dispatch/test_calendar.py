@@ -15,7 +15,7 @@ import pytest
 from dispatch.calendar import BusinessCalendar, get_calendar, load_calendar
 from dispatch.choices import CalendarDayKind
 from dispatch.models import CalendarDay, CalendarYear
-from tests.issues.factories import at
+from tests.factories import at
 
 D = dt.date.fromisoformat
 CAL = BusinessCalendar()

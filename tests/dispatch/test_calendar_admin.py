@@ -14,8 +14,7 @@ from dispatch.choices import CalendarDayKind
 from dispatch.forms import CalendarArrangementForm
 from dispatch.models import CalendarDay, CalendarYear
 from issues.workflow import case_submit
-from tests.alleys.factories import SuperuserFactory
-from tests.issues.factories import World, at
+from tests.factories import UserFactory, World, at
 
 pytestmark = pytest.mark.django_db
 D = dt.date.fromisoformat
@@ -26,7 +25,7 @@ NOTE = "国务院办公厅关于2027年部分节假日安排的通知"
 @pytest.fixture
 def root(db: None) -> Client:
     client = Client()
-    client.force_login(SuperuserFactory(username="root"))
+    client.force_login(UserFactory(superuser=True, username="root"))
     return client
 
 

@@ -17,7 +17,7 @@ from dispatch.calendar import BusinessCalendar, load_calendar, predicted_holiday
 from dispatch.choices import CalendarDayKind
 from dispatch.deadlines import compute_deadlines, order_deadlines
 from dispatch.models import CalendarDay, CalendarYear
-from tests.issues.factories import World, at
+from tests.factories import World, at
 
 D = dt.date.fromisoformat
 CAL = BusinessCalendar()

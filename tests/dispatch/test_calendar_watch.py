@@ -23,8 +23,7 @@ from issues import calendar_watch
 from issues.calendar_watch import announce_predicted_year, calendar_housekeeping
 from issues.models import Case, Notification, SystemAlert
 from issues.workflow import case_accept, case_dispatch, case_submit
-from tests.alleys.factories import SuperuserFactory, UserFactory
-from tests.issues.factories import World, at, make_case
+from tests.factories import UserFactory, World, at, make_case
 
 pytestmark = pytest.mark.django_db
 D = dt.date.fromisoformat
@@ -161,7 +160,7 @@ def test_housekeeping_costs_no_query_when_nothing_changed(
 
 @pytest.fixture
 def admin_user(db: None) -> Any:
-    return SuperuserFactory(username="root", email="root@example.org")
+    return UserFactory(superuser=True, username="root", email="root@example.org")
 
 
 def test_from_1_november_next_years_prediction_is_announced_once(
@@ -169,8 +168,8 @@ def test_from_1_november_next_years_prediction_is_announced_once(
 ) -> None:
     world.district_officer.email = "org@example.org"
     world.district_officer.save()
-    retired = SuperuserFactory(username="retired", email="old@example.org", is_active=False)
-    plain = UserFactory(username="plain", email="plain@example.org")
+    retired = UserFactory(superuser=True, username="retired", email="old@example.org", is_active=False)
+    plain = UserFactory(username="plain", email="plain@example.org", is_staff=False)
 
     calendar_housekeeping(at("2026-10-31 23:59"))
     assert not Notification.objects.exists() and not SystemAlert.objects.exists()

@@ -13,7 +13,7 @@ from dispatch.choices import CalendarDayKind
 from dispatch.models import CalendarDay, CalendarYear
 from issues.models import Case, CaseEvent, DispatchOrder, SystemAlert, Whistle
 from issues.workflow import case_accept, case_submit
-from tests.issues.factories import MONDAY, World, at
+from tests.factories import MONDAY, World, at, make_case
 
 pytestmark = pytest.mark.django_db
 T = AreaLevel
@@ -129,7 +129,6 @@ def test_recompute_keeps_an_accepted_case_on_its_resolve_deadline(world: World) 
 def test_recompute_deadlines_fixes_a_dispatched_cases_orders(world: World) -> None:
     from issues.workflow import case_dispatch
     from issues.workflow.orders import order_receive
-    from tests.issues.factories import make_case
 
     case = make_case(world, state="accepted", tier=T.DISTRICT, now=at("2030-05-06 10:00"))
     assert case.deadline_provisional

@@ -10,7 +10,7 @@ from dispatch.deadlines import compute_deadlines, order_deadlines, warn_time
 from dispatch.models import DeadlinePolicy, OrderSettings
 from issues.models import SystemAlert
 from issues.workflow import case_submit
-from tests.issues.factories import MONDAY, World, at
+from tests.factories import MONDAY, World, at
 
 pytestmark = pytest.mark.django_db
 T = AreaLevel

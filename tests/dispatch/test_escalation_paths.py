@@ -28,7 +28,7 @@ from issues.models import Case, CaseEvent, NotificationOutbox, Whistle
 from issues.workflow import case_escalate, cases_escalate_claimed, record_event
 from issues.workflow.bulk import CLAIM_COLUMNS, ClaimedCase
 from issues.workflow.placement import place_at_tier
-from tests.issues.factories import MONDAY, World, build_world, make_case
+from tests.factories import MONDAY, World, build_world, make_case
 
 pytestmark = [pytest.mark.django_db]
 

@@ -33,6 +33,7 @@ from alleys.choices import AreaLevel
 from issues.choices import CaseSource, EventKind
 from issues.models import Case, CaseEvent, Notification, NotificationOutbox, Whistle
 from issues.workflow import case_accept, case_submit
+from tests.factories import MONDAY, World, build_world, make_case
 from tests.faults import (
     RedisServer,
     Service,
@@ -45,7 +46,6 @@ from tests.faults import (
     terminate_backends,
     wait_until,
 )
-from tests.issues.factories import MONDAY, World, build_world, make_case
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 

@@ -29,7 +29,7 @@ from issues.models import (
 from issues.notify import clear_unit_caches, deliver_one, fan_out, mark_read
 from issues.sweep import run_sweep
 from issues.workflow import case_dispatch, case_resolve, case_whistle
-from tests.issues.factories import MONDAY, World, make_case
+from tests.factories import MONDAY, RoleAssignmentFactory, World, make_case
 
 pytestmark = pytest.mark.django_db
 S = CaseState
@@ -417,7 +417,6 @@ def test_fan_out_reads_a_constant_number_of_queries(world: World) -> None:
 
 def test_a_new_role_or_channel_is_used_at_once(world: World) -> None:
     """The per-process copy of a unit's people and channels is dropped when either changes."""
-    from alleys.models import RoleAssignment
 
     def whistle_one() -> int:
         case = make_case(world, state=S.ACCEPTED, tier=T.COMMUNITY)
@@ -426,7 +425,7 @@ def test_a_new_role_or_channel_is_used_at_once(world: World) -> None:
 
     fan_out([whistle_one()])  # the street's people and (no) channels are now remembered
     newcomer = User.objects.create_user("street_newcomer")
-    RoleAssignment.objects.create(user=newcomer, role=Role.STREET_STAFF, area=world.street)
+    RoleAssignmentFactory(user=newcomer, role=Role.STREET_STAFF, area=world.street)
     NotificationChannel.objects.create(area=world.street, kind=ChannelKind.EMAIL, target="jd@example.org")
     fan_out([whistle_one()])
     assert Notification.objects.filter(recipient=newcomer).count() == 1

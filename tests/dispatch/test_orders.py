@@ -35,7 +35,7 @@ from issues.workflow.orders import (
     order_reject,
     order_report,
 )
-from tests.issues.factories import ACTORS, MONDAY, World, make_case
+from tests.factories import ACTORS, MONDAY, World, make_case
 
 pytestmark = pytest.mark.django_db
 S = CaseState

@@ -19,8 +19,7 @@ from alleys.choices import AreaLevel
 from dispatch.models import CalendarYear
 from issues.models import Case, DispatchOrder
 from issues.workflow import case_dispatch, case_submit
-from tests.alleys.factories import SuperuserFactory
-from tests.issues.factories import World, at, make_case
+from tests.factories import UserFactory, World, at, make_case
 
 pytestmark = pytest.mark.django_db
 PROVISIONAL = "期限待定"
@@ -111,7 +110,7 @@ def predicted_now(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_banner_shows_to_superusers_and_org_departments(world: World, predicted_now: None) -> None:
-    root = SuperuserFactory(username="root", is_staff=True)
+    root = UserFactory(superuser=True, username="root", is_staff=True)
     arrangement = reverse("admin:dispatch_calendaryear_arrangement")
     html = page(root, "/staff/")
     assert "2027 " + BANNER in html and arrangement in html

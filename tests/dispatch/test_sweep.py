@@ -19,7 +19,7 @@ from issues.models import Case, CaseEvent, DispatchOrder, Notification, SystemAl
 from issues.sweep import run_sweep
 from issues.workflow import case_accept, case_dispatch, case_submit
 from issues.workflow.orders import common_issue_create, common_issue_dispatch
-from tests.issues.factories import MONDAY, World, at, make_case
+from tests.factories import MONDAY, World, at, make_case
 
 pytestmark = pytest.mark.django_db
 S = CaseState

@@ -25,7 +25,7 @@ from issues.models import Case, CaseEvent, Notification, Whistle
 from issues.sweep import SweepResult, run_sweep
 from issues.tasks import sweep_task
 from issues.workflow.bulk import ClaimedCase
-from tests.issues.factories import MONDAY, World, at, build_world, make_case
+from tests.factories import MONDAY, World, at, build_world, make_case
 
 T = AreaLevel
 # MONDAY's cases must be accepted by 14:00: by TUESDAY 12:30 they are overdue (escalated, not warned).

@@ -12,7 +12,7 @@ from alleys.choices import AreaLevel
 from issues import sweep
 from issues.choices import CaseState, OrderRole, OrderState
 from issues.models import Case, DispatchOrder
-from tests.issues.factories import MONDAY, World, build_world, make_case
+from tests.factories import MONDAY, World, build_world, make_case
 
 NOW = MONDAY + dt.timedelta(days=2)
 PAST, FUTURE = NOW - dt.timedelta(hours=1), NOW + dt.timedelta(hours=1)

@@ -29,9 +29,7 @@ from issues.choices import (
     Satisfaction,
 )
 from issues.models import Feedback, PatrolLog
-from tests.issues.factories import build_world
-
-from .factories import case_at, escalated, order_for
+from tests.factories import DispatchOrderFactory, build_world, case_at, escalated
 
 pytestmark = [pytest.mark.browser]
 
@@ -105,12 +103,12 @@ def a_year_of_cases(world: Any, *, now: dt.datetime, n: int = 400) -> None:
             escalated(case, when=created + dt.timedelta(hours=5))
         if tier == "district" and i % 2 == 0:
             dept = rng.choice([world.dept_lead, world.dept_coop, world.dept_far])
-            order_for(
-                case,
-                dept,
+            DispatchOrderFactory(
+                case=case,
+                department=dept,
                 role=rng.choice([OrderRole.LEAD, OrderRole.COOPERATING]),
-                dispatcher=world.district,
-                dispatched=created,
+                dispatcher_area=world.district,
+                dispatched_at=created,
                 report_due=created + dt.timedelta(days=5),
                 reported_at=created + dt.timedelta(days=rng.choice([1, 2, 8])),
                 complete_due=created + dt.timedelta(days=60),

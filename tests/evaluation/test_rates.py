@@ -40,8 +40,7 @@ from issues.choices import (
     Satisfaction,
 )
 from issues.models import Case, ExtensionRequest
-
-from .factories import at, case_at, escalated, feedback, order_for, survey_with_answers
+from tests.factories import DispatchOrderFactory, FeedbackFactory, at, case_at, escalated, survey_with_answers
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +61,7 @@ def build_fixture(world: Any) -> dict[str, Case]:
         resolve_due=at("2025-10-10 17:00"),
         resolved_tier=AreaLevel.ALLEY,
     )
-    feedback(cases["A"], solved=F.SOLVED, satisfaction=SAT.SATISFIED)
+    FeedbackFactory(case=cases["A"], solved=F.SOLVED, satisfaction=SAT.SATISFIED)
     # B: accepted late (after the holiday), reopened once, resolved late on the make-up Saturday.
     # Hours: 30 Sep 16–17 (1) + 9 Oct (8) + 10 Oct (8) + Sat 11 Oct 09–12 (3) = 20 h.
     cases["B"] = case_at(
@@ -77,8 +76,8 @@ def build_fixture(world: Any) -> dict[str, Case]:
         reopen_count=1,
         feedback_round=2,
     )
-    feedback(cases["B"], round=1, solved=F.NOT_SOLVED, satisfaction=SAT.DISSATISFIED)
-    feedback(cases["B"], round=2, solved=F.PARTLY, satisfaction=SAT.BASIC)
+    FeedbackFactory(case=cases["B"], round=1, solved=F.NOT_SOLVED, satisfaction=SAT.DISSATISFIED)
+    FeedbackFactory(case=cases["B"], round=2, solved=F.PARTLY, satisfaction=SAT.BASIC)
     # C: dispatched; the extension moved the deadline from 9 Oct to 20 Oct, resolved 15 Oct: on time.
     # Hours: Sun 28 Sep (make-up) 10–17 (7) + 29, 30 Sep (16) + 9, 10, 11, 13, 14 Oct (40) + 15 Oct 09–11 (2) = 65 h.
     # No reporter feedback: the survey's majority (2 of 3 solved) counts as solved.
@@ -258,11 +257,11 @@ def test_department_rates_by_hand(world: Any, fixture_cases: dict[str, Case]) ->
     """Lead order on C: reported on time, completed within the extended deadline, evaluated 90;
     cooperating order: reported late, still open past its deadline; a withdrawn order is ignored."""
     case = fixture_cases["C"]
-    lead = order_for(
-        case,
-        world.dept_lead,
-        dispatcher=world.district,
-        dispatched=at("2025-09-29 09:00"),
+    lead = DispatchOrderFactory(
+        case=case,
+        department=world.dept_lead,
+        dispatcher_area=world.district,
+        dispatched_at=at("2025-09-29 09:00"),
         report_due=at("2025-09-30 17:00"),
         reported_at=at("2025-09-30 10:00"),
         complete_due=at("2025-10-20 17:00"),
@@ -292,22 +291,22 @@ def test_department_rates_by_hand(world: Any, fixture_cases: dict[str, Case]) ->
         item_completed_at=at("2025-10-15 11:00"),
         evaluator=world.community_worker_x,
     )
-    order_for(
-        case,
-        world.dept_coop,
+    DispatchOrderFactory(
+        case=case,
+        department=world.dept_coop,
         role=OrderRole.COOPERATING,
-        dispatcher=world.district,
-        dispatched=at("2025-09-29 09:00"),
+        dispatcher_area=world.district,
+        dispatched_at=at("2025-09-29 09:00"),
         report_due=at("2025-09-30 17:00"),
         reported_at=at("2025-10-09 09:30"),
         complete_due=at("2025-10-17 17:00"),
         state=OrderState.REPORTED,
     )
-    order_for(
-        case,
-        world.dept_far,
-        dispatcher=world.district,
-        dispatched=at("2025-09-29 09:00"),
+    DispatchOrderFactory(
+        case=case,
+        department=world.dept_far,
+        dispatcher_area=world.district,
+        dispatched_at=at("2025-09-29 09:00"),
         report_due=at("2025-09-30 17:00"),
         complete_due=at("2025-10-17 17:00"),
         state=OrderState.WITHDRAWN,

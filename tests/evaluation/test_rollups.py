@@ -34,8 +34,8 @@ from issues.choices import (
 )
 from issues.models import Case, DispatchOrder, PatrolLog
 from issues.workflow import case_accept, case_feedback, case_submit
+from tests.factories import DispatchOrderFactory, at, case_at
 
-from .factories import at, case_at, order_for
 from .test_rates import NOW, build_fixture
 
 pytestmark = pytest.mark.django_db
@@ -149,23 +149,23 @@ def test_open_snapshot_matches_the_overdue_queryset(world: Any) -> None:
 
 def test_department_rollups_equal_direct_rates(world: Any) -> None:
     cases = build_fixture(world)
-    order_for(
-        cases["C"],
-        world.dept_lead,
-        dispatcher=world.district,
-        dispatched=at("2025-09-29 09:00"),
+    DispatchOrderFactory(
+        case=cases["C"],
+        department=world.dept_lead,
+        dispatcher_area=world.district,
+        dispatched_at=at("2025-09-29 09:00"),
         report_due=at("2025-09-30 17:00"),
         reported_at=at("2025-09-30 10:00"),
         complete_due=at("2025-10-20 17:00"),
         completed_at=at("2025-10-15 11:00"),
         state=OrderState.COMPLETED,
     )
-    order_for(
-        cases["E"],
-        world.dept_coop,
+    DispatchOrderFactory(
+        case=cases["E"],
+        department=world.dept_coop,
         role=OrderRole.COOPERATING,
-        dispatcher=world.district,
-        dispatched=at("2025-09-29 09:00"),
+        dispatcher_area=world.district,
+        dispatched_at=at("2025-09-29 09:00"),
         report_due=at("2025-09-30 17:00"),
         complete_due=at("2025-10-17 17:00"),
     )

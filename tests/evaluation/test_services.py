@@ -19,9 +19,7 @@ from issues.choices import CaseState, FeedbackSolved, OrderRole, Satisfaction
 from issues.models import Case, DispatchOrder
 from issues.workflow import case_dispatch, case_verify
 from issues.workflow.orders import order_complete, order_receive, order_report
-from tests.issues.factories import make_case
-
-from .factories import at
+from tests.factories import at, make_case
 
 pytestmark = pytest.mark.django_db
 

@@ -25,8 +25,8 @@ from issues.choices import (
     Satisfaction,
 )
 from issues.models import Case, DispatchOrder, Feedback, PatrolLog
+from tests.factories import DispatchOrderFactory, UserFactory, at, case_at
 
-from .factories import at, case_at, order_for
 from .test_rates import NOW, build_fixture
 
 pytestmark = pytest.mark.django_db
@@ -48,23 +48,23 @@ def url(name: str, **params: str) -> str:
 @pytest.fixture
 def fixture_world(world: Any) -> Any:
     cases = build_fixture(world)
-    order_for(
-        cases["C"],
-        world.dept_lead,
-        dispatcher=world.district,
-        dispatched=at("2025-09-29 09:00"),
+    DispatchOrderFactory(
+        case=cases["C"],
+        department=world.dept_lead,
+        dispatcher_area=world.district,
+        dispatched_at=at("2025-09-29 09:00"),
         report_due=at("2025-09-30 17:00"),
         reported_at=at("2025-09-30 10:00"),
         complete_due=at("2025-10-20 17:00"),
         completed_at=at("2025-10-15 11:00"),
         state=OrderState.COMPLETED,
     )
-    order_for(
-        cases["E"],
-        world.dept_coop,
+    DispatchOrderFactory(
+        case=cases["E"],
+        department=world.dept_coop,
         role=OrderRole.COOPERATING,
-        dispatcher=world.district,
-        dispatched=at("2025-09-29 09:00"),
+        dispatcher_area=world.district,
+        dispatched_at=at("2025-09-29 09:00"),
         report_due=at("2025-09-30 17:00"),
         complete_due=at("2025-10-17 17:00"),
     )
@@ -123,7 +123,6 @@ def test_a_department_sees_only_itself(client: Client, fixture_world: Any) -> No
 
 
 def test_people_without_a_role_see_nothing(client: Client, fixture_world: Any) -> None:
-    from tests.issues.factories import UserFactory
 
     login(client, UserFactory(username="nobody"))
     assert client.get(reverse("dashboard:overview")).status_code == 403
@@ -242,11 +241,11 @@ def grow(world: Any, n: int, seed: int = 7) -> None:
                 satisfaction=rng.choice(list(Satisfaction.values)),
             )
         if i % 5 == 0:
-            order_for(
-                case,
-                rng.choice([world.dept_lead, world.dept_coop]),
-                dispatcher=world.district,
-                dispatched=created,
+            DispatchOrderFactory(
+                case=case,
+                department=rng.choice([world.dept_lead, world.dept_coop]),
+                dispatcher_area=world.district,
+                dispatched_at=created,
                 report_due=at("2025-09-30 17:00"),
                 complete_due=at("2025-10-20 17:00"),
             )

@@ -14,6 +14,7 @@ from PIL import Image
 from pytest_django import Settings
 
 from issues.photos import clean_photo
+from tests.factories import build_world
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 GPS_IFD = 0x8825
@@ -128,7 +129,6 @@ def test_a_cleaned_photo_is_not_decoded_again() -> None:
 def test_a_submitted_photo_is_stored_as_it_was_first_re_encoded() -> None:
     """The form checks the photo, the intake service again, attaching it a third time: one re-encoding."""
     from issues.workflow import case_submit
-    from tests.issues.factories import build_world
 
     world = build_world()
     out = io.BytesIO()

@@ -6,8 +6,7 @@ import pytest
 from pytest_django import DjangoAssertNumQueries
 
 from issues import reference
-
-from .factories import CategoryTypeFactory
+from tests.factories import CategoryTypeFactory
 
 pytestmark = pytest.mark.django_db
 

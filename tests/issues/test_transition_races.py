@@ -25,8 +25,8 @@ from issues.models import Case, CaseEvent, DispatchOrder, Whistle
 from issues.sweep import run_sweep
 from issues.workflow import TransitionError, case_accept, case_dispatch
 from issues.workflow.orders import order_receive, order_reject
+from tests.factories import MONDAY, World, at, build_world, make_case
 from tests.faults import backends_waiting_on_locks, side_connection, wait_until
-from tests.issues.factories import MONDAY, World, at, build_world, make_case
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

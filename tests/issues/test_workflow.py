@@ -1,6 +1,6 @@
 """issues/workflow/: who may make each transition (and who may not), and what each one writes.
 
-The permission tables name every actor of the small world (tests/issues/factories.py)
+The permission tables name every actor of the small world (tests/factories.py)
 and say who may; everyone else must be refused with TransitionForbidden and the case
 left exactly as it was. ``allowed_transitions`` (the buttons) must agree with the calls.
 """
@@ -38,8 +38,7 @@ from issues.workflow import (
     case_verify,
     case_whistle,
 )
-
-from .factories import ACTORS, MONDAY, World, make_case
+from tests.factories import ACTORS, MONDAY, World, make_case
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +48,7 @@ T = AreaLevel
 
 # The holder of a case at each tier (the community staff also act for their alleys' teams).
 HOLDERS: dict[str, set[str]] = {
-    T.ALLEY: {"chief_x", "service_x", "community_worker_x", "admin"},
+    T.ALLEY: {"chief_x", "service_x", "grid_x", "community_worker_x", "admin"},
     T.COMMUNITY: {"community_worker_x", "admin"},
     T.STREET: {"street_worker", "admin"},
     T.DISTRICT: {"district_officer", "admin"},

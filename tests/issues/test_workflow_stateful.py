@@ -38,8 +38,7 @@ from issues.models import Case, CaseEvent, DispatchOrder, ExtensionRequest, Feed
 from issues.sweep import run_sweep
 from issues.workflow import TransitionError
 from issues.workflow import orders as order_services
-
-from .factories import ACTORS, MONDAY, World
+from tests.factories import ACTORS, MONDAY, World
 
 S = CaseState
 # "natural" picks the actor the rule's step normally needs (the holder, the community, the

@@ -12,59 +12,58 @@ from alleys.choices import AreaLevel
 from issues.choices import CaseState, OrderRole
 from issues.models import Case, CommonIssue, DispatchOrder
 from issues.workflow import case_whistle
-from tests.issues.staff.factories import World, make_case
+from tests.factories import DepartmentFactory, World, make_case
 from tests.issues.staff.helpers import text
 
 pytestmark = pytest.mark.django_db
 
 
 def district_case(world: World, **kwargs: Any) -> Case:
-    return make_case(world, category=world.categories["d"], tier=AreaLevel.DISTRICT, **kwargs)
+    return make_case(world, category=world.cat_d, tier=AreaLevel.DISTRICT, **kwargs)
 
 
 def test_dispatch_form_offers_the_district_departments_and_the_whistle_suggestion(
     world: World, login: Callable[[str], Client]
 ) -> None:
-    case = make_case(world, category=world.categories["c"], tier=AreaLevel.STREET)
+    case = make_case(world, category=world.cat_c, tier=AreaLevel.STREET)
     case_whistle(
         case=case.pk,
-        actor=world["street"],
+        actor=world.street_worker,
         reason="占道经营屡禁不止",
-        departments=[world.departments["coop"], world.departments["lead"]],
+        departments=[world.dept_coop, world.dept_lead],
     )
-    response = login("district").get(f"/staff/dispatch/{case.pk}/")
+    response = login("district_officer").get(f"/staff/dispatch/{case.pk}/")
     assert response.status_code == 200
     form = response.context["form"]
     offered = set(form.fields["lead"].queryset)
-    assert offered == {world.departments["lead"], world.departments["coop"]}
-    assert form.initial["lead"] == world.departments["coop"].pk
-    assert form.initial["cooperating"] == [world.departments["lead"].pk]
+    assert offered == {world.dept_lead, world.dept_coop}
+    assert form.initial["lead"] == world.dept_coop.pk
+    assert form.initial["cooperating"] == [world.dept_lead.pk]
     assert "占道经营屡禁不止" in text(response)
 
 
 def test_dispatch_choices_follow_the_dispatch_level(world: World, login: Callable[[str], Client]) -> None:
     from alleys.choices import DepartmentKind
-    from tests.issues.staff.factories import DepartmentFactory
 
     power = DepartmentFactory(
-        code="QZ-GD", name="国网泉州供电公司", area=world.areas["city"], kind=DepartmentKind.PUBLIC_SERVICE
+        code="QZ-GD", name="国网泉州供电公司", area=world.city, kind=DepartmentKind.PUBLIC_SERVICE
     )
     case = district_case(world)
     offered = set(
-        login("district").get(f"/staff/dispatch/{case.pk}/").context["form"].fields["lead"].queryset
+        login("district_officer").get(f"/staff/dispatch/{case.pk}/").context["form"].fields["lead"].queryset
     )
     # Its own district's departments and the city-wide companies; not city government departments.
-    assert offered == {world.departments["lead"], world.departments["coop"], power}
+    assert offered == {world.dept_lead, world.dept_coop, power}
 
 
 def test_dispatch(world: World, login: Callable[[str], Client]) -> None:
     case = district_case(world)
-    client = login("district")
+    client = login("district_officer")
     response = client.post(
         f"/staff/dispatch/{case.pk}/",
         {
-            "lead": world.departments["lead"].pk,
-            "cooperating": [world.departments["coop"].pk],
+            "lead": world.dept_lead.pk,
+            "cooperating": [world.dept_coop.pk],
             "instructions": "一周内报到",
         },
     )
@@ -72,13 +71,13 @@ def test_dispatch(world: World, login: Callable[[str], Client]) -> None:
     assert response["Location"] == f"/staff/cases/{case.pk}/"
     orders = {o.role: o.department for o in DispatchOrder.objects.filter(case=case)}
     assert orders == {
-        OrderRole.LEAD: world.departments["lead"],
-        OrderRole.COOPERATING: world.departments["coop"],
+        OrderRole.LEAD: world.dept_lead,
+        OrderRole.COOPERATING: world.dept_coop,
     }
     case.refresh_from_db()
-    assert (case.state, case.lead_department) == (CaseState.ACCEPTED, world.departments["lead"])
+    assert (case.state, case.lead_department) == (CaseState.ACCEPTED, world.dept_lead)
     again = client.post(
-        f"/staff/dispatch/{case.pk}/", {"lead": world.departments["coop"].pk, "instructions": ""}, follow=True
+        f"/staff/dispatch/{case.pk}/", {"lead": world.dept_coop.pk, "instructions": ""}, follow=True
     )
     assert "该案件已有在办派单，如需调整请使用改派。" in text(again)
     assert DispatchOrder.objects.filter(case=case).count() == 2
@@ -86,7 +85,7 @@ def test_dispatch(world: World, login: Callable[[str], Client]) -> None:
 
 def test_dispatch_needs_a_lead_and_keeps_the_input(world: World, login: Callable[[str], Client]) -> None:
     case = district_case(world)
-    response = login("district").post(f"/staff/dispatch/{case.pk}/", {"instructions": "尽快"})
+    response = login("district_officer").post(f"/staff/dispatch/{case.pk}/", {"instructions": "尽快"})
     assert response.status_code == 400
     assert "尽快" in text(response)
     assert not DispatchOrder.objects.exists()
@@ -94,15 +93,15 @@ def test_dispatch_needs_a_lead_and_keeps_the_input(world: World, login: Callable
 
 def test_only_the_holding_org_dispatches(world: World, login: Callable[[str], Client]) -> None:
     case = district_case(world)
-    street = login("street")
+    street = login("street_worker")
     page = street.get(f"/staff/dispatch/{case.pk}/")
     assert page.status_code == 200
     assert "您现在不能对该案件派单" in text(page)
     assert '<form method="post" class="stack card"' not in text(page)
-    refused = street.post(f"/staff/dispatch/{case.pk}/", {"lead": world.departments["lead"].pk})
+    refused = street.post(f"/staff/dispatch/{case.pk}/", {"lead": world.dept_lead.pk})
     assert refused.status_code == 403
     assert "您没有权限对该案件执行“派单”" in text(refused)
-    assert login("district_far").get(f"/staff/dispatch/{case.pk}/").status_code == 404
+    assert login("district_officer_far").get(f"/staff/dispatch/{case.pk}/").status_code == 404
     assert not DispatchOrder.objects.exists()
 
 
@@ -110,7 +109,7 @@ def test_dispatch_page_queries(
     world: World, login: Callable[[str], Client], django_assert_max_num_queries: Any
 ) -> None:
     case = district_case(world)
-    client = login("district")
+    client = login("district_officer")
     with django_assert_max_num_queries(14):
         assert client.get(f"/staff/dispatch/{case.pk}/").status_code == 200
 
@@ -121,7 +120,7 @@ def test_dispatch_page_queries(
 def test_org_creates_and_dispatches_a_common_issue(world: World, login: Callable[[str], Client]) -> None:
     x = make_case(world)
     y = make_case(world, alley=world.alley_y)
-    client = login("district")
+    client = login("district_officer")
     missing = client.post(
         "/staff/common-issues/", {"title": "老旧小区路灯", "codes": f"{x.tracking_code} NOSUCH99"}
     )
@@ -146,14 +145,12 @@ def test_org_creates_and_dispatches_a_common_issue(world: World, login: Callable
     assert detail.context["form"] is not None
     dispatched = client.post(
         f"/staff/common-issues/{issue.pk}/",
-        {"lead": world.departments["lead"].pk, "cooperating": [world.departments["coop"].pk]},
+        {"lead": world.dept_lead.pk, "cooperating": [world.dept_coop.pk]},
     )
     assert dispatched.status_code == 302
     assert DispatchOrder.objects.filter(common_issue=issue).count() == 2
     assert client.get(f"/staff/common-issues/{issue.pk}/").context["form"] is None
-    again = client.post(
-        f"/staff/common-issues/{issue.pk}/", {"lead": world.departments["lead"].pk}, follow=True
-    )
+    again = client.post(f"/staff/common-issues/{issue.pk}/", {"lead": world.dept_lead.pk}, follow=True)
     assert "该共性问题已有在办派单。" in text(again)
 
 
@@ -169,17 +166,17 @@ def test_only_org_departments_create_common_issues(world: World, login: Callable
 
 def test_common_issues_are_scoped(world: World, login: Callable[[str], Client]) -> None:
     x = make_case(world)
-    login("district").post("/staff/common-issues/", {"title": "路灯", "codes": x.tracking_code})
+    login("district_officer").post("/staff/common-issues/", {"title": "路灯", "codes": x.tracking_code})
     issue = CommonIssue.objects.get()
-    assert login("cw_x").get(f"/staff/common-issues/{issue.pk}/").status_code == 200
-    assert login("cw_far").get(f"/staff/common-issues/{issue.pk}/").status_code == 404
-    assert login("district_far").get("/staff/common-issues/").context["issues"] == []
+    assert login("community_worker_x").get(f"/staff/common-issues/{issue.pk}/").status_code == 200
+    assert login("community_worker_far").get(f"/staff/common-issues/{issue.pk}/").status_code == 404
+    assert login("district_officer_far").get("/staff/common-issues/").context["issues"] == []
 
 
 def test_common_issue_list_queries(
     world: World, login: Callable[[str], Client], django_assert_max_num_queries: Any
 ) -> None:
-    client = login("district")
+    client = login("district_officer")
 
     def add(n: int) -> None:
         for i in range(n):

@@ -19,7 +19,7 @@ from issues.workflow.orders import (
     order_reject,
     order_report,
 )
-from tests.issues.staff.factories import World
+from tests.factories import World
 from tests.issues.staff.helpers import dispatched_case, png, text
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +48,7 @@ REPORT = {
 
 def reported(world: World) -> DispatchOrder:
     order = lead_order(world)
-    order_report(order=order.pk, actor=world["lead"], **REPORT)
+    order_report(order=order.pk, actor=world.lead_contact, **REPORT)
     return fresh(order)
 
 
@@ -62,31 +62,31 @@ def test_order_list_by_role(world: World, login: Callable[[str], Client]) -> Non
     def listed(actor: str, **params: str) -> set[int]:
         return {o.pk for o in login(actor).get("/staff/orders/", params).context["orders"]}
 
-    assert listed("lead") == {lead.pk}
-    assert listed("coop") == {coop.pk}
-    assert listed("district") == {lead.pk, coop.pk}
+    assert listed("lead_contact") == {lead.pk}
+    assert listed("coop_contact") == {coop.pk}
+    assert listed("district_officer") == {lead.pk, coop.pk}
     assert listed("chief_x") == {lead.pk, coop.pk}  # orders serving cases of the chief's alley
-    assert listed("far_dept") == set()
-    assert listed("district_far") == set()
-    assert listed("district", state="dispatched") == {lead.pk, coop.pk}
-    assert listed("district", state="completed") == set()
-    assert listed("district", overdue="1") == set()
+    assert listed("far_contact") == set()
+    assert listed("district_officer_far") == set()
+    assert listed("district_officer", state="dispatched") == {lead.pk, coop.pk}
+    assert listed("district_officer", state="completed") == set()
+    assert listed("district_officer", overdue="1") == set()
     DispatchOrder.objects.filter(pk=coop.pk).update(report_due=timezone.now() - dt.timedelta(hours=1))
-    assert listed("district", overdue="1") == {coop.pk}
-    assert "报到超期" in text(login("coop").get("/staff/orders/"))
+    assert listed("district_officer", overdue="1") == {coop.pk}
+    assert "报到超期" in text(login("coop_contact").get("/staff/orders/"))
 
 
 def test_order_detail_access(world: World, login: Callable[[str], Client]) -> None:
     order = lead_order(world)
-    assert login("lead").get(f"/staff/orders/{order.pk}/").status_code == 200
-    assert login("coop").get(f"/staff/orders/{order.pk}/").status_code == 404
-    assert login("far_dept").get(f"/staff/orders/{order.pk}/").status_code == 404
+    assert login("lead_contact").get(f"/staff/orders/{order.pk}/").status_code == 200
+    assert login("coop_contact").get(f"/staff/orders/{order.pk}/").status_code == 404
+    assert login("far_contact").get(f"/staff/orders/{order.pk}/").status_code == 404
     assert login("chief_y").get(f"/staff/orders/{order.pk}/").status_code == 404
 
 
 def test_the_department_sees_its_forms(world: World, login: Callable[[str], Client]) -> None:
     order = lead_order(world)
-    body = text(login("lead").get(f"/staff/orders/{order.pk}/"))
+    body = text(login("lead_contact").get(f"/staff/orders/{order.pk}/"))
     for name in ("receive", "report", "reject"):
         assert f"/staff/orders/{order.pk}/{name}/" in body
     assert f"/staff/orders/{order.pk}/complete/" not in body
@@ -99,7 +99,7 @@ def test_the_department_sees_its_forms(world: World, login: Callable[[str], Clie
 
 def test_receive_then_second_click(world: World, login: Callable[[str], Client]) -> None:
     order = lead_order(world)
-    client = login("lead")
+    client = login("lead_contact")
     assert act(client, order, "receive", {}).status_code == 302
     assert fresh(order).state == OrderState.RECEIVED
     again = act(client, order, "receive", {}, follow=True)
@@ -118,7 +118,7 @@ def test_only_the_department_acts_on_its_order(world: World, login: Callable[[st
 
 def test_report(world: World, login: Callable[[str], Client]) -> None:
     order = lead_order(world)
-    client = login("lead")
+    client = login("lead_contact")
     missing = act(client, order, "report", {**REPORT, "work_plan": ""})
     assert missing.status_code == 400
     assert "请填写工作方案。" in text(missing)
@@ -134,7 +134,7 @@ def test_report(world: World, login: Callable[[str], Client]) -> None:
 
 def test_progress_and_complete(world: World, login: Callable[[str], Client]) -> None:
     order = reported(world)
-    client = login("lead")
+    client = login("lead_contact")
     assert "请填写办理进展。" in text(act(client, order, "progress", {"note": ""}))
     assert act(client, order, "progress", {"note": "已拆除违建一半"}).status_code == 302
     assert CaseEvent.objects.filter(kind=EventKind.ORDER_PROGRESS, note="已拆除违建一半").exists()
@@ -149,7 +149,7 @@ def test_progress_and_complete(world: World, login: Callable[[str], Client]) -> 
 
 def test_reject(world: World, login: Callable[[str], Client]) -> None:
     order = lead_order(world)
-    client = login("lead")
+    client = login("lead_contact")
     assert "请填写退单理由。" in text(act(client, order, "reject", {"reason": " "}))
     assert act(client, order, "reject", {"reason": "属于住建职责"}).status_code == 302
     assert fresh(order).state == OrderState.REJECTED
@@ -157,7 +157,7 @@ def test_reject(world: World, login: Callable[[str], Client]) -> None:
 
 def test_extension_request_and_decisions(world: World, login: Callable[[str], Client]) -> None:
     order = reported(world)
-    lead = login("lead")
+    lead = login("lead_contact")
     too_early = (timezone.localdate()).isoformat()
     refused = act(lead, order, "extension", {"reason": "需协调产权单位", "new_due": too_early})
     assert refused.status_code == 400
@@ -180,17 +180,17 @@ def test_extension_request_and_decisions(world: World, login: Callable[[str], Cl
     assert "该派单已有待审批的延期申请。" in text(again)
 
     # The community of the case decides first.
-    street = act(login("street"), order, "extension-community", {"agree": "1"})
+    street = act(login("street_worker"), order, "extension-community", {"agree": "1"})
     assert street.status_code == 403
     assert "只有发起吹哨的社区可以对延期发表意见。" in text(street)
-    assert act(login("cw_y"), order, "extension-community", {"agree": "1"}).status_code == 404
-    community = login("cw_x")
+    assert act(login("community_worker_y"), order, "extension-community", {"agree": "1"}).status_code == 404
+    community = login("community_worker_x")
     assert "申请从" in text(community.get(f"/staff/orders/{order.pk}/"))
     assert act(community, order, "extension-community", {"agree": "1", "note": "同意"}).status_code == 302
     assert ExtensionRequest.objects.get().state == ExtensionState.PENDING_ORG
 
     # Then the organisation department that dispatched.
-    district = login("district")
+    district = login("district_officer")
     no_reason = act(district, order, "extension-org", {"agree": "0", "note": ""})
     assert no_reason.status_code == 400
     assert "不批准延期时请说明理由。" in text(no_reason)
@@ -205,11 +205,11 @@ def test_community_can_refuse_an_extension(world: World, login: Callable[[str], 
     order = reported(world)
     extension_request(
         order=order.pk,
-        actor=world["lead"],
+        actor=world.lead_contact,
         reason="人手不足",
         new_due=order.complete_due + dt.timedelta(days=10),
     )
-    client = login("cw_x")
+    client = login("community_worker_x")
     assert "不同意延期时请说明理由。" in text(act(client, order, "extension-community", {"agree": "0"}))
     assert act(client, order, "extension-community", {"agree": "0", "note": "群众等不了"}).status_code == 302
     assert ExtensionRequest.objects.get().state == ExtensionState.REFUSED
@@ -219,41 +219,43 @@ def test_org_redispatches_or_insists_on_a_rejected_order(
     world: World, login: Callable[[str], Client]
 ) -> None:
     order = lead_order(world, cooperating=False)
-    order_reject(order=order.pk, actor=world["lead"], reason="属于住建职责")
-    district = login("district")
+    order_reject(order=order.pk, actor=world.lead_contact, reason="属于住建职责")
+    district = login("district_officer")
     page = text(district.get(f"/staff/orders/{order.pk}/"))
     assert f"/staff/orders/{order.pk}/redispatch/" in page
     assert f"/staff/orders/{order.pk}/insist/" in page
     assert "丰泽区城管局" not in page  # only this district's departments are offered
     assert "请说明维持派单的理由。" in text(act(district, order, "insist", {"note": ""}))
-    response = act(district, order, "redispatch", {"department": world.departments["coop"].pk})
+    response = act(district, order, "redispatch", {"department": world.dept_coop.pk})
     assert response.status_code == 302
     new = DispatchOrder.objects.exclude(pk=order.pk).get()
     assert response["Location"] == f"/staff/orders/{new.pk}/"
-    assert (new.department, fresh(order).state) == (world.departments["coop"], OrderState.WITHDRAWN)
+    assert (new.department, fresh(order).state) == (world.dept_coop, OrderState.WITHDRAWN)
     assert new.case is not None
-    assert new.case.lead_department == world.departments["coop"]
+    assert new.case.lead_department == world.dept_coop
 
 
 def test_org_insists(world: World, login: Callable[[str], Client]) -> None:
     order = lead_order(world, cooperating=False)
-    order_reject(order=order.pk, actor=world["lead"], reason="不是我们的")
-    refused = act(login("district_far"), order, "insist", {"note": "必须办"})
+    order_reject(order=order.pk, actor=world.lead_contact, reason="不是我们的")
+    refused = act(login("district_officer_far"), order, "insist", {"note": "必须办"})
     assert refused.status_code == 404
-    assert act(login("district"), order, "insist", {"note": "属于城管职责，请办理"}).status_code == 302
+    assert (
+        act(login("district_officer"), order, "insist", {"note": "属于城管职责，请办理"}).status_code == 302
+    )
     assert fresh(order).state == OrderState.DISPATCHED
 
 
 def test_unknown_action_is_404(world: World, login: Callable[[str], Client]) -> None:
     order = lead_order(world)
-    assert login("lead").post(f"/staff/orders/{order.pk}/explode/").status_code == 404
-    assert login("lead").get(f"/staff/orders/{order.pk}/receive/").status_code == 405
+    assert login("lead_contact").post(f"/staff/orders/{order.pk}/explode/").status_code == 404
+    assert login("lead_contact").get(f"/staff/orders/{order.pk}/receive/").status_code == 405
 
 
 # --- queries -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("actor", ["lead", "district", "chief_x", "admin"])
+@pytest.mark.parametrize("actor", ["lead_contact", "district_officer", "chief_x", "admin"])
 def test_order_pages_queries_do_not_grow(
     world: World, login: Callable[[str], Client], django_assert_max_num_queries: Any, actor: str
 ) -> None:
@@ -261,11 +263,13 @@ def test_order_pages_queries_do_not_grow(
     first = reported(world)
     extension_request(
         order=first.pk,
-        actor=world["lead"],
+        actor=world.lead_contact,
         reason="人手不足",
         new_due=first.complete_due + dt.timedelta(days=10),
     )
-    extension_community_decide(extension=ExtensionRequest.objects.get().pk, actor=world["cw_x"], agree=True)
+    extension_community_decide(
+        extension=ExtensionRequest.objects.get().pk, actor=world.community_worker_x, agree=True
+    )
     with django_assert_max_num_queries(9):
         assert client.get("/staff/orders/").status_code == 200
     with django_assert_max_num_queries(16):
@@ -273,7 +277,7 @@ def test_order_pages_queries_do_not_grow(
     for _ in range(15):
         dispatched_case(world)
     for i in range(10):
-        order_progress(order=first.pk, actor=world["lead"], note=f"进展{i}")
+        order_progress(order=first.pk, actor=world.lead_contact, note=f"进展{i}")
     with django_assert_max_num_queries(9):
         assert client.get("/staff/orders/").status_code == 200
     with django_assert_max_num_queries(16):
@@ -285,7 +289,7 @@ def test_an_orders_history_starts_with_its_dispatch(world: World, login: Callabl
     case = dispatched_case(world)
     for role in ("lead", "cooperating"):
         order = case.orders.get(role=role)
-        response = login("district").get(f"/staff/orders/{order.pk}/")
+        response = login("district_officer").get(f"/staff/orders/{order.pk}/")
         kinds = [e.kind for e in response.context["events"]]
         assert kinds[0] == EventKind.DISPATCHED, kinds
         assert kinds.count(EventKind.DISPATCHED) == 1

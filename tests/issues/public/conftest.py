@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.issues.factories import World
+from tests.factories import World
 
 from .helpers import Place, build_place
 

@@ -13,9 +13,18 @@ from django.urls import reverse
 from PIL import Image
 
 from alleys.choices import Role, ServiceKind
-from alleys.models import AlleyProfile, RoleAssignment, StaffProfile
 from dispatch.models import CategoryType
-from tests.issues.factories import CategoryClassFactory, CategoryTypeFactory, UserFactory, World
+from tests.factories import (
+    AlleyProfileFactory,
+    CategoryClassFactory,
+    CategoryTypeFactory,
+    StaffProfileFactory,
+    UserFactory,
+    World,
+    grant,
+    make_actor,
+    make_case,
+)
 
 GPS_IFD = 0x8825
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
@@ -80,22 +89,24 @@ class Place:
 
 def build_place(world: World) -> Place:
     alley = world.alley_x
-    AlleyProfile.objects.create(
+    AlleyProfileFactory(
         area=alley,
         households=180,
+        shops=0,
+        resident_units=0,
         office_hours=OFFICE_HOURS,
         board_contact_phone=BOARD_PHONE,
         convention="一、门前三包，人人有责。\n二、垃圾分类，定时投放。",
     )
-    StaffProfile.objects.create(user=world.chief_x, full_name=CHIEF_NAME, phone=CHIEF_PHONE)
-    deputy = UserFactory(username="deputy_x")
-    StaffProfile.objects.create(user=deputy, full_name=DEPUTY_NAME, phone="13700137000")
-    RoleAssignment.objects.create(user=deputy, role=Role.DEPUTY_CHIEF, area=alley)
-    StaffProfile.objects.create(user=world.service_x, full_name=POLICE_NAME, phone="13600136000")
+    StaffProfileFactory(user=world.chief_x, full_name=CHIEF_NAME, phone=CHIEF_PHONE)
+    make_actor(Role.DEPUTY_CHIEF, area=alley, username="deputy_x", full_name=DEPUTY_NAME, phone="13700137000")
+    StaffProfileFactory(user=world.service_x, full_name=POLICE_NAME, phone="13600136000")
     # A team member without a real name: the board must not fall back to the login name.
-    nameless = UserFactory(username="login_name_only")
-    RoleAssignment.objects.create(
-        user=nameless, role=Role.SERVICE_TEAM, area=alley, service_kind=ServiceKind.DOCTOR
+    grant(
+        UserFactory(username="login_name_only"),
+        Role.SERVICE_TEAM,
+        area=alley,
+        service_kind=ServiceKind.DOCTOR,
     )
     alley_class = CategoryClassFactory(code="A", default_tier="alley")
     community_class = CategoryClassFactory(code="B", default_tier="community")
@@ -147,8 +158,7 @@ def text_of(response: Any) -> str:
 def case_in(
     world: World, *, description: str | None = None, reporter_phone: str | None = None, **kwargs: Any
 ) -> Any:
-    """tests.issues.factories.make_case, with the description and phone this channel's tests need."""
-    from tests.issues.factories import make_case
+    """tests.factories.make_case, with the description and phone this channel's tests need."""
 
     case = make_case(world, **kwargs)
     if description is not None:

@@ -25,8 +25,8 @@ from issues import workflow
 from issues.models import ApiClient, Case, CaseEvent
 from issues.open311 import views as open311_views
 from issues.public import views as public_views
+from tests.factories import World, build_world
 from tests.faults import terminate_own_connection
-from tests.issues.factories import World, build_world
 
 from .helpers import REPORTER_ADDRESS, REPORTER_NAME, REPORTER_PHONE, Place, build_place, jpeg, report_data
 

@@ -14,8 +14,7 @@ from alleys.choices import AreaLevel
 from issues.choices import CaseState
 from issues.models import Case
 from issues.workflow import case_dispatch
-
-from .factories import World, make_case
+from tests.factories import World, make_case
 
 
 def png(name: str = "fix.png", color: str = "green") -> SimpleUploadedFile:
@@ -38,12 +37,12 @@ def visible_text(response: HttpResponse) -> str:
 
 def dispatched_case(world: World, *, cooperating: bool = True, **fields: Any) -> Case:
     """A district-tier case the district organisation department has dispatched to the lead department."""
-    case = make_case(world, category=world.categories["d"], tier=AreaLevel.DISTRICT, **fields)
-    coop = [world.departments["coop"]] if cooperating else []
+    case = make_case(world, category=world.cat_d, tier=AreaLevel.DISTRICT, **fields)
+    coop = [world.dept_coop] if cooperating else []
     case_dispatch(
         case=case.pk,
-        actor=world["district"],
-        lead=world.departments["lead"],
+        actor=world.district_officer,
+        lead=world.dept_lead,
         cooperating=coop,
         instructions="请尽快到现场核查",
     )

@@ -7,7 +7,8 @@ from collections.abc import Callable
 import pytest
 from django.test import Client
 
-from .factories import MASKED, PHONE, World, make_case
+from tests.factories import MASKED, PHONE, World, make_case
+
 from .helpers import dispatched_case, text
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +32,7 @@ def test_staff_pages_need_a_login(client: Client, url: str) -> None:
 
 
 def test_login_lands_on_the_to_do_list(world: World, client: Client) -> None:
-    user = world["chief_x"]
+    user = world.chief_x
     user.set_password("pw-for-test-123")
     user.save()
     response = client.post("/admin/login/", {"username": "chief_x", "password": "pw-for-test-123"})
@@ -49,17 +50,17 @@ CASE_ACCESS = [
     ("chief_x", True, True),
     ("grid_x", True, True),
     ("supervision_x", True, False),
-    ("cw_x", True, True),  # the community verifies and calls back on its alleys' cases
-    ("street", True, False),
-    ("district", True, False),
-    ("city", True, False),
+    ("community_worker_x", True, True),  # the community verifies and calls back on its alleys' cases
+    ("street_worker", True, False),
+    ("district_officer", True, False),
+    ("city_officer", True, False),
     ("admin", True, True),
     ("chief_y", False, False),
-    ("cw_y", False, False),
-    ("cw_far", False, False),
-    ("street_far", False, False),
-    ("district_far", False, False),
-    ("lead", False, False),
+    ("community_worker_y", False, False),
+    ("community_worker_far", False, False),
+    ("street_worker_far", False, False),
+    ("district_officer_far", False, False),
+    ("lead_contact", False, False),
     ("nobody", False, False),
 ]
 
@@ -88,11 +89,11 @@ def test_case_detail_and_list_by_role(
 
 def test_department_sees_the_case_it_has_an_order_for(world: World, login: Callable[[str], Client]) -> None:
     case = dispatched_case(world)
-    lead = login("lead")
+    lead = login("lead_contact")
     response = lead.get(f"/staff/cases/{case.pk}/")
     assert response.status_code == 200
     assert PHONE in text(response)  # the department handles the case
-    assert login("far_dept").get(f"/staff/cases/{case.pk}/").status_code == 404
+    assert login("far_contact").get(f"/staff/cases/{case.pk}/").status_code == 404
 
 
 def test_photo_files_are_served_only_within_the_territory(
@@ -103,11 +104,11 @@ def test_photo_files_are_served_only_within_the_territory(
     from .helpers import png
 
     case = case_submit(
-        category=world.categories["a"],
+        category=world.cat_a,
         alley=world.alley_x,
         description="井盖松动",
         photos=[png("report.png")],
-        actor=world["chief_x"],
+        actor=world.chief_x,
     )
     photo = case.photos.get()
     ok = login("chief_x").get(f"/staff/photos/{photo.pk}/")

@@ -11,8 +11,8 @@ from django.test import Client
 from issues.choices import CaseState, EventKind
 from issues.models import Case, CaseEvent
 from issues.workflow import case_submit
+from tests.factories import MASKED, PHONE, World, make_case
 
-from .factories import MASKED, PHONE, World, make_case
 from .helpers import png, text
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +29,7 @@ def action(client: Client, name: str, cases: list[Case]) -> Any:
 def test_changelist_is_scoped_and_masks_phones(world: World, login: Callable[[str], Client]) -> None:
     mine = make_case(world)
     other = make_case(world, alley=world.alley_y)
-    response = login("cw_x").get(CHANGELIST)
+    response = login("community_worker_x").get(CHANGELIST)
     assert response.status_code == 200
     body = text(response)
     assert mine.tracking_code in body
@@ -42,14 +42,14 @@ def test_changelist_is_scoped_and_masks_phones(world: World, login: Callable[[st
 def test_search_by_tracking_code(world: World, login: Callable[[str], Client]) -> None:
     wanted = make_case(world)
     other = make_case(world)
-    body = text(login("cw_x").get(CHANGELIST, {"q": wanted.tracking_code.lower()}))
+    body = text(login("community_worker_x").get(CHANGELIST, {"q": wanted.tracking_code.lower()}))
     assert wanted.tracking_code in body
     assert other.tracking_code not in body
 
 
 def test_filters_render(world: World, login: Callable[[str], Client]) -> None:
     make_case(world, supervised=True)
-    client = login("street")
+    client = login("street_worker")
     for params in (
         {"state__exact": "submitted"},
         {"overdue": "yes"},
@@ -72,7 +72,7 @@ def test_change_page_is_read_only_for_state_and_shows_the_timeline(
     world: World, login: Callable[[str], Client]
 ) -> None:
     case = case_submit(
-        category=world.categories["a"],
+        category=world.cat_a,
         alley=world.alley_x,
         description="井盖缺失",
         reporter_name="张三",
@@ -104,7 +104,7 @@ def test_change_page_is_read_only_for_state_and_shows_the_timeline(
     )
     case.refresh_from_db()
     assert case.state == CaseState.SUBMITTED
-    watcher = text(login("street").get(f"{CHANGELIST}{case.pk}/change/"))
+    watcher = text(login("street_worker").get(f"{CHANGELIST}{case.pk}/change/"))
     assert 'name="description"' not in watcher
     assert PHONE not in watcher
     assert "张*" in watcher
@@ -131,7 +131,7 @@ def test_accept_action_reports_each_refused_case(world: World, login: Callable[[
 
 def test_supervise_and_chase_actions(world: World, login: Callable[[str], Client]) -> None:
     case = make_case(world)
-    street = login("street")
+    street = login("street_worker")
     assert "已督办 1 件案件。" in text(action(street, "supervise_selected", [case]))
     assert "该案件已在督办中。" in text(action(street, "supervise_selected", [case]))
     assert "已催办 1 件案件。" in text(action(street, "chase_selected", [case]))
@@ -145,7 +145,7 @@ def test_supervise_and_chase_actions(world: World, login: Callable[[str], Client
 def test_changelist_queries(
     world: World, login: Callable[[str], Client], django_assert_max_num_queries: Any
 ) -> None:
-    client = login("street")
+    client = login("street_worker")
     for _ in range(2):
         make_case(world)
     with django_assert_max_num_queries(16):

@@ -18,8 +18,8 @@ from django.conf import settings
 from issues.choices import CaseState
 from issues.models import Case
 from issues.workflow import case_submit
+from tests.factories import World, build_world
 
-from .factories import World, build_world
 from .helpers import dispatched_case, png
 
 pytestmark = [pytest.mark.browser]
@@ -33,8 +33,8 @@ PASSWORD = "browser-test-pass-1"
 @pytest.fixture
 def live_world(transactional_db: None) -> World:
     world = build_world()
-    for name in ("chief_x", "lead", "cw_x"):
-        user = world[name]
+    for name in ("chief_x", "lead_contact", "community_worker_x"):
+        user = world.actor(name)
         user.set_password(PASSWORD)
         user.save()
     return world
@@ -98,7 +98,7 @@ def serious_axe_violations(page: Any) -> list[str]:
 
 def test_chief_accepts_a_case_from_the_to_do_list(live_world: World, live_server: Any, browser: Any) -> None:
     case = case_submit(
-        category=live_world.categories["a"],
+        category=live_world.cat_a,
         alley=live_world.alley_x,
         description="巷口路灯不亮，晚上很黑",
         reporter_name="王五",
@@ -113,6 +113,10 @@ def test_chief_accepts_a_case_from_the_to_do_list(live_world: World, live_server
     page.wait_for_url(f"{live_server.url}/staff/cases/{case.pk}/")
     assert page.get_by_text("13812345678").is_visible()  # the chief handles the case
     photo = page.locator("#photos img").first
+    # The photo is loading="lazy", which the load event does not wait for: let it arrive
+    # (a broken image is complete too, with naturalWidth 0, so the assertion still bites).
+    photo.scroll_into_view_if_needed()
+    page.wait_for_function("img => img.complete", arg=photo.element_handle())
     assert photo.evaluate("img => img.complete && img.naturalWidth > 0")
     assert serious_axe_violations(page) == []
     shot(page, "chief-case")
@@ -132,7 +136,7 @@ def test_chief_accepts_a_case_from_the_to_do_list(live_world: World, live_server
 def test_department_reports_on_its_order(live_world: World, live_server: Any, browser: Any) -> None:
     case = dispatched_case(live_world)
     order = case.orders.get(role="lead")
-    page = open_as(browser, live_server, "lead")
+    page = open_as(browser, live_server, "lead_contact")
     page.goto(f"{live_server.url}/staff/orders/{order.pk}/")
     form = page.locator("#a-report")
     form.get_by_label("分管负责人").fill("李局长")

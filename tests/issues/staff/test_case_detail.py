@@ -12,8 +12,8 @@ from alleys.choices import AreaLevel
 from issues.choices import CaseState, EventKind, FeedbackChannel
 from issues.models import Case, CaseEvent, CasePhoto, Feedback
 from issues.workflow import case_chase, case_submit
+from tests.factories import StaffProfileFactory, World, make_case
 
-from .factories import World, make_case
 from .helpers import dispatched_case, png, text, visible_text
 
 pytestmark = pytest.mark.django_db
@@ -53,15 +53,16 @@ def test_a_watcher_sees_no_forms(world: World, login: Callable[[str], Client]) -
 def test_the_page_shows_timeline_with_units_and_staff_names(
     world: World, login: Callable[[str], Client]
 ) -> None:
+    StaffProfileFactory(user=world.chief_x, full_name="chief_x姓名")
     case = case_submit(
-        category=world.categories["a"],
+        category=world.cat_a,
         alley=world.alley_x,
         description="路灯不亮已经一周",
         reporter_name="王五",
         reporter_phone="13812345678",
-        actor=world["chief_x"],
+        actor=world.chief_x,
     )
-    case_chase(case=case.pk, actor=world["cw_x"], note="请今天处理")
+    case_chase(case=case.pk, actor=world.community_worker_x, note="请今天处理")
     page = visible_text(login("chief_x").get(f"/staff/cases/{case.pk}/"))
     assert "提交诉求" in page
     assert "金鱼巷街巷服务团队" in page
@@ -73,7 +74,7 @@ def test_the_page_shows_timeline_with_units_and_staff_names(
 
 def test_orders_whistles_and_feedback_are_shown(world: World, login: Callable[[str], Client]) -> None:
     case = dispatched_case(world)
-    page = visible_text(login("district").get(f"/staff/cases/{case.pk}/"))
+    page = visible_text(login("district_officer").get(f"/staff/cases/{case.pk}/"))
     assert "鲤城区城管局" in page
     assert "鲤城区住建局" in page
     assert "牵头" in page and "配合" in page
@@ -149,8 +150,8 @@ def test_whistle_from_the_alley(world: World, login: Callable[[str], Client]) ->
 def test_the_street_must_name_departments_when_it_whistles(
     world: World, login: Callable[[str], Client]
 ) -> None:
-    case = make_case(world, category=world.categories["c"], tier=AreaLevel.STREET)
-    client = login("street")
+    case = make_case(world, category=world.cat_c, tier=AreaLevel.STREET)
+    client = login("street_worker")
     page = text(client.get(f"/staff/cases/{case.pk}/"))
     assert "鲤城区城管局" in page  # departments of the case's district are offered
     assert "丰泽区城管局" not in page
@@ -162,19 +163,19 @@ def test_the_street_must_name_departments_when_it_whistles(
         client,
         case,
         "whistle",
-        {"reason": "占道严重，需城管执法", "departments": [world.departments["lead"].pk]},
+        {"reason": "占道严重，需城管执法", "departments": [world.dept_lead.pk]},
     )
     assert done.status_code == 302
     case.refresh_from_db()
     assert case.tier == AreaLevel.DISTRICT
     whistle = case.whistles.get()
-    assert list(whistle.departments.all()) == [world.departments["lead"]]
+    assert list(whistle.departments.all()) == [world.dept_lead]
 
 
 def test_resolve_needs_a_fix_photo_when_the_category_says_so(
     world: World, login: Callable[[str], Client]
 ) -> None:
-    category = world.categories["a"]
+    category = world.cat_a
     category.fix_photo_required = True
     category.save()
     case = make_case(world, state=CaseState.IN_PROGRESS)
@@ -201,7 +202,7 @@ def test_resolve_refuses_a_file_that_is_not_a_photo(world: World, login: Callabl
 
 
 def test_verify_pass_and_fail(world: World, login: Callable[[str], Client]) -> None:
-    client = login("cw_x")
+    client = login("community_worker_x")
     passed = make_case(world, state=CaseState.AWAITING_VERIFICATION)
     assert post(client, passed, "verify", {"passed": "1", "note": "现场已亮"}).status_code == 302
     assert state_of(passed) == CaseState.AWAITING_FEEDBACK
@@ -216,7 +217,7 @@ def test_verify_pass_and_fail(world: World, login: Callable[[str], Client]) -> N
 
 def test_feedback_by_return_call(world: World, login: Callable[[str], Client]) -> None:
     case = make_case(world, state=CaseState.AWAITING_FEEDBACK)
-    client = login("cw_x")
+    client = login("community_worker_x")
     response = post(
         client, case, "feedback", {"solved": "solved", "satisfaction": "satisfied", "comment": "很快"}
     )
@@ -224,7 +225,7 @@ def test_feedback_by_return_call(world: World, login: Callable[[str], Client]) -
     assert state_of(case) == CaseState.CLOSED
     feedback = Feedback.objects.get(case=case)
     assert feedback.channel == FeedbackChannel.RETURN_CALL
-    assert feedback.recorded_by == world["cw_x"]
+    assert feedback.recorded_by == world.community_worker_x
     again = post(client, case, "feedback", {"solved": "solved", "satisfaction": "satisfied"}, follow=True)
     assert again.status_code == 200
     assert "不能评价" in text(again)
@@ -232,7 +233,7 @@ def test_feedback_by_return_call(world: World, login: Callable[[str], Client]) -
 
 def test_feedback_form_requires_its_choices(world: World, login: Callable[[str], Client]) -> None:
     case = make_case(world, state=CaseState.AWAITING_FEEDBACK)
-    response = post(login("cw_x"), case, "feedback", {"comment": "还行"})
+    response = post(login("community_worker_x"), case, "feedback", {"comment": "还行"})
     assert response.status_code == 400
     assert "还行" in text(response)
     assert state_of(case) == CaseState.AWAITING_FEEDBACK
@@ -240,7 +241,7 @@ def test_feedback_form_requires_its_choices(world: World, login: Callable[[str],
 
 def test_close(world: World, login: Callable[[str], Client]) -> None:
     case = make_case(world, state=CaseState.AWAITING_FEEDBACK)
-    assert post(login("cw_x"), case, "close", {"note": "多次联系不上反映人"}).status_code == 302
+    assert post(login("community_worker_x"), case, "close", {"note": "多次联系不上反映人"}).status_code == 302
     assert state_of(case) == CaseState.CLOSED
 
 
@@ -275,7 +276,7 @@ def test_merge_by_tracking_code(world: World, login: Callable[[str], Client]) ->
 
 def test_supervise_twice(world: World, login: Callable[[str], Client]) -> None:
     case = make_case(world)
-    client = login("street")
+    client = login("street_worker")
     assert post(client, case, "supervise", {"note": "限期办结"}).status_code == 302
     assert Case.objects.get(pk=case.pk).supervised
     again = post(client, case, "supervise", {"note": "限期办结"}, follow=True)
@@ -284,7 +285,7 @@ def test_supervise_twice(world: World, login: Callable[[str], Client]) -> None:
 
 def test_chase(world: World, login: Callable[[str], Client]) -> None:
     case = make_case(world)
-    assert post(login("cw_x"), case, "chase", {"note": "请尽快"}).status_code == 302
+    assert post(login("community_worker_x"), case, "chase", {"note": "请尽快"}).status_code == 302
     assert Case.objects.get(pk=case.pk).chase_count == 1
     refused = post(login("chief_x"), case, "chase", {"note": "自己催自己"})
     assert refused.status_code == 403
@@ -292,8 +293,8 @@ def test_chase(world: World, login: Callable[[str], Client]) -> None:
 
 
 def test_dispatch_is_a_link_to_the_dispatch_page(world: World, login: Callable[[str], Client]) -> None:
-    case = make_case(world, category=world.categories["d"], tier=AreaLevel.DISTRICT)
-    client = login("district")
+    case = make_case(world, category=world.cat_d, tier=AreaLevel.DISTRICT)
+    client = login("district_officer")
     assert f"/staff/dispatch/{case.pk}/" in text(client.get(f"/staff/cases/{case.pk}/"))
     response = client.post(f"/staff/cases/{case.pk}/dispatch/")
     assert response.status_code == 302
@@ -305,11 +306,11 @@ def test_dispatch_is_a_link_to_the_dispatch_page(world: World, login: Callable[[
 
 def test_holders_mark_photos_public(world: World, login: Callable[[str], Client]) -> None:
     case = case_submit(
-        category=world.categories["a"],
+        category=world.cat_a,
         alley=world.alley_x,
         description="垃圾堆积",
         photos=[png()],
-        actor=world["chief_x"],
+        actor=world.chief_x,
     )
     photo = case.photos.get()
     assert not photo.is_public
@@ -330,16 +331,14 @@ def test_holders_mark_photos_public(world: World, login: Callable[[str], Client]
 
 def _grow(world: World, case: Case, n: int) -> None:
     for i in range(n):
-        case_chase(case=case.pk, actor=world["cw_x"], note=f"第{i}次催办")
+        case_chase(case=case.pk, actor=world.community_worker_x, note=f"第{i}次催办")
 
 
-@pytest.mark.parametrize("actor", ["chief_x", "cw_x", "street", "admin"])
+@pytest.mark.parametrize("actor", ["chief_x", "community_worker_x", "street_worker", "admin"])
 def test_detail_queries_do_not_grow_with_the_timeline(
     world: World, login: Callable[[str], Client], django_assert_max_num_queries: Any, actor: str
 ) -> None:
-    case = case_submit(
-        category=world.categories["a"], alley=world.alley_x, description="井盖缺失", photos=[png()]
-    )
+    case = case_submit(category=world.cat_a, alley=world.alley_x, description="井盖缺失", photos=[png()])
     client = login(actor)
     _grow(world, case, 2)
     with django_assert_max_num_queries(16):
@@ -353,6 +352,6 @@ def test_detail_queries_with_orders(
     world: World, login: Callable[[str], Client], django_assert_max_num_queries: Any
 ) -> None:
     case = dispatched_case(world)
-    client = login("district")
+    client = login("district_officer")
     with django_assert_max_num_queries(16):
         assert client.get(f"/staff/cases/{case.pk}/").status_code == 200

@@ -13,8 +13,8 @@ from django.utils import timezone
 from alleys.choices import AreaLevel
 from issues.choices import CaseState
 from issues.workflow.orders import extension_community_decide, extension_request, order_reject, order_report
+from tests.factories import World, make_case
 
-from .factories import World, make_case
 from .helpers import dispatched_case, text
 
 pytestmark = pytest.mark.django_db
@@ -29,13 +29,13 @@ def rows(response: Any, key: str) -> set[str]:
 
 
 def test_chief_sees_cases_to_accept_overdue_and_near(world: World, login: Callable[[str], Client]) -> None:
-    now = timezone.now()
-    fresh = make_case(world)
+    now = timezone.now()  # the home page judges deadlines by the real clock
+    fresh = make_case(world, now=now)
     overdue = make_case(world, state=CaseState.IN_PROGRESS, now=now - dt.timedelta(days=40))
-    near = make_case(world, state=CaseState.IN_PROGRESS)
+    near = make_case(world, state=CaseState.IN_PROGRESS, now=now)
     near.escalation_due = near.resolve_due = now + dt.timedelta(hours=3)
     near.save()
-    other_alley = make_case(world, alley=world.alley_y)
+    other_alley = make_case(world, alley=world.alley_y, now=now)
     response = login("chief_x").get("/staff/")
     assert response.status_code == 200
     assert rows(response, "awaiting_acceptance") == {fresh.tracking_code}
@@ -49,10 +49,10 @@ def test_chief_sees_cases_to_accept_overdue_and_near(world: World, login: Callab
 
 def test_community_holds_its_alleys_and_verifies(world: World, login: Callable[[str], Client]) -> None:
     alley_case = make_case(world)
-    community_case = make_case(world, category=world.categories["b"], tier=AreaLevel.COMMUNITY)
+    community_case = make_case(world, category=world.cat_b, tier=AreaLevel.COMMUNITY)
     to_verify = make_case(world, state=CaseState.AWAITING_VERIFICATION)
     elsewhere = make_case(world, alley=world.alley_y, state=CaseState.AWAITING_VERIFICATION)
-    response = login("cw_x").get("/staff/")
+    response = login("community_worker_x").get("/staff/")
     assert rows(response, "awaiting_acceptance") == {alley_case.tracking_code, community_case.tracking_code}
     assert rows(response, "awaiting_verification") == {to_verify.tracking_code}
     assert elsewhere.tracking_code not in text(response)
@@ -62,28 +62,28 @@ def test_community_holds_its_alleys_and_verifies(world: World, login: Callable[[
 
 def test_supervised_cases(world: World, login: Callable[[str], Client]) -> None:
     case = make_case(world, supervised=True)
-    assert rows(login("street").get("/staff/"), "supervised") == {case.tracking_code}
+    assert rows(login("street_worker").get("/staff/"), "supervised") == {case.tracking_code}
     assert rows(login("chief_x").get("/staff/"), "supervised") == {case.tracking_code}
-    assert rows(login("cw_y").get("/staff/"), "supervised") == set()
+    assert rows(login("community_worker_y").get("/staff/"), "supervised") == set()
 
 
 def test_department_sees_its_orders_with_deadlines(world: World, login: Callable[[str], Client]) -> None:
     case = dispatched_case(world)
-    response = login("lead").get("/staff/")
+    response = login("lead_contact").get("/staff/")
     orders = response.context["department_orders"]
     assert [o.case_id for o in orders] == [case.pk]
     assert response.context["counts"]["department_orders"] == 1
     assert "报到期限" in text(response)
     assert not blocks(response)["awaiting_acceptance"]["shown"]
-    late = login("coop").get("/staff/")
+    late = login("coop_contact").get("/staff/")
     assert late.context["counts"]["department_orders"] == 1
-    assert login("far_dept").get("/staff/").context["counts"]["department_orders"] == 0
+    assert login("far_contact").get("/staff/").context["counts"]["department_orders"] == 0
 
 
 def test_overdue_orders_are_marked(world: World, login: Callable[[str], Client]) -> None:
     case = dispatched_case(world)
     case.orders.update(report_due=timezone.now() - dt.timedelta(days=1))
-    response = login("lead").get("/staff/")
+    response = login("lead_contact").get("/staff/")
     assert response.context["counts"]["orders_overdue"] == 1
     assert "报到超期" in text(response)
 
@@ -93,7 +93,7 @@ def test_extensions_wait_for_the_community_then_the_org(world: World, login: Cal
     order = case.orders.get(role="lead")
     order_report(
         order=order.pk,
-        actor=world["lead"],
+        actor=world.lead_contact,
         leader_name="李局",
         contact_name="小陈",
         contact_phone="0595-1234567",
@@ -101,29 +101,29 @@ def test_extensions_wait_for_the_community_then_the_org(world: World, login: Cal
     )
     ext = extension_request(
         order=order.pk,
-        actor=world["lead"],
+        actor=world.lead_contact,
         reason="需协调产权单位",
         new_due=order.complete_due + dt.timedelta(days=30),
     )
-    community = login("cw_x").get("/staff/")
+    community = login("community_worker_x").get("/staff/")
     assert [e.pk for e in community.context["community_extensions"]] == [ext.pk]
     assert community.context["counts"]["community_extensions"] == 1
-    assert login("cw_y").get("/staff/").context["community_extensions"] == []
-    assert login("district").get("/staff/").context["org_extensions"] == []
-    extension_community_decide(extension=ext.pk, actor=world["cw_x"], agree=True)
-    org = login("district").get("/staff/")
+    assert login("community_worker_y").get("/staff/").context["community_extensions"] == []
+    assert login("district_officer").get("/staff/").context["org_extensions"] == []
+    extension_community_decide(extension=ext.pk, actor=world.community_worker_x, agree=True)
+    org = login("district_officer").get("/staff/")
     assert [e.pk for e in org.context["org_extensions"]] == [ext.pk]
-    assert login("district_far").get("/staff/").context["org_extensions"] == []
+    assert login("district_officer_far").get("/staff/").context["org_extensions"] == []
 
 
 def test_rejected_orders_wait_for_the_org(world: World, login: Callable[[str], Client]) -> None:
     case = dispatched_case(world)
     order = case.orders.get(role="cooperating")
-    order_reject(order=order.pk, actor=world["coop"], reason="不属于住建职责")
-    response = login("district").get("/staff/")
+    order_reject(order=order.pk, actor=world.coop_contact, reason="不属于住建职责")
+    response = login("district_officer").get("/staff/")
     assert [o.pk for o in response.context["rejected_orders"]] == [order.pk]
     assert "不属于住建职责" in text(response)
-    assert login("district_far").get("/staff/").context["rejected_orders"] == []
+    assert login("district_officer_far").get("/staff/").context["rejected_orders"] == []
 
 
 def test_nothing_to_do(world: World, login: Callable[[str], Client]) -> None:
@@ -141,10 +141,13 @@ def _bulk(world: World, n: int) -> None:
     for _ in range(max(1, n // 5)):
         case = dispatched_case(world)
         order = case.orders.get(role="cooperating")
-        order_reject(order=order.pk, actor=world["coop"], reason="不属于本部门")
+        order_reject(order=order.pk, actor=world.coop_contact, reason="不属于本部门")
 
 
-@pytest.mark.parametrize("actor", ["chief_x", "cw_x", "street", "district", "lead", "admin", "nobody"])
+@pytest.mark.parametrize(
+    "actor",
+    ["chief_x", "community_worker_x", "street_worker", "district_officer", "lead_contact", "admin", "nobody"],
+)
 def test_home_queries_do_not_grow(
     world: World, login: Callable[[str], Client], django_assert_max_num_queries: Any, actor: str
 ) -> None:

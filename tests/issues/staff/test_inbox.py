@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 
 from issues.models import Notification
+from tests.factories import World, make_case
 
-from .factories import World, make_case
 from .helpers import text
 
 pytestmark = pytest.mark.django_db
@@ -22,8 +22,8 @@ def note(user: Any, title: str, **kwargs: Any) -> Notification:
 
 def test_inbox_lists_my_messages_only(world: World, login: Callable[[str], Client]) -> None:
     case = make_case(world)
-    mine = note(world["chief_x"], "新诉求：路灯不亮", case=case)
-    note(world["chief_y"], "别人的消息")
+    mine = note(world.chief_x, "新诉求：路灯不亮", case=case)
+    note(world.chief_y, "别人的消息")
     response = login("chief_x").get("/staff/inbox/")
     body = text(response)
     assert "新诉求：路灯不亮" in body
@@ -34,9 +34,9 @@ def test_inbox_lists_my_messages_only(world: World, login: Callable[[str], Clien
 
 
 def test_mark_one_and_all_read(world: World, login: Callable[[str], Client]) -> None:
-    first = note(world["chief_x"], "一")
-    second = note(world["chief_x"], "二")
-    other = note(world["chief_y"], "三")
+    first = note(world.chief_x, "一")
+    second = note(world.chief_x, "二")
+    other = note(world.chief_y, "三")
     client = login("chief_x")
     response = client.post(
         "/staff/inbox/read/", {"id": [first.pk, other.pk], "next": "/staff/inbox/?unread=1"}
@@ -51,7 +51,7 @@ def test_mark_one_and_all_read(world: World, login: Callable[[str], Client]) -> 
     assert [n.pk for n in unread.context["notes"]] == [second.pk]
     done = client.post("/staff/inbox/read/", {"all": "1"}, follow=True)
     assert "已将 1 条消息标为已读。" in text(done)
-    assert not Notification.objects.filter(recipient=world["chief_x"], read_at__isnull=True).exists()
+    assert not Notification.objects.filter(recipient=world.chief_x, read_at__isnull=True).exists()
 
 
 def test_mark_read_refuses_an_offsite_next(world: World, login: Callable[[str], Client]) -> None:
@@ -65,10 +65,10 @@ def test_inbox_queries(
     case = make_case(world)
     client = login("chief_x")
     for i in range(2):
-        note(world["chief_x"], f"消息{i}", case=case)
+        note(world.chief_x, f"消息{i}", case=case)
     with django_assert_max_num_queries(7):
         assert client.get("/staff/inbox/").status_code == 200
     for i in range(60):
-        note(world["chief_x"], f"更多{i}", case=case)
+        note(world.chief_x, f"更多{i}", case=case)
     with django_assert_max_num_queries(7):
         assert client.get("/staff/inbox/").status_code == 200

@@ -12,8 +12,8 @@ from django.utils import timezone
 from alleys.choices import AreaLevel
 from issues.choices import CaseSource, CaseState
 from issues.models import Case, PatrolLog
+from tests.factories import World
 
-from .factories import World
 from .helpers import png, text
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ def form(world: World, **overrides: Any) -> dict[str, Any]:
     data = {
         "source": CaseSource.HOTLINE,
         "alley": world.alley_x.pk,
-        "category": world.categories["b"].pk,
+        "category": world.cat_b.pk,
         "description": "楼上漏水，邻居不开门",
         "address_detail": "金鱼巷12号",
         "urgency": "normal",
@@ -37,7 +37,7 @@ def form(world: World, **overrides: Any) -> dict[str, Any]:
 
 
 def test_hotline_registration(world: World, login: Callable[[str], Client]) -> None:
-    response = login("cw_x").post("/staff/cases/new/", form(world, photos=[png()]))
+    response = login("community_worker_x").post("/staff/cases/new/", form(world, photos=[png()]))
     assert response.status_code == 302
     case = Case.objects.get()
     assert response["Location"] == f"/staff/cases/{case.pk}/"
@@ -46,14 +46,14 @@ def test_hotline_registration(world: World, login: Callable[[str], Client]) -> N
         AreaLevel.COMMUNITY,
         CaseState.SUBMITTED,
     )
-    assert case.created_by == world["cw_x"]
+    assert case.created_by == world.community_worker_x
     assert case.reporter_phone == "13700001111"
     assert case.consent_at is not None
     assert case.photos.count() == 1
 
 
 def test_keep_at_a_lower_tier(world: World, login: Callable[[str], Client]) -> None:
-    response = login("cw_x").post("/staff/cases/new/", form(world, keep_lower_tier="alley"))
+    response = login("community_worker_x").post("/staff/cases/new/", form(world, keep_lower_tier="alley"))
     assert response.status_code == 302
     assert Case.objects.get().tier == AreaLevel.ALLEY
 
@@ -61,7 +61,7 @@ def test_keep_at_a_lower_tier(world: World, login: Callable[[str], Client]) -> N
 def test_cannot_register_a_higher_tier_than_the_category_sets(
     world: World, login: Callable[[str], Client]
 ) -> None:
-    response = login("cw_x").post("/staff/cases/new/", form(world, keep_lower_tier="street"))
+    response = login("community_worker_x").post("/staff/cases/new/", form(world, keep_lower_tier="street"))
     assert response.status_code == 400
     assert "只能把案件留在更低的层级办理" in text(response)
     assert "楼上漏水，邻居不开门" in text(response)
@@ -71,7 +71,7 @@ def test_cannot_register_a_higher_tier_than_the_category_sets(
 def test_the_service_message_shows_when_the_description_is_missing(
     world: World, login: Callable[[str], Client]
 ) -> None:
-    response = login("cw_x").post("/staff/cases/new/", form(world, description=" "))
+    response = login("community_worker_x").post("/staff/cases/new/", form(world, description=" "))
     assert response.status_code == 400
     assert "请描述遇到的问题。" in text(response)
     assert "赵六" in text(response)
@@ -88,14 +88,14 @@ def test_only_alleys_of_the_territory_are_offered(world: World, login: Callable[
 
 
 def test_departments_do_not_register_cases(world: World, login: Callable[[str], Client]) -> None:
-    response = login("lead").get("/staff/cases/new/")
+    response = login("lead_contact").get("/staff/cases/new/")
     assert response.status_code == 403
     assert "您的辖区内没有街巷" in text(response)
 
 
 def test_found_on_patrol_is_prefilled_and_linked(world: World, login: Callable[[str], Client]) -> None:
     log = PatrolLog.objects.create(
-        chief=world["chief_x"], alley=world.alley_x, kind="visit", date=timezone.localdate()
+        chief=world.chief_x, alley=world.alley_x, kind="visit", date=timezone.localdate()
     )
     client = login("chief_x")
     page = client.get(f"/staff/cases/new/?patrol={log.pk}")
@@ -108,7 +108,7 @@ def test_found_on_patrol_is_prefilled_and_linked(world: World, login: Callable[[
     )
     response = client.post(
         f"/staff/cases/new/?patrol={log.pk}",
-        form(world, source=CaseSource.VISIT, patrol=log.pk, category=world.categories["a"].pk),
+        form(world, source=CaseSource.VISIT, patrol=log.pk, category=world.cat_a.pk),
     )
     assert response.status_code == 302
     case = Case.objects.get()
@@ -124,12 +124,15 @@ def test_default_source_follows_the_role(world: World, login: Callable[[str], Cl
         login("grid_x").get("/staff/cases/new/").context["form"].initial["source"] == CaseSource.GRID_WORKER
     )
     assert login("chief_x").get("/staff/cases/new/").context["form"].initial["source"] == CaseSource.PATROL
-    assert login("cw_x").get("/staff/cases/new/").context["form"].initial["source"] == CaseSource.HOTLINE
+    assert (
+        login("community_worker_x").get("/staff/cases/new/").context["form"].initial["source"]
+        == CaseSource.HOTLINE
+    )
 
 
 def test_intake_page_queries(
     world: World, login: Callable[[str], Client], django_assert_max_num_queries: Any
 ) -> None:
-    client = login("street")
+    client = login("street_worker")
     with django_assert_max_num_queries(12):
         assert client.get("/staff/cases/new/").status_code == 200

@@ -12,8 +12,8 @@ from django.test import Client
 from django.utils import timezone
 
 from issues.models import PatrolLog
+from tests.factories import World, make_case
 
-from .factories import World, make_case
 from .helpers import text, visible_text
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +44,7 @@ def test_new_patrol(world: World, login: Callable[[str], Client]) -> None:
     log = PatrolLog.objects.get()
     assert response["Location"] == f"/staff/patrols/{log.pk}/"
     assert (log.chief, log.alley, log.checked, log.expense_yuan) == (
-        world["chief_x"],
+        world.chief_x,
         world.alley_x,
         ["下水道", "消防通道"],
         Decimal("12.50"),
@@ -83,7 +83,7 @@ def test_not_in_the_future_nor_on_another_alley(world: World, login: Callable[[s
 
 
 def test_only_the_alley_team_logs_patrols(world: World, login: Callable[[str], Client]) -> None:
-    for actor in ("cw_x", "street", "lead"):
+    for actor in ("community_worker_x", "street_worker", "lead_contact"):
         response = login(actor).get("/staff/patrols/new/")
         assert response.status_code == 403
         assert "只有街巷长" in text(response)
@@ -94,23 +94,23 @@ def test_list_shows_the_territory_with_found_cases_and_my_expense(
 ) -> None:
     today = timezone.localdate()
     mine = PatrolLog.objects.create(
-        chief=world["chief_x"],
+        chief=world.chief_x,
         alley=world.alley_x,
         date=today,
         expense_yuan=Decimal("8"),
         households_visited=5,
     )
-    PatrolLog.objects.create(chief=world["chief_y"], alley=world.alley_y, date=today)
+    PatrolLog.objects.create(chief=world.chief_y, alley=world.alley_y, date=today)
     make_case(world, patrol=mine)
     make_case(world, patrol=mine)
     response = login("chief_x").get("/staff/patrols/")
     assert [log.pk for log in response.context["logs"]] == [mine.pk]
     assert response.context["logs"][0].n_cases == 2
     assert "工作经费 8.00 元" in visible_text(response)
-    street = login("street").get("/staff/patrols/")
+    street = login("street_worker").get("/staff/patrols/")
     assert len(street.context["logs"]) == 2
-    assert login("cw_y").get(f"/staff/patrols/{mine.pk}/").status_code == 404
-    detail = login("cw_x").get(f"/staff/patrols/{mine.pk}/")
+    assert login("community_worker_y").get(f"/staff/patrols/{mine.pk}/").status_code == 404
+    detail = login("community_worker_x").get(f"/staff/patrols/{mine.pk}/")
     assert detail.status_code == 200
     assert "/staff/cases/new/?patrol=" not in text(detail)  # only the chief registers from their own log
 
@@ -119,12 +119,12 @@ def test_patrol_list_queries(
     world: World, login: Callable[[str], Client], django_assert_max_num_queries: Any
 ) -> None:
     today = timezone.localdate()
-    client = login("street")
+    client = login("street_worker")
 
     def add(n: int, start: int) -> None:
         for i in range(start, start + n):
             log = PatrolLog.objects.create(
-                chief=world["chief_x"], alley=world.alley_x, date=today - dt.timedelta(days=i)
+                chief=world.chief_x, alley=world.alley_x, date=today - dt.timedelta(days=i)
             )
             make_case(world, patrol=log)
 
