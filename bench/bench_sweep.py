@@ -8,7 +8,7 @@ Figures (see bench/README.md for what each means):
    the same 10,000 rows (same columns, new holder joined in) — goal ≤ 3×;
 2. ``run_sweep`` with nothing due vs a bare ``SELECT count(*)`` of overdue open cases over
    the partial index ``case_open_by_deadline`` — goal ≤ 2×;
-3. ``dispatch.notify_events`` (one timeline event per task, as a single transition schedules
+3. ``notify_events`` (``issues.tasks``) (one timeline event per task, as a single transition schedules
    it) through a real prefork Celery worker on Redis vs a bare task doing one ORM update —
    goal ≥ 0.8× its throughput; and both again with ``CELERY_DB_REUSE_MAX=0`` (Celery closes
    the database connection around every task) to show what connection reuse buys.
