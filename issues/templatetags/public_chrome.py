@@ -8,7 +8,8 @@ process renders each (block, language, values) once and keeps the HTML.
 
 Only for markup that depends on nothing else: no request, user, form or data may be
 used inside the block (the kept HTML is served to everyone). With DEBUG on nothing is
-kept, so an edited template shows at once; a changed setting (tests) forgets everything.
+kept, so an edited template shows at once; a changed setting forgets everything, and so does
+``clear_process_caches()`` (the tests' one fixture).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from django.urls import get_script_prefix
 from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 
+from alleys.reference import register_process_cache
+
 register = template.Library()
 
 # Far more than the pages × languages × nav values there are; a bound against a misuse.
@@ -37,6 +40,7 @@ def forget(**_kwargs: Any) -> None:
 
 
 setting_changed.connect(forget, dispatch_uid="public-chrome-forget")
+register_process_cache(forget)
 
 
 class ChromeNode(Node):
