@@ -22,7 +22,7 @@ from ..choices import (
 )
 from ..models import Case, CaseEvent
 from .events import (
-    _notify_ids,
+    notify_event_ids,
     stored,
 )
 from .rules import (
@@ -222,7 +222,7 @@ def cases_escalate_claimed(
             for case in at_city
         )
         event_ids += [e.pk for e in supervised if e.pk]
-    _notify_ids(event_ids)
+    notify_event_ids(event_ids)
     return escalated, len(at_city)
 
 

@@ -29,15 +29,15 @@ from ..choices import (
 from ..models import Case, CaseEvent, Feedback
 from .bulk import ClaimedCase, cases_escalate_claimed
 from .events import (
-    _attach_photos,
-    _clean_photos_first,
-    _lock,
-    _notify,
-    _now,
-    _require,
     actor_label,
+    attach_photos,
+    clean_photos_first,
+    lock_case,
+    moment,
     new_event,
+    notify_after_commit,
     record_event,
+    require_text,
     stored,
 )
 from .rules import (
@@ -46,7 +46,7 @@ from .rules import (
     TransitionError,
     TransitionForbidden,
     TransitionInvalid,
-    _active_order_states,
+    active_order_states,
     check,
     may_receive_orders_from,
 )
@@ -90,8 +90,8 @@ def case_submit(
 
     from .placement import place_at_tier
 
-    now = _now(now)
-    description = _require(description, "description", _("请描述遇到的问题。"))
+    now = moment(now)
+    description = require_text(description, "description", _("请描述遇到的问题。"))
     if alley.level != AreaLevel.ALLEY:
         raise TransitionInvalid(_("请选择具体的街巷/网格。"), field="alley")
     if not category.is_active:
@@ -103,7 +103,7 @@ def case_submit(
         source = CaseSource.HOTLINE
     if actor is not None and not scope_for(actor).covers_code(alley.code):
         raise TransitionForbidden(_("只能登记本辖区街巷的案件。"))
-    photos = _clean_photos_first(photos)
+    photos = clean_photos_first(photos)
     tier = category.start_tier
     if keep_lower_tier:
         if actor is None:
@@ -160,8 +160,8 @@ def case_submit(
         for event in events:
             event.case = case
         CaseEvent.objects.bulk_create(events)
-        _attach_photos(case, events[0], photos, PhotoKind.REPORT, public=False)
-        _notify(events[0])
+        attach_photos(case, events[0], photos, PhotoKind.REPORT, public=False)
+        notify_after_commit(events[0])
     return case
 
 
@@ -182,9 +182,9 @@ def case_accept(*, case: Case | int, actor: Member, note: str = "", now: dt.date
     """The holder signs for the case (yellow light); the resolve deadline now governs."""
     from dispatch.deadlines import warn_time
 
-    now = _now(now)
+    now = moment(now)
     with transaction.atomic():
-        case = _lock(case)
+        case = lock_case(case)
         transition = check(TRANSITIONS["accept"], case, actor)
         before = case.state
         case.state = transition.next_state
@@ -198,9 +198,9 @@ def case_accept(*, case: Case | int, actor: Member, note: str = "", now: dt.date
 
 def case_start(*, case: Case | int, actor: Member, note: str = "", now: dt.datetime | None = None) -> Case:
     """The holder starts work on the case."""
-    now = _now(now)
+    now = moment(now)
     with transaction.atomic():
-        case = _lock(case)
+        case = lock_case(case)
         transition = check(TRANSITIONS["start"], case, actor)
         before = case.state
         case.state = transition.next_state
@@ -228,10 +228,10 @@ def case_whistle(
     from ..models import Whistle
     from .placement import place_at_tier
 
-    now = _now(now)
-    reason = _require(reason, "reason", _("请说明吹哨上报的理由。"))
+    now = moment(now)
+    reason = require_text(reason, "reason", _("请说明吹哨上报的理由。"))
     with transaction.atomic():
-        case = _lock(case)
+        case = lock_case(case)
         check(TRANSITIONS["whistle"], case, actor)
         if case.tier == AreaLevel.STREET and not departments:
             raise TransitionInvalid(_("街道吹哨时请至少指定一个责任部门。"), field="departments")
@@ -269,7 +269,7 @@ def case_whistle(
             label=label,
             data={"whistle_id": whistle.pk, "department_ids": [d.pk for d in departments]},
         )
-        _notify(event)
+        notify_after_commit(event)
     return case
 
 
@@ -282,9 +282,9 @@ def case_escalate(*, case: Case | int, now: dt.datetime | None = None) -> Case |
     constraint refuses a second one, whatever ran twice (the case then stays, its clock
     stopped, and this returns None).
     """
-    now = _now(now)
+    now = moment(now)
     with transaction.atomic():
-        case = _lock(case)
+        case = lock_case(case)
         if case.state not in TRANSITIONS["escalate"].sources or case.escalation_due is None:
             return None
         if case.escalation_due > now:
@@ -317,11 +317,11 @@ def case_resolve(
     _by_lead_order: bool = False,
 ) -> Case:
     """The holder (or the lead department, through its order) reports the fix: green light."""
-    now = _now(now)
-    note = _require(note, "note", _("请填写办理结果。"))
-    photos = _clean_photos_first(photos)
+    now = moment(now)
+    note = require_text(note, "note", _("请填写办理结果。"))
+    photos = clean_photos_first(photos)
     with transaction.atomic():
-        case = _lock(case)
+        case = lock_case(case)
         transition = check(TRANSITIONS["resolve"], case, actor, system=_by_lead_order)
         if not _by_lead_order and case.lead_department_id:
             raise TransitionError(_("该案件已派单，由牵头部门通过派单办结。"))
@@ -347,8 +347,8 @@ def case_resolve(
             note=note,
             label=case.lead_department.name if _by_lead_order and case.lead_department else None,
         )
-        _attach_photos(case, event, photos, PhotoKind.FIX, public=photos_public)
-        _notify(event)
+        attach_photos(case, event, photos, PhotoKind.FIX, public=photos_public)
+        notify_after_commit(event)
     return case
 
 
@@ -360,11 +360,11 @@ def case_verify(
 
     from .placement import set_fresh_deadlines
 
-    now = _now(now)
+    now = moment(now)
     if not passed:
-        note = _require(note, "note", _("核实未通过时请说明原因。"))
+        note = require_text(note, "note", _("核实未通过时请说明原因。"))
     with transaction.atomic():
-        case = _lock(case)
+        case = lock_case(case)
         check(TRANSITIONS["verify"], case, actor)
         before = case.state
         if passed:
@@ -403,7 +403,7 @@ def case_verify(
                 label=_community_label(case),
                 data=data,
             )
-        _notify(event)
+        notify_after_commit(event)
     return case
 
 
@@ -454,7 +454,7 @@ def case_feedback(
     """
     from .placement import set_fresh_deadlines
 
-    now = _now(now)
+    now = moment(now)
     if solved not in FeedbackSolved.values:
         raise TransitionInvalid(_("请选择问题是否解决。"), field="solved")
     if satisfaction not in Satisfaction.values:
@@ -466,7 +466,7 @@ def case_feedback(
     if channel == FeedbackChannel.RESIDENT and actor is not None:
         channel = FeedbackChannel.RETURN_CALL
     with transaction.atomic():
-        case = _lock(case)
+        case = lock_case(case)
         check(TRANSITIONS["feedback"], case, actor, system=actor is None)
         if Feedback.objects.filter(case=case, round=case.feedback_round).exists():
             raise TransitionError(_("这一轮办理已经评价过了，感谢您的反馈。"))
@@ -525,13 +525,13 @@ def case_feedback(
                 label=label,
                 data=data,
             )
-            _notify(feedback_event, event)
+            notify_after_commit(feedback_event, event)
         else:
             case.state = S.CLOSED
             case.closed_at = now
             case.save()
             event = record_event(case, EventKind.CLOSED, actor=actor, now=now, from_state=before, label=label)
-            _notify(feedback_event)
+            notify_after_commit(feedback_event)
     return case
 
 
@@ -539,9 +539,9 @@ def case_close(
     *, case: Case | int, actor: Member | None = None, note: str = "", now: dt.datetime | None = None
 ) -> Case:
     """Close a case without feedback: by the community, or by the sweep after the feedback window."""
-    now = _now(now)
+    now = moment(now)
     with transaction.atomic():
-        case = _lock(case)
+        case = lock_case(case)
         transition = check(TRANSITIONS["close"], case, actor, system=actor is None)
         before = case.state
         case.state = transition.next_state
@@ -561,10 +561,10 @@ def case_close(
 
 def case_reject(*, case: Case | int, actor: Member, reason: str, now: dt.datetime | None = None) -> Case:
     """Not a matter for us (不予受理), with the reason the resident will read."""
-    now = _now(now)
-    reason = _require(reason, "reason", _("请填写不予受理的理由，群众会看到。"))
+    now = moment(now)
+    reason = require_text(reason, "reason", _("请填写不予受理的理由，群众会看到。"))
     with transaction.atomic():
-        case = _lock(case)
+        case = lock_case(case)
         transition = check(TRANSITIONS["reject"], case, actor)
         before = case.state
         case.state = transition.next_state
@@ -582,9 +582,9 @@ def case_merge(
     *, case: Case | int, actor: Member, into: Case | int, note: str = "", now: dt.datetime | None = None
 ) -> Case:
     """A duplicate: merged into another case, whose progress the resident then follows."""
-    now = _now(now)
+    now = moment(now)
     with transaction.atomic():
-        case = _lock(case)
+        case = lock_case(case)
         transition = check(TRANSITIONS["merge"], case, actor)
         target_pk = into if isinstance(into, int) else into.pk
         if target_pk == case.pk:
@@ -625,16 +625,16 @@ def _withdraw_orders(case: Case, *, actor: Member, reason: str, now: dt.datetime
         return
     from .orders import orders_withdraw_for_case
 
-    _notify(*orders_withdraw_for_case(case=case, actor=actor, reason=reason, now=now))
+    notify_after_commit(*orders_withdraw_for_case(case=case, actor=actor, reason=reason, now=now))
 
 
 def case_supervise(
     *, case: Case | int, actor: Member, note: str = "", now: dt.datetime | None = None
 ) -> Case:
     """Put the case under supervision (督办); the holder is told."""
-    now = _now(now)
+    now = moment(now)
     with transaction.atomic():
-        case = _lock(case)
+        case = lock_case(case)
         check(TRANSITIONS["supervise"], case, actor)
         if case.supervised:
             raise TransitionError(_("该案件已在督办中。"))
@@ -643,15 +643,15 @@ def case_supervise(
         event = record_event(
             case, EventKind.SUPERVISED, actor=actor, now=now, note=note, label=_supervisor_label(actor)
         )
-        _notify(event)
+        notify_after_commit(event)
     return case
 
 
 def case_chase(*, case: Case | int, actor: Member, note: str = "", now: dt.datetime | None = None) -> Case:
     """Chase the holder (催办); counted, and the holder (and lead department) is told."""
-    now = _now(now)
+    now = moment(now)
     with transaction.atomic():
-        case = _lock(case)
+        case = lock_case(case)
         check(TRANSITIONS["chase"], case, actor)
         case.chase_count += 1
         case.save(update_fields=["chase_count", "updated_at"])
@@ -661,7 +661,7 @@ def case_chase(*, case: Case | int, actor: Member, note: str = "", now: dt.datet
         event = record_event(
             case, EventKind.CHASED, actor=actor, now=now, note=note, label=_supervisor_label(actor), data=data
         )
-        _notify(event)
+        notify_after_commit(event)
     return case
 
 
@@ -693,9 +693,9 @@ def case_dispatch(
     """
     from .orders import create_orders
 
-    now = _now(now)
+    now = moment(now)
     with transaction.atomic():
-        case = _lock(case)
+        case = lock_case(case)
         check(TRANSITIONS["dispatch"], case, actor)
         if case.tier not in (AreaLevel.DISTRICT, AreaLevel.CITY):
             raise TransitionError(_("只有区、市委组织部可以派单。"))
@@ -709,7 +709,7 @@ def case_dispatch(
                 raise TransitionInvalid(
                     _("“%(name)s”不属于本级派单范围。") % {"name": dept.name}, field="lead"
                 )
-        if case.orders.filter(state__in=_active_order_states()).exists():
+        if case.orders.filter(state__in=active_order_states()).exists():
             raise TransitionError(_("该案件已有在办派单，如需调整请使用改派。"))
         before = case.state
         orders = create_orders(
@@ -738,15 +738,15 @@ def case_dispatch(
             note=instructions,
             data={"order_ids": [o.pk for o in orders], "department_ids": [lead.pk, *[d.pk for d in coop]]},
         )
-        _notify(event)
+        notify_after_commit(event)
     return case
 
 
 def case_mark_in_progress(*, case: Case | int, now: dt.datetime | None = None, label: str = "") -> Case:
     """The lead department has reported (报到): a dispatched case is now being handled (yellow)."""
-    now = _now(now)
+    now = moment(now)
     with transaction.atomic():
-        case = _lock(case)
+        case = lock_case(case)
         transition = TRANSITIONS["mark-in-progress"]
         if case.state not in transition.sources:
             return case  # already in progress, or moved on: nothing to start
@@ -781,7 +781,7 @@ def case_dispatched_with_common_issue(
     Called by dispatch.orders.common_issue_dispatch inside its transaction, which has checked
     the organisation department's right to dispatch.
     """
-    case = _lock(case)
+    case = lock_case(case)
     before = case.state
     if case.state in (S.SUBMITTED, S.REOPENED):
         case.state = S.ACCEPTED

@@ -22,7 +22,7 @@ from .rules import (
 )
 
 
-def _now(now: dt.datetime | None) -> dt.datetime:
+def moment(now: dt.datetime | None) -> dt.datetime:
     return now or timezone.now()
 
 
@@ -48,7 +48,7 @@ def lock_for_transition(queryset: QuerySet[M], pk: int, *, changed: str) -> M:
         raise
 
 
-def _lock(case: Case | int) -> Case:
+def lock_case(case: Case | int) -> Case:
     """Lock the case row for a transition and load what the checks read."""
     return lock_for_transition(
         Case.objects.select_related("category", "category__category_class", "alley", "holder_area"),
@@ -57,7 +57,7 @@ def _lock(case: Case | int) -> Case:
     )
 
 
-def _require(value: str, field: str, message: str) -> str:
+def require_text(value: str, field: str, message: str) -> str:
     text = (value or "").strip()
     if not text:
         raise TransitionInvalid(message, field=field)
@@ -121,13 +121,13 @@ def new_event(
     )
 
 
-def _notify(*events: CaseEvent) -> None:
+def notify_after_commit(*events: CaseEvent) -> None:
     from ..notify import schedule_event_notifications
 
     schedule_event_notifications(events)
 
 
-def _attach_photos(
+def attach_photos(
     case: Case, event: CaseEvent, photos: Sequence[IO[bytes]], kind: str, *, public: bool
 ) -> None:
     from ..photos import clean_photo
@@ -138,10 +138,10 @@ def _attach_photos(
         )
 
 
-def _clean_photos_first(photos: Sequence[IO[bytes]]) -> list[IO[bytes]]:
+def clean_photos_first(photos: Sequence[IO[bytes]]) -> list[IO[bytes]]:
     """Validate every photo before anything is written (a bad one must not leave half a change).
 
-    Returns the re-encoded photos, which ``_attach_photos`` then stores as they are.
+    Returns the re-encoded photos, which ``attach_photos`` then stores as they are.
     """
     from django.conf import settings
 
@@ -158,7 +158,7 @@ def _clean_photos_first(photos: Sequence[IO[bytes]]) -> list[IO[bytes]]:
     return cleaned
 
 
-def _notify_ids(ids: list[int]) -> None:
+def notify_event_ids(ids: list[int]) -> None:
     from ..notify import schedule_notifications
 
     schedule_notifications(ids)

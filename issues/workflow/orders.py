@@ -53,7 +53,7 @@ from ..notify import schedule_event_notifications
 OS = OrderState
 
 
-def _now(now: dt.datetime | None) -> dt.datetime:
+def moment(now: dt.datetime | None) -> dt.datetime:
     return now or timezone.now()
 
 
@@ -61,7 +61,7 @@ def _order_just_changed() -> str:
     return _("派单刚刚发生了变化，本次操作未执行。请刷新后查看最新进展。")
 
 
-def _lock(order: DispatchOrder | int) -> DispatchOrder:
+def lock_case(order: DispatchOrder | int) -> DispatchOrder:
     """Lock the order row and load what the checks read (the race guard as for cases).
 
     No transition moves an order's department today; the guard keeps a future one from
@@ -94,7 +94,7 @@ def _events(
     ]
 
 
-def _notify(events: Sequence[CaseEvent]) -> None:
+def notify_after_commit(events: Sequence[CaseEvent]) -> None:
     schedule_event_notifications(events)
 
 
@@ -141,9 +141,9 @@ def order_receive(
     *, order: DispatchOrder | int, actor: Member, now: dt.datetime | None = None
 ) -> DispatchOrder:
     """The department signs for the order."""
-    now = _now(now)
+    now = moment(now)
     with transaction.atomic():
-        order = _lock(order)
+        order = lock_case(order)
         transition = check(ORDER_TRANSITIONS["receive"], order, actor)
         order.state = transition.next_state
         order.received_at = now
@@ -163,13 +163,13 @@ def order_report(
     now: dt.datetime | None = None,
 ) -> DispatchOrder:
     """报到: the department names its responsible leader and contact and files its work plan."""
-    now = _now(now)
+    now = moment(now)
     leader_name = _require_text(leader_name, "leader_name", _("请填写分管负责人。"))
     contact_name = _require_text(contact_name, "contact_name", _("请填写联系人。"))
     contact_phone = _require_text(contact_phone, "contact_phone", _("请填写联系电话。"))
     work_plan = _require_text(work_plan, "work_plan", _("请填写工作方案。"))
     with transaction.atomic():
-        order = _lock(order)
+        order = lock_case(order)
         transition = check(ORDER_TRANSITIONS["report"], order, actor)
         order.state = transition.next_state
         order.received_at = order.received_at or now
@@ -184,7 +184,7 @@ def order_report(
         if order.role == OrderRole.LEAD:
             for case in _cases_of(order):
                 case_mark_in_progress(case=case, now=now)
-        _notify(events)
+        notify_after_commit(events)
     return order
 
 
@@ -192,10 +192,10 @@ def order_progress(
     *, order: DispatchOrder | int, actor: Member, note: str, now: dt.datetime | None = None
 ) -> DispatchOrder:
     """A progress note from the department."""
-    now = _now(now)
+    now = moment(now)
     note = _require_text(note, "note", _("请填写办理进展。"))
     with transaction.atomic():
-        order = _lock(order)
+        order = lock_case(order)
         check(ORDER_TRANSITIONS["progress"], order, actor)
         _events(order, EventKind.ORDER_PROGRESS, actor=actor, now=now, note=note)
     return order
@@ -210,10 +210,10 @@ def order_complete(
     now: dt.datetime | None = None,
 ) -> DispatchOrder:
     """The department finishes its part; the lead's completion sends the case(s) to verification."""
-    now = _now(now)
+    now = moment(now)
     note = _require_text(note, "note", _("请填写办结说明。"))
     with transaction.atomic():
-        order = _lock(order)
+        order = lock_case(order)
         transition = check(ORDER_TRANSITIONS["complete"], order, actor)
         order.state = transition.next_state
         order.completed_at = now
@@ -227,7 +227,7 @@ def order_complete(
             note=note,
             data={"on_time": now <= order.complete_due},
         )
-        _notify(events)
+        notify_after_commit(events)
         if order.role == OrderRole.LEAD:
             for case in _cases_of(order):
                 if case.state in (CaseState.ACCEPTED, CaseState.IN_PROGRESS):
@@ -241,15 +241,15 @@ def order_reject(
     *, order: DispatchOrder | int, actor: Member, reason: str, now: dt.datetime | None = None
 ) -> DispatchOrder:
     """退单: the department says the matter is not theirs; the organisation department decides."""
-    now = _now(now)
+    now = moment(now)
     reason = _require_text(reason, "reason", _("请填写退单理由。"))
     with transaction.atomic():
-        order = _lock(order)
+        order = lock_case(order)
         transition = check(ORDER_TRANSITIONS["reject"], order, actor)
         order.state = transition.next_state
         order.rejection_reason = reason
         order.save(update_fields=["state", "rejection_reason"])
-        _notify(_events(order, EventKind.ORDER_REJECTED, actor=actor, now=now, note=reason))
+        notify_after_commit(_events(order, EventKind.ORDER_REJECTED, actor=actor, now=now, note=reason))
     return order
 
 
@@ -262,9 +262,9 @@ def order_redispatch(
     now: dt.datetime | None = None,
 ) -> DispatchOrder:
     """The organisation department accepts a rejection and sends the order to another department."""
-    now = _now(now)
+    now = moment(now)
     with transaction.atomic():
-        order = _lock(order)
+        order = lock_case(order)
         transition = check(ORDER_TRANSITIONS["redispatch"], order, actor)
         if department.pk == order.department_id:
             raise TransitionInvalid(_("请选择另一个部门，或选择“维持派单”。"), field="department")
@@ -305,7 +305,7 @@ def order_redispatch(
                 Case.objects.filter(pk=case.pk).update(
                     lead_department=department, resolve_due=new.complete_due
                 )
-        _notify(events)
+        notify_after_commit(events)
     return new
 
 
@@ -313,14 +313,14 @@ def order_insist(
     *, order: DispatchOrder | int, actor: Member, note: str, now: dt.datetime | None = None
 ) -> DispatchOrder:
     """The organisation department refuses the rejection: the same department must handle it."""
-    now = _now(now)
+    now = moment(now)
     note = _require_text(note, "note", _("请说明维持派单的理由。"))
     with transaction.atomic():
-        order = _lock(order)
+        order = lock_case(order)
         check(ORDER_TRANSITIONS["insist"], order, actor)
         order.state = OS.RECEIVED if order.received_at else OS.DISPATCHED
         order.save(update_fields=["state"])
-        _notify(_events(order, EventKind.ORDER_INSISTED, actor=actor, now=now, note=note))
+        notify_after_commit(_events(order, EventKind.ORDER_INSISTED, actor=actor, now=now, note=note))
     return order
 
 
@@ -336,10 +336,10 @@ def extension_request(
     now: dt.datetime | None = None,
 ) -> ExtensionRequest:
     """The department asks for more time; the community must agree, then the org department approve."""
-    now = _now(now)
+    now = moment(now)
     reason = _require_text(reason, "reason", _("请填写延期理由。"))
     with transaction.atomic():
-        order = _lock(order)
+        order = lock_case(order)
         check(ORDER_TRANSITIONS["extension"], order, actor)
         if new_due <= order.complete_due:
             raise TransitionInvalid(_("延期后的期限必须晚于原办结期限。"), field="new_due")
@@ -357,7 +357,7 @@ def extension_request(
                 )
         except IntegrityError as exc:
             raise TransitionError(_("该派单已有待审批的延期申请。")) from exc
-        _notify(
+        notify_after_commit(
             _events(
                 order,
                 EventKind.EXTENSION_REQUESTED,
@@ -389,7 +389,7 @@ def extension_community_decide(
     now: dt.datetime | None = None,
 ) -> ExtensionRequest:
     """The whistling community agrees (→ the org department decides) or refuses."""
-    now = _now(now)
+    now = moment(now)
     with transaction.atomic():
         ext = _lock_extension(extension)
         order = ext.order
@@ -405,7 +405,7 @@ def extension_community_decide(
             if agree
             else stored(gettext_noop("社区不同意延期：%(note)s"), note=note)
         )
-        _notify(
+        notify_after_commit(
             _events(
                 order,
                 EventKind.EXTENSION_DECIDED,
@@ -427,10 +427,10 @@ def extension_org_decide(
     now: dt.datetime | None = None,
 ) -> ExtensionRequest:
     """The organisation department at the same level approves or refuses; approval moves the deadline."""
-    now = _now(now)
+    now = moment(now)
     with transaction.atomic():
         ext = _lock_extension(extension)
-        order = _lock(ext.order_id)
+        order = lock_case(ext.order_id)
         check(ORDER_TRANSITIONS["extension-org"], ext, actor)
         if not approve:
             _require_text(note, "note", _("不批准延期时请说明理由。"))
@@ -453,7 +453,7 @@ def extension_org_decide(
             if approve
             else stored(gettext_noop("组织部不批准延期：%(note)s"), note=note)
         )
-        _notify(
+        notify_after_commit(
             _events(
                 order,
                 EventKind.EXTENSION_DECIDED,
@@ -479,7 +479,7 @@ def common_issue_create(
     now: dt.datetime | None = None,
 ) -> CommonIssue:
     """Group cases raised by several communities as one common issue (共性问题) of an org department."""
-    now = _now(now)
+    now = moment(now)
     title = _require_text(title, "title", _("请填写共性问题的标题。"))
     scope = scope_for(actor)
     org_area = _org_area_of(actor)
@@ -528,7 +528,7 @@ def common_issue_dispatch(
     now: dt.datetime | None = None,
 ) -> list[DispatchOrder]:
     """One order set serving every case of the common issue."""
-    now = _now(now)
+    now = moment(now)
     with transaction.atomic():
         issue = CommonIssue.objects.select_for_update().get(pk=issue if isinstance(issue, int) else issue.pk)
         area = issue.coordinator_area
@@ -565,7 +565,7 @@ def common_issue_dispatch(
                     data={"common_issue_id": issue.pk, "department_ids": [lead.pk, *[d.pk for d in coop]]},
                 )
             )
-        _notify(events)
+        notify_after_commit(events)
     return orders
 
 

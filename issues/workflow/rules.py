@@ -169,11 +169,11 @@ def is_case_department(scope: Scope, case: Case) -> bool:
     if not scope.department_ids:
         return False
     return case.orders.filter(
-        department_id__in=scope.department_ids, state__in=_active_order_states()
+        department_id__in=scope.department_ids, state__in=active_order_states()
     ).exists()
 
 
-def _active_order_states() -> list[str]:
+def active_order_states() -> list[str]:
     return sorted(ACTIVE_ORDER_STATES)
 
 
