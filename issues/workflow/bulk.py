@@ -16,17 +16,13 @@ from django.utils.translation import gettext_noop
 from alleys.choices import AreaLevel
 from core.bulk_sql import insert_new, update_rows
 
-from ..choices import (
-    EventKind,
-    Urgency,
-)
+from ..choices import AWAITING_ACCEPT_STATES, EventKind, Urgency
 from ..models import Case, CaseEvent
 from .events import (
     notify_event_ids,
     stored,
 )
 from .rules import (
-    _AWAITING_ACCEPT,
     S,
 )
 
@@ -201,7 +197,7 @@ def cases_escalate_claimed(
                 )
             reason = template % {
                 "unit": unit,
-                "what": missed[case.state in _AWAITING_ACCEPT],
+                "what": missed[case.state in AWAITING_ACCEPT_STATES],
                 "due": case.due_label or "-",
             }
             rows.append(_Row(case, target, holder.pk, deadlines, reason))

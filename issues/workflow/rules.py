@@ -28,9 +28,6 @@ OS = OrderState
 ES = ExtensionState
 
 
-_AWAITING_ACCEPT = frozenset({CaseState.SUBMITTED, CaseState.REOPENED})
-
-
 class TransitionError(ActionRefused):
     """A transition that is not allowed now; the message is for the user."""
 
