@@ -35,6 +35,8 @@ from PIL import Image
 
 from alleys.choices import AreaLevel
 from alleys.models import Area
+from core.middleware import clean_request_body, reads_own_body
+from core.text import NUL_MESSAGE, strip_forbidden
 from core.transient import DATABASE_UNAVAILABLE, drop_connection, retry_once
 from issues.choices import CaseSource
 from issues.models import Case, CasePhoto
@@ -228,6 +230,7 @@ def _kept_values(request: HttpRequest) -> dict[str, str]:
     return {k: str(v) for k, v in request.POST.items() if k not in ("csrfmiddlewaretoken", HONEYPOT)}
 
 
+@reads_own_body
 @csrf_exempt
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -263,6 +266,11 @@ def alley_report(request: HttpRequest, code: str) -> HttpResponse:
     except MultiPartParserError:
         return _render_report(
             request, alley, fresh_form(), status=400, notice=_("提交没有完整收到，请检查网络后再提交一次。")
+        )
+    if clean_request_body(request) is not None:
+        typed = {k: strip_forbidden(v) for k, v in _kept_values(request).items()}
+        return _render_report(
+            request, alley, fresh_form(initial=typed), status=400, notice=str(NUL_MESSAGE), repick=True
         )
     kept = _kept_values(request)
     had_photos = bool(request.FILES) or handler.skipped
@@ -424,6 +432,7 @@ def _phone_matches(case: Case, digits: str) -> bool:
     return secrets.compare_digest(case.reporter_phone[-4:], digits)
 
 
+@reads_own_body
 @csrf_exempt
 @never_cache  # the lights change; the back button must not show yesterday's state
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -449,6 +458,8 @@ def track_case(request: HttpRequest, code: str) -> HttpResponse:
         request.POST  # noqa: B018
     except (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent, MultiPartParserError):
         return _render_track(request, case, status=413, notice=_("提交的内容太多，请把意见写短一些再提交。"))
+    if clean_request_body(request) is not None:
+        return _render_track(request, case, status=400, notice=str(NUL_MESSAGE))
     needs_phone = bool(case.reporter_phone)
     form = FeedbackForm(data=request.POST, needs_phone=needs_phone)
     if _csrf_failed(request):
