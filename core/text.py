@@ -22,7 +22,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 NUL = "\x00"
-NUL_MESSAGE = _("内容中含有空字符（NUL，\\0），无法保存。请删除后重新提交。")
+NUL_MESSAGE = _("内容中含有空字符（NUL），无法保存。请删除后重新提交。")
 # What XML 1.0 allows is tab, LF, CR, U+0020–U+D7FF, U+E000–U+FFFD and the astral planes.
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 # The same in UTF-8 bytes, for whole response bodies: bytes below 0x20 never occur inside a

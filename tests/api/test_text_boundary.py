@@ -78,7 +78,8 @@ def assert_open311_nul_error(response: Any, fmt: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "field", ["description", "first_name", "last_name", "address_string", "phone", "service_code", "address_id"]
+    "field",
+    ["description", "first_name", "last_name", "address_string", "phone", "service_code", "address_id"],
 )
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_open311_post_with_nul_is_the_specs_400(world: Any, key: str, field: str, fmt: str) -> None:
@@ -90,7 +91,8 @@ def test_open311_post_with_nul_is_the_specs_400(world: Any, key: str, field: str
 
 
 @pytest.mark.parametrize(
-    "path", ["requests.json?service_code=A01%00", "requests.json?service_request_id=1%00", "tokens/AB%00.json"]
+    "path",
+    ["requests.json?service_code=A01%00", "requests.json?service_request_id=1%00", "tokens/AB%00.json"],
 )
 def test_open311_reads_with_nul_are_the_specs_400(world: Any, path: str) -> None:
     assert_open311_nul_error(Client().get(f"{O311}{path}"), "json")
@@ -158,14 +160,18 @@ def test_evaluation_with_nul_is_400_and_saves_nothing(world: Any, api_as: Api, f
 # --- out: every Open311 XML document parses, whatever is stored -----------------------------------------
 
 
-def test_every_open311_xml_document_parses_after_storing_every_control_character(world: Any, key: str) -> None:
+def test_every_open311_xml_document_parses_after_storing_every_control_character(
+    world: Any, key: str
+) -> None:
     bad = every_forbidden()
     world.cat_a.name = f"路灯{bad}不亮"
     world.cat_a.description = f"说明{bad}"
     world.cat_a.save()
     described = make_case(world, description=f"路灯{bad}不亮")
     rejected = make_case(world, tier=AreaLevel.ALLEY, description=f"垃圾{bad}")
-    Case.objects.filter(pk=rejected.pk).update(state=CaseState.REJECTED, rejection_reason=f"不予受理{bad}理由")
+    Case.objects.filter(pk=rejected.pk).update(
+        state=CaseState.REJECTED, rejection_reason=f"不予受理{bad}理由"
+    )
     paths = [
         "discovery.xml",
         "services.xml",
@@ -193,3 +199,9 @@ def test_open311_json_carries_no_control_characters(world: Any, key: str) -> Non
     case = make_case(world, description=f"路灯{every_forbidden()}不亮")
     [body] = Client().get(f"{O311}requests/{case.pk}.json", {"api_key": key}).json()
     assert body["description"] == "路灯不亮"
+
+
+def test_the_nul_message_is_english_on_request(world: Any, api_as: Api) -> None:
+    data = {"category": world.cat_a.code, "alley": world.alley_x.code, "description": "x\x00"}
+    response = api_as("chief_x").post(CASES, data, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert "null character" in response.json()["error"]["fields"]["description"][0]

@@ -7,7 +7,14 @@ from xml.dom import minidom
 import pytest
 from django.core.exceptions import ValidationError
 
-from core.text import clean_input, nul_path, spreadsheet_text, strip_forbidden, strip_response, strip_structure
+from core.text import (
+    clean_input,
+    nul_path,
+    spreadsheet_text,
+    strip_forbidden,
+    strip_response,
+    strip_structure,
+)
 
 # Every character XML 1.0 forbids that a Python str (and so a database row) can hold.
 FORBIDDEN = "".join(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r") + "\ufffe\uffff"

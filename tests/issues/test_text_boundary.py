@@ -17,13 +17,17 @@ from issues.choices import CaseState
 from issues.models import Case
 from tests.factories import World, make_case
 
-from .public.conftest import place  # noqa: F401 -- the fixture
-from .public.helpers import Place, post_report, text_of
+from .public.helpers import Place, build_place, post_report, text_of
 from .staff.test_case_detail import post, state_of
 
 pytestmark = pytest.mark.django_db
 
 NUL_WORDS = "空字符"
+
+
+@pytest.fixture
+def place(world: World) -> Place:
+    return build_place(world)
 
 
 def test_residents_form_refuses_nul_and_keeps_what_was_typed(client: Client, place: Place) -> None:
