@@ -57,13 +57,18 @@ def _cleaned(params: QueryDict) -> QueryDict | None:
     return QueryDict(out.urlencode(), encoding=params.encoding) if changed else None
 
 
-def clean_request_body(request: HttpRequest) -> str | None:
-    """Checks and cleans ``request.POST`` (already read): the name of a field holding a NUL, or None."""
-    if (key := _nul_key(request.POST)) is not None:
+def clean_request_body(request: HttpRequest, *, strip_nul: bool = False) -> str | None:
+    """Checks and cleans ``request.POST`` (already read): the name of a field holding a NUL, or None.
+
+    With ``strip_nul`` the NUL is removed too, for a form that shows the refusal beside the field
+    with everything else the person typed; otherwise ``request.POST`` is left as it came.
+    """
+    key = _nul_key(request.POST)
+    if key is not None and not strip_nul:
         return key
     if (cleaned := _cleaned(request.POST)) is not None:
         request.POST = cleaned  # type: ignore[assignment]  # a read-only QueryDict, as Django builds
-    return None
+    return key
 
 
 def _is_form(request: HttpRequest) -> bool:
