@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from alleys.people import Member
+from core.text import spreadsheet_text
 
 from .choices import ExportFormat
 from .models import ExportLog
@@ -27,6 +28,7 @@ CONTENT_TYPES = {
     ExportFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ExportFormat.CSV: "text/csv; charset=utf-8",
 }
+FIGURES = ("pct", "hours", "score", "int")
 NUMBER_FORMATS = {"pct": "0.0%", "hours": "0.0", "score": "0.0", "int": "0", "datetime": "yyyy-mm-dd hh:mm"}
 
 
@@ -38,17 +40,28 @@ def _preamble(table: Table, now: dt.datetime) -> list[tuple[str, str]]:
     return lines
 
 
+def _text(value: Any) -> str:
+    """Every text cell through the boundary rule: never a formula, no control characters."""
+    return spreadsheet_text(str(value))
+
+
 def write_csv(table: Table, *, now: dt.datetime) -> bytes:
     """UTF-8 with a byte-order mark, so Excel opens the Chinese text correctly."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([str(table.title)])
+    writer.writerow([_text(table.title)])
     for key, value in _preamble(table, now):
-        writer.writerow([key, value])
+        writer.writerow([_text(key), _text(value)])
     writer.writerow([])
-    writer.writerow([str(c.label) for c in table.columns])
+    writer.writerow([_text(c.label) for c in table.columns])
     for row in table.rows:
-        writer.writerow(["" if v is None else fmt(v, c.kind) for c, v in table.cells(row)])
+        # Figures are ours (a negative change is a number, not a formula); texts are anyone's.
+        writer.writerow(
+            [
+                "" if v is None else fmt(v, c.kind) if c.kind in FIGURES else _text(fmt(v, c.kind))
+                for c, v in table.cells(row)
+            ]
+        )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -57,9 +70,9 @@ def _cell_value(value: Any, kind: str) -> Any:
         return None
     if kind == "datetime":
         return timezone.localtime(value).replace(tzinfo=None)
-    if kind in ("pct", "hours", "score", "int"):
+    if kind in FIGURES:
         return value
-    return str(value)
+    return _text(value)
 
 
 def write_xlsx(table: Table, *, now: dt.datetime) -> bytes:
@@ -69,14 +82,14 @@ def write_xlsx(table: Table, *, now: dt.datetime) -> bytes:
 
     wb = Workbook()
     ws = wb.active
-    ws.title = re.sub(r"[\[\]:*?/\\]", "", str(table.title))[:31] or "Sheet1"
-    ws.append([str(table.title)])
+    ws.title = re.sub(r"[\[\]:*?/\\']", "", _text(table.title))[:31] or "Sheet1"
+    ws.append([_text(table.title)])
     ws["A1"].font = Font(bold=True, size=14)
     for key, value in _preamble(table, now):
-        ws.append([key, value])
+        ws.append([_text(key), _text(value)])
     ws.append([])
     header_row = ws.max_row + 1
-    ws.append([str(c.label) for c in table.columns])
+    ws.append([_text(c.label) for c in table.columns])
     for cell in ws[header_row]:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="EEF1F4")

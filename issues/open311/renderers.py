@@ -13,6 +13,8 @@ from xml.etree import ElementTree as ET
 
 from django.http import HttpResponse
 
+from core.text import strip_structure, xml_text
+
 FORMATS = ("json", "xml")
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 # The element name of one item of each list, by the list's element name.
@@ -32,7 +34,8 @@ def _text(value: Any) -> str | None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    # Old rows may hold characters XML 1.0 forbids (a vertical tab pasted from Word).
+    return xml_text(str(value))
 
 
 def _fill(element: ET.Element, value: Any) -> None:
@@ -57,7 +60,11 @@ def to_xml(root: str, data: Any) -> bytes:
 
 def render(data: Any, fmt: str, *, root: str, status: int = 200) -> HttpResponse:
     """The response in the requested format (``root`` names the XML root element)."""
-    content = to_xml(root, data) if fmt == "xml" else json.dumps(data, ensure_ascii=False).encode()
+    if fmt == "xml":
+        content = to_xml(root, data)
+    else:
+        # JSON could escape them, but a client copying a text into its own XML should not have to.
+        content = json.dumps(strip_structure(data), ensure_ascii=False).encode()
     return HttpResponse(content, status=status, content_type=CONTENT_TYPES.get(fmt, CONTENT_TYPES["xml"]))
 
 

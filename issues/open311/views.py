@@ -100,7 +100,13 @@ def _handle(view: Any) -> Any:
 
     wrapped.__name__ = view.__name__
     wrapped.__doc__ = view.__doc__
+    # The text boundary (core.middleware) refuses a NUL in the spec's error array.
+    wrapped.text_refusal = _text_refusal  # type: ignore[attr-defined]
     return csrf_exempt(wrapped)
+
+
+def _text_refusal(request: HttpRequest, view_kwargs: dict[str, Any], message: str) -> HttpResponse:
+    return render_errors(str(view_kwargs.get("fmt", "xml")), 400, message)
 
 
 # --- discovery and services ----------------------------------------------------------------------

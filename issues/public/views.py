@@ -35,6 +35,8 @@ from PIL import Image
 
 from alleys.choices import AreaLevel
 from alleys.models import Area
+from core.middleware import clean_request_body, reads_own_body
+from core.text import NUL_MESSAGE
 from core.transient import DATABASE_UNAVAILABLE, drop_connection, retry_once
 from issues.choices import CaseSource
 from issues.models import Case, CasePhoto
@@ -228,6 +230,7 @@ def _kept_values(request: HttpRequest) -> dict[str, str]:
     return {k: str(v) for k, v in request.POST.items() if k not in ("csrfmiddlewaretoken", HONEYPOT)}
 
 
+@reads_own_body
 @csrf_exempt
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -264,6 +267,8 @@ def alley_report(request: HttpRequest, code: str) -> HttpResponse:
         return _render_report(
             request, alley, fresh_form(), status=400, notice=_("提交没有完整收到，请检查网络后再提交一次。")
         )
+    # A NUL is refused beside its field, with everything else the resident typed kept.
+    nul_field = clean_request_body(request, strip_nul=True)
     kept = _kept_values(request)
     had_photos = bool(request.FILES) or handler.skipped
     if _csrf_failed(request):
@@ -290,6 +295,8 @@ def alley_report(request: HttpRequest, code: str) -> HttpResponse:
         skipped_photos=handler.too_big,
         skipped_count=handler.too_many,
     )
+    if nul_field is not None:
+        form.add_error(nul_field if nul_field in form.fields else None, str(NUL_MESSAGE))
     valid = not honeypot and form.is_valid()
     phone: str = form.cleaned_data["reporter_phone"] if valid else ""
     phone_check = ("public-report-phone", phone, _rate("JXT_REPORT_RATE_PHONE", "5/h"))
@@ -424,6 +431,7 @@ def _phone_matches(case: Case, digits: str) -> bool:
     return secrets.compare_digest(case.reporter_phone[-4:], digits)
 
 
+@reads_own_body
 @csrf_exempt
 @never_cache  # the lights change; the back button must not show yesterday's state
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -449,8 +457,11 @@ def track_case(request: HttpRequest, code: str) -> HttpResponse:
         request.POST  # noqa: B018
     except (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent, MultiPartParserError):
         return _render_track(request, case, status=413, notice=_("提交的内容太多，请把意见写短一些再提交。"))
+    nul_field = clean_request_body(request, strip_nul=True)
     needs_phone = bool(case.reporter_phone)
     form = FeedbackForm(data=request.POST, needs_phone=needs_phone)
+    if nul_field is not None:
+        form.add_error(nul_field if nul_field in form.fields else None, str(NUL_MESSAGE))
     if _csrf_failed(request):
         kept = FeedbackForm(initial=_kept_values(request), needs_phone=needs_phone)
         return _render_track(
