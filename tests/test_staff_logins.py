@@ -164,3 +164,17 @@ def test_signing_in_on_the_staff_page_lands_on_the_to_do_list(world: World, limi
     assert client.get("/staff/").status_code == 200
     assert client.post("/staff/logout/").status_code == 302
     assert client.get("/staff/").status_code == 302
+
+
+def test_the_admin_shows_the_same_page_and_still_wants_a_staff_account(limited: Settings) -> None:
+    html = Client().get("/admin/login/?next=/admin/").content.decode()
+    assert "工作人员登录" in html and 'name="next" value="/admin/"' in html
+    plain = staff("plain")
+    plain.is_staff = False
+    plain.save()
+    client = Client()
+    refused = client.post("/admin/login/?next=/admin/", {"username": "plain", "password": PASSWORD})
+    assert refused.status_code == 200 and "_auth_user_id" not in client.session
+    assert "工作人员登录" in refused.content.decode()
+    # The staff pages' login lets the same account in (its pages scope what it sees).
+    assert staff_login("plain", PASSWORD, "10.0.0.9").status_code == 302
