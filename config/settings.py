@@ -349,10 +349,11 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_CLIENT_IP_CALLABLE = "core.client.client_address"
 AXES_LOCKOUT_TEMPLATE = "staff/locked_out.html"
 AXES_COOLOFF_MESSAGE = _("登录失败次数过多，该账号或地址已被暂时锁定，请稍后再试或联系管理员解锁。")
-# Staff sessions end after JXT_SESSION_IDLE_MINUTES without a request (the cookie's age, renewed
-# by every request) and JXT_SESSION_MAX_HOURS after the login whatever happens (core/sessions.py).
+# Staff sessions end after JXT_SESSION_IDLE_MINUTES without a request (the session's age, renewed
+# at most once a minute rather than written on every request: core/sessions.py) and
+# JXT_SESSION_MAX_HOURS after the login whatever happens.
 SESSION_COOKIE_AGE: int = env.int("JXT_SESSION_IDLE_MINUTES", default=30) * 60
-SESSION_SAVE_EVERY_REQUEST = True
+JXT_SESSION_TOUCH_SECONDS = 60
 JXT_SESSION_MAX_AGE: int = env.int("JXT_SESSION_MAX_HOURS", default=12) * 3600
 MIDDLEWARE += ["core.sessions.SessionLifetimeMiddleware", "axes.middleware.AxesMiddleware"]
 
