@@ -8,6 +8,7 @@ PostgreSQL and Redis; set DJANGO_DEBUG=0 and DJANGO_SECRET_KEY for production.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -195,11 +196,12 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=200)
 # --- Auth -------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGOUT_REDIRECT_URL = "login"
 LOGIN_REDIRECT_URL = "/staff/"
 
 # --- i18n -------------------------------------------------------------------------
@@ -335,6 +337,33 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env.bool("DJANGO_BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Staff logins, sessions and the client address (issue 14) ----------------------------
+# The one rule for "which address is this client" (core/client.py, docs/operations.md): empty
+# = the peer address, X-Forwarded-For ignored; a count of proxies ("1") or their networks
+# ("10.0.0.0/8,172.16.0.0/12") = the right-most X-Forwarded-For entry that is not one of them.
+JXT_TRUSTED_PROXIES: str = env.str("JXT_TRUSTED_PROXIES", default="")
+RATELIMIT_IP_META_KEY = "core.client.client_address"
+# django-axes: failed logins (admin, staff pages, API token) counted per account and per
+# address, each locked for the cool-off after AXES_FAILURE_LIMIT failures; every attempt is
+# logged and shown to superusers in the admin.
+INSTALLED_APPS += ["axes"]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT: int = env.int("JXT_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("JXT_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_CLIENT_IP_CALLABLE = "core.client.client_address"
+AXES_LOCKOUT_TEMPLATE = "staff/locked_out.html"
+AXES_COOLOFF_MESSAGE = _("登录失败次数过多，该账号或地址已被暂时锁定，请稍后再试或联系管理员解锁。")
+# Staff sessions end after JXT_SESSION_IDLE_MINUTES without a request (the session's age, renewed
+# at most once a minute rather than written on every request: core/sessions.py) and
+# JXT_SESSION_MAX_HOURS after the login whatever happens.
+SESSION_COOKIE_AGE: int = env.int("JXT_SESSION_IDLE_MINUTES", default=30) * 60
+JXT_SESSION_TOUCH_SECONDS = 60
+JXT_SESSION_MAX_AGE: int = env.int("JXT_SESSION_MAX_HOURS", default=12) * 3600
+MIDDLEWARE += ["core.sessions.SessionLifetimeMiddleware", "axes.middleware.AxesMiddleware"]
 
 # --- Logging: never write residents' personal data ------------------------------------
 LOGGING = {

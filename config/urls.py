@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
+
+# One login page for staff, in Chinese: the admin renders the staff pages' template (its own form
+# still checks is_staff), so nobody meets Django's English-styled admin login.
+admin.site.login_template = "staff/login.html"
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", include("config.api_urls")),
+    # The staff pages' own login (Chinese, django-axes' lockout applies like everywhere).
+    path("staff/login/", auth_views.LoginView.as_view(template_name="staff/login.html"), name="login"),
+    path("staff/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("staff/", include("issues.urls")),
     path("open311/v2/", include("issues.open311.urls")),
     path("dashboard/", include("evaluation.urls")),

@@ -52,18 +52,20 @@ def assert_english_page(html: str, *expected: str, min_headings: int = 2) -> Non
 
 
 @pytest.mark.django_db
-def test_admin_login_is_english_with_accept_language(client: Client) -> None:
-    html = client.get("/admin/login/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    # The admin's login page has a <title> but no <h1>: the site header sits in the branding block.
-    assert_english_page(html, "Jiexiangtong · Party-member alley chief platform", "Log in", min_headings=1)
+@pytest.mark.parametrize("url", ["/staff/login/", "/admin/login/"])
+def test_the_login_page_is_english_with_accept_language(client: Client, url: str) -> None:
+    """The staff pages and the admin share one login page (templates/staff/login.html)."""
+    html = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert_english_page(html, "Jiexiangtong", "Staff sign-in", "Sign in")
 
 
 @pytest.mark.django_db
-def test_admin_login_is_chinese_by_default(client: Client) -> None:
-    html = client.get("/admin/login/").content.decode()
+@pytest.mark.parametrize("url", ["/staff/login/", "/admin/login/"])
+def test_the_login_page_is_chinese_by_default(client: Client, url: str) -> None:
+    html = client.get(url).content.decode()
     assert '<html lang="zh-hans"' in html.lower()
-    assert "街巷通 · 党员街巷长制工作平台" in html
-    assert "Party-member alley chief platform" not in html
+    assert "街巷通" in html and "工作人员登录" in html
+    assert "Staff sign-in" not in html
 
 
 def test_residents_home_is_english_with_the_language_cookie(client: Client, tree: Any) -> None:

@@ -22,16 +22,16 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from alleys.people import signed_in
 from core.api.base import ApiViewMixin, filter_backends
 from core.api.schema import ApiAutoSchema
+from core.api.throttling import ClientAddressAnonThrottle, LoginLockedOut
 from core.transient import retry_once
 from dispatch.models import CategoryClass, CategoryType
 from issues import workflow
@@ -359,8 +359,8 @@ class MeView(ApiViewMixin, APIView):
         return Response(MeSerializer(body).data)
 
 
-class TokenThrottle(AnonRateThrottle):
-    """Slows password guessing through the token endpoint (per client address)."""
+class TokenThrottle(ClientAddressAnonThrottle):
+    """Slows password guessing through the token endpoint (per client address, ``core.client``)."""
 
     scope = "api-token"
     rate = "10/min"
@@ -383,11 +383,19 @@ class ObtainTokenView(APIView):
     @extend_schema(
         summary="用账号密码换取 API 令牌",
         request=AuthTokenSerializer,
-        responses={200: TokenSerializer, 429: OpenApiResponse(description="请求过于频繁")},
+        responses={
+            200: TokenSerializer,
+            429: OpenApiResponse(description="请求过于频繁，或登录失败次数过多已被锁定"),
+        },
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
+        # AuthTokenSerializer calls django.contrib.auth.authenticate(request=...), so django-axes
+        # counts each failure (per account and per address) and refuses a locked-out login.
         data = AuthTokenSerializer(data=request.data, context={"request": request})
-        data.is_valid(raise_exception=True)
+        if not data.is_valid():
+            if getattr(request, "axes_locked_out", False):
+                raise LoginLockedOut()
+            raise ValidationError(data.errors)
         token, _created = Token.objects.get_or_create(user=data.validated_data["user"])
         return Response({"token": token.key})

@@ -28,6 +28,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
 
 from alleys.reference import register_process_cache
+from core.client import client_address
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +64,8 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The address a limit counts: REMOTE_ADDR, IPv6 by its /64 (one home's prefix)."""
-    ip = request.META.get("REMOTE_ADDR") or ""
+    """The address a limit counts (``core.client.client_address``), IPv6 by its /64 (one home's prefix)."""
+    ip = client_address(request)
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:

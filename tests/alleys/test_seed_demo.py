@@ -17,6 +17,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.http import HttpRequest
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -236,11 +237,12 @@ def test_named_logins_hold_the_right_roles(seeded: str) -> None:
         assert username in seeded
 
 
+# Client.login calls authenticate() without a request unless given one; django-axes needs it.
 def test_named_logins_can_log_in(seeded: str) -> None:
     for username in NAMED:
-        assert Client().login(username=username, password="demo12345"), username
+        assert Client().login(request=HttpRequest(), username=username, password="demo12345"), username
     # The generated accounts share the demo password too.
-    assert Client().login(username="grid_350503001001001", password="demo12345")
+    assert Client().login(request=HttpRequest(), username="grid_350503001001001", password="demo12345")
 
 
 def test_usernames_are_stable_and_unique() -> None:
@@ -282,14 +284,14 @@ def test_existing_password_is_kept_unless_reset(seeded: str) -> None:
     chief.save()
 
     output = run_seed()
-    assert Client().login(username="chief", password="my-own-secret-1")
+    assert Client().login(request=HttpRequest(), username="chief", password="my-own-secret-1")
     chief_line = next(line for line in output.splitlines() if line.startswith("chief "))
     assert "demo12345" not in chief_line
     assert "--reset-passwords" in output
 
     run_seed("--reset-passwords", "--password", "another-demo-9")
-    assert Client().login(username="chief", password="another-demo-9")
-    assert Client().login(username="admin", password="another-demo-9")
+    assert Client().login(request=HttpRequest(), username="chief", password="another-demo-9")
+    assert Client().login(request=HttpRequest(), username="admin", password="another-demo-9")
 
 
 def test_demo_password_from_environment(seeded: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -298,7 +300,7 @@ def test_demo_password_from_environment(seeded: str, monkeypatch: pytest.MonkeyP
 
     output = run_seed()
 
-    assert Client().login(username="street", password="from-the-env-7")
+    assert Client().login(request=HttpRequest(), username="street", password="from-the-env-7")
     assert RoleAssignment.objects.get(user__username="street").area.name == "开元街道"
     assert "from-the-env-7" not in output  # an operator's own password is not echoed
 

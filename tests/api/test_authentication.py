@@ -147,7 +147,8 @@ def test_token_endpoint_exchanges_password_for_token(world: Any) -> None:
     assert wrong.json()["error"]["code"] == "invalid"
 
 
-def test_token_endpoint_is_throttled(world: Any) -> None:
+def test_token_endpoint_is_throttled(world: Any, settings: Any) -> None:
+    settings.AXES_FAILURE_LIMIT = 100  # the throttle alone (the login lockout has its own tests)
     client = APIClient()
     codes = [
         client.post("/api/v1/auth/token/", {"username": "x", "password": "y"}).status_code for _ in range(12)
@@ -170,3 +171,42 @@ def test_a_read_only_client_may_not_write(world: Any) -> None:
     assert response.json()["error"]["code"] == "permission_denied"
     case.refresh_from_db()
     assert case.state == "submitted"
+
+
+def test_a_new_forwarded_header_per_attempt_does_not_reset_the_token_throttle(
+    world: Any, settings: Any
+) -> None:
+    """Issue 14: DRF's get_ident believed X-Forwarded-For, so each made-up address had its own budget."""
+    settings.AXES_FAILURE_LIMIT = 100  # the throttle alone
+    settings.JXT_TRUSTED_PROXIES = ""
+    client = APIClient()
+    codes = [
+        client.post(
+            "/api/v1/auth/token/", {"username": "x", "password": "y"}, HTTP_X_FORWARDED_FOR=f"6.6.{i}.1"
+        ).status_code
+        for i in range(12)
+    ]
+    assert codes[:10] == [400] * 10
+    assert codes[-1] == 429
+
+
+def test_behind_one_trusted_proxy_the_token_throttle_counts_the_right_most_entry(
+    world: Any, settings: Any
+) -> None:
+    settings.AXES_FAILURE_LIMIT = 100
+    settings.JXT_TRUSTED_PROXIES = "1"
+    client = APIClient()
+
+    def attempt(forwarded: str) -> int:
+        return client.post(
+            "/api/v1/auth/token/",
+            {"username": "x", "password": "y"},
+            REMOTE_ADDR="10.0.0.2",
+            HTTP_X_FORWARDED_FOR=forwarded,
+        ).status_code
+
+    # One client behind the proxy, writing a new left-most entry each time: still one budget.
+    codes = [attempt(f"6.6.{i}.1, 198.51.100.7") for i in range(11)]
+    assert codes[:10] == [400] * 10 and codes[-1] == 429
+    # Another resident behind the same proxy is another client.
+    assert attempt("198.51.100.8") == 400

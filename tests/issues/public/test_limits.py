@@ -12,7 +12,7 @@ from pytest_django import Settings
 from issues.models import Case
 from issues.public import limits
 
-from .helpers import Place, post_report
+from .helpers import Place, post_report, report_data
 
 
 def test_rates_are_read_like_django_ratelimit() -> None:
@@ -146,3 +146,66 @@ def test_local_blocks_expire_and_stay_bounded(monkeypatch: pytest.MonkeyPatch) -
         blocks.block(f"10.0.1.{i}", 60)
     assert len(blocks._until) <= 3
     assert blocks.blocked("10.0.1.4"), "the newest block is kept"
+
+
+# --- one client-address rule (core/client.py) ------------------------------------------------------
+
+
+def test_a_new_forwarded_header_does_not_reset_the_report_limit(
+    client: Client, place: Place, settings: Settings
+) -> None:
+    settings.JXT_TRUSTED_PROXIES = ""
+    settings.JXT_REPORT_RATE_IP = "2/h"
+    codes = [
+        client.post(
+            place.form_url, report_data(place), REMOTE_ADDR="10.0.3.1", HTTP_X_FORWARDED_FOR=f"6.6.{i}.1"
+        ).status_code
+        for i in range(3)
+    ]
+    assert codes == [302, 302, 429]
+
+
+def test_behind_a_trusted_proxy_each_resident_has_a_report_limit_of_their_own(
+    client: Client, place: Place, settings: Settings
+) -> None:
+    """Issue 14: the residents' limits counted REMOTE_ADDR, so behind nginx everybody shared one."""
+    settings.JXT_TRUSTED_PROXIES = "1"
+    settings.JXT_REPORT_RATE_IP = "2/h"
+
+    def post(forwarded: str) -> int:
+        return client.post(
+            place.form_url, report_data(place), REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded
+        ).status_code
+
+    assert [post(f"6.6.{i}.1, 198.51.100.7") for i in range(3)] == [302, 302, 429]
+    assert post("198.51.100.8") == 302  # another resident, the same proxy
+
+
+def test_a_new_forwarded_header_does_not_reset_the_tracking_limit(
+    client: Client, place: Place, settings: Settings
+) -> None:
+    settings.JXT_TRUSTED_PROXIES = ""
+    settings.JXT_TRACK_RATE_IP = "3/h"
+    codes = [
+        client.get(
+            f"/track/ZZZZZZZ{i}/", REMOTE_ADDR="10.0.3.2", HTTP_X_FORWARDED_FOR=f"6.6.{i}.1"
+        ).status_code
+        for i in range(2, 6)
+    ]
+    assert codes == [404, 404, 404, 429]
+
+
+def test_behind_a_trusted_proxy_the_tracking_limit_counts_each_resident(
+    client: Client, place: Place, settings: Settings
+) -> None:
+    settings.JXT_TRUSTED_PROXIES = "1"
+    settings.JXT_TRACK_RATE_IP = "3/h"
+
+    def guess(code: str, forwarded: str) -> int:
+        return client.get(
+            f"/track/{code}/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded
+        ).status_code
+
+    codes = [guess(f"ZZZZZZZ{i}", f"6.6.{i}.1, 198.51.100.7") for i in range(2, 6)]
+    assert codes == [404, 404, 404, 429]
+    assert guess("ZZZZZZZ6", "198.51.100.8") == 404

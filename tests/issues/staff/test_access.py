@@ -28,14 +28,14 @@ STAFF_URLS = [
 def test_staff_pages_need_a_login(client: Client, url: str) -> None:
     response = client.get(url)
     assert response.status_code == 302
-    assert response["Location"] == f"/admin/login/?next={url}"
+    assert response["Location"] == f"/staff/login/?next={url}"
 
 
 def test_login_lands_on_the_to_do_list(world: World, client: Client) -> None:
     user = world.chief_x
     user.set_password("pw-for-test-123")
     user.save()
-    response = client.post("/admin/login/", {"username": "chief_x", "password": "pw-for-test-123"})
+    response = client.post("/staff/login/", {"username": "chief_x", "password": "pw-for-test-123"})
     assert response.status_code == 302
     assert response["Location"] == "/staff/"
 
