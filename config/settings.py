@@ -357,6 +357,9 @@ JXT_PERMISSIONS_POLICY: str = env.str(
 JXT_NO_STORE_PREFIXES: list[str] = ["/staff/", "/dashboard/", "/admin/", "/track/", "/report/done/"]
 MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
 MIDDLEWARE.insert(2, "core.middleware.browser_protections")
+# Chinese error pages with the reason (core/error_pages.py; handler400… in config/urls.py).
+CSRF_FAILURE_VIEW = "core.error_pages.csrf_failure"
+RATELIMIT_VIEW = "core.error_pages.too_many_requests"
 
 # --- Logging: never write residents' personal data ------------------------------------
 LOGGING = {
