@@ -16,6 +16,10 @@ from typing import Any
 # opened on first use, in the worker), so no socket is shared across the fork.
 preload_app = True
 
+# The access log (``--access-logfile -`` in the Dockerfile and compose) through a logger that
+# masks Open311 api_keys and tracking codes in every field: see config/access_log.py.
+logger_class = "config.access_log.MaskedAccessLogger"
+
 
 def pre_fork(server: Any, worker: Any) -> None:
     """Freeze the arbiter's objects (the preloaded project) so each worker starts with them frozen.

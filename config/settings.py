@@ -365,6 +365,39 @@ JXT_SESSION_TOUCH_SECONDS = 60
 JXT_SESSION_MAX_AGE: int = env.int("JXT_SESSION_MAX_HOURS", default=12) * 3600
 MIDDLEWARE += ["core.sessions.SessionLifetimeMiddleware", "axes.middleware.AxesMiddleware"]
 
+# --- Browser protections (issue 14): CSP, Permissions-Policy, no-store, error pages -----
+# django-csp's documented settings (4.x). No inline script or style anywhere: every script
+# and stylesheet is a static file, so 'self' is the whole allow-list. img-src allows data:
+# for the empty favicon and stylesheets' small icons; ECharts draws on <canvas>.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# The residents' form may ask for the position (同意定位); nothing uses the rest.
+JXT_PERMISSIONS_POLICY: str = env.str(
+    "JXT_PERMISSIONS_POLICY",
+    default="accelerometer=(), camera=(), geolocation=(self), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=()",
+)
+# Responses under these prefixes are never stored by a browser or proxy (core/browser.py);
+# the API and Open311 are added when the caller identified itself.
+JXT_NO_STORE_PREFIXES: list[str] = ["/staff/", "/dashboard/", "/admin/", "/track/", "/report/done/"]
+MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
+MIDDLEWARE.insert(2, "core.browser.browser_protections")
+# Chinese error pages with the reason (core/error_pages.py; handler400… in config/urls.py).
+CSRF_FAILURE_VIEW = "core.error_pages.csrf_failure"
+RATELIMIT_VIEW = "core.error_pages.too_many_requests"
+
 # --- Logging: never write residents' personal data ------------------------------------
 LOGGING = {
     "version": 1,

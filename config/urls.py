@@ -24,3 +24,9 @@ urlpatterns = [
     path("", include("alleys.urls")),
     path("", include("issues.public.urls")),
 ]
+
+# Chinese error pages with the reason and a way back (core/error_pages.py).
+handler400 = "core.error_pages.bad_request"
+handler403 = "core.error_pages.permission_denied"
+handler404 = "core.error_pages.page_not_found"
+handler500 = "core.error_pages.server_error"

@@ -69,13 +69,8 @@ STATE_FIELDS = (
     "verified_at",
     "closed_at",
 )
-LIGHT_COLOURS = {
-    "grey": "#6e7781",
-    "yellow": "#b58100",
-    "green": "#1a7f37",
-    "orange": "#c2410c",
-    "done": "#8b949e",
-}
+# The case's light as a class of static/css/admin.css (the CSP allows no inline style).
+LIGHT_CLASSES = {"grey", "yellow", "green", "orange", "done"}
 
 
 class ReadOnlyInlineMixin(ScopedInlineMixin):
@@ -253,12 +248,12 @@ class CaseAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("状态"), ordering="state")
     def state_light(self, obj: Case) -> str:
-        colour = LIGHT_COLOURS.get(obj.light, "#6e7781")
+        light = obj.light if obj.light in LIGHT_CLASSES else "grey"
         supervised = gettext("督办") if obj.supervised else ""
         return format_html(
-            '<span style="white-space:nowrap"><span style="display:inline-block;width:10px;height:10px;'
-            'border-radius:50%;background:{}"></span> {}</span> <strong style="color:#cf222e">{}</strong>',
-            colour,
+            '<span class="jxt-nowrap"><span class="jxt-light jxt-light-{}"></span> {}</span>'
+            ' <strong class="jxt-alert">{}</strong>',
+            light,
             obj.get_state_display(),
             supervised,
         )
@@ -279,11 +274,11 @@ class CaseAdmin(ScopedAdminMixin, admin.ModelAdmin):
         text = timezone.localtime(due).strftime("%Y-%m-%d %H:%M")
         if obj.state in HOLDER_WORK_STATES and due <= timezone.now():
             return format_html(
-                '<span style="white-space:nowrap">{}</span> <strong style="color:#cf222e">{}</strong>',
+                '<span class="jxt-nowrap">{}</span> <strong class="jxt-alert">{}</strong>',
                 text,
                 gettext("已超期"),
             )
-        return format_html('<span style="white-space:nowrap">{}</span>', text)
+        return format_html('<span class="jxt-nowrap">{}</span>', text)
 
     @admin.display(description=_("反映人电话"))
     def reporter_phone_masked(self, obj: Case) -> str:

@@ -15,7 +15,7 @@
     if (spec.type === "funnel") {
       return {
         color: palette,
-        tooltip: { trigger: "item", formatter: "{b}：{c} " + (spec.unit || "") },
+        tooltip: { trigger: "item", renderMode: "richText", formatter: "{b}：{c} " + (spec.unit || "") },
         series: [{
           type: "funnel", sort: "descending", gap: 2, minSize: "8%", left: "10%", width: "80%",
           label: { show: true, position: "inside", formatter: "{b} {c}", color: "#fff", fontSize: dark ? 16 : 12 },
@@ -31,8 +31,12 @@
     return {
       color: palette,
       textStyle: { fontFamily: "system-ui, 'PingFang SC', 'Microsoft YaHei', 'Noto Sans CJK SC', sans-serif", fontSize: dark ? 15 : 12 },
+      // Drawn on the canvas, not as HTML: ECharts' HTML tooltip writes style attributes, which the
+      // Content-Security-Policy (style-src 'self', no inline style) blocks. The table view behind
+      // the toggle carries the same numbers for screen readers.
       tooltip: {
         trigger: "axis",
+        renderMode: "richText",
         valueFormatter: undefined,
         formatter: function (items) {
           var out = [items.length ? items[0].axisValueLabel : ""];
@@ -40,7 +44,7 @@
             var s = spec.series[it.seriesIndex];
             out.push(it.marker + it.seriesName + "：" + (s.pct ? pct(it.value) : (it.value == null ? "—" : it.value)));
           });
-          return out.join("<br>");
+          return out.join("\n");
         }
       },
       legend: { top: 0, textStyle: { color: text, fontSize: dark ? 15 : 12 } },

@@ -29,6 +29,7 @@ from issues.choices import (
     Satisfaction,
 )
 from issues.models import Feedback, PatrolLog
+from tests.browser.conftest import inject_axe
 from tests.factories import DispatchOrderFactory, build_world, case_at, escalated
 
 pytestmark = [pytest.mark.browser]
@@ -244,7 +245,7 @@ def test_dashboard_accessibility(live_server: Any, chromium: Any) -> None:
     for path in ("/dashboard/", "/dashboard/drill/", "/dashboard/departments/"):
         page.goto(f"{live_server.url}{path}?area={world.district.code}")
         page.wait_for_timeout(300)
-        page.add_script_tag(path=str(axe))
+        inject_axe(page, axe)
         result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
         serious = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
         assert not serious, (
