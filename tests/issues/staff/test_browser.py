@@ -18,6 +18,7 @@ from django.conf import settings
 from issues.choices import CaseState
 from issues.models import Case
 from issues.workflow import case_submit
+from tests.browser.conftest import inject_axe
 from tests.factories import World, build_world
 
 from .helpers import dispatched_case, png
@@ -87,7 +88,7 @@ def serious_axe_violations(page: Any) -> list[str]:
     """axe-core's serious and critical violations, or [] when axe-core is not installed."""
     if not AXE.exists():
         return []
-    page.add_script_tag(path=str(AXE))
+    inject_axe(page, AXE)
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     return [
         f"{v['id']}: {v['help']} — {[n['target'] for n in v['nodes'][:3]]}"
