@@ -48,20 +48,16 @@ from issues.workflow import (
     stored,
 )
 
-from ..notify import schedule_event_notifications
+from .events import moment, notify_after_commit, require_text
 
 OS = OrderState
-
-
-def moment(now: dt.datetime | None) -> dt.datetime:
-    return now or timezone.now()
 
 
 def _order_just_changed() -> str:
     return _("派单刚刚发生了变化，本次操作未执行。请刷新后查看最新进展。")
 
 
-def lock_case(order: DispatchOrder | int) -> DispatchOrder:
+def lock_order(order: DispatchOrder | int) -> DispatchOrder:
     """Lock the order row and load what the checks read (the race guard as for cases).
 
     No transition moves an order's department today; the guard keeps a future one from
@@ -92,17 +88,6 @@ def _events(
         record_event(case, kind, actor=actor, now=now, note=note, label=order.department.name, data=payload)
         for case in _cases_of(order)
     ]
-
-
-def notify_after_commit(events: Sequence[CaseEvent]) -> None:
-    schedule_event_notifications(events)
-
-
-def _require_text(value: str, field: str, message: str) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise TransitionInvalid(message, field=field)
-    return text
 
 
 def create_orders(
@@ -143,7 +128,7 @@ def order_receive(
     """The department signs for the order."""
     now = moment(now)
     with transaction.atomic():
-        order = lock_case(order)
+        order = lock_order(order)
         transition = check(ORDER_TRANSITIONS["receive"], order, actor)
         order.state = transition.next_state
         order.received_at = now
@@ -164,12 +149,12 @@ def order_report(
 ) -> DispatchOrder:
     """报到: the department names its responsible leader and contact and files its work plan."""
     now = moment(now)
-    leader_name = _require_text(leader_name, "leader_name", _("请填写分管负责人。"))
-    contact_name = _require_text(contact_name, "contact_name", _("请填写联系人。"))
-    contact_phone = _require_text(contact_phone, "contact_phone", _("请填写联系电话。"))
-    work_plan = _require_text(work_plan, "work_plan", _("请填写工作方案。"))
+    leader_name = require_text(leader_name, "leader_name", _("请填写分管负责人。"))
+    contact_name = require_text(contact_name, "contact_name", _("请填写联系人。"))
+    contact_phone = require_text(contact_phone, "contact_phone", _("请填写联系电话。"))
+    work_plan = require_text(work_plan, "work_plan", _("请填写工作方案。"))
     with transaction.atomic():
-        order = lock_case(order)
+        order = lock_order(order)
         transition = check(ORDER_TRANSITIONS["report"], order, actor)
         order.state = transition.next_state
         order.received_at = order.received_at or now
@@ -184,7 +169,7 @@ def order_report(
         if order.role == OrderRole.LEAD:
             for case in _cases_of(order):
                 case_mark_in_progress(case=case, now=now)
-        notify_after_commit(events)
+        notify_after_commit(*events)
     return order
 
 
@@ -193,9 +178,9 @@ def order_progress(
 ) -> DispatchOrder:
     """A progress note from the department."""
     now = moment(now)
-    note = _require_text(note, "note", _("请填写办理进展。"))
+    note = require_text(note, "note", _("请填写办理进展。"))
     with transaction.atomic():
-        order = lock_case(order)
+        order = lock_order(order)
         check(ORDER_TRANSITIONS["progress"], order, actor)
         _events(order, EventKind.ORDER_PROGRESS, actor=actor, now=now, note=note)
     return order
@@ -211,9 +196,9 @@ def order_complete(
 ) -> DispatchOrder:
     """The department finishes its part; the lead's completion sends the case(s) to verification."""
     now = moment(now)
-    note = _require_text(note, "note", _("请填写办结说明。"))
+    note = require_text(note, "note", _("请填写办结说明。"))
     with transaction.atomic():
-        order = lock_case(order)
+        order = lock_order(order)
         transition = check(ORDER_TRANSITIONS["complete"], order, actor)
         order.state = transition.next_state
         order.completed_at = now
@@ -227,7 +212,7 @@ def order_complete(
             note=note,
             data={"on_time": now <= order.complete_due},
         )
-        notify_after_commit(events)
+        notify_after_commit(*events)
         if order.role == OrderRole.LEAD:
             for case in _cases_of(order):
                 if case.state in (CaseState.ACCEPTED, CaseState.IN_PROGRESS):
@@ -242,14 +227,14 @@ def order_reject(
 ) -> DispatchOrder:
     """退单: the department says the matter is not theirs; the organisation department decides."""
     now = moment(now)
-    reason = _require_text(reason, "reason", _("请填写退单理由。"))
+    reason = require_text(reason, "reason", _("请填写退单理由。"))
     with transaction.atomic():
-        order = lock_case(order)
+        order = lock_order(order)
         transition = check(ORDER_TRANSITIONS["reject"], order, actor)
         order.state = transition.next_state
         order.rejection_reason = reason
         order.save(update_fields=["state", "rejection_reason"])
-        notify_after_commit(_events(order, EventKind.ORDER_REJECTED, actor=actor, now=now, note=reason))
+        notify_after_commit(*_events(order, EventKind.ORDER_REJECTED, actor=actor, now=now, note=reason))
     return order
 
 
@@ -264,7 +249,7 @@ def order_redispatch(
     """The organisation department accepts a rejection and sends the order to another department."""
     now = moment(now)
     with transaction.atomic():
-        order = lock_case(order)
+        order = lock_order(order)
         transition = check(ORDER_TRANSITIONS["redispatch"], order, actor)
         if department.pk == order.department_id:
             raise TransitionInvalid(_("请选择另一个部门，或选择“维持派单”。"), field="department")
@@ -305,7 +290,7 @@ def order_redispatch(
                 Case.objects.filter(pk=case.pk).update(
                     lead_department=department, resolve_due=new.complete_due
                 )
-        notify_after_commit(events)
+        notify_after_commit(*events)
     return new
 
 
@@ -314,13 +299,13 @@ def order_insist(
 ) -> DispatchOrder:
     """The organisation department refuses the rejection: the same department must handle it."""
     now = moment(now)
-    note = _require_text(note, "note", _("请说明维持派单的理由。"))
+    note = require_text(note, "note", _("请说明维持派单的理由。"))
     with transaction.atomic():
-        order = lock_case(order)
+        order = lock_order(order)
         check(ORDER_TRANSITIONS["insist"], order, actor)
         order.state = OS.RECEIVED if order.received_at else OS.DISPATCHED
         order.save(update_fields=["state"])
-        notify_after_commit(_events(order, EventKind.ORDER_INSISTED, actor=actor, now=now, note=note))
+        notify_after_commit(*_events(order, EventKind.ORDER_INSISTED, actor=actor, now=now, note=note))
     return order
 
 
@@ -337,9 +322,9 @@ def extension_request(
 ) -> ExtensionRequest:
     """The department asks for more time; the community must agree, then the org department approve."""
     now = moment(now)
-    reason = _require_text(reason, "reason", _("请填写延期理由。"))
+    reason = require_text(reason, "reason", _("请填写延期理由。"))
     with transaction.atomic():
-        order = lock_case(order)
+        order = lock_order(order)
         check(ORDER_TRANSITIONS["extension"], order, actor)
         if new_due <= order.complete_due:
             raise TransitionInvalid(_("延期后的期限必须晚于原办结期限。"), field="new_due")
@@ -358,7 +343,7 @@ def extension_request(
         except IntegrityError as exc:
             raise TransitionError(_("该派单已有待审批的延期申请。")) from exc
         notify_after_commit(
-            _events(
+            *_events(
                 order,
                 EventKind.EXTENSION_REQUESTED,
                 actor=actor,
@@ -395,7 +380,7 @@ def extension_community_decide(
         order = ext.order
         check(ORDER_TRANSITIONS["extension-community"], ext, actor)
         if not agree:
-            _require_text(note, "note", _("不同意延期时请说明理由。"))
+            require_text(note, "note", _("不同意延期时请说明理由。"))
         ext.state = ExtensionState.PENDING_ORG if agree else ExtensionState.REFUSED
         ext.community_decided_by, ext.community_decided_at = actor, now
         ext.decision_note = note
@@ -406,7 +391,7 @@ def extension_community_decide(
             else stored(gettext_noop("社区不同意延期：%(note)s"), note=note)
         )
         notify_after_commit(
-            _events(
+            *_events(
                 order,
                 EventKind.EXTENSION_DECIDED,
                 actor=actor,
@@ -430,10 +415,10 @@ def extension_org_decide(
     now = moment(now)
     with transaction.atomic():
         ext = _lock_extension(extension)
-        order = lock_case(ext.order_id)
+        order = lock_order(ext.order_id)
         check(ORDER_TRANSITIONS["extension-org"], ext, actor)
         if not approve:
-            _require_text(note, "note", _("不批准延期时请说明理由。"))
+            require_text(note, "note", _("不批准延期时请说明理由。"))
         ext.state = ExtensionState.APPROVED if approve else ExtensionState.REFUSED
         ext.org_decided_by, ext.org_decided_at = actor, now
         ext.decision_note = note or ext.decision_note
@@ -454,7 +439,7 @@ def extension_org_decide(
             else stored(gettext_noop("组织部不批准延期：%(note)s"), note=note)
         )
         notify_after_commit(
-            _events(
+            *_events(
                 order,
                 EventKind.EXTENSION_DECIDED,
                 actor=actor,
@@ -480,7 +465,7 @@ def common_issue_create(
 ) -> CommonIssue:
     """Group cases raised by several communities as one common issue (共性问题) of an org department."""
     now = moment(now)
-    title = _require_text(title, "title", _("请填写共性问题的标题。"))
+    title = require_text(title, "title", _("请填写共性问题的标题。"))
     scope = scope_for(actor)
     org_area = _org_area_of(actor)
     if org_area is None:
@@ -565,7 +550,7 @@ def common_issue_dispatch(
                     data={"common_issue_id": issue.pk, "department_ids": [lead.pk, *[d.pk for d in coop]]},
                 )
             )
-        notify_after_commit(events)
+        notify_after_commit(*events)
     return orders
 
 
