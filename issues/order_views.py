@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
@@ -227,6 +228,31 @@ def _form_error(form: Form, exc: TransitionError) -> None:
     form.add_error(field, exc.message)
 
 
+def _dispatch_from_form(request: SignedInRequest, form: Form, dispatch: Callable[..., object]) -> int | None:
+    """Dispatch (a case's or a common issue's orders) with the DispatchForm's data.
+
+    None when the page should go back to what was dispatched (done, or refused because it
+    changed meanwhile: the message says which); otherwise the status to show the form again
+    with the refusal beside its field.
+    """
+    data = form.cleaned_data
+    try:
+        dispatch(
+            actor=request.user,
+            lead=data["lead"],
+            cooperating=list(data["cooperating"]),
+            instructions=data["instructions"],
+        )
+    except (TransitionInvalid, TransitionForbidden) as exc:
+        _form_error(form, exc)
+        return 403 if isinstance(exc, TransitionForbidden) else 400
+    except TransitionError as exc:
+        messages.warning(request, exc.message)
+        return None
+    messages.success(request, _("已派单。"))
+    return None
+
+
 # --- orders ----------------------------------------------------------------------------------------
 
 
@@ -366,24 +392,10 @@ def dispatch_case(request: SignedInRequest, case_id: int) -> HttpResponse:
     if request.method == "POST":
         form = DispatchForm(request.POST, user=user, area=case.holder_area)
         if form.is_valid():
-            data = form.cleaned_data
-            try:
-                case_dispatch(
-                    case=case.pk,
-                    actor=user,
-                    lead=data["lead"],
-                    cooperating=list(data["cooperating"]),
-                    instructions=data["instructions"],
-                )
-            except (TransitionInvalid, TransitionForbidden) as exc:
-                _form_error(form, exc)
-                status = 403 if isinstance(exc, TransitionForbidden) else 400
-            except TransitionError as exc:
-                messages.warning(request, exc.message)
+            refused = _dispatch_from_form(request, form, partial(case_dispatch, case=case.pk))
+            if refused is None:
                 return redirect("staff:case-detail", pk=case.pk)
-            else:
-                messages.success(request, _("已派单。"))
-                return redirect("staff:case-detail", pk=case.pk)
+            status = refused
         else:
             status = 400
     else:
@@ -487,24 +499,10 @@ def common_issue_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         form = DispatchForm(request.POST, user=user, area=area)
         if form.is_valid():
-            data = form.cleaned_data
-            try:
-                common_issue_dispatch(
-                    issue=issue.pk,
-                    actor=user,
-                    lead=data["lead"],
-                    cooperating=list(data["cooperating"]),
-                    instructions=data["instructions"],
-                )
-            except (TransitionInvalid, TransitionForbidden) as exc:
-                _form_error(form, exc)
-                status = 403 if isinstance(exc, TransitionForbidden) else 400
-            except TransitionError as exc:
-                messages.warning(request, exc.message)
+            refused = _dispatch_from_form(request, form, partial(common_issue_dispatch, issue=issue.pk))
+            if refused is None:
                 return redirect("staff:common-issue-detail", pk=issue.pk)
-            else:
-                messages.success(request, _("已派单。"))
-                return redirect("staff:common-issue-detail", pk=issue.pk)
+            status = refused
         else:
             status = 400
     cases = decorate_cases(
