@@ -238,6 +238,11 @@ JXT_MAX_PHOTOS = env.int("JXT_MAX_PHOTOS", default=6)
 JXT_MAX_PHOTO_BYTES = env.int("JXT_MAX_PHOTO_BYTES", default=8 * 1024 * 1024)
 JXT_MAX_PHOTO_PIXELS = env.int("JXT_MAX_PHOTO_PIXELS", default=40_000_000)
 JXT_MAX_DESCRIPTION = env.int("JXT_MAX_DESCRIPTION", default=2000)
+# Idempotent submissions: a form's one-time key is honoured this long (a back-and-resubmit a
+# week later still gives the first receipt); an identical Open311 request from the same key
+# within JXT_OPEN311_REPEAT_SECONDS gets the first request's answer, not a second case.
+JXT_SUBMISSION_KEEP_DAYS = env.int("JXT_SUBMISSION_KEEP_DAYS", default=7)
+JXT_OPEN311_REPEAT_SECONDS = env.int("JXT_OPEN311_REPEAT_SECONDS", default=600)
 JXT_REPORT_RATE_IP = env.str("JXT_REPORT_RATE_IP", default="10/h")
 JXT_REPORT_RATE_PHONE = env.str("JXT_REPORT_RATE_PHONE", default="5/h")
 # Wrong tracking codes per address (over it the address may not open any tracking page for

@@ -34,3 +34,11 @@ def notify_events(
 def deliver(delivery_id: int) -> str:
     """Send one e-mail or webhook delivery; a failure waits for the sweep (notify.deliver_one)."""
     return notify.deliver_one(delivery_id)
+
+
+@shared_task(name="issues.prune_submissions")
+def prune_submissions() -> int:
+    """Nightly: forget submissions' idempotency keys past their keeping time."""
+    from .workflow import submissions_prune
+
+    return submissions_prune()

@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
+from django.db import connection, transaction
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -306,3 +308,53 @@ def celery_beat(name: str, env: Mapping[str, str], log_dir: Path) -> Service:
         str(log_dir / f"{name}-schedule"),
     ]
     return Service(name, argv, env, log_dir)
+
+
+def race(hold: Callable[[], Any], click: Callable[[], Any]) -> tuple[Any, BaseException | None]:
+    """``hold`` writes inside a transaction and keeps it open until ``click`` (another thread,
+    another connection) is blocked on a row lock; then it commits. Returns what the click
+    returned, or what it raised."""
+    written = threading.Event()
+    release = threading.Event()
+    outcome: dict[str, Any] = {}
+    errors: list[BaseException] = []
+
+    def holder() -> None:
+        try:
+            with transaction.atomic():
+                hold()
+                written.set()
+                assert release.wait(timeout=30), "the click never blocked on the lock"
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            written.set()
+            connection.close()
+
+    def clicker() -> None:
+        try:
+            outcome["result"] = click()
+        except BaseException as exc:
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    holding = threading.Thread(target=holder, name="holder")
+    holding.start()
+    assert written.wait(timeout=30)
+    assert not errors, errors
+    clicking = threading.Thread(target=clicker, name="clicker")
+    clicking.start()
+    try:
+        with side_connection(connection.settings_dict) as watch:
+            # No sleeping: each look is a round trip, and the click blocks within milliseconds.
+            wait_until(
+                lambda: backends_waiting_on_locks(watch), timeout=30, interval=0, what="the click waiting"
+            )
+    finally:
+        release.set()
+        holding.join(timeout=60)
+        clicking.join(timeout=60)
+    assert not holding.is_alive() and not clicking.is_alive(), "a thread hung"
+    assert not errors, errors
+    return outcome.get("result"), outcome.get("error")

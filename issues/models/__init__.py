@@ -9,6 +9,7 @@ from .cases import (
     Feedback,
     PatrolLog,
     PatrolLogQuerySet,
+    Submission,
     new_tracking_code,
     photo_path,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "NotificationQuerySet",
     "PatrolLog",
     "PatrolLogQuerySet",
+    "Submission",
     "SystemAlert",
     "Whistle",
     "new_tracking_code",

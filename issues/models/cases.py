@@ -404,6 +404,27 @@ class PatrolLog(models.Model):
         return f"{self.alley} {self.get_kind_display()} {self.date}"
 
 
+class Submission(models.Model):
+    """A submission's idempotency key and the case it filed: a repeat of the key gets that case back.
+
+    The residents' form carries a one-time key in each rendering (a double tap, a reload or a
+    back-and-resubmit sends it again); an Open311 client's key is its identical request within
+    a short window. The unique key makes two concurrent repeats one case on every database.
+    Kept ``JXT_SUBMISSION_KEEP_DAYS`` days, then pruned by the sweep.
+    """
+
+    key = models.CharField(_("提交标识"), max_length=80, unique=True)
+    case = models.ForeignKey(Case, verbose_name=_("案件"), on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(_("提交时间"), db_index=True)
+
+    class Meta:
+        verbose_name = _("提交记录")
+        verbose_name_plural = _("提交记录")
+
+    def __str__(self) -> str:
+        return self.key
+
+
 class ApiClient(models.Model):
     """An integration (hotline system, mini-program, Open311 client) with its key and scope."""
 

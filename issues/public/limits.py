@@ -196,3 +196,38 @@ class LocalBlocks:
 
     def clear(self) -> None:
         self._until.clear()
+
+
+class CodeBudget:
+    """One per-address budget of wrong tracking codes, shared by every endpoint that takes a code.
+
+    The tracking page, the receipt page and Open311's ``requests/{id}`` and ``tokens/{token}``
+    all count a miss here (``JXT_TRACK_RATE_IP``, 30 wrong codes an hour by default); once an
+    address has spent it, each of them refuses the address alike, codes that exist included,
+    so nothing tells a guessed code from a wrong one until the window ends.
+    """
+
+    group = "tracking-code-miss"
+
+    def __init__(self) -> None:
+        self.blocks = LocalBlocks()
+
+    @staticmethod
+    def rate() -> str:
+        return str(getattr(settings, "JXT_TRACK_RATE_IP", "30/h"))
+
+    def refused(self, request: HttpRequest) -> bool:
+        """True when the request's address has spent its budget (no round trip: a local lookup)."""
+        return self.blocks.blocked(client_ip(request))
+
+    def miss(self, request: HttpRequest) -> bool:
+        """Count a wrong code of the request's address; True when this one spent the budget."""
+        ip, rate = client_ip(request), self.rate()
+        misses = usage(self.group, ip, rate, add_one=True)
+        if misses is not None and misses.exceeded:
+            self.blocks.block(ip, parse_rate(rate)[1])
+            return True
+        return False
+
+
+code_budget = CodeBudget()

@@ -70,8 +70,6 @@ FEEDBACK_IP_RATE = "30/h"
 # Wrong tracking codes per address: a resident mistypes a few; a script guessing codes (to
 # read progress or to rate other people's cases) makes thousands. Over it, the address is
 # refused every tracking page, right codes too, until its window ends.
-TRACK_MISS_RATE = "30/h"
-track_blocks = limits.LocalBlocks()
 
 
 def _rate(name: str, default: str) -> str:
@@ -374,8 +372,12 @@ def alley_report(request: HttpRequest, code: str) -> HttpResponse:
 @require_safe
 def report_done(request: HttpRequest, code: str) -> HttpResponse:
     """The tracking code to keep: copy, print, follow."""
+    if limits.code_budget.refused(request):
+        return _too_many_lookups(request)
     case = selectors.find_case(code)
     if case is None:
+        if limits.code_budget.miss(request):
+            return _too_many_lookups(request)
         return _not_found(request, what="case")
     track_url = request.build_absolute_uri(reverse("public-track-case", kwargs={"code": case.tracking_code}))
     return render(
@@ -437,15 +439,11 @@ def _phone_matches(case: Case, digits: str) -> bool:
 @require_http_methods(["GET", "HEAD", "POST"])
 def track_case(request: HttpRequest, code: str) -> HttpResponse:
     """A case's lights, deadline, handling unit, public timeline and photos; feedback when it is done."""
-    ip = limits.client_ip(request)
-    if track_blocks.blocked(ip):
+    if limits.code_budget.refused(request):
         return _too_many_lookups(request)
     case = selectors.find_case(code)
     if case is None:
-        rate = _rate("JXT_TRACK_RATE_IP", TRACK_MISS_RATE)
-        misses = limits.usage("public-track-miss", ip, rate, add_one=True)
-        if misses is not None and misses.exceeded:
-            track_blocks.block(ip, limits.parse_rate(rate)[1])
+        if limits.code_budget.miss(request):
             return _too_many_lookups(request)
         return _not_found(request, what="case")
     if selectors.normalize_code(code) != code:

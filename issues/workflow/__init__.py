@@ -24,6 +24,7 @@ from __future__ import annotations
 from .bulk import cases_close_unrated_claimed, cases_escalate_claimed
 from .cases import (
     IntakeNote,
+    Submitted,
     case_accept,
     case_chase,
     case_close,
@@ -37,9 +38,11 @@ from .cases import (
     case_resolve,
     case_start,
     case_submit,
+    case_submit_once,
     case_supervise,
     case_verify,
     case_whistle,
+    submissions_prune,
 )
 from .events import actor_label, lock_for_transition, record_event, stored
 from .rules import (
@@ -91,6 +94,7 @@ __all__ = [
     "IntakeNote",
     "Need",
     "S",
+    "Submitted",
     "Transition",
     "TransitionError",
     "TransitionForbidden",
@@ -110,6 +114,7 @@ __all__ = [
     "case_resolve",
     "case_start",
     "case_submit",
+    "case_submit_once",
     "case_supervise",
     "case_verify",
     "case_whistle",
@@ -131,4 +136,5 @@ __all__ = [
     "order_cases",
     "record_event",
     "stored",
+    "submissions_prune",
 ]

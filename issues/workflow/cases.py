@@ -26,7 +26,7 @@ from ..choices import (
     Satisfaction,
     Urgency,
 )
-from ..models import Case, CaseEvent, Feedback
+from ..models import Case, CaseEvent, Feedback, Submission
 from .bulk import ClaimedCase, cases_escalate_claimed
 from .events import (
     actor_label,
@@ -163,6 +163,50 @@ def case_submit(
         attach_photos(case, events[0], photos, PhotoKind.REPORT, public=False)
         notify_after_commit(events[0])
     return case
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What a submission with an idempotency key gave: the case, and whether it was filed earlier."""
+
+    case: Case
+    repeat: bool
+
+
+def case_submit_once(
+    *, key: str, within: dt.timedelta | None = None, now: dt.datetime | None = None, **fields: Any
+) -> Submitted:
+    """``case_submit`` unless ``key`` filed a case already (within ``within``, if given): then that case.
+
+    The key's row is written in the case's transaction, and its unique index makes two
+    concurrent repeats (a double tap reaching two web processes) one case: the second waits
+    for the first's commit, fails on the index, and answers with the first's case. A key
+    older than ``within`` is given to the new case.
+    """
+    now = moment(now)
+    try:
+        with transaction.atomic():
+            earlier = Submission.objects.select_for_update().select_related("case").filter(key=key).first()
+            if earlier is not None and (within is None or earlier.created_at >= now - within):
+                return Submitted(case=earlier.case, repeat=True)
+            if earlier is not None:
+                earlier.delete()
+            case = case_submit(now=now, **fields)
+            Submission.objects.create(key=key, case=case, created_at=now)
+            return Submitted(case=case, repeat=False)
+    except IntegrityError:
+        # The twin request committed the key first (this transaction, case included, is undone).
+        earlier = Submission.objects.select_related("case").filter(key=key).first()
+        if earlier is None:  # the twin's key was pruned or replaced meanwhile: never lose the report
+            raise
+        return Submitted(case=earlier.case, repeat=True)
+
+
+def submissions_prune(*, now: dt.datetime | None = None) -> int:
+    """Forget idempotency keys older than ``JXT_SUBMISSION_KEEP_DAYS``; the number forgotten."""
+    cutoff = moment(now) - dt.timedelta(days=settings.JXT_SUBMISSION_KEEP_DAYS)
+    deleted, _by_model = Submission.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
 
 
 def _holder_for(alley: Any, tier: str) -> Any:

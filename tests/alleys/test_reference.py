@@ -89,17 +89,17 @@ def test_one_call_clears_every_process_cache(
     tree: Tree, django_assert_num_queries: DjangoAssertNumQueries
 ) -> None:
     from dispatch.calendar import get_calendar
-    from issues.public.views import track_blocks
+    from issues.public.limits import code_budget
 
     code = tree["d1s1c1a1"].code
     reference.area_by_code(code)
     calendar = get_calendar()
-    track_blocks.block("10.0.0.9", 60)
+    code_budget.blocks.block("10.0.0.9", 60)
     with django_assert_num_queries(0):  # all kept in the process
         assert reference.area_by_code(code) == tree["d1s1c1a1"]
         assert get_calendar() is calendar
     reference.clear_process_caches()
-    assert not track_blocks.blocked("10.0.0.9")
+    assert not code_budget.blocks.blocked("10.0.0.9")
     assert get_calendar() is not calendar
     with django_assert_num_queries(1):
         assert reference.area_by_code(code) == tree["d1s1c1a1"]

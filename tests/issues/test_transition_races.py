@@ -9,12 +9,9 @@ each thread has its own connection.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
 from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -26,7 +23,7 @@ from issues.sweep import run_sweep
 from issues.workflow import TransitionError, case_accept, case_dispatch
 from issues.workflow.orders import order_receive, order_reject
 from tests.factories import MONDAY, World, at, build_world, make_case
-from tests.faults import backends_waiting_on_locks, side_connection, wait_until
+from tests.faults import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -39,56 +36,6 @@ ORDER_CHANGED = "派单刚刚发生了变化，本次操作未执行。请刷新
 @pytest.fixture
 def live_world(transactional_db: None) -> World:
     return build_world()
-
-
-def race(hold: Callable[[], Any], click: Callable[[], Any]) -> tuple[Any, BaseException | None]:
-    """``hold`` writes inside a transaction and keeps it open until ``click`` (another thread,
-    another connection) is blocked on a row lock; then it commits. Returns what the click
-    returned, or what it raised."""
-    written = threading.Event()
-    release = threading.Event()
-    outcome: dict[str, Any] = {}
-    errors: list[BaseException] = []
-
-    def holder() -> None:
-        try:
-            with transaction.atomic():
-                hold()
-                written.set()
-                assert release.wait(timeout=30), "the click never blocked on the lock"
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            written.set()
-            connection.close()
-
-    def clicker() -> None:
-        try:
-            outcome["result"] = click()
-        except BaseException as exc:
-            outcome["error"] = exc
-        finally:
-            connection.close()
-
-    holding = threading.Thread(target=holder, name="holder")
-    holding.start()
-    assert written.wait(timeout=30)
-    assert not errors, errors
-    clicking = threading.Thread(target=clicker, name="clicker")
-    clicking.start()
-    try:
-        with side_connection(connection.settings_dict) as watch:
-            # No sleeping: each look is a round trip, and the click blocks within milliseconds.
-            wait_until(
-                lambda: backends_waiting_on_locks(watch), timeout=30, interval=0, what="the click waiting"
-            )
-    finally:
-        release.set()
-        holding.join(timeout=60)
-        clicking.join(timeout=60)
-    assert not holding.is_alive() and not clicking.is_alive(), "a thread hung"
-    assert not errors, errors
-    return outcome.get("result"), outcome.get("error")
 
 
 def the_sweep_escalates() -> None:
