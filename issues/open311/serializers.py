@@ -7,6 +7,12 @@ once resolved for the resident or ended (awaiting feedback, closed, rejected, me
 the case now and ``expected_datetime`` its current deadline, so a client sees the case
 climb the chain. Reporters' personal data never appears; mobile numbers typed into a
 description are masked.
+
+A request has one ``service_request_id`` for every reader and every resource (the POST's
+answer, GET one, GET many, tokens): the case's public number, as on the public board. The
+tracking code is the resident's secret (it opens feedback on the tracking page): it appears
+only in the POST's answer, as ``token`` and in the ``service_notice``, for the client that
+filed the request, and never in a feed.
 """
 
 from __future__ import annotations
@@ -99,10 +105,11 @@ def status_notes(case: Case) -> str:
     label = case.get_state_display()
     if case.state == CaseState.REJECTED:
         return _("%(state)s：%(reason)s") % {"state": label, "reason": case.rejection_reason}
-    if case.state == CaseState.MERGED and case.merged_into is not None:
+    if case.state == CaseState.MERGED and case.merged_into_id is not None:
+        # The case it joined by its number, the id a client looks up (its tracking code is a secret).
         return _("%(state)s：与 %(code)s 属同一问题，请查询该诉求的进展。") % {
             "state": label,
-            "code": case.merged_into.tracking_code,
+            "code": case.merged_into_id,
         }
     if case.state == CaseState.AWAITING_FEEDBACK:
         return _("已办结，等待反映人评价。")
@@ -152,10 +159,10 @@ def photo_url(photo_id: int) -> str | None:
 def service_request(case: Case, *, addresses: dict[str, str], trusted: bool = False) -> dict[str, Any]:
     """One request of GET requests (public: no reporter data, public photos only).
 
-    Anonymous readers get what the public board shows: the case's number rather than its
-    tracking code (the code lets its holder give feedback), the type rather than the
-    resident's own words, and no coordinates. A client with an api_key for the area gets
-    the tracking code, the description (mobile numbers masked) and the location.
+    Every reader gets the case's number as its id (never its tracking code, which lets its
+    holder give feedback). Anonymous readers get what the public board shows: the type
+    rather than the resident's own words, and no coordinates. A client with an api_key for
+    the area gets the description (mobile numbers masked) and the location.
     """
     photos = getattr(case, "public_photos", None)
     if photos is None:
@@ -163,7 +170,7 @@ def service_request(case: Case, *, addresses: dict[str, str], trusted: bool = Fa
     open_now = is_open(case)
     updated = case.updated_at if open_now else (case.closed_at or case.resolved_at or case.updated_at)
     return {
-        "service_request_id": case.tracking_code if trusted else str(case.pk),
+        "service_request_id": str(case.pk),
         "status": "open" if open_now else "closed",
         "status_notes": status_notes(case),
         "service_name": case.category.name,

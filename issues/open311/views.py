@@ -7,6 +7,11 @@ inside the client's area: by ``address_id`` (the alley's unified code) or, with 
 ``lat``/``long`` or ``address_string``, by ``attribute[alley]``. The new case enters the
 state machine through ``case_submit`` like every other source, with source ``open311``.
 Errors are the spec's array of ``code`` + ``description`` with status 400, 403 or 404.
+
+One id: every resource names a request by the case's public number (``serializers``).
+The POST's answer adds the tracking code as ``token`` for the client that filed it;
+``tokens/{token}`` turns that code into the number, and ``requests/{id}`` takes either,
+always answering with the number.
 """
 
 from __future__ import annotations
@@ -170,7 +175,7 @@ def requests(request: HttpRequest, fmt: str) -> HttpResponse:
 def _public_cases() -> QuerySet[Case]:
     public_photos = CasePhoto.objects.filter(is_public=True).order_by("created_at", "id")
     return Case.objects.select_related(
-        "category", "alley", "holder_area", "lead_department", "merged_into"
+        "category", "alley", "holder_area", "lead_department"
     ).prefetch_related(Prefetch("photos", queryset=public_photos, to_attr="public_photos"))
 
 
@@ -377,9 +382,12 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
         )
     except TransitionError as exc:
         raise Open311Error(403 if isinstance(exc, TransitionForbidden) else 400, exc.message) from exc
+    # The request's public number, the id every GET names it by; the tracking code only here,
+    # for the client that filed it (the spec's token, and the notice that names it).
     body = [
         {
-            "service_request_id": case.tracking_code,
+            "service_request_id": str(case.pk),
+            "token": case.tracking_code,
             "service_notice": o311.service_notice(case),
             "account_id": None,
         }
@@ -404,10 +412,13 @@ def request_detail(request: HttpRequest, fmt: str, request_id: str) -> HttpRespo
 
 @_handle
 def token(request: HttpRequest, fmt: str, token: str) -> HttpResponse:
-    """GET tokens/{token}: our requests are realtime, so a token is the request's own tracking code."""
+    """GET tokens/{token}: our requests are realtime, so a token is the request's own tracking code.
+
+    The answer names the request by its number, the id every other resource uses.
+    """
     if request.method != "GET":
         return _method_not_allowed(fmt, "GET")
-    code = Case.objects.filter(tracking_code=token.upper()).values_list("tracking_code", flat=True).first()
-    if code is None:
+    number = Case.objects.filter(tracking_code=token.upper()).values_list("pk", flat=True).first()
+    if number is None:
         raise Open311Error(404, _("token“%(token)s”不存在。") % {"token": token})
-    return render([{"service_request_id": code, "token": token}], fmt, root="service_requests")
+    return render([{"service_request_id": str(number), "token": token}], fmt, root="service_requests")

@@ -214,9 +214,11 @@ def test_post_creates_a_case_through_the_state_machine(
     )
     assert response.status_code == 201, response.content
     [answer] = parse(response, fmt)
-    assert set(answer) == {"service_request_id", "service_notice", "account_id"}
+    assert set(answer) == {"service_request_id", "token", "service_notice", "account_id"}
     assert answer["account_id"] is None
-    case = Case.objects.get(tracking_code=answer["service_request_id"])
+    # The request's public number; the tracking code (the resident's secret) only as its token.
+    case = Case.objects.get(pk=int(answer["service_request_id"]))
+    assert answer["token"] == case.tracking_code
     assert case.source == CaseSource.OPEN311
     assert case.state == CaseState.SUBMITTED
     # Category B starts at the community, as from any other source.
@@ -257,9 +259,9 @@ def test_post_writes_the_case_and_the_clients_note_in_one_transaction(
     assert sum('"issues_caseevent"' in sql for sql in writes) == 1
     assert sum('"issues_notificationoutbox"' in sql for sql in writes) == 1
     kinds = set(
-        CaseEvent.objects.filter(
-            case__tracking_code=parse(response, "json")[0]["service_request_id"]
-        ).values_list("kind", "public")
+        CaseEvent.objects.filter(case_id=parse(response, "json")[0]["service_request_id"]).values_list(
+            "kind", "public"
+        )
     )
     assert kinds == {(EventKind.SUBMITTED, True), (EventKind.NOTE, False)}
 
@@ -395,13 +397,16 @@ def test_get_requests_fields_and_no_personal_data(world: Any, fmt: str) -> None:
     assert item["requested_datetime"].endswith("+08:00")
     text = response.content.decode()
     assert "张三" not in text and "13900001234" not in text and "13912345678" not in text
-    # A client with a key for the area reads the tracking code and the description, mobile numbers masked.
+    # A client with a key for the area reads the description, mobile numbers masked; the request
+    # is named by the same number (the tracking code lets its holder give feedback: never in a feed).
     client = ApiClient(name="12345热线", area=world.alley_x)
     key = client.set_new_key()
     client.save()
-    [trusted] = parse(get("requests", fmt, api_key=key), fmt)
-    assert trusted["service_request_id"] == case.tracking_code
+    response = get("requests", fmt, api_key=key)
+    [trusted] = parse(response, fmt)
+    assert trusted["service_request_id"] == str(case.pk)
     assert "139****5678" in trusted["description"] and "13912345678" not in trusted["description"]
+    assert case.tracking_code not in response.content.decode()
 
 
 @pytest.mark.parametrize(
@@ -431,7 +436,9 @@ def test_rejected_and_merged_say_why(world: Any) -> None:
     make_case(world, now=now, state=CaseState.MERGED, merged_into=main)
     notes = {i["status_notes"] for i in parse(get("requests", "json", status="closed"), "json")}
     assert any("属于物业管理范围" in n for n in notes)
-    assert any(main.tracking_code in n for n in notes)
+    # The case it joined is named by its number, the id a client can look up: never its tracking code.
+    assert any(f"与 {main.pk} 属同一问题" in n for n in notes)
+    assert not any(main.tracking_code in n for n in notes)
 
 
 def test_escalation_shows_in_agency_and_deadline(world: Any) -> None:
@@ -479,10 +486,7 @@ def test_filters(world: Any) -> None:
     }
     assert ids(**old_window) == [old.tracking_code]
     # service_request_id overrides every other argument, old requests included.
-    assert ids(service_request_id=f"{old.tracking_code},{a.tracking_code.lower()}", status="closed") == [
-        a.tracking_code,
-        old.tracking_code,
-    ]
+    assert ids(service_request_id=f"{old.pk},{a.pk}", status="closed") == [a.tracking_code, old.tracking_code]
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
@@ -519,7 +523,7 @@ def test_a_key_narrows_reads_to_the_clients_area(world: Any) -> None:
     far = make_case(world, now=timezone.now(), alley=world.other_alley)
     assert len(parse(get("requests", "json"), "json")) == 2
     [item] = parse(get("requests", "json", api_key=key), "json")
-    assert item["service_request_id"] == far.tracking_code
+    assert item["service_request_id"] == str(far.pk)
     assert get("requests", "json", api_key="bad-bad-bad-bad-bad").status_code == 403
 
 
@@ -554,10 +558,35 @@ def test_request_detail_and_404(world: Any, fmt: str) -> None:
 def test_tokens(world: Any, fmt: str) -> None:
     case = make_case(world)
     [item] = parse(get(f"tokens/{case.tracking_code}", fmt), fmt)
-    assert item == {"service_request_id": case.tracking_code, "token": case.tracking_code}
+    assert item == {"service_request_id": str(case.pk), "token": case.tracking_code}
     response = get("tokens/NOPE1234", fmt)
     assert response.status_code == 404
     errors_of(response, fmt)
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_one_service_request_id_everywhere(world: Any, api_client: tuple[ApiClient, str], fmt: str) -> None:
+    """POST, GET one, GET many and tokens name a request by one id: its number, for every reader.
+
+    A client matching its requests by the id the POST gave finds each of them again; the
+    tracking code comes back only as the POST's token, to the client that filed it.
+    """
+    _client, key = api_client
+    [answer] = parse(post(fmt, valid_post(world, key)), fmt)
+    case = Case.objects.get()
+    number, code = str(case.pk), case.tracking_code
+    assert (answer["service_request_id"], answer["token"]) == (number, code)
+    for params in ({}, {"api_key": key}):
+        for path in (f"requests/{number}", f"requests/{code}", f"requests/{code.lower()}"):
+            response = get(path, fmt, **params)
+            [item] = parse(response, fmt)
+            assert item["service_request_id"] == number, (path, params)
+            assert code not in response.content.decode()
+        for query in ({}, {"service_request_id": number}):
+            response = get("requests", fmt, **query, **params)
+            assert [i["service_request_id"] for i in parse(response, fmt)] == [number]
+            assert code not in response.content.decode()
+    assert parse(get(f"tokens/{code}", fmt), fmt) == [{"service_request_id": number, "token": code}]
 
 
 @pytest.mark.parametrize("n", [5, 50])

@@ -219,7 +219,7 @@ def test_open311_saves_once_after_one_transient_failure(
     monkeypatch.setattr(open311_views, "case_submit", flaky)
     response = open311_post(live_place.world, "json")
     assert response.status_code == 201
-    assert json.loads(response.content)[0]["service_request_id"] == Case.objects.get().tracking_code
+    assert json.loads(response.content)[0]["service_request_id"] == str(Case.objects.get().pk)
     assert len(calls) == 2
 
 
