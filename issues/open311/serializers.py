@@ -13,6 +13,11 @@ answer, GET one, GET many, tokens): the case's public number, as on the public b
 tracking code is the resident's secret (it opens feedback on the tracking page): it appears
 only in the POST's answer, as ``token`` and in the ``service_notice``, for the client that
 filed the request, and never in a feed.
+
+``media_url`` follows the public board's rule for photos: anonymous readers see only a photo
+staff have marked public. The link a client posted with its request is its own (a photo it
+published elsewhere, which staff have not looked at), so it comes back only to keyed clients
+of the area, and only while no photo is public (a public photo comes first for every reader).
 """
 
 from __future__ import annotations
@@ -161,8 +166,11 @@ def service_request(case: Case, *, addresses: dict[str, str], trusted: bool = Fa
 
     Every reader gets the case's number as its id (never its tracking code, which lets its
     holder give feedback). Anonymous readers get what the public board shows: the type
-    rather than the resident's own words, and no coordinates. A client with an api_key for
-    the area gets the description (mobile numbers masked) and the location.
+    rather than the resident's own words, no coordinates, and as ``media_url`` only a photo
+    staff have made public. A client with an api_key for the area gets the description
+    (mobile numbers masked), the location, and the ``media_url`` the filing client posted
+    (``posted_media_url``, annotated by the view) when no photo is public: a public photo
+    comes first for every reader.
     """
     photos = getattr(case, "public_photos", None)
     if photos is None:
@@ -186,8 +194,15 @@ def service_request(case: Case, *, addresses: dict[str, str], trusted: bool = Fa
         "zipcode": None,
         "lat": float(case.latitude) if trusted and case.latitude is not None else None,
         "long": float(case.longitude) if trusted and case.longitude is not None else None,
-        "media_url": photo_url(photos[0].pk) if photos else None,
+        "media_url": photo_url(photos[0].pk) if photos else posted_media_url(case, trusted=trusted),
     }
+
+
+def posted_media_url(case: Case, *, trusted: bool) -> str | None:
+    """The link the filing client posted, for keyed readers only (staff have not vetted it)."""
+    if not trusted:
+        return None
+    return getattr(case, "posted_media_url", None) or None
 
 
 def service_notice(case: Case) -> str:

@@ -542,6 +542,32 @@ def test_media_url_only_for_public_photos(world: Any) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_the_posted_media_url_comes_back_to_keyed_clients(
+    world: Any, api_client: tuple[ApiClient, str], fmt: str
+) -> None:
+    """The client's own link is returned to keyed clients of the area; anonymous readers see only
+    photos staff have made public, and a public photo comes first for everyone."""
+    from django.urls import reverse
+
+    _client, key = api_client
+    link = "https://img.example.org/lamp.jpg?size=large&v=2"
+    [answer] = parse(post(fmt, valid_post(world, key, media_url=link)), fmt)
+    number = answer["service_request_id"]
+    plain = make_case(world, now=timezone.now())  # no media_url posted
+    [one] = parse(get(f"requests/{number}", fmt, api_key=key), fmt)
+    assert one["media_url"] == link
+    many = {i["service_request_id"]: i["media_url"] for i in parse(get("requests", fmt, api_key=key), fmt)}
+    assert many == {number: link, str(plain.pk): None}
+    assert parse(get(f"requests/{number}", fmt), fmt)[0]["media_url"] is None
+    assert link not in get("requests", fmt).content.decode().replace("&amp;", "&")
+    # A photo staff made public is the request's media for every reader.
+    public = photo(Case.objects.get(pk=number), public=True)
+    for params in ({}, {"api_key": key}):
+        [item] = parse(get(f"requests/{number}", fmt, **params), fmt)
+        assert item["media_url"].endswith(reverse("public-photo", kwargs={"pk": public.pk}))
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_request_detail_and_404(world: Any, fmt: str) -> None:
     case = make_case(world, now=timezone.now() - dt.timedelta(days=400))
     [item] = parse(get(f"requests/{case.tracking_code}", fmt), fmt)
@@ -599,8 +625,35 @@ def test_get_requests_runs_a_constant_number_of_queries(world: Any, n: int) -> N
         response = get("requests", "xml")
     assert response.status_code == 200
     assert len(parse(response, "xml")) == n
-    # cases (with category, alley, holder, lead department, merge target), public photos, area names
+    # cases (with category, alley, holder, lead department), public photos, area names
     assert len(queries) == 3
+
+
+@pytest.mark.parametrize("n", [5, 50])
+def test_keyed_get_requests_runs_a_constant_number_of_queries(
+    world: Any, api_client: tuple[ApiClient, str], n: int
+) -> None:
+    """The posted media_url is read in the cases' own query, not once per case."""
+    client, key = api_client
+    now = timezone.now()
+    cases = [make_case(world, now=now, alley=world.alley_x if i % 2 else world.alley_y) for i in range(n)]
+    CaseEvent.objects.bulk_create(
+        CaseEvent(
+            case=case, kind=EventKind.NOTE, public=False, data={"media_url": f"https://m.example.org/{i}"}
+        )
+        for i, case in enumerate(cases[::2])
+    )
+    for case in cases[::3]:
+        photo(case, public=True)
+    ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)  # no touch write in the count
+    with CaptureQueriesContext(connection) as queries:
+        response = get("requests", "xml", api_key=key)
+    assert response.status_code == 200
+    items = parse(response, "xml")
+    assert len(items) == n
+    assert sum("m.example.org" in (i["media_url"] or "") for i in items) == len(cases[::2]) - len(cases[::6])
+    # the client, then cases (with their posted media_url), public photos, area names
+    assert len(queries) == 4, [q["sql"][:80] for q in queries.captured_queries]
 
 
 def test_staff_roles_are_irrelevant_to_open311(world: Any) -> None:
