@@ -18,11 +18,16 @@ filed the request, and never in a feed.
 staff have marked public. The link a client posted with its request is its own (a photo it
 published elsewhere, which staff have not looked at), so it comes back only to keyed clients
 of the area, and only while no photo is public (a public photo comes first for every reader).
+
+Every datetime is a W3C datetime with its offset (``w3c``), the discovery's changeset too; a
+category's keywords, typed in the admin with spaces or Chinese punctuation, are the spec's
+comma-separated list (``keywords``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -58,9 +63,18 @@ def service(category: CategoryType) -> dict[str, Any]:
         % {"code": klass.code, "name": klass.name, "tier": _tier_label(category.start_tier)},
         "metadata": True,
         "type": "realtime",
-        "keywords": category.keywords,
+        "keywords": keywords(category.keywords),
         "group": klass.name,
     }
+
+
+# What separates keywords typed in the admin: spaces (full-width too), commas, 、 and semicolons.
+KEYWORD_SEPARATORS = re.compile(r"[\s,，、;；]+")
+
+
+def keywords(stored: str) -> str:
+    """The category's keywords as the spec's comma-separated list ("路灯 照明、夜间" → "路灯,照明,夜间")."""
+    return ",".join(dict.fromkeys(word for word in KEYWORD_SEPARATORS.split(stored) if word))
 
 
 def _tier_label(tier: str) -> str:

@@ -45,8 +45,10 @@ from .renderers import FORMATS, render, render_errors
 
 MAX_RESULTS = 1000
 DEFAULT_SPAN = dt.timedelta(days=90)
-# Services change only through the admin; bump this when the attribute definitions change.
-CHANGESET = "2026-11-01 00:00"
+# When the service list or its attribute definitions last changed, as the spec's W3C datetime.
+# Category types keep no modification time, so this is bumped by hand with the definitions
+# (``serializers.service_definition``) or a change of the services' shape.
+CHANGESET = dt.datetime(2026, 11, 1, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 CLOSED_STATES = sorted(set(CaseState.values) - set(OPEN_STATES))
 # The key of the posted media_url in the intake note's data (read back by _public_cases).
 POSTED_MEDIA_URL = "media_url"
@@ -126,14 +128,14 @@ def discovery(request: HttpRequest, fmt: str) -> HttpResponse:
     if request.method != "GET":
         return _method_not_allowed(fmt, "GET")
     data = {
-        "changeset": CHANGESET,
+        "changeset": o311.w3c(CHANGESET),
         "contact": _("街巷通平台管理员（请联系所在区委组织部）"),
         "key_service": _("API 密钥由平台管理员在后台“对接客户端”中为每个对接系统创建。"),
         "endpoints": [
             {
                 "specification": o311.SPECIFICATION,
                 "url": f"{settings.SITE_URL}/open311/v2",
-                "changeset": CHANGESET,
+                "changeset": o311.w3c(CHANGESET),
                 "type": "production",
                 "formats": ["text/xml", "application/json"],
             }

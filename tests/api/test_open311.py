@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -131,6 +132,41 @@ def test_discovery(world: Any, fmt: str) -> None:
     assert endpoint["url"].endswith("/open311/v2")
     assert endpoint["type"] == "production"
     assert endpoint["formats"] == ["text/xml", "application/json"]
+
+
+W3C_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$")
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_every_datetime_is_a_w3c_datetime_with_its_offset(world: Any, fmt: str) -> None:
+    """The spec's datetimes are W3C (ISO 8601 with a T and an offset): the discovery's changesets too."""
+    body = parse(get("discovery", fmt), fmt)
+    [endpoint] = body["endpoints"]
+    for value in (body["changeset"], endpoint["changeset"]):
+        assert W3C_DATETIME.match(value), value
+        assert dt.datetime.fromisoformat(value).utcoffset() is not None
+    make_case(world, now=timezone.now())
+    [item] = parse(get("requests", fmt), fmt)
+    for name in ("requested_datetime", "updated_datetime", "expected_datetime"):
+        assert W3C_DATETIME.match(item[name]), (name, item[name])
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("路灯 照明", "路灯,照明"),
+        ("路灯、照明，夜间;灯杆；lamp,  light", "路灯,照明,夜间,灯杆,lamp,light"),
+        (" 路灯\u3000照明 ", "路灯,照明"),
+        ("", ""),
+    ],
+)
+def test_service_keywords_are_comma_separated(world: Any, fmt: str, stored: str, shown: str) -> None:
+    """Keywords are typed in the admin with spaces or Chinese punctuation; the spec wants "a,b,c"."""
+    world.cat_a.keywords = stored
+    world.cat_a.save()
+    service = next(s for s in parse(get("services", fmt), fmt) if s["service_code"] == world.cat_a.code)
+    assert (service["keywords"] or "") == shown
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
