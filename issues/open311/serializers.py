@@ -106,8 +106,9 @@ def service_definition(category: CategoryType) -> dict[str, Any]:
                 "datatype_description": _("15 位数字的街巷/网格统一编码"),
                 "order": 2,
                 "description": _(
-                    "问题所在的街巷/网格编码（公示牌二维码上有）。只提供经纬度或地址文字时必须填写，"
-                    "也可以直接用 address_id 提交。"
+                    "问题所在的街巷/网格编码（公示牌二维码上有），也可以直接用 address_id 提交。"
+                    "不填时按 address_string 中的街巷名称确定街巷（须在服务区域内只对应一条街巷，"
+                    "同名街巷请写明社区）；只有经纬度时必须填写，因为街巷没有登记坐标。"
                 ),
                 "values": [],
             },

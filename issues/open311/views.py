@@ -3,9 +3,12 @@
 Reads need no key, as the spec says, and show no personal data; a GET with an
 ``api_key`` is narrowed to the client's area. ``POST requests`` needs a valid
 ``api_key`` of a client allowed to write, and the location must resolve to an alley
-inside the client's area: by ``address_id`` (the alley's unified code) or, with only
-``lat``/``long`` or ``address_string``, by ``attribute[alley]``. The new case enters the
-state machine through ``case_submit`` like every other source, with source ``open311``.
+inside the client's area: by ``address_id`` or ``attribute[alley]`` (the alley's unified
+code), else by the one active alley of the area that ``address_string`` names
+(``alleys.locate``). Alleys have no stored coordinates, so ``lat``/``long`` alone cannot
+place a request: a 400 asks for the code, as one for an address naming no alley or
+several does. The new case enters the state machine through ``case_submit`` like every
+other source, with source ``open311``.
 Errors are the spec's array of ``code`` + ``description`` with status 400, 403 or 404.
 
 One id: every resource names a request by the case's public number (``serializers``).
@@ -33,6 +36,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from alleys import reference
 from alleys.choices import AreaLevel
+from alleys.locate import alley_in_address
+from alleys.models import Area
 from core.transient import DATABASE_UNAVAILABLE, drop_connection, retry_once
 from dispatch.models import CategoryType
 from issues.api.authentication import touch_client
@@ -309,6 +314,42 @@ def _active_category(code: str) -> CategoryType | None:
         return None
 
 
+def _alley(address_id: str, address_string: str, *, within: str) -> Area:
+    """The alley of a new request: its code (``address_id`` or ``attribute[alley]``), else the one
+    alley its address names (``alleys.locate``); coordinates alone cannot place it (alleys have none).
+    """
+    if not address_id:
+        located = alley_in_address(address_string, within=within)
+        if located.alley is not None:
+            return located.alley
+        # The spec's wording first, so a client can recognise it, then ours.
+        if not address_string:
+            reason = _(
+                "address_id required in this jurisdiction: 街巷没有登记坐标，无法按经纬度确定街巷。"
+                "请用 address_id（或 attribute[alley]）提交 15 位街巷编码，或在 address_string 中写明街巷名称。"
+            )
+        elif located.named == 0:
+            reason = _(
+                "address_id required in this jurisdiction: address_string 中没有找到本客户端服务区域内的街巷名称。"
+                "请用 address_id（或 attribute[alley]）提交 15 位街巷编码。"
+            )
+        else:
+            reason = _(
+                "address_id required in this jurisdiction: address_string 可能指 %(n)d 条街巷，"
+                "请在地址中写明社区名称，或用 address_id（或 attribute[alley]）提交 15 位街巷编码。"
+            ) % {"n": located.named}
+        raise Open311Error(400, reason)
+    # Areas are reference data (no query once read; an unknown code is always asked of the database).
+    alley = reference.area_by_code(address_id)
+    if alley is not None and not (alley.level == AreaLevel.ALLEY and alley.is_active):
+        alley = None
+    if alley is None or not alley.code.startswith(within):
+        raise Open311Error(
+            400, _("address_id“%(code)s”不是本客户端服务区域内的街巷编码。") % {"code": address_id}
+        )
+    return alley
+
+
 def _reporter_name(first: str, last: str) -> str:
     if first.isascii() and last.isascii():
         return f"{first} {last}".strip()
@@ -341,22 +382,7 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
     address_id = (params.get("address_id") or "").strip() or attributes.get("alley", "")
     if not (lat_text or address_string or address_id):
         raise Open311Error(400, _("必须提供位置：lat 与 long、address_string 或 address_id 之一。"))
-    if not address_id:
-        raise Open311Error(
-            400,
-            _(
-                "address_id required in this jurisdiction: 本辖区按街巷/网格办理诉求，请用 address_id "
-                "（或 attribute[alley]）提交 15 位街巷编码；经纬度和地址文字只作补充说明。"
-            ),
-        )
-    # Areas are reference data (no query once read; an unknown code is always asked of the database).
-    alley = reference.area_by_code(address_id)
-    if alley is not None and not (alley.level == AreaLevel.ALLEY and alley.is_active):
-        alley = None
-    if alley is None or not alley.code.startswith(client.area.code):
-        raise Open311Error(
-            400, _("address_id“%(code)s”不是本客户端服务区域内的街巷编码。") % {"code": address_id}
-        )
+    alley = _alley(address_id, address_string, within=client.area.code)
 
     description = (params.get("description") or "").strip()
     if len(description) > settings.JXT_MAX_DESCRIPTION:

@@ -311,6 +311,55 @@ def test_post_accepts_the_alley_as_an_attribute(world: Any, api_client: tuple[Ap
     assert Case.objects.get().alley == world.alley_y
 
 
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_post_with_only_an_address_finds_the_alley_it_names(
+    world: Any, api_client: tuple[ApiClient, str], fmt: str
+) -> None:
+    _client, key = api_client
+    data = valid_post(world, key, address_string="开元街道井亭巷 7 号门口", lat="24.9", long="118.5")
+    del data["address_id"]
+    response = post(fmt, data)
+    assert response.status_code == 201, response.content
+    case = Case.objects.get()
+    assert case.alley == world.alley_y
+    assert case.address_detail == "开元街道井亭巷 7 号门口"
+    [item] = parse(get(f"requests/{case.pk}", fmt), fmt)
+    assert item["address_id"] == world.alley_y.code
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        # Alleys have no stored coordinates: a point alone cannot be placed.
+        ({"lat": "24.9", "long": "118.5"}, "经纬度"),
+        ({"address_string": "开元街道新华社区附近"}, "没有找到"),
+        ({"address_string": "井亭巷 5 号"}, "社区"),
+    ],
+)
+def test_post_that_cannot_be_placed_asks_for_the_alley_code(
+    world: Any, api_client: tuple[ApiClient, str], extra: dict[str, str], words: str
+) -> None:
+    from tests.factories import AlleyFactory
+
+    AlleyFactory(code="350502001001002", name="井亭巷", parent=world.community_x)  # 井亭巷 in two communities
+    _client, key = api_client
+    data = valid_post(world, key, **extra)
+    del data["address_id"]
+    response = post("json", data)
+    assert response.status_code == 400
+    [error] = errors_of(response, "json")
+    assert error["description"].startswith("address_id required")
+    assert "attribute[alley]" in error["description"] and words in error["description"]
+    assert not Case.objects.exists()
+
+
+def test_the_alley_attribute_says_when_it_is_needed(world: Any) -> None:
+    body = parse(get(f"services/{world.cat_a.code}", "json"), "json")
+    [alley] = [a for a in body["attributes"] if a["code"] == "alley"]
+    assert alley["required"] is False
+    assert "address_string" in alley["description"] and "经纬度" in alley["description"]
+
+
 def errors_of(response: Any, fmt: str) -> list[dict[str, Any]]:
     body = parse(response, fmt)
     assert isinstance(body, list) and body
@@ -330,7 +379,8 @@ def errors_of(response: Any, fmt: str) -> list[dict[str, Any]]:
         ({"service_code": "NOPE"}, 404, "NOPE"),
         ({"address_id": None}, 400, "lat"),
         ({"address_id": None, "lat": "24.9", "long": "118.5"}, 400, "address_id required"),
-        ({"address_id": None, "address_string": "金鱼巷口"}, 400, "address_id required"),
+        ({"address_id": None, "address_string": "开元街道新华社区附近"}, 400, "address_id required"),
+        ({"address_id": None, "address_string": "东湖巷 3 号"}, 400, "address_id required"),
         ({"lat": "24.9"}, 400, "lat"),
         ({"lat": "north", "long": "118.5"}, 400, "lat"),
         ({"lat": "95", "long": "118.5"}, 400, "lat"),
