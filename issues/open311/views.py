@@ -8,7 +8,9 @@ code), else by the one active alley of the area that ``address_string`` names
 (``alleys.locate``). Alleys have no stored coordinates, so ``lat``/``long`` alone cannot
 place a request: a 400 asks for the code, as one for an address naming no alley or
 several does. The new case enters the state machine through ``case_submit`` like every
-other source, with source ``open311``.
+other source, with source ``open311``. The same request from the same client within
+``JXT_OPEN311_REPEAT_SECONDS`` (a retry after a timeout) files nothing new: it gets the
+first request's answer, 201 and the same body, with ``Idempotent-Replayed: true``.
 Errors are the spec's array of ``code`` + ``description`` with status 400, 403 or 404.
 
 One id: every resource names a request by the case's public number (``serializers``).
@@ -20,6 +22,8 @@ always answering with the number.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -42,9 +46,9 @@ from core.transient import DATABASE_UNAVAILABLE, drop_connection, retry_once
 from dispatch.models import CategoryType
 from issues.api.authentication import touch_client
 from issues.choices import OPEN_STATES, CaseSource, CaseState, EventKind, Urgency
-from issues.workflow import IntakeNote, TransitionError, TransitionForbidden, case_submit
+from issues.workflow import IntakeNote, TransitionError, TransitionForbidden, case_submit_once
 
-from ..models import ApiClient, Case, CaseEvent, CasePhoto
+from ..models import ApiClient, Case, CaseEvent, CasePhoto, Submission
 from . import serializers as o311
 from .renderers import FORMATS, render, render_errors
 
@@ -409,10 +413,14 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
         label=client.name,
         data=data,
     )
+    key = _repeat_key(request, client)
+    within = dt.timedelta(seconds=settings.JXT_OPEN311_REPEAT_SECONDS)
     try:
-        # The client's note is written in case_submit's own transaction (no nested savepoint).
-        case = retry_once(
-            lambda: case_submit(
+        # The client's note and the repeat key are written in the case's transaction.
+        submitted = retry_once(
+            lambda: case_submit_once(
+                key=key,
+                within=within,
                 category=category,
                 alley=alley,
                 description=description,
@@ -429,6 +437,7 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
         )
     except TransitionError as exc:
         raise Open311Error(403 if isinstance(exc, TransitionForbidden) else 400, exc.message) from exc
+    case = submitted.case
     # The request's public number, the id every GET names it by; the tracking code only here,
     # for the client that filed it (the spec's token, and the notice that names it).
     body = [
@@ -439,7 +448,30 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
             "account_id": None,
         }
     ]
-    return render(body, fmt, root="service_requests", status=201)
+    response = render(body, fmt, root="service_requests", status=201)
+    if submitted.repeat:
+        # The first answer again, status included (a client that retried after a timeout sees
+        # its request filed), marked as Stripe's API marks a replayed idempotent request.
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _repeat_key(request: HttpRequest, client: ApiClient) -> str:
+    """``open311:<client>:<sha256 of the request>``: what makes two POSTs "the same request".
+
+    The request is its parameters but ``api_key`` (sorted, every value of each) and any files
+    (names and contents); the client's key is the client, named by its number instead.
+    """
+    digest = hashlib.sha256()
+    params = sorted((name, request.POST.getlist(name)) for name in request.POST if name != "api_key")
+    digest.update(json.dumps(params, ensure_ascii=False).encode())
+    for name in sorted(request.FILES):
+        for upload in request.FILES.getlist(name):
+            digest.update(json.dumps(["file", name, upload.name, upload.size]).encode())
+            for chunk in upload.chunks():
+                digest.update(chunk)
+    key = f"open311:{client.pk}:{digest.hexdigest()}"
+    return key[: Submission._meta.get_field("key").max_length]
 
 
 @_handle

@@ -15,6 +15,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from freezegun import freeze_time
 from PIL import Image
 
 from alleys.choices import AreaLevel, Role
@@ -22,7 +23,7 @@ from dispatch.models import CategoryType
 from issues.choices import CaseSource, CaseState, EventKind
 from issues.models import ApiClient, Case, CaseEvent, CasePhoto
 from issues.workflow import case_whistle
-from tests.factories import make_case
+from tests.factories import MONDAY, make_case
 
 pytestmark = pytest.mark.django_db
 
@@ -279,27 +280,92 @@ def test_post_creates_a_case_through_the_state_machine(
 def test_post_writes_the_case_and_the_clients_note_in_one_transaction(
     world: Any, api_client: tuple[ApiClient, str]
 ) -> None:
-    """The case, its two events and their notification's outbox row are written atomically.
+    """The case, its two events, their notification's outbox row and the repeat key are written atomically.
 
-    One atomic block (the test runs inside pytest-django's transaction, so it shows as one
-    SAVEPOINT) holds the case's INSERT, one INSERT of both events and the outbox row's.
+    One outer atomic block (``case_submit_once``'s; the test runs inside pytest-django's
+    transaction, so it shows as a SAVEPOINT) holds every INSERT: the case's, one of both
+    events, the outbox row's and the Submission key's. The case's own block nests inside it.
     """
     _client, key = api_client
     with CaptureQueriesContext(connection) as queries:
         response = post("json", valid_post(world, key, service_code=world.cat_b.code))
     assert response.status_code == 201, response.content
-    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
-    writes = [q["sql"] for q in queries.captured_queries if q["sql"].upper().startswith("INSERT")]
-    assert statements.count("SAVEPOINT") == 1, statements
-    assert sum('"issues_case"' in sql for sql in writes) == 1
-    assert sum('"issues_caseevent"' in sql for sql in writes) == 1
-    assert sum('"issues_notificationoutbox"' in sql for sql in writes) == 1
+    sqls = [q["sql"] for q in queries.captured_queries]
+    [outer, *_nested] = [sql.split()[1] for sql in sqls if sql.upper().startswith("SAVEPOINT")]
+    begin = next(i for i, sql in enumerate(sqls) if sql.upper().startswith("SAVEPOINT") and outer in sql)
+    end = next(i for i, sql in enumerate(sqls) if sql.upper().startswith("RELEASE") and outer in sql)
+    writes = [
+        (i, sql) for i, sql in enumerate(sqls) if sql.upper().startswith(("INSERT", "UPDATE", "DELETE"))
+    ]
+    inside = [sql for i, sql in writes if begin < i < end]
+    # Only the client's last-used stamp is written outside.
+    assert [sql for i, sql in writes if not begin < i < end] == [
+        sql for _, sql in writes if '"issues_apiclient"' in sql
+    ]
+    for table in ("issues_case", "issues_caseevent", "issues_notificationoutbox", "issues_submission"):
+        assert sum(f'INTO "{table}"' in sql for sql in inside) == 1, table
     kinds = set(
         CaseEvent.objects.filter(case_id=parse(response, "json")[0]["service_request_id"]).values_list(
             "kind", "public"
         )
     )
     assert kinds == {(EventKind.SUBMITTED, True), (EventKind.NOTE, False)}
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_an_identical_post_within_the_window_gets_the_first_answer(
+    world: Any, api_client: tuple[ApiClient, str], fmt: str, settings: Any
+) -> None:
+    """A client that sends a request again (a timeout, a retry) gets the first answer, not a second case.
+
+    The repeat is answered like the first (201, the same body) and marked ``Idempotent-Replayed``.
+    """
+    settings.JXT_OPEN311_REPEAT_SECONDS = 600
+    _client, key = api_client
+    data = valid_post(
+        world, key, media_url="https://img.example.org/1.jpg", **{"attribute[urgency]": "urgent"}
+    )
+    with freeze_time(MONDAY) as clock:
+        first = post(fmt, data)
+        assert first.status_code == 201, first.content
+        assert "Idempotent-Replayed" not in first
+        clock.tick(dt.timedelta(minutes=9))
+        again = post(fmt, dict(reversed(list(data.items()))))  # the same parameters in another order
+        assert again.status_code == 201
+        assert again["Idempotent-Replayed"] == "true"
+        assert again.content == first.content
+        assert Case.objects.count() == 1
+        # Any other parameter is another request.
+        other = post(fmt, {**data, "description": "巷尾路灯也不亮。"})
+        assert other.status_code == 201 and "Idempotent-Replayed" not in other
+        assert parse(other, fmt)[0]["service_request_id"] != parse(first, fmt)[0]["service_request_id"]
+        assert Case.objects.count() == 2
+        # Once the window has passed, the same request is a new one.
+        clock.tick(dt.timedelta(minutes=2))
+        later = post(fmt, data)
+        assert later.status_code == 201 and "Idempotent-Replayed" not in later
+        assert Case.objects.count() == 3
+
+
+def test_the_same_request_from_another_client_is_its_own(
+    world: Any, api_client: tuple[ApiClient, str]
+) -> None:
+    _client, key = api_client
+    other = ApiClient(name="12345热线", area=world.district)
+    other_key = other.set_new_key()
+    other.save()
+    post("json", valid_post(world, key))
+    second = post("json", valid_post(world, other_key))
+    assert second.status_code == 201 and "Idempotent-Replayed" not in second
+    assert Case.objects.count() == 2
+    # A refused request files no key: sent again once the problem is fixed, it is filed.
+    world.cat_b.is_active = False
+    world.cat_b.save()
+    assert post("json", valid_post(world, key, service_code=world.cat_b.code)).status_code == 404
+    world.cat_b.is_active = True
+    world.cat_b.save()
+    assert post("json", valid_post(world, key, service_code=world.cat_b.code)).status_code == 201
+    assert Case.objects.count() == 3
 
 
 def test_post_accepts_the_alley_as_an_attribute(world: Any, api_client: tuple[ApiClient, str]) -> None:
