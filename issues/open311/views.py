@@ -17,6 +17,13 @@ One id: every resource names a request by the case's public number (``serializer
 The POST's answer adds the tracking code as ``token`` for the client that filed it;
 ``tokens/{token}`` turns that code into the number, and ``requests/{id}`` takes either,
 always answering with the number.
+
+Tracking codes are secrets, so every lookup by code (``requests/{code}``, ``tokens/{code}``)
+spends the per-address budget of wrong codes that the residents' tracking and receipt pages
+spend (``issues.public.limits.code_budget``); once an address has spent it, every code is
+refused with a 429 (and ``Retry-After``), right codes too. Numbers are public: a lookup by
+number is neither counted nor refused. ``requests.json?service_request_id=`` takes at most
+``MAX_IDS`` numbers and no codes, so codes cannot be tested in bulk.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery, TextField
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery, TextField
 from django.db.models.fields.json import KT
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -49,10 +56,14 @@ from issues.choices import OPEN_STATES, CaseSource, CaseState, EventKind, Urgenc
 from issues.workflow import IntakeNote, TransitionError, TransitionForbidden, case_submit_once
 
 from ..models import ApiClient, Case, CaseEvent, CasePhoto, Submission
+from ..public import limits
+from ..public.selectors import normalize_code
 from . import serializers as o311
 from .renderers import FORMATS, render, render_errors
 
 MAX_RESULTS = 1000
+# service_request_id=1,2,… names at most this many requests (a client's refresh of its own).
+MAX_IDS = 20
 DEFAULT_SPAN = dt.timedelta(days=90)
 # When the service list or its attribute definitions last changed, as the spec's W3C datetime.
 # Category types keep no modification time, so this is bumped by hand with the definitions
@@ -66,10 +77,11 @@ POSTED_MEDIA_URL = "media_url"
 class Open311Error(Exception):
     """A request that the spec answers with an error array."""
 
-    def __init__(self, status: int, *descriptions: str) -> None:
+    def __init__(self, status: int, *descriptions: str, retry_after: int | None = None) -> None:
         super().__init__(*descriptions)
         self.status = status
         self.descriptions = descriptions
+        self.retry_after = retry_after
 
 
 def _fmt_or_error(fmt: str) -> HttpResponse | None:
@@ -108,7 +120,9 @@ def _handle(view: Any) -> Any:
         try:
             response: HttpResponse = view(request, fmt, **kwargs)
         except Open311Error as exc:
-            return render_errors(fmt, exc.status, *exc.descriptions)
+            response = render_errors(fmt, exc.status, *exc.descriptions)
+            if exc.retry_after is not None:
+                response["Retry-After"] = str(exc.retry_after)
         except DATABASE_UNAVAILABLE:
             # The database is down or restarting (a submission was already tried twice):
             # nothing was saved; the spec's error array tells the client to send it again.
@@ -215,10 +229,27 @@ def _render_requests(cases: list[Case], fmt: str, *, trusted: bool) -> HttpRespo
     return render(data, fmt, root="service_requests")
 
 
-def _id_q(ids: list[str]) -> Q:
-    """A request is named by its number (what anonymous readers see) or its tracking code."""
-    numbers = [int(i) for i in ids if i.isdigit() and len(i) < 12]
-    return Q(pk__in=numbers) | Q(tracking_code__in=[i.upper() for i in ids])
+def _number(text: str) -> int | None:
+    """A request's number (digits), else None (then it is a tracking code, or nothing)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None
+
+
+def _by_code(request: HttpRequest, cases: QuerySet[Case], code: str) -> Case | None:
+    """The case of a tracking code, counted as the tracking page counts it (``limits.code_budget``):
+    a miss spends the address's budget, and a spent budget refuses every code, right ones too."""
+    if limits.code_budget.refused(request):
+        raise _too_many_codes()
+    case = cases.filter(tracking_code=normalize_code(code)).first()
+    if case is None and limits.code_budget.miss(request):
+        raise _too_many_codes()
+    return case
+
+
+def _too_many_codes() -> Open311Error:
+    # Retry-After is the budget's window: no web process blocks an address longer.
+    retry_after = limits.parse_rate(limits.code_budget.rate())[1]
+    message = _("查询码输错次数太多，请 %(minutes)d 分钟后再试。") % {"minutes": -(-retry_after // 60)}
+    return Open311Error(429, message, retry_after=retry_after)
 
 
 def _csv(value: str | None) -> list[str]:
@@ -249,8 +280,19 @@ def _query(request: HttpRequest, fmt: str) -> HttpResponse:
         cases = cases.filter(alley__code__startswith=client.area.code)
     ids = _csv(params.get("service_request_id"))
     if ids:
-        # The spec: service_request_id overrides every other argument.
-        cases = cases.filter(_id_q(ids))
+        # The spec: service_request_id overrides every other argument. Numbers only, and a few:
+        # tracking codes are looked up one at a time, each counted (requests/{code}, tokens/{code}).
+        if len(ids) > MAX_IDS:
+            raise Open311Error(400, _("service_request_id 一次最多查询 %(n)d 个。") % {"n": MAX_IDS})
+        numbers = [n for n in map(_number, ids) if n is not None]
+        if len(numbers) < len(ids):
+            raise Open311Error(
+                400,
+                _(
+                    "service_request_id 只接受诉求编号（数字，逗号分隔）；查询码请用 tokens/{查询码} 换成编号。"
+                ),
+            )
+        cases = cases.filter(pk__in=numbers)
         return _render_requests(
             list(cases.order_by("-created_at", "-id")[:MAX_RESULTS]), fmt, trusted=client is not None
         )
@@ -476,17 +518,20 @@ def _repeat_key(request: HttpRequest, client: ApiClient) -> str:
 
 @_handle
 def request_detail(request: HttpRequest, fmt: str, request_id: str) -> HttpResponse:
-    """GET requests/{service_request_id}."""
+    """GET requests/{service_request_id}: by number, or by tracking code (counted in the budget)."""
     if request.method != "GET":
         return _method_not_allowed(fmt, "GET")
     client = _client(request, required=False)
-    cases = _public_cases(trusted=client is not None).filter(_id_q([request_id]))
+    cases = _public_cases(trusted=client is not None)
     if client is not None:
         cases = cases.filter(alley__code__startswith=client.area.code)
-    found = list(cases[:1])
-    if not found:
+    number = _number(request_id)
+    # A number is public: a miss on one tells nothing and is not counted. Anything else is a
+    # tracking code (one made only of digits, about one in 50,000, is read through tokens/).
+    case = cases.filter(pk=number).first() if number is not None else _by_code(request, cases, request_id)
+    if case is None:
         raise Open311Error(404, _("service_request_id“%(id)s”不存在。") % {"id": request_id})
-    return _render_requests(found, fmt, trusted=client is not None)
+    return _render_requests([case], fmt, trusted=client is not None)
 
 
 @_handle
@@ -497,7 +542,7 @@ def token(request: HttpRequest, fmt: str, token: str) -> HttpResponse:
     """
     if request.method != "GET":
         return _method_not_allowed(fmt, "GET")
-    number = Case.objects.filter(tracking_code=token.upper()).values_list("pk", flat=True).first()
-    if number is None:
+    case = _by_code(request, Case.objects.only("pk"), token)
+    if case is None:
         raise Open311Error(404, _("token“%(token)s”不存在。") % {"token": token})
-    return render([{"service_request_id": str(number), "token": token}], fmt, root="service_requests")
+    return render([{"service_request_id": str(case.pk), "token": token}], fmt, root="service_requests")

@@ -767,6 +767,82 @@ def test_one_service_request_id_everywhere(world: Any, api_client: tuple[ApiClie
     assert parse(get(f"tokens/{code}", fmt), fmt) == [{"service_request_id": number, "token": code}]
 
 
+# --- tracking codes: one per-address budget, no bulk testing ----------------------------------------
+
+
+def refusal(response: Any, fmt: str) -> None:
+    """The spec's error array, status 429, in Chinese, with when to come back."""
+    assert response.status_code == 429, response.content
+    [error] = errors_of(response, fmt)
+    assert "查询码" in error["description"] and "60 分钟" in error["description"]
+    assert response["Retry-After"] == "3600"
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+@pytest.mark.parametrize("resource", ["requests", "tokens"])
+def test_wrong_codes_spend_the_addresss_budget_then_every_code_is_refused(
+    world: Any, settings: Any, fmt: str, resource: str
+) -> None:
+    """requests/{code} and tokens/{code} count wrong codes in the tracking page's budget and,
+    once the address has spent it, refuse the right code too: nothing tells a guess from a hit."""
+    settings.JXT_TRACK_RATE_IP = "3/h"
+    case = make_case(world)
+    for _ in range(10):  # a client reading its own request again and again is never counted
+        assert get(f"{resource}/{case.tracking_code}", fmt).status_code == 200
+    for guess in ("ZZZZZZZ2", "ZZZZZZZ3", "ZZZZZZZ4"):
+        assert get(f"{resource}/{guess}", fmt).status_code == 404
+    refusal(get(f"{resource}/ZZZZZZZ5", fmt), fmt)
+    right = get(f"{resource}/{case.tracking_code}", fmt)
+    refusal(right, fmt)
+    assert "service_request_id" not in right.content.decode()
+    # Numbers are public: reading by number is never refused; another address is not affected.
+    assert get(f"requests/{case.pk}", fmt).status_code == 200
+    assert (
+        Client().get(f"{BASE}{resource}/{case.tracking_code}.{fmt}", REMOTE_ADDR="10.0.0.8").status_code
+        == 200
+    )
+
+
+def test_the_budget_is_the_tracking_pages_own(world: Any, settings: Any) -> None:
+    """One budget: wrong codes on the tracking page and on Open311 add up, and the refusal is everywhere."""
+    settings.JXT_TRACK_RATE_IP = "3/h"
+    case = make_case(world)
+    browser = Client()
+    assert browser.get("/track/ZZZZZZZ2/").status_code == 404
+    assert get("tokens/ZZZZZZZ3", "json").status_code == 404
+    assert get("requests/ZZZZZZZ4", "json").status_code == 404
+    refusal(get("tokens/ZZZZZZZ5", "json"), "json")
+    assert browser.get(f"/track/{case.tracking_code}/").status_code == 429
+
+
+def test_missing_numbers_are_not_counted(world: Any, settings: Any) -> None:
+    settings.JXT_TRACK_RATE_IP = "3/h"
+    case = make_case(world)
+    for number in range(case.pk + 1, case.pk + 10):
+        assert get(f"requests/{number}", "json").status_code == 404
+    assert get(f"tokens/{case.tracking_code}", "json").status_code == 200
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_bulk_lookup_takes_at_most_twenty_numbers_and_no_codes(world: Any, fmt: str) -> None:
+    cases = [make_case(world, now=timezone.now()) for _ in range(3)]
+    numbers = [str(c.pk) for c in cases]
+    twenty = ",".join([*numbers, *(str(n) for n in range(900_000, 900_017))])
+    assert len(parse(get("requests", fmt, service_request_id=twenty), fmt)) == 3
+    too_many = get("requests", fmt, service_request_id=f"{twenty},900017")
+    assert too_many.status_code == 400
+    assert "20" in errors_of(too_many, fmt)[0]["description"]
+    # Tracking codes cannot be tested in bulk (nor one at a time here): numbers only.
+    with_code = get("requests", fmt, service_request_id=f"{numbers[0]},{cases[1].tracking_code}")
+    assert with_code.status_code == 400
+    [error] = errors_of(with_code, fmt)
+    assert "service_request_id" in error["description"] and cases[1].tracking_code not in error["description"]
+    # Anonymous readers still get only the anonymous-safe fields.
+    Case.objects.filter(pk=cases[0].pk).update(description="灯坏了，请打 13912345678 联系我")
+    [item] = parse(get("requests", fmt, service_request_id=numbers[0]), fmt)
+    assert item["description"] == world.cat_a.name and item["lat"] is None
+
+
 @pytest.mark.parametrize("n", [5, 50])
 def test_get_requests_runs_a_constant_number_of_queries(world: Any, n: int) -> None:
     now = timezone.now()
