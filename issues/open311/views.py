@@ -11,7 +11,8 @@ several does. The new case enters the state machine through ``case_submit`` like
 other source, with source ``open311``. The same request from the same client within
 ``JXT_OPEN311_REPEAT_SECONDS`` (a retry after a timeout) files nothing new: it gets the
 first request's answer, 201 and the same body, with ``Idempotent-Replayed: true``.
-Errors are the spec's array of ``code`` + ``description`` with status 400, 403 or 404.
+Errors are the spec's array of ``code`` + ``description`` with status 400, 403, 404, 429
+(too many wrong tracking codes) or 503 (the database is down), the last two with ``Retry-After``.
 
 One id: every resource names a request by the case's public number (``serializers``).
 The POST's answer adds the tracking code as ``token`` for the client that filed it;
