@@ -7,11 +7,27 @@ once resolved for the resident or ended (awaiting feedback, closed, rejected, me
 the case now and ``expected_datetime`` its current deadline, so a client sees the case
 climb the chain. Reporters' personal data never appears; mobile numbers typed into a
 description are masked.
+
+A request has one ``service_request_id`` for every reader and every resource (the POST's
+answer, GET one, GET many, tokens): the case's public number, as on the public board. The
+tracking code is the resident's secret (it opens feedback on the tracking page): it appears
+only in the POST's answer, as ``token`` and in the ``service_notice``, for the client that
+filed the request, and never in a feed.
+
+``media_url`` follows the public board's rule for photos: anonymous readers see only a photo
+staff have marked public. The link a client posted with its request is its own (a photo it
+published elsewhere, which staff have not looked at), so it comes back only to keyed clients
+of the area, and only while no photo is public (a public photo comes first for every reader).
+
+Every datetime is a W3C datetime with its offset (``w3c``), the discovery's changeset too; a
+category's keywords, typed in the admin with spaces or Chinese punctuation, are the spec's
+comma-separated list (``keywords``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -47,9 +63,18 @@ def service(category: CategoryType) -> dict[str, Any]:
         % {"code": klass.code, "name": klass.name, "tier": _tier_label(category.start_tier)},
         "metadata": True,
         "type": "realtime",
-        "keywords": category.keywords,
+        "keywords": keywords(category.keywords),
         "group": klass.name,
     }
+
+
+# What separates keywords typed in the admin: spaces (full-width too), commas, 、 and semicolons.
+KEYWORD_SEPARATORS = re.compile(r"[\s,，、;；]+")
+
+
+def keywords(stored: str) -> str:
+    """The category's keywords as the spec's comma-separated list ("路灯 照明、夜间" → "路灯,照明,夜间")."""
+    return ",".join(dict.fromkeys(word for word in KEYWORD_SEPARATORS.split(stored) if word))
 
 
 def _tier_label(tier: str) -> str:
@@ -81,8 +106,9 @@ def service_definition(category: CategoryType) -> dict[str, Any]:
                 "datatype_description": _("15 位数字的街巷/网格统一编码"),
                 "order": 2,
                 "description": _(
-                    "问题所在的街巷/网格编码（公示牌二维码上有）。只提供经纬度或地址文字时必须填写，"
-                    "也可以直接用 address_id 提交。"
+                    "问题所在的街巷/网格编码（公示牌二维码上有），也可以直接用 address_id 提交。"
+                    "不填时按 address_string 中的街巷名称确定街巷（须在服务区域内只对应一条街巷，"
+                    "同名街巷请写明社区）；只有经纬度时必须填写，因为街巷没有登记坐标。"
                 ),
                 "values": [],
             },
@@ -99,10 +125,11 @@ def status_notes(case: Case) -> str:
     label = case.get_state_display()
     if case.state == CaseState.REJECTED:
         return _("%(state)s：%(reason)s") % {"state": label, "reason": case.rejection_reason}
-    if case.state == CaseState.MERGED and case.merged_into is not None:
+    if case.state == CaseState.MERGED and case.merged_into_id is not None:
+        # The case it joined by its number, the id a client looks up (its tracking code is a secret).
         return _("%(state)s：与 %(code)s 属同一问题，请查询该诉求的进展。") % {
             "state": label,
-            "code": case.merged_into.tracking_code,
+            "code": case.merged_into_id,
         }
     if case.state == CaseState.AWAITING_FEEDBACK:
         return _("已办结，等待反映人评价。")
@@ -152,10 +179,13 @@ def photo_url(photo_id: int) -> str | None:
 def service_request(case: Case, *, addresses: dict[str, str], trusted: bool = False) -> dict[str, Any]:
     """One request of GET requests (public: no reporter data, public photos only).
 
-    Anonymous readers get what the public board shows: the case's number rather than its
-    tracking code (the code lets its holder give feedback), the type rather than the
-    resident's own words, and no coordinates. A client with an api_key for the area gets
-    the tracking code, the description (mobile numbers masked) and the location.
+    Every reader gets the case's number as its id (never its tracking code, which lets its
+    holder give feedback). Anonymous readers get what the public board shows: the type
+    rather than the resident's own words, no coordinates, and as ``media_url`` only a photo
+    staff have made public. A client with an api_key for the area gets the description
+    (mobile numbers masked), the location, and the ``media_url`` the filing client posted
+    (``posted_media_url``, annotated by the view) when no photo is public: a public photo
+    comes first for every reader.
     """
     photos = getattr(case, "public_photos", None)
     if photos is None:
@@ -163,7 +193,7 @@ def service_request(case: Case, *, addresses: dict[str, str], trusted: bool = Fa
     open_now = is_open(case)
     updated = case.updated_at if open_now else (case.closed_at or case.resolved_at or case.updated_at)
     return {
-        "service_request_id": case.tracking_code if trusted else str(case.pk),
+        "service_request_id": str(case.pk),
         "status": "open" if open_now else "closed",
         "status_notes": status_notes(case),
         "service_name": case.category.name,
@@ -179,8 +209,15 @@ def service_request(case: Case, *, addresses: dict[str, str], trusted: bool = Fa
         "zipcode": None,
         "lat": float(case.latitude) if trusted and case.latitude is not None else None,
         "long": float(case.longitude) if trusted and case.longitude is not None else None,
-        "media_url": photo_url(photos[0].pk) if photos else None,
+        "media_url": photo_url(photos[0].pk) if photos else posted_media_url(case, trusted=trusted),
     }
+
+
+def posted_media_url(case: Case, *, trusted: bool) -> str | None:
+    """The link the filing client posted, for keyed readers only (staff have not vetted it)."""
+    if not trusted:
+        return None
+    return getattr(case, "posted_media_url", None) or None
 
 
 def service_notice(case: Case) -> str:

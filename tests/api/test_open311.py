@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -14,6 +15,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from freezegun import freeze_time
 from PIL import Image
 
 from alleys.choices import AreaLevel, Role
@@ -21,7 +23,7 @@ from dispatch.models import CategoryType
 from issues.choices import CaseSource, CaseState, EventKind
 from issues.models import ApiClient, Case, CaseEvent, CasePhoto
 from issues.workflow import case_whistle
-from tests.factories import make_case
+from tests.factories import MONDAY, make_case
 
 pytestmark = pytest.mark.django_db
 
@@ -133,6 +135,41 @@ def test_discovery(world: Any, fmt: str) -> None:
     assert endpoint["formats"] == ["text/xml", "application/json"]
 
 
+W3C_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$")
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_every_datetime_is_a_w3c_datetime_with_its_offset(world: Any, fmt: str) -> None:
+    """The spec's datetimes are W3C (ISO 8601 with a T and an offset): the discovery's changesets too."""
+    body = parse(get("discovery", fmt), fmt)
+    [endpoint] = body["endpoints"]
+    for value in (body["changeset"], endpoint["changeset"]):
+        assert W3C_DATETIME.match(value), value
+        assert dt.datetime.fromisoformat(value).utcoffset() is not None
+    make_case(world, now=timezone.now())
+    [item] = parse(get("requests", fmt), fmt)
+    for name in ("requested_datetime", "updated_datetime", "expected_datetime"):
+        assert W3C_DATETIME.match(item[name]), (name, item[name])
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("路灯 照明", "路灯,照明"),
+        ("路灯、照明，夜间;灯杆；lamp,  light", "路灯,照明,夜间,灯杆,lamp,light"),
+        (" 路灯\u3000照明 ", "路灯,照明"),
+        ("", ""),
+    ],
+)
+def test_service_keywords_are_comma_separated(world: Any, fmt: str, stored: str, shown: str) -> None:
+    """Keywords are typed in the admin with spaces or Chinese punctuation; the spec wants "a,b,c"."""
+    world.cat_a.keywords = stored
+    world.cat_a.save()
+    service = next(s for s in parse(get("services", fmt), fmt) if s["service_code"] == world.cat_a.code)
+    assert (service["keywords"] or "") == shown
+
+
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_services_lists_active_category_types(world: Any, fmt: str) -> None:
     world.cat_d.is_active = False
@@ -214,9 +251,11 @@ def test_post_creates_a_case_through_the_state_machine(
     )
     assert response.status_code == 201, response.content
     [answer] = parse(response, fmt)
-    assert set(answer) == {"service_request_id", "service_notice", "account_id"}
+    assert set(answer) == {"service_request_id", "token", "service_notice", "account_id"}
     assert answer["account_id"] is None
-    case = Case.objects.get(tracking_code=answer["service_request_id"])
+    # The request's public number; the tracking code (the resident's secret) only as its token.
+    case = Case.objects.get(pk=int(answer["service_request_id"]))
+    assert answer["token"] == case.tracking_code
     assert case.source == CaseSource.OPEN311
     assert case.state == CaseState.SUBMITTED
     # Category B starts at the community, as from any other source.
@@ -241,27 +280,92 @@ def test_post_creates_a_case_through_the_state_machine(
 def test_post_writes_the_case_and_the_clients_note_in_one_transaction(
     world: Any, api_client: tuple[ApiClient, str]
 ) -> None:
-    """The case, its two events and their notification's outbox row are written atomically.
+    """The case, its two events, their notification's outbox row and the repeat key are written atomically.
 
-    One atomic block (the test runs inside pytest-django's transaction, so it shows as one
-    SAVEPOINT) holds the case's INSERT, one INSERT of both events and the outbox row's.
+    One outer atomic block (``case_submit_once``'s; the test runs inside pytest-django's
+    transaction, so it shows as a SAVEPOINT) holds every INSERT: the case's, one of both
+    events, the outbox row's and the Submission key's. The case's own block nests inside it.
     """
     _client, key = api_client
     with CaptureQueriesContext(connection) as queries:
         response = post("json", valid_post(world, key, service_code=world.cat_b.code))
     assert response.status_code == 201, response.content
-    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
-    writes = [q["sql"] for q in queries.captured_queries if q["sql"].upper().startswith("INSERT")]
-    assert statements.count("SAVEPOINT") == 1, statements
-    assert sum('"issues_case"' in sql for sql in writes) == 1
-    assert sum('"issues_caseevent"' in sql for sql in writes) == 1
-    assert sum('"issues_notificationoutbox"' in sql for sql in writes) == 1
+    sqls = [q["sql"] for q in queries.captured_queries]
+    [outer, *_nested] = [sql.split()[1] for sql in sqls if sql.upper().startswith("SAVEPOINT")]
+    begin = next(i for i, sql in enumerate(sqls) if sql.upper().startswith("SAVEPOINT") and outer in sql)
+    end = next(i for i, sql in enumerate(sqls) if sql.upper().startswith("RELEASE") and outer in sql)
+    writes = [
+        (i, sql) for i, sql in enumerate(sqls) if sql.upper().startswith(("INSERT", "UPDATE", "DELETE"))
+    ]
+    inside = [sql for i, sql in writes if begin < i < end]
+    # Only the client's last-used stamp is written outside.
+    assert [sql for i, sql in writes if not begin < i < end] == [
+        sql for _, sql in writes if '"issues_apiclient"' in sql
+    ]
+    for table in ("issues_case", "issues_caseevent", "issues_notificationoutbox", "issues_submission"):
+        assert sum(f'INTO "{table}"' in sql for sql in inside) == 1, table
     kinds = set(
-        CaseEvent.objects.filter(
-            case__tracking_code=parse(response, "json")[0]["service_request_id"]
-        ).values_list("kind", "public")
+        CaseEvent.objects.filter(case_id=parse(response, "json")[0]["service_request_id"]).values_list(
+            "kind", "public"
+        )
     )
     assert kinds == {(EventKind.SUBMITTED, True), (EventKind.NOTE, False)}
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_an_identical_post_within_the_window_gets_the_first_answer(
+    world: Any, api_client: tuple[ApiClient, str], fmt: str, settings: Any
+) -> None:
+    """A client that sends a request again (a timeout, a retry) gets the first answer, not a second case.
+
+    The repeat is answered like the first (201, the same body) and marked ``Idempotent-Replayed``.
+    """
+    settings.JXT_OPEN311_REPEAT_SECONDS = 600
+    _client, key = api_client
+    data = valid_post(
+        world, key, media_url="https://img.example.org/1.jpg", **{"attribute[urgency]": "urgent"}
+    )
+    with freeze_time(MONDAY) as clock:
+        first = post(fmt, data)
+        assert first.status_code == 201, first.content
+        assert "Idempotent-Replayed" not in first
+        clock.tick(dt.timedelta(minutes=9))
+        again = post(fmt, dict(reversed(list(data.items()))))  # the same parameters in another order
+        assert again.status_code == 201
+        assert again["Idempotent-Replayed"] == "true"
+        assert again.content == first.content
+        assert Case.objects.count() == 1
+        # Any other parameter is another request.
+        other = post(fmt, {**data, "description": "巷尾路灯也不亮。"})
+        assert other.status_code == 201 and "Idempotent-Replayed" not in other
+        assert parse(other, fmt)[0]["service_request_id"] != parse(first, fmt)[0]["service_request_id"]
+        assert Case.objects.count() == 2
+        # Once the window has passed, the same request is a new one.
+        clock.tick(dt.timedelta(minutes=2))
+        later = post(fmt, data)
+        assert later.status_code == 201 and "Idempotent-Replayed" not in later
+        assert Case.objects.count() == 3
+
+
+def test_the_same_request_from_another_client_is_its_own(
+    world: Any, api_client: tuple[ApiClient, str]
+) -> None:
+    _client, key = api_client
+    other = ApiClient(name="12345热线", area=world.district)
+    other_key = other.set_new_key()
+    other.save()
+    post("json", valid_post(world, key))
+    second = post("json", valid_post(world, other_key))
+    assert second.status_code == 201 and "Idempotent-Replayed" not in second
+    assert Case.objects.count() == 2
+    # A refused request files no key: sent again once the problem is fixed, it is filed.
+    world.cat_b.is_active = False
+    world.cat_b.save()
+    assert post("json", valid_post(world, key, service_code=world.cat_b.code)).status_code == 404
+    world.cat_b.is_active = True
+    world.cat_b.save()
+    assert post("json", valid_post(world, key, service_code=world.cat_b.code)).status_code == 201
+    assert Case.objects.count() == 3
 
 
 def test_post_accepts_the_alley_as_an_attribute(world: Any, api_client: tuple[ApiClient, str]) -> None:
@@ -271,6 +375,55 @@ def test_post_accepts_the_alley_as_an_attribute(world: Any, api_client: tuple[Ap
     response = post("json", data)
     assert response.status_code == 201
     assert Case.objects.get().alley == world.alley_y
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_post_with_only_an_address_finds_the_alley_it_names(
+    world: Any, api_client: tuple[ApiClient, str], fmt: str
+) -> None:
+    _client, key = api_client
+    data = valid_post(world, key, address_string="开元街道井亭巷 7 号门口", lat="24.9", long="118.5")
+    del data["address_id"]
+    response = post(fmt, data)
+    assert response.status_code == 201, response.content
+    case = Case.objects.get()
+    assert case.alley == world.alley_y
+    assert case.address_detail == "开元街道井亭巷 7 号门口"
+    [item] = parse(get(f"requests/{case.pk}", fmt), fmt)
+    assert item["address_id"] == world.alley_y.code
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        # Alleys have no stored coordinates: a point alone cannot be placed.
+        ({"lat": "24.9", "long": "118.5"}, "经纬度"),
+        ({"address_string": "开元街道新华社区附近"}, "没有找到"),
+        ({"address_string": "井亭巷 5 号"}, "社区"),
+    ],
+)
+def test_post_that_cannot_be_placed_asks_for_the_alley_code(
+    world: Any, api_client: tuple[ApiClient, str], extra: dict[str, str], words: str
+) -> None:
+    from tests.factories import AlleyFactory
+
+    AlleyFactory(code="350502001001002", name="井亭巷", parent=world.community_x)  # 井亭巷 in two communities
+    _client, key = api_client
+    data = valid_post(world, key, **extra)
+    del data["address_id"]
+    response = post("json", data)
+    assert response.status_code == 400
+    [error] = errors_of(response, "json")
+    assert error["description"].startswith("address_id required")
+    assert "attribute[alley]" in error["description"] and words in error["description"]
+    assert not Case.objects.exists()
+
+
+def test_the_alley_attribute_says_when_it_is_needed(world: Any) -> None:
+    body = parse(get(f"services/{world.cat_a.code}", "json"), "json")
+    [alley] = [a for a in body["attributes"] if a["code"] == "alley"]
+    assert alley["required"] is False
+    assert "address_string" in alley["description"] and "经纬度" in alley["description"]
 
 
 def errors_of(response: Any, fmt: str) -> list[dict[str, Any]]:
@@ -292,7 +445,8 @@ def errors_of(response: Any, fmt: str) -> list[dict[str, Any]]:
         ({"service_code": "NOPE"}, 404, "NOPE"),
         ({"address_id": None}, 400, "lat"),
         ({"address_id": None, "lat": "24.9", "long": "118.5"}, 400, "address_id required"),
-        ({"address_id": None, "address_string": "金鱼巷口"}, 400, "address_id required"),
+        ({"address_id": None, "address_string": "开元街道新华社区附近"}, 400, "address_id required"),
+        ({"address_id": None, "address_string": "东湖巷 3 号"}, 400, "address_id required"),
         ({"lat": "24.9"}, 400, "lat"),
         ({"lat": "north", "long": "118.5"}, 400, "lat"),
         ({"lat": "95", "long": "118.5"}, 400, "lat"),
@@ -395,13 +549,16 @@ def test_get_requests_fields_and_no_personal_data(world: Any, fmt: str) -> None:
     assert item["requested_datetime"].endswith("+08:00")
     text = response.content.decode()
     assert "张三" not in text and "13900001234" not in text and "13912345678" not in text
-    # A client with a key for the area reads the tracking code and the description, mobile numbers masked.
+    # A client with a key for the area reads the description, mobile numbers masked; the request
+    # is named by the same number (the tracking code lets its holder give feedback: never in a feed).
     client = ApiClient(name="12345热线", area=world.alley_x)
     key = client.set_new_key()
     client.save()
-    [trusted] = parse(get("requests", fmt, api_key=key), fmt)
-    assert trusted["service_request_id"] == case.tracking_code
+    response = get("requests", fmt, api_key=key)
+    [trusted] = parse(response, fmt)
+    assert trusted["service_request_id"] == str(case.pk)
     assert "139****5678" in trusted["description"] and "13912345678" not in trusted["description"]
+    assert case.tracking_code not in response.content.decode()
 
 
 @pytest.mark.parametrize(
@@ -431,7 +588,9 @@ def test_rejected_and_merged_say_why(world: Any) -> None:
     make_case(world, now=now, state=CaseState.MERGED, merged_into=main)
     notes = {i["status_notes"] for i in parse(get("requests", "json", status="closed"), "json")}
     assert any("属于物业管理范围" in n for n in notes)
-    assert any(main.tracking_code in n for n in notes)
+    # The case it joined is named by its number, the id a client can look up: never its tracking code.
+    assert any(f"与 {main.pk} 属同一问题" in n for n in notes)
+    assert not any(main.tracking_code in n for n in notes)
 
 
 def test_escalation_shows_in_agency_and_deadline(world: Any) -> None:
@@ -479,10 +638,7 @@ def test_filters(world: Any) -> None:
     }
     assert ids(**old_window) == [old.tracking_code]
     # service_request_id overrides every other argument, old requests included.
-    assert ids(service_request_id=f"{old.tracking_code},{a.tracking_code.lower()}", status="closed") == [
-        a.tracking_code,
-        old.tracking_code,
-    ]
+    assert ids(service_request_id=f"{old.pk},{a.pk}", status="closed") == [a.tracking_code, old.tracking_code]
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
@@ -519,7 +675,7 @@ def test_a_key_narrows_reads_to_the_clients_area(world: Any) -> None:
     far = make_case(world, now=timezone.now(), alley=world.other_alley)
     assert len(parse(get("requests", "json"), "json")) == 2
     [item] = parse(get("requests", "json", api_key=key), "json")
-    assert item["service_request_id"] == far.tracking_code
+    assert item["service_request_id"] == str(far.pk)
     assert get("requests", "json", api_key="bad-bad-bad-bad-bad").status_code == 403
 
 
@@ -535,6 +691,32 @@ def test_media_url_only_for_public_photos(world: Any) -> None:
         assert url.endswith(reverse("public-photo", kwargs={"pk": public.pk}))
     except NoReverseMatch:
         assert url is None
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_the_posted_media_url_comes_back_to_keyed_clients(
+    world: Any, api_client: tuple[ApiClient, str], fmt: str
+) -> None:
+    """The client's own link is returned to keyed clients of the area; anonymous readers see only
+    photos staff have made public, and a public photo comes first for everyone."""
+    from django.urls import reverse
+
+    _client, key = api_client
+    link = "https://img.example.org/lamp.jpg?size=large&v=2"
+    [answer] = parse(post(fmt, valid_post(world, key, media_url=link)), fmt)
+    number = answer["service_request_id"]
+    plain = make_case(world, now=timezone.now())  # no media_url posted
+    [one] = parse(get(f"requests/{number}", fmt, api_key=key), fmt)
+    assert one["media_url"] == link
+    many = {i["service_request_id"]: i["media_url"] for i in parse(get("requests", fmt, api_key=key), fmt)}
+    assert many == {number: link, str(plain.pk): None}
+    assert parse(get(f"requests/{number}", fmt), fmt)[0]["media_url"] is None
+    assert link not in get("requests", fmt).content.decode().replace("&amp;", "&")
+    # A photo staff made public is the request's media for every reader.
+    public = photo(Case.objects.get(pk=number), public=True)
+    for params in ({}, {"api_key": key}):
+        [item] = parse(get(f"requests/{number}", fmt, **params), fmt)
+        assert item["media_url"].endswith(reverse("public-photo", kwargs={"pk": public.pk}))
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
@@ -554,10 +736,111 @@ def test_request_detail_and_404(world: Any, fmt: str) -> None:
 def test_tokens(world: Any, fmt: str) -> None:
     case = make_case(world)
     [item] = parse(get(f"tokens/{case.tracking_code}", fmt), fmt)
-    assert item == {"service_request_id": case.tracking_code, "token": case.tracking_code}
+    assert item == {"service_request_id": str(case.pk), "token": case.tracking_code}
     response = get("tokens/NOPE1234", fmt)
     assert response.status_code == 404
     errors_of(response, fmt)
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_one_service_request_id_everywhere(world: Any, api_client: tuple[ApiClient, str], fmt: str) -> None:
+    """POST, GET one, GET many and tokens name a request by one id: its number, for every reader.
+
+    A client matching its requests by the id the POST gave finds each of them again; the
+    tracking code comes back only as the POST's token, to the client that filed it.
+    """
+    _client, key = api_client
+    [answer] = parse(post(fmt, valid_post(world, key)), fmt)
+    case = Case.objects.get()
+    number, code = str(case.pk), case.tracking_code
+    assert (answer["service_request_id"], answer["token"]) == (number, code)
+    for params in ({}, {"api_key": key}):
+        for path in (f"requests/{number}", f"requests/{code}", f"requests/{code.lower()}"):
+            response = get(path, fmt, **params)
+            [item] = parse(response, fmt)
+            assert item["service_request_id"] == number, (path, params)
+            assert code not in response.content.decode()
+        for query in ({}, {"service_request_id": number}):
+            response = get("requests", fmt, **query, **params)
+            assert [i["service_request_id"] for i in parse(response, fmt)] == [number]
+            assert code not in response.content.decode()
+    assert parse(get(f"tokens/{code}", fmt), fmt) == [{"service_request_id": number, "token": code}]
+
+
+# --- tracking codes: one per-address budget, no bulk testing ----------------------------------------
+
+
+def refusal(response: Any, fmt: str) -> None:
+    """The spec's error array, status 429, in Chinese, with when to come back."""
+    assert response.status_code == 429, response.content
+    [error] = errors_of(response, fmt)
+    assert "查询码" in error["description"] and "60 分钟" in error["description"]
+    assert response["Retry-After"] == "3600"
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+@pytest.mark.parametrize("resource", ["requests", "tokens"])
+def test_wrong_codes_spend_the_addresss_budget_then_every_code_is_refused(
+    world: Any, settings: Any, fmt: str, resource: str
+) -> None:
+    """requests/{code} and tokens/{code} count wrong codes in the tracking page's budget and,
+    once the address has spent it, refuse the right code too: nothing tells a guess from a hit."""
+    settings.JXT_TRACK_RATE_IP = "3/h"
+    case = make_case(world)
+    for _ in range(10):  # a client reading its own request again and again is never counted
+        assert get(f"{resource}/{case.tracking_code}", fmt).status_code == 200
+    for guess in ("ZZZZZZZ2", "ZZZZZZZ3", "ZZZZZZZ4"):
+        assert get(f"{resource}/{guess}", fmt).status_code == 404
+    refusal(get(f"{resource}/ZZZZZZZ5", fmt), fmt)
+    right = get(f"{resource}/{case.tracking_code}", fmt)
+    refusal(right, fmt)
+    assert "service_request_id" not in right.content.decode()
+    # Numbers are public: reading by number is never refused; another address is not affected.
+    assert get(f"requests/{case.pk}", fmt).status_code == 200
+    assert (
+        Client().get(f"{BASE}{resource}/{case.tracking_code}.{fmt}", REMOTE_ADDR="10.0.0.8").status_code
+        == 200
+    )
+
+
+def test_the_budget_is_the_tracking_pages_own(world: Any, settings: Any) -> None:
+    """One budget: wrong codes on the tracking page and on Open311 add up, and the refusal is everywhere."""
+    settings.JXT_TRACK_RATE_IP = "3/h"
+    case = make_case(world)
+    browser = Client()
+    assert browser.get("/track/ZZZZZZZ2/").status_code == 404
+    assert get("tokens/ZZZZZZZ3", "json").status_code == 404
+    assert get("requests/ZZZZZZZ4", "json").status_code == 404
+    refusal(get("tokens/ZZZZZZZ5", "json"), "json")
+    assert browser.get(f"/track/{case.tracking_code}/").status_code == 429
+
+
+def test_missing_numbers_are_not_counted(world: Any, settings: Any) -> None:
+    settings.JXT_TRACK_RATE_IP = "3/h"
+    case = make_case(world)
+    for number in range(case.pk + 1, case.pk + 10):
+        assert get(f"requests/{number}", "json").status_code == 404
+    assert get(f"tokens/{case.tracking_code}", "json").status_code == 200
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_bulk_lookup_takes_at_most_twenty_numbers_and_no_codes(world: Any, fmt: str) -> None:
+    cases = [make_case(world, now=timezone.now()) for _ in range(3)]
+    numbers = [str(c.pk) for c in cases]
+    twenty = ",".join([*numbers, *(str(n) for n in range(900_000, 900_017))])
+    assert len(parse(get("requests", fmt, service_request_id=twenty), fmt)) == 3
+    too_many = get("requests", fmt, service_request_id=f"{twenty},900017")
+    assert too_many.status_code == 400
+    assert "20" in errors_of(too_many, fmt)[0]["description"]
+    # Tracking codes cannot be tested in bulk (nor one at a time here): numbers only.
+    with_code = get("requests", fmt, service_request_id=f"{numbers[0]},{cases[1].tracking_code}")
+    assert with_code.status_code == 400
+    [error] = errors_of(with_code, fmt)
+    assert "service_request_id" in error["description"] and cases[1].tracking_code not in error["description"]
+    # Anonymous readers still get only the anonymous-safe fields.
+    Case.objects.filter(pk=cases[0].pk).update(description="灯坏了，请打 13912345678 联系我")
+    [item] = parse(get("requests", fmt, service_request_id=numbers[0]), fmt)
+    assert item["description"] == world.cat_a.name and item["lat"] is None
 
 
 @pytest.mark.parametrize("n", [5, 50])
@@ -570,8 +853,35 @@ def test_get_requests_runs_a_constant_number_of_queries(world: Any, n: int) -> N
         response = get("requests", "xml")
     assert response.status_code == 200
     assert len(parse(response, "xml")) == n
-    # cases (with category, alley, holder, lead department, merge target), public photos, area names
+    # cases (with category, alley, holder, lead department), public photos, area names
     assert len(queries) == 3
+
+
+@pytest.mark.parametrize("n", [5, 50])
+def test_keyed_get_requests_runs_a_constant_number_of_queries(
+    world: Any, api_client: tuple[ApiClient, str], n: int
+) -> None:
+    """The posted media_url is read in the cases' own query, not once per case."""
+    client, key = api_client
+    now = timezone.now()
+    cases = [make_case(world, now=now, alley=world.alley_x if i % 2 else world.alley_y) for i in range(n)]
+    CaseEvent.objects.bulk_create(
+        CaseEvent(
+            case=case, kind=EventKind.NOTE, public=False, data={"media_url": f"https://m.example.org/{i}"}
+        )
+        for i, case in enumerate(cases[::2])
+    )
+    for case in cases[::3]:
+        photo(case, public=True)
+    ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)  # no touch write in the count
+    with CaptureQueriesContext(connection) as queries:
+        response = get("requests", "xml", api_key=key)
+    assert response.status_code == 200
+    items = parse(response, "xml")
+    assert len(items) == n
+    assert sum("m.example.org" in (i["media_url"] or "") for i in items) == len(cases[::2]) - len(cases[::6])
+    # the client, then cases (with their posted media_url), public photos, area names
+    assert len(queries) == 4, [q["sql"][:80] for q in queries.captured_queries]
 
 
 def test_staff_roles_are_irrelevant_to_open311(world: Any) -> None:
