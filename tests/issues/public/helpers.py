@@ -156,7 +156,7 @@ def text_of(response: Any) -> str:
     return response.content.decode()
 
 
-TOKEN_RE = re.compile(rf'<input type="hidden" name="{SUBMISSION_FIELD}" value="([^"]*)">')
+TOKEN_RE = re.compile(rf'<input type="hidden" name="{SUBMISSION_FIELD}" value="([^"]*)"')
 
 
 def token_of(response: Any) -> str:
