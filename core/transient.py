@@ -11,7 +11,9 @@ never a bare 500.
 
 One edge stays: a connection lost after the server committed but before it answered
 leaves a saved case the caller does not know of, and the retry saves a second one. Staff
-merge duplicates (a transition exists for that); a lost report is worse.
+merge duplicates (a transition exists for that); a lost report is worse. A face that sends
+an idempotency key (the residents' form's one-time token, through ``case_submit_once``) has
+no such edge: the retry finds the case the first attempt committed.
 """
 
 from __future__ import annotations

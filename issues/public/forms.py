@@ -9,8 +9,9 @@ copies are what reaches the state machine.
 from __future__ import annotations
 
 import re
+import secrets
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any, cast
 
@@ -33,6 +34,11 @@ HONEYPOT = "jxt_hp"
 # refusing them (instead of silently stripping) tells a confused resident what happened.
 _MARKUP_RE = re.compile(r"<\s*/?\s*[a-zA-Z!?]|javascript\s*:", re.IGNORECASE)
 _MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
+# The report form's one-time token (issue 14): each rendering carries a new one, and a double
+# tap, a reload or a back-and-resubmit sends it again, so the view can answer with the case it
+# already filed. ``secrets.token_urlsafe(24)``: 32 characters of the URL-safe alphabet.
+SUBMISSION_FIELD = "submission"
+_SUBMISSION_RE = re.compile(r"[A-Za-z0-9_-]{32}")
 _LANDLINE_RE = re.compile(r"^0[0-9]{9,11}$")
 
 
@@ -62,6 +68,26 @@ def normalize_phone(raw: str) -> str:
             _("电话号码格式不对：请填写 11 位手机号，或带区号的固定电话（如 0595-22181234）。"), code="phone"
         )
     return digits
+
+
+def new_submission_token() -> str:
+    """A fresh one-time token for a rendering of the report form."""
+    return secrets.token_urlsafe(24)
+
+
+def submission_token(data: Mapping[str, Any]) -> str:
+    """The posted one-time token when it is well formed, else "".
+
+    A post without one (a page cached before tokens existed) or with a malformed one files as
+    it always did, without the repeat check: refusing it would lose a resident's report.
+    """
+    raw = data.get(SUBMISSION_FIELD, "")
+    return raw if isinstance(raw, str) and _SUBMISSION_RE.fullmatch(raw) else ""
+
+
+def submission_key(token: str) -> str:
+    """The ``Submission.key`` of a report form's token (Open311 keys have a prefix of their own)."""
+    return f"form:{token}"
 
 
 def _decimal_in(raw: Any, bound: int) -> Decimal | None:

@@ -10,6 +10,13 @@ request body has been read: that is the only way to (a) put the photo-limit uplo
 handler in front of Django's parser and (b) answer an oversized request or an expired
 token with the form instead of Django's error page. Neither writes anything before the
 check passes.
+
+Each rendering of the report form carries a one-time token (``forms.SUBMISSION_FIELD``),
+kept through every redisplay of that form. A post whose token already filed a case — a
+double tap, a reload, a back-and-resubmit — is answered with that case's receipt and a
+notice, before its photos are decoded or the limits counted: it files nothing, so it costs
+the resident nothing. ``case_submit_once`` writes the token's key with the case, so a twin
+that slips past that first look (two taps reaching two processes at once) is still one case.
 """
 
 from __future__ import annotations
@@ -40,10 +47,26 @@ from core.text import NUL_MESSAGE
 from core.transient import DATABASE_UNAVAILABLE, drop_connection, retry_once
 from issues.choices import CaseSource
 from issues.models import Case, CasePhoto
-from issues.workflow import TransitionError, case_feedback, case_submit
+from issues.workflow import (
+    Submitted,
+    TransitionError,
+    case_feedback,
+    case_submit,
+    case_submit_once,
+    submitted_case,
+)
 
 from . import limits, selectors
-from .forms import HONEYPOT, OTHER, FeedbackForm, ReportForm
+from .forms import (
+    HONEYPOT,
+    OTHER,
+    SUBMISSION_FIELD,
+    FeedbackForm,
+    ReportForm,
+    new_submission_token,
+    submission_key,
+    submission_token,
+)
 from .uploads import PhotoLimitHandler
 
 # The SVG symbols in static/public/icons.svg; a category with another icon name gets "other".
@@ -168,6 +191,7 @@ def _error_summary(form: ReportForm | FeedbackForm) -> list[tuple[str, str]]:
 def _form_context(form: ReportForm) -> dict[str, Any]:
     return {
         "form": form,
+        "SUBMISSION_FIELD": SUBMISSION_FIELD,
         "common": [
             {"id": str(c.pk), "name": c.name, "icon": _icon(c.icon), "needs_contact": c.needs_contact}
             for c in form.common
@@ -188,6 +212,7 @@ def _render_report(
     alley: Area,
     form: ReportForm,
     *,
+    once: str,
     status: int = 200,
     notice: str = "",
     repick: bool = False,
@@ -206,17 +231,21 @@ def _render_report(
         "alley": alley,
         "notice": notice,
         "repick": repick or form.repick_photos,
+        "once": once,
         "nav": "report",
         **_form_context(form),
     }
     return render(request, "public/report_form.html", context, status=status)
 
 
-def _over_ip_limit(request: HttpRequest, alley: Area, form: ReportForm, *, repick: bool) -> HttpResponse:
+def _over_ip_limit(
+    request: HttpRequest, alley: Area, form: ReportForm, *, once: str, repick: bool
+) -> HttpResponse:
     return _render_report(
         request,
         alley,
         form,
+        once=once,
         status=429,
         notice=_("提交太频繁了，请过一段时间（约一小时）再提交。您填写的内容还在。"),
         repick=repick,
@@ -226,6 +255,25 @@ def _over_ip_limit(request: HttpRequest, alley: Area, form: ReportForm, *, repic
 def _kept_values(request: HttpRequest) -> dict[str, str]:
     """What the resident typed, for a form shown again without validating it."""
     return {k: str(v) for k, v in request.POST.items() if k not in ("csrfmiddlewaretoken", HONEYPOT)}
+
+
+def _filed_earlier(key: str) -> Case | None:
+    """The case this form's key already filed, if any; None when the database cannot say.
+
+    The database being down is not the resident's fault: the submission goes on, and the
+    write (which checks the key again) retries or keeps the form with the same token.
+    """
+    try:
+        return submitted_case(key=key)
+    except DATABASE_UNAVAILABLE:
+        drop_connection()
+        return None
+
+
+def _receipt_again(request: HttpRequest, case: Case) -> HttpResponse:
+    """The receipt of the case a repeated form already filed, with a word on why it is not new."""
+    messages.info(request, _("您已提交过这条反映，以下是它的查询码。"))
+    return redirect("public-report-done", code=case.tracking_code)
 
 
 @reads_own_body
@@ -243,7 +291,7 @@ def alley_report(request: HttpRequest, code: str) -> HttpResponse:
         return ReportForm(categories=categories, **kwargs)
 
     if request.method != "POST":
-        return _render_report(request, alley, fresh_form())
+        return _render_report(request, alley, fresh_form(), once=new_submission_token())
 
     handler = PhotoLimitHandler(
         request, max_files=settings.JXT_MAX_PHOTOS, max_bytes=settings.JXT_MAX_PHOTO_BYTES
@@ -253,31 +301,46 @@ def alley_report(request: HttpRequest, code: str) -> HttpResponse:
         request.POST  # noqa: B018 -- reading the body here is what can fail
         request.FILES  # noqa: B018
     except (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent):
+        # The body was not read, nor its token: the form comes back with a new one.
         return _render_report(
             request,
             alley,
             fresh_form(),
+            once=new_submission_token(),
             status=413,
             notice=_("提交的内容太多，没能收到。请把问题描述写短一些，照片少选几张，再提交一次。"),
             repick=True,
         )
     except MultiPartParserError:
         return _render_report(
-            request, alley, fresh_form(), status=400, notice=_("提交没有完整收到，请检查网络后再提交一次。")
+            request,
+            alley,
+            fresh_form(),
+            once=new_submission_token(),
+            status=400,
+            notice=_("提交没有完整收到，请检查网络后再提交一次。"),
         )
     # A NUL is refused beside its field, with everything else the resident typed kept.
     nul_field = clean_request_body(request, strip_nul=True)
     kept = _kept_values(request)
     had_photos = bool(request.FILES) or handler.skipped
+    # Every redisplay keeps the token, so the corrected submission is still one case; a
+    # malformed one is replaced (the form it came from had none of ours).
+    token = submission_token(request.POST)
+    once = token or new_submission_token()
     if _csrf_failed(request):
         return _render_report(
             request,
             alley,
             fresh_form(initial=kept),
+            once=once,
             status=403,
             notice=_("这个页面打开太久已过期。您填写的内容还在，请再点一次“提交”。"),
             repick=had_photos,
         )
+    key = submission_key(token) if token else None
+    if key is not None and (earlier := _filed_earlier(key)) is not None:
+        return _receipt_again(request, earlier)
     ip_check = ("public-report-ip", limits.client_ip(request), _rate("JXT_REPORT_RATE_IP", "10/h"))
     # With photos, an address over its limit is refused before they are decoded (the costly
     # part). Without, the (cheap) form is checked first, and the address and the phone are
@@ -285,7 +348,7 @@ def alley_report(request: HttpRequest, code: str) -> HttpResponse:
     # the address's limit, the honeypot, the fields, the phone's limit.
     ip_over = limits.hit(*ip_check) if had_photos else None
     if ip_over:
-        return _over_ip_limit(request, alley, fresh_form(initial=kept), repick=had_photos)
+        return _over_ip_limit(request, alley, fresh_form(initial=kept), once=once, repick=had_photos)
     honeypot = bool(request.POST.get(HONEYPOT))
     form = fresh_form(
         data=request.POST,
@@ -301,7 +364,7 @@ def alley_report(request: HttpRequest, code: str) -> HttpResponse:
     if ip_over is None:
         over = limits.hit_many([ip_check, phone_check] if phone else [ip_check])
         if over[0]:
-            return _over_ip_limit(request, alley, fresh_form(initial=kept), repick=had_photos)
+            return _over_ip_limit(request, alley, fresh_form(initial=kept), once=once, repick=had_photos)
         phone_over = phone != "" and over[-1]
     else:
         phone_over = phone != "" and limits.hit(*phone_check)
@@ -311,52 +374,61 @@ def alley_report(request: HttpRequest, code: str) -> HttpResponse:
             request,
             alley,
             fresh_form(initial=kept),
+            once=once,
             status=400,
             notice=_("提交没有成功，请检查后再提交一次。"),
             repick=had_photos,
         )
     if not valid:
-        return _render_report(request, alley, form)
+        return _render_report(request, alley, form, once=once)
     data = form.cleaned_data
     if phone_over:
         return _render_report(
             request,
             alley,
             form,
+            once=once,
             status=429,
             notice=_("这个手机号码提交太频繁了，请过一段时间（约一小时）再提交。您填写的内容还在。"),
         )
     assert form.category_obj is not None  # a valid form has one
-    category = form.category_obj
+    fields: dict[str, Any] = {
+        "category": form.category_obj,
+        "alley": alley,
+        "description": data["description"],
+        "source": CaseSource.RESIDENT_FORM,
+        "reporter_name": data["reporter_name"],
+        "reporter_phone": phone,
+        "address_detail": data["address_detail"],
+        "latitude": data["latitude"],
+        "longitude": data["longitude"],
+        "photos": form.cleaned_photos,
+        "consent": bool(data["consent"]),
+    }
+
+    def submit() -> Submitted:
+        # With the key, a retry after a connection lost past the commit finds the case the first
+        # attempt filed instead of filing it twice (the edge core/transient.py describes).
+        if key is None:
+            return Submitted(case=case_submit(**fields, now=timezone.now()), repeat=False)
+        return case_submit_once(key=key, **fields, now=timezone.now())
+
     try:
-        case = retry_once(
-            lambda: case_submit(
-                category=category,
-                alley=alley,
-                description=data["description"],
-                source=CaseSource.RESIDENT_FORM,
-                reporter_name=data["reporter_name"],
-                reporter_phone=phone,
-                address_detail=data["address_detail"],
-                latitude=data["latitude"],
-                longitude=data["longitude"],
-                photos=form.cleaned_photos,
-                consent=bool(data["consent"]),
-                now=timezone.now(),
-            ),
-            what=f"resident's report for alley {alley.code}",
-        )
+        submitted = retry_once(submit, what=f"resident's report for alley {alley.code}")
     except TransitionError as exc:
         field = exc.field if exc.field in form.fields else None
         form.add_error(field, exc.message)
-        return _render_report(request, alley, form)
+        return _render_report(request, alley, form, once=once)
     except DATABASE_UNAVAILABLE:
-        # Nothing was saved (the service is one transaction). The bound form shows every
-        # field as typed; a browser never refills a file input, hence the photo note.
+        # Nothing was saved (the service is one transaction), or the commit's answer was what
+        # got lost: the form keeps its token, so the next tap files once or finds that case.
+        # The bound form shows every field as typed; a browser never refills a file input,
+        # hence the photo note.
         response = _render_report(
             request,
             alley,
             form,
+            once=once,
             status=503,
             notice=_(
                 "系统暂时繁忙，您的反映尚未提交。已填写的内容已保留，请稍后再点提交（照片需要重新选择）。"
@@ -365,7 +437,9 @@ def alley_report(request: HttpRequest, code: str) -> HttpResponse:
         )
         response["Retry-After"] = "30"
         return response
-    return redirect("public-report-done", code=case.tracking_code)
+    if submitted.repeat:
+        return _receipt_again(request, submitted.case)
+    return redirect("public-report-done", code=submitted.case.tracking_code)
 
 
 @never_cache

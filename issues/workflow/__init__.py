@@ -43,6 +43,7 @@ from .cases import (
     case_verify,
     case_whistle,
     submissions_prune,
+    submitted_case,
 )
 from .events import actor_label, lock_for_transition, record_event, stored
 from .rules import (
@@ -137,4 +138,5 @@ __all__ = [
     "record_event",
     "stored",
     "submissions_prune",
+    "submitted_case",
 ]

@@ -187,7 +187,7 @@ def case_submit_once(
     try:
         with transaction.atomic():
             earlier = Submission.objects.select_for_update().select_related("case").filter(key=key).first()
-            if earlier is not None and (within is None or earlier.created_at >= now - within):
+            if earlier is not None and _honoured(earlier, within=within, now=now):
                 return Submitted(case=earlier.case, repeat=True)
             if earlier is not None:
                 earlier.delete()
@@ -200,6 +200,26 @@ def case_submit_once(
         if earlier is None:  # the twin's key was pruned or replaced meanwhile: never lose the report
             raise
         return Submitted(case=earlier.case, repeat=True)
+
+
+def submitted_case(
+    *, key: str, within: dt.timedelta | None = None, now: dt.datetime | None = None
+) -> Case | None:
+    """The case ``key`` already filed (within ``within``, if given), or None: what ``case_submit_once``
+    would answer a repeat with, read without a lock.
+
+    A face asks first to spare a repeat its costly part (decoding photos, counting limits);
+    ``case_submit_once`` still decides, since a twin request may file between the two.
+    """
+    earlier = Submission.objects.select_related("case").filter(key=key).first()
+    if earlier is None or not _honoured(earlier, within=within, now=moment(now)):
+        return None
+    return earlier.case
+
+
+def _honoured(earlier: Submission, *, within: dt.timedelta | None, now: dt.datetime) -> bool:
+    """Whether an earlier submission's key still stands for its case (always, without a window)."""
+    return within is None or earlier.created_at >= now - within
 
 
 def submissions_prune(*, now: dt.datetime | None = None) -> int:

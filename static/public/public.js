@@ -99,6 +99,44 @@
     });
   }
 
+  // Submit once: after the first tap the button says it is sending and further taps do nothing.
+  // The server's one-time token is the guarantee (a repeat gets the first case's receipt); this
+  // only spares the resident the wait. A stalled upload frees the button again after a while,
+  // and so does coming back to the page (the back button may restore it as it was left).
+  each("form[data-once]", function (form) {
+    // Back from the receipt, the browser fetches the form anew (it is never cached), with a new
+    // token, yet puts back what was typed. The history entry keeps the token its page was first
+    // given, so sending that text again gives the first receipt, not a second case.
+    var token = form.querySelector("[data-once-token]");
+    if (token && window.history && history.replaceState) {
+      var state = history.state;
+      if (state && state.once) { token.value = state.once; }
+      else if (state === null) {
+        try { history.replaceState({ once: token.value }, ""); }
+        catch (e) { /* no history state: the server still stops repeats of the same page */ }
+      }
+    }
+    var button = form.querySelector("button[type=submit]"), sent = false, timer = 0;
+    if (!button) { return; }
+    var label = button.textContent;
+    var release = function () {
+      sent = false;
+      clearTimeout(timer);
+      button.disabled = false;
+      button.textContent = label;
+    };
+    form.addEventListener("submit", function (e) {
+      if (sent) { e.preventDefault(); return; }
+      sent = true;
+      // Disabled after this event has run its course: the submission it started goes ahead.
+      setTimeout(function () {
+        if (sent) { button.disabled = true; button.textContent = button.getAttribute("data-msg-wait"); }
+      }, 0);
+      timer = setTimeout(release, 20000);
+    });
+    window.addEventListener("pageshow", function (e) { if (e.persisted) { release(); } });
+  });
+
   // Keep the tracking code: copy and print.
   each("[data-copy]", function (btn) {
     btn.hidden = false;

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from issues.models import Case, Submission
-from issues.workflow import Submitted, case_submit_once, submissions_prune
+from issues.workflow import Submitted, case_submit_once, submissions_prune, submitted_case
 from tests.factories import MONDAY, World, build_world
 from tests.faults import race
 
@@ -47,6 +47,16 @@ def test_a_window_lets_the_same_request_file_again_once_it_has_passed(world: Wor
     later = submit(world, "open311:1:x", within=minutes, now=MONDAY + dt.timedelta(minutes=11))
     assert not later.repeat and later.case != first.case
     assert Submission.objects.get(key="open311:1:x").case == later.case
+
+
+def test_the_earlier_case_is_read_as_case_submit_once_would_answer(world: World) -> None:
+    assert submitted_case(key="form:abc") is None
+    first = submit(world, "form:abc")
+    assert submitted_case(key="form:abc", now=MONDAY + dt.timedelta(days=3)) == first.case
+    minutes = dt.timedelta(minutes=10)
+    submit(world, "open311:1:x", within=minutes)
+    assert submitted_case(key="open311:1:x", within=minutes, now=MONDAY + dt.timedelta(minutes=9))
+    assert submitted_case(key="open311:1:x", within=minutes, now=MONDAY + dt.timedelta(minutes=11)) is None
 
 
 def test_a_refused_submission_keeps_no_key(world: World) -> None:

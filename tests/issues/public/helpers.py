@@ -14,6 +14,7 @@ from PIL import Image
 
 from alleys.choices import Role, ServiceKind
 from dispatch.models import CategoryType
+from issues.public.forms import SUBMISSION_FIELD
 from tests.factories import (
     AlleyProfileFactory,
     CategoryClassFactory,
@@ -153,6 +154,21 @@ def post_report(client: Client, place: Place, *, remote_addr: str = "10.0.0.1", 
 
 def text_of(response: Any) -> str:
     return response.content.decode()
+
+
+TOKEN_RE = re.compile(rf'<input type="hidden" name="{SUBMISSION_FIELD}" value="([^"]*)"')
+
+
+def token_of(response: Any) -> str:
+    """The one-time token the page's report form carries (exactly one)."""
+    found = TOKEN_RE.findall(text_of(response))
+    assert len(found) == 1, found
+    return str(found[0])
+
+
+def fresh_token(client: Client, place: Place) -> str:
+    """The token of a new rendering of the place's report form."""
+    return token_of(client.get(place.form_url))
 
 
 def case_in(

@@ -9,10 +9,11 @@ from django.core.cache import caches
 from django.test import Client, RequestFactory
 from pytest_django import Settings
 
-from issues.models import Case
+from issues.choices import CaseState
+from issues.models import Case, Feedback
 from issues.public import limits
 
-from .helpers import Place, post_report, report_data
+from .helpers import Place, case_in, post_report, report_data, text_of
 
 
 def test_rates_are_read_like_django_ratelimit() -> None:
@@ -209,3 +210,122 @@ def test_behind_a_trusted_proxy_the_tracking_limit_counts_each_resident(
     codes = [guess(f"ZZZZZZZ{i}", f"6.6.{i}.1, 198.51.100.7") for i in range(2, 6)]
     assert codes == [404, 404, 404, 429]
     assert guess("ZZZZZZZ6", "198.51.100.8") == 404
+
+
+# --- one budget of wrong tracking codes (limits.code_budget) -----------------------------------------
+# Finding (issue 14): "Tracking codes can be tested outside the lock: after an address is refused
+# /track/, /report/done/<code>/ ... still answer." Every page that takes a code counts its misses
+# in one per-address budget and refuses a spent address alike, codes that exist included.
+
+PAGES = {"track": "/track/{}/", "receipt": "/report/done/{}/"}
+FEEDBACK = {"phone_last4": "1234", "solved": "solved", "satisfaction": "satisfied", "comment": "修得很快"}
+
+
+def look_up(client: Client, page: str, code: str, **extra: Any) -> Any:
+    return client.get(PAGES[page].format(code), **extra)
+
+
+@pytest.mark.parametrize("last", ["track", "receipt"])
+def test_misses_on_either_page_spend_one_budget_and_both_pages_then_refuse_alike(
+    client: Client, place: Place, settings: Settings, last: str
+) -> None:
+    settings.JXT_TRACK_RATE_IP = "3/h"
+    here = {"REMOTE_ADDR": "10.0.4.1"}
+    case = case_in(place.world, state=CaseState.AWAITING_FEEDBACK, reporter_phone="13900001234")
+    for _ in range(10):  # a resident opening a real code again and again is never counted
+        assert look_up(client, "track", case.tracking_code, **here).status_code == 200
+        assert look_up(client, "receipt", case.tracking_code, **here).status_code == 200
+    misses = [
+        look_up(client, page, f"ZZZZZZZ{i}", **here)
+        for i, page in enumerate(["track", "receipt", "track"], start=2)
+    ]
+    assert [m.status_code for m in misses] == [404, 404, 404]
+    assert len({m.content for m in misses}) == 1, "a miss reads the same on both pages"
+
+    spent = look_up(client, last, "ZZZZZZZ5", **here)
+    assert spent.status_code == 429
+    assert "查询太频繁了" in text_of(spent) and "约一小时" in text_of(spent)
+    refused = [
+        look_up(client, page, code, **here) for page in PAGES for code in (case.tracking_code, "ZZZZZZZ6")
+    ]
+    assert [r.status_code for r in refused] == [429] * 4
+    assert {r.content for r in refused} == {spent.content}, "one page, whatever the page and the code"
+    assert case.tracking_code not in text_of(refused[0])
+    # The feedback form on the tracking page is refused too, with the right code and digits.
+    posted = client.post(PAGES["track"].format(case.tracking_code), FEEDBACK, **here)
+    assert posted.status_code == 429 and posted.content == spent.content
+    assert not Feedback.objects.exists()
+
+    elsewhere = {"REMOTE_ADDR": "10.0.4.2"}
+    assert look_up(client, "track", case.tracking_code, **elsewhere).status_code == 200
+    assert look_up(client, "receipt", case.tracking_code, **elsewhere).status_code == 200
+    assert look_up(client, "receipt", "ZZZZZZZ7", **elsewhere).status_code == 404
+    assert client.post(PAGES["track"].format(case.tracking_code), FEEDBACK, **elsewhere).status_code == 302
+    assert Feedback.objects.count() == 1
+
+
+def test_a_new_forwarded_header_does_not_reset_the_code_budget(
+    client: Client, place: Place, settings: Settings
+) -> None:
+    """No trusted proxy: X-Forwarded-For is anybody's to write and counts for nothing."""
+    settings.JXT_TRUSTED_PROXIES = ""
+    settings.JXT_TRACK_RATE_IP = "3/h"
+    case = case_in(place.world)
+
+    def guess(page: str, code: str, i: int) -> int:
+        response = look_up(client, page, code, REMOTE_ADDR="10.0.4.3", HTTP_X_FORWARDED_FOR=f"6.6.{i}.1")
+        return int(response.status_code)
+
+    codes = [
+        guess(page, f"ZZZZZZZ{i}", i)
+        for i, page in enumerate(["receipt", "track", "receipt", "track"], start=2)
+    ]
+    assert codes == [404, 404, 404, 429]
+    assert guess("receipt", case.tracking_code, 9) == guess("track", case.tracking_code, 10) == 429
+
+
+def test_behind_a_trusted_proxy_a_forged_entry_does_not_escape_the_code_budget(
+    client: Client, place: Place, settings: Settings
+) -> None:
+    """Entries left of the proxy's own are the sender's to write; the resident is the one the proxy saw."""
+    settings.JXT_TRUSTED_PROXIES = "1"
+    settings.JXT_TRACK_RATE_IP = "3/h"
+    case = case_in(place.world)
+
+    def guess(page: str, code: str, forwarded: str) -> int:
+        return int(
+            look_up(client, page, code, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded).status_code
+        )
+
+    codes = [
+        guess(page, f"ZZZZZZZ{i}", f"6.6.{i}.1, 198.51.100.7")
+        for i, page in enumerate(["track", "receipt", "track", "receipt"], start=2)
+    ]
+    assert codes == [404, 404, 404, 429]
+    assert guess("receipt", case.tracking_code, "7.7.7.7, 198.51.100.7") == 429
+    assert guess("track", case.tracking_code, "198.51.100.7") == 429
+    # Another resident behind the same proxy keeps a budget of their own.
+    assert guess("receipt", case.tracking_code, "198.51.100.8") == 200
+    assert guess("track", case.tracking_code, "198.51.100.8") == 200
+
+
+@pytest.mark.redis
+def test_the_code_budget_is_one_count_in_redis_for_every_web_process(
+    client: Client, place: Place, settings: Settings
+) -> None:
+    """A process that has not seen the address go over learns it on the first miss it serves."""
+    import secrets
+
+    from alleys.reference import clear_process_caches
+
+    settings.JXT_TRACK_RATE_IP = "3/h"
+    here = {
+        "REMOTE_ADDR": f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
+    }
+    case = case_in(place.world)
+    for i, page in enumerate(["track", "receipt", "track"], start=2):
+        assert look_up(client, page, f"ZZZZZZZ{i}", **here).status_code == 404
+    clear_process_caches()  # now another web process, which has refused nobody yet
+    assert look_up(client, "receipt", "ZZZZZZZ5", **here).status_code == 429
+    assert look_up(client, "track", case.tracking_code, **here).status_code == 429
+    assert look_up(client, "receipt", case.tracking_code, **here).status_code == 429

@@ -22,13 +22,24 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from issues import workflow
-from issues.models import ApiClient, Case, CaseEvent
+from issues.models import ApiClient, Case, CaseEvent, Submission
 from issues.open311 import views as open311_views
 from issues.public import views as public_views
+from issues.public.forms import SUBMISSION_FIELD
 from tests.factories import World, build_world
 from tests.faults import terminate_own_connection
 
-from .helpers import REPORTER_ADDRESS, REPORTER_NAME, REPORTER_PHONE, Place, build_place, jpeg, report_data
+from .helpers import (
+    REPORTER_ADDRESS,
+    REPORTER_NAME,
+    REPORTER_PHONE,
+    Place,
+    build_place,
+    fresh_token,
+    jpeg,
+    report_data,
+    token_of,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -175,6 +186,72 @@ def test_a_database_down_for_both_attempts_answers_503(
     assert BUSY in page(response) and DESCRIPTION in page(response)
     connection.close()
     assert not Case.objects.exists()
+
+
+# --- the residents' form with its one-time token (issue 14) ------------------------------------------
+
+
+def test_the_503_page_keeps_the_token_so_the_next_tap_files_once(
+    live_place: Place, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = Client()
+    token = fresh_token(client, live_place)
+    data = {**report_data(live_place), SUBMISSION_FIELD: token}
+    flaky, calls = failing(2, public_views.case_submit_once)
+    monkeypatch.setattr(public_views, "case_submit_once", flaky)
+    busy = client.post(live_place.form_url, data, REMOTE_ADDR="10.0.2.1")
+    assert busy.status_code == 503 and BUSY in page(busy)
+    assert token_of(busy) == token and len(calls) == 2
+    assert not Case.objects.exists() and not Submission.objects.exists()
+    monkeypatch.undo()  # the database is back
+    first = client.post(live_place.form_url, data, REMOTE_ADDR="10.0.2.1")
+    again = client.post(live_place.form_url, data, REMOTE_ADDR="10.0.2.1")
+    assert first.status_code == again.status_code == 302
+    assert first["Location"] == again["Location"]
+    assert Case.objects.count() == 1
+
+
+def test_an_answer_lost_after_the_commit_is_not_filed_twice(
+    live_place: Place, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """core/transient.py's edge: the first attempt committed, its answer was lost, the retry
+    runs. With the form's key the retry finds the case the first attempt filed."""
+    real = public_views.case_submit_once
+    calls: list[int] = []
+
+    def answer_lost(**kwargs: Any) -> Any:
+        calls.append(1)
+        submitted = real(**kwargs)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return submitted
+
+    monkeypatch.setattr(public_views, "case_submit_once", answer_lost)
+    client = Client()
+    data = {**report_data(live_place), SUBMISSION_FIELD: fresh_token(client, live_place), "photos": [jpeg()]}
+    response = client.post(live_place.form_url, data, REMOTE_ADDR="10.0.2.2")
+    assert response.status_code == 302, page(response)[:2000]
+    case = Case.objects.get()
+    assert response["Location"] == f"/report/done/{case.tracking_code}/"
+    assert case.photos.count() == 1 and len(calls) == 2
+
+
+def test_a_repeat_check_the_database_cannot_answer_still_files_once(
+    live_place: Place, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first look (before the photos) fails: the submission goes on, and the write checks the key."""
+
+    def down(**kwargs: Any) -> Any:
+        raise OperationalError("the database system is starting up")
+
+    monkeypatch.setattr(public_views, "submitted_case", down)
+    client = Client()
+    data = {**report_data(live_place), SUBMISSION_FIELD: fresh_token(client, live_place)}
+    first = client.post(live_place.form_url, data, REMOTE_ADDR="10.0.2.3")
+    again = client.post(live_place.form_url, data, REMOTE_ADDR="10.0.2.3")
+    assert first.status_code == again.status_code == 302, page(again)[:2000]
+    assert first["Location"] == again["Location"]
+    assert Case.objects.count() == 1
 
 
 # --- Open311 and the API's create ----------------------------------------------------------------------
