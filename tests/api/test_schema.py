@@ -11,6 +11,8 @@ import yaml
 from django.core.management import call_command
 from django.test import Client
 
+from tests.factories import make_case
+
 pytestmark = pytest.mark.django_db
 
 
@@ -44,6 +46,8 @@ def test_every_operation_documents_its_errors() -> None:
                 assert "404" in codes, (method, path)
             if method == "post":
                 assert {"400", "409"} <= codes, (method, path)
+            if "requestBody" in operation:
+                assert "415" in codes, (method, path)  # a body sent without a Content-Type, say
             error = operation["responses"]["403"]["content"]["application/json"]["schema"]
             assert error == {"$ref": "#/components/schemas/Error"}
 
@@ -65,3 +69,15 @@ def test_schema_is_public_and_yaml_by_default() -> None:
     response = Client().get("/api/schema/")
     assert response.status_code == 200
     assert yaml.safe_load(response.content)["info"]["title"].startswith("街巷通")
+
+
+def test_a_body_in_no_media_type_is_a_documented_415(api_as: Any, world: Any) -> None:
+    # Schemathesis sends a raw "multipart" body this way: with no Content-Type at all.
+    case = make_case(world)
+    response = api_as("chief_x").generic(
+        "POST", f"/api/v1/cases/{case.pk}/chase/", b"note=x", content_type=""
+    )
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"
+    schema = Client().get("/api/schema/?format=json").json()
+    assert "415" in schema["paths"]["/api/v1/cases/{id}/chase/"]["post"]["responses"]
