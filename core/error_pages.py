@@ -5,6 +5,10 @@ gave (``PermissionDenied("该区域不在您的辖区内。")``). These keep it,
 wear the staff look under the staff prefixes and the residents' look everywhere else.
 Wired as ``handler400`` … ``handler500`` in ``config/urls.py``, ``CSRF_FAILURE_VIEW`` and
 ``RATELIMIT_VIEW`` in settings.
+
+Under ``/api/`` the same errors answer the API's one JSON error shape (``core.api.errors``), as
+its schema says: a URL no route matches (``/api/v1/cases/1.5/``) is a 404 a program can read,
+not a page.
 """
 
 from __future__ import annotations
@@ -12,15 +16,19 @@ from __future__ import annotations
 import re
 
 from django.core.exceptions import DisallowedHost
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware import csrf
 from django.shortcuts import render
 from django.template import loader
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django_ratelimit.exceptions import Ratelimited
+from rest_framework import exceptions
 
-STAFF_PREFIXES = ("/staff/", "/dashboard/", "/admin/", "/api/")
+from .api.errors import error_body
+
+API_PREFIX = "/api/"
+STAFF_PREFIXES = ("/staff/", "/dashboard/", "/admin/")
 
 # Http404 messages written for developers (get_object_or_404's) are not shown to users.
 _DEVELOPER_404 = re.compile(r"^No .+ matches the given query\.?$")
@@ -31,6 +39,8 @@ def _is_staff_path(request: HttpRequest) -> bool:
 
 
 def _page(request: HttpRequest, status: int, title: str, reason: str = "") -> HttpResponse:
+    if request.path_info.startswith(API_PREFIX):
+        return _api_error(status, reason or title)
     staff = _is_staff_path(request)
     context = {
         "status": status,
@@ -41,6 +51,20 @@ def _page(request: HttpRequest, status: int, title: str, reason: str = "") -> Ht
         "back": _back(request),
     }
     return render(request, f"{status}.html", context, status=status)
+
+
+# The codes DRF's exceptions give the same statuses inside a view (core.api.errors keeps them).
+_API_CODES = {
+    400: exceptions.ParseError.default_code,
+    403: exceptions.PermissionDenied.default_code,
+    404: exceptions.NotFound.default_code,
+    429: exceptions.Throttled.default_code,
+    500: exceptions.APIException.default_code,
+}
+
+
+def _api_error(status: int, message: str) -> HttpResponse:
+    return JsonResponse(error_body(_API_CODES[status], message), status=status)
 
 
 def _back(request: HttpRequest) -> str:
@@ -79,6 +103,9 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """404 with the view's reason when it gave one for people."""
+    if request.path_info.startswith(API_PREFIX):
+        # Worded like a view's own 404 (DRF's NotFound), so a program sees one answer for both.
+        return _api_error(404, _reason(exception) or str(exceptions.NotFound.default_detail))
     return _page(request, 404, _("页面不存在"), _reason(exception))
 
 
@@ -90,6 +117,8 @@ def too_many_requests(request: HttpRequest, exception: Exception | None = None) 
 def server_error(request: HttpRequest) -> HttpResponse:
     """500, rendered without a request context: no database query, no context processor,
     so it renders even when the database is what failed."""
+    if request.path_info.startswith(API_PREFIX):
+        return _api_error(500, _("系统出错了"))
     staff = _is_staff_path(request)
     html = loader.get_template("500.html").render({"staff": staff, "status": 500})
     return HttpResponse(html, status=500)

@@ -73,31 +73,25 @@ class CaseFilter(django_filters.FilterSet):
     def filter_area(self, queryset: QuerySet[Case], name: str, value: str) -> QuerySet[Case]:
         return queryset.filter(alley__code__startswith=value.strip()) if value.strip() else queryset
 
-    def filter_department(self, queryset: QuerySet[Case], name: str, value: Any) -> QuerySet[Case]:
+    # django-filter calls a filter's method only with a value (never None or ""), and drf-spectacular
+    # documents the parameter's type from the ``value`` annotation: keep it exact.
+    def filter_department(self, queryset: QuerySet[Case], name: str, value: int) -> QuerySet[Case]:
         from .models import DispatchOrder
 
-        if value is None:
-            return queryset
-        orders = DispatchOrder.objects.filter(case_id=OuterRef("pk"), department_id=int(value))
+        orders = DispatchOrder.objects.filter(case_id=OuterRef("pk"), department_id=value)
         return queryset.filter(Exists(orders))
 
-    def filter_is_open(self, queryset: QuerySet[Case], name: str, value: bool | None) -> QuerySet[Case]:
-        if value is None:
-            return queryset
+    def filter_is_open(self, queryset: QuerySet[Case], name: str, value: bool) -> QuerySet[Case]:
         q = Q(state__in=OPEN_STATES)
         return queryset.filter(q) if value else queryset.exclude(q)
 
-    def filter_overdue(self, queryset: QuerySet[Case], name: str, value: bool | None) -> QuerySet[Case]:
-        if value is None:
-            return queryset
+    def filter_overdue(self, queryset: QuerySet[Case], name: str, value: bool) -> QuerySet[Case]:
         q = overdue_q(timezone.now())
         return queryset.filter(q) if value else queryset.exclude(q)
 
-    def filter_held(self, queryset: QuerySet[Case], name: str, value: bool | None) -> QuerySet[Case]:
+    def filter_held(self, queryset: QuerySet[Case], name: str, value: bool) -> QuerySet[Case]:
         from .selectors import held_q
 
-        if value is None:
-            return queryset
         user = getattr(self.request, "user", None)
         q = held_q(scope_for(user))
         return queryset.filter(q) if value else queryset.exclude(q)

@@ -78,4 +78,7 @@ def error_codes(method: str, path: str, operation: dict[str, Any]) -> list[str]:
         codes.append("404")  # not there, or outside the caller's scope
     if method == "POST":
         codes.append("409")  # an illegal transition, or a lost race against a constraint
+    if "requestBody" in operation:
+        codes.append("415")  # a body in a media type the operation does not parse (or with none)
+    codes.append("503")  # the database is down or restarting (errors.py): nothing was done, try again
     return codes

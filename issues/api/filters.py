@@ -27,10 +27,7 @@ class PatrolLogFilter(AreaCodeFilterMixin, django_filters.FilterSet):
         model = PatrolLog
         fields: list[str] = []
 
-    def filter_mine(
-        self, queryset: QuerySet[PatrolLog], name: str, value: bool | None
-    ) -> QuerySet[PatrolLog]:
-        if value is None:
-            return queryset
+    def filter_mine(self, queryset: QuerySet[PatrolLog], name: str, value: bool) -> QuerySet[PatrolLog]:
+        # Called with a value only (django-filter); the annotation is the parameter's type in the schema.
         user_id = getattr(getattr(self.request, "user", None), "pk", None)
         return queryset.filter(chief_id=user_id) if value else queryset.exclude(chief_id=user_id)

@@ -60,19 +60,12 @@ class OrderFilter(AreaCodeFilterMixin, django_filters.FilterSet):
         model = DispatchOrder
         fields: list[str] = []
 
-    def filter_active(
-        self, queryset: QuerySet[DispatchOrder], name: str, value: bool | None
-    ) -> QuerySet[Any]:
-        if value is None:
-            return queryset
+    # django-filter calls a method with a value only; its annotation is the parameter's type in the schema.
+    def filter_active(self, queryset: QuerySet[DispatchOrder], name: str, value: bool) -> QuerySet[Any]:
         q = Q(state__in=ACTIVE_ORDER_STATES)
         return queryset.filter(q) if value else queryset.exclude(q)
 
-    def filter_overdue(
-        self, queryset: QuerySet[DispatchOrder], name: str, value: bool | None
-    ) -> QuerySet[Any]:
-        if value is None:
-            return queryset
+    def filter_overdue(self, queryset: QuerySet[DispatchOrder], name: str, value: bool) -> QuerySet[Any]:
         q = Q(report_overdue_at__isnull=False) | Q(complete_overdue_at__isnull=False)
         return queryset.filter(q) if value else queryset.exclude(q)
 

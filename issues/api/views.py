@@ -30,6 +30,7 @@ from rest_framework.views import APIView
 
 from alleys.people import signed_in
 from core.api.base import ApiViewMixin, filter_backends
+from core.api.errors import ErrorSerializer
 from core.api.schema import ApiAutoSchema
 from core.api.throttling import ClientAddressAnonThrottle, LoginLockedOut
 from core.transient import retry_once
@@ -385,7 +386,7 @@ class ObtainTokenView(APIView):
         request=AuthTokenSerializer,
         responses={
             200: TokenSerializer,
-            429: OpenApiResponse(description="请求过于频繁，或登录失败次数过多已被锁定"),
+            429: OpenApiResponse(ErrorSerializer, description="请求过于频繁，或登录失败次数过多已被锁定"),
         },
         tags=["auth"],
     )

@@ -11,6 +11,8 @@ import yaml
 from django.core.management import call_command
 from django.test import Client
 
+from tests.factories import make_case
+
 pytestmark = pytest.mark.django_db
 
 
@@ -39,13 +41,16 @@ def test_every_operation_documents_its_errors() -> None:
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
             codes = set(operation["responses"])
-            assert {"401", "403"} <= codes, (method, path)
+            assert {"401", "403", "503"} <= codes, (method, path)
             if "{" in path:
                 assert "404" in codes, (method, path)
             if method == "post":
                 assert {"400", "409"} <= codes, (method, path)
-            error = operation["responses"]["403"]["content"]["application/json"]["schema"]
-            assert error == {"$ref": "#/components/schemas/Error"}
+            if "requestBody" in operation:
+                assert "415" in codes, (method, path)  # a body sent without a Content-Type, say
+            for code in codes - {"200", "201"}:  # every error, a view's own 429 too, in the one shape
+                error = operation["responses"][code]["content"]["application/json"]["schema"]
+                assert error == {"$ref": "#/components/schemas/Error"}, (method, path, code)
 
 
 def test_docs_are_served_without_a_cdn() -> None:
@@ -65,3 +70,15 @@ def test_schema_is_public_and_yaml_by_default() -> None:
     response = Client().get("/api/schema/")
     assert response.status_code == 200
     assert yaml.safe_load(response.content)["info"]["title"].startswith("街巷通")
+
+
+def test_a_body_in_no_media_type_is_a_documented_415(api_as: Any, world: Any) -> None:
+    # Schemathesis sends a raw "multipart" body this way: with no Content-Type at all.
+    case = make_case(world)
+    response = api_as("chief_x").generic(
+        "POST", f"/api/v1/cases/{case.pk}/chase/", b"note=x", content_type=""
+    )
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"
+    schema = Client().get("/api/schema/?format=json").json()
+    assert "415" in schema["paths"]["/api/v1/cases/{id}/chase/"]["post"]["responses"]

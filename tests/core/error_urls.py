@@ -35,5 +35,7 @@ urlpatterns = [
     path("staff/_test/denied/", denied),
     path("staff/_test/broken/", broken),
     path("_test/broken/", broken),
+    path("api/_test/broken/", broken),
+    path("api/_test/suspicious/", suspicious),
     *urlpatterns,
 ]

@@ -113,3 +113,17 @@ def test_error_pages_in_english_for_english_visitors(client: Client) -> None:
     response = client.get("/no-such-page/", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 404
     assert "Page not found" in page(response)
+
+
+def test_api_errors_answer_the_apis_json_shape(client: Client) -> None:
+    # A URL no route of the API matches (an id with a dot) is the API's 404, as its schema says.
+    response = client.get("/api/v1/cases/1.5/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"error": {"code": "not_found", "message": "Not found.", "fields": {}}}
+    broken = Client(raise_request_exception=False).get("/api/_test/broken/")
+    assert broken.status_code == 500 and broken["Content-Type"] == "application/json"
+    assert broken.json()["error"]["code"] == "error" and "10.0.0.5" not in broken.content.decode()
+    suspicious = client.get("/api/_test/suspicious/")
+    assert suspicious.status_code == 400 and suspicious.json()["error"]["code"] == "parse_error"
+    assert "etc/passwd" not in suspicious.content.decode()
