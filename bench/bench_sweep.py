@@ -72,7 +72,7 @@ def bench_escalation(meta: dict, res: h.Results, repeats: int) -> None:
         sweep_times.append(time.perf_counter() - t0)
         h.say(
             f"   sweep #{i + 1}: {h.fmt_seconds(sweep_times[-1])} — escalated {last.escalated}, "
-            f"city {last.city_overdue}, warned {last.warned}, batches {last.batches}"
+            f"city {last.supervised_at_top}, warned {last.warned}, batches {last.batches}"
         )
         h.reset_to_baseline(meta, vacuum=True)
         connection.close()

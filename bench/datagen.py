@@ -104,7 +104,7 @@ SELECT row_number() OVER (ORDER BY code, g) AS slot, alley_id
 FROM bench_alley, generate_series(1, GREATEST(1, households / 25)) g;
 CREATE TABLE bench_cat AS
 SELECT t.id AS cat_id, cc.code AS class_code,
-       COALESCE(NULLIF(t.default_tier, ''), cc.default_tier) AS start_tier,
+       'alley'::text AS start_tier,  -- every report starts with the alley's team (dispatch.chain.START_TIER)
        GREATEST(1, round((CASE cc.code WHEN 'A' THEN 8 WHEN 'B' THEN 3 WHEN 'C' THEN 0.8 ELSE 0.25 END)
              * (CASE WHEN t.common THEN 4 ELSE 1 END) * 4))::int AS weight,
        COALESCE(NULLIF(t.default_department_role, ''), 'cg') AS role_key

@@ -221,7 +221,7 @@ def _seed_categories(report: SeedReport) -> tuple[dict[str, CategoryClass], dict
                 "code": c.code,
                 "name": c.name,
                 "description": c.description,
-                "default_tier": c.default_tier,
+                "top_tier": c.top_tier,
             }
             for c in demo_data.CATEGORY_CLASSES
         },
@@ -243,6 +243,7 @@ def _seed_categories(report: SeedReport) -> tuple[dict[str, CategoryClass], dict
             "common": t.common,
             "icon": t.icon,
             "keywords": " ".join(t.keywords),
+            "alert_tier": t.alert_tier or "",
             # Gaps of ten leave room for types an administrator inserts between them.
             "sort_order": position * 10,
         }

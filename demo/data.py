@@ -58,12 +58,12 @@ class AreaSeed:
 
 @dataclass(frozen=True, slots=True)
 class CategoryClassSeed:
-    """An event class (A–D) graded by difficulty, with the tier that handles it first."""
+    """An event class (A–D) graded by difficulty, with the highest tier its cases climb to by themselves."""
 
     code: str
     name: str
     description: str
-    default_tier: Tier
+    top_tier: Tier
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +80,7 @@ class CategoryTypeSeed:
     common: bool
     icon: str
     keywords: tuple[str, ...]
+    alert_tier: Tier | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,10 +349,10 @@ def render_convention(alley_name: str) -> str:
 # --------------------------------------------------------------------------- categories
 
 CATEGORY_CLASSES: Final[tuple[CategoryClassSeed, ...]] = (
-    CategoryClassSeed("A", "简单事项（巷内即办）", "巷长和服务团队当场或当天可以解决的小事，小事不出巷。", "alley"),
-    CategoryClassSeed("B", "一般事项（社区协调）", "需要社区协调物业、商户或公共服务企业处理的一般事项。", "community"),
-    CategoryClassSeed("C", "较难事项（街道吹哨）", "涉及执法或多个部门，需要街道审核后吹哨、部门报到的较难事项。", "street"),
-    CategoryClassSeed("D", "疑难事项（区级派单）", "涉及规划、资金或历史遗留问题，由区委组织部派单、必要时提交市级的疑难事项。", "district"),
+    CategoryClassSeed("A", "简单事项（巷内即办）", "巷长和服务团队当场或当天可以解决的小事，小事不出巷，超期最多上报社区。", "community"),
+    CategoryClassSeed("B", "一般事项（社区协调）", "需要社区协调物业、商户或公共服务企业处理的一般事项，大事不出街道。", "street"),
+    CategoryClassSeed("C", "较难事项（街道吹哨）", "涉及执法或多个部门，需要街道审核后吹哨、部门报到的较难事项。", "district"),
+    CategoryClassSeed("D", "疑难事项（区级派单）", "涉及规划、资金或历史遗留问题，由区委组织部派单、必要时提交市级的疑难事项。", "city"),
 )  # fmt: skip
 
 
@@ -367,8 +368,12 @@ def _ct(
     photo: bool = True,
     talk: bool = False,
     common: bool = False,
+    alert: Tier | None = None,
 ) -> CategoryTypeSeed:
-    """``talk`` marks disputes, consultations and care visits: call the reporter back, no fix photo."""
+    """``talk`` marks disputes, consultations and care visits: call the reporter back, no fix photo.
+
+    ``alert``: safety hazards tell the community (and street) at once, with the alley's team.
+    """
     if talk:
         contact, photo = True, False
     return CategoryTypeSeed(
@@ -382,6 +387,7 @@ def _ct(
         common=common,
         icon=icon,
         keywords=tuple(keywords.split()),
+        alert_tier=alert,
     )
 
 
@@ -418,7 +424,7 @@ CATEGORY_TYPES: Final[tuple[CategoryTypeSeed, ...]] = (
     _ct("B01", "占道经营", "cg", _CM, "shop", "占道 摆摊 流动摊贩 出店经营", common=True),
     _ct("B02", "违法停车", "jj", "police", "parking", "乱停车 违停 堵路 占用车位", common=True),
     _ct("B03", "噪音扰民", "ga", "police", "noise", "噪音 扰民 广场舞 装修", talk=True, common=True),
-    _ct("B04", "消防隐患", "xf", "other", "fire", "消防 隐患 灭火器 私拉电线", common=True),
+    _ct("B04", "消防隐患", "xf", "other", "fire", "消防 隐患 灭火器 私拉电线", common=True, alert="street"),
     _ct("B05", "油烟扰民", "hb", _CM, "smoke", "油烟 餐饮 排烟 熏人"),
     _ct("B06", "井盖缺失", "cg", _CM, "manhole", "井盖 缺失 破损 松动"),
     _ct("B07", "道路破损", "cg", _CM, "road", "路面 坑洼 破损 石板路"),
@@ -431,12 +437,12 @@ CATEGORY_TYPES: Final[tuple[CategoryTypeSeed, ...]] = (
     _ct("B14", "电线老化裸露", "gd", "other", "power", "电线 裸露 老化 电杆"),
     _ct("B15", "通信线缆杂乱", "tx", "other", "cable", "线缆 飞线 蜘蛛网 光缆"),
     _ct("B16", "手机信号差", "yd", "other", "cable", "信号 基站 网络", talk=True),
-    _ct("B17", "燃气隐患", "rq", "other", "gas", "燃气 煤气 泄漏 异味", contact=True),
+    _ct("B17", "燃气隐患", "rq", "other", "gas", "燃气 煤气 泄漏 异味", contact=True, alert="street"),
     _ct("B18", "无障碍设施损坏", "cg", _CM, "road", "盲道 坡道 无障碍"),
     _ct("B19", "公交站亭损坏", "gj", "other", "road", "公交 站亭 站牌"),
     _ct("B20", "交通设施损坏", "jj", "police", "road", "红绿灯 标志 标线 护栏"),
-    _ct("B21", "消防通道占用", "xf", "other", "fire", "消防通道 占用 堵塞"),
-    _ct("B22", "出租屋安全隐患", "ga", "police", "building", "出租屋 群租 隐患"),
+    _ct("B21", "消防通道占用", "xf", "other", "fire", "消防通道 占用 堵塞", alert="community"),
+    _ct("B22", "出租屋安全隐患", "ga", "police", "building", "出租屋 群租 隐患", alert="community"),
     _ct("B23", "治安隐患", "ga", "police", "other", "治安 盗窃 监控 照明", contact=True),
     _ct("B24", "流浪犬只", "ga", "police", "pet", "流浪狗 犬只 伤人"),
     _ct("B25", "无证经营", "sj", _CM, "shop", "无证 经营 营业执照"),
@@ -459,21 +465,21 @@ CATEGORY_TYPES: Final[tuple[CategoryTypeSeed, ...]] = (
     _ct("C05", "老旧小区加装电梯", "zj", "mediator", "building", "加装电梯 协商 老旧小区", contact=True, photo=False),
     _ct("C06", "扬尘污染", "hb", _CM, "other", "扬尘 粉尘 工地 裸土"),
     _ct("C07", "河沟污染", "hb", _CM, "water", "河沟 黑臭 排污 水体"),
-    _ct("C08", "三合一场所隐患", "xf", "police", "fire", "三合一 住人 仓库 作坊"),
-    _ct("C09", "危化品违规存放", "yj", "police", "fire", "危化品 液化气 违规储存"),
+    _ct("C08", "三合一场所隐患", "xf", "police", "fire", "三合一 住人 仓库 作坊", alert="street"),
+    _ct("C09", "危化品违规存放", "yj", "police", "fire", "危化品 液化气 违规储存", alert="street"),
     _ct("C10", "非法行医", "wj", "doctor", "health", "黑诊所 非法行医", contact=True),
     _ct("C11", "校外培训违规", "jy", "other", "other", "培训机构 违规 办学", contact=True),
     _ct("C12", "群体性矛盾纠纷", "sf", "mediator", "dispute", "群体 纠纷 信访", talk=True),
     _ct("C13", "养老机构服务问题", "mz", "other", "care", "养老院 服务 照料", contact=True),
     _ct("C14", "渣土车抛洒", "jj", "police", "road", "渣土车 抛洒 遗撒"),
-    _ct("C15", "路面塌陷", "cg", _CM, "road", "塌陷 空洞 沉降"),
+    _ct("C15", "路面塌陷", "cg", _CM, "road", "塌陷 空洞 沉降", alert="street"),
     _ct("C16", "非法营运", "jt", "police", "parking", "黑车 非法营运 拉客"),
     _ct("C17", "古厝文物损坏", "wl", "other", "building", "古厝 文物 古建筑 保护"),
     _ct("C18", "市场周边秩序混乱", "sj", _CM, "shop", "菜市场 秩序 占道"),
     _ct("C19", "公厕缺失或损坏", "hw", _CM, "trash", "公厕 厕所 异味"),
     _ct("C20", "学校周边交通拥堵", "jj", "police", "parking", "接送 拥堵 学校"),
     # D: 疑难事项（区级派单）
-    _ct("D01", "危房隐患", "zj", "other", "building", "危房 裂缝 倾斜 D级危房", contact=True),
+    _ct("D01", "危房隐患", "zj", "other", "building", "危房 裂缝 倾斜 D级危房", contact=True, alert="street"),
     _ct("D02", "老旧小区改造", "zj", "other", "building", "老旧小区 改造 管网 立面", contact=True),
     _ct("D03", "征迁安置遗留问题", "zj", "lawyer", "dispute", "征迁 安置 补偿", talk=True),
     _ct("D04", "不动产登记历史遗留", "zr", "lawyer", "legal", "产权 不动产 办证 历史遗留", contact=True, photo=False),

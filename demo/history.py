@@ -428,8 +428,8 @@ def _play(history: _History, case: Case, moment: dt.datetime, recent: bool) -> N
         (0.95, lambda: history.to_departments(case, moment, extension=False, reject=rng.random() < 0.05)),
         (1.01, lambda: history.to_departments(case, moment, extension=True, reject=False)),
     ]
-    if case.tier in (AreaLevel.DISTRICT, AreaLevel.STREET, AreaLevel.CITY) and scenario < 0.87:
-        scenario = 0.9  # hard classes start high: they go to departments
+    if case.category.category_class.code in ("C", "D") and scenario < 0.87:
+        scenario = 0.9  # hard classes start in the alley too, but end with departments
     for threshold, play in plays:
         if scenario < threshold:
             play()

@@ -22,10 +22,10 @@ from dispatch.models import CategoryClass, CategoryType
 
 @admin.register(CategoryClass)
 class CategoryClassAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    """The difficulty classes and the tier their cases start at."""
+    """The difficulty classes and the highest tier their cases climb to by themselves."""
 
-    list_display = ("code", "name", "default_tier", "type_count")
-    list_filter = ("default_tier",)
+    list_display = ("code", "name", "top_tier", "type_count")
+    list_filter = ("top_tier",)
     search_fields = ("code", "name")
     scoped = False
     view_roles = ORG_ROLES
@@ -40,13 +40,14 @@ class CategoryClassAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(CategoryType)
 class CategoryTypeAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    """The types of matter with their default tier, department and time limits."""
+    """The types of matter with their highest tier, early alerts, department and time limits."""
 
     list_display = (
         "code",
         "name",
         "category_class",
-        "start_tier_display",
+        "highest_tier_display",
+        "alert_tier",
         "default_department_role",
         "accept_hours",
         "resolve_hours",
@@ -54,7 +55,7 @@ class CategoryTypeAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "is_active",
         "sort_order",
     )
-    list_filter = ("category_class", "default_tier", "common", "is_active")
+    list_filter = ("category_class", "top_tier", "alert_tier", "common", "is_active")
     search_fields = ("code", "name", "keywords")
     list_select_related = ("category_class",)
     filter_horizontal = ("departments",)
@@ -66,7 +67,7 @@ class CategoryTypeAdmin(ScopedAdminMixin, admin.ModelAdmin):
             _("默认办理"),
             {
                 "fields": (
-                    "default_tier",
+                    ("top_tier", "alert_tier"),
                     "default_department_role",
                     "service_kind",
                     ("accept_hours", "resolve_hours"),
@@ -77,9 +78,9 @@ class CategoryTypeAdmin(ScopedAdminMixin, admin.ModelAdmin):
         (_("居民表单"), {"fields": ("common", "needs_contact", "fix_photo_required", "is_active")}),
     )
 
-    @admin.display(description=_("起始层级"))
-    def start_tier_display(self, obj: CategoryType) -> str:
-        return str(AreaLevel(obj.start_tier).label)
+    @admin.display(description=_("最高办理层级"))
+    def highest_tier_display(self, obj: CategoryType) -> str:
+        return str(AreaLevel(obj.highest_tier).label)
 
 
 class DepartmentCategoryInline(ScopedInlineMixin, admin.TabularInline):

@@ -25,6 +25,32 @@ def tier_index(tier: str) -> int:
     return TIER_ORDER.index(tier)
 
 
+# Where every report starts: with the alley's team (小事不出巷). The category's class sets how
+# high it may climb by itself (``highest_tier``), not where it starts.
+START_TIER: str = AreaLevel.ALLEY
+
+
+def highest_tier(category: object) -> str:
+    """The highest tier a missed deadline escalates a case of ``category`` to (then it is supervised)."""
+    return str(category.highest_tier)  # type: ignore[attr-defined]
+
+
+def may_climb_from(tier: str, category: object) -> bool:
+    """Whether a missed deadline at ``tier`` escalates the case (below its class's highest tier)."""
+    return tier != AreaLevel.CITY and tier_index(tier) < tier_index(highest_tier(category))
+
+
+def alert_tiers(category: object, *, urgent: bool) -> list[str]:
+    """The tiers above the alley told at once of a new report: up to the type's ``alert_tier``;
+    an urgent report at least its community."""
+    top = str(getattr(category, "alert_tier", "") or "")
+    if urgent and (not top or tier_index(top) < tier_index(AreaLevel.COMMUNITY)):
+        top = AreaLevel.COMMUNITY
+    if not top or tier_index(top) <= tier_index(START_TIER):
+        return []
+    return list(TIER_ORDER[tier_index(START_TIER) + 1 : tier_index(top) + 1])
+
+
 def holder_area_for(alley: Area, tier: str) -> Area:
     """The area whose staff hold a case of ``alley`` at ``tier``."""
     if tier == AreaLevel.ALLEY:

@@ -24,6 +24,7 @@ from alleys.choices import AreaLevel
 from alleys.reference import register_process_cache
 
 from .calendar import BusinessCalendar, get_calendar
+from .chain import START_TIER
 from .choices import TimeUnit
 
 
@@ -72,7 +73,7 @@ class Deadlines:
 def limits_for(*, category: object, tier: str, urgent: bool = False) -> tuple[Limit, Limit]:
     """(accept, resolve) limits for a category type at a tier."""
     accept, resolve = _policy_table().get((category.category_class_id, tier), DEFAULT_LIMITS[tier])  # type: ignore[attr-defined]
-    if tier == category.start_tier:  # type: ignore[attr-defined]
+    if tier == START_TIER:  # a type's own limits are for the first response, in the alley
         if category.accept_hours:  # type: ignore[attr-defined]
             accept = Limit(category.accept_hours, TimeUnit.HOURS)  # type: ignore[attr-defined]
         if category.resolve_hours:  # type: ignore[attr-defined]

@@ -14,12 +14,22 @@ TIER_CHOICES = AreaLevel.choices
 
 
 class CategoryClass(models.Model):
-    """A difficulty class (A/B/C/D) with the tier its cases start at."""
+    """A difficulty class (A/B/C/D) with the highest tier its cases climb to by themselves.
+
+    Every report starts with the alley's team (``dispatch.chain.START_TIER``); the class
+    sets how high a missed deadline escalates it ("小事不出社区、大事不出街道"), the
+    deadlines at each tier (``DeadlinePolicy``), and, through its types, who is alerted at once.
+    """
 
     code = models.CharField(_("分类代码"), max_length=1, unique=True)
     name = models.CharField(_("名称"), max_length=50)
     description = models.TextField(_("说明"), blank=True)
-    default_tier = models.CharField(_("默认办理层级"), max_length=16, choices=TIER_CHOICES)
+    top_tier = models.CharField(
+        _("最高办理层级"),
+        max_length=16,
+        choices=TIER_CHOICES,
+        help_text=_("超过期限时自动上报最高到这一层级，在此层级超期则自动督办；更高层级须由工作人员吹哨。"),
+    )
 
     class Meta:
         verbose_name = _("事项分类")
@@ -38,12 +48,22 @@ class CategoryType(models.Model):
     category_class = models.ForeignKey(
         CategoryClass, verbose_name=_("分类"), on_delete=models.PROTECT, related_name="types"
     )
-    default_tier = models.CharField(
-        _("默认办理层级"),
+    top_tier = models.CharField(
+        _("最高办理层级"),
         max_length=16,
         choices=TIER_CHOICES,
         blank=True,
-        help_text=_("留空则按分类的默认层级。"),
+        help_text=_("留空则按分类的最高办理层级。"),
+    )
+    alert_tier = models.CharField(
+        _("立即告知至"),
+        max_length=16,
+        choices=TIER_CHOICES,
+        blank=True,
+        help_text=_(
+            "群众反映后立即告知社区直至这一层级的单位（例如危房、消防隐患告知社区和街道）；"
+            "留空则不提前告知。标为紧急的反映至少告知社区。"
+        ),
     )
     default_department_role = models.CharField(
         _("默认责任部门（职能）"),
@@ -78,8 +98,9 @@ class CategoryType(models.Model):
         return f"{self.code} {self.name}"
 
     @property
-    def start_tier(self) -> str:
-        return self.default_tier or self.category_class.default_tier
+    def highest_tier(self) -> str:
+        """The tier a missed deadline escalates this type's cases to at most."""
+        return self.top_tier or self.category_class.top_tier
 
 
 class DeadlinePolicy(models.Model):

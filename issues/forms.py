@@ -138,12 +138,11 @@ class CaseIntakeForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
     )
     consent = forms.BooleanField(label=_("反映人同意其联系方式用于办理和回访"), required=False, initial=True)
-    keep_lower_tier = forms.ChoiceField(
+    start_tier = forms.ChoiceField(
         label=_("办理层级"),
         required=False,
-        choices=[("", _("按事项分类的默认层级"))]
-        + [(t, AreaLevel(t).label) for t in TIER_ORDER if t not in (AreaLevel.CITY,)],
-        help_text=_("可以把案件留在比默认更低的层级办理（小事不出巷）；上报请用“吹哨”。"),
+        choices=[("", _("街巷服务团队（默认）"))] + [(t, AreaLevel(t).label) for t in TIER_ORDER[1:]],
+        help_text=_("案件默认由街巷服务团队首先办理（小事不出巷）；您也可以在本人所在的层级直接登记办理。"),
     )
     photos = MultipleFileField(label=_("现场照片"), help_text=_("可选，可多张。"))
     patrol = forms.ModelChoiceField(

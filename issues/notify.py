@@ -348,6 +348,12 @@ def _fan_out(event_ids: Iterable[int], facts: Sequence[Sequence[Any]] | None) ->
         depts: list[int] = []
         if event.kind in _TO_HOLDER:
             areas.append((event.holder_code, HOLDER_ROLES[event.tier]))
+        if event.kind == EventKind.SUBMITTED:
+            # Told at once with the alley's team (dispatch.chain.alert_tiers): a fire hazard's community and street.
+            areas.extend(
+                (event.alley_code[: CODE_LENGTH[tier]], HOLDER_ROLES[tier])
+                for tier in event.data.get("alert", ())
+            )
         if event.kind in _TO_COMMUNITY:
             community = event.alley_code[: CODE_LENGTH[AreaLevel.COMMUNITY]]
             areas.append((community, frozenset({Role.COMMUNITY_STAFF})))

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from core.bulk_sql import claim
 from dispatch.calendar import get_calendar
-from dispatch.chain import next_tier
+from dispatch.chain import may_climb_from, next_tier
 from issues.choices import ACTIVE_ORDER_STATES, AWAITING_ACCEPT_STATES, OPEN_STATES, CaseState, EventKind
 from issues.models import Case, CaseEvent, DispatchOrder, NotificationDelivery, NotificationOutbox
 from issues.workflow import cases_close_unrated_claimed, cases_escalate_claimed
@@ -34,6 +34,7 @@ from issues.workflow.bulk import CLAIM_COLUMNS, ClaimedCase, EscalationMemo
 
 from .calendar_watch import calendar_housekeeping
 from .notify import relay_due, schedule_notifications
+from .reference import all_categories
 
 
 @dataclass
@@ -44,7 +45,7 @@ class SweepResult:
     dry_run: bool = False
     warned: int = 0
     escalated: int = 0
-    city_overdue: int = 0
+    supervised_at_top: int = 0
     report_overdue: int = 0
     complete_overdue: int = 0
     closed: int = 0
@@ -161,7 +162,7 @@ def _sweep_warnings(
     now: dt.datetime, batch: int, dry_run: bool, result: SweepResult, say: Callable[[str], None]
 ) -> None:
     # A warning is about the deadline that governs now (escalation_due). One whose deadline has
-    # passed is escalated below, not warned; one with no deadline left (supervised at the city,
+    # passed is escalated below, not warned; one with no deadline left (supervised at its highest tier,
     # closed) is stale and dropped without a word.
     due = Case.objects.filter(warn_at__lte=now, state__in=OPEN_STATES, escalation_due__gt=now).order_by(
         "warn_at", "pk"
@@ -215,14 +216,14 @@ def _sweep_escalations(
 ) -> None:
     due = Case.objects.filter(escalation_due__lte=now, state__in=OPEN_STATES).order_by("escalation_due", "pk")
     if dry_run:
-        for code, tier in due.values_list("tracking_code", "tier"):
-            target = next_tier(tier)
-            if target is None:
-                result.city_overdue += 1
-                say(f"overdue  {code}  at city level: supervise")
-            else:
+        categories = all_categories()
+        for code, tier, category_id in due.values_list("tracking_code", "tier", "category_id"):
+            if may_climb_from(tier, categories[category_id]):
                 result.escalated += 1
-                say(f"escalate {code}  {tier} -> {target}")
+                say(f"escalate {code}  {tier} -> {next_tier(tier)}")
+            else:
+                result.supervised_at_top += 1
+                say(f"overdue  {code}  at {tier}, the highest tier of its class: supervise")
         return
     memo = EscalationMemo()
     while True:
@@ -233,9 +234,9 @@ def _sweep_escalations(
             result.batches += 1
             # A case already whistled to its next tier is not moved again, and its clock
             # stops: the writer's whistle INSERT skips it (ON CONFLICT), so the batch commits.
-            escalated, city = cases_escalate_claimed(cases=cases, now=now, memo=memo)
+            escalated, supervised = cases_escalate_claimed(cases=cases, now=now, memo=memo)
             result.escalated += escalated
-            result.city_overdue += city
+            result.supervised_at_top += supervised
 
 
 # --- (c) overdue orders ------------------------------------------------------------------------------

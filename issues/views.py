@@ -276,7 +276,7 @@ def case_new(request: SignedInRequest) -> HttpResponse:
                     consent=data["consent"],
                     actor=user,
                     patrol=data["patrol"],
-                    keep_lower_tier=data["keep_lower_tier"] or None,
+                    start_tier=data["start_tier"] or None,
                 )
             except TransitionError as exc:
                 _form_error(form, exc)

@@ -233,7 +233,7 @@ class CategoryClassFactory(DjangoModelFactory):
 
     code = "A"
     name = factory.LazyAttribute(lambda o: f"{o.code}类")
-    default_tier = AreaLevel.ALLEY
+    top_tier = AreaLevel.COMMUNITY
 
 
 class CategoryTypeFactory(DjangoModelFactory):
@@ -446,20 +446,20 @@ def build_world() -> World:
         dept_far=DepartmentFactory(code="FZ-CG", name="丰泽区城管局", area=other_district, role_key="cg"),
         dept_city=DepartmentFactory(code="QZ-CG", name="泉州市城管局", area=city, role_key="cg"),
         cat_a=CategoryTypeFactory(
-            code="A01", name="路灯不亮", category_class=CategoryClassFactory(code="A", default_tier="alley")
+            code="A01", name="路灯不亮", category_class=CategoryClassFactory(code="A", top_tier="community")
         ),
         cat_b=CategoryTypeFactory(
             code="B01",
             name="邻里纠纷",
-            category_class=CategoryClassFactory(code="B", default_tier="community"),
+            category_class=CategoryClassFactory(code="B", top_tier="street"),
         ),
         cat_c=CategoryTypeFactory(
-            code="C01", name="占道经营", category_class=CategoryClassFactory(code="C", default_tier="street")
+            code="C01", name="占道经营", category_class=CategoryClassFactory(code="C", top_tier="district")
         ),
         cat_d=CategoryTypeFactory(
             code="D01",
             name="危房隐患",
-            category_class=CategoryClassFactory(code="D", default_tier="district"),
+            category_class=CategoryClassFactory(code="D", top_tier="city"),
         ),
     )
     for name, (role, where) in ACTORS.items():

@@ -85,11 +85,11 @@ class StaffSource(models.TextChoices):
 
 
 class CategoryClassSerializer(serializers.ModelSerializer[CategoryClass]):
-    """A difficulty class (A/B/C/D) and the tier its cases start at."""
+    """A difficulty class (A/B/C/D) and the highest tier its cases climb to by themselves."""
 
     class Meta:
         model = CategoryClass
-        fields = ("code", "name", "description", "default_tier")
+        fields = ("code", "name", "description", "top_tier")
 
 
 class CategoryTypeSerializer(serializers.ModelSerializer[CategoryType]):
@@ -99,7 +99,9 @@ class CategoryTypeSerializer(serializers.ModelSerializer[CategoryType]):
         slug_field="code", read_only=True
     )
     category_class_name = serializers.CharField(source="category_class.name", read_only=True)
-    start_tier = serializers.ChoiceField(choices=AreaLevel.choices, read_only=True)
+    highest_tier = serializers.ChoiceField(
+        choices=AreaLevel.choices, read_only=True, help_text="超期自动上报的最高层级（类型或分类的设置）"
+    )
 
     class Meta:
         model = CategoryType
@@ -108,8 +110,9 @@ class CategoryTypeSerializer(serializers.ModelSerializer[CategoryType]):
             "name",
             "category_class",
             "category_class_name",
-            "start_tier",
-            "default_tier",
+            "highest_tier",
+            "top_tier",
+            "alert_tier",
             "default_department_role",
             "service_kind",
             "accept_hours",
@@ -496,8 +499,11 @@ class CaseCreateSerializer(serializers.Serializer[Any]):
         allow_null=True,
         help_text="发现该问题的巡查/走访记录",
     )
-    keep_lower_tier = serializers.ChoiceField(
-        choices=AreaLevel.choices, required=False, allow_null=True, help_text="留在比默认更低的层级办理"
+    start_tier = serializers.ChoiceField(
+        choices=AreaLevel.choices,
+        required=False,
+        allow_null=True,
+        help_text="开始办理的层级：默认街巷服务团队；工作人员可在本人所在层级登记（不高于事项分类的最高办理层级）",
     )
     photos = serializers.ListField(child=serializers.FileField(), required=False, default=list)
 

@@ -161,8 +161,8 @@ class CaseViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelV
             raise serializers.ValidationError({"patrol": [_("巡查记录与案件不在同一街巷。")]})
         if isinstance(request.auth, ApiClient) and "source" not in request.data:
             values["source"] = CaseSource.API
-        if values.get("keep_lower_tier") is None:
-            values.pop("keep_lower_tier", None)
+        if values.get("start_tier") is None:
+            values.pop("start_tier", None)
         case = retry_once(
             lambda: workflow.case_submit(actor=signed_in(request.user), **values),
             what=f"API case submission by user {request.user.pk}",

@@ -59,8 +59,8 @@ def service(category: CategoryType) -> dict[str, Any]:
     return {
         "service_code": category.code,
         "service_name": category.name,
-        "description": _("%(code)s类事项（%(name)s），首先由%(tier)s办理。")
-        % {"code": klass.code, "name": klass.name, "tier": _tier_label(category.start_tier)},
+        "description": _("%(code)s类事项（%(name)s），由街巷服务团队首先办理，超期最高自动上报至%(tier)s。")
+        % {"code": klass.code, "name": klass.name, "tier": _tier_label(category.highest_tier)},
         "metadata": True,
         "type": "realtime",
         "keywords": keywords(category.keywords),

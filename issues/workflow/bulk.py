@@ -122,6 +122,13 @@ class EscalationMemo:
     deadlines: dict[tuple[Limit, Limit], Deadlines] = field(default_factory=dict)
     by_type: dict[tuple[int, str, str], Deadlines] = field(default_factory=dict)  # (type, tier, urgency)
 
+    def load_categories(self, cases: list[ClaimedCase]) -> None:
+        """The category types of ``cases`` (the process's reference copy, read again only when it changed)."""
+        from ..reference import all_categories
+
+        if {c.category_id for c in cases} - self.categories.keys():
+            self.categories.update(all_categories())
+
     def load(self, cases: list[ClaimedCase], targets: dict[int, str | None]) -> None:
         """Fetch the category types and areas this batch needs that earlier batches did not.
 
@@ -130,10 +137,7 @@ class EscalationMemo:
         """
         from alleys import reference
 
-        from ..reference import all_categories
-
-        if {c.category_id for c in cases} - self.categories.keys():
-            self.categories.update(all_categories())
+        self.load_categories(cases)
         if missing := ({c.alley_id for c in cases} | {c.holder_area_id for c in cases}) - self.areas.keys():
             self.areas.update(reference.areas_by_id(missing))
         wanted = {
@@ -150,21 +154,23 @@ def cases_escalate_claimed(
     *, cases: list[ClaimedCase], now: dt.datetime, memo: EscalationMemo | None = None
 ) -> tuple[int, int]:
     """The one escalation writer: claimed (locked) overdue cases climb one tier; returns
-    (escalated, supervised at the city).
+    (escalated, supervised at their highest tier).
 
     ``case_escalate`` calls it with the one case it has locked, the sweep with each batch it
     has claimed: one code path on every database. It reads plain column tuples (no model
     instances), computes each (category limits, tier, urgency)'s deadlines once per sweep
     (``memo``: every row shares ``now``), and writes with a fixed number of statements
-    whatever the number of cases (see ``_write_escalations``). A case at the city has no
-    tier above: it is supervised instead, and its holder told, once.
+    whatever the number of cases (see ``_write_escalations``). A case at its class's highest
+    tier (``dispatch.chain.may_climb_from``; the city for every class) climbs no further by
+    itself: it is supervised instead, and its holder told, once.
     """
-    from dispatch.chain import next_tier, unit_label
+    from dispatch.chain import may_climb_from, next_tier, unit_label
     from dispatch.deadlines import compute_deadlines, limits_for
 
     memo = memo or EscalationMemo()
-    at_city = [c for c in cases if c.tier == AreaLevel.CITY]
-    movable = [c for c in cases if c.tier != AreaLevel.CITY]
+    memo.load_categories(cases)
+    at_top = [c for c in cases if not may_climb_from(c.tier, memo.categories[c.category_id])]
+    movable = [c for c in cases if may_climb_from(c.tier, memo.categories[c.category_id])]
     targets = {c.pk: next_tier(c.tier) for c in movable}
     memo.load(movable, targets)
 
@@ -203,23 +209,30 @@ def cases_escalate_claimed(
             rows.append(_Row(case, target, holder.pk, deadlines, reason))
     event_ids = _write_escalations(rows, now=now) if rows else []
     escalated = len(event_ids)  # one event per case moved; the others had been whistled there before
-    if at_city:
-        Case.objects.filter(pk__in=[c.pk for c in at_city]).update(
+    if at_top:
+        Case.objects.filter(pk__in=[c.pk for c in at_top]).update(
             escalation_due=None, warn_at=None, supervised=True, updated_at=now
         )
+        with translation.override(settings.LANGUAGE_CODE):
+            notes = {
+                tier: _("%(tier)s层级办理超过期限（此类事项自动上报最高到该层级），系统自动督办。")
+                % {"tier": AreaLevel(tier).label}
+                for tier in {c.tier for c in at_top}
+            }
         supervised = CaseEvent.objects.bulk_create(
             CaseEvent(
                 case_id=case.pk,
                 kind=EventKind.SUPERVISED,
                 at=now,
                 actor_label=stored(gettext_noop("系统")),
-                note=stored(gettext_noop("市级办理超过期限，系统自动督办。")),
+                note=notes[case.tier],
+                data={"tier": case.tier},
             )
-            for case in at_city
+            for case in at_top
         )
         event_ids += [e.pk for e in supervised if e.pk]
     notify_event_ids(event_ids)
-    return escalated, len(at_city)
+    return escalated, len(at_top)
 
 
 # The columns that differ between the rows escalation inserts (the others are the same for all).

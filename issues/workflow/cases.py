@@ -77,16 +77,20 @@ def case_submit(
     consent: bool = False,
     actor: Member | None = None,
     patrol: Any = None,
-    keep_lower_tier: str | None = None,
+    start_tier: str | None = None,
     intake_note: IntakeNote | None = None,
     now: dt.datetime | None = None,
 ) -> Case:
-    """Create a case at the tier its category sets (staff may keep it lower) and start its clock.
+    """Create a case with the alley's team (staff may start it at a tier they hold) and start its clock.
 
+    Every report starts in the alley, whatever its class (``dispatch.chain.START_TIER``); the
+    class sets how high it climbs by itself, its deadlines, and who is told at once
+    (``alert_tiers``: their holders hear of the report with the alley's team). Staff who
+    register a case may start it at a tier they hold, up to the class's highest tier.
     ``intake_note`` is a staff-only note about how the case came in (an integration client's
     name, a media link), written in the same transaction as the case.
     """
-    from dispatch.chain import tier_index
+    from dispatch.chain import START_TIER, alert_tiers, highest_tier, tier_index
 
     from .placement import place_at_tier
 
@@ -104,13 +108,21 @@ def case_submit(
     if actor is not None and not scope_for(actor).covers_code(alley.code):
         raise TransitionForbidden(_("只能登记本辖区街巷的案件。"))
     photos = clean_photos_first(photos)
-    tier = category.start_tier
-    if keep_lower_tier:
+    tier = START_TIER
+    if start_tier and start_tier != START_TIER:
         if actor is None:
             raise TransitionForbidden(_("只有工作人员可以调整办理层级。"))
-        if tier_index(keep_lower_tier) > tier_index(tier):
-            raise TransitionInvalid(_("只能把案件留在更低的层级办理，上报请用“吹哨”。"), field="tier")
-        tier = keep_lower_tier
+        top = highest_tier(category)
+        if tier_index(start_tier) > tier_index(top):
+            raise TransitionInvalid(
+                _("该类事项最高由%(tier)s层级办理，更高层级请在办理中“吹哨”上报。")
+                % {"tier": AreaLevel(top).label},
+                field="start_tier",
+            )
+        if not scope_for(actor).holds_tier(start_tier, alley.code_at(start_tier)):
+            raise TransitionForbidden(_("只能在本人所在的层级登记案件。"))
+        tier = start_tier
+    alert = alert_tiers(category, urgent=urgency == Urgency.URGENT)
     case = Case(
         source=source,
         category=category,
@@ -137,7 +149,7 @@ def case_submit(
             now=now,
             label=stored(gettext_noop("群众")) if actor is None else None,
             note="",
-            data={"source": source},
+            data={"source": source, **({"alert": alert} if alert else {})},
         )
     ]
     if intake_note is not None:
@@ -753,7 +765,10 @@ def case_dispatch(
     """The organisation department dispatches orders (派单) to one lead and any cooperating departments.
 
     The orders' report and completion deadlines govern from now on; the case no longer
-    escalates by itself (overdue orders are flagged to the organisation department).
+    escalates by itself (overdue orders are flagged to the organisation department). It
+    dispatches what the tier below reviewed — a street's whistle naming the responsible
+    departments, a district's whistle to the city — or takes the case up itself (it climbed
+    by a missed deadline, or was registered here): that is recorded as its own supervision.
     """
     from .orders import create_orders
 
@@ -776,6 +791,7 @@ def case_dispatch(
         if case.orders.filter(state__in=active_order_states()).exists():
             raise TransitionError(_("该案件已有在办派单，如需调整请使用改派。"))
         before = case.state
+        own_supervision = not _reviewed_below(case)
         orders = create_orders(
             case=case,
             common_issue=None,
@@ -792,7 +808,18 @@ def case_dispatch(
         case.resolve_due = orders[0].complete_due
         case.escalation_due = None
         case.warn_at = None
+        newly_supervised = own_supervision and not case.supervised
+        case.supervised = case.supervised or own_supervision
         case.save()
+        if newly_supervised:
+            record_event(
+                case,
+                EventKind.SUPERVISED,
+                actor=actor,
+                now=now,
+                note=stored(gettext_noop("未经下级审核点名责任部门，由本级直接派单，记为本级督办。")),
+                data={"own_supervision": True},
+            )
         event = record_event(
             case,
             EventKind.DISPATCHED,
@@ -800,10 +827,23 @@ def case_dispatch(
             now=now,
             from_state=before,
             note=instructions,
-            data={"order_ids": [o.pk for o in orders], "department_ids": [lead.pk, *[d.pk for d in coop]]},
+            data={
+                "order_ids": [o.pk for o in orders],
+                "department_ids": [lead.pk, *[d.pk for d in coop]],
+                "own_supervision": own_supervision,
+            },
         )
         notify_after_commit(event)
     return case
+
+
+def _reviewed_below(case: Case) -> bool:
+    """Whether the tier below sent the case here on purpose: a street's whistle naming departments
+    (Ma'anshan: the street reviews, classifies and names them), or a district's whistle to the city."""
+    whistles = case.whistles.filter(to_tier=case.tier, automatic=False)
+    if case.tier == AreaLevel.DISTRICT:
+        whistles = whistles.filter(departments__isnull=False)
+    return whistles.exists()
 
 
 def case_mark_in_progress(*, case: Case | int, now: dt.datetime | None = None, label: str = "") -> Case:

@@ -255,7 +255,7 @@ TRANSITIONS: dict[str, Transition] = {
             gettext_lazy("区/市委组织部"),
             to=(S.ACCEPTED, SAME),
             needs=(Need("lead"), Need("cooperating", "optional")),
-            note="district or city tier, once; accepted if not yet; writes the orders",
+            note="district or city tier, once; accepted if not yet; writes the orders; without the street's review naming departments (or the district's whistle to the city) it is the org department's own supervision",
         ),
         _case(
             "resolve",

@@ -408,7 +408,7 @@ def test_department_area_filter_lists_only_visible_areas(client: Client, actors:
 
 def test_department_page_lists_its_duty_list_read_only(client: Client, actors: Actors) -> None:
     tree = actors.tree
-    klass = CategoryClassFactory(code="A", name="简单事项", default_tier=AreaLevel.ALLEY)
+    klass = CategoryClassFactory(code="A", name="简单事项", top_tier=AreaLevel.COMMUNITY)
     lamp = CategoryTypeFactory(code="A01", name="路灯不亮", category_class=klass)
     lamp.departments.add(tree.dep("dep_d1"))
     CategoryTypeFactory(code="A02", name="下水道堵塞", category_class=klass)

@@ -30,12 +30,12 @@ def url(name: str, *args: Any) -> str:
 
 @pytest.fixture
 def taxonomy(actors: Actors) -> CategoryType:
-    klass = CategoryClass.objects.create(code="A", name="简单事项", default_tier=AreaLevel.ALLEY)
+    klass = CategoryClass.objects.create(code="A", name="简单事项", top_tier=AreaLevel.COMMUNITY)
     lamp = CategoryType.objects.create(
         code="A01", name="路灯不亮", category_class=klass, keywords="照明", common=True
     )
     CategoryType.objects.create(
-        code="A02", name="下水道堵塞", category_class=klass, default_tier=AreaLevel.COMMUNITY
+        code="A02", name="下水道堵塞", category_class=klass, top_tier=AreaLevel.STREET
     )
     DeadlinePolicy.objects.create(category_class=klass, tier=AreaLevel.ALLEY, accept_value=2, resolve_value=3)
     CalendarDay.objects.create(date=datetime.date(2030, 1, 2), kind=CalendarDayKind.HOLIDAY, name="测试")
@@ -81,9 +81,7 @@ def test_superuser_edits_the_taxonomy(client: Client, actors: Actors, taxonomy: 
     client.force_login(actors.superuser)
     response = client.get(url("dispatch_categorytype_changelist"), {"q": "照明"})
     assert [t.code for t in response.context["cl"].result_list] == ["A01"]
-    response = client.get(
-        url("dispatch_categorytype_changelist"), {"default_tier__exact": AreaLevel.COMMUNITY}
-    )
+    response = client.get(url("dispatch_categorytype_changelist"), {"top_tier__exact": AreaLevel.STREET})
     assert [t.code for t in response.context["cl"].result_list] == ["A02"]
     page = client.get(url("dispatch_categorytype_change", taxonomy.pk))
     assert page.context["has_change_permission"] is True

@@ -56,7 +56,7 @@ def checksum() -> str:
             "pk", "area_id", "households", "shops", "resident_units", "features", "convention",
             "office_hours", "board_contact_phone",
         ),
-        CategoryClass.objects.values_list("pk", "code", "name", "description", "default_tier"),
+        CategoryClass.objects.values_list("pk", "code", "name", "description", "top_tier"),
         CategoryType.objects.values_list(
             "pk", "code", "name", "category_class_id", "default_department_role", "service_kind",
             "needs_contact", "fix_photo_required", "common", "icon", "keywords", "sort_order",

@@ -194,8 +194,9 @@ def test_filters(world: Any, api_as: Api, cases: dict[str, Case]) -> None:
     assert get(department=world.dept_lead.pk) == {dispatched.pk}
     assert get(department=world.dept_coop.pk) == set()
     assert get(lead_department=world.dept_lead.pk) == {dispatched.pk}
-    assert get(supervised="true") == {y.pk}
-    assert get(supervised="false") == {x.pk, far.pk, dispatched.pk}
+    # Dispatched with no street review: the organisation department's own supervision.
+    assert get(supervised="true") == {y.pk, dispatched.pk}
+    assert get(supervised="false") == {x.pk, far.pk}
     assert get(is_open="false") == {far.pk}
     assert get(tracking_code=x.tracking_code.lower()) == {x.pk}
     assert get(created_after=world_now(1).isoformat()) == {y.pk, far.pk, dispatched.pk}
@@ -300,7 +301,7 @@ def test_chief_registers_a_case_found_on_patrol(world: Any, api_as: Api) -> None
         ("chief_x", {"category": "NOPE"}, 400, "category"),
         ("chief_x", {"description": ""}, 400, "description"),
         ("chief_x", {"source": "resident_form"}, 400, "source"),
-        ("chief_x", {"keep_lower_tier": "city"}, 400, "tier"),
+        ("chief_x", {"start_tier": "city"}, 400, "start_tier"),
         ("chief_x", {"latitude": "100"}, 400, "latitude"),
         ("lead_contact", {}, 400, "alley"),
         ("anonymous", {}, 401, None),

@@ -258,10 +258,11 @@ def test_post_creates_a_case_through_the_state_machine(
     assert answer["token"] == case.tracking_code
     assert case.source == CaseSource.OPEN311
     assert case.state == CaseState.SUBMITTED
-    # Category B starts at the community, as from any other source.
-    assert case.tier == AreaLevel.COMMUNITY
-    assert case.holder_area == world.community_x
+    # With the alley's team, as from any other source; urgent: its community is told at once.
+    assert case.tier == AreaLevel.ALLEY
+    assert case.holder_area == world.alley_x
     assert case.urgency == "urgent"
+    assert case.events.get(kind="submitted").data["alert"] == [AreaLevel.COMMUNITY]
     assert (case.reporter_name, case.reporter_phone) == ("张三", "13912345678")
     assert case.address_detail == "金鱼巷 12 号旁"
     assert str(case.latitude) == "24.901234"

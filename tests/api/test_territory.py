@@ -112,10 +112,10 @@ def test_categories_are_the_same_for_everyone(world: Any, api_as: Api) -> None:
     for actor in ("chief_x", "lead_contact", "city_officer"):
         assert codes(api_as(actor).get("/api/v1/categories/")) == ["A01", "B01", "C01", "D01"]
     body = api_as("chief_x").get("/api/v1/categories/C01/").json()
-    assert (body["category_class"], body["start_tier"]) == ("C", "street")
+    assert (body["category_class"], body["highest_tier"], body["top_tier"]) == ("C", "district", "")
     assert codes(api_as("chief_x").get("/api/v1/categories/", {"category_class": "B"})) == ["B01"]
     assert codes(api_as("chief_x").get("/api/v1/category-classes/")) == ["A", "B", "C", "D"]
-    assert api_as("chief_x").get("/api/v1/category-classes/D/").json()["default_tier"] == "district"
+    assert api_as("chief_x").get("/api/v1/category-classes/D/").json()["top_tier"] == "city"
     assert api_as("anonymous").get("/api/v1/categories/").status_code == 401
 
 

@@ -45,11 +45,12 @@ def test_a_drill_runs_the_clock_forward(lamp: Case) -> None:
     out = escalate("--now", "2026-03-03T10:00+08:00")
     assert "escalated=1" in out and "now=2026-03-03T10:00:00+08:00" in out
     assert tier_of(lamp) == T.COMMUNITY
-    # The same moment again: nothing more. A week on: the community missed its deadline too.
+    # The same moment again: nothing more. A week on: the community missed its deadline too, and
+    # the community is as high as a class-A case climbs by itself: it is supervised there.
     assert "escalated=0" in escalate("--now", "2026-03-03T10:00+08:00")
-    assert "escalated=1" in escalate("--now", "2026-03-10T10:00+08:00")
-    assert tier_of(lamp) == T.STREET
-    assert Whistle.objects.filter(case=lamp).count() == 2
+    assert "escalated=0 supervised_at_top=1" in escalate("--now", "2026-03-10T10:00+08:00")
+    assert tier_of(lamp) == T.COMMUNITY
+    assert Whistle.objects.filter(case=lamp).count() == 1
 
 
 def test_a_naive_now_is_beijing_time(lamp: Case) -> None:

@@ -7,7 +7,8 @@ starting data (a savepoint rolled back in between): by a plain-ORM rendering of 
 (``orm_escalate``: ``place_at_tier``, ``Whistle.objects.create``, ``record_event``), one by
 one through ``case_escalate``, and as one batch. The cases, whistles, timeline events and
 notification outbox rows they leave are compared field by field, ids aside. The cases
-include every tier below the city, the city itself (supervised, not moved) and one case
+include every tier below the city, the city itself and a class's highest tier (supervised, not
+moved) and one case
 already whistled to its next tier (not moved again, its clock stopped).
 """
 
@@ -22,7 +23,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from alleys.choices import AreaLevel
-from dispatch.chain import next_tier, unit_label
+from dispatch.chain import next_tier, tier_index, unit_label
 from issues.choices import AWAITING_ACCEPT_STATES, CaseState, EventKind, Urgency
 from issues.models import Case, CaseEvent, NotificationOutbox, Whistle
 from issues.workflow import case_escalate, cases_escalate_claimed, record_event
@@ -79,7 +80,16 @@ def overdue_cases(world: World) -> tuple[list[int], int]:
             (CaseState.REOPENED, Urgency.NORMAL),
         ):
             alley = world.alley_y if tier == AreaLevel.COMMUNITY else world.alley_x
-            made.append(make_case(world, tier=tier, state=state, urgency=urgency, alley=alley).pk)
+            made.append(
+                make_case(
+                    world, tier=tier, state=state, urgency=urgency, alley=alley, category=world.cat_d
+                ).pk
+            )
+    # Class A climbs to the community at most: there it is supervised, like a case at the city.
+    made += [
+        make_case(world, tier=AreaLevel.COMMUNITY, state=state).pk
+        for state in (CaseState.SUBMITTED, CaseState.IN_PROGRESS)
+    ]
     whistled = made[1]
     Whistle.objects.create(
         case_id=whistled, from_tier=AreaLevel.ALLEY, to_tier=AreaLevel.COMMUNITY, reason="先前上报", at=MONDAY
@@ -92,11 +102,17 @@ def orm_escalate(pk: int, now: dt.datetime) -> None:
     case = Case.objects.select_related("category", "alley", "holder_area").get(pk=pk)
     assert case.escalation_due is not None
     target = next_tier(case.tier)
-    if target is None:
+    if target is None or tier_index(case.tier) >= tier_index(case.category.highest_tier):
         case.supervised, case.escalation_due, case.warn_at = True, None, None
         case.save()
+        tier = AreaLevel(case.tier).label
         record_event(
-            case, EventKind.SUPERVISED, now=now, label="系统", note="市级办理超过期限，系统自动督办。"
+            case,
+            EventKind.SUPERVISED,
+            now=now,
+            label="系统",
+            note=f"{tier}层级办理超过期限（此类事项自动上报最高到该层级），系统自动督办。",
+            data={"tier": case.tier},
         )
         return
     if Whistle.objects.filter(case=case, to_tier=target).exists():
@@ -190,7 +206,7 @@ def test_one_writer_writes_for_one_case_and_for_a_batch_what_the_orm_would(db: N
 
     def as_a_batch() -> None:
         with CaptureQueriesContext(connection) as captured:
-            assert cases_escalate_claimed(cases=claimed, now=now) == (len(ids) - 4, 3)
+            assert cases_escalate_claimed(cases=claimed, now=now) == (len(ids) - 6, 5)
         # The set-based statements went through Django's cursor: logged like any query, and
         # as many for these fifteen cases as for one (the memo's look-ups aside).
         sql = [q["sql"] for q in captured.captured_queries]
@@ -204,7 +220,7 @@ def test_one_writer_writes_for_one_case_and_for_a_batch_what_the_orm_would(db: N
     assert written(ids, since_outbox) == before  # back to the same starting data
     batch = escalated_by(ids, since_outbox, as_a_batch)
 
-    assert len(orm["whistles"]) == len(ids) - 3  # none at the city; one whistled before, not again
+    assert len(orm["whistles"]) == len(ids) - 5  # none at the city or a class's top; one whistled before
     assert len(orm["events"]) == len(ids) - 1
     assert orm["cases"][whistled][CASE_FIELDS.index("escalation_due")] is None
     for name in ("cases", "whistles", "events"):

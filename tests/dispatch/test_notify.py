@@ -28,7 +28,7 @@ from issues.models import (
 )
 from issues.notify import clear_unit_caches, deliver_one, fan_out, mark_read
 from issues.sweep import run_sweep
-from issues.workflow import case_dispatch, case_resolve, case_whistle
+from issues.workflow import case_dispatch, case_resolve, case_submit, case_whistle
 from tests.factories import MONDAY, RoleAssignmentFactory, World, make_case
 
 pytestmark = pytest.mark.django_db
@@ -123,6 +123,44 @@ def test_a_whistle_tells_the_holder_of_the_new_tier_but_not_the_actor(
         ),
     )
     assert inbox() == {}
+
+
+def test_a_safety_hazard_tells_its_community_and_street_at_once(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Issue 15, defect 1: the report starts with the alley's team; the type's alert tells those above."""
+    world.cat_d.alert_tier = T.STREET
+    world.cat_d.save()
+    run_after_commit(
+        django_capture_on_commit_callbacks,
+        lambda: case_submit(
+            category=world.cat_d, alley=world.alley_x, description="墙体开裂", reporter_phone="13800000000"
+        ),
+    )
+    case = Case.objects.get()
+    assert (case.tier, case.holder_area) == (T.ALLEY, world.alley_x)
+    told = inbox()
+    assert told.keys() >= {"chief_x", "community_worker_x", "street_worker"}
+    assert "district_officer" not in told and "community_worker_y" not in told
+
+
+def test_an_urgent_report_tells_its_community_at_once(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    run_after_commit(
+        django_capture_on_commit_callbacks,
+        lambda: case_submit(
+            category=world.cat_a, alley=world.alley_x, description="井盖没了", urgency="urgent"
+        ),
+    )
+    told = inbox()
+    assert "community_worker_x" in told and "street_worker" not in told
+    Notification.objects.all().delete()
+    run_after_commit(
+        django_capture_on_commit_callbacks,
+        lambda: case_submit(category=world.cat_a, alley=world.alley_x, description="路灯不亮"),
+    )
+    assert "community_worker_x" not in inbox()  # an ordinary lamp stays with the alley's team
 
 
 def test_an_automatic_escalation_tells_the_new_holder(
@@ -679,7 +717,7 @@ def test_a_failed_delivery_is_sent_again_by_the_sweep(
     channel = NotificationChannel.objects.create(
         area=world.community_x, kind=ChannelKind.WEBHOOK, target=CLOSED_PORT
     )
-    case = make_case(world, state=S.ACCEPTED)
+    case = make_case(world, state=S.ACCEPTED, category=world.cat_d)  # climbs past the community
     run_after_commit(
         django_capture_on_commit_callbacks,
         lambda: case_whistle(case=case, actor=world.chief_x, reason="需社区协调", now=MONDAY),

@@ -17,7 +17,7 @@ from issues import reference as issues_reference
 from issues.choices import CaseState, EventKind
 from issues.models import Case, CaseEvent, DispatchOrder, Notification, SystemAlert, Whistle
 from issues.sweep import run_sweep
-from issues.workflow import case_accept, case_dispatch, case_submit
+from issues.workflow import case_accept, case_dispatch, case_submit, case_whistle
 from issues.workflow.orders import common_issue_create, common_issue_dispatch
 from tests.factories import MONDAY, World, at, make_case
 
@@ -28,9 +28,8 @@ T = AreaLevel
 
 def submitted(world: World, **kwargs: Any) -> Case:
     """A resident's lamp case in alley X, submitted on MONDAY 10:00 (accept by 14:00, warn at 13:12)."""
-    return case_submit(
-        category=world.cat_a, alley=world.alley_x, description="路灯不亮", now=MONDAY, **kwargs
-    )
+    kwargs.setdefault("category", world.cat_a)
+    return case_submit(alley=world.alley_x, description="路灯不亮", now=MONDAY, **kwargs)
 
 
 def fresh(case: Case) -> Case:
@@ -89,7 +88,7 @@ def test_a_case_already_whistled_to_the_next_tier_is_not_escalated_again_and_its
     world: World,
 ) -> None:
     # Three overdue cases in one batch; the middle one already went to the community once.
-    cases = [submitted(world) for _ in range(3)]
+    cases = [submitted(world, category=world.cat_b) for _ in range(3)]  # class B climbs to the street
     Whistle.objects.create(
         case=cases[1], from_tier=T.ALLEY, to_tier=T.COMMUNITY, reason="先前上报", at=MONDAY
     )
@@ -122,7 +121,7 @@ def test_a_missed_resolve_deadline_escalates(world: World) -> None:
 
 
 def test_escalation_climbs_one_tier_per_missed_deadline_up_to_the_city(world: World) -> None:
-    case = submitted(world)
+    case = submitted(world, category=world.cat_d)  # class D climbs to the city
     tiers = []
     now = MONDAY
     for _ in range(5):
@@ -141,13 +140,29 @@ def test_escalation_climbs_one_tier_per_missed_deadline_up_to_the_city(world: Wo
     case = fresh(case)
     assert (case.supervised, case.escalation_due, case.holder_area) == (True, None, world.city)
     assert case.events.filter(kind=EventKind.SUPERVISED).count() == 1
-    assert run_sweep(now=now + dt.timedelta(days=30)).city_overdue == 0
+    assert run_sweep(now=now + dt.timedelta(days=30)).supervised_at_top == 0
+
+
+def test_a_case_climbs_by_itself_only_to_the_highest_tier_of_its_class(world: World) -> None:
+    """小事不出社区: class A's missed deadlines escalate it to the community, then it is supervised there."""
+    case = submitted(world)
+    run_sweep(now=fresh(case).escalation_due + dt.timedelta(minutes=1))
+    assert fresh(case).tier == T.COMMUNITY
+    result = run_sweep(now=fresh(case).escalation_due + dt.timedelta(minutes=1))
+    assert (result.escalated, result.supervised_at_top) == (0, 1)
+    case = fresh(case)
+    assert (case.tier, case.supervised, case.escalation_due) == (T.COMMUNITY, True, None)
+    [event] = case.events.filter(kind=EventKind.SUPERVISED)
+    assert "社区层级办理超过期限" in event.note and event.actor_label == "系统"
+    # A person may still whistle it higher, with a reason.
+    case_whistle(case=case, actor=world.community_worker_x, reason="需要街道协调", now=MONDAY)
+    assert fresh(case).tier == T.STREET
 
 
 def test_no_stale_warning_after_the_city_supervises(world: World) -> None:
     # The sweep jumps over the warning time (the worker was down): the accept deadline is
     # missed at the city, the case is supervised, and no "deadline near" warning follows.
-    case = submitted(world)
+    case = submitted(world, category=world.cat_d)
     for _ in range(3):
         run_sweep(now=fresh(case).escalation_due + dt.timedelta(minutes=1))
     assert fresh(case).tier == T.DISTRICT
@@ -155,7 +170,7 @@ def test_no_stale_warning_after_the_city_supervises(world: World) -> None:
     at_city = fresh(case)
     assert at_city.tier == T.CITY and at_city.warn_at is not None
     late = at_city.escalation_due + dt.timedelta(minutes=1)
-    assert run_sweep(now=late).city_overdue == 1
+    assert run_sweep(now=late).supervised_at_top == 1
     assert fresh(case).warn_at is None
     for minutes in (1, 2, 60 * 24):
         assert run_sweep(now=late + dt.timedelta(minutes=minutes)).warned == 0
@@ -296,7 +311,13 @@ def test_a_dry_run_reports_and_writes_nothing(world: World) -> None:
         list(Case.objects.order_by("pk").values()),
         list(DispatchOrder.objects.order_by("pk").values()),
     ) == snapshot
-    assert (result.dry_run, result.escalated, result.city_overdue, result.report_overdue, result.closed) == (
+    assert (
+        result.dry_run,
+        result.escalated,
+        result.supervised_at_top,
+        result.report_overdue,
+        result.closed,
+    ) == (
         True,
         2,
         1,
@@ -307,7 +328,7 @@ def test_a_dry_run_reports_and_writes_nothing(world: World) -> None:
     assert any(f"order {order.pk}" in line for line in lines)
     # The real run then does exactly what the dry run said.
     real = run_sweep(now=now)
-    assert (real.escalated, real.city_overdue, real.report_overdue, real.closed) == (2, 1, 1, 1)
+    assert (real.escalated, real.supervised_at_top, real.report_overdue, real.closed) == (2, 1, 1, 1)
 
 
 # --- queries per batch -------------------------------------------------------------------------------------
@@ -350,11 +371,11 @@ def _queries_grow_only_with_batches(world: World, category: CategoryType) -> Non
 
 
 def test_escalation_queries_grow_only_with_batches_when_the_type_sets_its_tier(world: World) -> None:
-    world.cat_a.default_tier = T.ALLEY
+    world.cat_a.top_tier = T.COMMUNITY
     world.cat_a.save()
     _queries_grow_only_with_batches(world, world.cat_a)
 
 
 def test_escalation_queries_grow_only_with_batches_when_the_class_sets_the_tier(world: World) -> None:
-    assert world.cat_a.default_tier == ""
+    assert world.cat_a.top_tier == ""
     _queries_grow_only_with_batches(world, world.cat_a)

@@ -201,13 +201,10 @@ def test_nobody_may_escalate_by_hand(world: World) -> None:
 # --- intake -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("category", "tier"),
-    [("cat_a", T.ALLEY), ("cat_b", T.COMMUNITY), ("cat_c", T.STREET), ("cat_d", T.DISTRICT)],
-)
-def test_a_new_case_starts_at_its_class_tier_with_its_holder_and_clock(
-    world: World, category: str, tier: str
-) -> None:
+@pytest.mark.parametrize("category", ["cat_a", "cat_b", "cat_c", "cat_d"])
+def test_a_new_case_starts_with_the_alley_team_whatever_its_class(world: World, category: str) -> None:
+    """Issue 15, defect 1: a resident's D-class report (危房隐患) used to land with the district."""
+    tier = T.ALLEY
     case = case_submit(
         category=getattr(world, category), alley=world.alley_x, description="  井盖松动  ", now=MONDAY
     )
@@ -225,28 +222,37 @@ def test_a_new_case_starts_at_its_class_tier_with_its_holder_and_clock(
     )
 
 
-def test_staff_may_keep_a_case_lower_but_not_raise_it_at_intake(world: World) -> None:
+def test_staff_may_start_a_case_at_their_own_tier_up_to_the_class_ceiling(world: World) -> None:
     kept = case_submit(
         category=world.cat_c,
         alley=world.alley_x,
         description="占道",
         actor=world.community_worker_x,
-        keep_lower_tier=T.COMMUNITY,
+        start_tier=T.COMMUNITY,
         now=MONDAY,
     )
-    assert (kept.tier, kept.source) == (T.COMMUNITY, CaseSource.HOTLINE)
-    with pytest.raises(TransitionInvalid, match="吹哨"):
+    assert (kept.tier, kept.holder_area, kept.source) == (T.COMMUNITY, world.community_x, CaseSource.HOTLINE)
+    with pytest.raises(TransitionInvalid, match="吹哨"):  # A climbs to the community at most
         case_submit(
             category=world.cat_a,
             alley=world.alley_x,
             description="x",
-            actor=world.community_worker_x,
-            keep_lower_tier=T.STREET,
+            actor=world.street_worker,
+            start_tier=T.STREET,
             now=MONDAY,
         )
-    with pytest.raises(TransitionForbidden):
+    with pytest.raises(TransitionForbidden):  # not the community worker's tier
         case_submit(
-            category=world.cat_c, alley=world.alley_x, description="x", keep_lower_tier=T.ALLEY, now=MONDAY
+            category=world.cat_c,
+            alley=world.alley_x,
+            description="x",
+            actor=world.community_worker_x,
+            start_tier=T.STREET,
+            now=MONDAY,
+        )
+    with pytest.raises(TransitionForbidden):  # residents cannot choose
+        case_submit(
+            category=world.cat_c, alley=world.alley_x, description="x", start_tier=T.STREET, now=MONDAY
         )
 
 
@@ -528,6 +534,38 @@ def test_dispatch_only_at_district_or_city_and_only_once(world: World) -> None:
     with pytest.raises(TransitionError, match="牵头部门"):
         case_resolve(case=case, actor=world.district_officer, note="x", now=MONDAY)
     assert "resolve" not in {t.name for t in allowed_transitions(case_mark, world.district_officer)}
+
+
+def test_a_dispatch_of_what_the_street_reviewed_is_no_supervision(world: World) -> None:
+    """Ma'anshan: the street reviews, names the departments, whistles; the district dispatches."""
+    case = make_case(world, state=S.ACCEPTED, tier=T.STREET)
+    case_whistle(
+        case=case, actor=world.street_worker, reason="需区级部门", departments=[world.dept_lead], now=MONDAY
+    )
+    case_dispatch(case=case, actor=world.district_officer, lead=world.dept_lead, now=MONDAY)
+    case.refresh_from_db()
+    assert case.supervised is False
+    assert not case.events.filter(kind=EventKind.SUPERVISED).exists()
+    assert case.events.get(kind=EventKind.DISPATCHED).data["own_supervision"] is False
+
+
+@pytest.mark.parametrize("how", ["escalated", "registered"])
+def test_a_dispatch_nobody_below_reviewed_is_the_org_departments_own_supervision(
+    world: World, how: str
+) -> None:
+    """Issue 15, defect 1: what a street did not review and name departments for, the organisation
+    department takes up itself, and that is recorded as its own supervision (督办)."""
+    case = make_case(world, state=S.ACCEPTED, tier=T.STREET, category=world.cat_c)
+    if how == "escalated":  # the street let its deadline pass: the sweep whistled it up, naming nobody
+        case_escalate(case=case, now=case.escalation_due + dt.timedelta(minutes=1))
+    else:
+        case = make_case(world, state=S.SUBMITTED, tier=T.DISTRICT, category=world.cat_c)
+    case_dispatch(case=case, actor=world.district_officer, lead=world.dept_lead, now=MONDAY)
+    case.refresh_from_db()
+    assert case.tier == T.DISTRICT and case.supervised is True
+    [event] = case.events.filter(kind=EventKind.SUPERVISED)
+    assert "直接派单" in event.note and event.actor == world.district_officer
+    assert case.events.get(kind=EventKind.DISPATCHED).data["own_supervision"] is True
 
 
 def test_a_district_dispatches_to_its_own_departments_not_the_citys(world: World) -> None:

@@ -38,7 +38,7 @@ class Command(BaseCommand):
         prefix = "[dry run] " if result.dry_run else ""
         self.stdout.write(
             f"{prefix}now={result.now} warned={result.warned} escalated={result.escalated} "
-            f"city_overdue={result.city_overdue} report_overdue={result.report_overdue} "
+            f"supervised_at_top={result.supervised_at_top} report_overdue={result.report_overdue} "
             f"complete_overdue={result.complete_overdue} closed={result.closed} "
             f"relayed={result.relayed} redelivered={result.redelivered}"
         )

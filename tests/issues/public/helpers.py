@@ -109,8 +109,8 @@ def build_place(world: World) -> Place:
         area=alley,
         service_kind=ServiceKind.DOCTOR,
     )
-    alley_class = CategoryClassFactory(code="A", default_tier="alley")
-    community_class = CategoryClassFactory(code="B", default_tier="community")
+    alley_class = CategoryClassFactory(code="A", top_tier="community")
+    community_class = CategoryClassFactory(code="B", top_tier="street")
     world.cat_a.common = True
     world.cat_a.icon = "lamp"
     world.cat_a.save()

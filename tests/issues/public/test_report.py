@@ -123,12 +123,12 @@ def test_a_report_creates_the_case_and_the_done_page_shows_its_code(client: Clie
     assert REPORTER_PHONE not in html and REPORTER_NAME not in html
 
 
-def test_an_other_category_starts_at_its_own_tier(client: Client, place: Place) -> None:
+def test_an_other_category_starts_with_the_alley_team_too(client: Client, place: Place) -> None:
     response = post_report(client, place, category="other", other_category=str(place.dispute.pk))
     assert response.status_code == 302
     case = Case.objects.get()
     assert case.category == place.dispute
-    assert case.tier == AreaLevel.COMMUNITY and case.holder_area == place.world.community_x
+    assert case.tier == AreaLevel.ALLEY and case.holder_area == place.world.alley_x
 
 
 def test_an_anonymous_report_needs_no_consent(client: Client, place: Place) -> None:

@@ -30,7 +30,7 @@ def form(world: World, **overrides: Any) -> dict[str, Any]:
         "reporter_name": "赵六",
         "reporter_phone": "13700001111",
         "consent": "on",
-        "keep_lower_tier": "",
+        "start_tier": "",
     }
     data.update(overrides)
     return data
@@ -43,7 +43,7 @@ def test_hotline_registration(world: World, login: Callable[[str], Client]) -> N
     assert response["Location"] == f"/staff/cases/{case.pk}/"
     assert (case.source, case.tier, case.state) == (
         CaseSource.HOTLINE,
-        AreaLevel.COMMUNITY,
+        AreaLevel.ALLEY,  # with the alley's team, like every report
         CaseState.SUBMITTED,
     )
     assert case.created_by == world.community_worker_x
@@ -52,18 +52,20 @@ def test_hotline_registration(world: World, login: Callable[[str], Client]) -> N
     assert case.photos.count() == 1
 
 
-def test_keep_at_a_lower_tier(world: World, login: Callable[[str], Client]) -> None:
-    response = login("community_worker_x").post("/staff/cases/new/", form(world, keep_lower_tier="alley"))
+def test_staff_may_start_a_case_at_their_own_tier(world: World, login: Callable[[str], Client]) -> None:
+    response = login("community_worker_x").post("/staff/cases/new/", form(world, start_tier="community"))
     assert response.status_code == 302
-    assert Case.objects.get().tier == AreaLevel.ALLEY
+    assert Case.objects.get().tier == AreaLevel.COMMUNITY
 
 
-def test_cannot_register_a_higher_tier_than_the_category_sets(
+def test_cannot_register_above_the_highest_tier_of_the_class(
     world: World, login: Callable[[str], Client]
 ) -> None:
-    response = login("community_worker_x").post("/staff/cases/new/", form(world, keep_lower_tier="street"))
+    response = login("community_worker_x").post(
+        "/staff/cases/new/", form(world, category=world.cat_a.pk, start_tier="street")
+    )
     assert response.status_code == 400
-    assert "只能把案件留在更低的层级办理" in text(response)
+    assert "该类事项最高由社区层级办理" in text(response)
     assert "楼上漏水，邻居不开门" in text(response)
     assert not Case.objects.exists()
 
