@@ -563,18 +563,6 @@ def _check_departments(departments: Sequence[Department], org_area: Area) -> Non
             raise TransitionInvalid(_("“%(name)s”不属于本级派单范围。") % {"name": dept.name}, field="lead")
 
 
-def orders_withdraw_for_case(*, case: Case, actor: Member, reason: str, now: dt.datetime) -> list[CaseEvent]:
-    """The case ended (rejected or merged): its active orders are withdrawn and the departments told."""
-    events: list[CaseEvent] = []
-    withdraw = ORDER_TRANSITIONS["withdraw"]
-    active = DispatchOrder.objects.select_for_update().filter(case=case, state__in=withdraw.sources)
-    for order in active.select_related("department", "case"):
-        order.state = withdraw.next_state
-        order.save(update_fields=["state"])
-        events.extend(_events(order, EventKind.ORDER_WITHDRAWN, actor=actor, now=now, note=reason))
-    return events
-
-
 def _org_area_of(actor: Member) -> Area | None:
     scope = scope_for(actor)
     for role, code, _dept in scope.assignments:
