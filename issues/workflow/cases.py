@@ -529,10 +529,11 @@ def case_feedback(
         except IntegrityError as exc:
             raise TransitionError(_("这一轮办理已经评价过了，感谢您的反馈。")) from exc
         before = case.state
+        # The resident answered, or the community recorded the answer on a return call (its name, the channel).
         label = (
             stored(gettext_noop("群众"))
             if channel == FeedbackChannel.RESIDENT
-            else stored(gettext_noop("社区电话回访"))
+            else stored(gettext_noop("%(unit)s（电话回访）"), unit=actor_label(actor, case))
         )
         feedback_event = record_event(
             case,

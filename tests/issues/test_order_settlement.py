@@ -149,15 +149,8 @@ ENDINGS: dict[str, tuple[str, Ending, dt.datetime, str]] = {
 }
 
 
-# Defect 3 of issue 15: the timeline names the holder's unit (the district's organisation
-# department) for whoever acted, here the community.
-WRONG_UNIT = pytest.mark.xfail(strict=True, reason="issue 15 defect 3: events name the holder, not the actor")
-
-
 @pytest.mark.parametrize("coop_state", [OS.DISPATCHED, OS.RECEIVED, OS.REPORTED])
-@pytest.mark.parametrize(
-    "ending", [pytest.param(e, marks=WRONG_UNIT) if e == "community closes" else e for e in ENDINGS]
-)
+@pytest.mark.parametrize("ending", list(ENDINGS))
 def test_every_way_a_case_ends_withdraws_its_open_orders(world: World, ending: str, coop_state: str) -> None:
     needs, end, when, unit = ENDINGS[ending]
     if needs == S.AWAITING_FEEDBACK:
