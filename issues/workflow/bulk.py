@@ -353,14 +353,23 @@ def orders_settle_for_cases(
     withdraw = ORDER_TRANSITIONS["withdraw"]
     case_ids = [c.pk for c in cases]
     through = CommonIssue.cases.through
+    # Two of a common issue's cases ending at once must not each see the other still open:
+    # lock the issues (in one order, so two such calls never deadlock), then look at their
+    # cases in a statement of its own, which sees whatever the other transaction committed.
+    issue_ids = list(
+        CommonIssue.objects.select_for_update()
+        .filter(pk__in=through.objects.filter(case_id__in=case_ids).values("commonissue_id"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     still_served = through.objects.filter(commonissue_id=OuterRef("pk")).exclude(
         case__state__in=sorted(FINAL_STATES)
     )
-    finished_issues = CommonIssue.objects.filter(cases__in=case_ids).exclude(Exists(still_served))
+    finished = CommonIssue.objects.filter(pk__in=issue_ids).exclude(Exists(still_served))
     orders = list(
         DispatchOrder.objects.select_for_update(of=("self",))
         .filter(state__in=withdraw.sources)
-        .filter(Q(case_id__in=case_ids) | Q(common_issue__in=finished_issues.values("pk")))
+        .filter(Q(case_id__in=case_ids) | Q(common_issue__in=finished.values("pk")))
         .select_related("department")
         .order_by("pk")
     )
@@ -375,8 +384,8 @@ def orders_settle_for_cases(
         state=extensions.next_state, decision_note=reason
     )
     served: dict[int, list[int]] = {}
-    issue_ids = {o.common_issue_id for o in orders if o.common_issue_id}
-    for issue_id, case_id in through.objects.filter(commonissue_id__in=issue_ids).values_list(
+    settled_issues = {o.common_issue_id for o in orders if o.common_issue_id}
+    for issue_id, case_id in through.objects.filter(commonissue_id__in=settled_issues).values_list(
         "commonissue_id", "case_id"
     ):
         served.setdefault(issue_id, []).append(case_id)

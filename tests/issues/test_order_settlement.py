@@ -276,3 +276,39 @@ def test_the_data_migration_settles_orders_left_open_on_ended_cases(world: World
     events = CaseEvent.objects.count()
     migration.settle(current_apps, None)
     assert CaseEvent.objects.count() == events
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_common_issues_last_two_cases_closing_at_once_settle_its_orders(transactional_db: None) -> None:
+    """Each close must see the other's: the second waits on the issue's lock, then sees the first closed."""
+    from tests.factories import build_world
+    from tests.faults import race
+
+    world = build_world()
+    cases = [
+        make_case(world, alley=alley, state=S.ACCEPTED, tier=AreaLevel.DISTRICT)
+        for alley in (world.alley_x, world.alley_y)
+    ]
+    issue = common_issue_create(actor=world.district_officer, title="老旧管网", cases=cases, now=MONDAY)
+    lead, coop = common_issue_dispatch(
+        issue=issue,
+        actor=world.district_officer,
+        lead=world.dept_lead,
+        cooperating=[world.dept_coop],
+        now=MONDAY,
+    )
+    report(lead, world.lead_contact)
+    order_complete(order=lead, actor=world.lead_contact, note="管网已改造", now=TUESDAY)
+    first, second = cases
+    case_verify(case=first, actor=world.community_worker_x, passed=True, now=WEDNESDAY)
+    case_verify(case=second, actor=world.community_worker_y, passed=True, now=WEDNESDAY)
+
+    _result, error = race(
+        lambda: case_close(case=first.pk, actor=world.community_worker_x, now=WEDNESDAY),
+        lambda: case_close(case=second.pk, actor=world.community_worker_y, now=WEDNESDAY),
+    )
+
+    assert error is None
+    coop.refresh_from_db()
+    assert coop.state == OS.WITHDRAWN
