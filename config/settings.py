@@ -269,6 +269,16 @@ JXT_OUTBOX_RETRY_SECONDS = env.int("JXT_OUTBOX_RETRY_SECONDS", default=60)
 JXT_DELIVERY_LEASE_SECONDS = env.int("JXT_DELIVERY_LEASE_SECONDS", default=120)
 JXT_DELIVERY_MAX_ATTEMPTS = env.int("JXT_DELIVERY_MAX_ATTEMPTS", default=6)
 JXT_FEEDBACK_WINDOW_DAYS = env.int("JXT_FEEDBACK_WINDOW_DAYS", default=5)
+# The department ranking's red and black lists (红榜/黑榜) are decided by the composite score
+# (0-100), not by position, so equal scores are listed alike: at least the red minimum, at most
+# the black maximum. A department with fewer orders in the period than the minimum is listed as
+# 样本不足 and not ranked: one late order is no measure of a department. The articles give no
+# figures; these are the usual excellent/fail lines of Chinese assessments (优秀 90, 及格 60).
+JXT_RED_LIST_MIN_SCORE = env.float("JXT_RED_LIST_MIN_SCORE", default=90.0)
+JXT_BLACK_LIST_MAX_SCORE = env.float("JXT_BLACK_LIST_MAX_SCORE", default=60.0)
+JXT_RANKING_MIN_ORDERS = env.int("JXT_RANKING_MIN_ORDERS", default=3)
+if JXT_BLACK_LIST_MAX_SCORE >= JXT_RED_LIST_MIN_SCORE:
+    raise environ.ImproperlyConfigured("JXT_BLACK_LIST_MAX_SCORE must be below JXT_RED_LIST_MIN_SCORE")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="jiexiangtong@localhost")
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",

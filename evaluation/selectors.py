@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, Sum
 from django.urls import NoReverseMatch, reverse
@@ -60,8 +61,54 @@ from .tables import RATE_COLUMNS, Column, Table
 CASE_SUMS = {name: Sum(name) for name in CASE_COUNTERS}
 ORDER_SUMS = {name: Sum(name) for name in ORDER_COUNTERS}
 TIER_LABELS = dict(AreaLevel.choices)
-# How many departments at each end of the ranking get the red (best) and black (worst) marks.
-RED_BLACK_SIZE = 3
+
+
+@dataclass(frozen=True)
+class ListRule:
+    """How the department ranking's red and black lists are decided: thresholds, not positions.
+
+    A department is on the red list (红榜) when its composite score is at least ``red_min``, on
+    the black list (黑榜) when at most ``black_max``, whatever the others scored: equal scores
+    are listed alike. One with fewer than ``min_orders`` orders in the period is listed as
+    样本不足 and not ranked. The settings ``JXT_RED_LIST_MIN_SCORE``, ``JXT_BLACK_LIST_MAX_SCORE``
+    and ``JXT_RANKING_MIN_ORDERS`` hold them; the page, the wall screen and the exports state them.
+    """
+
+    red_min: float
+    black_max: float
+    min_orders: int
+
+    @classmethod
+    def current(cls) -> ListRule:
+        return cls(
+            red_min=settings.JXT_RED_LIST_MIN_SCORE,
+            black_max=settings.JXT_BLACK_LIST_MAX_SCORE,
+            min_orders=settings.JXT_RANKING_MIN_ORDERS,
+        )
+
+    def ranked(self, row: Mapping[str, Any]) -> bool:
+        return int(row.get("orders") or 0) >= self.min_orders
+
+    def mark(self, row: Mapping[str, Any]) -> tuple[str, str]:
+        """The row's mark and highlight: 红榜/red, 黑榜/black, 样本不足 (no highlight), or none."""
+        if not self.ranked(row):
+            return _("样本不足"), ""
+        score = row.get("composite")
+        if score is None:
+            return "", ""
+        if score >= self.red_min:
+            return _("红榜"), "red"
+        if score <= self.black_max:
+            return _("黑榜"), "black"
+        return "", ""
+
+    def legend(self) -> list[tuple[str, str, str]]:
+        """(mark, highlight, what it means) for the page, the wall and the exports."""
+        return [
+            (_("红榜"), "red", _("综合得分 ≥ %(score).1f") % {"score": self.red_min}),
+            (_("黑榜"), "black", _("综合得分 ≤ %(score).1f") % {"score": self.black_max}),
+            (_("样本不足"), "", _("统计期内派单少于 %(n)d 件，不参与排名") % {"n": self.min_orders}),
+        ]
 
 
 def cases_url(code: str, **params: str) -> str:
@@ -489,10 +536,18 @@ def department_ranking(
         entry["overdue_complete"] = row["overdue_complete"] or 0
         entry["overdue"] = entry["overdue_report"] + entry["overdue_complete"]
     sort = sort if sort in ("composite", "overdue", "avg_evaluation") else "composite"
-    rows = rank_rows(list(rows_by_dept.values()), sort if sort != "avg_evaluation" else "composite")
+    rule = ListRule.current()
+    # Only departments with enough orders are ranked; the others follow, unranked, by code.
+    eligible = [r for r in rows_by_dept.values() if rule.ranked(r)]
+    too_few = sorted((r for r in rows_by_dept.values() if not rule.ranked(r)), key=lambda r: r["code"])
+    rows = rank_rows(eligible, sort if sort != "avg_evaluation" else "composite")
     if sort == "avg_evaluation":
         rows = _rank_by(rows, "avg_evaluation")
-    _mark_red_black(rows, sort)
+    for unranked in too_few:
+        unranked["rank"] = None
+    rows += too_few
+    for ranked_row in rows:
+        ranked_row["mark"], ranked_row["highlight"] = rule.mark(ranked_row)
     columns = [
         Column("rank", _("排名"), "int"),
         Column("name", _("部门/单位")),
@@ -518,7 +573,16 @@ def department_ranking(
     }
     if area is not None:
         filters[_("区域")] = f"{area.name}（{area.code}）"
-    return Table(title=_("部门排名"), columns=columns, rows=rows, period=period.label, filters=filters)
+    legend = rule.legend()
+    filters.update({mark: meaning for mark, _highlight, meaning in legend})
+    return Table(
+        title=_("部门排名"),
+        columns=columns,
+        rows=rows,
+        period=period.label,
+        filters=filters,
+        extra={"legend": legend},
+    )
 
 
 def _rank_by(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
@@ -532,25 +596,6 @@ def _rank_by(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     for row in missing:
         row["rank"] = None
     return present + missing
-
-
-def _mark_red_black(rows: list[dict[str, Any]], sort: str) -> None:
-    """红榜 for the best few, 黑榜 for the worst few (only among departments with figures)."""
-    ranked = [r for r in rows if r.get("rank") is not None]
-    if sort == "overdue":
-        ranked = [r for r in ranked if r.get("orders") or r.get("active")]
-        worst = [r for r in reversed(ranked) if r.get("overdue")][:RED_BLACK_SIZE]
-        best: list[dict[str, Any]] = []
-    else:
-        size = len(ranked) // 2 if len(ranked) < 2 * RED_BLACK_SIZE else RED_BLACK_SIZE
-        best, worst = ranked[:size], ranked[len(ranked) - size :] if size else []
-    for row in rows:
-        row["mark"] = ""
-        row["highlight"] = ""
-    for row in best:
-        row["mark"], row["highlight"] = _("红榜"), "red"
-    for row in worst:
-        row["mark"], row["highlight"] = _("黑榜"), "black"
 
 
 # --- overdue and supervised lists --------------------------------------------------------------------------

@@ -314,6 +314,7 @@ def wall(request: SignedInRequest) -> HttpResponse:
             children=children,
             red=[r for r in depts.rows if r.get("highlight") == "red"],
             black=[r for r in depts.rows if r.get("highlight") == "black"],
+            lists=depts.extra["legend"],
             refresh_seconds=60,
         ),
     )
@@ -325,7 +326,12 @@ def definitions(request: SignedInRequest) -> HttpResponse:
     return render(
         request,
         "evaluation/definitions.html",
-        {"nav": "dashboard", "tab": "definitions", "weights": Weights.current()},
+        {
+            "nav": "dashboard",
+            "tab": "definitions",
+            "weights": Weights.current(),
+            "list_rule": sel.ListRule.current(),
+        },
     )
 
 

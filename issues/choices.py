@@ -168,6 +168,7 @@ class ExtensionState(models.TextChoices):
     PENDING_ORG = "pending_org", _("待组织部审批")
     APPROVED = "approved", _("已批准")
     REFUSED = "refused", _("未批准")
+    WITHDRAWN = "withdrawn", _("已撤回")  # its order was withdrawn (the case ended) before a decision
 
 
 class ChannelKind(models.TextChoices):

@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from alleys.choices import ALLEY_TEAM_ROLES, LEVEL_ORDER, AreaLevel, Role
+from alleys.choices import LEVEL_ORDER, AreaLevel, Role
 from alleys.models import Area, Department
 from alleys.people import Actor, Member
 from alleys.scoping import scope_for
@@ -33,6 +33,7 @@ from .choices import (
 )
 from .form_fields import DepartmentMultipleChoiceField, MultipleFileField, dispatchable_departments
 from .models import Case, PatrolLog
+from .patrols import patrol_alleys
 
 digits = RegexValidator(r"^[0-9]{1,15}$", _("区域编码只能是数字。"))
 
@@ -359,13 +360,3 @@ class PatrolForm(forms.ModelForm):
                 )
                 raise forms.ValidationError(message)
         return data
-
-
-def patrol_alleys(user: Actor) -> Any:
-    """The alleys where the user serves on the alley team (only they log patrols and visits)."""
-    scope = scope_for(user)
-    alleys = Area.objects.filter(level=AreaLevel.ALLEY).select_related("parent")
-    if scope.is_global:
-        return alleys
-    codes = sorted({code for role, code, _dept in scope.assignments if role in ALLEY_TEAM_ROLES and code})
-    return alleys.filter(code__in=codes)

@@ -83,8 +83,10 @@ def run_sweep(
         return result
     _sweep_warnings(now, batch, dry_run, result, say)
     _sweep_escalations(now, batch, dry_run, result, say)
-    _sweep_orders(now, batch, dry_run, result, say)
+    # Unrated cases are closed before overdue orders are flagged: closing settles a case's
+    # orders, which are then nobody's overdue work.
     _sweep_feedback_window(now, cutoff, batch, dry_run, result, say)
+    _sweep_orders(now, batch, dry_run, result, say)
     if not dry_run:
         result.relayed, result.redelivered = relay_due(now=now, batch=batch)
     return result

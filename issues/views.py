@@ -25,7 +25,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from alleys.choices import ALLEY_TEAM_ROLES, AreaLevel
+from alleys.choices import AreaLevel
 from alleys.models import Area
 from alleys.people import SignedInRequest
 from alleys.scoping import scope_for
@@ -38,11 +38,11 @@ from .forms import (
     CaseFilterForm,
     CaseIntakeForm,
     PatrolForm,
-    patrol_alleys,
     transition_form,
 )
 from .models import Case, CasePhoto, DispatchOrder, Notification, PatrolLog
 from .notify import mark_read
+from .patrols import NOT_ON_THE_TEAM, logs_patrols
 from .privacy import mask_phone, reporter_for
 from .workflow import (
     STAFF,
@@ -195,7 +195,7 @@ def home(request: SignedInRequest) -> HttpResponse:
         "org_extensions": list(orders.org_extensions[:limit]) if roles["org"] else [],
         "evaluations": evaluations,
         "limit": limit,
-        "can_patrol": bool(scope.is_global or scope.roles & ALLEY_TEAM_ROLES),
+        "can_patrol": logs_patrols(request.user),
         "can_register": scope.is_global or bool(scope.area_prefixes),
     }
     return render(request, "issues/staff/home.html", context)
@@ -555,7 +555,7 @@ def patrol_list(request: SignedInRequest) -> HttpResponse:
         "kinds": PatrolKind.choices,
         "mine": mine,
         "year": today.year,
-        "can_log": patrol_alleys(request.user).exists(),
+        "can_log": logs_patrols(request.user),
     }
     return render(request, "issues/staff/patrol_list.html", context)
 
@@ -563,8 +563,8 @@ def patrol_list(request: SignedInRequest) -> HttpResponse:
 @login_required
 def patrol_new(request: SignedInRequest) -> HttpResponse:
     """Record a patrol or visit; then, if a problem was found, register it as a case."""
-    if not patrol_alleys(request.user).exists():
-        message = _("只有街巷长、副巷长、服务队员、督导队员和网格员可以记录巡查走访。")
+    if not logs_patrols(request.user):
+        message = str(NOT_ON_THE_TEAM)
         return render(
             request, "issues/staff/forbidden.html", {"nav": "patrols", "message": message}, status=403
         )

@@ -92,6 +92,8 @@ class OrderSerializer(OrderSummarySerializer):
             "report_overdue_at",
             "complete_overdue_at",
             "replaced_by",
+            "withdrawn_at",
+            "withdrawal_reason",
             "extensions",
         )
         read_only_fields = fields

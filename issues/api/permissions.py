@@ -2,8 +2,8 @@
 
 Reads are narrowed by ``visible_to(user)`` (out of scope is 404); writes call the
 state machine and order services, which check role and territory themselves and
-raise ``TransitionForbidden`` (403). The only rule that lives here is patrol logging,
-which is plain CRUD with no service.
+raise ``TransitionForbidden`` (403). Patrol logging, plain CRUD with no service, asks
+``issues.patrols`` as the staff pages do. No rule lives here.
 """
 
 from __future__ import annotations
@@ -14,13 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-from alleys.choices import Role
-from alleys.people import Actor
-from alleys.scoping import scope_for
 from issues.models import ApiClient
-
-# Who logs a patrol or a visit of an alley: its chief, deputies and grid workers.
-PATROL_ROLES: frozenset[str] = frozenset({Role.CHIEF, Role.DEPUTY_CHIEF, Role.GRID_WORKER})
 
 
 class IsActiveUser(BasePermission):
@@ -39,9 +33,3 @@ class IsActiveUser(BasePermission):
         if isinstance(client, ApiClient) and not client.can_write:
             return request.method in SAFE_METHODS
         return True
-
-
-def may_log_patrol(user: Actor, alley_code: str) -> bool:
-    """Whether ``user`` holds a patrolling role on exactly this alley."""
-    scope = scope_for(user)
-    return any(role in PATROL_ROLES and code == alley_code for role, code, _dept in scope.assignments)

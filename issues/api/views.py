@@ -38,10 +38,10 @@ from dispatch.models import CategoryClass, CategoryType
 from issues import workflow
 from issues.choices import CaseSource, FeedbackChannel
 from issues.filters import CaseFilter
+from issues.patrols import NOT_ON_THE_TEAM, may_log_patrol
 
 from ..models import ApiClient, Case, PatrolLog
 from .filters import PatrolLogFilter
-from .permissions import may_log_patrol
 from .selectors import case_detail_queryset, load_case_detail, visible_case
 from .serializers import (
     CaseCreateSerializer,
@@ -276,7 +276,9 @@ class CategoryTypeViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet[CategoryTy
 @extend_schema_view(
     list=extend_schema(summary="巡查走访记录", tags=["patrols"]),
     retrieve=extend_schema(summary="巡查走访记录", tags=["patrols"]),
-    create=extend_schema(summary="登记巡查或走访（本街巷的巷长、副巷长、网格员）", tags=["patrols"]),
+    create=extend_schema(
+        summary="登记巡查或走访（本街巷的巷长、副巷长、服务队员、督导队员、网格员）", tags=["patrols"]
+    ),
 )
 class PatrolLogViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[PatrolLog]):
     """Daily patrols and weekly visits in the caller's territory; chiefs log their own alleys'."""
@@ -297,7 +299,7 @@ class PatrolLogViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnlyM
     def perform_create(self, serializer: serializers.BaseSerializer[PatrolLog]) -> None:
         alley = serializer.validated_data["alley"]
         if not may_log_patrol(self.request.user, alley.code):
-            raise PermissionDenied(_("只有该街巷的巷长、副巷长或网格员可以登记巡查走访。"))
+            raise PermissionDenied(NOT_ON_THE_TEAM)
         serializer.save()
 
 

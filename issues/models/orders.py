@@ -203,6 +203,10 @@ class DispatchOrder(models.Model):
     replaced_by = models.ForeignKey(
         "self", verbose_name=_("改派为"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Set when the order is withdrawn because its case ended (closed, rejected, merged); a
+    # redispatched order says where it went in ``replaced_by`` instead.
+    withdrawn_at = models.DateTimeField(_("撤回时间"), null=True, blank=True)
+    withdrawal_reason = models.TextField(_("撤回原因"), blank=True)
 
     objects = DispatchOrderQuerySet.as_manager()
 

@@ -1,5 +1,6 @@
 """Transitions over rows already claimed (locked), with a constant number of queries: the one
-escalation writer (``case_escalate`` and the sweep) and the sweep's closing of unrated cases."""
+escalation writer (``case_escalate`` and the sweep), the sweep's closing of unrated cases, and the
+settling of the orders of cases that ended (every path that closes, rejects or merges a case)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,24 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
-from django.db.models import CharField, Func
+from django.db.models import CharField, Exists, Func, OuterRef, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from alleys.choices import AreaLevel
+from alleys.people import Member
 from core.bulk_sql import insert_new, update_rows
 
-from ..choices import AWAITING_ACCEPT_STATES, EventKind, Urgency
-from ..models import Case, CaseEvent
+from ..choices import AWAITING_ACCEPT_STATES, FINAL_STATES, EventKind, Urgency
+from ..models import Case, CaseEvent, CommonIssue, DispatchOrder, ExtensionRequest
 from .events import (
+    new_event,
     notify_event_ids,
     stored,
 )
 from .rules import (
+    ORDER_TRANSITIONS,
     S,
 )
 
@@ -305,7 +309,7 @@ def _write_escalations(rows: list[_Row], *, now: dt.datetime) -> list[int]:
 
 
 def cases_close_unrated_claimed(*, cases: list[Case], now: dt.datetime) -> int:
-    """The sweep closes claimed cases that got no feedback within the window."""
+    """The sweep closes claimed cases that got no feedback within the window, and settles their orders."""
 
     note = _("%(n)d 个工作日内未收到评价，系统关闭。") % {"n": settings.JXT_FEEDBACK_WINDOW_DAYS}
     closed = Case.objects.filter(pk__in=[c.pk for c in cases], state=S.AWAITING_FEEDBACK).update(
@@ -325,4 +329,105 @@ def cases_close_unrated_claimed(*, cases: list[Case], now: dt.datetime) -> int:
             for c in cases
         ]
     )
+    settled = orders_settle_for_cases(
+        cases=cases, reason=stored(CASE_CLOSED_REASON), label=stored(gettext_noop("系统")), now=now
+    )
+    notify_event_ids([e.pk for e in settled if e.pk])
     return closed
+
+
+# The reason a closed case's open orders are withdrawn (written on the order and in the timeline).
+CASE_CLOSED_REASON = gettext_noop("案件已办结关闭，派单随案件结束，不再办理。")
+
+
+def orders_settle_for_cases(
+    *,
+    cases: list[Case],
+    reason: str,
+    label: str,
+    actor: Member | None = None,
+    now: dt.datetime,
+) -> list[CaseEvent]:
+    """The cases ended (closed, rejected, merged): withdraw every order still open on them.
+
+    Called in the transaction that ended the cases, after their new state is written, by
+    every path that ends a case (``case_close``, ``case_feedback``, ``case_reject``,
+    ``case_merge`` and the sweep's ``cases_close_unrated_claimed``): no order outlives its
+    case, so none is left on a department's to-do list, flagged overdue by the sweep or
+    counted against the department (the rates leave withdrawn orders out). An order of a
+    common issue serves all its cases: it is settled when the last of them ends. Pending
+    extension requests of the withdrawn orders are withdrawn with them.
+
+    ``label`` is the unit that ended the case (or 系统), ``actor`` the person; the reason is
+    stored on each order and in one timeline event per order and case it served. Returns the
+    events, for the caller to notify the departments after commit. A fixed number of
+    statements whatever the number of cases.
+    """
+    withdraw = ORDER_TRANSITIONS["withdraw"]
+    case_ids = [c.pk for c in cases]
+    through = CommonIssue.cases.through
+    # Two of a common issue's cases ending at once must not each see the other still open:
+    # lock the issues (in one order, so two such calls never deadlock), then look at their
+    # cases in a statement of its own, which sees whatever the other transaction committed.
+    issue_ids = list(
+        CommonIssue.objects.select_for_update()
+        .filter(pk__in=through.objects.filter(case_id__in=case_ids).values("commonissue_id"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    still_served = through.objects.filter(commonissue_id=OuterRef("pk")).exclude(
+        case__state__in=sorted(FINAL_STATES)
+    )
+    finished = CommonIssue.objects.filter(pk__in=issue_ids).exclude(Exists(still_served))
+    orders = list(
+        DispatchOrder.objects.select_for_update(of=("self",))
+        .filter(state__in=withdraw.sources)
+        .filter(Q(case_id__in=case_ids) | Q(common_issue__in=finished.values("pk")))
+        .select_related("department")
+        .order_by("pk")
+    )
+    if not orders:
+        return []
+    ids = [o.pk for o in orders]
+    DispatchOrder.objects.filter(pk__in=ids).update(
+        state=withdraw.next_state, withdrawn_at=now, withdrawal_reason=reason
+    )
+    extensions = ORDER_TRANSITIONS["extension-withdraw"]
+    ExtensionRequest.objects.filter(order_id__in=ids, state__in=extensions.sources).update(
+        state=extensions.next_state, decision_note=reason
+    )
+    served: dict[int, list[int]] = {}
+    settled_issues = {o.common_issue_id for o in orders if o.common_issue_id}
+    for issue_id, case_id in through.objects.filter(commonissue_id__in=settled_issues).values_list(
+        "commonissue_id", "case_id"
+    ):
+        served.setdefault(issue_id, []).append(case_id)
+    by_pk = {c.pk: c for c in cases}
+    missing = {i for ids_ in served.values() for i in ids_} - by_pk.keys()
+    if missing:
+        by_pk.update(Case.objects.in_bulk(sorted(missing)))
+    events: list[CaseEvent] = []
+    for order in orders:
+        targets = [order.case_id] if order.case_id else served.get(order.common_issue_id or 0, [])
+        with translation.override(settings.LANGUAGE_CODE):
+            role = str(order.get_role_display())
+        text = stored(
+            gettext_noop("撤回%(department)s的%(role)s派单：%(reason)s"),
+            department=order.department.name,
+            role=role,
+            reason=reason,
+        )
+        data = {"order_id": order.pk, "department_id": order.department_id, "role": order.role}
+        events.extend(
+            new_event(
+                by_pk[case_id],
+                EventKind.ORDER_WITHDRAWN,
+                actor=actor,
+                now=now,
+                note=text,
+                label=label,
+                data=data,
+            )
+            for case_id in targets
+        )
+    return CaseEvent.objects.bulk_create(events)

@@ -27,7 +27,7 @@ from ..choices import (
     Urgency,
 )
 from ..models import Case, CaseEvent, Feedback, Submission
-from .bulk import ClaimedCase, cases_escalate_claimed
+from .bulk import CASE_CLOSED_REASON, ClaimedCase, cases_escalate_claimed, orders_settle_for_cases
 from .events import (
     actor_label,
     attach_photos,
@@ -561,10 +561,11 @@ def case_feedback(
         except IntegrityError as exc:
             raise TransitionError(_("这一轮办理已经评价过了，感谢您的反馈。")) from exc
         before = case.state
+        # The resident answered, or the community recorded the answer on a return call (its name, the channel).
         label = (
             stored(gettext_noop("群众"))
             if channel == FeedbackChannel.RESIDENT
-            else stored(gettext_noop("社区电话回访"))
+            else stored(gettext_noop("%(unit)s（电话回访）"), unit=actor_label(actor, case))
         )
         feedback_event = record_event(
             case,
@@ -607,7 +608,14 @@ def case_feedback(
             case.closed_at = now
             case.save()
             event = record_event(case, EventKind.CLOSED, actor=actor, now=now, from_state=before, label=label)
-            notify_after_commit(feedback_event)
+            # The resident's answer ends the case; the orders are settled by the system on its behalf.
+            settled = _settle_orders(
+                case,
+                actor=actor if channel == FeedbackChannel.RETURN_CALL else None,
+                why=CASE_CLOSED_REASON,
+                now=now,
+            )
+            notify_after_commit(feedback_event, *settled)
     return case
 
 
@@ -632,6 +640,7 @@ def case_close(
             note=note or stored(gettext_noop("评价期满未收到评价，系统关闭。")),
             label=None if actor else stored(gettext_noop("系统")),
         )
+        notify_after_commit(*_settle_orders(case, actor=actor, why=CASE_CLOSED_REASON, now=now))
     return case
 
 
@@ -650,7 +659,11 @@ def case_reject(*, case: Case | int, actor: Member, reason: str, now: dt.datetim
         case.warn_at = None
         case.save()
         record_event(case, EventKind.REJECTED, actor=actor, now=now, from_state=before, note=reason)
-        _withdraw_orders(case, actor=actor, reason=reason, now=now)
+        notify_after_commit(
+            *_settle_orders(
+                case, actor=actor, why=gettext_noop("案件不予受理：%(reason)s"), now=now, reason=reason
+            )
+        )
     return case
 
 
@@ -687,21 +700,32 @@ def case_merge(
             or stored(gettext_noop("与案件 %(code)s 属同一问题，合并办理。"), code=target.tracking_code),
             data={"into": target.pk, "into_code": target.tracking_code},
         )
-        _withdraw_orders(
-            case,
-            actor=actor,
-            reason=stored(gettext_noop("案件已合并到 %(code)s。"), code=target.tracking_code),
-            now=now,
+        notify_after_commit(
+            *_settle_orders(
+                case,
+                actor=actor,
+                why=gettext_noop("案件已合并到 %(code)s。"),
+                now=now,
+                code=target.tracking_code,
+            )
         )
     return case
 
 
-def _withdraw_orders(case: Case, *, actor: Member, reason: str, now: dt.datetime) -> None:
-    if not case.lead_department_id:
-        return
-    from .orders import orders_withdraw_for_case
+def _settle_orders(
+    case: Case, *, actor: Member | None, why: str, now: dt.datetime, **params: str
+) -> list[CaseEvent]:
+    """The case has just ended: its open orders are withdrawn (``orders_settle_for_cases``).
 
-    notify_after_commit(*orders_withdraw_for_case(case=case, actor=actor, reason=reason, now=now))
+    ``why`` is a message id (stored in the site's language with ``params``); the events
+    name the unit that ended the case, or 系统 when nobody on the staff did.
+    """
+    if not case.lead_department_id:
+        return []  # never dispatched: no order to settle
+    label = actor_label(actor, case) if actor is not None else stored(gettext_noop("系统"))
+    return orders_settle_for_cases(
+        cases=[case], reason=stored(why, **params), label=label, actor=actor, now=now
+    )
 
 
 def case_supervise(

@@ -13,7 +13,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
+from alleys import reference
+from alleys.choices import ROLE_LEVEL
 from alleys.people import Member
+from alleys.scoping import scope_for
 
 from ..models import Case, CaseEvent, CasePhoto
 from .rules import (
@@ -74,13 +77,33 @@ def stored(message: str, **params: Any) -> str:
     return text % params if params else text
 
 
-def actor_label(actor: Member | object | None, case: Case) -> str:
-    """The unit name the public timeline shows for an actor (never a person)."""
+def actor_label(actor: Member | None, case: Case) -> str:
+    """The unit an actor acts for on ``case``, as the public timeline names it (never a person).
+
+    The holder's unit when the actor holds the case's tier; otherwise the nearest unit above
+    the case's alley in which the actor has a role (a community worker acting for its alley's
+    team is the community, a street worker supervising is the street); otherwise the
+    department of the case the actor works for. A superuser counts as the holder. The person
+    is the event's ``actor``, which only the staff pages show.
+    """
     from dispatch.chain import unit_label
 
     with translation.override(settings.LANGUAGE_CODE):
         if actor is None:
             return gettext("系统")
+        scope = scope_for(actor)
+        if scope.holds_tier(case.tier, case.holder_area.code):
+            return unit_label(case.tier, case.holder_area)
+        alley_code = case.alley.code
+        codes = {
+            c for role, c, _d in scope.assignments if c and role in ROLE_LEVEL and alley_code.startswith(c)
+        }
+        for code in sorted(codes, key=len, reverse=True):
+            area = reference.area_by_code(code)
+            if area is not None:
+                return unit_label(area.level, area)
+        if case.lead_department_id and case.lead_department_id in scope.department_ids:
+            return case.lead_department.name if case.lead_department else ""
         return unit_label(case.tier, case.holder_area)
 
 

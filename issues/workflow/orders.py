@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from alleys import reference
 from alleys.choices import AreaLevel, Role
 from alleys.models import Area, Department
 from alleys.people import Member
@@ -78,16 +79,43 @@ def _events(
     order: DispatchOrder,
     kind: str,
     *,
+    label: str,
     actor: Member,
     now: dt.datetime,
     note: str = "",
     data: dict[str, Any] | None = None,
 ) -> list[CaseEvent]:
+    """The order's event on the timeline of every case it serves.
+
+    ``label`` names the unit that acted, which is not always the order's department: the
+    community agrees to an extension (``_community_label``), the organisation department
+    approves it, redispatches or insists (``_dispatcher_label``); the person is ``actor``.
+    """
     payload = {"order_id": order.pk, "department_id": order.department_id, "role": order.role, **(data or {})}
     return [
-        record_event(case, kind, actor=actor, now=now, note=note, label=order.department.name, data=payload)
+        record_event(case, kind, actor=actor, now=now, note=note, label=label, data=payload)
         for case in _cases_of(order)
     ]
+
+
+def _department_label(order: DispatchOrder) -> str:
+    """The department the order was sent to (its staff receive, report, progress, complete, reject, ask)."""
+    return order.department.name
+
+
+def _dispatcher_label(order: DispatchOrder) -> str:
+    """The organisation department that dispatched the order (it decides extensions and rejections)."""
+    return _org_label(order.dispatcher_area)
+
+
+def _community_label(order: DispatchOrder, actor: Member) -> str:
+    """The whistling community the actor speaks for: one whose case the order serves (its first, for a superuser)."""
+    scope = scope_for(actor)
+    codes = [case.alley.code_at(AreaLevel.COMMUNITY) for case in _cases_of(order)]
+    mine = [c for c in codes if scope.has_role_over(frozenset({Role.COMMUNITY_STAFF}), c)]
+    code = (mine or codes or [""])[0]
+    community = reference.area_by_code(code) if code else None
+    return community.name if community is not None else ""
 
 
 def create_orders(
@@ -133,7 +161,7 @@ def order_receive(
         order.state = transition.next_state
         order.received_at = now
         order.save(update_fields=["state", "received_at"])
-        _events(order, EventKind.ORDER_RECEIVED, actor=actor, now=now)
+        _events(order, EventKind.ORDER_RECEIVED, label=_department_label(order), actor=actor, now=now)
     return order
 
 
@@ -164,7 +192,13 @@ def order_report(
         order.save()
         on_time = now <= order.report_due
         events = _events(
-            order, EventKind.ORDER_REPORTED, actor=actor, now=now, note=work_plan, data={"on_time": on_time}
+            order,
+            EventKind.ORDER_REPORTED,
+            label=_department_label(order),
+            actor=actor,
+            now=now,
+            note=work_plan,
+            data={"on_time": on_time},
         )
         if order.role == OrderRole.LEAD:
             for case in _cases_of(order):
@@ -182,7 +216,9 @@ def order_progress(
     with transaction.atomic():
         order = lock_order(order)
         check(ORDER_TRANSITIONS["progress"], order, actor)
-        _events(order, EventKind.ORDER_PROGRESS, actor=actor, now=now, note=note)
+        _events(
+            order, EventKind.ORDER_PROGRESS, label=_department_label(order), actor=actor, now=now, note=note
+        )
     return order
 
 
@@ -207,6 +243,7 @@ def order_complete(
         events = _events(
             order,
             EventKind.ORDER_COMPLETED,
+            label=_department_label(order),
             actor=actor,
             now=now,
             note=note,
@@ -234,7 +271,16 @@ def order_reject(
         order.state = transition.next_state
         order.rejection_reason = reason
         order.save(update_fields=["state", "rejection_reason"])
-        notify_after_commit(*_events(order, EventKind.ORDER_REJECTED, actor=actor, now=now, note=reason))
+        notify_after_commit(
+            *_events(
+                order,
+                EventKind.ORDER_REJECTED,
+                label=_department_label(order),
+                actor=actor,
+                now=now,
+                note=reason,
+            )
+        )
     return order
 
 
@@ -280,6 +326,7 @@ def order_redispatch(
         events = _events(
             new,
             EventKind.ORDER_REDISPATCHED,
+            label=_dispatcher_label(order),
             actor=actor,
             now=now,
             note=text,
@@ -305,7 +352,16 @@ def order_insist(
         check(ORDER_TRANSITIONS["insist"], order, actor)
         order.state = OS.RECEIVED if order.received_at else OS.DISPATCHED
         order.save(update_fields=["state"])
-        notify_after_commit(*_events(order, EventKind.ORDER_INSISTED, actor=actor, now=now, note=note))
+        notify_after_commit(
+            *_events(
+                order,
+                EventKind.ORDER_INSISTED,
+                label=_dispatcher_label(order),
+                actor=actor,
+                now=now,
+                note=note,
+            )
+        )
     return order
 
 
@@ -346,6 +402,7 @@ def extension_request(
             *_events(
                 order,
                 EventKind.EXTENSION_REQUESTED,
+                label=_department_label(order),
                 actor=actor,
                 now=now,
                 note=reason,
@@ -394,6 +451,7 @@ def extension_community_decide(
             *_events(
                 order,
                 EventKind.EXTENSION_DECIDED,
+                label=_community_label(order, actor),
                 actor=actor,
                 now=now,
                 note=verdict,
@@ -442,6 +500,7 @@ def extension_org_decide(
             *_events(
                 order,
                 EventKind.EXTENSION_DECIDED,
+                label=_dispatcher_label(order),
                 actor=actor,
                 now=now,
                 note=verdict,
@@ -561,18 +620,6 @@ def _check_departments(departments: Sequence[Department], org_area: Area) -> Non
             raise TransitionInvalid(_("部门“%(name)s”已停用。") % {"name": dept.name}, field="lead")
         if not may_receive_orders_from(dept, org_area):
             raise TransitionInvalid(_("“%(name)s”不属于本级派单范围。") % {"name": dept.name}, field="lead")
-
-
-def orders_withdraw_for_case(*, case: Case, actor: Member, reason: str, now: dt.datetime) -> list[CaseEvent]:
-    """The case ended (rejected or merged): its active orders are withdrawn and the departments told."""
-    events: list[CaseEvent] = []
-    withdraw = ORDER_TRANSITIONS["withdraw"]
-    active = DispatchOrder.objects.select_for_update().filter(case=case, state__in=withdraw.sources)
-    for order in active.select_related("department", "case"):
-        order.state = withdraw.next_state
-        order.save(update_fields=["state"])
-        events.extend(_events(order, EventKind.ORDER_WITHDRAWN, actor=actor, now=now, note=reason))
-    return events
 
 
 def _org_area_of(actor: Member) -> Area | None:

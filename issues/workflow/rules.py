@@ -287,7 +287,7 @@ TRANSITIONS: dict[str, Transition] = {
             to=(S.CLOSED, S.REOPENED, S.IN_PROGRESS),
             needs=(Need("solved"), Need("satisfaction")),
             via=frozenset({STAFF, API, RESIDENT}),
-            note="not solved: reopened (in progress when dispatched); once per round",
+            note="not solved: reopened (in progress when dispatched); once per round; closed: open orders withdrawn",
         ),
         _case(
             "close",
@@ -298,7 +298,8 @@ TRANSITIONS: dict[str, Transition] = {
             to=(S.CLOSED,),
             needs=(_NOTE,),
             via=frozenset({STAFF, API, SYSTEM}),
-            note="the sweep closes unrated cases after the feedback window (cases_close_unrated_claimed)",
+            note="the sweep closes unrated cases after the feedback window (cases_close_unrated_claimed); "
+            "open orders withdrawn",
         ),
         _case(
             "reject",
@@ -308,7 +309,7 @@ TRANSITIONS: dict[str, Transition] = {
             gettext_lazy("当前责任单位"),
             to=(S.REJECTED,),
             needs=(Need("reason"),),
-            note="the reason is public; active orders withdrawn",
+            note="the reason is public; open orders withdrawn",
         ),
         _case(
             "merge",
@@ -318,7 +319,7 @@ TRANSITIONS: dict[str, Transition] = {
             gettext_lazy("当前责任单位"),
             to=(S.MERGED,),
             needs=(Need("into"), _NOTE),
-            note="active orders withdrawn",
+            note="open orders withdrawn",
         ),
         _case(
             "supervise",
@@ -518,16 +519,33 @@ ORDER_TRANSITIONS: dict[str, Transition] = {
             needs=(Need("note"),),
             note="back to the same department: received if it had signed for it",
         ),
-        _order(
+        Transition(
             "withdraw",
             gettext_lazy("撤回派单"),
             ACTIVE_ORDER_STATES,
-            by_department=False,
+            _nobody,
+            gettext_lazy("结束案件的单位，或系统"),
             to=(OS.WITHDRAWN,),
             needs=(Need("reason"),),
-            service="orders_withdraw_for_case",
             via=frozenset({SYSTEM}),
-            note="the case was rejected or merged (case reject, merge): its active orders are withdrawn",
+            service="issues.workflow.bulk.orders_settle_for_cases",
+            subject=ORDER,
+            note="the case ended (case close, feedback, reject, merge; the sweep's unrated close): every "
+            "order still open on it is withdrawn with the reason, in the same transaction; a common "
+            "issue's orders when its last case ends",
+            refused=_ORDER_REFUSED,
+        ),
+        Transition(
+            "extension-withdraw",
+            gettext_lazy("撤回延期申请"),
+            frozenset({ES.PENDING_COMMUNITY, ES.PENDING_ORG}),
+            _nobody,
+            gettext_lazy("系统（派单撤回时）"),
+            to=(ES.WITHDRAWN,),
+            via=frozenset({SYSTEM}),
+            service="issues.workflow.bulk.orders_settle_for_cases",
+            subject=EXTENSION,
+            note="an open request of an order withdrawn because its case ended (withdraw)",
         ),
         _order(
             "reopen",

@@ -162,9 +162,8 @@ def test_a_visit_is_recorded_on_its_weeks_monday(world: Any, api_as: Api) -> Non
     ("actor", "change", "status"),
     [
         ("chief_y", {}, 400),  # alley_x does not exist for them
-        ("supervision_x", {}, 403),  # sees the alley, does not patrol it
-        ("service_x", {}, 403),
-        ("community_worker_x", {}, 403),
+        ("community_worker_x", {}, 403),  # sees the alley, is not on its team (tests/issues/test_patrols.py)
+        ("street_worker", {}, 403),
         ("lead_contact", {}, 400),
         ("anonymous", {}, 401),
         ("chief_x", {"date": "2099-01-01"}, 400),

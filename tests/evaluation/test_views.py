@@ -177,14 +177,20 @@ def test_csv_exports_of_every_table(client: Client, fixture_world: Any) -> None:
     assert ExportLog.objects.count() == 7
 
 
-def test_department_ranking_marks_red_and_black(client: Client, fixture_world: Any) -> None:
+def test_department_ranking_marks_red_and_black(client: Client, fixture_world: Any, settings: Any) -> None:
+    # One order each: too few to rank by default (tests/evaluation/test_selectors.py); ranked here
+    # from one order, the lists follow the thresholds (城管局 88.3: on neither; 住建局 0.0: black).
+    settings.JXT_RANKING_MIN_ORDERS = 1
     login(client, fixture_world.district_officer)
     response = client.get(url("departments", area=fixture_world.district.code, period=PERIOD))
     rows = response.context["table"].rows
     marks = {r["name"]: r["mark"] for r in rows}
-    assert marks["鲤城区城管局"] == "红榜"
+    assert marks["鲤城区城管局"] == ""
     assert marks["鲤城区住建局"] == "黑榜"
     assert "hl-black" in response.content.decode()
+    settings.JXT_RED_LIST_MIN_SCORE = 85.0
+    response = client.get(url("departments", area=fixture_world.district.code, period=PERIOD))
+    assert {r["name"]: r["mark"] for r in response.context["table"].rows}["鲤城区城管局"] == "红榜"
     by_overdue = client.get(
         url("departments", area=fixture_world.district.code, period=PERIOD, sort="overdue")
     )
