@@ -129,11 +129,12 @@ def _anything_due_sql(alias: str, with_feedback: bool) -> tuple[str, int]:
         return f"'{value}'"
 
     open_states = ", ".join(literal(s) for s in sorted(OPEN_STATES))  # as in the partial index
+    active = ", ".join(literal(s) for s in sorted(ACTIVE_ORDER_STATES))  # as in the orders' partial indexes
     earliest = [
         f"SELECT min(escalation_due) FROM {case} WHERE escalation_due IS NOT NULL AND state IN ({open_states})",  # noqa: S608
         f"SELECT min(warn_at) FROM {case} WHERE warn_at IS NOT NULL",  # noqa: S608
-        f"SELECT min(report_due) FROM {order} WHERE reported_at IS NULL AND report_overdue_at IS NULL",  # noqa: S608
-        f"SELECT min(complete_due) FROM {order} WHERE completed_at IS NULL AND complete_overdue_at IS NULL",  # noqa: S608
+        f"SELECT min(report_due) FROM {order} WHERE reported_at IS NULL AND report_overdue_at IS NULL AND state IN ({active})",  # noqa: S608
+        f"SELECT min(complete_due) FROM {order} WHERE completed_at IS NULL AND complete_overdue_at IS NULL AND state IN ({active})",  # noqa: S608
         f"SELECT min(next_attempt_at) FROM {outbox}",  # noqa: S608
         f"SELECT min(next_attempt_at) FROM {delivery} WHERE next_attempt_at IS NOT NULL",  # noqa: S608
     ]

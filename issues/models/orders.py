@@ -215,15 +215,25 @@ class DispatchOrder(models.Model):
         verbose_name_plural = _("派单")
         ordering = ["-dispatched_at", "-id"]
         indexes = [
+            # Only active orders are pending: a withdrawn order (its case ended, or redispatched)
+            # is never due again, and the sweep's idle check reads these indexes' first entries.
             models.Index(
                 fields=["report_due"],
                 name="order_report_pending",
-                condition=Q(reported_at__isnull=True, report_overdue_at__isnull=True),
+                condition=Q(
+                    reported_at__isnull=True,
+                    report_overdue_at__isnull=True,
+                    state__in=sorted(ACTIVE_ORDER_STATES),
+                ),
             ),
             models.Index(
                 fields=["complete_due"],
                 name="order_complete_pending",
-                condition=Q(completed_at__isnull=True, complete_overdue_at__isnull=True),
+                condition=Q(
+                    completed_at__isnull=True,
+                    complete_overdue_at__isnull=True,
+                    state__in=sorted(ACTIVE_ORDER_STATES),
+                ),
             ),
             models.Index(fields=["department", "state"], name="order_department_state"),
         ]

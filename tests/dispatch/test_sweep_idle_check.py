@@ -80,6 +80,9 @@ def test_a_warning_due(world: World) -> None:
         ({"complete_due": PAST}, True),
         ({"complete_due": PAST, "completed_at": MONDAY}, False),
         ({"complete_due": PAST, "complete_overdue_at": MONDAY}, False),
+        # A withdrawn order (its case ended, or it was redispatched) is never due again.
+        ({"report_due": PAST, "complete_due": PAST, "state": OrderState.WITHDRAWN}, False),
+        ({"report_due": PAST, "state": OrderState.REJECTED}, True),  # still the org department's to settle
     ],
 )
 def test_an_order_past_its_report_or_completion_deadline(
