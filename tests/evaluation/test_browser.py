@@ -104,6 +104,7 @@ def a_year_of_cases(world: Any, *, now: dt.datetime, n: int = 400) -> None:
             escalated(case, when=created + dt.timedelta(hours=5))
         if tier == "district" and i % 2 == 0:
             dept = rng.choice([world.dept_lead, world.dept_coop, world.dept_far])
+            came = created + dt.timedelta(days=rng.choice([1, 2, 8]))
             DispatchOrderFactory(
                 case=case,
                 department=dept,
@@ -111,7 +112,8 @@ def a_year_of_cases(world: Any, *, now: dt.datetime, n: int = 400) -> None:
                 dispatcher_area=world.district,
                 dispatched_at=created,
                 report_due=created + dt.timedelta(days=5),
-                reported_at=created + dt.timedelta(days=rng.choice([1, 2, 8])),
+                reported_at=came,
+                attended_at=came,  # the community confirmed the visit
                 complete_due=created + dt.timedelta(days=60),
                 completed_at=created + dt.timedelta(days=20) if resolved else None,
                 state=OrderState.COMPLETED if resolved else OrderState.REPORTED,
