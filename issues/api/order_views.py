@@ -139,8 +139,11 @@ class OrderViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet[DispatchOrder]):
             values = dict(data.validated_data)
         return call(order=pk, actor=self.request.user, **values)
 
-    def _answer(self, order: DispatchOrder) -> Response:
-        fresh = self.get_queryset().get(pk=order.pk)
+    def _answer(self, result: Any) -> Response:
+        """The order as it now stands: the one the service returned (a redispatch makes a new one),
+        else the URL's (a visit's confirmation or no-show returns the visit)."""
+        pk = result.pk if isinstance(result, DispatchOrder) else self._visible_pk()
+        fresh = self.get_queryset().get(pk=pk)
         return Response(OrderSerializer(fresh, context=self.get_serializer_context()).data)
 
 

@@ -224,3 +224,32 @@ def test_the_dispatch_page_says_why_it_must_wait(world: World, login: Callable[[
     )
     assert "请等部门答复后再派单" in text(response)
     assert not case.orders.exists()
+
+
+@pytest.mark.parametrize("actor", ["lead_contact", "district_officer", "admin"])
+def test_consultation_pages_queries_do_not_grow(
+    world: World, login: Callable[[str], Client], django_assert_max_num_queries: Any, actor: str
+) -> None:
+    client = login(actor)
+
+    def ask() -> Case:
+        case = district_case(world)
+        rows = case_consult(
+            case=case, actor=world.district_officer, departments=[world.dept_lead, world.dept_coop]
+        )
+        consultation_answer(consultation=rows[0], actor=world.lead_contact, opinion="agree", text="同意")
+        return case
+
+    first = ask()
+    counts = []
+    for more in (0, 12):
+        for _ in range(more):
+            ask()
+        with django_assert_max_num_queries(12) as listing:
+            assert client.get("/staff/consultations/").status_code == 200
+        # The department reads what it was asked here; the case's dispatch page is the org's.
+        with django_assert_max_num_queries(16) as dispatch_page:
+            expected = 404 if actor == "lead_contact" else 200
+            assert client.get(f"/staff/dispatch/{first.pk}/").status_code == expected
+        counts.append((len(listing), len(dispatch_page)))
+    assert counts[0] == counts[1]
