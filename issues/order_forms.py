@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -178,9 +179,16 @@ class DispatchForm(forms.Form):
         label=_("派单要求"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
 
-    def __init__(self, *args: Any, user: Actor, area: Area, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        user: Actor,
+        area: Area,
+        departments: QuerySet[Department] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        departments = dispatchable_departments(user, area)
+        departments = dispatchable_departments(user, area) if departments is None else departments
         self.fields["lead"].queryset = departments  # type: ignore[attr-defined]
         self.fields["cooperating"].queryset = departments  # type: ignore[attr-defined]
 
@@ -199,9 +207,17 @@ class ConsultForm(forms.Form):
         label=_("征求意见事项"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
-    def __init__(self, *args: Any, user: Actor, area: Area, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        user: Actor,
+        area: Area,
+        departments: QuerySet[Department] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["departments"].queryset = dispatchable_departments(user, area)  # type: ignore[attr-defined]
+        departments = dispatchable_departments(user, area) if departments is None else departments
+        self.fields["departments"].queryset = departments  # type: ignore[attr-defined]
 
 
 class ConsultationAnswerForm(forms.Form):

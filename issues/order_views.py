@@ -38,6 +38,7 @@ from issues.choices import (
     OrderState,
     ReportOutcome,
 )
+from issues.form_fields import dispatchable_departments
 from issues.models import (
     Attendance,
     Case,
@@ -515,14 +516,19 @@ def _render_dispatch(
         case.consultations.select_related("department", "suggested_department").order_by("asked_at", "pk")
     )
     waiting = [c for c in consultations if c.state == ConsultationState.PENDING and c.answer_due > now]
+    # Both forms offer the same departments: worked out once.
+    departments = dispatchable_departments(user, case.holder_area)
     if form is None:
         initial: dict[str, Any] = {}
         if suggested:
             initial = {"lead": suggested[0].pk, "cooperating": [d.pk for d in suggested[1:]]}
-        form = DispatchForm(initial=initial, user=user, area=case.holder_area)
+        form = DispatchForm(initial=initial, user=user, area=case.holder_area, departments=departments)
     if consult_form is None and "consult" in names:
         consult_form = ConsultForm(
-            initial={"departments": [d.pk for d in suggested]}, user=user, area=case.holder_area
+            initial={"departments": [d.pk for d in suggested]},
+            user=user,
+            area=case.holder_area,
+            departments=departments,
         )
     [case] = decorate_cases([case], now=now)
     context = {
