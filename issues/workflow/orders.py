@@ -1,5 +1,8 @@
 """The department-order state machine: receive, report (报到), progress, complete, reject, extend.
 
+A report announces who will come to the whistling community and when (a planned ``Attendance``);
+the community's confirmation or no-show is ``issues.workflow.attendance``.
+
 An order belongs to one department (lead or cooperating) and either one case or one
 common issue. Its events go onto the timelines of the cases it serves. Where an
 order changes the case (the lead department completes), this module calls the case
