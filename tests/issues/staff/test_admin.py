@@ -180,7 +180,9 @@ def test_visits_and_consultations_are_read_only_records_for_the_organisation_dep
         **REPORT,
     )
     case_consult(
-        case=make_case(world, tier=AreaLevel.DISTRICT), actor=world.district_officer, departments=[world.dept_lead]
+        case=make_case(world, tier=AreaLevel.DISTRICT),
+        actor=world.district_officer,
+        departments=[world.dept_lead],
     )
     visit, consultation = Attendance.objects.get(), Consultation.objects.get()
     org = login("district_officer")
@@ -190,8 +192,12 @@ def test_visits_and_consultations_are_read_only_records_for_the_organisation_dep
     assert "鲤城区城管局" in text(org.get("/admin/issues/attendance/"))
     detail = org.get(f"/admin/issues/attendance/{visit.pk}/change/")
     assert detail.status_code == 200 and 'name="_save"' not in text(detail)
-    assert org.post(f"/admin/issues/consultation/{consultation.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert (
+        org.post(f"/admin/issues/consultation/{consultation.pk}/delete/", {"post": "yes"}).status_code == 403
+    )
     assert Consultation.objects.exists()
-    assert login("district_officer_far").get(f"/admin/issues/attendance/{visit.pk}/change/").status_code == 302
+    assert (
+        login("district_officer_far").get(f"/admin/issues/attendance/{visit.pk}/change/").status_code == 302
+    )
     for name in ("chief_x", "lead_contact", "community_worker_x"):
         assert login(name).get("/admin/issues/attendance/").status_code == 403, name
