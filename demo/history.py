@@ -663,13 +663,21 @@ def _open_consultation(history: _History, end: dt.datetime) -> None:
             continue
         case, t = history.climb_to_district(case, end - dt.timedelta(hours=4), department)
         org = history.holder(case)
-        others = [
-            d for d in history.departments.values() if d.area_id == department.area_id and d != department
-        ]
+        # The demo's department login (鲤城区城市管理局, role "cg") is among those asked.
+        second = history.departments.get(("350502", "cg"))
+        if second is None or second == department:
+            second = next(
+                (
+                    d
+                    for d in history.departments.values()
+                    if d.area_id == department.area_id and d != department
+                ),
+                None,
+            )
         wf.case_consult(
             case=case,
             actor=org,
-            departments=[department, *others[:1]],
+            departments=[department, *([second] if second is not None else [])],
             question="经街道研判拟派单，请于一个工作日内提出意见。",
             now=max(t, end - dt.timedelta(hours=1)),
         )
