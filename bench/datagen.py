@@ -293,12 +293,13 @@ ORDER BY c.id, k;
             "orders",
             f"""
 INSERT INTO issues_dispatchorder (
-  role, state, instructions, dispatched_at, received_at, report_due, reported_at, leader_name,
+  role, state, instructions, dispatched_at, received_at, report_due, reported_at, attended_at, leader_name,
   contact_name, contact_phone, work_plan, complete_due, completed_at, completion_note,
   rejection_reason, report_overdue_at, complete_overdue_at, case_id, common_issue_id,
   department_id, dispatched_by_id, dispatcher_area_id, replaced_by_id, withdrawn_at, withdrawal_reason)
 SELECT 'lead', CASE WHEN k.is_open THEN 'reported' ELSE 'completed' END, '请按时报到并制定工作方案。',
   x.at, x.at + (x.done - x.at) * 0.1, x.at + interval '7 days', x.at + (x.done - x.at) * 0.2,
+  x.at + (x.done - x.at) * 0.2,
   '分管领导', '联系人', '0595-00000000', '成立专班，一周内完成现场勘查，制定整改方案并组织实施。',
   GREATEST(x.at + interval '84 days', CASE WHEN k.is_open THEN {a} + interval '10 days' END),
   CASE WHEN k.is_open THEN NULL ELSE k.resolved_at END,

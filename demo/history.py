@@ -4,8 +4,10 @@ Every case is written through the real services (issues.workflow, dispatch.order
 with back-dated ``now=`` values, so timelines, deadlines, whistles and orders are
 exactly what the product would have produced. Most cases are solved in the alley or
 the community; some are whistled to the street, some dispatched to departments (with
-reports, extensions, a rejected order, a common issue); the most recent ones are still
-open, and the final sweep escalates those whose deadlines have passed.
+consultations before dispatch, reports in person that the community confirms — on time,
+late, after a no-show, or never —, extensions, a rejected order, a common issue); the most
+recent ones are still open (a consultation waiting for answers, a visit waiting for the
+community), and the final sweep escalates those whose deadlines have passed.
 
 Idempotent: demo cases carry tracking codes ``DM000001``…; if they exist, nothing runs.
 """
@@ -36,6 +38,8 @@ from issues.models import Case, DispatchOrder, PatrolLog
 from issues.notify import notifications_suppressed
 from issues.sweep import run_sweep
 from issues.workflow import orders as order_services
+from issues.workflow.attendance import attendance_confirm, attendance_missed
+from issues.workflow.consultations import consultation_answer
 
 DEMO_PREFIX = "DM"
 DEFAULT_CASES = 2000
@@ -210,6 +214,13 @@ class _History:
         if case.tier in (AreaLevel.DISTRICT, AreaLevel.CITY):
             self.dispatch(case, t, department, extension=extension, reject=reject)
             return
+        case, t = self.climb_to_district(case, t, department)
+        self.dispatch(case, t, department, extension=extension, reject=reject)
+
+    def climb_to_district(
+        self, case: Case, t: dt.datetime, department: Department
+    ) -> tuple[Case, dt.datetime]:
+        """Whistled up to the street, which reviews it and whistles to the district naming the department."""
         while case.tier != AreaLevel.STREET:
             actor = self.holder(case)
             t = self.later(t, self.rng.uniform(0.5, 4))
@@ -228,13 +239,113 @@ class _History:
             urgency=Urgency.URGENT if self.rng.random() < 0.2 else None,
             now=t,
         )
-        self.dispatch(case, t, department, extension=extension, reject=reject)
+        return case, t
+
+    def consult(self, case: Case, t: dt.datetime, department: Department, org: Member) -> dt.datetime:
+        """派单前征求意见: the organisation department asks the department (and a neighbour) first.
+
+        Most answer within the working day; one in five suggests another department; some never
+        answer, and the dispatch goes ahead once their deadline has passed. Returns when it may.
+        """
+        others = [
+            d
+            for d in self.departments.values()
+            if d.area_id == department.area_id and d.pk != department.pk and d.pk in self.people.by_department
+        ]
+        asked = [department, self.rng.choice(others)] if others else [department]
+        rows = wf.case_consult(
+            case=case, actor=org, departments=asked, question="拟派单，请就承办部门提出意见。", now=t
+        )
+        ready = t
+        for row in rows:
+            roll = self.rng.random()
+            contact = self.people.by_department.get(row.department_id)
+            if contact is None or roll >= 0.85:
+                ready = max(ready, row.answer_due + dt.timedelta(minutes=5))  # never answered
+                continue
+            at = self.later(t, self.rng.uniform(1, 7))
+            if roll < 0.65 or row.department_id == department.pk:
+                consultation_answer(
+                    consultation=row,
+                    actor=contact,
+                    opinion="agree",
+                    text="同意承办，将按时到社区报到。",
+                    now=at,
+                )
+            else:
+                consultation_answer(
+                    consultation=row,
+                    actor=contact,
+                    opinion="other_department",
+                    suggested_department=department,
+                    text="该事项主要属其职责，我单位可配合。",
+                    now=at,
+                )
+            ready = max(ready, at)
+        return ready
+
+    def report_in_person(
+        self, case: Case, order: DispatchOrder, department: Department, contact: Member, t: dt.datetime
+    ) -> dt.datetime:
+        """报到 in person: the department announces who comes when; the community records what happened.
+
+        Most come as announced within the deadline; some come after it; some do not come and report
+        again with a new date; a few are never confirmed (missed). Returns the last moment used.
+        """
+        leader = department.leader_name or "分管领导"
+        person = department.contact_name or "联系人"
+        community = self.community_staff(case)
+
+        def announce(at: dt.datetime, visit: dt.datetime) -> None:
+            order_services.order_report(
+                order=order,
+                actor=contact,
+                leader_name=leader,
+                contact_name=person,
+                contact_phone=department.contact_phone or "0595-00000000",
+                work_plan=PLAN,
+                visit_at=visit,
+                visitors=[leader, person],
+                now=at,
+            )
+
+        roll = self.rng.random()
+        order.refresh_from_db()
+        if roll < 0.8:  # came as announced
+            visit = self.later(t, self.rng.uniform(1, 8))
+            announce(t, visit)
+        elif roll < 0.86:  # announced a visit after the deadline: late
+            visit = self.later(max(t, order.report_due), self.rng.uniform(2, 16))
+            announce(t, visit)
+        elif roll < 0.93:  # nobody came; reported again with a new date
+            first = self.later(t, self.rng.uniform(2, 16))
+            announce(t, first)
+            noticed = self.later(first, 2)
+            attendance_missed(order=order, actor=community, note="约定时间未见部门人员到场。", now=noticed)
+            again = self.later(noticed, 2)
+            visit = self.later(again, self.rng.uniform(4, 24))
+            announce(again, visit)
+        else:  # announced, but the community never confirmed a visit: missed
+            visit = self.later(t, self.rng.uniform(2, 24))
+            announce(t, visit)
+            return visit
+        attendance_confirm(
+            order=order,
+            actor=community,
+            attended_at=visit,
+            present=[leader, person],
+            note="到现场查看并与社区、居民代表商议整改方案。",
+            now=self.later(visit, self.rng.uniform(0.5, 8)),
+        )
+        return visit
 
     def dispatch(
         self, case: Case, t: dt.datetime, department: Department, *, extension: bool, reject: bool
     ) -> None:
         org = self.holder(case)
         t = self.later(t, self.rng.uniform(2, 16))
+        if self.rng.random() < 0.3:
+            t = self.consult(case, t, department, org)
         case = wf.case_dispatch(
             case=case, actor=org, lead=department, instructions="请按时报到并制定工作方案。", now=t
         )
@@ -253,15 +364,7 @@ class _History:
         order_services.order_receive(
             order=order, actor=contact, now=t
         ) if order.state == "dispatched" else None
-        order_services.order_report(
-            order=order,
-            actor=contact,
-            leader_name=department.leader_name or "分管领导",
-            contact_name=department.contact_name or "联系人",
-            contact_phone=department.contact_phone or "0595-00000000",
-            work_plan=PLAN,
-            now=t,
-        )
+        t = self.report_in_person(case, order, department, contact, t)
         t = self.later(t, self.rng.uniform(16, 120))
         order_services.order_progress(
             order=order, actor=contact, note="已完成现场勘查，正在组织施工。", now=t
@@ -356,6 +459,7 @@ def seed_history(*, stdout: Writer, cases: int | None = None, now: dt.datetime |
                     created += _one_case(history, index, alley, category, moment, patrols)
             stdout.write(f"case history: {min(first + 200, cases)}/{cases}\n")
         _common_issue(history, end)
+        _open_consultation(history, end)
         evaluations = _evaluations(history)
         result = run_sweep(now=end)
     stdout.write(
@@ -515,13 +619,67 @@ def _common_issue(history: _History, end: dt.datetime) -> None:
             now=t,
         )
         cooperating = [d for key in ("sj", "ga") if (d := history.departments.get((district, key)))]
-        order_services.common_issue_dispatch(
+        orders = order_services.common_issue_dispatch(
             issue=issue,
             actor=org,
             lead=lead,
             cooperating=cooperating,
             instructions="牵头开展联合整治。",
             now=t,
+        )
+        contact = history.people.by_department.get(lead.pk)
+        if contact is not None:
+            # The lead announces its visit for the next working morning: the communities' to-do.
+            morning = history.calendar.add_working_days(end, 1).replace(hour=9, minute=30)
+            order_services.order_report(
+                order=orders[0],
+                actor=contact,
+                leader_name=lead.leader_name or "分管领导",
+                contact_name=lead.contact_name or "联系人",
+                contact_phone=lead.contact_phone or "0595-00000000",
+                work_plan="会同配合部门到各社区召开现场协调会，制定联合整治方案。",
+                visit_at=morning,
+                visitors=[lead.leader_name or "分管领导", lead.contact_name or "联系人"],
+                now=t,
+            )
+        return
+
+
+def _open_consultation(history: _History, end: dt.datetime) -> None:
+    """One recent case of the demo district whistled up by its street, its departments asked an hour ago.
+
+    Their answers are due the next working day: the department's and the organisation
+    department's pages show the consultation waiting.
+    """
+    for case in (
+        Case.objects.open()
+        .filter(tracking_code__startswith=DEMO_PREFIX, state="submitted", tier=AreaLevel.ALLEY)
+        .filter(alley__code__startswith="350502")
+        .select_related("alley", "category", "holder_area")
+        .order_by("-created_at")
+    ):
+        department = history.department_for(case)
+        if department is None or department.area.code != "350502":
+            continue
+        case, t = history.climb_to_district(case, end - dt.timedelta(hours=4), department)
+        org = history.holder(case)
+        # The demo's department login (鲤城区城市管理局, role "cg") is among those asked.
+        second = history.departments.get(("350502", "cg"))
+        if second is None or second == department:
+            second = next(
+                (
+                    d
+                    for d in history.departments.values()
+                    if d.area_id == department.area_id and d != department
+                ),
+                None,
+            )
+        wf.case_consult(
+            case=case,
+            actor=org,
+            departments=[department, *([second] if second is not None else [])],
+            question="经街道研判拟派单，请于一个工作日内提出意见。",
+            now=max(t, end - dt.timedelta(hours=1)),
         )
         return
 
@@ -544,7 +702,7 @@ def _evaluations(history: _History) -> int:
             continue  # left pending: the community's to-do list shows it
         assert order.case is not None
         actor = history.community_staff(order.case)
-        on_time = order.reported_at is not None and order.reported_at <= order.report_due
+        on_time = order.attended_at is not None and order.attended_at <= order.report_due
         base = 5 if on_time and rng.random() < 0.7 else 4 if rng.random() < 0.8 else 3
         with transaction.atomic():
             evaluation_record(

@@ -159,3 +159,14 @@ def order_deadlines(
     complete_due = calendar.add_working_days(start, conf.complete_days)
     provisional = not calendar.is_official_between(start, max(report_due, complete_due))
     return report_due, complete_due, provisional
+
+
+def consultation_due(
+    *, start: dt.datetime, calendar: BusinessCalendar | None = None
+) -> tuple[dt.datetime, bool]:
+    """(answer_due, provisional) for departments asked their opinion before dispatch at ``start``."""
+    from .models import OrderSettings
+
+    calendar = calendar or get_calendar()
+    due = calendar.add_working_days(start, OrderSettings.current().consult_days)
+    return due, not calendar.is_official_between(start, due)

@@ -137,6 +137,11 @@ class OrderSettings(models.Model):
     report_days = models.PositiveIntegerField(_("报到时限（工作日）"), default=5)
     complete_days = models.PositiveIntegerField(_("办结时限（工作日）"), default=60)
     verify_days = models.PositiveIntegerField(_("核实时限（工作日）"), default=3)
+    consult_days = models.PositiveIntegerField(
+        _("派单前征求意见答复时限（工作日）"),
+        default=1,
+        help_text=_("期限内等待部门答复；期限过后未答复的不影响派单。"),
+    )
 
     class Meta:
         verbose_name = _("派单时限设置")

@@ -597,8 +597,11 @@ class OrderCounters(models.Model):
 
     orders = models.PositiveIntegerField(_("派单数"), default=0)
     active = models.PositiveIntegerField(_("在办"), default=0)
-    report_on_time = models.PositiveIntegerField(_("按时报到"), default=0)
-    report_late = models.PositiveIntegerField(_("超时或未报到"), default=0)
+    # The report (报到) counts only as the community confirmed the attendance (issues.attendance).
+    report_on_time = models.PositiveIntegerField(_("按时到场报到"), default=0)
+    report_late = models.PositiveIntegerField(_("逾期到场报到"), default=0)
+    report_missed = models.PositiveIntegerField(_("未到场报到"), default=0)
+    report_no_show = models.PositiveIntegerField(_("有未按约到场记录"), default=0)
     completed = models.PositiveIntegerField(_("已办结"), default=0)
     complete_on_time = models.PositiveIntegerField(_("按时办结"), default=0)
     complete_late = models.PositiveIntegerField(_("超时办结或超期未结"), default=0)

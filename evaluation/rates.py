@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from alleys.choices import AreaLevel
 from dispatch.calendar import HOURS_PER_DAY, WORK_END, WORK_START, BusinessCalendar
+from issues.attendance import report_outcome
 from issues.choices import (
     AWAITING_ACCEPT_STATES,
     OPEN_STATES,
@@ -32,6 +33,7 @@ from issues.choices import (
     CaseState,
     EventKind,
     FeedbackSolved,
+    ReportOutcome,
     Satisfaction,
 )
 
@@ -81,6 +83,8 @@ ORDER_COUNTERS: tuple[str, ...] = (
     "active",
     "report_on_time",
     "report_late",
+    "report_missed",
+    "report_no_show",
     "completed",
     "complete_on_time",
     "complete_late",
@@ -244,6 +248,8 @@ class OrderCounts:
     active: int = 0
     report_on_time: int = 0
     report_late: int = 0
+    report_missed: int = 0
+    report_no_show: int = 0
     completed: int = 0
     complete_on_time: int = 0
     complete_late: int = 0
@@ -383,11 +389,14 @@ class OrderInputs:
 
     state: str
     report_due: dt.datetime
-    reported_at: dt.datetime | None
+    # The attendance the community confirmed (the report counts only then: issues.attendance).
+    attended_at: dt.datetime | None
     complete_due: dt.datetime
     completed_at: dt.datetime | None
     ever_rejected: bool = False
     extended: bool = False
+    # The community recorded that the department did not come as it had announced.
+    no_show: bool = False
     eval_scores: tuple[int, ...] = ()
     # The served case's feedback counters (fb_cases, fb_solved, answers, satisfied).
     case_feedback: tuple[int, int, int, int] = (0, 0, 0, 0)
@@ -413,12 +422,14 @@ def classify_order(inputs: OrderInputs, *, now: dt.datetime) -> OrderClassificat
     c.orders = 1
     active = inputs.state in ACTIVE_ORDER_STATES
     c.active = int(active)
-    if inputs.reported_at is not None:
-        on_time = inputs.reported_at <= inputs.report_due
-        c.report_on_time, c.report_late = int(on_time), int(not on_time)
-    elif inputs.report_due <= now:
-        c.report_late = 1
-    else:
+    outcome = report_outcome(
+        report_due=inputs.report_due, attended_at=inputs.attended_at, no_show=inputs.no_show, now=now
+    )
+    c.report_on_time = int(outcome == ReportOutcome.ON_TIME)
+    c.report_late = int(outcome == ReportOutcome.LATE)
+    c.report_missed = int(outcome == ReportOutcome.MISSED)
+    c.report_no_show = int(inputs.no_show)
+    if outcome == ReportOutcome.PENDING:
         pending.append(inputs.report_due)
     if inputs.state == OrderState.COMPLETED and inputs.completed_at is not None:
         c.completed = 1
@@ -556,7 +567,7 @@ class OrderRates:
 
 def order_rates(counts: OrderCounts, weights: Weights | None = None) -> OrderRates:
     weights = weights or Weights()
-    report = ratio(counts.report_on_time, counts.report_on_time + counts.report_late)
+    report = ratio(counts.report_on_time, counts.report_on_time + counts.report_late + counts.report_missed)
     resolution = ratio(counts.fb_solved, counts.fb_cases)
     satisfaction = ratio(counts.satisfied, counts.answers)
     return OrderRates(
@@ -668,8 +679,8 @@ def rates_for_cases(
 
 def load_order_inputs(order_ids: list[int], *, now: dt.datetime, clock: WorkClock) -> dict[int, OrderInputs]:
     """Inputs of the given orders (their cases' feedback is classified with the case rules)."""
-    from issues.choices import ExtensionState
-    from issues.models import DispatchOrder, ExtensionRequest
+    from issues.choices import AttendanceState, ExtensionState
+    from issues.models import Attendance, DispatchOrder, ExtensionRequest
 
     from .models import DepartmentEvaluation
 
@@ -679,10 +690,15 @@ def load_order_inputs(order_ids: list[int], *, now: dt.datetime, clock: WorkCloc
             "state",
             "case_id",
             "report_due",
-            "reported_at",
+            "attended_at",
             "complete_due",
             "completed_at",
             "rejection_reason",
+        )
+    )
+    no_shows = set(
+        Attendance.objects.filter(order_id__in=order_ids, state=AttendanceState.MISSED).values_list(
+            "order_id", flat=True
         )
     )
     extended = set(
@@ -704,11 +720,12 @@ def load_order_inputs(order_ids: list[int], *, now: dt.datetime, clock: WorkCloc
         r["pk"]: OrderInputs(
             state=r["state"],
             report_due=r["report_due"],
-            reported_at=r["reported_at"],
+            attended_at=r["attended_at"],
             complete_due=r["complete_due"],
             completed_at=r["completed_at"],
             ever_rejected=bool(r["rejection_reason"]),
             extended=r["pk"] in extended,
+            no_show=r["pk"] in no_shows,
             eval_scores=tuple(scores.get(r["pk"], ())),
             case_feedback=feedback.get(r["case_id"], (0, 0, 0, 0)),
         )

@@ -760,7 +760,7 @@ def _snapshot_department_open(now: dt.datetime) -> None:
         .values("department_id", "role", "case__alley__code", "dispatcher_area__code")
         .annotate(
             n=Count("pk"),
-            overdue_report=Count("pk", filter=Q(reported_at__isnull=True, report_due__lte=now)),
+            overdue_report=Count("pk", filter=Q(attended_at__isnull=True, report_due__lte=now)),
             overdue_complete=Count("pk", filter=Q(complete_due__lte=now)),
         )
     )

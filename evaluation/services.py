@@ -75,10 +75,14 @@ def _text(value: str, field: str, message: str) -> str:
 
 
 def report_timeliness_of(order: Any) -> str:
-    """The report (报到) timeliness computed from the order: on time, late, or never."""
-    if order.reported_at is None:
+    """The report (报到) timeliness computed from the order: on time, late, or never.
+
+    Only the attendance the community confirmed counts (``issues.attendance``): a report filed
+    in time but attended late is late; no confirmed attendance is "not reported".
+    """
+    if order.attended_at is None:
         return Timeliness.NOT_REPORTED
-    return Timeliness.ON_TIME if order.reported_at <= order.report_due else Timeliness.LATE
+    return Timeliness.ON_TIME if order.attended_at <= order.report_due else Timeliness.LATE
 
 
 def _rating(value: Any, field: str) -> int:

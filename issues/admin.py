@@ -27,7 +27,7 @@ from alleys.admin import ScopedAdminMixin, ScopedInlineMixin, request_scope
 from alleys.choices import HOLDER_ROLES
 from dispatch.chain import unit_label
 
-from . import admin_apiclients, admin_notifications  # noqa: F401 (register their admins)
+from . import admin_apiclients, admin_notifications, admin_visits  # noqa: F401 (register their admins)
 from .choices import OPEN_STATES
 from .models import Case, CaseEvent, CasePhoto
 from .privacy import handles_case, mask_name, mask_phone

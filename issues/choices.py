@@ -99,6 +99,10 @@ class EventKind(models.TextChoices):
     DEADLINE_WARNING = "deadline_warning", _("临期提醒")
     NOTE = "note", _("备注")
     COMMON_ISSUE = "common_issue", _("归入共性问题")
+    ATTENDANCE_CONFIRMED = "attendance_confirmed", _("社区确认到场报到")
+    ATTENDANCE_MISSED = "attendance_missed", _("部门未按约到场")
+    CONSULTED = "consulted", _("派单前征求意见")
+    CONSULTATION_ANSWERED = "consultation_answered", _("部门答复派单意见")
 
 
 class FeedbackSolved(models.TextChoices):
@@ -159,6 +163,40 @@ class OrderState(models.TextChoices):
 ACTIVE_ORDER_STATES: frozenset[str] = frozenset(
     {OrderState.DISPATCHED, OrderState.RECEIVED, OrderState.REPORTED, OrderState.REJECTED}
 )
+
+
+class AttendanceState(models.TextChoices):
+    """A department's announced visit to the whistling community (报到到场), as the community records it."""
+
+    PLANNED = "planned", _("待社区确认")
+    CONFIRMED = "confirmed", _("已到场")
+    MISSED = "missed", _("未按约到场")
+    CANCELLED = "cancelled", _("已取消")  # the order was withdrawn before the visit
+
+
+class ReportOutcome(models.TextChoices):
+    """Whether an order's report (报到) met its deadline: only a confirmed attendance counts."""
+
+    ON_TIME = "on_time", _("按时到场报到")
+    LATE = "late", _("逾期到场报到")
+    MISSED = "missed", _("未到场报到")
+    PENDING = "pending", _("待报到")
+
+
+class ConsultationState(models.TextChoices):
+    """A department asked for its opinion before dispatch (派单前征求意见)."""
+
+    PENDING = "pending", _("待答复")
+    ANSWERED = "answered", _("已答复")
+    LAPSED = "lapsed", _("未答复（已派单）")
+
+
+class ConsultationOpinion(models.TextChoices):
+    """A department's answer to a consultation."""
+
+    AGREE = "agree", _("同意承办")
+    OTHER_DEPARTMENT = "other_department", _("建议改由其他部门承办")
+    OTHER = "other", _("其他意见")
 
 
 class ExtensionState(models.TextChoices):

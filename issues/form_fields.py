@@ -57,3 +57,14 @@ def dispatchable_departments(user: Actor, area: Area) -> QuerySet[Department]:
     candidates = Department.objects.visible_to(user).filter(is_active=True).select_related("area")
     ids = [d.pk for d in candidates if may_receive_orders_from(d, area)]
     return Department.objects.filter(pk__in=ids).select_related("area").order_by("area__code", "name")
+
+
+def departments_dispatchable_from(area: Area) -> QuerySet[Department]:
+    """Every active department the organisation department of ``area`` may dispatch to, whoever asks.
+
+    A department answering a consultation suggests another department of the same dispatch level,
+    which it would not see through its own scope (a department sees only itself).
+    """
+    candidates = Department.objects.filter(is_active=True).select_related("area")
+    ids = [d.pk for d in candidates if may_receive_orders_from(d, area)]
+    return Department.objects.filter(pk__in=ids).select_related("area").order_by("area__code", "name")

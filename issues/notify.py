@@ -25,6 +25,7 @@ from django.core.mail import send_mail
 from django.db import connections, router, transaction
 from django.db.models import F, Model, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from alleys.choices import CODE_LENGTH, HOLDER_ROLES, AreaLevel, Role
 from alleys.models import Area, RoleAssignment
@@ -73,14 +74,21 @@ _TO_DEPARTMENT = {
     EventKind.VERIFY_FAILED,
     EventKind.REOPENED,
     EventKind.ORDER_WITHDRAWN,
+    EventKind.ATTENDANCE_CONFIRMED,  # its report now counts
+    EventKind.ATTENDANCE_MISSED,  # it must report again, with a new date
+    EventKind.CONSULTED,  # its opinion is asked before dispatch (data: department_ids)
 }
-# Events for the dispatching organisation department.
+# Events for the dispatching organisation department (or, before any order, the one named in the data).
 _TO_ORG = {
     EventKind.ORDER_REJECTED,
     EventKind.ORDER_OVERDUE,
     EventKind.ORDER_COMPLETED,
     EventKind.EXTENSION_DECIDED,
+    EventKind.ATTENDANCE_MISSED,
+    EventKind.CONSULTATION_ANSWERED,  # data: org_area_code
 }
+# Events whose data name people (who will come, who came): the inbox lists them (staff only).
+_WITH_PEOPLE = {EventKind.ORDER_REPORTED, EventKind.ATTENDANCE_CONFIRMED, EventKind.ATTENDANCE_MISSED}
 
 
 _suppressed = threading.local()
@@ -364,8 +372,13 @@ def _fan_out(event_ids: Iterable[int], facts: Sequence[Sequence[Any]] | None) ->
             if event.kind in _TO_ORG:
                 code = dispatcher_codes.get(order.dispatcher_area_id, "")
                 areas.append((code, frozenset({Role.DISTRICT_ORG, Role.CITY_ORG})))
-        elif event.kind in _TO_DEPARTMENT and event.data.get("department_ids"):
-            depts.extend(int(d) for d in event.data["department_ids"])
+        else:
+            if event.kind in _TO_DEPARTMENT and event.data.get("department_ids"):
+                depts.extend(int(d) for d in event.data["department_ids"])
+            if event.kind in _TO_ORG and event.data.get("org_area_code"):
+                areas.append(
+                    (str(event.data["org_area_code"]), frozenset({Role.DISTRICT_ORG, Role.CITY_ORG}))
+                )
         targets[event.pk] = (areas, depts)
         area_codes.update(code for code, _roles in areas if code)
         department_ids.update(depts)
@@ -562,6 +575,9 @@ def _message(event: _Event) -> tuple[str, str]:
     label = EventKind(event.kind).label if event.kind in _KINDS else event.kind
     title = f"[{label}] {event.category_name} · {event.alley_name}（{event.tracking_code}）"
     body = event.note[:_BODY_CHARS] if event.note else ""
+    if event.kind in _WITH_PEOPLE and event.data.get("people"):
+        people = gettext("人员：%(names)s") % {"names": "、".join(str(p) for p in event.data["people"])}
+        body = f"{body}\n{people}".strip()[: _BODY_CHARS + 200]
     return title[:200], body
 
 

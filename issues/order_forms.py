@@ -10,26 +10,36 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from alleys.models import Area, Department
 from alleys.people import Actor
+from issues.choices import ConsultationOpinion
 from issues.form_fields import (
     DepartmentChoiceField,
     DepartmentMultipleChoiceField,
     MultipleFileField,
+    departments_dispatchable_from,
     dispatchable_departments,
 )
-from issues.models import DispatchOrder
+from issues.models import Attendance, Consultation, DispatchOrder
 
 
 class EmptyForm(forms.Form):
     """An action with nothing to type (签收)."""
 
 
+MINUTE_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+def _moment_input() -> forms.DateTimeInput:
+    return forms.DateTimeInput(attrs={"type": "datetime-local"}, format=MINUTE_FORMAT)
+
+
 class ReportForm(forms.Form):
-    """报到: the responsible leader, the contact person and the work plan."""
+    """报到: the responsible leader, the contact person, the work plan, and who will come to the community when."""
 
     leader_name = forms.CharField(label=_("分管负责人"), required=False, max_length=50)
     contact_name = forms.CharField(label=_("联系人"), required=False, max_length=50)
@@ -37,15 +47,55 @@ class ReportForm(forms.Form):
         label=_("联系电话"), required=False, max_length=32, widget=forms.TextInput(attrs={"type": "tel"})
     )
     work_plan = forms.CharField(label=_("工作方案"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    visit_at = forms.DateTimeField(
+        label=_("约定到社区报到的时间"),
+        required=False,
+        widget=_moment_input(),
+        help_text=_("报到以社区确认部门到场为准：请在报到期限前到发起吹哨的社区。"),
+    )
+    visitors = forms.CharField(
+        label=_("到社区报到的人员"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("每行一人，或用逗号、顿号分隔；须有分管负责人或联系人。"),
+    )
 
     def __init__(self, *args: Any, order: DispatchOrder | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if order is not None and not self.is_bound:
-            # The department's own leader and contact are the usual answer.
+            # The department's own leader and contact are the usual answer, and the usual visitors.
             dept = order.department
-            self.initial.setdefault("leader_name", order.leader_name or dept.leader_name)
-            self.initial.setdefault("contact_name", order.contact_name or dept.contact_name)
+            leader = order.leader_name or dept.leader_name
+            contact = order.contact_name or dept.contact_name
+            self.initial.setdefault("leader_name", leader)
+            self.initial.setdefault("contact_name", contact)
             self.initial.setdefault("contact_phone", order.contact_phone or dept.contact_phone)
+            self.initial.setdefault("visitors", "\n".join(n for n in dict.fromkeys((leader, contact)) if n))
+
+
+class AttendanceConfirmForm(forms.Form):
+    """The community confirms the department came: when, who was there, and a note."""
+
+    attended_at = forms.DateTimeField(label=_("实际到场时间"), required=False, widget=_moment_input())
+    present = forms.CharField(
+        label=_("实际到场人员"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("每行一人，或用逗号、顿号分隔。"),
+    )
+    note = forms.CharField(label=_("说明"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, visit: Attendance | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if visit is not None and not self.is_bound:
+            self.initial.setdefault("attended_at", timezone.localtime(visit.planned_at))
+            self.initial.setdefault("present", "\n".join(visit.visitors))
+
+
+class AttendanceMissedForm(forms.Form):
+    """The community records that nobody came at the announced time."""
+
+    note = forms.CharField(label=_("说明"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class ProgressForm(forms.Form):
@@ -129,11 +179,68 @@ class DispatchForm(forms.Form):
         label=_("派单要求"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
 
-    def __init__(self, *args: Any, user: Actor, area: Area, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        user: Actor,
+        area: Area,
+        departments: QuerySet[Department] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        departments = dispatchable_departments(user, area)
+        departments = dispatchable_departments(user, area) if departments is None else departments
         self.fields["lead"].queryset = departments  # type: ignore[attr-defined]
         self.fields["cooperating"].queryset = departments  # type: ignore[attr-defined]
+
+
+class ConsultForm(forms.Form):
+    """派单前征求意见: the departments the organisation department means to dispatch to, and what it asks."""
+
+    departments = DepartmentMultipleChoiceField(
+        label=_("征求意见的部门"),
+        required=False,
+        queryset=Department.objects.none(),
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+        help_text=_("按住 Ctrl（Mac 上按 ⌘）可选择多个部门。"),
+    )
+    question = forms.CharField(
+        label=_("征求意见事项"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        user: Actor,
+        area: Area,
+        departments: QuerySet[Department] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        departments = dispatchable_departments(user, area) if departments is None else departments
+        self.fields["departments"].queryset = departments  # type: ignore[attr-defined]
+
+
+class ConsultationAnswerForm(forms.Form):
+    """A department's answer: agree, another department (which, and why), or another opinion."""
+
+    opinion = forms.ChoiceField(
+        label=_("意见"), choices=ConsultationOpinion.choices, widget=forms.RadioSelect, required=False
+    )
+    suggested_department = DepartmentChoiceField(
+        label=_("建议承办的部门"), required=False, queryset=Department.objects.none()
+    )
+    text = forms.CharField(
+        label=_("意见说明"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("建议改由其他部门或提出其他意见时，请说明理由。"),
+    )
+
+    def __init__(self, *args: Any, consultation: Consultation, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["suggested_department"].queryset = departments_dispatchable_from(  # type: ignore[attr-defined]
+            consultation.asker_area
+        ).exclude(pk=consultation.department_id)
 
 
 class CommonIssueForm(forms.Form):

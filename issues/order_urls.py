@@ -1,13 +1,14 @@
 """Staff URLs of the dispatch app, included by ``issues.urls`` into the ``staff`` namespace.
 
 ``urlpatterns`` is mounted under ``/staff/orders/``; ``staff_patterns`` sit directly
-under ``/staff/`` (dispatching a case, common issues).
+under ``/staff/`` (dispatching a case and consulting before it, consultations, common issues).
 """
 
 from __future__ import annotations
 
 from django.urls import path
 
+from . import consultation_views
 from . import order_views as views
 
 urlpatterns = [
@@ -18,6 +19,14 @@ urlpatterns = [
 
 staff_patterns = [
     path("dispatch/<int:case_id>/", views.dispatch_case, name="dispatch-case"),
+    path("dispatch/<int:case_id>/consult/", views.dispatch_consult, name="dispatch-consult"),
+    path("consultations/", consultation_views.consultation_list, name="consultation-list"),
+    path("consultations/<int:pk>/", consultation_views.consultation_detail, name="consultation-detail"),
+    path(
+        "consultations/<int:pk>/<slug:action>/",
+        consultation_views.consultation_action,
+        name="consultation-action",
+    ),
     path("common-issues/", views.common_issue_list, name="common-issue-list"),
     path("common-issues/<int:pk>/", views.common_issue_detail, name="common-issue-detail"),
 ]

@@ -16,7 +16,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -28,8 +28,26 @@ from alleys.people import Actor, SignedInRequest
 from alleys.scoping import Scope, scope_for
 from dispatch.chain import unit_label
 from dispatch.models import OrderSettings
-from issues.choices import ACTIVE_ORDER_STATES, OPEN_STATES, EventKind, ExtensionState, OrderState
-from issues.models import Case, CaseEvent, CommonIssue, DispatchOrder, ExtensionRequest
+from issues.choices import (
+    ACTIVE_ORDER_STATES,
+    OPEN_STATES,
+    AttendanceState,
+    ConsultationState,
+    EventKind,
+    ExtensionState,
+    OrderState,
+    ReportOutcome,
+)
+from issues.form_fields import dispatchable_departments
+from issues.models import (
+    Attendance,
+    Case,
+    CaseEvent,
+    CommonIssue,
+    Consultation,
+    DispatchOrder,
+    ExtensionRequest,
+)
 from issues.privacy import reporter_for
 from issues.selectors import is_org
 from issues.views import PAGE_SIZE, decorate_cases, decorate_orders
@@ -40,13 +58,17 @@ from issues.workflow import (
     TransitionForbidden,
     TransitionInvalid,
     allowed_transitions,
+    case_consult,
     case_dispatch,
     offered_order_transitions,
 )
 
 from .order_forms import (
+    AttendanceConfirmForm,
+    AttendanceMissedForm,
     CommonIssueForm,
     CompleteForm,
+    ConsultForm,
     DecisionForm,
     DispatchForm,
     EmptyForm,
@@ -57,6 +79,7 @@ from .order_forms import (
     RedispatchForm,
     ReportForm,
 )
+from .workflow.attendance import attendance_confirm, attendance_missed
 from .workflow.orders import (
     common_issue_create,
     common_issue_dispatch,
@@ -107,7 +130,26 @@ def _report(order: DispatchOrder, user: Any, form: Form) -> int:
         contact_name=data["contact_name"],
         contact_phone=data["contact_phone"],
         work_plan=data["work_plan"],
+        visit_at=data["visit_at"],
+        visitors=data["visitors"],
     ).pk
+
+
+def _attendance_confirm(order: DispatchOrder, user: Any, form: Form) -> int:
+    data = form.cleaned_data
+    attendance_confirm(
+        order=order.pk,
+        actor=user,
+        attended_at=data["attended_at"],
+        present=data["present"],
+        note=data["note"],
+    )
+    return order.pk
+
+
+def _attendance_missed(order: DispatchOrder, user: Any, form: Form) -> int:
+    attendance_missed(order=order.pk, actor=user, note=form.cleaned_data["note"])
+    return order.pk
 
 
 def _progress(order: DispatchOrder, user: Any, form: Form) -> int:
@@ -166,6 +208,8 @@ ORDER_ACTIONS: dict[str, OrderAction] = {
     for a in (
         OrderAction("receive", EmptyForm, _receive),
         OrderAction("report", ReportForm, _report),
+        OrderAction("attendance-confirm", AttendanceConfirmForm, _attendance_confirm),
+        OrderAction("attendance-missed", AttendanceMissedForm, _attendance_missed),
         OrderAction("progress", ProgressForm, _progress),
         OrderAction("complete", CompleteForm, _complete),
         OrderAction("reject", OrderRejectForm, _reject),
@@ -176,6 +220,14 @@ ORDER_ACTIONS: dict[str, OrderAction] = {
         OrderAction("insist", InsistForm, _insist),
     )
 }
+
+
+# What an order's page reads besides the order row (one query each).
+ORDER_PREFETCH = (
+    "extensions",
+    Prefetch("attendances", queryset=Attendance.objects.select_related("community")),
+    Prefetch("consultations", queryset=Consultation.objects.select_related("suggested_department")),
+)
 
 
 def _order_qs(user: Actor) -> Any:
@@ -194,6 +246,11 @@ def _order_qs(user: Actor) -> Any:
     )
 
 
+def _planned_visit(order: DispatchOrder) -> Attendance | None:
+    """The visit the department announced and the community has not yet recorded (prefetched)."""
+    return next((a for a in order.attendances.all() if a.state == AttendanceState.PLANNED), None)
+
+
 def _open_extension(order: DispatchOrder) -> ExtensionRequest | None:
     open_states = (ExtensionState.PENDING_COMMUNITY, ExtensionState.PENDING_ORG)
     return next((e for e in order.extensions.all() if e.state in open_states), None)
@@ -208,7 +265,8 @@ def _order_cases(order: DispatchOrder) -> list[Case]:
 
 def offered_actions(order: DispatchOrder, scope: Scope) -> list[str]:
     """The order actions to show this user (the services check again when they run)."""
-    return [t.name for t in offered_order_transitions(order, _open_extension(order), scope) if STAFF in t.via]
+    offered = offered_order_transitions(order, _open_extension(order), scope, _planned_visit(order))
+    return [t.name for t in offered if STAFF in t.via]
 
 
 def _action_form(name: str, order: DispatchOrder, user: Actor, data: Any = None, files: Any = None) -> Form:
@@ -220,6 +278,8 @@ def _action_form(name: str, order: DispatchOrder, user: Actor, data: Any = None,
         return RedispatchForm(order=order, user=user, **kwargs)
     if action.form_class is ReportForm:
         return ReportForm(order=order, **kwargs)
+    if action.form_class is AttendanceConfirmForm:
+        return AttendanceConfirmForm(visit=_planned_visit(order), **kwargs)
     return action.form_class(**kwargs)
 
 
@@ -269,7 +329,7 @@ def order_list(request: SignedInRequest) -> HttpResponse:
         qs = qs.filter(state__in=ACTIVE_ORDER_STATES)
     if request.GET.get("overdue") == "1":
         qs = qs.filter(
-            Q(reported_at__isnull=True, report_due__lte=now, state__in=ACTIVE_ORDER_STATES)
+            Q(attended_at__isnull=True, report_due__lte=now, state__in=ACTIVE_ORDER_STATES)
             | Q(completed_at__isnull=True, complete_due__lte=now, state__in=ACTIVE_ORDER_STATES)
         )
     mine = request.GET.get("mine") == "1"
@@ -293,7 +353,7 @@ def order_list(request: SignedInRequest) -> HttpResponse:
 @login_required
 def order_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     """One order: deadlines, report, extensions, its timeline, and the forms the user may use."""
-    order = get_object_or_404(_order_qs(request.user).prefetch_related("extensions"), pk=pk)
+    order = get_object_or_404(_order_qs(request.user).prefetch_related(*ORDER_PREFETCH), pk=pk)
     return _render_order(request, order)
 
 
@@ -342,6 +402,14 @@ def _render_order(
         "reporter": reporter_for(user, cases[0]) if order.case_id and cases else None,
         "extensions": list(order.extensions.all()),
         "pending_extension": _open_extension(order),
+        "attendances": list(order.attendances.all()),
+        "planned_visit": _planned_visit(order),
+        "report_outcome": ReportOutcome(
+            order.report_outcome(
+                now, no_show=any(a.state == AttendanceState.MISSED for a in order.attendances.all())
+            )
+        ),
+        "consultations": list(order.consultations.all()),
         "events": list(events.select_related("actor__staff_profile").order_by("at", "pk")),
         "siblings": siblings,
         "actions": actions,
@@ -355,7 +423,7 @@ def order_action(request: SignedInRequest, pk: int, action: str) -> HttpResponse
     """Run one order action through ``issues.workflow.orders`` and come back to the order."""
     if action not in ORDER_ACTIONS:
         raise Http404
-    order = get_object_or_404(_order_qs(request.user).prefetch_related("extensions"), pk=pk)
+    order = get_object_or_404(_order_qs(request.user).prefetch_related(*ORDER_PREFETCH), pk=pk)
     form = _action_form(action, order, request.user, data=request.POST, files=request.FILES)
     if not form.is_valid():
         return _render_order(request, order, bound=(action, form), status=400)
@@ -377,38 +445,100 @@ def order_action(request: SignedInRequest, pk: int, action: str) -> HttpResponse
 # --- dispatching a case ---------------------------------------------------------------------------
 
 
-@login_required
-def dispatch_case(request: SignedInRequest, case_id: int) -> HttpResponse:
-    """派单: the organisation department holding a case sends it to a lead and cooperating departments."""
-    user = request.user
-    case = get_object_or_404(
-        Case.objects.visible_to(user).select_related("category", "alley", "holder_area", "lead_department"),
+def _dispatch_case_of(request: SignedInRequest, case_id: int) -> Case:
+    return get_object_or_404(
+        Case.objects.visible_to(request.user).select_related(
+            "category", "alley", "holder_area", "lead_department"
+        ),
         pk=case_id,
     )
-    allowed = any(t.name == "dispatch" for t in allowed_transitions(case, user))
-    whistle = case.whistles.prefetch_related("departments").order_by("-at", "-pk").first()
-    suggested = list(whistle.departments.all()) if whistle is not None else []
-    status = 200
+
+
+@login_required
+def dispatch_case(request: SignedInRequest, case_id: int) -> HttpResponse:
+    """派单: the organisation department holding a case sends it to a lead and cooperating departments.
+
+    The page also shows the departments' answers to the consultation before dispatch, and the
+    form to ask them (``dispatch_consult``).
+    """
+    user = request.user
+    case = _dispatch_case_of(request, case_id)
     if request.method == "POST":
         form = DispatchForm(request.POST, user=user, area=case.holder_area)
-        if form.is_valid():
-            refused = _dispatch_from_form(request, form, partial(case_dispatch, case=case.pk))
-            if refused is None:
-                return redirect("staff:case-detail", pk=case.pk)
-            status = refused
-        else:
-            status = 400
+        if not form.is_valid():
+            return _render_dispatch(request, case, form=form, status=400)
+        refused = _dispatch_from_form(request, form, partial(case_dispatch, case=case.pk))
+        if refused is None:
+            return redirect("staff:case-detail", pk=case.pk)
+        return _render_dispatch(request, case, form=form, status=refused)
+    return _render_dispatch(request, case)
+
+
+@login_required
+@require_POST
+def dispatch_consult(request: SignedInRequest, case_id: int) -> HttpResponse:
+    """派单前征求意见: ask the proposed departments (``issues.workflow.case_consult``), back to the dispatch page."""
+    case = _dispatch_case_of(request, case_id)
+    form = ConsultForm(request.POST, user=request.user, area=case.holder_area)
+    if not form.is_valid():
+        return _render_dispatch(request, case, consult_form=form, status=400)
+    data = form.cleaned_data
+    try:
+        case_consult(
+            case=case.pk, actor=request.user, departments=list(data["departments"]), question=data["question"]
+        )
+    except (TransitionInvalid, TransitionForbidden) as exc:
+        _form_error(form, exc)
+        return _render_dispatch(
+            request, case, consult_form=form, status=403 if isinstance(exc, TransitionForbidden) else 400
+        )
+    except TransitionError as exc:
+        messages.warning(request, exc.message)
     else:
+        messages.success(request, _("已征求部门意见。"))
+    return redirect("staff:dispatch-case", case_id=case.pk)
+
+
+def _render_dispatch(
+    request: HttpRequest,
+    case: Case,
+    *,
+    form: Form | None = None,
+    consult_form: Form | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    user = request.user
+    now = timezone.now()
+    names = {t.name for t in allowed_transitions(case, user)}
+    whistle = case.whistles.prefetch_related("departments").order_by("-at", "-pk").first()
+    suggested = list(whistle.departments.all()) if whistle is not None else []
+    consultations = list(
+        case.consultations.select_related("department", "suggested_department").order_by("asked_at", "pk")
+    )
+    waiting = [c for c in consultations if c.state == ConsultationState.PENDING and c.answer_due > now]
+    # Both forms offer the same departments: worked out once.
+    departments = dispatchable_departments(user, case.holder_area)
+    if form is None:
         initial: dict[str, Any] = {}
         if suggested:
             initial = {"lead": suggested[0].pk, "cooperating": [d.pk for d in suggested[1:]]}
-        form = DispatchForm(initial=initial, user=user, area=case.holder_area)
-    [case] = decorate_cases([case], now=timezone.now())
+        form = DispatchForm(initial=initial, user=user, area=case.holder_area, departments=departments)
+    if consult_form is None and "consult" in names:
+        consult_form = ConsultForm(
+            initial={"departments": [d.pk for d in suggested]},
+            user=user,
+            area=case.holder_area,
+            departments=departments,
+        )
+    [case] = decorate_cases([case], now=now)
     context = {
         "nav": "orders",
         "case": case,
         "form": form,
-        "allowed": allowed,
+        "allowed": "dispatch" in names,
+        "consult_form": consult_form if "consult" in names or status != 200 else None,
+        "consultations": consultations,
+        "waiting_until": max((c.answer_due for c in waiting), default=None),
         "whistle": whistle,
         "suggested": suggested,
         "order_settings": OrderSettings.current(),

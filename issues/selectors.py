@@ -19,8 +19,24 @@ from alleys.choices import HOLDER_ROLES, AreaLevel, Role
 from alleys.people import Actor
 from alleys.scoping import Scope, scope_for
 
-from .choices import AWAITING_ACCEPT_STATES, OPEN_STATES, CaseState, ExtensionState, OrderState
-from .models import Case, CaseQuerySet, DispatchOrder, ExtensionRequest, PatrolLog
+from .choices import (
+    AWAITING_ACCEPT_STATES,
+    OPEN_STATES,
+    AttendanceState,
+    CaseState,
+    ConsultationState,
+    ExtensionState,
+    OrderState,
+)
+from .models import (
+    Attendance,
+    Case,
+    CaseQuerySet,
+    Consultation,
+    DispatchOrder,
+    ExtensionRequest,
+    PatrolLog,
+)
 
 # A holder sees in the to-do list what falls due within a day, besides the sweep's 80 % warning,
 # so a chief checking in the evening sees tomorrow morning's deadlines.
@@ -163,6 +179,8 @@ class OrderBlocks:
     rejected_orders: QuerySet[DispatchOrder]
     community_extensions: QuerySet[ExtensionRequest]
     org_extensions: QuerySet[ExtensionRequest]
+    community_visits: QuerySet[Attendance]
+    department_consultations: QuerySet[Consultation]
     counts: dict[str, int]
 
 
@@ -198,6 +216,27 @@ def extensions_for_community(scope: Scope) -> QuerySet[ExtensionRequest]:
     return qs.filter(pk__in=ids.values("pk"))
 
 
+def visits_for_community(scope: Scope) -> QuerySet[Attendance]:
+    """Visits departments announced to the user's community, waiting for its word (came, or did not)."""
+    qs = Attendance.objects.filter(state=AttendanceState.PLANNED)
+    if scope.is_global:
+        return qs
+    if not is_community_staff(scope):
+        return qs.none()
+    direct = community_q(scope, "order__case__alley__code")
+    via_issue = community_q(scope, "order__common_issue__cases__alley__code")
+    ids = Attendance.objects.filter(state=AttendanceState.PLANNED).filter(direct | via_issue)
+    return qs.filter(pk__in=ids.values("pk"))
+
+
+def consultations_for_department(scope: Scope) -> QuerySet[Consultation]:
+    """Opinions the user's departments were asked before a dispatch, still unanswered."""
+    qs = Consultation.objects.filter(state=ConsultationState.PENDING)
+    if scope.is_global:
+        return qs
+    return qs.filter(department_id__in=sorted(scope.department_ids))
+
+
 def extensions_for_org(scope: Scope) -> QuerySet[ExtensionRequest]:
     """Extension requests the community agreed to, waiting for the user's organisation department."""
     qs = ExtensionRequest.objects.filter(state=ExtensionState.PENDING_ORG)
@@ -213,12 +252,15 @@ def order_blocks(user: Actor, *, now: dt.datetime) -> OrderBlocks:
     rejected = rejected_for_org(scope)
     community_ext = extensions_for_community(scope)
     org_ext = extensions_for_org(scope)
+    visits = visits_for_community(scope)
+    consultations = consultations_for_department(scope)
+    department = scope.is_global or bool(scope.department_ids)
     counts = {
         **department_orders.aggregate(
             department_orders=Count("pk"),
             orders_overdue=Count(
                 "pk",
-                filter=Q(reported_at__isnull=True, report_due__lte=now)
+                filter=Q(attended_at__isnull=True, report_due__lte=now)
                 | Q(completed_at__isnull=True, complete_due__lte=now),
             ),
         ),
@@ -226,6 +268,8 @@ def order_blocks(user: Actor, *, now: dt.datetime) -> OrderBlocks:
         "rejected_orders": rejected.count() if is_org(scope) else 0,
         "community_extensions": community_ext.count() if is_community_staff(scope) else 0,
         "org_extensions": org_ext.count() if is_org(scope) else 0,
+        "community_visits": visits.count() if is_community_staff(scope) else 0,
+        "department_consultations": consultations.count() if department else 0,
     }
     ext_related = ("order", "order__department", "order__case", "order__case__alley", "order__common_issue")
     return OrderBlocks(
@@ -235,6 +279,10 @@ def order_blocks(user: Actor, *, now: dt.datetime) -> OrderBlocks:
         rejected_orders=rejected.select_related(*ORDER_RELATED).order_by("dispatched_at", "pk"),
         community_extensions=community_ext.select_related(*ext_related).order_by("requested_at", "pk"),
         org_extensions=org_ext.select_related(*ext_related).order_by("requested_at", "pk"),
+        community_visits=visits.select_related(*ext_related).order_by("planned_at", "pk"),
+        department_consultations=consultations.select_related(
+            "case", "case__category", "case__alley", "department"
+        ).order_by("answer_due", "pk"),
         counts={name: int(value or 0) for name, value in counts.items()},
     )
 

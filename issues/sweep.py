@@ -133,7 +133,7 @@ def _anything_due_sql(alias: str, with_feedback: bool) -> tuple[str, int]:
     earliest = [
         f"SELECT min(escalation_due) FROM {case} WHERE escalation_due IS NOT NULL AND state IN ({open_states})",  # noqa: S608
         f"SELECT min(warn_at) FROM {case} WHERE warn_at IS NOT NULL",  # noqa: S608
-        f"SELECT min(report_due) FROM {order} WHERE reported_at IS NULL AND report_overdue_at IS NULL AND state IN ({active})",  # noqa: S608
+        f"SELECT min(report_due) FROM {order} WHERE attended_at IS NULL AND report_overdue_at IS NULL AND state IN ({active})",  # noqa: S608
         f"SELECT min(complete_due) FROM {order} WHERE completed_at IS NULL AND complete_overdue_at IS NULL AND state IN ({active})",  # noqa: S608
         f"SELECT min(next_attempt_at) FROM {outbox}",  # noqa: S608
         f"SELECT min(next_attempt_at) FROM {delivery} WHERE next_attempt_at IS NOT NULL",  # noqa: S608
@@ -249,9 +249,10 @@ def _sweep_orders(
     now: dt.datetime, batch: int, dry_run: bool, result: SweepResult, say: Callable[[str], None]
 ) -> None:
     kinds = (
+        # The report deadline is met only by an attendance the community confirmed (issues.attendance).
         (
             "report",
-            Q(report_due__lte=now, reported_at__isnull=True, report_overdue_at__isnull=True),
+            Q(report_due__lte=now, attended_at__isnull=True, report_overdue_at__isnull=True),
             "report_overdue_at",
         ),
         (
@@ -282,9 +283,14 @@ def _sweep_orders(
                         commonissue_id__in={o.common_issue_id for o in common}
                     ).values_list("commonissue_id", "case_id"):
                         case_ids.setdefault(ci_id, []).append(case_id)
-                text = _("派单报到超时") if kind == "report" else _("派单办结超时")
                 events = []
                 for order in orders:
+                    if kind == "complete":
+                        text = _("派单办结超时")
+                    elif order.reported_at is not None:
+                        text = _("派单报到超时：已填报到社区的时间，社区尚未确认部门到场")
+                    else:
+                        text = _("派单报到超时")
                     targets = (
                         [order.case_id] if order.case_id else case_ids.get(order.common_issue_id or 0, [])
                     )

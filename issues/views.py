@@ -32,6 +32,7 @@ from alleys.scoping import scope_for
 from dispatch.chain import unit_label
 
 from . import selectors
+from .attendance import report_overdue
 from .choices import CaseSource, EventKind, FeedbackChannel, Light, PatrolKind
 from .forms import (
     CHECKLIST_LABELS,
@@ -70,7 +71,7 @@ from .workflow import (
 
 PAGE_SIZE = 50
 # Transitions whose page is elsewhere (the dispatch form lists departments and deadlines).
-LINKED_TRANSITIONS = {"dispatch": "staff:dispatch-case"}
+LINKED_TRANSITIONS = {"dispatch": "staff:dispatch-case", "consult": "staff:dispatch-case"}
 
 
 def _uid(request: HttpRequest) -> int:
@@ -106,7 +107,9 @@ def decorate_orders(orders: Iterable[DispatchOrder], *, now: dt.datetime) -> lis
     """Attach the overdue flags of an order's report and completion deadlines."""
     rows = list(orders)
     for order in rows:
-        order.report_late = order.reported_at is None and order.report_due <= now  # type: ignore[attr-defined]
+        order.report_late = report_overdue(  # type: ignore[attr-defined]
+            report_due=order.report_due, attended_at=order.attended_at, now=now
+        )
         order.complete_late = (  # type: ignore[attr-defined]
             order.completed_at is None and order.complete_due <= now and order.is_active
         )
@@ -193,6 +196,11 @@ def home(request: SignedInRequest) -> HttpResponse:
         "rejected_orders": decorate_orders(orders.rejected_orders[:limit], now=now) if roles["org"] else [],
         "community_extensions": list(orders.community_extensions[:limit]) if roles["community"] else [],
         "org_extensions": list(orders.org_extensions[:limit]) if roles["org"] else [],
+        # An empty block costs its count only.
+        "community_visits": list(orders.community_visits[:limit]) if counts["community_visits"] else [],
+        "department_consultations": list(orders.department_consultations[:limit])
+        if counts["department_consultations"]
+        else [],
         "evaluations": evaluations,
         "limit": limit,
         "can_patrol": logs_patrols(request.user),

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from alleys.choices import CODE_LENGTH, AreaLevel, DepartmentKind, Role, ServiceKind
@@ -498,6 +499,42 @@ def make_case(
         case.verified_at = now
     case.save()
     return case
+
+
+REPORT: dict[str, Any] = {
+    "leader_name": "王副局长",
+    "contact_name": "李科长",
+    "contact_phone": "0595-22000000",
+    "work_plan": "三日内完成清理并设置警示",
+}
+
+
+def report_in_person(
+    order: DispatchOrder,
+    *,
+    actor: Any,
+    community: Any,
+    now: dt.datetime | None = None,
+    attended_at: dt.datetime | None = None,
+    **report: Any,
+) -> DispatchOrder:
+    """The department reports (报到) and the whistling community confirms that it came.
+
+    Its visit is announced for ``now`` and made at ``attended_at`` (default: ``now``); the
+    report deadline counts only the confirmed attendance.
+    """
+    from issues.workflow.attendance import attendance_confirm
+    from issues.workflow.orders import order_report
+
+    moment = now or timezone.now()
+    values = {**REPORT, **report}
+    values.setdefault("visitors", [values["leader_name"], values["contact_name"]])
+    order_report(order=order, actor=actor, visit_at=moment, now=moment, **values)
+    came = attended_at or moment
+    attendance_confirm(
+        order=order, actor=community, attended_at=came, present=values["visitors"], now=max(came, moment)
+    )
+    return DispatchOrder.objects.get(pk=order.pk)
 
 
 def case_at(

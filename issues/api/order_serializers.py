@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from alleys.models import Department
 from core.api.base import VisiblePrimaryKeyField
-from issues.models import CommonIssue, DispatchOrder, ExtensionRequest
+from issues.choices import AttendanceState, ConsultationOpinion, ReportOutcome
+from issues.models import Attendance, CommonIssue, Consultation, DispatchOrder, ExtensionRequest
 
 
 class ExtensionSerializer(serializers.ModelSerializer[ExtensionRequest]):
@@ -34,6 +37,71 @@ class ExtensionSerializer(serializers.ModelSerializer[ExtensionRequest]):
         read_only_fields = fields
 
 
+class AttendanceSerializer(serializers.ModelSerializer[Attendance]):
+    """A visit the department announced (who, when) and what the whistling community recorded of it."""
+
+    state_label = serializers.CharField(source="get_state_display", read_only=True)
+    visitors = serializers.ListField(child=serializers.CharField(), read_only=True)
+    present = serializers.ListField(child=serializers.CharField(), read_only=True)
+    community: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = Attendance
+        fields = (
+            "id",
+            "state",
+            "state_label",
+            "planned_at",
+            "visitors",
+            "reported_at",
+            "attended_at",
+            "present",
+            "note",
+            "community",
+            "decided_at",
+        )
+        read_only_fields = fields
+
+
+class ConsultationSerializer(serializers.ModelSerializer[Consultation]):
+    """An opinion the organisation department asked of one department before it dispatched (派单前征求意见)."""
+
+    case_tracking_code = serializers.CharField(source="case.tracking_code", read_only=True)
+    department_name = serializers.CharField(source="department.name", read_only=True)
+    asker_area: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+    state_label = serializers.CharField(source="get_state_display", read_only=True)
+    opinion_label = serializers.CharField(source="get_opinion_display", read_only=True)
+    answered_late = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Consultation
+        fields = (
+            "id",
+            "case",
+            "case_tracking_code",
+            "department",
+            "department_name",
+            "asker_area",
+            "question",
+            "asked_at",
+            "answer_due",
+            "state",
+            "state_label",
+            "opinion",
+            "opinion_label",
+            "suggested_department",
+            "answer",
+            "answered_at",
+            "answered_late",
+            "order",
+        )
+        read_only_fields = fields
+
+
 class OrderSummarySerializer(serializers.ModelSerializer[DispatchOrder]):
     """An order as listed on its case."""
 
@@ -54,6 +122,7 @@ class OrderSummarySerializer(serializers.ModelSerializer[DispatchOrder]):
             "dispatched_at",
             "report_due",
             "reported_at",
+            "attended_at",
             "complete_due",
             "completed_at",
             "deadline_provisional",
@@ -69,8 +138,13 @@ class OrderSerializer(OrderSummarySerializer):
         slug_field="code", read_only=True
     )
     dispatcher_area_name = serializers.CharField(source="dispatcher_area.name", read_only=True)
-    report_on_time = serializers.BooleanField(read_only=True, allow_null=True)
+    report_on_time = serializers.BooleanField(
+        read_only=True, allow_null=True, help_text="社区确认的到场时间是否在报到期限内（未确认时为 null）"
+    )
+    report_outcome = serializers.SerializerMethodField(help_text="报到：按时到场、逾期到场、未到场或待报到")
     extensions = ExtensionSerializer(many=True, read_only=True)
+    attendances = AttendanceSerializer(many=True, read_only=True)
+    consultations = ConsultationSerializer(many=True, read_only=True, help_text="派单前该部门的意见")
 
     class Meta(OrderSummarySerializer.Meta):
         fields = (
@@ -83,6 +157,7 @@ class OrderSerializer(OrderSummarySerializer):
             "instructions",
             "received_at",
             "report_on_time",
+            "report_outcome",
             "leader_name",
             "contact_name",
             "contact_phone",
@@ -95,8 +170,15 @@ class OrderSerializer(OrderSummarySerializer):
             "withdrawn_at",
             "withdrawal_reason",
             "extensions",
+            "attendances",
+            "consultations",
         )
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=ReportOutcome.choices))
+    def get_report_outcome(self, obj: DispatchOrder) -> str:
+        no_show = any(a.state == AttendanceState.MISSED for a in obj.attendances.all())
+        return obj.report_outcome(timezone.now(), no_show=no_show)
 
 
 class CommonIssueSerializer(serializers.ModelSerializer[CommonIssue]):
@@ -132,12 +214,49 @@ class CommonIssueSerializer(serializers.ModelSerializer[CommonIssue]):
 
 
 class ReportInputSerializer(serializers.Serializer[Any]):
-    """报到: the responsible leader, the contact person and the work plan."""
+    """报到: the leader, the contact, the work plan, and who will come to the whistling community when."""
 
     leader_name = serializers.CharField(max_length=50)
     contact_name = serializers.CharField(max_length=50)
     contact_phone = serializers.CharField(max_length=32)
     work_plan = serializers.CharField(max_length=10000)
+    visit_at = serializers.DateTimeField(help_text="约定到社区报到的时间（报到以社区确认到场为准）")
+    visitors = serializers.ListField(
+        child=serializers.CharField(max_length=50),
+        min_length=1,
+        max_length=30,
+        help_text="到社区报到的人员，须有分管负责人或联系人",
+    )
+
+
+class AttendanceConfirmInputSerializer(serializers.Serializer[Any]):
+    """The whistling community confirms the department came: the actual time and the people present."""
+
+    attended_at = serializers.DateTimeField(help_text="实际到场时间（不晚于现在，不早于派单）")
+    present = serializers.ListField(child=serializers.CharField(max_length=50), min_length=1, max_length=30)
+    note = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+
+class OptionalNoteInputSerializer(serializers.Serializer[Any]):
+    """A note, which may be left out."""
+
+    note = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+
+class ConsultationAnswerInputSerializer(serializers.Serializer[Any]):
+    """A department's answer before dispatch: agree, another department (which, and why), or another opinion."""
+
+    opinion = serializers.ChoiceField(choices=ConsultationOpinion.choices)
+    # Any active department: the one answering sees only itself through its scope, and the names of
+    # departments are no secret; the service checks the suggestion.
+    suggested_department = serializers.PrimaryKeyRelatedField(
+        queryset=Department.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="建议承办的部门（opinion 为 other_department 时必填）",
+    )
+    text = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
 
 class OrderNoteInputSerializer(serializers.Serializer[Any]):

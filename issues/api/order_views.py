@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -23,15 +23,21 @@ from rest_framework.response import Response
 
 from core.api.base import ApiViewMixin, filter_backends
 from core.api.filters import AreaCodeFilterMixin, IdFilter
-from issues.choices import ACTIVE_ORDER_STATES, ExtensionState, OrderRole, OrderState
-from issues.models import CommonIssue, DispatchOrder, ExtensionRequest
+from issues.choices import ACTIVE_ORDER_STATES, ConsultationState, ExtensionState, OrderRole, OrderState
+from issues.models import Attendance, CommonIssue, Consultation, DispatchOrder, ExtensionRequest
 
+from ..workflow import attendance as attendance_services
+from ..workflow import consultations as consultation_services
 from ..workflow import orders as services
 from .order_serializers import (
+    AttendanceConfirmInputSerializer,
     CommonIssueSerializer,
     CommunityDecisionInputSerializer,
+    ConsultationAnswerInputSerializer,
+    ConsultationSerializer,
     ExtensionInputSerializer,
     ExtensionSerializer,
+    OptionalNoteInputSerializer,
     OrderCompleteInputSerializer,
     OrderNoteInputSerializer,
     OrderRejectInputSerializer,
@@ -55,6 +61,9 @@ class OrderFilter(AreaCodeFilterMixin, django_filters.FilterSet):
     )
     active = django_filters.BooleanFilter(method="filter_active", label=_("在办"))
     overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("报到或办结超时"))
+    attended = django_filters.BooleanFilter(
+        field_name="attended_at", lookup_expr="isnull", exclude=True, label=_("社区已确认到场报到")
+    )
 
     class Meta:
         model = DispatchOrder
@@ -91,7 +100,14 @@ class OrderViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet[DispatchOrder]):
         return (
             DispatchOrder.objects.visible_to(self.request.user)
             .select_related("department", "dispatcher_area", "case")
-            .prefetch_related("extensions")
+            .prefetch_related(
+                "extensions",
+                Prefetch("attendances", queryset=Attendance.objects.select_related("community")),
+                Prefetch(
+                    "consultations",
+                    queryset=Consultation.objects.select_related("case", "department", "asker_area"),
+                ),
+            )
         )
 
     def _visible_pk(self) -> int:
@@ -116,8 +132,11 @@ class OrderViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet[DispatchOrder]):
             values = dict(data.validated_data)
         return call(order=pk, actor=self.request.user, **values)
 
-    def _answer(self, order: DispatchOrder) -> Response:
-        fresh = self.get_queryset().get(pk=order.pk)
+    def _answer(self, result: Any) -> Response:
+        """The order as it now stands: the one the service returned (a redispatch makes a new one),
+        else the URL's (a visit's confirmation or no-show returns the visit)."""
+        pk = result.pk if isinstance(result, DispatchOrder) else self._visible_pk()
+        fresh = self.get_queryset().get(pk=pk)
         return Response(OrderSerializer(fresh, context=self.get_serializer_context()).data)
 
 
@@ -135,7 +154,19 @@ class ApiTransition:
 ORDER_API: dict[str, ApiTransition] = {
     "receive": ApiTransition(None, services.order_receive, "签收"),
     "report": ApiTransition(
-        ReportInputSerializer, services.order_report, "报到（分管负责人、联系人、工作方案）"
+        ReportInputSerializer,
+        services.order_report,
+        "报到（分管负责人、联系人、工作方案，约定到社区的时间和人员；以社区确认到场为准）",
+    ),
+    "attendance-confirm": ApiTransition(
+        AttendanceConfirmInputSerializer,
+        attendance_services.attendance_confirm,
+        "社区确认部门到场报到（实际时间、到场人员）",
+    ),
+    "attendance-missed": ApiTransition(
+        OptionalNoteInputSerializer,
+        attendance_services.attendance_missed,
+        "社区登记部门未按约到场（部门须重新报到）",
     ),
     "progress": ApiTransition(OrderNoteInputSerializer, services.order_progress, "填写办理进展"),
     "complete": ApiTransition(
@@ -164,13 +195,13 @@ def _order_action(name: str, spec: ApiTransition) -> Any:
             return self._answer(self._act(spec.input, spec.call))
 
         schema = _order_schema(spec.summary, spec.input)
-    act.__name__ = name
+    act.__name__ = name.replace("-", "_")
     return schema(action(detail=True, methods=["post"], url_path=name, url_name=name)(act))
 
 
 # The routes are written from the registry, so a transition cannot have a service and no route.
 for _name, _spec in ORDER_API.items():
-    setattr(OrderViewSet, _name, _order_action(_name, _spec))
+    setattr(OrderViewSet, _name.replace("-", "_"), _order_action(_name, _spec))
 
 
 class ExtensionFilter(django_filters.FilterSet):
@@ -269,3 +300,80 @@ class CommonIssueViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet[CommonIssue
             .select_related("coordinator_area")
             .prefetch_related("cases", "cooperating_departments")
         )
+
+
+# --- consultations before dispatch -----------------------------------------------------------------
+
+
+class ConsultationFilter(django_filters.FilterSet):
+    """Consultations by state, case and department."""
+
+    state = django_filters.MultipleChoiceFilter(choices=ConsultationState.choices, label=_("状态"))
+    case = IdFilter(field_name="case_id", label=_("案件"))
+    department = IdFilter(field_name="department_id", label=_("部门"))
+
+    class Meta:
+        model = Consultation
+        fields: list[str] = []
+
+
+@extend_schema_view(
+    list=extend_schema(summary="派单前征求意见", tags=["orders"]),
+    retrieve=extend_schema(summary="派单前征求意见", tags=["orders"]),
+)
+class ConsultationViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet[Consultation]):
+    """Opinions asked before dispatch: of the caller's departments, by the caller's organisation
+    department, or on cases in the caller's territory; the department asked answers."""
+
+    serializer_class = ConsultationSerializer
+    filterset_class = ConsultationFilter
+    filter_backends = filter_backends()
+    ordering_fields = ("asked_at", "answer_due", "id")
+    ordering = ("-asked_at", "-id")
+
+    def get_queryset(self) -> QuerySet[Consultation]:
+        return Consultation.objects.visible_to(self.request.user).select_related(
+            "case", "department", "asker_area"
+        )
+
+    def _answer(self, input_class: type[serializers.Serializer[Any]], call: Callable[..., Any]) -> Response:
+        try:
+            pk = int(self.kwargs["pk"])
+        except (TypeError, ValueError) as exc:
+            raise Http404 from exc
+        if not self.get_queryset().filter(pk=pk).exists():
+            raise Http404
+        data = input_class(data=self.request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        call(consultation=pk, actor=self.request.user, **data.validated_data)
+        return Response(ConsultationSerializer(self.get_queryset().get(pk=pk)).data)
+
+
+# Keyed by the table's names (issues.workflow.CONSULTATION_TRANSITIONS): POST /consultations/<id>/<url_path>/.
+CONSULTATION_API: dict[str, ApiTransition] = {
+    "consult-answer": ApiTransition(
+        ConsultationAnswerInputSerializer,
+        consultation_services.consultation_answer,
+        "部门答复派单意见（同意承办、建议改由其他部门或其他意见）",
+        url_path="answer",
+    ),
+}
+
+
+def _consultation_action(spec: ApiTransition) -> Any:
+    assert spec.input is not None
+    input_class = spec.input
+
+    def act(self: ConsultationViewSet, request: Request, pk: str | None = None) -> Response:
+        return self._answer(input_class, spec.call)
+
+    act.__name__ = spec.url_path.replace("-", "_")
+    routed = action(detail=True, methods=["post"], url_path=spec.url_path, url_name=spec.url_path)(act)
+    schema = extend_schema(
+        summary=spec.summary, request=input_class, responses={200: ConsultationSerializer}, tags=["orders"]
+    )
+    return schema(routed)
+
+
+for _name, _spec in CONSULTATION_API.items():
+    setattr(ConsultationViewSet, _spec.url_path.replace("-", "_"), _consultation_action(_spec))

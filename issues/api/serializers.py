@@ -379,6 +379,7 @@ def order_representation(order: DispatchOrder) -> dict[str, Any]:
         "dispatched_at": _when(order.dispatched_at),
         "report_due": _when(order.report_due),
         "reported_at": _when(order.reported_at),
+        "attended_at": _when(order.attended_at),
         "complete_due": _when(order.complete_due),
         "completed_at": _when(order.completed_at),
         "deadline_provisional": order.deadline_provisional,
@@ -547,6 +548,15 @@ class DispatchInputSerializer(serializers.Serializer[Any]):
         max_length=20,
     )
     instructions = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+
+class ConsultInputSerializer(serializers.Serializer[Any]):
+    """派单前征求意见: the departments the organisation department means to dispatch to, and what it asks."""
+
+    departments = serializers.ListField(
+        child=VisiblePrimaryKeyField(queryset=Department.objects.all()), min_length=1, max_length=20
+    )
+    question = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
 
 class ResolveInputSerializer(serializers.Serializer[Any]):

@@ -49,6 +49,7 @@ from .serializers import (
     CaseListSerializer,
     CategoryClassSerializer,
     CategoryTypeSerializer,
+    ConsultInputSerializer,
     DispatchInputSerializer,
     FeedbackInputSerializer,
     MergeInputSerializer,
@@ -193,6 +194,11 @@ CASE_API: dict[str, ApiTransition] = {
     "start": ApiTransition(NoteInputSerializer, workflow.case_start, "开始办理"),
     "whistle": ApiTransition(
         WhistleInputSerializer, workflow.case_whistle, "吹哨上报（街道吹哨须指定责任部门）"
+    ),
+    "consult": ApiTransition(
+        ConsultInputSerializer,
+        workflow.case_consult,
+        "派单前征求拟派部门意见（区/市委组织部；各部门的答复见 /consultations/）",
     ),
     "dispatch": ApiTransition(
         DispatchInputSerializer, workflow.case_dispatch, "派单（区/市委组织部）", method="dispatch_orders"

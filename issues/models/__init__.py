@@ -29,15 +29,20 @@ from .orders import (
     ExtensionRequest,
     Whistle,
 )
+from .visits import Attendance, AttendanceQuerySet, Consultation, ConsultationQuerySet
 
 __all__ = [
     "ApiClient",
+    "Attendance",
+    "AttendanceQuerySet",
     "Case",
     "CaseEvent",
     "CasePhoto",
     "CaseQuerySet",
     "CommonIssue",
     "CommonIssueQuerySet",
+    "Consultation",
+    "ConsultationQuerySet",
     "DispatchOrder",
     "DispatchOrderQuerySet",
     "ExtensionRequest",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -14,6 +16,7 @@ from alleys.models import Area, Department
 from alleys.people import Actor
 from alleys.scoping import scope_for
 
+from ..attendance import report_outcome
 from ..choices import (
     ACTIVE_ORDER_STATES,
     ExtensionState,
@@ -198,6 +201,12 @@ class DispatchOrder(models.Model):
         default=False,
         help_text=_("期限涉及尚未公布节假日安排的年份，按法定节假日推算，公布后自动重算。"),
     )
+    attended_at = models.DateTimeField(
+        _("到场报到时间"),
+        null=True,
+        blank=True,
+        help_text=_("社区确认的部门实际到场时间；报到期限只以它为准。"),
+    )
     report_overdue_at = models.DateTimeField(_("报到超时标记"), null=True, blank=True)
     complete_overdue_at = models.DateTimeField(_("办结超时标记"), null=True, blank=True)
     replaced_by = models.ForeignKey(
@@ -215,13 +224,14 @@ class DispatchOrder(models.Model):
         verbose_name_plural = _("派单")
         ordering = ["-dispatched_at", "-id"]
         indexes = [
-            # Only active orders are pending: a withdrawn order (its case ended, or redispatched)
-            # is never due again, and the sweep's idle check reads these indexes' first entries.
+            # The sweep's overdue reports: an active order with no attendance the community
+            # confirmed, not yet flagged. A withdrawn order (its case ended, or redispatched) is
+            # never due again; the sweep's idle check reads these indexes' first entries.
             models.Index(
                 fields=["report_due"],
-                name="order_report_pending",
+                name="order_attendance_pending",
                 condition=Q(
-                    reported_at__isnull=True,
+                    attended_at__isnull=True,
                     report_overdue_at__isnull=True,
                     state__in=sorted(ACTIVE_ORDER_STATES),
                 ),
@@ -253,9 +263,16 @@ class DispatchOrder(models.Model):
 
     @property
     def report_on_time(self) -> bool | None:
-        if self.reported_at is None:
+        """Whether the confirmed attendance met the report deadline (None: no attendance confirmed yet)."""
+        if self.attended_at is None:
             return None
-        return self.reported_at <= self.report_due
+        return self.attended_at <= self.report_due
+
+    def report_outcome(self, now: dt.datetime, *, no_show: bool = False) -> str:
+        """On time, late, missed or pending (``issues.attendance``); ``no_show``: a no-show is on record."""
+        return report_outcome(
+            report_due=self.report_due, attended_at=self.attended_at, no_show=no_show, now=now
+        )
 
 
 class ExtensionRequest(models.Model):

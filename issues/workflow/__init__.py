@@ -13,10 +13,12 @@ call these functions; none re-implements a check. Each function
 An illegal call raises ``TransitionError`` (or its subclass ``TransitionForbidden``)
 with a message for the user, and changes nothing.
 
-Its modules: ``rules`` (the transition table for cases, orders and extensions: states, who,
-what each needs, the next state; and the one ``check`` every service calls), ``events`` (the timeline
-and notifications), ``cases`` (the transitions) and ``bulk`` (transitions over claimed rows: the one
-escalation writer, which ``case_escalate`` and the sweep both call).
+Its modules: ``rules`` (the transition table for cases, orders, extensions, visits and
+consultations: states, who, what each needs, the next state; and the one ``check`` every service
+calls), ``events`` (the timeline and notifications), ``cases`` (the transitions), ``orders`` (the
+department orders), ``attendance`` (the community confirms a department's visit or records a
+no-show), ``consultations`` (opinions asked before dispatch) and ``bulk`` (transitions over claimed
+rows: the one escalation writer, which ``case_escalate`` and the sweep both call).
 """
 
 from __future__ import annotations
@@ -45,10 +47,14 @@ from .cases import (
     submissions_prune,
     submitted_case,
 )
+from .consultations import case_consult
 from .events import actor_label, lock_for_transition, record_event, stored
 from .rules import (
     API,
+    ATTENDANCE,
     CASE,
+    CONSULTATION,
+    CONSULTATION_TRANSITIONS,
     EXTENSION,
     OPEN,
     ORDER,
@@ -67,11 +73,14 @@ from .rules import (
     allowed_transitions,
     check,
     is_above_holder,
+    is_attendance_community,
     is_case_department,
     is_community_of,
+    is_consulted_department,
     is_extension_community,
     is_extension_dispatcher,
     is_holder,
+    is_order_community,
     is_order_department,
     is_order_dispatcher,
     is_supervisor,
@@ -82,7 +91,10 @@ from .rules import (
 
 __all__ = [
     "API",
+    "ATTENDANCE",
     "CASE",
+    "CONSULTATION",
+    "CONSULTATION_TRANSITIONS",
     "EXTENSION",
     "OPEN",
     "ORDER",
@@ -105,6 +117,7 @@ __all__ = [
     "case_accept",
     "case_chase",
     "case_close",
+    "case_consult",
     "case_dispatch",
     "case_dispatched_with_common_issue",
     "case_escalate",
@@ -123,11 +136,14 @@ __all__ = [
     "cases_escalate_claimed",
     "check",
     "is_above_holder",
+    "is_attendance_community",
     "is_case_department",
     "is_community_of",
+    "is_consulted_department",
     "is_extension_community",
     "is_extension_dispatcher",
     "is_holder",
+    "is_order_community",
     "is_order_department",
     "is_order_dispatcher",
     "is_supervisor",

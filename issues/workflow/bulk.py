@@ -18,8 +18,8 @@ from alleys.choices import AreaLevel
 from alleys.people import Member
 from core.bulk_sql import insert_new, update_rows
 
-from ..choices import AWAITING_ACCEPT_STATES, FINAL_STATES, EventKind, Urgency
-from ..models import Case, CaseEvent, CommonIssue, DispatchOrder, ExtensionRequest
+from ..choices import AWAITING_ACCEPT_STATES, FINAL_STATES, AttendanceState, EventKind, Urgency
+from ..models import Attendance, Case, CaseEvent, CommonIssue, DispatchOrder, ExtensionRequest
 from .events import (
     new_event,
     notify_event_ids,
@@ -395,6 +395,10 @@ def orders_settle_for_cases(
     extensions = ORDER_TRANSITIONS["extension-withdraw"]
     ExtensionRequest.objects.filter(order_id__in=ids, state__in=extensions.sources).update(
         state=extensions.next_state, decision_note=reason
+    )
+    # A visit announced for a withdrawn order will not be made: nobody is to confirm it.
+    Attendance.objects.filter(order_id__in=ids, state=AttendanceState.PLANNED).update(
+        state=AttendanceState.CANCELLED, decided_at=now
     )
     served: dict[int, list[int]] = {}
     settled_issues = {o.common_issue_id for o in orders if o.common_issue_id}

@@ -28,6 +28,7 @@ from ..choices import (
 )
 from ..models import Case, CaseEvent, Feedback, Submission
 from .bulk import CASE_CLOSED_REASON, ClaimedCase, cases_escalate_claimed, orders_settle_for_cases
+from .consultations import awaiting_answers, carry_onto_orders
 from .events import (
     actor_label,
     attach_photos,
@@ -814,6 +815,7 @@ def case_dispatch(
                 )
         if case.orders.filter(state__in=active_order_states()).exists():
             raise TransitionError(_("该案件已有在办派单，如需调整请使用改派。"))
+        awaiting_answers(case, now=now)  # refuses while an asked department may still answer
         before = case.state
         own_supervision = not _reviewed_below(case)
         orders = create_orders(
@@ -826,6 +828,7 @@ def case_dispatch(
             actor=actor,
             now=now,
         )
+        consulted = carry_onto_orders(case, orders, now=now)
         case.state = S.ACCEPTED if before in (S.SUBMITTED, S.REOPENED) else before
         case.accepted_at = case.accepted_at or now
         case.lead_department = lead
@@ -855,6 +858,7 @@ def case_dispatch(
                 "order_ids": [o.pk for o in orders],
                 "department_ids": [lead.pk, *[d.pk for d in coop]],
                 "own_supervision": own_supervision,
+                **({"consultation_ids": consulted} if consulted else {}),
             },
         )
         notify_after_commit(event)

@@ -1,5 +1,8 @@
 """The department-order state machine: receive, report (报到), progress, complete, reject, extend.
 
+A report announces who will come to the whistling community and when (a planned ``Attendance``);
+the community's confirmation or no-show is ``issues.workflow.attendance``.
+
 An order belongs to one department (lead or cooperating) and either one case or one
 common issue. Its events go onto the timelines of the cases it serves. Where an
 order changes the case (the lead department completes), this module calls the case
@@ -32,7 +35,7 @@ from issues.choices import (
     OrderRole,
     OrderState,
 )
-from issues.models import Case, CaseEvent, CommonIssue, DispatchOrder, ExtensionRequest
+from issues.models import Attendance, Case, CaseEvent, CommonIssue, DispatchOrder, ExtensionRequest
 from issues.workflow import (
     ORDER_TRANSITIONS,
     TransitionError,
@@ -173,14 +176,28 @@ def order_report(
     contact_name: str,
     contact_phone: str,
     work_plan: str,
+    visit_at: dt.datetime | None,
+    visitors: Sequence[str],
     now: dt.datetime | None = None,
 ) -> DispatchOrder:
-    """报到: the department names its responsible leader and contact and files its work plan."""
+    """报到: the department names its leader and contact, files its work plan, and says who will come when.
+
+    The visit (an ``Attendance``, planned) is what the whistling community then confirms or
+    records as missed (``issues.workflow.attendance``); only a confirmed attendance meets the
+    report deadline. After a no-show the order is back at "received" and is reported again.
+    """
     now = moment(now)
     leader_name = require_text(leader_name, "leader_name", _("请填写分管负责人。"))
     contact_name = require_text(contact_name, "contact_name", _("请填写联系人。"))
     contact_phone = require_text(contact_phone, "contact_phone", _("请填写联系电话。"))
     work_plan = require_text(work_plan, "work_plan", _("请填写工作方案。"))
+    people = clean_names(visitors, "visitors", _("请填写到社区报到的人员。"))
+    if leader_name not in people and contact_name not in people:
+        raise TransitionInvalid(_("到社区报到的人员中须有分管负责人或联系人。"), field="visitors")
+    if visit_at is None:
+        raise TransitionInvalid(_("请填写到社区报到的时间。"), field="visit_at")
+    if visit_at < now.replace(second=0, microsecond=0):
+        raise TransitionInvalid(_("约定到社区报到的时间不能早于现在。"), field="visit_at")
     with transaction.atomic():
         order = lock_order(order)
         transition = check(ORDER_TRANSITIONS["report"], order, actor)
@@ -190,15 +207,28 @@ def order_report(
         order.leader_name, order.contact_name, order.contact_phone = leader_name, contact_name, contact_phone
         order.work_plan = work_plan
         order.save()
-        on_time = now <= order.report_due
+        try:
+            with transaction.atomic():
+                visit = Attendance.objects.create(
+                    order=order, planned_at=visit_at, visitors=people, reported_by=actor, reported_at=now
+                )
+        except IntegrityError as exc:  # a visit is still planned (the state check makes this a race)
+            raise TransitionError(_order_just_changed()) from exc
+        when = timezone.localtime(visit_at).strftime("%Y-%m-%d %H:%M")
+        plan = (
+            stored(gettext_noop("约定 %(when)s 到社区报到（晚于报到期限）。"), when=when)
+            if visit_at > order.report_due
+            else stored(gettext_noop("约定 %(when)s 到社区报到。"), when=when)
+        )
+        # The names go to staff only (the timeline's data, the inbox); the public line says when.
         events = _events(
             order,
             EventKind.ORDER_REPORTED,
             label=_department_label(order),
             actor=actor,
             now=now,
-            note=work_plan,
-            data={"on_time": on_time},
+            note=f"{plan}\n{work_plan}",
+            data={"attendance_id": visit.pk, "visit_at": visit_at.isoformat(), "people": people},
         )
         if order.role == OrderRole.LEAD:
             for case in _cases_of(order):
@@ -620,6 +650,22 @@ def _check_departments(departments: Sequence[Department], org_area: Area) -> Non
             raise TransitionInvalid(_("部门“%(name)s”已停用。") % {"name": dept.name}, field="lead")
         if not may_receive_orders_from(dept, org_area):
             raise TransitionInvalid(_("“%(name)s”不属于本级派单范围。") % {"name": dept.name}, field="lead")
+
+
+def clean_names(names: Sequence[str] | str, field: str, message: str) -> list[str]:
+    """People's names as typed (one per line, or separated by commas or 、, in one text or several), each once."""
+    texts = [names] if isinstance(names, str) else list(names)
+    parts = [
+        part.strip()
+        for text in texts
+        for part in str(text or "").replace("，", ",").replace("、", ",").replace("\n", ",").split(",")
+    ]
+    cleaned = list(dict.fromkeys(p for p in parts if p))
+    if not cleaned:
+        raise TransitionInvalid(message, field=field)
+    if len(cleaned) > 30 or any(len(n) > 50 for n in cleaned):
+        raise TransitionInvalid(_("人员名单过长：最多 30 人，每人不超过 50 个字。"), field=field)
+    return cleaned
 
 
 def _org_area_of(actor: Member) -> Area | None:

@@ -20,12 +20,22 @@ from alleys.people import Actor
 from alleys.scoping import Scope, scope_for
 from core.errors import ActionForbidden, ActionInvalid, ActionRefused
 
-from ..choices import ACTIVE_ORDER_STATES, CaseState, ExtensionState, OrderState
+from ..choices import (
+    ACTIVE_ORDER_STATES,
+    AttendanceState,
+    CaseState,
+    ConsultationOpinion,
+    ConsultationState,
+    ExtensionState,
+    OrderState,
+)
 from ..models import Case
 
 S = CaseState
 OS = OrderState
 ES = ExtensionState
+AS = AttendanceState
+CS = ConsultationState
 
 
 class TransitionError(ActionRefused):
@@ -54,6 +64,8 @@ SYSTEM = "system"  # the sweep, or another service as a consequence of its own t
 CASE = "case"
 ORDER = "order"
 EXTENSION = "extension"
+ATTENDANCE = "attendance"  # a visit the department announced in its report (报到到场)
+CONSULTATION = "consultation"  # one department asked its opinion before dispatch (征求意见)
 
 # In ``Transition.to``: the subject keeps the state it had.
 SAME = ""
@@ -248,6 +260,18 @@ TRANSITIONS: dict[str, Transition] = {
             note="the sweep, once per case and tier, when the deadline passed (batch: cases_escalate_claimed)",
         ),
         _case(
+            "consult",
+            gettext_lazy("派单前征求意见"),
+            OPEN,
+            is_holder,
+            gettext_lazy("区/市委组织部"),
+            to=(),
+            needs=(Need("departments"), Need("question", "optional")),
+            note="district or city tier, before dispatch; each department asked has "
+            "OrderSettings.consult_days working days to answer (consult-answer); "
+            "dispatch waits for the answers until then, never after",
+        ),
+        _case(
             "dispatch",
             gettext_lazy("派单"),
             OPEN,
@@ -255,7 +279,8 @@ TRANSITIONS: dict[str, Transition] = {
             gettext_lazy("区/市委组织部"),
             to=(S.ACCEPTED, SAME),
             needs=(Need("lead"), Need("cooperating", "optional")),
-            note="district or city tier, once; accepted if not yet; writes the orders; without the street's review naming departments (or the district's whistle to the city) it is the org department's own supervision",
+            note="district or city tier, once; refused while a consultation awaits an answer within "
+            "its deadline; the answers go onto the orders (unanswered ones lapse); accepted if not yet; writes the orders; without the street's review naming departments (or the district's whistle to the city) it is the org department's own supervision",
         ),
         _case(
             "resolve",
@@ -377,10 +402,25 @@ def is_order_dispatcher(scope: Scope, order: Any) -> bool:
     return scope.holds_tier(area.level, area.code)
 
 
+def is_order_community(scope: Scope, order: Any) -> bool:
+    """Staff of a community whose case the order serves (the community that whistled)."""
+    roles = frozenset({Role.COMMUNITY_STAFF})
+    return any(scope.has_role_over(roles, case.alley.code) for case in order_cases(order))
+
+
 def is_extension_community(scope: Scope, extension: Any) -> bool:
     """Staff of a community whose case the extended order serves (the community that whistled)."""
-    roles = frozenset({Role.COMMUNITY_STAFF})
-    return any(scope.has_role_over(roles, case.alley.code) for case in order_cases(extension.order))
+    return is_order_community(scope, extension.order)
+
+
+def is_attendance_community(scope: Scope, attendance: Any) -> bool:
+    """Staff of a community whose case the visiting department's order serves: they say whether it came."""
+    return is_order_community(scope, attendance.order)
+
+
+def is_consulted_department(scope: Scope, consultation: Any) -> bool:
+    """Staff of the department whose opinion the organisation department asked."""
+    return scope.in_department(consultation.department_id)
 
 
 def is_extension_dispatcher(scope: Scope, extension: Any) -> bool:
@@ -436,8 +476,49 @@ ORDER_TRANSITIONS: dict[str, Transition] = {
             gettext_lazy("报到"),
             frozenset({OS.DISPATCHED, OS.RECEIVED}),
             to=(OS.REPORTED,),
-            needs=(Need("leader_name"), Need("contact_name"), Need("contact_phone"), Need("work_plan")),
-            note="the lead's report starts its case(s) (mark-in-progress)",
+            needs=(
+                Need("leader_name"),
+                Need("contact_name"),
+                Need("contact_phone"),
+                Need("work_plan"),
+                Need("visit_at"),
+                Need("visitors", "the leader or the contact among them"),
+            ),
+            note="announces who will come to the whistling community and when (a planned Attendance); "
+            "the report deadline is met only when the community confirms they came; "
+            "the lead's report starts its case(s) (mark-in-progress)",
+        ),
+        Transition(
+            "attendance-confirm",
+            gettext_lazy("确认到场报到"),
+            frozenset({AS.PLANNED}),
+            is_attendance_community,
+            gettext_lazy("发起吹哨的社区"),
+            to=(AS.CONFIRMED,),
+            needs=(Need("attended_at"), Need("present"), Need("note", "optional")),
+            service="issues.workflow.attendance.attendance_confirm",
+            subject=ATTENDANCE,
+            note="the actual time (not in the future, not before the dispatch) is the order's attended_at, "
+            "which alone meets report_due; the department is told",
+            refused=gettext_lazy("该到场安排已登记（%(state)s）。请刷新后查看。"),
+            forbidden=gettext_lazy("只有发起吹哨的社区可以确认部门是否到场。"),
+            who_first=True,
+        ),
+        Transition(
+            "attendance-missed",
+            gettext_lazy("登记未到场"),
+            frozenset({AS.PLANNED}),
+            is_attendance_community,
+            gettext_lazy("发起吹哨的社区"),
+            to=(AS.MISSED,),
+            needs=(Need("note", "optional"),),
+            service="issues.workflow.attendance.attendance_missed",
+            subject=ATTENDANCE,
+            note="once the announced time has passed; a reported order goes back to received: the "
+            "department reports again with a new date; the organisation department is told",
+            refused=gettext_lazy("该到场安排已登记（%(state)s）。请刷新后查看。"),
+            forbidden=gettext_lazy("只有发起吹哨的社区可以确认部门是否到场。"),
+            who_first=True,
         ),
         _order(
             "progress",
@@ -562,15 +643,18 @@ ORDER_TRANSITIONS: dict[str, Transition] = {
 }
 
 
-def offered_order_transitions(order: Any, pending: Any, scope: Scope) -> list[Transition]:
-    """The order's actions (and its pending extension's) this user may take now: the buttons.
+def offered_order_transitions(
+    order: Any, pending: Any, scope: Scope, planned: Any = None
+) -> list[Transition]:
+    """The order's actions (and its pending extension's, its planned visit's) this user may take now: the buttons.
 
     ``pending`` is the order's open extension request, if any; a second cannot be asked for
-    while it is open.
+    while it is open. ``planned`` is the visit the department announced and the community has
+    not yet confirmed or recorded as missed, if any.
     """
     result = []
     for transition in ORDER_TRANSITIONS.values():
-        subject = pending if transition.subject == EXTENSION else order
+        subject = {EXTENSION: pending, ATTENDANCE: planned}.get(transition.subject, order)
         if not transition.via & {STAFF, API} or subject is None or subject.state not in transition.sources:
             continue
         if transition.name == "extension" and pending is not None:
@@ -587,7 +671,7 @@ def allowed_transitions(case: Case, user: Actor | None) -> list[Transition]:
     for transition in TRANSITIONS.values():
         if not transition.via & {STAFF, API} or case.state not in transition.sources:
             continue
-        if transition.name == "dispatch" and (
+        if transition.name in ("dispatch", "consult") and (
             case.tier not in (AreaLevel.DISTRICT, AreaLevel.CITY) or case.lead_department_id
         ):
             continue  # dispatched once; a rejected order is re-dispatched from the order
@@ -600,6 +684,35 @@ def allowed_transitions(case: Case, user: Actor | None) -> list[Transition]:
         if transition.who(scope, case):
             result.append(transition)
     return result
+
+
+# --- consultations before dispatch ----------------------------------------------------------------
+
+CONSULTATION_TRANSITIONS: dict[str, Transition] = {
+    t.name: t
+    for t in (
+        Transition(
+            "consult-answer",
+            gettext_lazy("答复派单意见"),
+            frozenset({CS.PENDING}),
+            is_consulted_department,
+            gettext_lazy("被征求意见的部门"),
+            to=(CS.ANSWERED,),
+            needs=(
+                Need("opinion"),
+                Need("suggested_department", f"when {ConsultationOpinion.OTHER_DEPARTMENT.value}"),
+                Need("text", f"unless {ConsultationOpinion.AGREE.value}"),
+            ),
+            service="issues.workflow.consultations.consultation_answer",
+            subject=CONSULTATION,
+            note="also after the deadline, until the dispatch (then an unanswered one lapses); "
+            "the organisation department is told",
+            refused=gettext_lazy("该征求意见当前为“%(state)s”，不能再答复。"),
+            forbidden=gettext_lazy("只有被征求意见的部门可以答复。"),
+            who_first=True,
+        ),
+    )
+}
 
 
 def may_receive_orders_from(department: Any, org_area: Any) -> bool:

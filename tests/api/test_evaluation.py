@@ -18,8 +18,8 @@ from evaluation import rates
 from evaluation.models import DepartmentEvaluation
 from issues.models import Case, DispatchOrder
 from issues.workflow import case_accept, case_dispatch, case_feedback, case_resolve, case_verify
-from issues.workflow.orders import order_complete, order_receive, order_report
-from tests.factories import MONDAY, make_case
+from issues.workflow.orders import order_complete, order_receive
+from tests.factories import MONDAY, make_case, report_in_person
 
 pytestmark = pytest.mark.django_db
 
@@ -33,14 +33,7 @@ def completed_order(world: Any, *, verify: bool = True) -> DispatchOrder:
     case_dispatch(case=case, actor=world.district_officer, lead=world.dept_lead)
     order = DispatchOrder.objects.get(case=case)
     order_receive(order=order, actor=world.lead_contact)
-    order_report(
-        order=order,
-        actor=world.lead_contact,
-        leader_name="王",
-        contact_name="李",
-        contact_phone="1",
-        work_plan="p",
-    )
+    report_in_person(order, actor=world.lead_contact, community=world.community_worker_x)
     order_complete(order=order, actor=world.lead_contact, note="完成")
     if verify:
         case_verify(case=case, actor=world.community_worker_x, passed=True)

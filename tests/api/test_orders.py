@@ -104,15 +104,30 @@ def test_the_department_runs_its_order_to_completion(world: Any, api_as: Api, di
     assert client.post(f"{url}receive/").status_code == 409
     missing = client.post(f"{url}report/", {"leader_name": "王局"}, format="json")
     assert missing.status_code == 400
-    assert set(missing.json()["error"]["fields"]) == {"contact_name", "contact_phone", "work_plan"}
+    assert set(missing.json()["error"]["fields"]) == {
+        "contact_name",
+        "contact_phone",
+        "work_plan",
+        "visit_at",
+        "visitors",
+    }
     report = {
         "leader_name": "王局",
         "contact_name": "李科",
         "contact_phone": "0595-1234567",
         "work_plan": "三日内整改",
+        "visit_at": (timezone.now() + dt.timedelta(days=1)).isoformat(),
+        "visitors": ["王局", "李科"],
     }
     body = client.post(f"{url}report/", report, format="json").json()
-    assert (body["state"], body["leader_name"], body["report_on_time"]) == ("reported", "王局", True)
+    # Filed, not yet attended: the report counts once the community confirms the visit.
+    assert (body["state"], body["leader_name"], body["report_on_time"], body["report_outcome"]) == (
+        "reported",
+        "王局",
+        None,
+        "pending",
+    )
+    assert [a["state"] for a in body["attendances"]] == ["planned"]
     dispatched.refresh_from_db()
     assert dispatched.state == "in_progress"
     assert client.post(f"{url}progress/", {"note": "已进场施工"}, format="json").status_code == 200
@@ -220,6 +235,8 @@ def reported(world: Any, dispatched: Case) -> DispatchOrder:
         contact_name="李",
         contact_phone="1",
         work_plan="p",
+        visit_at=timezone.now() + dt.timedelta(days=1),
+        visitors=["王"],
     )
     lead.refresh_from_db()
     return lead

@@ -251,6 +251,8 @@ def test_a_not_solved_answer_tells_the_lead_department_to_resume(
         contact_name="李",
         contact_phone="0595-1",
         work_plan="清理",
+        visit_at=MONDAY,
+        visitors=["王"],
         now=MONDAY,
     )
     order_complete(order=order, actor=world.lead_contact, note="已清理", now=MONDAY)

@@ -21,6 +21,7 @@ from issues.workflow import (
     case_verify,
     case_whistle,
 )
+from issues.workflow.attendance import attendance_confirm
 from issues.workflow.orders import (
     common_issue_create,
     common_issue_dispatch,
@@ -68,6 +69,8 @@ def report(order: DispatchOrder, actor: Any, *, now: dt.datetime = LATER) -> Dis
         contact_name="李科长",
         contact_phone="0595-22000000",
         work_plan="三日内完成清理并设置警示",
+        visit_at=now,
+        visitors=["王副局长"],
         now=now,
     )
 
@@ -198,7 +201,7 @@ def test_dispatch_creates_lead_and_cooperating_orders_with_deadlines(world: Worl
     assert (lead.state, lead.dispatched_by) == (OS.DISPATCHED, world.district_officer)
 
 
-def test_report_within_the_deadline_is_on_time_and_starts_the_case(world: World) -> None:
+def test_report_within_the_deadline_starts_the_case_but_counts_only_once_attended(world: World) -> None:
     case, order = dispatched(world)
     order_receive(order=order, actor=world.lead_contact, now=LATER)
     report(order, world.lead_contact, now=LATER)
@@ -206,22 +209,31 @@ def test_report_within_the_deadline_is_on_time_and_starts_the_case(world: World)
     case.refresh_from_db()
     assert (order.state, order.report_on_time, order.leader_name, order.contact_name) == (
         OS.REPORTED,
-        True,
+        None,  # filed in time; the community has not yet confirmed the visit
         "王副局长",
         "李科长",
     )
     event = case.events.get(kind=EventKind.ORDER_REPORTED)
-    assert event.data["on_time"] is True and event.actor_label == "鲤城区城管局"
+    assert event.data["attendance_id"] and event.actor_label == "鲤城区城管局"
     assert case.state == S.IN_PROGRESS
+    attendance_confirm(
+        order=order, actor=world.community_worker_x, attended_at=LATER, present=["李科长"], now=LATER
+    )
+    order.refresh_from_db()
+    assert order.report_on_time is True
 
 
-def test_a_late_report_is_recorded_as_late(world: World) -> None:
-    case, order = dispatched(world)
+def test_a_report_filed_after_the_deadline_is_late_once_attended(world: World) -> None:
+    _case, order = dispatched(world)
     late = order.report_due + dt.timedelta(hours=1)
     report(order, world.lead_contact, now=late)
     order.refresh_from_db()
-    assert order.report_on_time is False
-    assert case.events.get(kind=EventKind.ORDER_REPORTED).data["on_time"] is False
+    assert order.report_outcome(late) == "missed"  # the deadline passed with no confirmed visit
+    attendance_confirm(
+        order=order, actor=world.community_worker_x, attended_at=late, present=["王副局长"], now=late
+    )
+    order.refresh_from_db()
+    assert (order.report_on_time, order.report_outcome(late)) == (False, "late")
 
 
 def test_a_report_needs_leader_contact_and_plan(world: World) -> None:
@@ -234,6 +246,8 @@ def test_a_report_needs_leader_contact_and_plan(world: World) -> None:
             contact_name="李",
             contact_phone="1",
             work_plan=" ",
+            visit_at=LATER,
+            visitors=["王"],
         )
     assert exc.value.field == "work_plan"
     assert state_of(order) == OS.DISPATCHED

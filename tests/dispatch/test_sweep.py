@@ -229,7 +229,7 @@ def test_an_order_not_reported_in_time_is_flagged_once(world: World) -> None:
 
 def test_an_order_not_completed_in_time_is_flagged_once(world: World) -> None:
     case, order = dispatched_case(world)
-    DispatchOrder.objects.filter(pk=order.pk).update(state="reported", reported_at=MONDAY)
+    DispatchOrder.objects.filter(pk=order.pk).update(state="reported", reported_at=MONDAY, attended_at=MONDAY)
     late = order.complete_due + dt.timedelta(minutes=1)
     first, second = run_sweep(now=late), run_sweep(now=late)
     assert (first.complete_overdue, second.complete_overdue, first.report_overdue) == (1, 0, 0)

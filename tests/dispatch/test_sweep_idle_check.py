@@ -75,7 +75,8 @@ def test_a_warning_due(world: World) -> None:
     ("fields", "expected"),
     [
         ({"report_due": PAST}, True),
-        ({"report_due": PAST, "reported_at": MONDAY}, False),
+        ({"report_due": PAST, "reported_at": MONDAY}, True),  # filed, but nobody confirmed the visit
+        ({"report_due": PAST, "attended_at": MONDAY}, False),
         ({"report_due": PAST, "report_overdue_at": MONDAY}, False),  # flagged once already
         ({"complete_due": PAST}, True),
         ({"complete_due": PAST, "completed_at": MONDAY}, False),

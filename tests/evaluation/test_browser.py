@@ -104,6 +104,7 @@ def a_year_of_cases(world: Any, *, now: dt.datetime, n: int = 400) -> None:
             escalated(case, when=created + dt.timedelta(hours=5))
         if tier == "district" and i % 2 == 0:
             dept = rng.choice([world.dept_lead, world.dept_coop, world.dept_far])
+            came = created + dt.timedelta(days=rng.choice([1, 2, 8]))
             DispatchOrderFactory(
                 case=case,
                 department=dept,
@@ -111,7 +112,8 @@ def a_year_of_cases(world: Any, *, now: dt.datetime, n: int = 400) -> None:
                 dispatcher_area=world.district,
                 dispatched_at=created,
                 report_due=created + dt.timedelta(days=5),
-                reported_at=created + dt.timedelta(days=rng.choice([1, 2, 8])),
+                reported_at=came,
+                attended_at=came,  # the community confirmed the visit
                 complete_due=created + dt.timedelta(days=60),
                 completed_at=created + dt.timedelta(days=20) if resolved else None,
                 state=OrderState.COMPLETED if resolved else OrderState.REPORTED,
@@ -163,7 +165,10 @@ def shot(page: Any, name: str) -> Path:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_dashboard_and_wall_screen(live_server: Any, chromium: Any) -> None:
+def test_dashboard_and_wall_screen(live_server: Any, chromium: Any, settings: Any) -> None:
+    # A handful of orders per department: lists by thresholds the small sample reaches (red at 75,
+    # black at 65), so the screenshots show both highlights.
+    settings.JXT_RED_LIST_MIN_SCORE, settings.JXT_BLACK_LIST_MAX_SCORE = 75.0, 65.0
     world = build_world()
     now = timezone.now()
     a_year_of_cases(world, now=now)

@@ -264,6 +264,7 @@ def test_department_rates_by_hand(world: Any, fixture_cases: dict[str, Case]) ->
         dispatched_at=at("2025-09-29 09:00"),
         report_due=at("2025-09-30 17:00"),
         reported_at=at("2025-09-30 10:00"),
+        attended_at=at("2025-09-30 10:00"),  # the community confirmed the visit
         complete_due=at("2025-10-20 17:00"),
         completed_at=at("2025-10-15 11:00"),
         state=OrderState.COMPLETED,
@@ -299,6 +300,7 @@ def test_department_rates_by_hand(world: Any, fixture_cases: dict[str, Case]) ->
         dispatched_at=at("2025-09-29 09:00"),
         report_due=at("2025-09-30 17:00"),
         reported_at=at("2025-10-09 09:30"),
+        attended_at=at("2025-10-09 09:30"),  # the community confirmed the visit
         complete_due=at("2025-10-17 17:00"),
         state=OrderState.REPORTED,
     )

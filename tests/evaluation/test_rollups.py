@@ -156,6 +156,7 @@ def test_department_rollups_equal_direct_rates(world: Any) -> None:
         dispatched_at=at("2025-09-29 09:00"),
         report_due=at("2025-09-30 17:00"),
         reported_at=at("2025-09-30 10:00"),
+        attended_at=at("2025-09-30 10:00"),  # the community confirmed the visit
         complete_due=at("2025-10-20 17:00"),
         completed_at=at("2025-10-15 11:00"),
         state=OrderState.COMPLETED,

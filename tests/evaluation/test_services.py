@@ -18,8 +18,8 @@ from evaluation.selectors import pending_evaluations
 from issues.choices import CaseState, FeedbackSolved, OrderRole, Satisfaction
 from issues.models import Case, DispatchOrder
 from issues.workflow import case_dispatch, case_verify
-from issues.workflow.orders import order_complete, order_receive, order_report
-from tests.factories import at, make_case
+from issues.workflow.orders import order_complete, order_receive
+from tests.factories import at, make_case, report_in_person
 
 pytestmark = pytest.mark.django_db
 
@@ -38,10 +38,12 @@ def dispatched_case(
     )
     lead = DispatchOrder.objects.get(case=case, role=OrderRole.LEAD)
     coop = DispatchOrder.objects.get(case=case, role=OrderRole.COOPERATING)
-    report = {"leader_name": "王", "contact_name": "李", "contact_phone": "0595-1", "work_plan": "方案"}
-    order_report(order=lead, actor=world.lead_contact, now=T0 + dt.timedelta(days=1), **report)
+    community = world.community_worker_x
+    report_in_person(lead, actor=world.lead_contact, community=community, now=T0 + dt.timedelta(days=1))
     order_receive(order=coop, actor=world.coop_contact, now=T0 + dt.timedelta(days=1))
-    order_report(order=coop, actor=world.coop_contact, now=T0 + dt.timedelta(days=10), **report)  # late
+    report_in_person(
+        coop, actor=world.coop_contact, community=community, now=T0 + dt.timedelta(days=10)
+    )  # late
     order_complete(order=coop, actor=world.coop_contact, note="配合完成", now=T0 + dt.timedelta(days=11))
     order_complete(order=lead, actor=world.lead_contact, note="已修复", now=T0 + dt.timedelta(days=12))
     if verify:
@@ -438,8 +440,13 @@ def test_a_common_issue_order_is_evaluated_once_by_each_community(world: Any) ->
     ]
     issue = common_issue_create(actor=world.district_officer, title="两巷路灯老化", cases=cases, now=T0)
     (order,) = common_issue_dispatch(issue=issue, actor=world.district_officer, lead=world.dept_lead, now=T0)
-    report = {"leader_name": "王", "contact_name": "李", "contact_phone": "0595-1", "work_plan": "统一更换"}
-    order_report(order=order, actor=world.lead_contact, now=T0 + dt.timedelta(days=1), **report)
+    report_in_person(
+        order,
+        actor=world.lead_contact,
+        community=world.community_worker_x,
+        now=T0 + dt.timedelta(days=1),
+        work_plan="统一更换",
+    )
     order_complete(order=order, actor=world.lead_contact, note="已全部更换", now=T0 + dt.timedelta(days=5))
     case_verify(case=cases[0], actor=world.community_worker_x, passed=True, now=T0 + dt.timedelta(days=6))
     assert [p.community for p in pending_evaluations(world.community_worker_x)] == [world.community_x]

@@ -55,6 +55,7 @@ def fixture_world(world: Any) -> Any:
         dispatched_at=at("2025-09-29 09:00"),
         report_due=at("2025-09-30 17:00"),
         reported_at=at("2025-09-30 10:00"),
+        attended_at=at("2025-09-30 10:00"),  # the community confirmed the visit
         complete_due=at("2025-10-20 17:00"),
         completed_at=at("2025-10-15 11:00"),
         state=OrderState.COMPLETED,
@@ -337,3 +338,59 @@ def test_definitions_page_states_the_weights(client: Client, fixture_world: Any)
     # The weights apply at once: the composite of the fixture is 40 × 0.5 + 30 × 2/3 + 30 × 2/3 = 60.0.
     response = client.get(url("overview", area=fixture_world.district.code, period=PERIOD))
     assert response.context["data"].rates.composite == 60.0
+
+
+def test_department_ranking_shows_confirmed_late_and_missed_reports(client: Client, world: Any) -> None:
+    """报到 counts only as the community confirmed the visit: on time, late, missed, and no-shows."""
+    from issues.choices import AttendanceState
+    from issues.models import Attendance
+
+    case = case_at(
+        world, created=at("2025-09-29 09:00"), tier=AreaLevel.DISTRICT, state=CaseState.IN_PROGRESS
+    )
+    due = at("2025-09-30 17:00")
+
+    def order(**fields: Any) -> DispatchOrder:
+        return DispatchOrderFactory(
+            case=case,
+            department=world.dept_lead,
+            dispatcher_area=world.district,
+            dispatched_at=at("2025-09-29 09:00"),
+            report_due=due,
+            reported_at=at("2025-09-29 15:00"),  # every report was filed in time
+            complete_due=at("2025-11-20 17:00"),
+            state=OrderState.REPORTED,
+            **fields,
+        )
+
+    order(attended_at=at("2025-09-30 10:00"))
+    order(attended_at=at("2025-10-09 10:00"))  # filed in time, attended late
+    order()  # never confirmed
+    no_show = order()
+    Attendance.objects.create(
+        order=no_show, planned_at=at("2025-09-30 09:00"), visitors=["王局"], state=AttendanceState.MISSED
+    )
+    refresh_rollups(now=NOW, full=True)
+    login(client, world.district_officer)
+    response = client.get(url("departments", area=world.district.code, period=PERIOD))
+    [row] = [r for r in response.context["table"].rows if r["name"] == "鲤城区城管局"]
+    assert (row["reports_on_time"], row["reports_late"], row["reports_missed"], row["no_shows"]) == (
+        1,
+        1,
+        2,
+        1,
+    )
+    assert row["report_rate"] == pytest.approx(1 / 4)
+    text = response.content.decode()
+    assert "按时到场报到" in text and "逾期到场报到" in text and "未到场报到" in text
+    exported = client.get(
+        reverse("dashboard:export", args=["departments"])
+        + f"?area={world.district.code}&period={PERIOD}&fmt=csv"
+    ).content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(exported)))
+    header = next(r for r in rows if r and r[0] == "排名")
+    line = next(r for r in rows if len(r) > 1 and r[1] == "鲤城区城管局")
+    counts = [
+        line[header.index(name)] for name in ("按时到场报到", "逾期到场报到", "未到场报到", "未按约到场次数")
+    ]
+    assert counts == ["1", "1", "2", "1"]

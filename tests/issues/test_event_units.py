@@ -39,6 +39,7 @@ from issues.workflow import (
     case_submit,
     case_whistle,
 )
+from issues.workflow.attendance import attendance_confirm, attendance_missed
 from issues.workflow.orders import (
     extension_community_decide,
     extension_org_decide,
@@ -97,8 +98,20 @@ def report(order: DispatchOrder, actor: Any) -> Any:
         contact_name="李科长",
         contact_phone="0595-22000000",
         work_plan="三日内完成",
+        visit_at=LATER,
+        visitors=["李科长"],
         now=LATER,
     )
+
+
+def visit_then(decide: Callable[[World, DispatchOrder], Any]) -> Callable[[World, DispatchOrder, Any], Any]:
+    """The department announces its visit (报到), then the community decides on it."""
+
+    def call(w: World, o: DispatchOrder, a: Any) -> Any:
+        report(o, w.lead_contact)
+        return decide(w, o)
+
+    return call
 
 
 @dataclass(frozen=True)
@@ -150,6 +163,20 @@ ORDER_ROWS: dict[str, Row] = {
     ),
     "insist": Row(OS.REJECTED, lambda w, o, a: order_insist(order=o, actor=a, note="职责明确", now=LATER),
                   EventKind.ORDER_INSISTED, "district_officer", ORG),
+    "attendance-confirm": Row(
+        OS.RECEIVED,
+        visit_then(lambda w, o: attendance_confirm(
+            order=o, actor=w.community_worker_x, attended_at=LATER, present=["李科长"], now=LATER
+        )),
+        EventKind.ATTENDANCE_CONFIRMED, "community_worker_x", COMMUNITY,
+    ),
+    "attendance-missed": Row(
+        OS.RECEIVED,
+        visit_then(lambda w, o: attendance_missed(
+            order=o, actor=w.community_worker_x, now=LATER + dt.timedelta(hours=2)
+        )),
+        EventKind.ATTENDANCE_MISSED, "community_worker_x", COMMUNITY,
+    ),
     "withdraw": Row(
         OS.RECEIVED,
         lambda w, o, a: case_reject(case=o.case, actor=a, reason="不属于受理范围", now=LATER),

@@ -22,6 +22,7 @@ from alleys.scoping import scope_for
 from evaluation.rates import rates_for_orders
 from issues.choices import (
     ACTIVE_ORDER_STATES,
+    AttendanceState,
     CaseState,
     EventKind,
     ExtensionState,
@@ -70,6 +71,8 @@ def report(order: DispatchOrder, actor: object, *, now: dt.datetime = TUESDAY) -
         contact_name="李科长",
         contact_phone="0595-22000000",
         work_plan="三日内完成清理",
+        visit_at=now,
+        visitors=["李科长"],
         now=now,
     )
 
@@ -174,6 +177,8 @@ def test_every_way_a_case_ends_withdraws_its_open_orders(world: World, ending: s
     assert event.data["department_id"] == world.dept_coop.pk
     assert world.dept_coop.name in event.note and coop.withdrawal_reason in event.note
     assert (event.actor_label, event.at) == (unit, when)
+    if coop_state == OS.REPORTED:  # its announced visit will not be made: nobody is to confirm it
+        assert list(coop.attendances.values_list("state", flat=True)) == [AttendanceState.CANCELLED]
 
 
 @pytest.mark.parametrize("ending", list(ENDINGS))

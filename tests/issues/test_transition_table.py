@@ -15,16 +15,27 @@ from django.test import Client
 from django.urls import Resolver404, resolve
 from django.utils.module_loading import import_string
 
-from issues.api.order_views import EXTENSION_API, ORDER_API, ExtensionViewSet, OrderViewSet
+from issues.api.order_views import (
+    CONSULTATION_API,
+    EXTENSION_API,
+    ORDER_API,
+    ConsultationViewSet,
+    ExtensionViewSet,
+    OrderViewSet,
+)
 from issues.api.views import CASE_API, CaseViewSet
-from issues.choices import CaseState, ExtensionState, OrderState
+from issues.choices import AttendanceState, CaseState, ConsultationState, ExtensionState, OrderState
+from issues.consultation_views import CONSULTATION_ACTIONS
 from issues.forms import TRANSITION_FORMS
 from issues.management.commands.transitions_doc import DOC, render
 from issues.order_views import ORDER_ACTIONS
 from issues.views import CASE_ACTIONS, LINKED_TRANSITIONS
 from issues.workflow import (
     API,
+    ATTENDANCE,
     CASE,
+    CONSULTATION,
+    CONSULTATION_TRANSITIONS,
     EXTENSION,
     ORDER,
     ORDER_TRANSITIONS,
@@ -35,8 +46,14 @@ from issues.workflow import (
     Transition,
 )
 
-ROWS = [*TRANSITIONS.values(), *ORDER_TRANSITIONS.values()]
-STATES = {CASE: set(CaseState.values), ORDER: set(OrderState.values), EXTENSION: set(ExtensionState.values)}
+ROWS = [*TRANSITIONS.values(), *ORDER_TRANSITIONS.values(), *CONSULTATION_TRANSITIONS.values()]
+STATES = {
+    CASE: set(CaseState.values),
+    ORDER: set(OrderState.values),
+    EXTENSION: set(ExtensionState.values),
+    ATTENDANCE: set(AttendanceState.values),
+    CONSULTATION: set(ConsultationState.values),
+}
 
 
 def ids(rows: list[Transition]) -> list[str]:
@@ -71,6 +88,7 @@ def test_each_row_has_its_service_and_the_service_takes_what_the_row_needs(t: Tr
 
 CASE_ROWS = list(TRANSITIONS.values())
 ORDER_ROWS = list(ORDER_TRANSITIONS.values())
+CONSULTATION_ROWS = list(CONSULTATION_TRANSITIONS.values())
 
 
 @pytest.mark.parametrize("t", CASE_ROWS, ids=ids(CASE_ROWS))
@@ -84,12 +102,21 @@ def test_an_order_row_is_on_the_staff_page_exactly_when_it_says_so(t: Transition
     assert (t.name in ORDER_ACTIONS) == (STAFF in t.via)
 
 
+@pytest.mark.parametrize("t", CONSULTATION_ROWS, ids=ids(CONSULTATION_ROWS))
+def test_a_consultation_row_is_on_the_staff_page_and_the_api_exactly_when_it_says_so(t: Transition) -> None:
+    assert (t.name in CONSULTATION_ACTIONS) == (STAFF in t.via)
+    assert (t.name in CONSULTATION_API) == (API in t.via)
+    if t.name in CONSULTATION_API:
+        assert _routed(f"/api/v1/consultations/1/{CONSULTATION_API[t.name].url_path}/", ConsultationViewSet)
+
+
 def test_the_staff_registries_name_only_rows() -> None:
     assert set(CASE_ACTIONS) == set(TRANSITION_FORMS)
     assert set(CASE_ACTIONS) | set(LINKED_TRANSITIONS) <= set(TRANSITIONS)
     assert set(ORDER_ACTIONS) <= set(ORDER_TRANSITIONS)
     assert set(CASE_API) <= set(TRANSITIONS)
     assert set(ORDER_API) | set(EXTENSION_API) <= set(ORDER_TRANSITIONS)
+    assert set(CONSULTATION_ACTIONS) | set(CONSULTATION_API) <= set(CONSULTATION_TRANSITIONS)
 
 
 def _routed(path: str, viewset: type) -> bool:

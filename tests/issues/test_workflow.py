@@ -602,6 +602,8 @@ def test_reopened_dispatched_case_returns_to_its_lead_department(world: World) -
         contact_name="李科",
         contact_phone="0595-1",
         work_plan="清理",
+        visit_at=MONDAY,
+        visitors=["王局"],
         now=MONDAY,
     )
     order_complete(order=order, actor=world.lead_contact, note="已清理", now=MONDAY)

@@ -294,6 +294,8 @@ class CaseMachine(RuleBasedStateMachine):
                 contact_name="李科长",
                 contact_phone="0595-22000000",
                 work_plan="三日内清理",
+                visit_at=self.now,
+                visitors=["王局长"],
                 now=self.now,
             ),
             "progress": lambda: order_services.order_progress(

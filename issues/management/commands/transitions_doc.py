@@ -12,7 +12,10 @@ from django.utils import translation
 from issues.choices import CaseState
 from issues.workflow import (
     API,
+    ATTENDANCE,
     CASE,
+    CONSULTATION,
+    CONSULTATION_TRANSITIONS,
     EXTENSION,
     ORDER_TRANSITIONS,
     RESIDENT,
@@ -23,7 +26,7 @@ from issues.workflow import (
     Transition,
 )
 
-from ...choices import ExtensionState, OrderState
+from ...choices import AttendanceState, ConsultationState, ExtensionState, OrderState
 
 DOC = Path(settings.BASE_DIR) / "docs" / "transitions.md"
 
@@ -31,6 +34,8 @@ _STATE_LABELS: dict[str, dict[str, Any]] = {
     CASE: dict(CaseState.choices),
     "order": dict(OrderState.choices),
     EXTENSION: dict(ExtensionState.choices),
+    ATTENDANCE: dict(AttendanceState.choices),
+    CONSULTATION: dict(ConsultationState.choices),
 }
 _FACES = ((STAFF, "staff page"), (API, "API"), (RESIDENT, "residents' page"), (SYSTEM, "system"))
 
@@ -40,16 +45,18 @@ _HEADER = """# Transitions
      `python manage.py transitions_doc`; do not edit by hand.
      tests/issues/test_transition_table.py fails when this page and the table disagree. -->
 
-Every change of a case's, an order's or an extension request's state is one row of the table
-in `issues/workflow/rules.py` (`TRANSITIONS` for cases, `ORDER_TRANSITIONS` for department
-orders and their extension requests). Its service checks the row with `issues.workflow.check`
-(the source state, then who may act; for orders and extensions who first) and, where the row
-names one next state, sets that state from the row. The staff pages (`CASE_ACTIONS` in
-`issues/views.py`, `ORDER_ACTIONS` in `dispatch/views.py`) and the API (`CASE_API` in
-`issues/api/views.py`, `ORDER_API` and `EXTENSION_API` in `dispatch/api/views.py`) are keyed by
-the rows' names; "via" says which of them offer a row. Adding a transition means a row, its
-service and its test; `tests/issues/test_transition_table.py` fails until the faces the row
-names have it too.
+Every change of a case's, an order's, an extension request's, an announced visit's or a
+consultation's state is one row of the table in `issues/workflow/rules.py` (`TRANSITIONS` for
+cases, `ORDER_TRANSITIONS` for department orders, their extension requests and the visits their
+reports announce, `CONSULTATION_TRANSITIONS` for the opinions asked before dispatch). Its service
+checks the row with `issues.workflow.check` (the source state, then who may act; for orders,
+extensions, visits and consultations who first) and, where the row names one next state, sets
+that state from the row. The staff pages (`CASE_ACTIONS` in `issues/views.py`, `ORDER_ACTIONS` in
+`issues/order_views.py`, `CONSULTATION_ACTIONS` in `issues/consultation_views.py`) and the API
+(`CASE_API` in `issues/api/views.py`, `ORDER_API`, `EXTENSION_API` and `CONSULTATION_API` in
+`issues/api/order_views.py`) are keyed by the rows' names; "via" says which of them offer a row.
+Adding a transition means a row, its service and its test; `tests/issues/test_transition_table.py`
+fails until the faces the row names have it too.
 
 Labels are the site's (zh-Hans); "(unchanged)" means the state stays as it was.
 """
@@ -86,14 +93,19 @@ def _table(title: str, rows: list[Transition]) -> str:
 def render() -> str:
     """The page, from the table as it is now."""
     with translation.override(settings.LANGUAGE_CODE):
-        orders = [t for t in ORDER_TRANSITIONS.values() if t.subject != EXTENSION]
+        orders = [t for t in ORDER_TRANSITIONS.values() if t.subject not in (EXTENSION, ATTENDANCE)]
+        visits = [t for t in ORDER_TRANSITIONS.values() if t.subject == ATTENDANCE]
         extensions = [t for t in ORDER_TRANSITIONS.values() if t.subject == EXTENSION]
         return "\n".join(
             [
                 _HEADER,
                 _table("Cases", list(TRANSITIONS.values())),
                 _table("Department orders", orders),
+                _table("Visits to the whistling community (报到到场)", visits),
                 _table("Extension requests", extensions),
+                _table(
+                    "Consultations before dispatch (派单前征求意见)", list(CONSULTATION_TRANSITIONS.values())
+                ),
             ]
         )
 

@@ -43,12 +43,22 @@ REPORT = {
     "contact_name": "陈科员",
     "contact_phone": "0595-22223333",
     "work_plan": "一周内整改",
+    "visitors": "李局长\n陈科员",
 }
+
+
+def tomorrow() -> dt.datetime:
+    return timezone.localtime(timezone.now() + dt.timedelta(days=1)).replace(second=0, microsecond=0)
+
+
+def report_form(**changes: str) -> dict[str, str]:
+    """The report form as the department fills it in: visiting the community tomorrow."""
+    return {**REPORT, "visit_at": tomorrow().strftime("%Y-%m-%dT%H:%M"), **changes}
 
 
 def reported(world: World) -> DispatchOrder:
     order = lead_order(world)
-    order_report(order=order.pk, actor=world.lead_contact, **REPORT)
+    order_report(order=order.pk, actor=world.lead_contact, **{**REPORT, "visit_at": tomorrow()})
     return fresh(order)
 
 
@@ -119,11 +129,11 @@ def test_only_the_department_acts_on_its_order(world: World, login: Callable[[st
 def test_report(world: World, login: Callable[[str], Client]) -> None:
     order = lead_order(world)
     client = login("lead_contact")
-    missing = act(client, order, "report", {**REPORT, "work_plan": ""})
+    missing = act(client, order, "report", report_form(work_plan=""))
     assert missing.status_code == 400
     assert "请填写工作方案。" in text(missing)
     assert "李局长" in text(missing)
-    assert act(client, order, "report", REPORT).status_code == 302
+    assert act(client, order, "report", report_form()).status_code == 302
     order = fresh(order)
     assert (order.state, order.leader_name, order.work_plan) == (OrderState.REPORTED, "李局长", "一周内整改")
     assert order.case is not None

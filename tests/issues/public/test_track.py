@@ -281,3 +281,40 @@ def test_feedback_without_csrf_token_is_asked_again(place: Place) -> None:
 def test_done_page_for_an_unknown_code_is_a_404(client: Client, place: Place) -> None:
     response = client.get("/report/done/ZZZZZZZZ/")
     assert response.status_code == 404 and "没有找到这个查询码" in text_of(response)
+
+
+def test_the_resident_sees_the_department_came_but_not_who(client: Client, place: Place) -> None:
+    """报到 in person on the public timeline: when, and the community that confirmed it; names are for staff."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from issues.workflow import case_consult, case_dispatch
+    from issues.workflow.attendance import attendance_confirm
+    from issues.workflow.orders import order_report
+    from tests.factories import REPORT
+
+    world = place.world
+    case = case_in(world, state=CaseState.ACCEPTED, tier=AreaLevel.DISTRICT, now=timezone.now())
+    case_consult(
+        case=case, actor=world.district_officer, departments=[world.dept_lead], question="内部意见征求"
+    )
+    Consultation = case.consultations.model
+    Consultation.objects.update(answer_due=timezone.now() - dt.timedelta(minutes=1))
+    case_dispatch(case=case, actor=world.district_officer, lead=world.dept_lead)
+    order = case.orders.get()
+    soon = timezone.now() + dt.timedelta(minutes=1)
+    order_report(
+        order=order, actor=world.lead_contact, visit_at=soon, visitors=["王副局长", "李科长"], **REPORT
+    )
+    attendance_confirm(
+        order=order,
+        actor=world.community_worker_x,
+        attended_at=timezone.now(),
+        present=["王副局长"],
+        note="王局长带队",
+    )
+    html = text_of(client.get(track_url(case)))
+    assert "社区确认到场报到" in html and "社区已确认（按时报到）" in html and "新华社区" in html
+    assert "王副局长" not in html and "李科长" not in html and "王局长带队" not in html
+    assert "内部意见征求" not in html and "派单前征求意见" not in html  # the units' deliberation

@@ -154,3 +154,50 @@ def test_changelist_queries(
         make_case(world, alley=world.alley_y)
     with django_assert_max_num_queries(16):
         assert client.get(CHANGELIST).status_code == 200
+
+
+def test_visits_and_consultations_are_read_only_records_for_the_organisation_departments(
+    world: World, login: Callable[[str], Client]
+) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from alleys.choices import AreaLevel
+    from issues.models import Attendance, Consultation
+    from issues.workflow import case_consult
+    from issues.workflow.orders import order_report
+    from tests.factories import REPORT
+
+    from .helpers import dispatched_case
+
+    order = dispatched_case(world).orders.get(role="lead")
+    order_report(
+        order=order.pk,
+        actor=world.lead_contact,
+        visit_at=timezone.now() + dt.timedelta(days=1),
+        visitors=["王副局长"],
+        **REPORT,
+    )
+    case_consult(
+        case=make_case(world, tier=AreaLevel.DISTRICT),
+        actor=world.district_officer,
+        departments=[world.dept_lead],
+    )
+    visit, consultation = Attendance.objects.get(), Consultation.objects.get()
+    org = login("district_officer")
+    for path in ("/admin/issues/attendance/", "/admin/issues/consultation/"):
+        assert org.get(path).status_code == 200, path
+        assert org.get(f"{path}add/").status_code == 403, path
+    assert "鲤城区城管局" in text(org.get("/admin/issues/attendance/"))
+    detail = org.get(f"/admin/issues/attendance/{visit.pk}/change/")
+    assert detail.status_code == 200 and 'name="_save"' not in text(detail)
+    assert (
+        org.post(f"/admin/issues/consultation/{consultation.pk}/delete/", {"post": "yes"}).status_code == 403
+    )
+    assert Consultation.objects.exists()
+    assert (
+        login("district_officer_far").get(f"/admin/issues/attendance/{visit.pk}/change/").status_code == 302
+    )
+    for name in ("chief_x", "lead_contact", "community_worker_x"):
+        assert login(name).get("/admin/issues/attendance/").status_code == 403, name

@@ -1,19 +1,23 @@
 """The staff site in real headless Chromium (Debian's), against live_server.
 
 A chief logs in through the admin login, finds a new case on the to-do list, accepts it
-with the form on the case page, and sees the result; a department reports on an order.
+with the form on the case page, and sees the result; a department reports on an order, saying
+who will come to the community and when, and the community confirms that they came.
 axe-core checks the main pages, and screenshots go to test-artifacts/staff-browser/ for a
 person to look at.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from issues.choices import CaseState
 from issues.models import Case
@@ -134,21 +138,54 @@ def test_chief_accepts_a_case_from_the_to_do_list(live_world: World, live_server
     assert page.errors == []
 
 
-def test_department_reports_on_its_order(live_world: World, live_server: Any, browser: Any) -> None:
+def test_department_reports_in_person_and_the_community_confirms(
+    live_world: World, live_server: Any, browser: Any
+) -> None:
+    """报到 in person: the department says who will come and when; the community confirms they came."""
     case = dispatched_case(live_world)
     order = case.orders.get(role="lead")
     page = open_as(browser, live_server, "lead_contact")
     page.goto(f"{live_server.url}/staff/orders/{order.pk}/")
     form = page.locator("#a-report")
     form.get_by_label("分管负责人").fill("李局长")
-    form.get_by_label("联系人", exact=False).first.fill("陈科员")
+    form.get_by_label(re.compile("^联系人")).fill("陈科员")
     form.get_by_label("联系电话").fill("0595-22223333")
-    form.locator("textarea").fill("三日内清理，一周内复查")
+    form.get_by_label("工作方案").fill("三日内清理，一周内复查")
+    soon = timezone.localtime() + dt.timedelta(minutes=2)
+    form.get_by_label("约定到社区报到的时间").fill(soon.strftime("%Y-%m-%dT%H:%M"))
+    form.get_by_label("到社区报到的人员").fill("李局长\n陈科员")
     form.locator("button[type=submit]").click()
     page.wait_for_url(f"{live_server.url}/staff/orders/{order.pk}/")
     assert page.get_by_text("已报到。").is_visible()
+    assert (
+        page.locator("#report-outcome").get_by_text("待报到").is_visible()
+    )  # not until the community says so
     assert serious_axe_violations(page) == []
-    shot(page, "department-order")
-    order.refresh_from_db()
-    assert order.work_plan == "三日内清理，一周内复查"
+    shot(page, "order-reported")
+
+    page = open_as(browser, live_server, "community_worker_x")
+    assert page.locator("#community_visits").get_by_text("李局长、陈科员").is_visible()
+    page.locator("#community_visits").get_by_role("link", name="确认是否到场").click()
+    confirm = page.locator("#a-attendance-confirm")
+    # They came a little early: the community records the time they actually came.
+    confirm.get_by_label("实际到场时间").fill(timezone.localtime().strftime("%Y-%m-%dT%H:%M"))
+    confirm.get_by_label("说明").fill("李局长带队到现场查看")
+    confirm.locator("button[type=submit]").click()
+    page.wait_for_url(f"{live_server.url}/staff/orders/{order.pk}/")
+    assert page.get_by_text("已确认到场报到。").is_visible()
+    assert page.locator("#report-outcome").get_by_text("按时到场报到").is_visible()
+    assert page.locator("#attendances").get_by_text("已到场").is_visible()
+    assert serious_axe_violations(page) == []
+    shot(page, "order-attendance-confirmed")
+
+    page.goto(f"{live_server.url}/staff/cases/{case.pk}/")
+    line = page.locator("ol.timeline li", has_text="社区确认到场报到")
+    assert line.get_by_text(
+        "新华社区（community_worker_x）"
+    ).is_visible()  # the unit, and for staff the person
+    assert line.get_by_text("李局长、陈科员").is_visible()
+    assert line.get_by_text("李局长带队到现场查看").is_visible()
+    assert serious_axe_violations(page) == []
+    line.scroll_into_view_if_needed()
+    shot(page, "case-timeline-attendance")
     assert page.errors == []
