@@ -13,6 +13,16 @@ from .cases import (
     new_tracking_code,
     photo_path,
 )
+from .meetings import (
+    MEETING_LEVELS,
+    AgendaItem,
+    JointMeeting,
+    JointMeetingQuerySet,
+    MechanismReview,
+    MeetingAttachment,
+    StandingMechanism,
+    StandingMechanismQuerySet,
+)
 from .notifications import (
     Notification,
     NotificationChannel,
@@ -31,6 +41,8 @@ from .orders import (
 )
 
 __all__ = [
+    "MEETING_LEVELS",
+    "AgendaItem",
     "ApiClient",
     "Case",
     "CaseEvent",
@@ -42,6 +54,10 @@ __all__ = [
     "DispatchOrderQuerySet",
     "ExtensionRequest",
     "Feedback",
+    "JointMeeting",
+    "JointMeetingQuerySet",
+    "MechanismReview",
+    "MeetingAttachment",
     "Notification",
     "NotificationChannel",
     "NotificationDelivery",
@@ -49,6 +65,8 @@ __all__ = [
     "NotificationQuerySet",
     "PatrolLog",
     "PatrolLogQuerySet",
+    "StandingMechanism",
+    "StandingMechanismQuerySet",
     "Submission",
     "SystemAlert",
     "Whistle",
