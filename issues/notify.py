@@ -73,6 +73,7 @@ _TO_DEPARTMENT = {
     EventKind.VERIFY_FAILED,
     EventKind.REOPENED,
     EventKind.ORDER_WITHDRAWN,
+    EventKind.MEETING_DECIDED,  # the departments a joint meeting named (issues.workflow.meetings)
 }
 # Events for the dispatching organisation department.
 _TO_ORG = {

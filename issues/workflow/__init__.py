@@ -13,10 +13,12 @@ call these functions; none re-implements a check. Each function
 An illegal call raises ``TransitionError`` (or its subclass ``TransitionForbidden``)
 with a message for the user, and changes nothing.
 
-Its modules: ``rules`` (the transition table for cases, orders and extensions: states, who,
+Its modules: ``rules`` (the transition table for cases, orders, extensions and joint meetings: states, who,
 what each needs, the next state; and the one ``check`` every service calls), ``events`` (the timeline
 and notifications), ``cases`` (the transitions) and ``bulk`` (transitions over claimed rows: the one
-escalation writer, which ``case_escalate`` and the sweep both call).
+escalation writer, which ``case_escalate`` and the sweep both call), ``orders`` (department orders,
+extensions, common issues), ``meetings`` (joint meetings: the proposed agenda, holding, decisions)
+and ``mechanisms`` (standing mechanisms: document, reviews, reminders).
 """
 
 from __future__ import annotations
@@ -46,9 +48,13 @@ from .cases import (
 )
 from .events import actor_label, lock_for_transition, record_event, stored
 from .rules import (
+    AGENDA,
     API,
     CASE,
     EXTENSION,
+    MEETING,
+    MEETING_BEFORE_WHISTLE,
+    MEETING_TRANSITIONS,
     OPEN,
     ORDER,
     ORDER_TRANSITIONS,
@@ -71,18 +77,26 @@ from .rules import (
     is_extension_community,
     is_extension_dispatcher,
     is_holder,
+    is_mechanism_keeper,
+    is_meeting_unit,
     is_order_department,
     is_order_dispatcher,
     is_supervisor,
     may_receive_orders_from,
+    offered_meeting_transitions,
     offered_order_transitions,
     order_cases,
+    whistle_decision,
 )
 
 __all__ = [
+    "AGENDA",
     "API",
     "CASE",
     "EXTENSION",
+    "MEETING",
+    "MEETING_BEFORE_WHISTLE",
+    "MEETING_TRANSITIONS",
     "OPEN",
     "ORDER",
     "ORDER_TRANSITIONS",
@@ -127,14 +141,18 @@ __all__ = [
     "is_extension_community",
     "is_extension_dispatcher",
     "is_holder",
+    "is_mechanism_keeper",
+    "is_meeting_unit",
     "is_order_department",
     "is_order_dispatcher",
     "is_supervisor",
     "lock_for_transition",
     "may_receive_orders_from",
+    "offered_meeting_transitions",
     "offered_order_transitions",
     "order_cases",
     "record_event",
     "stored",
     "submissions_prune",
+    "whistle_decision",
 ]

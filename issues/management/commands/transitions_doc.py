@@ -11,9 +11,12 @@ from django.utils import translation
 
 from issues.choices import CaseState
 from issues.workflow import (
+    AGENDA,
     API,
     CASE,
     EXTENSION,
+    MEETING,
+    MEETING_TRANSITIONS,
     ORDER_TRANSITIONS,
     RESIDENT,
     SAME,
@@ -23,7 +26,7 @@ from issues.workflow import (
     Transition,
 )
 
-from ...choices import ExtensionState, OrderState
+from ...choices import AgendaState, ExtensionState, MeetingState, OrderState
 
 DOC = Path(settings.BASE_DIR) / "docs" / "transitions.md"
 
@@ -31,6 +34,8 @@ _STATE_LABELS: dict[str, dict[str, Any]] = {
     CASE: dict(CaseState.choices),
     "order": dict(OrderState.choices),
     EXTENSION: dict(ExtensionState.choices),
+    MEETING: dict(MeetingState.choices),
+    AGENDA: dict(AgendaState.choices),
 }
 _FACES = ((STAFF, "staff page"), (API, "API"), (RESIDENT, "residents' page"), (SYSTEM, "system"))
 
@@ -40,14 +45,16 @@ _HEADER = """# Transitions
      `python manage.py transitions_doc`; do not edit by hand.
      tests/issues/test_transition_table.py fails when this page and the table disagree. -->
 
-Every change of a case's, an order's or an extension request's state is one row of the table
-in `issues/workflow/rules.py` (`TRANSITIONS` for cases, `ORDER_TRANSITIONS` for department
-orders and their extension requests). Its service checks the row with `issues.workflow.check`
-(the source state, then who may act; for orders and extensions who first) and, where the row
+Every change of a case's, an order's, an extension request's or a joint meeting's state is one
+row of the table in `issues/workflow/rules.py` (`TRANSITIONS` for cases, `ORDER_TRANSITIONS` for
+department orders and their extension requests, `MEETING_TRANSITIONS` for joint meetings and
+their agenda items). Its service checks the row with `issues.workflow.check`
+(the source state, then who may act; for orders, extensions and meetings who first) and, where the row
 names one next state, sets that state from the row. The staff pages (`CASE_ACTIONS` in
 `issues/views.py`, `ORDER_ACTIONS` in `dispatch/views.py`) and the API (`CASE_API` in
 `issues/api/views.py`, `ORDER_API` and `EXTENSION_API` in `dispatch/api/views.py`) are keyed by
-the rows' names; "via" says which of them offer a row. Adding a transition means a row, its
+the rows' names; "via" says which of them offer a row (the meetings' faces: `MEETING_ACTIONS` in
+`issues/meeting_views.py`, `MEETING_API` in `issues/api/meeting_views.py`). Adding a transition means a row, its
 service and its test; `tests/issues/test_transition_table.py` fails until the faces the row
 names have it too.
 
@@ -94,6 +101,7 @@ def render() -> str:
                 _table("Cases", list(TRANSITIONS.values())),
                 _table("Department orders", orders),
                 _table("Extension requests", extensions),
+                _table("Joint meetings and their agenda items", list(MEETING_TRANSITIONS.values())),
             ]
         )
 
