@@ -34,7 +34,15 @@ from schemathesis.checks import (
 from alleys.models import Area, Department
 from dispatch.models import CategoryClass, CategoryType
 from evaluation.models import DepartmentEvaluation
-from issues.models import Case, CommonIssue, DispatchOrder, ExtensionRequest, PatrolLog
+from issues.models import (
+    Case,
+    CommonIssue,
+    DispatchOrder,
+    ExtensionRequest,
+    JointMeeting,
+    PatrolLog,
+    StandingMechanism,
+)
 from tests.factories import make_case
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +57,8 @@ CHECKS = [
 ]
 TRANSITION = re.compile(
     r"/(accept|start|whistle|dispatch|resolve|verify|feedback|close|reject|merge|supervise|chase"
-    r"|receive|report|progress|complete|redispatch|insist|extension|community-decision|org-decision)/$"
+    r"|receive|report|progress|complete|redispatch|insist|extension|community-decision|org-decision"
+    r"|agenda-add|agenda-remove|hold|decide|review)/$"
 )
 CONFIG = schemathesis.Config.from_dict(
     {
@@ -96,7 +105,37 @@ def seeded(world: Any) -> Any:
         opinion="好",
     )
     PatrolLog.objects.create(chief=world.chief_x, alley=world.alley_x, date=dt.date(2026, 3, 2))
+    _meetings(world, now)
     return world
+
+
+def _meetings(world: Any, now: Any) -> None:
+    """A planned and a held district meeting, a decision that made a mechanism, and a file."""
+    import datetime as dt
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from issues.workflow.mechanisms import MechanismDraft
+    from issues.workflow.meetings import agenda_item_decide, meeting_attach, meeting_hold, meeting_plan
+
+    officer = world.district_officer
+    for _ in range(2):
+        make_case(world, category=world.cat_c, tier="district", now=now)
+    meeting_plan(actor=officer, area=world.district, date=now.date())
+    held = meeting_plan(actor=officer, area=world.district, date=now.date())
+    meeting_hold(meeting=held, actor=officer, present_departments=[world.dept_lead], minutes="纪要")
+    agenda_item_decide(
+        item=held.items.first(),
+        actor=officer,
+        decision="mechanism",
+        mechanism=MechanismDraft(
+            title="机制",
+            owner_department=world.dept_lead,
+            review_on=now.date() + dt.timedelta(days=30),
+            category_class=world.cat_c.category_class,
+        ),
+    )
+    meeting_attach(meeting=held, actor=officer, upload=SimpleUploadedFile("a.pdf", b"%PDF-1.4\n%%EOF\n"))
 
 
 @pytest.fixture(autouse=True)
@@ -135,6 +174,8 @@ REAL: dict[str, Callable[[], list[Any]]] = {
     "common-issues": lambda: list(CommonIssue.objects.values_list("pk", flat=True)),
     "departments": lambda: list(Department.objects.values_list("pk", flat=True)),
     "patrols": lambda: list(PatrolLog.objects.values_list("pk", flat=True)),
+    "meetings": lambda: list(JointMeeting.objects.values_list("pk", flat=True)),
+    "mechanisms": lambda: list(StandingMechanism.objects.values_list("pk", flat=True)),
     "evaluations": lambda: list(DepartmentEvaluation.objects.values_list("pk", flat=True)),
     "areas": lambda: list(Area.objects.values_list("code", flat=True)),
     "alleys": lambda: list(Area.objects.filter(level="alley").values_list("code", flat=True)),
