@@ -169,6 +169,10 @@ def test_the_case_api_refuses_the_districts_whistle_without_its_meeting(world: W
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "invalid" and "区委联席会议" in error["fields"]["decision"][0]
+    english = api_as("district_officer").post(
+        f"/api/v1/cases/{case.pk}/whistle/", {"reason": "x"}, format="json", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert "joint meeting" in english.json()["error"]["message"]
     assert not Whistle.objects.filter(case=case).exists()
 
 
