@@ -19,6 +19,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -226,5 +227,7 @@ def _reminder(review: MechanismReview) -> tuple[str, str]:
             "title": mechanism.title,
             "due": review.due_on.isoformat(),
         }
-        body = _("请对照机制文件检查执行情况，在“长效机制”页面记录复核结果并确定下次复核日期。")
+        body = _("请对照机制文件检查执行情况，在“长效机制”页面记录复核结果并确定下次复核日期：%(url)s") % {
+            "url": settings.SITE_URL + reverse("staff:mechanism-detail", kwargs={"pk": mechanism.pk})
+        }
     return title[:200], body
