@@ -502,3 +502,33 @@ def test_a_mechanism_decision_makes_the_mechanism_linked_to_where_it_came_from(w
     for case in cases:
         decided = case.events.get(kind=EventKind.MEETING_DECIDED)
         assert decided.data["mechanism_id"] == mechanism.pk and "长效机制" in decided.note
+
+
+# --- two clerks at once (PostgreSQL's row locks, committed for real) ---------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_clerks_deciding_one_item_at_once_record_one_decision(transactional_db: None) -> None:
+    from tests.factories import build_world
+    from tests.faults import race
+
+    world = build_world()
+    case = make_case(world, category=world.cat_c, tier=T.STREET, state=S.ACCEPTED)
+    meeting = held(world, world.street, case, actor=world.street_worker)
+    item = item_of(meeting, case).pk
+    result, error = race(
+        lambda: agenda_item_decide(
+            item=item,
+            actor=world.street_worker,
+            decision=Decision.WHISTLE_UP,
+            departments=[world.dept_lead],
+            now=LATER,
+        ),
+        lambda: agenda_item_decide(item=item, actor=world.admin, decision=Decision.SETTLE, assignments="x"),
+    )
+    assert result is None
+    assert isinstance(error, TransitionError) and "只能作出一个决定" in error.message
+    assert AgendaItem.objects.get(pk=item).decision == Decision.WHISTLE_UP
+    assert Whistle.objects.filter(case=case).count() == 1
+    assert case.events.filter(kind=EventKind.MEETING_DECIDED).count() == 1
