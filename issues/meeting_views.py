@@ -29,6 +29,7 @@ from alleys.people import SignedInRequest
 from alleys.scoping import scope_for
 
 from .choices import AgendaGround, AgendaState, MeetingState
+from .documents import download_response
 from .meeting_forms import (
     AgendaAddForm,
     AttachForm,
@@ -72,15 +73,6 @@ def _form_error(form: Form, exc: TransitionError) -> None:
 
 def _status(exc: TransitionError) -> int:
     return 403 if isinstance(exc, TransitionForbidden) else 400
-
-
-def download(handle: Any, *, name: str, content_type: str) -> FileResponse:
-    """A stored document as a download: never rendered in the page, never sniffed, never cached shared."""
-    response = FileResponse(handle, as_attachment=True, filename=name, content_type=content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
 
 
 # --- meetings ---------------------------------------------------------------------------------------
@@ -355,7 +347,7 @@ def meeting_attachment(request: SignedInRequest, pk: int) -> FileResponse:
         handle = item.file.open("rb")
     except FileNotFoundError as exc:
         raise Http404 from exc
-    return download(handle, name=item.name, content_type=item.content_type)
+    return download_response(handle, name=item.name, content_type=item.content_type)
 
 
 # --- standing mechanisms --------------------------------------------------------------------------
@@ -498,4 +490,6 @@ def mechanism_document(request: SignedInRequest, pk: int) -> FileResponse:
         handle = mechanism.document.open("rb")
     except FileNotFoundError as exc:
         raise Http404 from exc
-    return download(handle, name=mechanism.document_name, content_type=mechanism.document_content_type)
+    return download_response(
+        handle, name=mechanism.document_name, content_type=mechanism.document_content_type
+    )

@@ -13,7 +13,7 @@ from typing import Any
 
 import django_filters
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -29,7 +29,7 @@ from alleys.people import signed_in
 from core.api.base import ApiViewMixin, filter_backends
 from core.api.filters import AreaCodeFilterMixin, IdFilter
 from issues.choices import AgendaState, MeetingState
-from issues.documents import CONTENT_TYPES
+from issues.documents import CONTENT_TYPES, download_response
 from issues.models import (
     MEETING_LEVELS,
     AgendaItem,
@@ -59,14 +59,6 @@ from .meeting_serializers import (
 
 # A stored document, as the download answers it (its content was checked to be one of these).
 DOWNLOAD = {(200, content_type): OpenApiTypes.BINARY for content_type in CONTENT_TYPES}
-
-
-def download(handle: Any, *, name: str, content_type: str) -> FileResponse:
-    """A stored document as a download, never rendered or sniffed by the browser."""
-    response = FileResponse(handle, as_attachment=True, filename=name, content_type=content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
 
 
 def _pk(raw: Any) -> int:
@@ -281,7 +273,7 @@ class MeetingViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnlyMod
             handle = item.file.open("rb")
         except FileNotFoundError as exc:
             raise Http404 from exc
-        return download(handle, name=item.name, content_type=item.content_type)
+        return download_response(handle, name=item.name, content_type=item.content_type)
 
 
 def _meeting_action(name: str, spec: ApiTransition) -> Any:
@@ -423,4 +415,6 @@ class MechanismViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet[StandingMecha
             handle = mechanism.document.open("rb")
         except FileNotFoundError as exc:
             raise Http404 from exc
-        return download(handle, name=mechanism.document_name, content_type=mechanism.document_content_type)
+        return download_response(
+            handle, name=mechanism.document_name, content_type=mechanism.document_content_type
+        )
