@@ -2,7 +2,9 @@
 
 Meetings are planned, held and decided on the staff pages (or the API), which call the services
 of ``issues.workflow.meetings``; a decision may whistle a case, so nothing here writes them.
-Files are linked to the permission-checked staff views, never to a media URL.
+Files are linked to the permission-checked staff views, never to a media URL. The module is
+for the units that convene meetings (community, street, organisation departments); alley teams
+and departments read the meetings and mechanisms they may see on the staff pages.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from alleys.admin import ScopedAdminMixin
+from alleys.choices import Role
 
 from .admin import ReadOnlyInlineMixin
 from .models import AgendaItem, JointMeeting, MechanismReview, MeetingAttachment, StandingMechanism
@@ -23,6 +26,8 @@ from .models import AgendaItem, JointMeeting, MechanismReview, MeetingAttachment
 
 class _ReadOnlyAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """Scoped by the model's ``visible_to``; no adding, changing or deleting here."""
+
+    view_roles = frozenset({Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_ORG, Role.CITY_ORG})
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
