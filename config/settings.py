@@ -238,6 +238,8 @@ JXT_MAX_PHOTOS = env.int("JXT_MAX_PHOTOS", default=6)
 JXT_MAX_PHOTO_BYTES = env.int("JXT_MAX_PHOTO_BYTES", default=8 * 1024 * 1024)
 JXT_MAX_PHOTO_PIXELS = env.int("JXT_MAX_PHOTO_PIXELS", default=40_000_000)
 JXT_MAX_DESCRIPTION = env.int("JXT_MAX_DESCRIPTION", default=2000)
+# Meeting attachments and standing-mechanism documents (PDF, .docx, .xlsx, photos): issues/documents.py.
+JXT_MAX_DOCUMENT_BYTES = env.int("JXT_MAX_DOCUMENT_BYTES", default=10 * 1024 * 1024)
 # Idempotent submissions: a form's one-time key is honoured this long (a back-and-resubmit a
 # week later still gives the first receipt); an identical Open311 request from the same key
 # within JXT_OPEN311_REPEAT_SECONDS gets the first request's answer, not a second case.

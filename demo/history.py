@@ -7,7 +7,9 @@ the community; some are whistled to the street, some dispatched to departments (
 consultations before dispatch, reports in person that the community confirms — on time,
 late, after a no-show, or never —, extensions, a rejected order, a common issue); the most
 recent ones are still open (a consultation waiting for answers, a visit waiting for the
-community), and the final sweep escalates those whose deadlines have passed.
+community), and the final sweep escalates those whose deadlines have passed. In the named logins'
+community, street and district the quarter ends with joint meetings (联席会议): hard items
+whistled up to the city, others settled, a standing mechanism made.
 
 Idempotent: demo cases carry tracking codes ``DM000001``…; if they exist, nothing runs.
 """
@@ -33,13 +35,16 @@ from dispatch.calendar import get_calendar
 from dispatch.models import CategoryType
 from evaluation.services import evaluation_record
 from issues import workflow as wf
-from issues.choices import CaseSource, FeedbackSolved, OrderState, PatrolKind, Satisfaction, Urgency
-from issues.models import Case, DispatchOrder, PatrolLog
+from issues.choices import CaseSource, Decision, FeedbackSolved, OrderState, PatrolKind, Satisfaction, Urgency
+from issues.models import Case, DispatchOrder, JointMeeting, PatrolLog, StandingMechanism
 from issues.notify import notifications_suppressed
 from issues.sweep import run_sweep
+from issues.workflow import mechanisms as mechanism_services
+from issues.workflow import meetings as meeting_services
 from issues.workflow import orders as order_services
 from issues.workflow.attendance import attendance_confirm, attendance_missed
 from issues.workflow.consultations import consultation_answer
+from issues.workflow.mechanisms import MechanismDraft
 
 DEMO_PREFIX = "DM"
 DEFAULT_CASES = 2000
@@ -460,11 +465,12 @@ def seed_history(*, stdout: Writer, cases: int | None = None, now: dt.datetime |
             stdout.write(f"case history: {min(first + 200, cases)}/{cases}\n")
         _common_issue(history, end)
         _open_consultation(history, end)
+        meetings = _meetings(history, end)
         evaluations = _evaluations(history)
         result = run_sweep(now=end)
     stdout.write(
         f"case history: {created} cases, {sum(map(len, patrols.values()))} recent patrol/visit logs, "
-        f"{evaluations} department evaluations; final sweep escalated {result.escalated}, "
+        f"{meetings} joint meetings, {evaluations} department evaluations; final sweep escalated {result.escalated}, "
         f"warned {result.warned}, closed {result.closed}\n"
     )
     return created
@@ -682,6 +688,193 @@ def _open_consultation(history: _History, end: dt.datetime) -> None:
             now=max(t, end - dt.timedelta(hours=1)),
         )
         return
+
+
+def _pdf(text: str) -> io.BytesIO:
+    """A one-page PDF (Pillow writes it) standing for a scanned document."""
+    image = Image.new("RGB", (595, 842), (255, 255, 255))
+    ImageDraw.Draw(image).text((60, 80), text, fill=(0, 0, 0))
+    out = io.BytesIO()
+    image.save(out, format="PDF")
+    out.seek(0)
+    out.name = "document.pdf"
+    return out
+
+
+def _meetings(history: _History, end: dt.datetime) -> int:
+    """联席会议 in the named logins' units, the quarter's last fortnight: the community studies its hard
+    items (whistles two up, settles the rest, makes a standing mechanism), the street whistles them to
+    the district naming departments, the district dispatches one and its meeting sends the other to the
+    city; next quarter's community meeting is planned with its agenda proposed. Returns the meetings."""
+    from demo.city import demo_anchors
+
+    anchors = demo_anchors()
+    community = Area.objects.get(code=anchors.community.code)
+    street = Area.objects.get(code=anchors.street.code)
+    district = Area.objects.get(code=anchors.district.code)
+    alleys = list(community.children.order_by("code"))
+    types = {t.code: t for t in CategoryType.objects.filter(code__in=["C01", "D01", "C18"])}
+    if len(alleys) < 2 or len(types) < 3:
+        return 0
+    people = history.people
+    chief = people.at(alleys[0].code, Role.CHIEF)
+    staff = people.at(community.code, Role.COMMUNITY_STAFF)
+    street_staff = people.at(street.code, Role.STREET_STAFF)
+    org = people.at(district.code, Role.DISTRICT_ORG)
+    dept = history.departments
+    cg, zj, sj = (dept[(district.code, key)] for key in ("cg", "zj", "sj"))
+    city_zj = dept[(district.code[:4], "zj")]
+    t = end - dt.timedelta(days=16)
+    stories = (
+        (types["C01"], alleys[0], "巷口两户在屋顶加盖铁皮房，邻居担心消防和房屋安全。"),
+        (types["D01"], alleys[1], "老宅外墙出现多道裂缝，住户仍在居住，下雨后更明显。"),
+        (types["C18"], alleys[0], "菜市场周边早晚占道摆卖，车辆和行人通行困难，多次劝导后反复。"),
+    )
+    cases: list[Case] = []
+    for category, alley, description in stories:
+        case = wf.case_submit(
+            category=category,
+            alley=alley,
+            description=description,
+            reporter_name="居民代表",
+            reporter_phone="13900009999",
+            consent=True,
+            now=t,
+        )
+        holder = people.at(alley.code, Role.CHIEF) or chief
+        case = wf.case_accept(case=case, actor=holder, now=history.later(t, 1))
+        case = wf.case_whistle(
+            case=case,
+            actor=holder,
+            reason="巷内力量无法解决，需要社区协调相关单位。",
+            now=history.later(t, 3),
+        )
+        case = wf.case_accept(case=case, actor=staff, now=history.later(t, 6))
+        cases.append(case)
+    built, crumbling, market = cases
+
+    # The community's quarterly Party-building joint meeting.
+    t = end - dt.timedelta(days=10)
+    meeting = meeting_services.meeting_plan(actor=staff, area=community, date=t.date(), now=t)
+    meeting_services.meeting_hold(
+        meeting=meeting,
+        actor=staff,
+        present_departments=[cg, sj],
+        present_areas=[street],
+        attendees="社区党委书记、社区民警、物业服务企业、居民代表",
+        minutes="会议逐项研究了本季度辖区难点事项。违章搭建和危房隐患涉及执法和鉴定，本社区无法解决，提交街道；"
+        "菜市场周边占道问题反复出现，需要建立长效机制。",
+        now=t,
+    )
+    meeting_services.meeting_attach(
+        meeting=meeting, actor=staff, upload=_pdf("Meeting minutes (signed)"), now=t
+    )
+    decided = {built.pk: [cg], crumbling.pk: [zj]}
+    for item in meeting.items.select_related("case").order_by("position"):
+        try:
+            with transaction.atomic():
+                if item.case_id in decided:
+                    meeting_services.agenda_item_decide(
+                        item=item,
+                        actor=staff,
+                        decision=Decision.WHISTLE_UP,
+                        departments=decided[item.case_id],
+                        note="涉及执法或鉴定，社区无法解决，提交街道审核。",
+                        now=t,
+                    )
+                elif item.case_id == market.pk:
+                    meeting_services.agenda_item_decide(
+                        item=item,
+                        actor=staff,
+                        decision=Decision.MECHANISM,
+                        note="早晚高峰由市场监管、城管联合值守，社区网格员每日巡查记录。",
+                        mechanism=MechanismDraft(
+                            title="菜市场周边秩序常态化管理机制",
+                            owner_department=sj,
+                            cooperating=(cg,),
+                            category_type=types["C18"],
+                            review_on=(end + dt.timedelta(days=90)).date(),
+                            description="早晚高峰联合值守；网格员每日巡查；每季度联席会议通报执行情况。",
+                        ),
+                        now=t,
+                    )
+                else:
+                    meeting_services.agenda_item_decide(
+                        item=item,
+                        actor=staff,
+                        decision=Decision.SETTLE,
+                        assignments="由所在街巷巷长牵头跟进，社区网格员每周回访一次，下次联席会议通报。",
+                        now=t,
+                    )
+        except wf.TransitionError:
+            continue  # an item the rules refuse is left for the next meeting
+    mechanism = StandingMechanism.objects.filter(decision__meeting=meeting).first()
+    if mechanism is not None:
+        mechanism_services.mechanism_document_attach(
+            mechanism=mechanism,
+            actor=people.by_department.get(sj.pk) or org,
+            upload=_pdf("Standing mechanism document"),
+            document_title="关于建立菜市场周边秩序常态化管理机制的通知",
+            document_number="鲤市监〔2026〕12号",
+            now=history.later(t, 8),
+        )
+
+    # The street's joint meeting reviews what came up and names the departments.
+    t = end - dt.timedelta(days=6)
+    meeting = meeting_services.meeting_plan(actor=street_staff, area=street, date=t.date(), now=t)
+    meeting_services.meeting_hold(
+        meeting=meeting,
+        actor=street_staff,
+        present_departments=[cg, zj],
+        present_areas=[community],
+        attendees="街道党工委副书记、各社区党委书记",
+        minutes="街道审核社区上报的难点事项，明确责任部门，启动吹哨程序。",
+        now=t,
+    )
+    for item in meeting.items.filter(case__in=[built, crumbling]):
+        meeting_services.agenda_item_decide(
+            item=item,
+            actor=street_staff,
+            decision=Decision.WHISTLE_UP,
+            departments=decided[item.case_id or 0],
+            note="经街道审核，属职能部门职责，启动吹哨程序。",
+            now=t,
+        )
+    wf.case_dispatch(
+        case=built.pk,
+        actor=org,
+        lead=cg,
+        instructions="请一周内到社区报到，制定拆违方案。",
+        now=history.later(t, 4),
+    )
+
+    # The district's meeting decides what goes to the city.
+    t = end - dt.timedelta(days=3)
+    meeting = meeting_services.meeting_plan(actor=org, area=district, date=t.date(), now=t)
+    meeting_services.meeting_hold(
+        meeting=meeting,
+        actor=org,
+        present_departments=[zj, cg],
+        attendees="区委组织部、区住建局、区城管局负责同志",
+        minutes="危房隐患涉及产权和资金，区直部门无法解决，提请市委组织部派单。",
+        now=t,
+    )
+    to_city = meeting.items.filter(case=crumbling).first()
+    if to_city is not None:
+        meeting_services.agenda_item_decide(
+            item=to_city,
+            actor=org,
+            decision=Decision.WHISTLE_UP,
+            departments=[city_zj],
+            note="涉及产权和改造资金，区直部门无法解决，上报市级。",
+            now=t,
+        )
+
+    # Next quarter's community meeting, its agenda proposed and still open to changes.
+    month = ((end.month - 1) // 3 + 1) * 3 + 1
+    next_quarter = dt.date(end.year + (month > 12), (month - 1) % 12 + 1, 15)
+    meeting_services.meeting_plan(actor=staff, area=community, date=next_quarter, now=end)
+    return JointMeeting.objects.count()
 
 
 def _evaluations(history: _History) -> int:

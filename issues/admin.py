@@ -319,3 +319,7 @@ class CaseAdmin(ScopedAdminMixin, admin.ModelAdmin):
     @admin.action(description=_("催办所选案件"))
     def chase_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         self._run(request, queryset, case_chase, gettext("已催办 %(n)d 件案件。"))
+
+
+# Registered after the case admin: it reuses ReadOnlyInlineMixin from here.
+from . import admin_meetings  # noqa: E402, F401

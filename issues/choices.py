@@ -103,6 +103,8 @@ class EventKind(models.TextChoices):
     ATTENDANCE_MISSED = "attendance_missed", _("部门未按约到场")
     CONSULTED = "consulted", _("派单前征求意见")
     CONSULTATION_ANSWERED = "consultation_answered", _("部门答复派单意见")
+    MEETING_HELD = "meeting_held", _("联席会议研究")
+    MEETING_DECIDED = "meeting_decided", _("联席会议决定")
 
 
 class FeedbackSolved(models.TextChoices):
@@ -223,3 +225,39 @@ class DeliveryState(models.TextChoices):
     SENDING = "sending", _("发送中")
     SENT = "sent", _("已发送")
     FAILED = "failed", _("发送失败")
+
+
+# --- joint meetings (联席会议) and standing mechanisms (长效机制) ------------------------------------
+
+
+class MeetingState(models.TextChoices):
+    """A joint meeting: its agenda is drafted (proposed, then edited), then it is held."""
+
+    PLANNED = "planned", _("议程拟定中")
+    HELD = "held", _("已召开")
+
+
+class AgendaState(models.TextChoices):
+    """An agenda item: waiting for the meeting's decision, or decided (once)."""
+
+    PENDING = "pending", _("待研究")
+    DECIDED = "decided", _("已决定")
+
+
+class Decision(models.TextChoices):
+    """The one decision a joint meeting takes on an agenda item."""
+
+    SETTLE = "settle", _("就地解决（明确分工）")
+    WHISTLE_UP = "whistle_up", _("吹哨上报（点名责任部门）")
+    MECHANISM = "mechanism", _("形成长效机制")
+
+
+class AgendaGround(models.TextChoices):
+    """Why an item is on a meeting's agenda (the proposal says; staff may add items of their own)."""
+
+    HARD_CLASS = "hard_class", _("难点类别（C/D 类）")
+    SUPERVISED = "supervised", _("督办")
+    OVERDUE = "overdue", _("超期")
+    HELD_HERE = "held_here", _("本级在办")
+    COMMON_ISSUE = "common_issue", _("共性问题")
+    ADDED = "added", _("工作人员添加")

@@ -77,6 +77,7 @@ _TO_DEPARTMENT = {
     EventKind.ATTENDANCE_CONFIRMED,  # its report now counts
     EventKind.ATTENDANCE_MISSED,  # it must report again, with a new date
     EventKind.CONSULTED,  # its opinion is asked before dispatch (data: department_ids)
+    EventKind.MEETING_DECIDED,  # the departments a joint meeting named (issues.workflow.meetings)
 }
 # Events for the dispatching organisation department (or, before any order, the one named in the data).
 _TO_ORG = {

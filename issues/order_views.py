@@ -49,7 +49,7 @@ from issues.models import (
     ExtensionRequest,
 )
 from issues.privacy import reporter_for
-from issues.selectors import is_org
+from issues.selectors import is_org, mechanisms_of, meeting_items_of
 from issues.views import PAGE_SIZE, decorate_cases, decorate_orders
 from issues.workflow import (
     ORDER_TRANSITIONS,
@@ -648,5 +648,7 @@ def common_issue_detail(request: SignedInRequest, pk: int) -> HttpResponse:
         "orders": orders,
         "form": form,
         "open_states": OPEN_STATES,
+        "meeting_items": meeting_items_of(user, common_issue=issue),
+        "mechanisms": mechanisms_of(user, common_issue=issue),
     }
     return render(request, "dispatch/staff/common_issue_detail.html", context, status=status)

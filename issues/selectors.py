@@ -29,13 +29,17 @@ from .choices import (
     OrderState,
 )
 from .models import (
+    AgendaItem,
     Attendance,
     Case,
     CaseQuerySet,
+    CommonIssue,
     Consultation,
     DispatchOrder,
     ExtensionRequest,
+    JointMeeting,
     PatrolLog,
+    StandingMechanism,
 )
 
 # A holder sees in the to-do list what falls due within a day, besides the sweep's 80 % warning,
@@ -344,3 +348,32 @@ def patrols_for(user: Actor) -> QuerySet[PatrolLog]:
         .annotate(n_cases=Count("cases"))
         .order_by("-date", "-pk")
     )
+
+
+# --- joint meetings and standing mechanisms on the case and common-issue pages ------------------------
+
+
+def meeting_items_of(
+    user: Actor, *, case: Case | None = None, common_issue: CommonIssue | None = None
+) -> list[AgendaItem]:
+    """The agenda items about a case or a common issue, in meetings the user may see (one query)."""
+    visible = JointMeeting.objects.visible_to(user).values("pk")
+    qs = AgendaItem.objects.filter(meeting__in=visible).select_related(
+        "meeting", "meeting__area", "mechanism"
+    )
+    qs = qs.filter(case=case) if case is not None else qs.filter(common_issue=common_issue)
+    return list(qs.order_by("meeting__date", "pk"))
+
+
+def mechanisms_of(
+    user: Actor, *, case: Case | None = None, common_issue: CommonIssue | None = None
+) -> list[StandingMechanism]:
+    """The standing mechanisms a case or a common issue led to, that the user may see (one query)."""
+    qs = StandingMechanism.objects.visible_to(user).select_related("owner_department")
+    if case is not None:
+        qs = qs.filter(
+            pk__in=StandingMechanism.cases.through.objects.filter(case=case).values("standingmechanism_id")
+        )
+    else:
+        qs = qs.filter(common_issue=common_issue)
+    return list(qs.order_by("-created_at", "-pk"))

@@ -42,3 +42,11 @@ def prune_submissions() -> int:
     from .workflow import submissions_prune
 
     return submissions_prune()
+
+
+@shared_task(name="issues.remind_mechanism_reviews")
+def remind_mechanism_reviews() -> int:
+    """Daily: tell owner departments of standing mechanisms whose review date has come."""
+    from .workflow.mechanisms import mechanism_reviews_remind
+
+    return mechanism_reviews_remind()

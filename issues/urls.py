@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.urls import include, path
 
+from . import meeting_views, views
 from . import order_urls as dispatch_urls
-from . import views
 
 app_name = "staff"
 
@@ -22,6 +22,14 @@ urlpatterns = [
     path("patrols/<int:pk>/", views.patrol_detail, name="patrol-detail"),
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/read/", views.inbox_read, name="inbox-read"),
+    path("meetings/", meeting_views.meeting_list, name="meeting-list"),
+    path("meetings/<int:pk>/", meeting_views.meeting_detail, name="meeting-detail"),
+    path("meetings/<int:pk>/<slug:action>/", meeting_views.meeting_action, name="meeting-action"),
+    path("meetings/files/<int:pk>/", meeting_views.meeting_attachment, name="meeting-attachment"),
+    path("mechanisms/", meeting_views.mechanism_list, name="mechanism-list"),
+    path("mechanisms/<int:pk>/", meeting_views.mechanism_detail, name="mechanism-detail"),
+    path("mechanisms/<int:pk>/file/", meeting_views.mechanism_document, name="mechanism-document"),
+    path("mechanisms/<int:pk>/<slug:action>/", meeting_views.mechanism_action, name="mechanism-action"),
     path("orders/", include(dispatch_urls.urlpatterns)),
     *dispatch_urls.staff_patterns,
 ]

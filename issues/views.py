@@ -46,6 +46,7 @@ from .notify import mark_read
 from .patrols import NOT_ON_THE_TEAM, logs_patrols
 from .privacy import mask_phone, reporter_for
 from .workflow import (
+    MEETING_BEFORE_WHISTLE,
     STAFF,
     TRANSITIONS,
     TransitionError,
@@ -359,6 +360,11 @@ def _render_detail(
             link = reverse(LINKED_TRANSITIONS[transition.name], kwargs={"case_id": case.pk})
             actions.append({"t": transition, "form": None, "link": link})
             continue
+        if transition.name == "whistle" and case.tier in MEETING_BEFORE_WHISTLE and bound is None:
+            # The district whistles to the city only as its joint meeting decides (rules.whistle_decision).
+            link = reverse("staff:meeting-list")
+            actions.append({"t": transition, "form": None, "link": link, "meeting": True})
+            continue
         if bound is not None and bound[0] == transition.name:
             form = bound[1]
         else:
@@ -369,6 +375,7 @@ def _render_detail(
         now=now,
     )
     [case] = decorate_cases([case], now=now)
+    meeting_items = selectors.meeting_items_of(user, case=case)
     context = {
         "nav": "cases",
         "case": case,
@@ -382,6 +389,9 @@ def _render_detail(
         "feedbacks": list(case.feedbacks.select_related("recorded_by__staff_profile")),
         "merged_cases": list(case.merged_cases.only("pk", "tracking_code")),
         "common_issues": list(case.common_issues.all()),
+        "meeting_items": meeting_items,
+        "visible_meeting_ids": {item.meeting_id for item in meeting_items},
+        "mechanisms": selectors.mechanisms_of(user, case=case),
         "actions": actions,
         "show_names": True,
     }

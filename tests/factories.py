@@ -35,8 +35,28 @@ from alleys.models import AlleyProfile, Area, Department, RoleAssignment, StaffP
 from alleys.scoping import forget_scope
 from dispatch.models import CategoryClass, CategoryType
 from evaluation.models import Survey, SurveyAnswer, SurveyInvite
-from issues.choices import CaseSource, CaseState, EventKind, FeedbackChannel, OrderRole, OrderState
-from issues.models import Case, CaseEvent, DispatchOrder, Feedback, Whistle
+from issues.choices import (
+    AgendaState,
+    CaseSource,
+    CaseState,
+    Decision,
+    EventKind,
+    FeedbackChannel,
+    MeetingState,
+    OrderRole,
+    OrderState,
+)
+from issues.models import (
+    AgendaItem,
+    Case,
+    CaseEvent,
+    DispatchOrder,
+    Feedback,
+    JointMeeting,
+    MechanismReview,
+    StandingMechanism,
+    Whistle,
+)
 from issues.workflow.placement import place_at_tier
 
 User = get_user_model()
@@ -316,6 +336,65 @@ class DispatchOrderFactory(DjangoModelFactory):
     dispatched_at = MONDAY
     report_due = factory.LazyAttribute(lambda o: o.dispatched_at + dt.timedelta(days=7))
     complete_due = factory.LazyAttribute(lambda o: o.dispatched_at + dt.timedelta(days=90))
+
+
+class JointMeetingFactory(DjangoModelFactory):
+    """A joint meeting of a community (pass ``area`` for another unit), planned unless told."""
+
+    class Meta:
+        model = JointMeeting
+
+    area = factory.SubFactory(CommunityFactory)
+    title = factory.LazyAttribute(lambda o: f"{o.area.name}联席会议")
+    date = MONDAY.date()
+    state = MeetingState.PLANNED
+    created_at = MONDAY
+
+
+class AgendaItemFactory(DjangoModelFactory):
+    """An item of a meeting's agenda about a case, pending unless told."""
+
+    class Meta:
+        model = AgendaItem
+
+    meeting = factory.SubFactory(JointMeetingFactory)
+    case = factory.SubFactory(CaseFactory)
+    common_issue = None
+    position = factory.Sequence(lambda n: n + 1)
+    state = AgendaState.PENDING
+    decision = ""
+
+
+class StandingMechanismFactory(DjangoModelFactory):
+    """A standing mechanism of an area for a category class (pass the owner department)."""
+
+    class Meta:
+        model = StandingMechanism
+
+    title = factory.Sequence(lambda n: f"长效机制{n}")
+    area = factory.SubFactory(CommunityFactory)
+    category_class = factory.SubFactory(CategoryClassFactory, code="C")
+    owner_department = factory.SubFactory(DepartmentFactory)
+    created_at = MONDAY
+
+
+class MechanismReviewFactory(DjangoModelFactory):
+    """A review date of a standing mechanism."""
+
+    class Meta:
+        model = MechanismReview
+
+    mechanism = factory.SubFactory(StandingMechanismFactory)
+    due_on = MONDAY.date()
+
+
+def decided_to_whistle_up(case: Case, *, area: Area, when: dt.datetime = MONDAY) -> AgendaItem:
+    """A held joint meeting of ``area`` that decided to whistle ``case`` up (rows written directly,
+    for tests of what the decision allows; the meeting's service is tested on its own)."""
+    meeting = JointMeetingFactory(area=area, state=MeetingState.HELD, held_at=when, date=when.date())
+    return AgendaItemFactory(
+        meeting=meeting, case=case, state=AgendaState.DECIDED, decision=Decision.WHISTLE_UP, decided_at=when
+    )
 
 
 class SurveyFactory(DjangoModelFactory):

@@ -34,6 +34,10 @@ ENUM_NAME_OVERRIDES: dict[str, str] = {
     "OrderStateEnum": "issues.choices.OrderState",
     "OrderRoleEnum": "issues.choices.OrderRole",
     "ExtensionStateEnum": "issues.choices.ExtensionState",
+    "MeetingStateEnum": "issues.choices.MeetingState",
+    "AgendaStateEnum": "issues.choices.AgendaState",
+    "DecisionEnum": "issues.choices.Decision",
+    "AgendaGroundEnum": "issues.choices.AgendaGround",
     "TimelinessEnum": "evaluation.choices.Timeliness",
     "RatingEnum": "evaluation.choices.Rating",
 }

@@ -13,6 +13,16 @@ from .cases import (
     new_tracking_code,
     photo_path,
 )
+from .meetings import (
+    MEETING_LEVELS,
+    AgendaItem,
+    JointMeeting,
+    JointMeetingQuerySet,
+    MechanismReview,
+    MeetingAttachment,
+    StandingMechanism,
+    StandingMechanismQuerySet,
+)
 from .notifications import (
     Notification,
     NotificationChannel,
@@ -32,6 +42,8 @@ from .orders import (
 from .visits import Attendance, AttendanceQuerySet, Consultation, ConsultationQuerySet
 
 __all__ = [
+    "MEETING_LEVELS",
+    "AgendaItem",
     "ApiClient",
     "Attendance",
     "AttendanceQuerySet",
@@ -47,6 +59,10 @@ __all__ = [
     "DispatchOrderQuerySet",
     "ExtensionRequest",
     "Feedback",
+    "JointMeeting",
+    "JointMeetingQuerySet",
+    "MechanismReview",
+    "MeetingAttachment",
     "Notification",
     "NotificationChannel",
     "NotificationDelivery",
@@ -54,6 +70,8 @@ __all__ = [
     "NotificationQuerySet",
     "PatrolLog",
     "PatrolLogQuerySet",
+    "StandingMechanism",
+    "StandingMechanismQuerySet",
     "Submission",
     "SystemAlert",
     "Whistle",

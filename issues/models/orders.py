@@ -50,6 +50,16 @@ class Whistle(models.Model):
         db_index=False,  # whistle_actor (partial) serves it
     )
     at = models.DateTimeField(_("时间"), default=timezone.now)
+    # The joint meeting's decision the whistle carries out (a district's whistle to the city needs one).
+    decision = models.ForeignKey(
+        "issues.AgendaItem",
+        verbose_name=_("联席会议决定"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="whistles",
+        db_index=False,  # whistle_decision (partial) serves it
+    )
 
     class Meta:
         verbose_name = _("吹哨记录")
@@ -59,6 +69,10 @@ class Whistle(models.Model):
             # Only deleting a user looks whistles up by actor (PROTECT); the sweep's automatic
             # whistles have none, and an index of NULLs would be written for each of them.
             models.Index(fields=["actor"], name="whistle_actor", condition=models.Q(actor__isnull=False)),
+            # Most whistles (every escalation the sweep writes) carry no decision.
+            models.Index(
+                fields=["decision"], name="whistle_decision", condition=models.Q(decision__isnull=False)
+            ),
         ]
         constraints = [
             # Exactly once per case and tier, whatever runs twice.

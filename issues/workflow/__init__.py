@@ -13,12 +13,14 @@ call these functions; none re-implements a check. Each function
 An illegal call raises ``TransitionError`` (or its subclass ``TransitionForbidden``)
 with a message for the user, and changes nothing.
 
-Its modules: ``rules`` (the transition table for cases, orders, extensions, visits and
-consultations: states, who, what each needs, the next state; and the one ``check`` every service
-calls), ``events`` (the timeline and notifications), ``cases`` (the transitions), ``orders`` (the
-department orders), ``attendance`` (the community confirms a department's visit or records a
-no-show), ``consultations`` (opinions asked before dispatch) and ``bulk`` (transitions over claimed
-rows: the one escalation writer, which ``case_escalate`` and the sweep both call).
+Its modules: ``rules`` (the transition table for cases, orders, extensions, visits, consultations
+and joint meetings: states, who, what each needs, the next state; and the one ``check`` every
+service calls), ``events`` (the timeline and notifications), ``cases`` (the transitions), ``orders``
+(department orders, extensions, common issues), ``attendance`` (the community confirms a
+department's visit or records a no-show), ``consultations`` (opinions asked before dispatch),
+``meetings`` (joint meetings: the proposed agenda, holding, decisions), ``mechanisms`` (standing
+mechanisms: document, reviews, reminders) and ``bulk`` (transitions over claimed rows: the one
+escalation writer, which ``case_escalate`` and the sweep both call).
 """
 
 from __future__ import annotations
@@ -50,12 +52,16 @@ from .cases import (
 from .consultations import case_consult
 from .events import actor_label, lock_for_transition, record_event, stored
 from .rules import (
+    AGENDA,
     API,
     ATTENDANCE,
     CASE,
     CONSULTATION,
     CONSULTATION_TRANSITIONS,
     EXTENSION,
+    MEETING,
+    MEETING_BEFORE_WHISTLE,
+    MEETING_TRANSITIONS,
     OPEN,
     ORDER,
     ORDER_TRANSITIONS,
@@ -80,22 +86,30 @@ from .rules import (
     is_extension_community,
     is_extension_dispatcher,
     is_holder,
+    is_mechanism_keeper,
+    is_meeting_unit,
     is_order_community,
     is_order_department,
     is_order_dispatcher,
     is_supervisor,
     may_receive_orders_from,
+    offered_meeting_transitions,
     offered_order_transitions,
     order_cases,
+    whistle_decision,
 )
 
 __all__ = [
+    "AGENDA",
     "API",
     "ATTENDANCE",
     "CASE",
     "CONSULTATION",
     "CONSULTATION_TRANSITIONS",
     "EXTENSION",
+    "MEETING",
+    "MEETING_BEFORE_WHISTLE",
+    "MEETING_TRANSITIONS",
     "OPEN",
     "ORDER",
     "ORDER_TRANSITIONS",
@@ -143,16 +157,20 @@ __all__ = [
     "is_extension_community",
     "is_extension_dispatcher",
     "is_holder",
+    "is_mechanism_keeper",
+    "is_meeting_unit",
     "is_order_community",
     "is_order_department",
     "is_order_dispatcher",
     "is_supervisor",
     "lock_for_transition",
     "may_receive_orders_from",
+    "offered_meeting_transitions",
     "offered_order_transitions",
     "order_cases",
     "record_event",
     "stored",
     "submissions_prune",
     "submitted_case",
+    "whistle_decision",
 ]

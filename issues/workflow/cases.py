@@ -50,6 +50,7 @@ from .rules import (
     active_order_states,
     check,
     may_receive_orders_from,
+    whistle_decision,
 )
 
 
@@ -293,12 +294,15 @@ def case_whistle(
     reason: str,
     departments: Sequence[Any] = (),
     urgency: str | None = None,
+    decision: Any = None,
     now: dt.datetime | None = None,
 ) -> Case:
     """The holder passes the case one tier up with a reason (吹哨).
 
     The street names the responsible department(s) and the urgency when it whistles
-    to the district, which then dispatches.
+    to the district, which then dispatches. The district whistles to the city only as its
+    joint meeting decided (``rules.whistle_decision``; the meeting's service passes the
+    ``decision`` it carries out, in its own transaction); the whistle records the decision.
     """
     from dispatch.chain import next_tier
 
@@ -317,6 +321,7 @@ def case_whistle(
         target = next_tier(case.tier)
         if target is None:
             raise TransitionError(_("案件已在市级，无法继续上报。"))
+        item = whistle_decision(case, decision)
         before_state, before_tier = case.state, case.tier
         label = actor_label(actor, case)  # the unit that whistled, before the case leaves it
         whistle = Whistle.objects.create(
@@ -326,6 +331,7 @@ def case_whistle(
             reason=reason,
             actor=actor if getattr(actor, "pk", None) else None,
             at=now,
+            decision=item,
         )
         if departments:
             whistle.departments.set(departments)
@@ -344,7 +350,11 @@ def case_whistle(
             from_tier=before_tier,
             note=reason,
             label=label,
-            data={"whistle_id": whistle.pk, "department_ids": [d.pk for d in departments]},
+            data={
+                "whistle_id": whistle.pk,
+                "department_ids": [d.pk for d in departments],
+                **({"meeting_id": item.meeting_id, "item_id": item.pk} if item is not None else {}),
+            },
         )
         notify_after_commit(event)
     return case

@@ -22,14 +22,17 @@ from core.errors import ActionForbidden, ActionInvalid, ActionRefused
 
 from ..choices import (
     ACTIVE_ORDER_STATES,
+    AgendaState,
     AttendanceState,
     CaseState,
     ConsultationOpinion,
     ConsultationState,
+    Decision,
     ExtensionState,
+    MeetingState,
     OrderState,
 )
-from ..models import Case
+from ..models import AgendaItem, Case
 
 S = CaseState
 OS = OrderState
@@ -66,6 +69,8 @@ ORDER = "order"
 EXTENSION = "extension"
 ATTENDANCE = "attendance"  # a visit the department announced in its report (报到到场)
 CONSULTATION = "consultation"  # one department asked its opinion before dispatch (征求意见)
+MEETING = "meeting"
+AGENDA = "agenda_item"
 
 # In ``Transition.to``: the subject keeps the state it had.
 SAME = ""
@@ -246,8 +251,10 @@ TRANSITIONS: dict[str, Transition] = {
                 Need("reason"),
                 Need("departments", "when the street whistles"),
                 Need("urgency", "optional"),
+                Need("decision", "from the district: its joint meeting's whistle-up decision"),
             ),
-            note="one tier up (not from the city); writes a Whistle",
+            note="one tier up (not from the city); writes a Whistle; from the district only as a "
+            "district joint meeting decided (whistle_decision)",
         ),
         _case(
             "escalate",
@@ -378,6 +385,48 @@ TRANSITIONS: dict[str, Transition] = {
         ),
     )
 }
+
+
+# The tiers whose whistle up needs a joint meeting's decision. Ma'anshan: "区直部门无法解决的，
+# 经区委相关会议研究后，上报市委组织部". (The sweep's escalation of a missed deadline is not a
+# whistle and needs none: a deadline must not wait for a meeting.)
+MEETING_BEFORE_WHISTLE: frozenset[str] = frozenset({AreaLevel.DISTRICT})
+
+
+def whistle_decision(case: Case, decision: AgendaItem | int | None) -> AgendaItem | None:
+    """The joint meeting's decision a whistle of ``case`` carries out, or None when it needs none.
+
+    From the district (``MEETING_BEFORE_WHISTLE``) it needs one: a held meeting of the district
+    holding the case decided "whistle up" on it. ``decision`` names it (the meeting's service
+    passes the item it is carrying out); else the latest such decision is found. A decision named
+    for a lower tier's whistle must be one on this case too. Raises ``TransitionInvalid`` naming
+    what is missing.
+    """
+    needed = case.tier in MEETING_BEFORE_WHISTLE
+    if decision is None and not needed:
+        return None
+    items = AgendaItem.objects.filter(
+        case=case, state=AgendaState.DECIDED, decision=Decision.WHISTLE_UP, meeting__state=MeetingState.HELD
+    ).select_related("meeting")
+    if decision is not None:
+        items = items.filter(pk=decision if isinstance(decision, int) else decision.pk)
+    if needed:
+        items = items.filter(meeting__area_id=case.holder_area_id)
+    item = items.order_by("-decided_at", "-pk").first()
+    if item is not None:
+        return item
+    if needed:
+        raise TransitionInvalid(
+            str(
+                gettext_lazy(
+                    "区级吹哨上报市级须经区委联席会议研究决定：该案件还没有%(unit)s委联席会议“吹哨上报”的决定。"
+                    "请把它列入%(unit)s委联席会议的议题，会议作出“吹哨上报”决定时即上报市级。"
+                )
+            )
+            % {"unit": case.holder_area.name},
+            field="decision",
+        )
+    raise TransitionInvalid(str(gettext_lazy("找不到该案件的联席会议“吹哨上报”决定。")), field="decision")
 
 
 # --- department orders and their extensions -------------------------------------------------------
@@ -641,6 +690,122 @@ ORDER_TRANSITIONS: dict[str, Transition] = {
         ),
     )
 }
+
+
+# --- joint meetings -------------------------------------------------------------------------------
+
+
+def is_meeting_unit(scope: Scope, subject: Any) -> bool:
+    """Staff of the unit whose meeting it is: the community's, the street's, the organisation department."""
+    meeting = subject.meeting if isinstance(subject, AgendaItem) else subject
+    return scope.holds_tier(meeting.area.level, meeting.area.code)
+
+
+_MEETING_UNIT = gettext_lazy("召开会议的单位（社区、街道工作人员或区、市委组织部）")
+_MEETING_FORBIDDEN = gettext_lazy("只有召开会议的单位可以%(action)s（需要：%(who)s）。")
+
+
+def _meeting(
+    name: str,
+    label: Any,
+    sources: frozenset[str],
+    *,
+    to: tuple[str, ...],
+    needs: tuple[Need, ...] = (),
+    subject: str = MEETING,
+    service: str = "",
+    note: str = "",
+    refused: Any = None,
+) -> Transition:
+    return Transition(
+        name,
+        label,
+        sources,
+        is_meeting_unit,
+        _MEETING_UNIT,
+        to=to,
+        needs=needs,
+        service=f"issues.workflow.meetings.{service or 'meeting_' + name.replace('-', '_')}",
+        subject=subject,
+        note=note,
+        refused=refused or gettext_lazy("会议当前状态为“%(state)s”，不能%(action)s。请刷新后查看。"),
+        forbidden=_MEETING_FORBIDDEN,
+        who_first=True,
+    )
+
+
+MS = MeetingState
+AGS = AgendaState
+
+# A joint meeting's agenda is proposed (``meeting_plan``: the unit's hard items), edited while it is
+# planned, then the meeting is held and one decision is recorded per item.
+MEETING_TRANSITIONS: dict[str, Transition] = {
+    t.name: t
+    for t in (
+        _meeting(
+            "agenda-add",
+            gettext_lazy("添加议题"),
+            frozenset({MS.PLANNED}),
+            to=(),
+            needs=(Need("case", "or common_issue"), Need("common_issue", "or case")),
+            note="an open case or common issue of the unit's territory, once per meeting",
+        ),
+        _meeting(
+            "agenda-remove",
+            gettext_lazy("移出议题"),
+            frozenset({MS.PLANNED}),
+            to=(),
+            needs=(Need("item"),),
+        ),
+        _meeting(
+            "hold",
+            gettext_lazy("登记召开"),
+            frozenset({MS.PLANNED}),
+            to=(MS.HELD,),
+            needs=(
+                Need("present_departments", "with present_areas and attendees: somebody came"),
+                Need("present_areas", "optional"),
+                Need("attendees", "optional"),
+                Need("minutes", "optional"),
+            ),
+            note="every case on the agenda gets a public, neutral timeline line (经…联席会议研究)",
+        ),
+        _meeting(
+            "decide",
+            gettext_lazy("记录决定"),
+            frozenset({AGS.PENDING}),
+            to=(AGS.DECIDED,),
+            needs=(
+                Need("decision"),
+                Need("assignments", "to settle here: who does what"),
+                Need("departments", "to whistle up from a street or district meeting"),
+                Need("mechanism", "to make a standing mechanism"),
+            ),
+            subject=AGENDA,
+            service="agenda_item_decide",
+            note="once per item, the meeting held; whistle up whistles the case (case_whistle, same "
+            "transaction); a mechanism decision creates the StandingMechanism",
+            refused=gettext_lazy("该议题已作出决定（%(state)s），每个议题只能作出一个决定。"),
+        ),
+    )
+}
+
+
+def is_mechanism_keeper(scope: Scope, mechanism: Any) -> bool:
+    """Who keeps a standing mechanism's document and records its reviews: its owner department's
+    staff, and the unit whose meeting made it."""
+    return scope.in_department(mechanism.owner_department_id) or scope.holds_tier(
+        mechanism.area.level, mechanism.area.code
+    )
+
+
+def offered_meeting_transitions(meeting: Any, scope: Scope) -> list[str]:
+    """The meeting's actions this user may take now (the services check again when they run)."""
+    if not is_meeting_unit(scope, meeting):
+        return []
+    return [
+        t.name for t in MEETING_TRANSITIONS.values() if t.subject == MEETING and meeting.state in t.sources
+    ] + (["decide"] if meeting.state == MS.HELD else [])
 
 
 def offered_order_transitions(

@@ -50,7 +50,15 @@ from alleys.models import Area, Department
 from dispatch.models import CategoryClass, CategoryType
 from evaluation.models import DepartmentEvaluation
 from evaluation.services import evaluation_record
-from issues.models import Case, CommonIssue, DispatchOrder, ExtensionRequest, PatrolLog
+from issues.models import (
+    Case,
+    CommonIssue,
+    DispatchOrder,
+    ExtensionRequest,
+    JointMeeting,
+    PatrolLog,
+    StandingMechanism,
+)
 from issues.workflow import case_dispatch
 from issues.workflow.orders import common_issue_create, extension_request, order_receive
 from tests.factories import World, make_case
@@ -109,6 +117,7 @@ def seeded(world: World) -> World:
     )
     completed_order(world)  # one left to evaluate
     PatrolLog.objects.create(chief=world.chief_x, alley=world.alley_x, date=dt.date(2026, 3, 2))
+    _meetings(world, now)
     return world
 
 
@@ -117,6 +126,35 @@ def superuser(seeded: World) -> Any:
     """A superuser made the way an operator makes one (``createsuperuser``), not the world's ``admin``."""
     username, password = SUPERUSER
     return get_user_model().objects.create_superuser(username, f"{username}@example.org", password)
+
+
+def _meetings(world: Any, now: Any) -> None:
+    """A planned and a held district meeting, a decision that made a mechanism, and a file."""
+    import datetime as dt
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from issues.workflow.mechanisms import MechanismDraft
+    from issues.workflow.meetings import agenda_item_decide, meeting_attach, meeting_hold, meeting_plan
+
+    officer = world.district_officer
+    for _ in range(2):
+        make_case(world, category=world.cat_c, tier="district", now=now)
+    meeting_plan(actor=officer, area=world.district, date=now.date())
+    held = meeting_plan(actor=officer, area=world.district, date=now.date())
+    meeting_hold(meeting=held, actor=officer, present_departments=[world.dept_lead], minutes="纪要")
+    agenda_item_decide(
+        item=held.items.first(),
+        actor=officer,
+        decision="mechanism",
+        mechanism=MechanismDraft(
+            title="机制",
+            owner_department=world.dept_lead,
+            review_on=now.date() + dt.timedelta(days=30),
+            category_class=world.cat_c.category_class,
+        ),
+    )
+    meeting_attach(meeting=held, actor=officer, upload=SimpleUploadedFile("a.pdf", b"%PDF-1.4\n%%EOF\n"))
 
 
 @pytest.fixture(autouse=True)
@@ -154,6 +192,8 @@ ROWS: dict[str, tuple[Callable[[], QuerySet[Any]], str]] = {
     "common-issues": (CommonIssue.objects.all, "pk"),
     "departments": (Department.objects.all, "pk"),
     "patrols": (PatrolLog.objects.all, "pk"),
+    "meetings": (JointMeeting.objects.all, "pk"),
+    "mechanisms": (StandingMechanism.objects.all, "pk"),
     "evaluations": (DepartmentEvaluation.objects.all, "pk"),
     "areas": (Area.objects.all, "code"),
     "alleys": (lambda: Area.objects.filter(level="alley"), "code"),

@@ -38,7 +38,7 @@ from issues.workflow import (
     case_verify,
     case_whistle,
 )
-from tests.factories import ACTORS, MONDAY, World, make_case
+from tests.factories import ACTORS, MONDAY, World, decided_to_whistle_up, make_case
 
 pytestmark = pytest.mark.django_db
 
@@ -102,6 +102,14 @@ def _feedback(world: World, case: Case, actor: Any) -> Any:
     )
 
 
+def _whistle(world: World, case: Case, actor: Any) -> Any:
+    if case.tier == T.DISTRICT:  # the district whistles to the city as its joint meeting decided
+        decided_to_whistle_up(case, area=world.district)
+    return case_whistle(
+        case=case, actor=actor, reason="本级无法解决", departments=[world.dept_lead], now=MONDAY
+    )
+
+
 def _dispatch(world: World, case: Case, actor: Any) -> Any:
     lead = world.dept_city if case.tier == T.CITY else world.dept_lead
     return case_dispatch(case=case, actor=actor, lead=lead, instructions="三日内现场查看", now=MONDAY)
@@ -110,12 +118,7 @@ def _dispatch(world: World, case: Case, actor: Any) -> Any:
 CALLS: dict[str, tuple[str, Caller]] = {
     "accept": (S.SUBMITTED, lambda w, c, a: case_accept(case=c, actor=a, now=MONDAY)),
     "start": (S.ACCEPTED, lambda w, c, a: case_start(case=c, actor=a, now=MONDAY)),
-    "whistle": (
-        S.ACCEPTED,
-        lambda w, c, a: case_whistle(
-            case=c, actor=a, reason="本级无法解决", departments=[w.dept_lead], now=MONDAY
-        ),
-    ),
+    "whistle": (S.ACCEPTED, lambda w, c, a: _whistle(w, c, a)),
     "resolve": (S.IN_PROGRESS, lambda w, c, a: case_resolve(case=c, actor=a, note="已修好", now=MONDAY)),
     "reject": (S.SUBMITTED, lambda w, c, a: case_reject(case=c, actor=a, reason="属私人物业", now=MONDAY)),
     "merge": (S.SUBMITTED, _merge),

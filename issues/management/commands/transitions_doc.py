@@ -11,12 +11,15 @@ from django.utils import translation
 
 from issues.choices import CaseState
 from issues.workflow import (
+    AGENDA,
     API,
     ATTENDANCE,
     CASE,
     CONSULTATION,
     CONSULTATION_TRANSITIONS,
     EXTENSION,
+    MEETING,
+    MEETING_TRANSITIONS,
     ORDER_TRANSITIONS,
     RESIDENT,
     SAME,
@@ -26,7 +29,14 @@ from issues.workflow import (
     Transition,
 )
 
-from ...choices import AttendanceState, ConsultationState, ExtensionState, OrderState
+from ...choices import (
+    AgendaState,
+    AttendanceState,
+    ConsultationState,
+    ExtensionState,
+    MeetingState,
+    OrderState,
+)
 
 DOC = Path(settings.BASE_DIR) / "docs" / "transitions.md"
 
@@ -36,6 +46,8 @@ _STATE_LABELS: dict[str, dict[str, Any]] = {
     EXTENSION: dict(ExtensionState.choices),
     ATTENDANCE: dict(AttendanceState.choices),
     CONSULTATION: dict(ConsultationState.choices),
+    MEETING: dict(MeetingState.choices),
+    AGENDA: dict(AgendaState.choices),
 }
 _FACES = ((STAFF, "staff page"), (API, "API"), (RESIDENT, "residents' page"), (SYSTEM, "system"))
 
@@ -45,18 +57,20 @@ _HEADER = """# Transitions
      `python manage.py transitions_doc`; do not edit by hand.
      tests/issues/test_transition_table.py fails when this page and the table disagree. -->
 
-Every change of a case's, an order's, an extension request's, an announced visit's or a
-consultation's state is one row of the table in `issues/workflow/rules.py` (`TRANSITIONS` for
-cases, `ORDER_TRANSITIONS` for department orders, their extension requests and the visits their
-reports announce, `CONSULTATION_TRANSITIONS` for the opinions asked before dispatch). Its service
-checks the row with `issues.workflow.check` (the source state, then who may act; for orders,
-extensions, visits and consultations who first) and, where the row names one next state, sets
-that state from the row. The staff pages (`CASE_ACTIONS` in `issues/views.py`, `ORDER_ACTIONS` in
-`issues/order_views.py`, `CONSULTATION_ACTIONS` in `issues/consultation_views.py`) and the API
-(`CASE_API` in `issues/api/views.py`, `ORDER_API`, `EXTENSION_API` and `CONSULTATION_API` in
-`issues/api/order_views.py`) are keyed by the rows' names; "via" says which of them offer a row.
-Adding a transition means a row, its service and its test; `tests/issues/test_transition_table.py`
-fails until the faces the row names have it too.
+Every change of a case's, an order's, an extension request's, an announced visit's, a
+consultation's or a joint meeting's state is one row of the table in `issues/workflow/rules.py`
+(`TRANSITIONS` for cases, `ORDER_TRANSITIONS` for department orders, their extension requests and
+the visits their reports announce, `CONSULTATION_TRANSITIONS` for the opinions asked before
+dispatch, `MEETING_TRANSITIONS` for joint meetings and their agenda items). Its service checks the
+row with `issues.workflow.check` (the source state, then who may act; for orders, extensions,
+visits, consultations and meetings who first) and, where the row names one next state, sets that
+state from the row. The staff pages (`CASE_ACTIONS` in `issues/views.py`, `ORDER_ACTIONS` in
+`issues/order_views.py`, `CONSULTATION_ACTIONS` in `issues/consultation_views.py`,
+`MEETING_ACTIONS` in `issues/meeting_views.py`) and the API (`CASE_API` in `issues/api/views.py`,
+`ORDER_API`, `EXTENSION_API` and `CONSULTATION_API` in `issues/api/order_views.py`, `MEETING_API`
+in `issues/api/meeting_views.py`) are keyed by the rows' names; "via" says which of them offer a
+row. Adding a transition means a row, its service and its test;
+`tests/issues/test_transition_table.py` fails until the faces the row names have it too.
 
 Labels are the site's (zh-Hans); "(unchanged)" means the state stays as it was.
 """
@@ -106,6 +120,7 @@ def render() -> str:
                 _table(
                     "Consultations before dispatch (派单前征求意见)", list(CONSULTATION_TRANSITIONS.values())
                 ),
+                _table("Joint meetings and their agenda items", list(MEETING_TRANSITIONS.values())),
             ]
         )
 
