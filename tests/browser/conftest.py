@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.test import Client
 
 from tests.factories import build_world
 from tests.issues.public.helpers import Place, build_place
@@ -67,11 +68,28 @@ def place(transactional_db: None) -> Place:
 
 
 def shot(page: Any, name: str) -> Path:
-    """A full-page screenshot under test-artifacts/browser/."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    """A full-page screenshot under test-artifacts/browser/ (``name`` may hold a subfolder: "maanshan/01-form")."""
     path = ARTIFACTS / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def logged_in_context(browser: Any, user: Any, live_server: Any, **options: Any) -> Any:
+    """A browser context (Simplified Chinese) signed in as ``user`` by its session cookie, not the login form."""
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(locale="zh-CN", **options)
+    context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    return context
 
 
 def inject_axe(page: Any, path: Path = AXE) -> None:

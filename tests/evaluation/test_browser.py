@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 
 from evaluation.rollups import refresh_rollups
@@ -29,7 +28,7 @@ from issues.choices import (
     Satisfaction,
 )
 from issues.models import Feedback, PatrolLog
-from tests.browser.conftest import inject_axe
+from tests.browser.conftest import inject_axe, logged_in_context
 from tests.factories import DispatchOrderFactory, build_world, case_at, escalated
 
 pytestmark = [pytest.mark.browser]
@@ -128,22 +127,6 @@ def a_year_of_cases(world: Any, *, now: dt.datetime, n: int = 400) -> None:
             PatrolLog.objects.get_or_create(
                 chief=world.chief_y, alley=world.alley_y, kind=PatrolKind.PATROL, date=date
             )
-
-
-def logged_in_context(browser: Any, user: Any, live_server: Any, **options: Any) -> Any:
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(locale="zh-CN", **options)
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
-    return context
 
 
 def canvas_has_pixels(page: Any, selector: str) -> bool:
