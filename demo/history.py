@@ -361,7 +361,7 @@ def seed_history(*, stdout: Writer, cases: int | None = None, now: dt.datetime |
     stdout.write(
         f"case history: {created} cases, {sum(map(len, patrols.values()))} recent patrol/visit logs, "
         f"{evaluations} department evaluations; final sweep escalated {result.escalated}, "
-        f"warned {result.warned}, closed {result.closed}\n"
+        f"warned {result.warned}, asked for {result.return_visit_due} return visits\n"
     )
     return created
 

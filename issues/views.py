@@ -53,11 +53,11 @@ from .workflow import (
     allowed_transitions,
     case_accept,
     case_chase,
-    case_close,
     case_feedback,
     case_merge,
     case_reject,
     case_resolve,
+    case_return_visit,
     case_start,
     case_submit,
     case_supervise,
@@ -451,6 +451,20 @@ def _feedback(pk: int, user: Any, data: dict[str, Any]) -> object:
     )
 
 
+def _return_visit(pk: int, user: Any, data: dict[str, Any]) -> object:
+    return case_return_visit(
+        case=pk,
+        actor=user,
+        channel=data["channel"],
+        reached=data["reached"],
+        visited_at=data.get("visited_at"),
+        solved=data.get("solved") or "",
+        satisfaction=data.get("satisfaction") or "",
+        words=data.get("words") or "",
+        note=data.get("note") or "",
+    )
+
+
 def _reject(pk: int, user: Any, data: dict[str, Any]) -> object:
     return case_reject(case=pk, actor=user, reason=data["reason"])
 
@@ -471,7 +485,7 @@ CASE_ACTIONS: dict[str, Runner] = {
     "resolve": _resolve,
     "verify": _verify,
     "feedback": _feedback,
-    "close": _with_note(case_close),
+    "return-visit": _return_visit,
     "reject": _reject,
     "merge": _merge,
     "supervise": _with_note(case_supervise),

@@ -34,7 +34,15 @@ from alleys.models import AlleyProfile, Area, Department, RoleAssignment, StaffP
 from alleys.scoping import forget_scope
 from dispatch.models import CategoryClass, CategoryType
 from evaluation.models import Survey, SurveyAnswer, SurveyInvite
-from issues.choices import CaseSource, CaseState, EventKind, FeedbackChannel, OrderRole, OrderState
+from issues.choices import (
+    AWAITING_ANSWER_STATES,
+    CaseSource,
+    CaseState,
+    EventKind,
+    FeedbackChannel,
+    OrderRole,
+    OrderState,
+)
 from issues.models import Case, CaseEvent, DispatchOrder, Feedback, Whistle
 from issues.workflow.placement import place_at_tier
 
@@ -489,12 +497,12 @@ def make_case(
     if state not in (CaseState.SUBMITTED, CaseState.REOPENED):
         case.accepted_at = now
         case.escalation_due = case.resolve_due
-    if state in (CaseState.AWAITING_VERIFICATION, CaseState.AWAITING_FEEDBACK):
+    if state in (CaseState.AWAITING_VERIFICATION, *AWAITING_ANSWER_STATES):
         case.escalation_due = None
         case.warn_at = None
         case.resolved_at = now
         case.resolved_tier = tier
-    if state == CaseState.AWAITING_FEEDBACK:
+    if state in AWAITING_ANSWER_STATES:
         case.verified_at = now
     case.save()
     return case

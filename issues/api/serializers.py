@@ -26,6 +26,7 @@ from issues.choices import (
     CaseState,
     FeedbackSolved,
     PatrolKind,
+    ReturnVisitChannel,
     Satisfaction,
     Urgency,
 )
@@ -570,6 +571,31 @@ class FeedbackInputSerializer(serializers.Serializer[Any]):
     solved = serializers.ChoiceField(choices=FeedbackSolved.choices)
     satisfaction = serializers.ChoiceField(choices=Satisfaction.choices)
     comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class ReturnVisitInputSerializer(serializers.Serializer[Any]):
+    """One return-visit attempt: how, when, reached or not; when reached, the resident's answers and words."""
+
+    channel = serializers.ChoiceField(choices=ReturnVisitChannel.choices)
+    reached = serializers.BooleanField(help_text="是否联系上反映人")
+    visited_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="回访时间，默认为现在；不早于核实，不晚于现在",
+    )
+    solved = serializers.ChoiceField(
+        choices=FeedbackSolved.choices, required=False, allow_blank=True, default="", help_text="联系上时必填"
+    )
+    satisfaction = serializers.ChoiceField(
+        choices=Satisfaction.choices, required=False, allow_blank=True, default="", help_text="联系上时必填"
+    )
+    words = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, default="", help_text="群众原话（不公开）"
+    )
+    note = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, default="", help_text="情况说明，如无人接听"
+    )
 
 
 class MergeInputSerializer(serializers.Serializer[Any]):

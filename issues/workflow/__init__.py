@@ -15,19 +15,19 @@ with a message for the user, and changes nothing.
 
 Its modules: ``rules`` (the transition table for cases, orders and extensions: states, who,
 what each needs, the next state; and the one ``check`` every service calls), ``events`` (the timeline
-and notifications), ``cases`` (the transitions) and ``bulk`` (transitions over claimed rows: the one
+and notifications), ``cases`` (the transitions), ``return_visits`` (the feedback window, the return
+visit before closing, and closing unrated) and ``bulk`` (transitions over claimed rows: the one
 escalation writer, which ``case_escalate`` and the sweep both call).
 """
 
 from __future__ import annotations
 
-from .bulk import cases_close_unrated_claimed, cases_escalate_claimed
+from .bulk import cases_escalate_claimed
 from .cases import (
     IntakeNote,
     Submitted,
     case_accept,
     case_chase,
-    case_close,
     case_dispatch,
     case_dispatched_with_common_issue,
     case_escalate,
@@ -46,6 +46,13 @@ from .cases import (
     submitted_case,
 )
 from .events import actor_label, lock_for_transition, record_event, stored
+from .return_visits import (
+    case_return_visit,
+    case_return_visit_due,
+    cases_return_visit_due_claimed,
+    due_for_return_visit,
+    feedback_cutoff,
+)
 from .rules import (
     API,
     CASE,
@@ -104,7 +111,6 @@ __all__ = [
     "allowed_transitions",
     "case_accept",
     "case_chase",
-    "case_close",
     "case_dispatch",
     "case_dispatched_with_common_issue",
     "case_escalate",
@@ -113,15 +119,19 @@ __all__ = [
     "case_merge",
     "case_reject",
     "case_resolve",
+    "case_return_visit",
+    "case_return_visit_due",
     "case_start",
     "case_submit",
     "case_submit_once",
     "case_supervise",
     "case_verify",
     "case_whistle",
-    "cases_close_unrated_claimed",
     "cases_escalate_claimed",
+    "cases_return_visit_due_claimed",
     "check",
+    "due_for_return_visit",
+    "feedback_cutoff",
     "is_above_holder",
     "is_case_department",
     "is_community_of",

@@ -360,6 +360,15 @@ def jpeg() -> io.BytesIO:
     return buffer
 
 
+MISSED = {"channel": "phone", "reached": False, "note": "无人接听"}
+REACHED = {
+    "channel": "phone",
+    "reached": True,
+    "solved": "solved",
+    "satisfaction": "basic",
+    "words": "修好了",
+}
+
 TRANSITION_TABLE = [
     # (action, case state, tier, actor, payload, expected status, expected state afterwards)
     ("accept", "submitted", "alley", "chief_x", {"note": "收到"}, 200, "accepted"),
@@ -464,9 +473,71 @@ TRANSITION_TABLE = [
         409,
         "in_progress",
     ),
-    ("close", "awaiting_feedback", "alley", "community_worker_x", {}, 200, "closed"),
-    ("close", "awaiting_feedback", "alley", "chief_x", {}, 403, "awaiting_feedback"),
-    ("close", "accepted", "alley", "community_worker_x", {}, 409, "accepted"),
+    # Once the window passed the community records return visits; a staff return call is refused.
+    (
+        "feedback",
+        "awaiting_return_visit",
+        "alley",
+        "community_worker_x",
+        {"solved": "solved", "satisfaction": "satisfied"},
+        409,
+        "awaiting_return_visit",
+    ),
+    *[
+        ("return-visit", "awaiting_return_visit", tier, actor, MISSED, 200, "awaiting_return_visit")
+        for tier, actor in (
+            ("alley", "community_worker_x"),
+            ("district", "community_worker_x"),
+            ("alley", "admin"),
+        )
+    ],
+    ("return-visit", "awaiting_return_visit", "alley", "community_worker_x", REACHED, 200, "closed"),
+    (
+        "return-visit",
+        "awaiting_return_visit",
+        "alley",
+        "community_worker_x",
+        {**REACHED, "channel": "in_person", "solved": "not_solved", "satisfaction": "dissatisfied"},
+        200,
+        "reopened",
+    ),
+    (
+        "return-visit",
+        "awaiting_return_visit",
+        "alley",
+        "community_worker_x",
+        {"channel": "phone", "reached": True},
+        400,
+        "awaiting_return_visit",
+    ),
+    (
+        "return-visit",
+        "awaiting_return_visit",
+        "alley",
+        "community_worker_x",
+        {"channel": "letter", "reached": False},
+        400,
+        "awaiting_return_visit",
+    ),
+    (
+        "return-visit",
+        "awaiting_return_visit",
+        "alley",
+        "community_worker_x",
+        {**MISSED, "words": "说了什么"},
+        400,
+        "awaiting_return_visit",
+    ),
+    *[
+        ("return-visit", "awaiting_return_visit", "alley", actor, MISSED, 403, "awaiting_return_visit")
+        for actor in ("chief_x", "service_x", "street_worker", "district_officer", "city_officer")
+    ],
+    *[
+        ("return-visit", "awaiting_return_visit", "alley", actor, MISSED, 404, "awaiting_return_visit")
+        for actor in ("community_worker_y", "community_worker_far", "lead_contact")
+    ],
+    ("return-visit", "awaiting_feedback", "alley", "community_worker_x", MISSED, 409, "awaiting_feedback"),
+    ("return-visit", "closed", "alley", "community_worker_x", MISSED, 409, "closed"),
     ("reject", "submitted", "alley", "chief_x", {"reason": "属物业管理范围"}, 200, "rejected"),
     ("reject", "submitted", "alley", "chief_x", {"reason": " "}, 400, "submitted"),
     ("reject", "in_progress", "alley", "chief_x", {"reason": "x"}, 409, "in_progress"),
