@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -32,7 +33,7 @@ from alleys.scoping import scope_for
 from dispatch.chain import unit_label
 
 from . import selectors
-from .choices import CaseSource, EventKind, FeedbackChannel, Light, PatrolKind
+from .choices import CaseSource, CaseState, EventKind, FeedbackChannel, Light, PatrolKind
 from .forms import (
     CHECKLIST_LABELS,
     CaseFilterForm,
@@ -40,7 +41,7 @@ from .forms import (
     PatrolForm,
     transition_form,
 )
-from .models import Case, CasePhoto, DispatchOrder, Notification, PatrolLog
+from .models import Case, CasePhoto, DispatchOrder, Notification, PatrolLog, ReturnVisit
 from .notify import mark_read
 from .patrols import NOT_ON_THE_TEAM, logs_patrols
 from .privacy import mask_phone, reporter_for
@@ -166,6 +167,13 @@ def home(request: SignedInRequest) -> HttpResponse:
             cases.awaiting_verification,
             roles["community"],
             "state=awaiting_verification",
+        ),
+        block(
+            "awaiting_return_visit",
+            _("待回访"),
+            cases.awaiting_return_visit,
+            roles["community"],
+            "state=awaiting_return_visit",
         ),
         block(
             "supervised",
@@ -361,6 +369,7 @@ def _render_detail(
         now=now,
     )
     [case] = decorate_cases([case], now=now)
+    visits = list(case.return_visits.select_related("recorded_by__staff_profile"))
     context = {
         "nav": "cases",
         "case": case,
@@ -372,12 +381,22 @@ def _render_detail(
         "orders": orders,
         "whistles": list(case.whistles.prefetch_related("departments").order_by("at", "pk")),
         "feedbacks": list(case.feedbacks.select_related("recorded_by__staff_profile")),
+        "return_visits": visits,
+        "failures_left": _failures_left(case, visits),
         "merged_cases": list(case.merged_cases.only("pk", "tracking_code")),
         "common_issues": list(case.common_issues.all()),
         "actions": actions,
         "show_names": True,
     }
     return render(request, "issues/staff/case_detail.html", context, status=status)
+
+
+def _failures_left(case: Case, visits: list[ReturnVisit]) -> int | None:
+    """How many more failed return visits close the case unrated (None: no visit is due)."""
+    if case.state != CaseState.AWAITING_RETURN_VISIT:
+        return None
+    failed = sum(1 for v in visits if v.round == case.feedback_round and not v.reached)
+    return max(settings.JXT_RETURN_VISIT_ATTEMPTS - failed, 1)
 
 
 @login_required
