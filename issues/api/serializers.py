@@ -31,7 +31,7 @@ from issues.choices import (
     Urgency,
 )
 
-from ..models import Case, CaseEvent, CasePhoto, DispatchOrder, Feedback, PatrolLog
+from ..models import Case, CaseEvent, CasePhoto, DispatchOrder, Feedback, PatrolLog, ReturnVisit
 from . import selectors
 from .order_serializers import OrderSummarySerializer
 
@@ -313,6 +313,51 @@ class FeedbackSerializer(serializers.ModelSerializer[Feedback]):
         return feedback_representation(instance)
 
 
+class ReturnVisitSerializer(serializers.ModelSerializer[ReturnVisit]):
+    """One return-visit attempt of the community (staff only: the resident's words are not public)."""
+
+    solved = serializers.ChoiceField(
+        choices=FeedbackSolved.choices,
+        source="feedback.solved",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="联系上时反映人的回答，否则为 null",
+    )
+    satisfaction = serializers.ChoiceField(
+        choices=Satisfaction.choices,
+        source="feedback.satisfaction",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="联系上时反映人的回答，否则为 null",
+    )
+    recorded_by = serializers.SerializerMethodField(help_text="回访人姓名")
+
+    class Meta:
+        model = ReturnVisit
+        fields = (
+            "id",
+            "round",
+            "channel",
+            "visited_at",
+            "reached",
+            "solved",
+            "satisfaction",
+            "words",
+            "note",
+            "recorded_by",
+            "recorded_at",
+        )
+        read_only_fields = fields
+
+    def get_recorded_by(self, obj: ReturnVisit) -> str:
+        return person_name(obj.recorded_by)
+
+    def to_representation(self, instance: ReturnVisit) -> dict[str, Any]:
+        return return_visit_representation(instance)
+
+
 _CASE_STATE_LABELS = _labels(Case, "state")
 _CASE_TIER_LABELS = _labels(Case, "tier")
 _EVENT_KIND_LABELS = _labels(CaseEvent, "kind")
@@ -367,6 +412,25 @@ def feedback_representation(feedback: Feedback) -> dict[str, Any]:
     return _ordered(values, FeedbackSerializer.Meta.fields)
 
 
+def return_visit_representation(visit: ReturnVisit) -> dict[str, Any]:
+    """One attempt, as ``ReturnVisitSerializer`` declares it."""
+    feedback = visit.feedback if visit.feedback_id else None
+    values = {
+        "id": visit.pk,
+        "round": visit.round,
+        "channel": visit.channel,
+        "visited_at": _when(visit.visited_at),
+        "reached": visit.reached,
+        "solved": feedback.solved if feedback is not None else None,
+        "satisfaction": feedback.satisfaction if feedback is not None else None,
+        "words": visit.words,
+        "note": visit.note,
+        "recorded_by": person_name(visit.recorded_by),
+        "recorded_at": _when(visit.recorded_at),
+    }
+    return _ordered(values, ReturnVisitSerializer.Meta.fields)
+
+
 def order_representation(order: DispatchOrder) -> dict[str, Any]:
     """An order on its case, as ``issues.api.order_serializers.OrderSummarySerializer`` declares it."""
     values = {
@@ -405,6 +469,7 @@ class CaseDetailSerializer(CaseListSerializer):
     photos = CasePhotoSerializer(many=True, read_only=True)
     orders = OrderSummarySerializer(many=True, read_only=True)
     feedbacks = FeedbackSerializer(many=True, read_only=True)
+    return_visits = ReturnVisitSerializer(many=True, read_only=True)
     allowed_actions = serializers.SerializerMethodField(help_text="调用者现在可以执行的操作（按钮）")
 
     class Meta(CaseListSerializer.Meta):
@@ -426,6 +491,7 @@ class CaseDetailSerializer(CaseListSerializer):
             "photos",
             "orders",
             "feedbacks",
+            "return_visits",
             "allowed_actions",
         )
         read_only_fields = fields
@@ -465,6 +531,10 @@ class CaseDetailSerializer(CaseListSerializer):
                 "orders": [order_representation(o) for o in _rows(case, selectors.ORDERS, "orders")],
                 "feedbacks": [
                     feedback_representation(f) for f in _rows(case, selectors.FEEDBACKS, "feedbacks")
+                ],
+                "return_visits": [
+                    return_visit_representation(v)
+                    for v in _rows(case, selectors.RETURN_VISITS, "return_visits")
                 ],
                 "allowed_actions": self.get_allowed_actions(case),
             }

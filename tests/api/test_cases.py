@@ -655,6 +655,42 @@ def test_feedback_by_api_is_a_return_call_once_per_round(world: Any, api_as: Api
     assert Feedback.objects.count() == 1
 
 
+def test_return_visits_by_api_are_in_the_detail_and_filterable(world: Any, api_as: Api) -> None:
+    case = make_case(world, state="awaiting_return_visit", now=timezone.now())
+    untouched = make_case(world, state="awaiting_return_visit", now=timezone.now())
+    client = api_as("community_worker_x")
+    url = f"{CASES}{case.pk}/return-visit/"
+    first = client.post(url, {**MISSED, "channel": "in_person"}, format="json")
+    assert first.status_code == 200, first.content
+    body = first.json()
+    assert body["state"] == "awaiting_return_visit" and body["light"] == "orange"
+    assert "return-visit" in body["allowed_actions"] and "feedback" not in body["allowed_actions"]
+    [attempt] = body["return_visits"]
+    assert (attempt["channel"], attempt["reached"], attempt["solved"], attempt["note"], attempt["round"]) == (
+        "in_person",
+        False,
+        None,
+        "无人接听",
+        1,
+    )
+    assert attempt["recorded_by"] == "community_worker_x"
+    second = client.post(url, REACHED, format="json").json()
+    assert second["state"] == "closed"
+    assert [(v["reached"], v["solved"], v["satisfaction"], v["words"]) for v in second["return_visits"]] == [
+        (False, None, None, ""),
+        (True, "solved", "basic", "修好了"),
+    ]
+    assert second["feedbacks"][0]["channel"] == "return_call"
+    assert second["timeline"][-2]["kind"] == "return_visit"
+    assert second["timeline"][-2]["actor_label"] == "新华社区"
+    # The filter: cases the community has return-visited, and those it has not.
+    visited = client.get(CASES, {"return_visited": "true"}).json()["results"]
+    assert [c["id"] for c in visited] == [case.pk]
+    due = client.get(CASES, {"state": "awaiting_return_visit"}).json()["results"]
+    assert [c["id"] for c in due] == [untouched.pk]
+    assert untouched.pk in [c["id"] for c in client.get(CASES, {"return_visited": "false"}).json()["results"]]
+
+
 def test_merge(world: Any, api_as: Api) -> None:
     main = make_case(world, now=timezone.now())
     dup = make_case(world, now=timezone.now())
