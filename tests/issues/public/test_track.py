@@ -299,6 +299,12 @@ def test_waiting_for_the_answer_or_the_visit_is_the_orange_light_named_as_in_jil
     assert ("社区会电话或上门回访您" in html) == (state == CaseState.AWAITING_RETURN_VISIT)
 
 
+def test_the_orange_light_in_english(client: Client, place: Place) -> None:
+    case = case_in(place.world, state=CaseState.AWAITING_RETURN_VISIT)
+    html = text_of(client.get(track_url(case), HTTP_ACCEPT_LANGUAGE="en"))
+    assert "Orange: done, awaiting the return visit" in html
+
+
 def test_the_residents_answer_while_a_visit_is_due_closes_the_case(client: Client, place: Place) -> None:
     case = case_in(place.world, state=CaseState.AWAITING_RETURN_VISIT)
     assert feedback(client, case).status_code == 302
