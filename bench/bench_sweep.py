@@ -117,7 +117,7 @@ def bench_nothing_due(meta: dict, res: h.Results, repeats: int) -> None:
     check = run_sweep(now=now)
     h.say(
         f"   after one sweep (escalated {first.escalated}), a second does: escalated {check.escalated}, "
-        f"warned {check.warned}, orders {check.report_overdue + check.complete_overdue}, closed {check.closed}"
+        f"warned {check.warned}, orders {check.report_overdue + check.complete_overdue}, return visits due {check.return_visit_due}"
     )
 
     def bare() -> int:

@@ -271,6 +271,12 @@ JXT_OUTBOX_RETRY_SECONDS = env.int("JXT_OUTBOX_RETRY_SECONDS", default=60)
 JXT_DELIVERY_LEASE_SECONDS = env.int("JXT_DELIVERY_LEASE_SECONDS", default=120)
 JXT_DELIVERY_MAX_ATTEMPTS = env.int("JXT_DELIVERY_MAX_ATTEMPTS", default=6)
 JXT_FEEDBACK_WINDOW_DAYS = env.int("JXT_FEEDBACK_WINDOW_DAYS", default=5)
+# When the window passes without the resident's answer the community makes a return visit
+# (Jilin's orange light, 橘灯 "处理完结等待回访"); the case closes unrated only after this many
+# recorded attempts (phone or in person) failed to reach the resident.
+JXT_RETURN_VISIT_ATTEMPTS = env.int("JXT_RETURN_VISIT_ATTEMPTS", default=2)
+if JXT_RETURN_VISIT_ATTEMPTS < 1:
+    raise environ.ImproperlyConfigured("JXT_RETURN_VISIT_ATTEMPTS must be at least 1")
 # The department ranking's red and black lists (红榜/黑榜) are decided by the composite score
 # (0-100), not by position, so equal scores are listed alike: at least the red minimum, at most
 # the black maximum. A department with fewer orders in the period than the minimum is listed as

@@ -5,11 +5,13 @@ with back-dated ``now=`` values, so timelines, deadlines, whistles and orders ar
 exactly what the product would have produced. Most cases are solved in the alley or
 the community; some are whistled to the street, some dispatched to departments (with
 consultations before dispatch, reports in person that the community confirms — on time,
-late, after a no-show, or never —, extensions, a rejected order, a common issue); the most
-recent ones are still open (a consultation waiting for answers, a visit waiting for the
-community), and the final sweep escalates those whose deadlines have passed. In the named logins'
-community, street and district the quarter ends with joint meetings (联席会议): hard items
-whistled up to the city, others settled, a standing mechanism made.
+late, after a no-show, or never —, extensions, a rejected order, a common issue); residents
+who do not answer get the community's return visits (reached, not solved and worked on again,
+or closed unrated after two failed attempts); the most recent ones are still open (a
+consultation waiting for answers, a visit waiting for the community), and the final sweep
+escalates those whose deadlines have passed and asks for the return visits now due. In the
+named logins' community, street and district the quarter ends with joint meetings (联席会议):
+hard items whistled up to the city, others settled, a standing mechanism made.
 
 Idempotent: demo cases carry tracking codes ``DM000001``…; if they exist, nothing runs.
 """
@@ -24,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw
@@ -35,7 +38,18 @@ from dispatch.calendar import get_calendar
 from dispatch.models import CategoryType
 from evaluation.services import evaluation_record
 from issues import workflow as wf
-from issues.choices import CaseSource, Decision, FeedbackSolved, OrderState, PatrolKind, Satisfaction, Urgency
+from issues.choices import (
+    VERIFIED_STATES,
+    CaseSource,
+    CaseState,
+    Decision,
+    FeedbackSolved,
+    OrderState,
+    PatrolKind,
+    ReturnVisitChannel,
+    Satisfaction,
+    Urgency,
+)
 from issues.models import Case, DispatchOrder, JointMeeting, PatrolLog, StandingMechanism
 from issues.notify import notifications_suppressed
 from issues.sweep import run_sweep
@@ -45,6 +59,8 @@ from issues.workflow import orders as order_services
 from issues.workflow.attendance import attendance_confirm, attendance_missed
 from issues.workflow.consultations import consultation_answer
 from issues.workflow.mechanisms import MechanismDraft
+
+from .city import demo_anchors
 
 DEMO_PREFIX = "DM"
 DEFAULT_CASES = 2000
@@ -60,6 +76,8 @@ DETAILS = (
     "周边几户居民都有意见。",
     "下雨以后情况更糟。",
 )
+SATISFIED = (Satisfaction.SATISFIED, Satisfaction.BASIC)
+NOT_REACHED = ("电话无人接听。", "电话关机。", "上门时家中无人。", "电话占线，稍后再打。")
 PLAN = "成立专班，分管领导牵头，一周内完成现场勘查，制定整改方案并组织实施，每周向社区通报进展。"
 
 
@@ -154,8 +172,8 @@ class _History:
 
     def verify_and_rate(self, case: Case, at: dt.datetime, *, rate: bool = True) -> Case:
         case = wf.case_verify(case=case, actor=self.community_staff(case), passed=True, now=at)
-        if not rate or self.rng.random() < 0.12:
-            return case  # no feedback: the sweep closes it after the window
+        if not rate or self.rng.random() < 0.15:
+            return self.return_visits(case, at)  # no feedback within the window
         roll = self.rng.random()
         solved = FeedbackSolved.SOLVED if roll < 0.9 else FeedbackSolved.PARTLY
         satisfaction = (
@@ -171,6 +189,86 @@ class _History:
             satisfaction=satisfaction,
             comment="",
             now=self.later(at, self.rng.uniform(2, 30)),
+        )
+
+    def return_visits(self, case: Case, verified: dt.datetime) -> Case:
+        """The window passed unanswered (橘灯): the community calls or visits, as the sweep asked it to.
+
+        Reached (solved, or not solved and worked on again), failed twice and closed unrated,
+        or answered by the resident meanwhile; the last days' cases still wait for their visit
+        (the final sweep asks for those whose window has just passed).
+        """
+        due = self.later(verified, 8 * settings.JXT_FEEDBACK_WINDOW_DAYS + 8)
+        if self.end - due < dt.timedelta(days=1):
+            return case  # the window has not passed yet, or only just: the final sweep's work
+        moved = wf.case_return_visit_due(case=case, now=due)
+        if moved is None:
+            return case
+        case = moved
+        staff = self.community_staff(case)
+        t = self.later(due, self.rng.uniform(1, 12))
+        pending = self.end - due < dt.timedelta(days=4)
+        roll = self.rng.random()
+        if pending and roll < 0.5:
+            return case  # not visited yet: the community's to-do list shows it
+        if pending or roll < 0.3:
+            # One failed attempt; the next is still to make (or, for older cases, reached below).
+            case = self.visit(case, t, staff, reached=False, note=self.rng.choice(NOT_REACHED))
+            if pending:
+                return case
+            t = self.later(t, self.rng.uniform(4, 16))
+        roll = self.rng.random()
+        if roll < 0.45:
+            return self.visit(
+                case, t, staff, reached=True, solved=FeedbackSolved.SOLVED, words="修好了，谢谢社区。"
+            )
+        if roll < 0.65 and not case.lead_department_id:
+            case = self.visit(
+                case, t, staff, reached=True, solved=FeedbackSolved.NOT_SOLVED, words="过了几天又不行了。"
+            )
+            # Reopened at its tier: worked on again, then the resident answers.
+            holder = self.holder(case)
+            t = self.later(t, 2)
+            case = wf.case_accept(case=case, actor=holder, now=t)
+            t = self.later(t, self.rng.uniform(4, 16))
+            case = self.fix(case, t, actor=holder)
+            return self.verify_and_rate(case, self.later(t, 4))
+        if roll < 0.9:
+            case = self.visit(case, t, staff, reached=False, note=self.rng.choice(NOT_REACHED))
+            if case.state != CaseState.CLOSED:
+                t = self.later(t, self.rng.uniform(4, 16))
+                case = self.visit(case, t, staff, reached=False, note=self.rng.choice(NOT_REACHED))
+            return case  # closed unrated after the second failed attempt
+        # The resident answers on the tracking page while the visit is pending: their answer wins.
+        return wf.case_feedback(
+            case=case, solved=FeedbackSolved.SOLVED, satisfaction=Satisfaction.SATISFIED, now=t
+        )
+
+    def visit(
+        self,
+        case: Case,
+        t: dt.datetime,
+        staff: Member,
+        *,
+        reached: bool,
+        solved: str = "",
+        words: str = "",
+        note: str = "",
+    ) -> Case:
+        satisfaction = ""
+        if reached:
+            unhappy = solved == FeedbackSolved.NOT_SOLVED
+            satisfaction = Satisfaction.DISSATISFIED if unhappy else self.rng.choice(SATISFIED)
+        return wf.case_return_visit(
+            case=case,
+            actor=staff,
+            channel=ReturnVisitChannel.PHONE if self.rng.random() < 0.75 else ReturnVisitChannel.IN_PERSON,
+            reached=reached,
+            solved=solved,
+            satisfaction=satisfaction,
+            words=words,
+            note=note,
+            now=t,
         )
 
     # --- scenarios ----------------------------------------------------------------------
@@ -466,12 +564,13 @@ def seed_history(*, stdout: Writer, cases: int | None = None, now: dt.datetime |
         _common_issue(history, end)
         _open_consultation(history, end)
         meetings = _meetings(history, end)
+        created += _return_visit_showcase(history, cases + 1, end)
         evaluations = _evaluations(history)
         result = run_sweep(now=end)
     stdout.write(
         f"case history: {created} cases, {sum(map(len, patrols.values()))} recent patrol/visit logs, "
         f"{meetings} joint meetings, {evaluations} department evaluations; final sweep escalated {result.escalated}, "
-        f"warned {result.warned}, closed {result.closed}\n"
+        f"warned {result.warned}, asked for {result.return_visit_due} return visits\n"
     )
     return created
 
@@ -877,6 +976,40 @@ def _meetings(history: _History, end: dt.datetime) -> int:
     return JointMeeting.objects.count()
 
 
+def _return_visit_showcase(history: _History, index: int, end: dt.datetime) -> int:
+    """A case of the demo community's first alley (the ``chief`` and ``community`` logins') on its
+    to-do list: fixed and verified, unanswered, one failed return visit, the second still to make."""
+    alley = Area.objects.filter(code=demo_anchors().alley.code).first()
+    category = CategoryType.objects.filter(is_active=True, code="A01").first()
+    if alley is None or category is None:
+        return 0
+    t = end - dt.timedelta(days=16)
+    with transaction.atomic():
+        case = wf.case_submit(
+            category=category,
+            alley=alley,
+            description=f"{alley.name}路灯不亮，晚上出门看不清路。",
+            reporter_name="周女士",
+            reporter_phone=f"139{index:08d}",
+            consent=True,
+            now=t,
+        )
+        Case.objects.filter(pk=case.pk).update(tracking_code=f"{DEMO_PREFIX}{index:06d}")
+        holder = history.holder(case)
+        case = wf.case_accept(case=case, actor=holder, now=history.later(t, 1))
+        case = wf.case_start(case=case, actor=holder, now=history.later(t, 2))
+        case = history.fix(case, history.later(t, 6), actor=holder)
+        verified = history.later(t, 10)
+        case = wf.case_verify(case=case, actor=history.community_staff(case), passed=True, now=verified)
+        due = history.later(verified, 8 * settings.JXT_FEEDBACK_WINDOW_DAYS + 8)
+        if wf.case_return_visit_due(case=case, now=due) is None:
+            return 1
+        history.visit(
+            case, history.later(due, 2), history.community_staff(case), reached=False, note=NOT_REACHED[0]
+        )
+    return 1
+
+
 def _evaluations(history: _History) -> int:
     """一哨一考核: communities evaluate most departments whose orders were completed and verified."""
     rng = history.rng
@@ -884,7 +1017,7 @@ def _evaluations(history: _History) -> int:
     orders = (
         DispatchOrder.objects.filter(
             state=OrderState.COMPLETED,
-            case__state__in=["awaiting_feedback", "closed"],
+            case__state__in=sorted(VERIFIED_STATES),
             case__tracking_code__startswith=DEMO_PREFIX,
         )
         .select_related("case__alley")

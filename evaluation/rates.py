@@ -30,6 +30,7 @@ from issues.choices import (
     AWAITING_ACCEPT_STATES,
     OPEN_STATES,
     PROACTIVE_SOURCES,
+    VERIFIED_STATES,
     CaseState,
     EventKind,
     FeedbackSolved,
@@ -38,9 +39,7 @@ from issues.choices import (
 )
 
 # States in which a case counts as resolved (its fix reported; verification or feedback may follow).
-RESOLVED_STATES: frozenset[str] = frozenset(
-    {CaseState.AWAITING_VERIFICATION, CaseState.AWAITING_FEEDBACK, CaseState.CLOSED}
-)
+RESOLVED_STATES: frozenset[str] = VERIFIED_STATES | {CaseState.AWAITING_VERIFICATION}
 # Cases that are not part of any rate: duplicates (counted in the case they were merged into)
 # and matters rejected as not ours (counted on their own).
 EXCLUDED_STATES: frozenset[str] = frozenset({CaseState.MERGED, CaseState.REJECTED})

@@ -29,7 +29,7 @@ from alleys.models import Area
 from alleys.people import Actor
 from alleys.scoping import Scope, scope_for
 from dispatch.calendar import HOURS_PER_DAY
-from issues.choices import CaseState, OrderRole, OrderState
+from issues.choices import VERIFIED_STATES, OrderRole, OrderState
 
 from .models import (
     AlleyMonthActivity,
@@ -801,7 +801,7 @@ def _community_codes(scope: Scope) -> list[str]:
 def pending_evaluations(user: Actor, *, limit: int | None = None) -> list[PendingEvaluation]:
     """Orders completed and verified in the user's communities, not yet evaluated (3–4 queries).
 
-    Case orders: the case is verified (awaiting feedback or closed). Common-issue orders:
+    Case orders: the case is verified (awaiting the answer or the return visit, or closed). Common-issue orders:
     each community with a verified case in the issue evaluates once.
     """
     from issues.models import Case, DispatchOrder
@@ -813,7 +813,7 @@ def pending_evaluations(user: Actor, *, limit: int | None = None) -> list[Pendin
     area_q = Q() if scope.is_global else Q(pk__in=[])
     for code in codes:
         area_q |= Q(case__alley__code__startswith=code)
-    verified = [CaseState.AWAITING_FEEDBACK, CaseState.CLOSED]
+    verified = sorted(VERIFIED_STATES)
     done = DepartmentEvaluation.objects.filter(order_id=OuterRef("pk"))
     orders = list(
         DispatchOrder.objects.filter(

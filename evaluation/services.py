@@ -22,7 +22,7 @@ from alleys.models import Area
 from alleys.people import Actor, Member
 from alleys.scoping import scope_for
 from core.errors import ActionForbidden, ActionInvalid, ActionRefused
-from issues.choices import CaseState, FeedbackSolved, OrderState, Satisfaction
+from issues.choices import VERIFIED_STATES, FeedbackSolved, OrderState, Satisfaction
 from issues.models import Case
 from issues.workflow import is_community_of
 
@@ -55,7 +55,6 @@ class EvaluationInvalid(EvaluationError, ActionInvalid):
     status_code = 400
 
 
-VERIFIED_STATES = (CaseState.AWAITING_FEEDBACK, CaseState.CLOSED)
 MAX_INVITES = 500
 COMMUNITY_LEN = CODE_LENGTH[AreaLevel.COMMUNITY]
 

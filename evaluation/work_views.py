@@ -25,7 +25,7 @@ from alleys.choices import AreaLevel, Role
 from alleys.models import Area
 from alleys.people import Actor, SignedInRequest
 from alleys.scoping import scope_for
-from issues.choices import CaseState
+from issues.choices import VERIFIED_STATES
 from issues.models import Case, DispatchOrder, Whistle
 from issues.workflow import is_community_of
 
@@ -126,7 +126,7 @@ def surveys(request: SignedInRequest) -> HttpResponse:
     eligible = (
         Case.objects.filter(
             mine,
-            state__in=[CaseState.AWAITING_FEEDBACK, CaseState.CLOSED],
+            state__in=sorted(VERIFIED_STATES),
             verified_at__isnull=False,
         )
         .filter(

@@ -25,11 +25,12 @@ from django.utils.translation import gettext_lazy as _
 
 from alleys.admin import ScopedAdminMixin, ScopedInlineMixin, request_scope
 from alleys.choices import HOLDER_ROLES
+from alleys.permissions import MANAGER_ROLES
 from dispatch.chain import unit_label
 
 from . import admin_apiclients, admin_notifications, admin_visits  # noqa: F401 (register their admins)
 from .choices import OPEN_STATES
-from .models import Case, CaseEvent, CasePhoto
+from .models import Case, CaseEvent, CasePhoto, ReturnVisit
 from .privacy import handles_case, mask_name, mask_phone
 from .selectors import HOLDER_WORK_STATES
 from .workflow import TransitionError, case_accept, case_chase, case_supervise, is_holder
@@ -135,6 +136,70 @@ class CasePhotoInline(ReadOnlyInlineMixin, admin.TabularInline):
         )
 
 
+def _person(user: Any) -> str:
+    profile = getattr(user, "staff_profile", None)
+    return profile.full_name if profile is not None else user.get_username()
+
+
+class ReturnVisitInline(ReadOnlyInlineMixin, admin.TabularInline):
+    """The community's return visits of the case: read-only (``case_return_visit`` writes them)."""
+
+    model = ReturnVisit
+    fk_name = "case"
+    fields = ("round", "channel", "visited_at", "visitor", "reached", "words", "note")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    ordering = ("visited_at", "id")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).select_related("recorded_by__staff_profile")
+
+    @admin.display(description=_("回访人"))
+    def visitor(self, obj: ReturnVisit) -> str:
+        return _person(obj.recorded_by)
+
+
+@admin.register(ReturnVisit)
+class ReturnVisitAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Return visits of the cases in the user's territory: a record, never added, edited or deleted here."""
+
+    list_display = ("case_code", "round", "channel", "visited_at", "visitor", "reached")
+    list_filter = ("channel", "reached")
+    list_select_related = ("case", "recorded_by__staff_profile")
+    search_fields = ("=case__tracking_code",)
+    search_help_text = _("按查询码查找")
+    date_hierarchy = "visited_at"
+    fields = ("case", "round", "channel", "visited_at", "visitor", "reached", "words", "note", "recorded_at")
+    readonly_fields = fields
+    # The list is the communities' record and their supervisors'; a chief or a department sees a
+    # case's visits on the case (the inline), as it sees the case.
+    view_roles = MANAGER_ROLES
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        return super().get_search_results(request, queryset, search_term.strip().upper())
+
+    @admin.display(description=_("案件"), ordering="case__tracking_code")
+    def case_code(self, obj: ReturnVisit) -> str:
+        return obj.case.tracking_code
+
+    @admin.display(description=_("回访人"))
+    def visitor(self, obj: ReturnVisit) -> str:
+        return _person(obj.recorded_by)
+
+
 class OverdueFilter(admin.SimpleListFilter):
     """Open cases whose escalation or resolve deadline has passed."""
 
@@ -180,7 +245,7 @@ class CaseAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ("category", "alley", "holder_area", "lead_department")
     date_hierarchy = "created_at"
     list_per_page = 50
-    inlines = (CaseEventInline, CasePhotoInline)
+    inlines = (CaseEventInline, ReturnVisitInline, CasePhotoInline)
     actions = ("accept_selected", "supervise_selected", "chase_selected")
     manage_roles = CASE_EDITOR_ROLES
 
@@ -250,11 +315,15 @@ class CaseAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def state_light(self, obj: Case) -> str:
         light = obj.light if obj.light in LIGHT_CLASSES else "grey"
         supervised = gettext("督办") if obj.supervised else ""
+        # Jilin's orange light by name, as the staff pages show it (awaiting the answer or the visit).
+        state = (
+            f"{gettext('橘灯')} · {obj.get_state_display()}" if light == "orange" else obj.get_state_display()
+        )
         return format_html(
             '<span class="jxt-nowrap"><span class="jxt-light jxt-light-{}"></span> {}</span>'
             ' <strong class="jxt-alert">{}</strong>',
             light,
-            obj.get_state_display(),
+            state,
             supervised,
         )
 

@@ -14,6 +14,8 @@ class CaseState(models.TextChoices):
     IN_PROGRESS = "in_progress", _("办理中")  # yellow
     AWAITING_VERIFICATION = "awaiting_verification", _("待核实")  # green
     AWAITING_FEEDBACK = "awaiting_feedback", _("已办结待评价")  # orange
+    # The feedback window passed without the resident's answer: the community calls or visits.
+    AWAITING_RETURN_VISIT = "awaiting_return_visit", _("待回访")  # orange
     CLOSED = "closed", _("已关闭")
     REJECTED = "rejected", _("不予受理")
     MERGED = "merged", _("已合并")
@@ -30,6 +32,13 @@ OPEN_STATES: frozenset[str] = frozenset(
     }
 )
 FINAL_STATES: frozenset[str] = frozenset({CaseState.CLOSED, CaseState.REJECTED, CaseState.MERGED})
+# Verified, waiting for the resident's answer (their own, or one the community's return visit
+# records): Jilin's orange light, "处理完结等待回访".
+AWAITING_ANSWER_STATES: frozenset[str] = frozenset(
+    {CaseState.AWAITING_FEEDBACK, CaseState.AWAITING_RETURN_VISIT}
+)
+# The community has verified the fix: waiting for the answer, or closed after it.
+VERIFIED_STATES: frozenset[str] = AWAITING_ANSWER_STATES | {CaseState.CLOSED}
 # States whose acceptance deadline runs (nobody has signed for the case at its tier yet).
 AWAITING_ACCEPT_STATES: frozenset[str] = frozenset({CaseState.SUBMITTED, CaseState.REOPENED})
 
@@ -40,7 +49,7 @@ class Light(models.TextChoices):
     GREY = "grey", _("已提交")
     YELLOW = "yellow", _("办理中")
     GREEN = "green", _("待核实")
-    ORANGE = "orange", _("已办结，待您评价")
+    ORANGE = "orange", _("橘灯：处理完结，等待回访")  # Jilin's name for it
     DONE = "done", _("已关闭")
 
 
@@ -90,6 +99,8 @@ class EventKind(models.TextChoices):
     VERIFIED = "verified", _("核实通过")
     VERIFY_FAILED = "verify_failed", _("核实未通过")
     FEEDBACK = "feedback", _("群众评价")
+    RETURN_VISIT_DUE = "return_visit_due", _("转入回访")
+    RETURN_VISIT = "return_visit", _("社区回访")
     REOPENED = "reopened", _("重新办理")
     CLOSED = "closed", _("关闭")
     REJECTED = "rejected", _("不予受理")
@@ -128,6 +139,14 @@ class FeedbackChannel(models.TextChoices):
 
     RESIDENT = "resident", _("群众自评")
     RETURN_CALL = "return_call", _("电话回访")
+    RETURN_VISIT = "return_visit", _("上门回访")
+
+
+class ReturnVisitChannel(models.TextChoices):
+    """How the community reached for the resident on a return visit."""
+
+    PHONE = "phone", _("电话")
+    IN_PERSON = "in_person", _("上门")
 
 
 class PhotoKind(models.TextChoices):

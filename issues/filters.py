@@ -14,7 +14,7 @@ from alleys.scoping import scope_for
 from core.api.filters import IdFilter
 
 from .choices import OPEN_STATES, CaseSource, CaseState, Urgency
-from .models import Case
+from .models import Case, ReturnVisit
 
 # The largest primary key a BigAutoField holds: a bigger number is invalid input (400), not a database error.
 
@@ -25,7 +25,8 @@ def overdue_q(now: Any) -> Q:
 
 
 class CaseFilter(django_filters.FilterSet):
-    """Case list filters: territory subtree, state, tier, category, department, dates, overdue, supervision."""
+    """Case list filters: territory subtree, state, tier, category, department, dates, overdue, supervision,
+    return visits."""
 
     area = django_filters.CharFilter(
         method="filter_area",
@@ -65,6 +66,14 @@ class CaseFilter(django_filters.FilterSet):
     held = django_filters.BooleanFilter(
         method="filter_held", label=_("我在办"), help_text=_("当前由我（我的单位）负责办理的案件。")
     )
+    return_visited = django_filters.BooleanFilter(
+        method="filter_return_visited",
+        label=_("社区回访过"),
+        help_text=_(
+            "有回访记录的案件（评价期满后社区电话或上门回访过，联系上或没联系上）；"
+            "待回访的案件请用 state=awaiting_return_visit。"
+        ),
+    )
 
     class Meta:
         model = Case
@@ -88,6 +97,10 @@ class CaseFilter(django_filters.FilterSet):
     def filter_overdue(self, queryset: QuerySet[Case], name: str, value: bool) -> QuerySet[Case]:
         q = overdue_q(timezone.now())
         return queryset.filter(q) if value else queryset.exclude(q)
+
+    def filter_return_visited(self, queryset: QuerySet[Case], name: str, value: bool) -> QuerySet[Case]:
+        visited = Exists(ReturnVisit.objects.filter(case_id=OuterRef("pk")))
+        return queryset.filter(visited) if value else queryset.exclude(visited)
 
     def filter_held(self, queryset: QuerySet[Case], name: str, value: bool) -> QuerySet[Case]:
         from .selectors import held_q

@@ -28,6 +28,7 @@ from .choices import (
     CaseState,
     FeedbackSolved,
     PatrolKind,
+    ReturnVisitChannel,
     Satisfaction,
     Urgency,
 )
@@ -188,7 +189,7 @@ def default_source(user: Actor) -> str:
 
 
 class NoteForm(forms.Form):
-    """An optional note (accept, start, close, supervise, chase)."""
+    """An optional note (accept, start, supervise, chase)."""
 
     note = forms.CharField(label=_("说明"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -242,13 +243,57 @@ class VerifyForm(forms.Form):
 
 
 class FeedbackForm(forms.Form):
-    """电话回访: the community records the reporter's answer."""
+    """电话回访 within the feedback window: the community records the reporter's answer."""
 
     solved = forms.ChoiceField(label=_("是否解决"), choices=FeedbackSolved.choices, widget=forms.RadioSelect)
     satisfaction = forms.ChoiceField(
         label=_("满意度"), choices=Satisfaction.choices, widget=forms.RadioSelect
     )
     comment = forms.CharField(label=_("群众意见"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ReturnVisitForm(forms.Form):
+    """回访 once the window passed: one attempt, by phone or in person; the answer when reached.
+
+    Every field shows at once (no script on the staff pages): the service refuses an answer
+    without the resident reached, or a reached visit without both answers.
+    """
+
+    channel = forms.ChoiceField(
+        label=_("回访方式"), choices=ReturnVisitChannel.choices, widget=forms.RadioSelect
+    )
+    visited_at = forms.DateTimeField(
+        label=_("回访时间"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("不填为现在。"),
+    )
+    reached = forms.TypedChoiceField(
+        label=_("是否联系上反映人"),
+        choices=[("1", _("联系上了")), ("0", _("没有联系上"))],
+        coerce=lambda v: v == "1",
+        widget=forms.RadioSelect,
+    )
+    solved = forms.ChoiceField(
+        label=_("问题是否解决（联系上时填写）"),
+        choices=FeedbackSolved.choices,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    satisfaction = forms.ChoiceField(
+        label=_("是否满意（联系上时填写）"),
+        choices=Satisfaction.choices,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    words = forms.CharField(
+        label=_("群众原话（不公开）"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    note = forms.CharField(
+        label=_("情况说明（如无人接听、关机、不在家）"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
 
 class RejectForm(forms.Form):
@@ -276,7 +321,7 @@ TRANSITION_FORMS: dict[str, type[forms.Form]] = {
     "resolve": ResolveForm,
     "verify": VerifyForm,
     "feedback": FeedbackForm,
-    "close": NoteForm,
+    "return-visit": ReturnVisitForm,
     "reject": RejectForm,
     "merge": MergeForm,
     "supervise": NoteForm,

@@ -57,9 +57,10 @@ _TO_HOLDER = {
     EventKind.CHASED,
     EventKind.SUPERVISED,
 }
-# Events for the community that verifies and evaluates.
+# Events for the community that verifies, makes the return visits and evaluates.
 _TO_COMMUNITY = {
     EventKind.RESOLVED,
+    EventKind.RETURN_VISIT_DUE,
     EventKind.ORDER_REPORTED,
     EventKind.ORDER_COMPLETED,
     EventKind.EXTENSION_REQUESTED,

@@ -49,6 +49,8 @@ NEAR_WINDOW = dt.timedelta(days=1)
 TODO_ROWS = 20
 # States in which the holder still has work to do (awaiting verification is the community's turn).
 HOLDER_WORK_STATES: frozenset[str] = OPEN_STATES - {CaseState.AWAITING_VERIFICATION}
+# States the to-do page lists: open cases, and those whose return visit the community owes.
+TODO_STATES: frozenset[str] = OPEN_STATES | {CaseState.AWAITING_RETURN_VISIT}
 ORG_ROLES: frozenset[str] = frozenset({Role.DISTRICT_ORG, Role.CITY_ORG})
 CASE_LIST_RELATED = ("category", "category__category_class", "alley", "holder_area", "lead_department")
 
@@ -142,14 +144,16 @@ class CaseBlocks:
     overdue: QuerySet[Case]
     near_deadline: QuerySet[Case]
     awaiting_verification: QuerySet[Case]
+    awaiting_return_visit: QuerySet[Case]
     supervised: QuerySet[Case]
     counts: dict[str, int]
 
 
 def case_blocks(user: Actor, *, now: dt.datetime) -> CaseBlocks:
-    """The user's case to-dos: to accept, overdue, near the deadline, to verify, supervised."""
+    """The user's case to-dos: to accept, overdue, near the deadline, to verify, to visit, supervised."""
     scope = scope_for(user)
-    base = Case.objects.visible_to(user).open()
+    # Open cases, and those whose return visit is due (the community's work after the window).
+    base = Case.objects.visible_to(user).filter(state__in=sorted(TODO_STATES))
     held = held_q(scope)
     work = Q(state__in=HOLDER_WORK_STATES)
     conditions = {
@@ -158,7 +162,8 @@ def case_blocks(user: Actor, *, now: dt.datetime) -> CaseBlocks:
         # Cases still to accept are listed (by deadline, tagged) in their own block already.
         "near_deadline": held & Q(state__in=HOLDER_WORK_STATES - AWAITING_ACCEPT_STATES) & near_q(now),
         "awaiting_verification": community_q(scope) & Q(state=CaseState.AWAITING_VERIFICATION),
-        "supervised": Q(supervised=True),
+        "awaiting_return_visit": community_q(scope) & Q(state=CaseState.AWAITING_RETURN_VISIT),
+        "supervised": Q(supervised=True, state__in=sorted(OPEN_STATES)),
     }
     counts = base.aggregate(**{name: Count("pk", filter=cond) for name, cond in conditions.items()})
     rows = base.select_related(*CASE_LIST_RELATED)
@@ -167,6 +172,7 @@ def case_blocks(user: Actor, *, now: dt.datetime) -> CaseBlocks:
         overdue=rows.filter(conditions["overdue"]).order_by("resolve_due", "pk"),
         near_deadline=rows.filter(conditions["near_deadline"]).order_by("escalation_due", "resolve_due"),
         awaiting_verification=rows.filter(conditions["awaiting_verification"]).order_by("resolved_at", "pk"),
+        awaiting_return_visit=rows.filter(conditions["awaiting_return_visit"]).order_by("verified_at", "pk"),
         supervised=rows.filter(conditions["supervised"]).order_by("resolve_due", "pk"),
         counts={name: int(value or 0) for name, value in counts.items()},
     )

@@ -1,4 +1,4 @@
-"""The sweep: warn near deadlines, escalate missed ones, flag overdue orders, close silent cases.
+"""The sweep: warn near deadlines, escalate missed ones, flag overdue orders, ask for return visits.
 
 Run every minute by Celery beat (``dispatch.sweep``) and by ``manage.py escalate``;
 both call ``run_sweep``. The database is the source of truth: work is found by
@@ -25,11 +25,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.bulk_sql import claim
-from dispatch.calendar import get_calendar
 from dispatch.chain import may_climb_from, next_tier
 from issues.choices import ACTIVE_ORDER_STATES, AWAITING_ACCEPT_STATES, OPEN_STATES, CaseState, EventKind
 from issues.models import Case, CaseEvent, DispatchOrder, NotificationDelivery, NotificationOutbox
-from issues.workflow import cases_close_unrated_claimed, cases_escalate_claimed
+from issues.workflow import (
+    cases_escalate_claimed,
+    cases_return_visit_due_claimed,
+    due_for_return_visit,
+    feedback_cutoff,
+)
 from issues.workflow.bulk import CLAIM_COLUMNS, ClaimedCase, EscalationMemo
 
 from .calendar_watch import calendar_housekeeping
@@ -48,7 +52,7 @@ class SweepResult:
     supervised_at_top: int = 0
     report_overdue: int = 0
     complete_overdue: int = 0
-    closed: int = 0
+    return_visit_due: int = 0  # cases whose feedback window passed unanswered: the community visits
     relayed: int = 0  # outbox rows published again (their first message was lost or is late)
     redelivered: int = 0  # e-mail/webhook deliveries sent again
     batches: int = 0
@@ -77,14 +81,12 @@ def run_sweep(
         # Provisional deadlines recomputed once the calendar learns their year; the yearly
         # reminder to enter the arrangement. No query in the common case, never raises.
         calendar_housekeeping(now)
-    cutoff = _feedback_cutoff(now)
+    cutoff = feedback_cutoff(now)
     if not dry_run and not _anything_due(now, cutoff):
         # The common case, every minute: one indexed statement and done.
         return result
     _sweep_warnings(now, batch, dry_run, result, say)
     _sweep_escalations(now, batch, dry_run, result, say)
-    # Unrated cases are closed before overdue orders are flagged: closing settles a case's
-    # orders, which are then nobody's overdue work.
     _sweep_feedback_window(now, cutoff, batch, dry_run, result, say)
     _sweep_orders(now, batch, dry_run, result, say)
     if not dry_run:
@@ -144,18 +146,6 @@ def _anything_due_sql(alias: str, with_feedback: bool) -> tuple[str, int]:
         conditions.append(f"(SELECT min(verified_at) FROM {case} WHERE state = {awaiting}) <= %s")  # noqa: S608
     # Table names from the models, quoted; states checked above. NULL (nothing pending) is not true.
     return "SELECT " + " OR ".join(conditions), len(earliest)
-
-
-def _feedback_cutoff(now: dt.datetime) -> dt.datetime | None:
-    """Cases verified before this moment have had their feedback window (None: unknown year)."""
-    calendar = get_calendar()
-    try:
-        cutoff_day = timezone.localtime(now).date()
-        for _i in range(settings.JXT_FEEDBACK_WINDOW_DAYS):
-            cutoff_day = _previous_workday(calendar, cutoff_day)
-    except Exception:  # an unknown year: closing can wait for the calendar
-        return None
-    return dt.datetime.combine(cutoff_day, dt.time(23, 59, 59), tzinfo=timezone.get_current_timezone())
 
 
 # --- (a) deadline warnings ------------------------------------------------------------------------
@@ -314,7 +304,7 @@ def _sweep_orders(
                 setattr(result, f"{kind}_overdue", getattr(result, f"{kind}_overdue") + len(orders))
 
 
-# --- (d) close cases nobody rated within the feedback window -----------------------------------------
+# --- (d) cases nobody rated within the feedback window: due for a return visit --------------------
 
 
 def _sweep_feedback_window(
@@ -325,15 +315,14 @@ def _sweep_feedback_window(
     result: SweepResult,
     say: Callable[[str], None],
 ) -> None:
+    # Nothing closes here: the community's return visits decide (issues.workflow.return_visits).
     if cutoff is None:
         return
-    due = Case.objects.filter(state=CaseState.AWAITING_FEEDBACK, verified_at__lte=cutoff).order_by(
-        "verified_at", "pk"
-    )
+    due = Case.objects.filter(due_for_return_visit(cutoff)).order_by("verified_at", "pk")
     if dry_run:
         for (code,) in due.values_list("tracking_code"):
-            result.closed += 1
-            say(f"close    {code}  (no feedback within {settings.JXT_FEEDBACK_WINDOW_DAYS} working days)")
+            result.return_visit_due += 1
+            say(f"revisit  {code}  (no feedback within {settings.JXT_FEEDBACK_WINDOW_DAYS} working days)")
         return
     while True:
         with transaction.atomic():
@@ -341,12 +330,4 @@ def _sweep_feedback_window(
             if not cases:
                 return
             result.batches += 1
-            cases_close_unrated_claimed(cases=cases, now=now)
-            result.closed += len(cases)
-
-
-def _previous_workday(calendar: Any, day: dt.date) -> dt.date:
-    current = day - dt.timedelta(days=1)
-    while not calendar.is_workday(current):
-        current -= dt.timedelta(days=1)
-    return current
+            result.return_visit_due += cases_return_visit_due_claimed(cases=cases, now=now)

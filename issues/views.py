@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -33,7 +34,7 @@ from dispatch.chain import unit_label
 
 from . import selectors
 from .attendance import report_overdue
-from .choices import CaseSource, EventKind, FeedbackChannel, Light, PatrolKind
+from .choices import CaseSource, CaseState, EventKind, FeedbackChannel, Light, PatrolKind
 from .forms import (
     CHECKLIST_LABELS,
     CaseFilterForm,
@@ -41,7 +42,7 @@ from .forms import (
     PatrolForm,
     transition_form,
 )
-from .models import Case, CasePhoto, DispatchOrder, Notification, PatrolLog
+from .models import Case, CasePhoto, DispatchOrder, Notification, PatrolLog, ReturnVisit
 from .notify import mark_read
 from .patrols import NOT_ON_THE_TEAM, logs_patrols
 from .privacy import mask_phone, reporter_for
@@ -55,11 +56,11 @@ from .workflow import (
     allowed_transitions,
     case_accept,
     case_chase,
-    case_close,
     case_feedback,
     case_merge,
     case_reject,
     case_resolve,
+    case_return_visit,
     case_start,
     case_submit,
     case_supervise,
@@ -170,6 +171,13 @@ def home(request: SignedInRequest) -> HttpResponse:
             cases.awaiting_verification,
             roles["community"],
             "state=awaiting_verification",
+        ),
+        block(
+            "awaiting_return_visit",
+            _("待回访"),
+            cases.awaiting_return_visit,
+            roles["community"],
+            "state=awaiting_return_visit",
         ),
         block(
             "supervised",
@@ -376,6 +384,7 @@ def _render_detail(
     )
     [case] = decorate_cases([case], now=now)
     meeting_items = selectors.meeting_items_of(user, case=case)
+    visits = list(case.return_visits.select_related("recorded_by__staff_profile"))
     context = {
         "nav": "cases",
         "case": case,
@@ -387,6 +396,8 @@ def _render_detail(
         "orders": orders,
         "whistles": list(case.whistles.prefetch_related("departments").order_by("at", "pk")),
         "feedbacks": list(case.feedbacks.select_related("recorded_by__staff_profile")),
+        "return_visits": visits,
+        "failures_left": _failures_left(case, visits),
         "merged_cases": list(case.merged_cases.only("pk", "tracking_code")),
         "common_issues": list(case.common_issues.all()),
         "meeting_items": meeting_items,
@@ -396,6 +407,14 @@ def _render_detail(
         "show_names": True,
     }
     return render(request, "issues/staff/case_detail.html", context, status=status)
+
+
+def _failures_left(case: Case, visits: list[ReturnVisit]) -> int | None:
+    """How many more failed return visits close the case unrated (None: no visit is due)."""
+    if case.state != CaseState.AWAITING_RETURN_VISIT:
+        return None
+    failed = sum(1 for v in visits if v.round == case.feedback_round and not v.reached)
+    return max(settings.JXT_RETURN_VISIT_ATTEMPTS - failed, 1)
 
 
 @login_required
@@ -469,6 +488,20 @@ def _feedback(pk: int, user: Any, data: dict[str, Any]) -> object:
     )
 
 
+def _return_visit(pk: int, user: Any, data: dict[str, Any]) -> object:
+    return case_return_visit(
+        case=pk,
+        actor=user,
+        channel=data["channel"],
+        reached=data["reached"],
+        visited_at=data.get("visited_at"),
+        solved=data.get("solved") or "",
+        satisfaction=data.get("satisfaction") or "",
+        words=data.get("words") or "",
+        note=data.get("note") or "",
+    )
+
+
 def _reject(pk: int, user: Any, data: dict[str, Any]) -> object:
     return case_reject(case=pk, actor=user, reason=data["reason"])
 
@@ -489,7 +522,7 @@ CASE_ACTIONS: dict[str, Runner] = {
     "resolve": _resolve,
     "verify": _verify,
     "feedback": _feedback,
-    "close": _with_note(case_close),
+    "return-visit": _return_visit,
     "reject": _reject,
     "merge": _merge,
     "supervise": _with_note(case_supervise),

@@ -36,6 +36,7 @@ from alleys.scoping import forget_scope
 from dispatch.models import CategoryClass, CategoryType
 from evaluation.models import Survey, SurveyAnswer, SurveyInvite
 from issues.choices import (
+    AWAITING_ANSWER_STATES,
     AgendaState,
     CaseSource,
     CaseState,
@@ -569,12 +570,12 @@ def make_case(
     if state not in (CaseState.SUBMITTED, CaseState.REOPENED):
         case.accepted_at = now
         case.escalation_due = case.resolve_due
-    if state in (CaseState.AWAITING_VERIFICATION, CaseState.AWAITING_FEEDBACK):
+    if state in (CaseState.AWAITING_VERIFICATION, *AWAITING_ANSWER_STATES):
         case.escalation_due = None
         case.warn_at = None
         case.resolved_at = now
         case.resolved_tier = tier
-    if state == CaseState.AWAITING_FEEDBACK:
+    if state in AWAITING_ANSWER_STATES:
         case.verified_at = now
     case.save()
     return case

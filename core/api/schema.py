@@ -31,6 +31,7 @@ ENUM_NAME_OVERRIDES: dict[str, str] = {
     "FeedbackSolvedEnum": "issues.choices.FeedbackSolved",
     "SatisfactionEnum": "issues.choices.Satisfaction",
     "FeedbackChannelEnum": "issues.choices.FeedbackChannel",
+    "ReturnVisitChannelEnum": "issues.choices.ReturnVisitChannel",
     "OrderStateEnum": "issues.choices.OrderState",
     "OrderRoleEnum": "issues.choices.OrderRole",
     "ExtensionStateEnum": "issues.choices.ExtensionState",

@@ -1,8 +1,8 @@
 """The case detail as the API reads it: the case, its timeline, and only the relations it has.
 
 The detail is the API's busiest read (integrations poll it), so it is read in as few
-statements as the data allow: the case's own row, with whether it has any photos, orders
-or feedback, in one statement; then the timeline, and the photos, orders and feedback only
+statements as the data allow: the case's own row, with whether it has any photos, orders,
+feedback or return visits, in one statement; then the timeline, and each of those only
 when there are some. Its category (with class), alley, holder and lead department are
 reference data, read from the process's copy (``alleys.reference``, as the residents'
 tracking page does): joining them cost more to compile and to plan in PostgreSQL than to
@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
 from alleys.people import Actor
-from issues.models import Case, CaseEvent, CasePhoto, Feedback
+from issues.models import Case, CaseEvent, CasePhoto, Feedback, ReturnVisit
 from issues.reference import attach_reference_rows
 
 from ..models import DispatchOrder
@@ -28,6 +28,7 @@ TIMELINE = "timeline_rows"
 PHOTOS = "photo_rows"
 ORDERS = "order_rows"
 FEEDBACKS = "feedback_rows"
+RETURN_VISITS = "return_visit_rows"
 
 
 def _has_rows(model: type[models.Model]) -> RawSQL:
@@ -53,6 +54,7 @@ def case_detail_queryset(queryset: QuerySet[Case]) -> QuerySet[Case]:
         has_photos=_has_rows(CasePhoto),
         has_orders=_has_rows(DispatchOrder),
         has_feedbacks=_has_rows(Feedback),
+        has_return_visits=_has_rows(ReturnVisit),
     )
 
 
@@ -85,6 +87,13 @@ def _relations(pk: int) -> tuple[tuple[str, str, QuerySet[Any]], ...]:
             .order_by("dispatched_at", "id"),
         ),
         ("has_feedbacks", FEEDBACKS, Feedback.objects.filter(case_id=pk).order_by("-created_at")),
+        (
+            "has_return_visits",
+            RETURN_VISITS,
+            ReturnVisit.objects.filter(case_id=pk)
+            .select_related("recorded_by__staff_profile", "feedback")
+            .order_by("visited_at", "id"),
+        ),
     )
 
 

@@ -26,11 +26,12 @@ from issues.choices import (
     CaseState,
     FeedbackSolved,
     PatrolKind,
+    ReturnVisitChannel,
     Satisfaction,
     Urgency,
 )
 
-from ..models import Case, CaseEvent, CasePhoto, DispatchOrder, Feedback, PatrolLog
+from ..models import Case, CaseEvent, CasePhoto, DispatchOrder, Feedback, PatrolLog, ReturnVisit
 from . import selectors
 from .order_serializers import OrderSummarySerializer
 
@@ -312,6 +313,51 @@ class FeedbackSerializer(serializers.ModelSerializer[Feedback]):
         return feedback_representation(instance)
 
 
+class ReturnVisitSerializer(serializers.ModelSerializer[ReturnVisit]):
+    """One return-visit attempt of the community (staff only: the resident's words are not public)."""
+
+    solved = serializers.ChoiceField(
+        choices=FeedbackSolved.choices,
+        source="feedback.solved",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="联系上时反映人的回答，否则为 null",
+    )
+    satisfaction = serializers.ChoiceField(
+        choices=Satisfaction.choices,
+        source="feedback.satisfaction",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="联系上时反映人的回答，否则为 null",
+    )
+    recorded_by = serializers.SerializerMethodField(help_text="回访人姓名")
+
+    class Meta:
+        model = ReturnVisit
+        fields = (
+            "id",
+            "round",
+            "channel",
+            "visited_at",
+            "reached",
+            "solved",
+            "satisfaction",
+            "words",
+            "note",
+            "recorded_by",
+            "recorded_at",
+        )
+        read_only_fields = fields
+
+    def get_recorded_by(self, obj: ReturnVisit) -> str:
+        return person_name(obj.recorded_by)
+
+    def to_representation(self, instance: ReturnVisit) -> dict[str, Any]:
+        return return_visit_representation(instance)
+
+
 _CASE_STATE_LABELS = _labels(Case, "state")
 _CASE_TIER_LABELS = _labels(Case, "tier")
 _EVENT_KIND_LABELS = _labels(CaseEvent, "kind")
@@ -366,6 +412,25 @@ def feedback_representation(feedback: Feedback) -> dict[str, Any]:
     return _ordered(values, FeedbackSerializer.Meta.fields)
 
 
+def return_visit_representation(visit: ReturnVisit) -> dict[str, Any]:
+    """One attempt, as ``ReturnVisitSerializer`` declares it."""
+    feedback = visit.feedback if visit.feedback_id else None
+    values = {
+        "id": visit.pk,
+        "round": visit.round,
+        "channel": visit.channel,
+        "visited_at": _when(visit.visited_at),
+        "reached": visit.reached,
+        "solved": feedback.solved if feedback is not None else None,
+        "satisfaction": feedback.satisfaction if feedback is not None else None,
+        "words": visit.words,
+        "note": visit.note,
+        "recorded_by": person_name(visit.recorded_by),
+        "recorded_at": _when(visit.recorded_at),
+    }
+    return _ordered(values, ReturnVisitSerializer.Meta.fields)
+
+
 def order_representation(order: DispatchOrder) -> dict[str, Any]:
     """An order on its case, as ``issues.api.order_serializers.OrderSummarySerializer`` declares it."""
     values = {
@@ -405,6 +470,7 @@ class CaseDetailSerializer(CaseListSerializer):
     photos = CasePhotoSerializer(many=True, read_only=True)
     orders = OrderSummarySerializer(many=True, read_only=True)
     feedbacks = FeedbackSerializer(many=True, read_only=True)
+    return_visits = ReturnVisitSerializer(many=True, read_only=True)
     allowed_actions = serializers.SerializerMethodField(help_text="调用者现在可以执行的操作（按钮）")
 
     class Meta(CaseListSerializer.Meta):
@@ -426,6 +492,7 @@ class CaseDetailSerializer(CaseListSerializer):
             "photos",
             "orders",
             "feedbacks",
+            "return_visits",
             "allowed_actions",
         )
         read_only_fields = fields
@@ -465,6 +532,10 @@ class CaseDetailSerializer(CaseListSerializer):
                 "orders": [order_representation(o) for o in _rows(case, selectors.ORDERS, "orders")],
                 "feedbacks": [
                     feedback_representation(f) for f in _rows(case, selectors.FEEDBACKS, "feedbacks")
+                ],
+                "return_visits": [
+                    return_visit_representation(v)
+                    for v in _rows(case, selectors.RETURN_VISITS, "return_visits")
                 ],
                 "allowed_actions": self.get_allowed_actions(case),
             }
@@ -580,6 +651,31 @@ class FeedbackInputSerializer(serializers.Serializer[Any]):
     solved = serializers.ChoiceField(choices=FeedbackSolved.choices)
     satisfaction = serializers.ChoiceField(choices=Satisfaction.choices)
     comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class ReturnVisitInputSerializer(serializers.Serializer[Any]):
+    """One return-visit attempt: how, when, reached or not; when reached, the resident's answers and words."""
+
+    channel = serializers.ChoiceField(choices=ReturnVisitChannel.choices)
+    reached = serializers.BooleanField(help_text="是否联系上反映人")
+    visited_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="回访时间，默认为现在；不早于核实，不晚于现在",
+    )
+    solved = serializers.ChoiceField(
+        choices=FeedbackSolved.choices, required=False, allow_blank=True, default="", help_text="联系上时必填"
+    )
+    satisfaction = serializers.ChoiceField(
+        choices=Satisfaction.choices, required=False, allow_blank=True, default="", help_text="联系上时必填"
+    )
+    words = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, default="", help_text="群众原话（不公开）"
+    )
+    note = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, default="", help_text="情况说明，如无人接听"
+    )
 
 
 class MergeInputSerializer(serializers.Serializer[Any]):

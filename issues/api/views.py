@@ -57,6 +57,7 @@ from .serializers import (
     PatrolLogSerializer,
     ReasonInputSerializer,
     ResolveInputSerializer,
+    ReturnVisitInputSerializer,
     VerifyInputSerializer,
     WhistleInputSerializer,
 )
@@ -206,9 +207,14 @@ CASE_API: dict[str, ApiTransition] = {
     "resolve": ApiTransition(ResolveInputSerializer, workflow.case_resolve, "办结，待核实（可上传整改照片）"),
     "verify": ApiTransition(VerifyInputSerializer, workflow.case_verify, "社区核实"),
     "feedback": ApiTransition(
-        FeedbackInputSerializer, _feedback_by_return_call, "电话回访（登记反映人的评价）"
+        FeedbackInputSerializer, _feedback_by_return_call, "电话回访（评价期内登记反映人的评价）"
     ),
-    "close": ApiTransition(NoteInputSerializer, workflow.case_close, "关闭（评价期内未评价时由社区关闭）"),
+    "return-visit": ApiTransition(
+        ReturnVisitInputSerializer,
+        workflow.case_return_visit,
+        "回访（评价期满未评价时社区电话或上门回访；联系上时登记反映人的评价）",
+        method="return_visit",
+    ),
     "reject": ApiTransition(ReasonInputSerializer, workflow.case_reject, "不予受理（理由对群众公开）"),
     "merge": ApiTransition(MergeInputSerializer, workflow.case_merge, "合并到另一个案件"),
     "supervise": ApiTransition(NoteInputSerializer, workflow.case_supervise, "督办"),

@@ -19,6 +19,7 @@ from alleys.scoping import scope_for
 from dispatch.models import CategoryType
 
 from ..choices import (
+    AWAITING_ANSWER_STATES,
     OPEN_STATES,
     CaseSource,
     CaseState,
@@ -28,6 +29,7 @@ from ..choices import (
     Light,
     PatrolKind,
     PhotoKind,
+    ReturnVisitChannel,
     Satisfaction,
     Urgency,
 )
@@ -226,9 +228,20 @@ class Case(models.Model):
             return Light.YELLOW
         if self.state == CaseState.AWAITING_VERIFICATION:
             return Light.GREEN
-        if self.state == CaseState.AWAITING_FEEDBACK:
+        if self.state in AWAITING_ANSWER_STATES:
             return Light.ORANGE
         return Light.DONE
+
+    @property
+    def public_state(self) -> str:
+        """The state as the residents' pages and Open311 name it.
+
+        While the resident's answer is awaited (their own, or the community's return visit) it
+        is the orange light, named as in Jilin: the resident need not tell the two apart.
+        """
+        if self.state in AWAITING_ANSWER_STATES:
+            return str(Light.ORANGE.label)
+        return str(self.get_state_display())
 
     @property
     def current_due(self) -> Any:
@@ -360,6 +373,66 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.get_solved_display()} {self.get_satisfaction_display()}"
+
+
+class ReturnVisitQuerySet(models.QuerySet["ReturnVisit"]):
+    """Return visits, scoped like their cases."""
+
+    def visible_to(self, user: Actor) -> ReturnVisitQuerySet:
+        return self.filter(case__in=Case.objects.visible_to(user))
+
+
+class ReturnVisit(models.Model):
+    """One attempt of the community to reach the resident before the case closes (回访; Jilin's orange light).
+
+    Written only by ``issues.workflow.case_return_visit``. A reached attempt records the
+    resident's answer as the round's ``Feedback`` (so rates count it like the resident's own);
+    a failed one counts towards ``JXT_RETURN_VISIT_ATTEMPTS``, after which the case closes unrated.
+    """
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("案件"), on_delete=models.CASCADE, related_name="return_visits", db_index=False
+    )
+    round = models.PositiveIntegerField(_("轮次"), help_text=_("案件的评价轮次：重新办理后回访重新计数。"))
+    channel = models.CharField(_("回访方式"), max_length=12, choices=ReturnVisitChannel.choices)
+    visited_at = models.DateTimeField(_("回访时间"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("回访人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # only deleting a user looks it up; PROTECT keeps the record's author
+    )
+    reached = models.BooleanField(_("联系上反映人"))
+    words = models.TextField(_("群众原话"), blank=True, help_text=_("只在工作人员页面显示，不公开。"))
+    note = models.TextField(_("情况说明"), blank=True, help_text=_("如无人接听、关机、不在家。"))
+    feedback = models.OneToOneField(
+        Feedback,
+        verbose_name=_("登记的评价"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="return_visit",
+    )
+    recorded_at = models.DateTimeField(_("登记时间"), default=timezone.now)
+
+    objects = ReturnVisitQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("回访记录")
+        verbose_name_plural = _("回访记录")
+        ordering = ["visited_at", "id"]
+        indexes = [models.Index(fields=["case", "round"], name="return_visit_case_round")]
+        constraints = [
+            # A reached visit carries the answer; a failed one none.
+            models.CheckConstraint(
+                condition=Q(reached=True, feedback__isnull=False) | Q(reached=False, feedback__isnull=True),
+                name="return_visit_answer_iff_reached",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.get_channel_display()} {self.visited_at:%Y-%m-%d %H:%M}"
 
 
 class PatrolLogQuerySet(models.QuerySet["PatrolLog"]):

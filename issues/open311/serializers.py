@@ -131,8 +131,11 @@ def status_notes(case: Case) -> str:
             "state": label,
             "code": case.merged_into_id,
         }
+    # Jilin's orange light as the tracking page names it (Case.public_state), then what is awaited.
     if case.state == CaseState.AWAITING_FEEDBACK:
-        return _("已办结，等待反映人评价。")
+        return _("%(light)s。请反映人评价。") % {"light": case.public_state}
+    if case.state == CaseState.AWAITING_RETURN_VISIT:
+        return _("%(light)s。社区将电话或上门回访反映人。") % {"light": case.public_state}
     if case.state == CaseState.CLOSED:
         return str(label)
     note = _("%(state)s（%(tier)s层级）") % {"state": label, "tier": case.get_tier_display()}

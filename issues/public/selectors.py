@@ -28,7 +28,14 @@ from alleys.people import Member
 from alleys.reference import FrozenRow
 from dispatch.chain import unit_label
 from dispatch.models import CategoryType
-from issues.choices import FINAL_STATES, CaseState, EventKind, PhotoKind
+from issues.choices import (
+    AWAITING_ANSWER_STATES,
+    FINAL_STATES,
+    VERIFIED_STATES,
+    CaseState,
+    EventKind,
+    PhotoKind,
+)
 from issues.reference import all_categories, attach_reference_rows, category_rows
 
 from ..models import Case, CaseEvent, CasePhoto
@@ -42,8 +49,9 @@ BOARD_RECENT = 20
 BOARD_WINDOW_DAYS = 365
 SEARCH_LIMIT = 30
 THUMB_SIDE = 480
-# States the board counts as solved: the fix was verified (awaiting feedback or closed after it).
-SOLVED_STATES = (CaseState.AWAITING_FEEDBACK, CaseState.CLOSED)
+# States the board counts as solved: the fix was verified (awaiting the answer or the return
+# visit, or closed after it).
+SOLVED_STATES = tuple(sorted(VERIFIED_STATES))
 
 
 def normalize_code(raw: str) -> str:
@@ -216,7 +224,7 @@ LIGHT_STEPS: tuple[tuple[str, Any], ...] = (
     ("grey", gettext_lazy("已提交")),
     ("yellow", gettext_lazy("办理中")),
     ("green", gettext_lazy("待核实")),
-    ("orange", gettext_lazy("待您评价")),
+    ("orange", gettext_lazy("处理完结，等待回访")),  # Jilin's orange light (橘灯)
     ("done", gettext_lazy("已关闭")),
 )
 
@@ -267,6 +275,7 @@ class Progress:
     due: dt.datetime | None
     overdue: bool
     feedback_open: bool
+    return_visit_due: bool  # the window passed: the community will call or visit (the form stays open)
 
 
 def handling_unit(case: Case) -> str:
@@ -369,11 +378,12 @@ def case_progress(case: Case, *, now: dt.datetime | None = None) -> Progress:
         {"key": key, "label": str(label), "done": i < current, "current": i == current}
         for i, (key, label) in enumerate(LIGHT_STEPS)
     ]
-    running = case.state not in FINAL_STATES and case.state != CaseState.AWAITING_FEEDBACK
+    running = case.state not in FINAL_STATES and case.state not in AWAITING_ANSWER_STATES
     due = case.current_due if running else None
     return Progress(
         case=case,
-        state=_labels(CaseState).get(case.state, case.state),
+        # The orange light by its Jilin name while the answer (or the return visit) is awaited.
+        state=case.public_state,
         chain=chain,
         unit=handling_unit(case),
         # The resident's own words, but a code can be passed on: mobile numbers in it are masked.
@@ -383,7 +393,8 @@ def case_progress(case: Case, *, now: dt.datetime | None = None) -> Progress:
         steps=steps,
         due=due,
         overdue=bool(due and due < now),
-        feedback_open=case.state == CaseState.AWAITING_FEEDBACK,
+        feedback_open=case.state in AWAITING_ANSWER_STATES,
+        return_visit_due=case.state == CaseState.AWAITING_RETURN_VISIT,
     )
 
 

@@ -15,9 +15,10 @@ with a message for the user, and changes nothing.
 
 Its modules: ``rules`` (the transition table for cases, orders, extensions, visits, consultations
 and joint meetings: states, who, what each needs, the next state; and the one ``check`` every
-service calls), ``events`` (the timeline and notifications), ``cases`` (the transitions), ``orders``
-(department orders, extensions, common issues), ``attendance`` (the community confirms a
-department's visit or records a no-show), ``consultations`` (opinions asked before dispatch),
+service calls), ``events`` (the timeline and notifications), ``cases`` (the transitions),
+``return_visits`` (the feedback window, the return visit before closing, and closing unrated),
+``orders`` (department orders, extensions, common issues), ``attendance`` (the community confirms
+a department's visit or records a no-show), ``consultations`` (opinions asked before dispatch),
 ``meetings`` (joint meetings: the proposed agenda, holding, decisions), ``mechanisms`` (standing
 mechanisms: document, reviews, reminders) and ``bulk`` (transitions over claimed rows: the one
 escalation writer, which ``case_escalate`` and the sweep both call).
@@ -25,13 +26,12 @@ escalation writer, which ``case_escalate`` and the sweep both call).
 
 from __future__ import annotations
 
-from .bulk import cases_close_unrated_claimed, cases_escalate_claimed
+from .bulk import cases_escalate_claimed
 from .cases import (
     IntakeNote,
     Submitted,
     case_accept,
     case_chase,
-    case_close,
     case_dispatch,
     case_dispatched_with_common_issue,
     case_escalate,
@@ -51,6 +51,13 @@ from .cases import (
 )
 from .consultations import case_consult
 from .events import actor_label, lock_for_transition, record_event, stored
+from .return_visits import (
+    case_return_visit,
+    case_return_visit_due,
+    cases_return_visit_due_claimed,
+    due_for_return_visit,
+    feedback_cutoff,
+)
 from .rules import (
     AGENDA,
     API,
@@ -130,7 +137,6 @@ __all__ = [
     "allowed_transitions",
     "case_accept",
     "case_chase",
-    "case_close",
     "case_consult",
     "case_dispatch",
     "case_dispatched_with_common_issue",
@@ -140,15 +146,19 @@ __all__ = [
     "case_merge",
     "case_reject",
     "case_resolve",
+    "case_return_visit",
+    "case_return_visit_due",
     "case_start",
     "case_submit",
     "case_submit_once",
     "case_supervise",
     "case_verify",
     "case_whistle",
-    "cases_close_unrated_claimed",
     "cases_escalate_claimed",
+    "cases_return_visit_due_claimed",
     "check",
+    "due_for_return_visit",
+    "feedback_cutoff",
     "is_above_holder",
     "is_attendance_community",
     "is_case_department",

@@ -1,6 +1,7 @@
 """Transitions over rows already claimed (locked), with a constant number of queries: the one
-escalation writer (``case_escalate`` and the sweep), the sweep's closing of unrated cases, and the
-settling of the orders of cases that ended (every path that closes, rejects or merges a case)."""
+escalation writer (``case_escalate`` and the sweep), and the settling of the orders of cases that
+ended (every path that closes, rejects or merges a case). The sweep's other writer, cases whose
+feedback window passed, lives with the rule it serves (``return_visits``)."""
 
 from __future__ import annotations
 
@@ -308,34 +309,6 @@ def _write_escalations(rows: list[_Row], *, now: dt.datetime) -> list[int]:
     )
 
 
-def cases_close_unrated_claimed(*, cases: list[Case], now: dt.datetime) -> int:
-    """The sweep closes claimed cases that got no feedback within the window, and settles their orders."""
-
-    note = _("%(n)d 个工作日内未收到评价，系统关闭。") % {"n": settings.JXT_FEEDBACK_WINDOW_DAYS}
-    closed = Case.objects.filter(pk__in=[c.pk for c in cases], state=S.AWAITING_FEEDBACK).update(
-        state=S.CLOSED, closed_at=now
-    )
-    CaseEvent.objects.bulk_create(
-        [
-            CaseEvent(
-                case=c,
-                kind=EventKind.CLOSED,
-                at=now,
-                actor_label=stored(gettext_noop("系统")),
-                from_state=S.AWAITING_FEEDBACK,
-                to_state=S.CLOSED,
-                note=note,
-            )
-            for c in cases
-        ]
-    )
-    settled = orders_settle_for_cases(
-        cases=cases, reason=stored(CASE_CLOSED_REASON), label=stored(gettext_noop("系统")), now=now
-    )
-    notify_event_ids([e.pk for e in settled if e.pk])
-    return closed
-
-
 # The reason a closed case's open orders are withdrawn (written on the order and in the timeline).
 CASE_CLOSED_REASON = gettext_noop("案件已办结关闭，派单随案件结束，不再办理。")
 
@@ -351,8 +324,8 @@ def orders_settle_for_cases(
     """The cases ended (closed, rejected, merged): withdraw every order still open on them.
 
     Called in the transaction that ended the cases, after their new state is written, by
-    every path that ends a case (``case_close``, ``case_feedback``, ``case_reject``,
-    ``case_merge`` and the sweep's ``cases_close_unrated_claimed``): no order outlives its
+    every path that ends a case (``case_feedback``, ``case_return_visit`` (an answer, or the
+    last failed attempt), ``case_reject`` and ``case_merge``): no order outlives its
     case, so none is left on a department's to-do list, flagged overdue by the sweep or
     counted against the department (the rates leave withdrawn orders out). An order of a
     common issue serves all its cases: it is settled when the last of them ends. Pending

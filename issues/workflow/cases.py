@@ -534,44 +534,38 @@ def case_feedback(
     actor: Member | None = None,
     now: dt.datetime | None = None,
 ) -> Case:
-    """The reporter's answer (or a staff return call): "not solved" reopens the case.
+    """The reporter's answer (or a staff return call within the window): "not solved" reopens the case.
 
     The residents' page authenticates the reporter (tracking code + phone digits)
-    before calling this with ``actor=None``; staff record return calls as themselves.
+    before calling this with ``actor=None``; staff record return calls as themselves. Once
+    the window has passed and a return visit is due, the resident's own answer is still taken
+    (it ends the return visits), while staff record what they hear as a return visit
+    (``case_return_visit``: how, when, reached or not).
     """
-    from .placement import set_fresh_deadlines
-
     now = moment(now)
-    if solved not in FeedbackSolved.values:
-        raise TransitionInvalid(_("请选择问题是否解决。"), field="solved")
-    if satisfaction not in Satisfaction.values:
-        raise TransitionInvalid(_("请选择满意程度。"), field="satisfaction")
+    check_answer(solved=solved, satisfaction=satisfaction)
     if channel not in FeedbackChannel.values:
         raise TransitionInvalid(_("评价方式无效。"), field="channel")
-    if channel == FeedbackChannel.RETURN_CALL and actor is None:
+    if channel != FeedbackChannel.RESIDENT and actor is None:
         raise TransitionForbidden(_("电话回访须由工作人员登记。"))
     if channel == FeedbackChannel.RESIDENT and actor is not None:
         channel = FeedbackChannel.RETURN_CALL
     with transaction.atomic():
         case = lock_case(case)
         check(TRANSITIONS["feedback"], case, actor, system=actor is None)
-        if Feedback.objects.filter(case=case, round=case.feedback_round).exists():
-            raise TransitionError(_("这一轮办理已经评价过了，感谢您的反馈。"))
-        try:
-            with transaction.atomic():
-                Feedback.objects.create(
-                    case=case,
-                    round=case.feedback_round,
-                    solved=solved,
-                    satisfaction=satisfaction,
-                    comment=comment.strip()[:2000],
-                    channel=channel,
-                    recorded_by=actor if getattr(actor, "pk", None) else None,
-                    created_at=now,
-                )
-        except IntegrityError as exc:
-            raise TransitionError(_("这一轮办理已经评价过了，感谢您的反馈。")) from exc
-        before = case.state
+        if actor is not None and case.state == S.AWAITING_RETURN_VISIT:
+            raise TransitionError(
+                _("评价期已过，案件待回访：请登记回访记录（回访方式、是否联系上反映人、群众意见）。")
+            )
+        feedback_create(
+            case,
+            solved=solved,
+            satisfaction=satisfaction,
+            comment=comment,
+            channel=channel,
+            actor=actor,
+            at=now,
+        )
         # The resident answered, or the community recorded the answer on a return call (its name, the channel).
         label = (
             stored(gettext_noop("群众"))
@@ -592,67 +586,108 @@ def case_feedback(
                 "round": case.feedback_round,
             },
         )
-        if solved == FeedbackSolved.NOT_SOLVED:
-            case.reopen_count += 1
-            case.feedback_round += 1
-            set_fresh_deadlines(case, now=now)
-            # A dispatched case goes straight back to its lead department; others are re-accepted.
-            case.state = S.IN_PROGRESS if case.lead_department_id else S.REOPENED
-            case.save()
-            data: dict[str, Any] = {}
-            lead = _reopen_lead_order(case, now=now) if case.lead_department_id else None
-            if lead is not None:
-                data["order_id"] = lead
-            event = record_event(
-                case,
-                EventKind.REOPENED,
-                actor=actor,
-                now=now,
-                from_state=before,
-                note=stored(gettext_noop("反映人表示问题未解决，案件重新办理。")),
-                label=label,
-                data=data,
-            )
-            notify_after_commit(feedback_event, event)
-        else:
-            case.state = S.CLOSED
-            case.closed_at = now
-            case.save()
-            event = record_event(case, EventKind.CLOSED, actor=actor, now=now, from_state=before, label=label)
+        followed = answer_applied(
+            case,
+            solved=solved,
+            actor=actor,
+            label=label,
             # The resident's answer ends the case; the orders are settled by the system on its behalf.
-            settled = _settle_orders(
-                case,
-                actor=actor if channel == FeedbackChannel.RETURN_CALL else None,
-                why=CASE_CLOSED_REASON,
-                now=now,
-            )
-            notify_after_commit(feedback_event, *settled)
+            settled_by=actor if channel != FeedbackChannel.RESIDENT else None,
+            reopened_note=gettext_noop("反映人表示问题未解决，案件重新办理。"),
+            now=now,
+        )
+        notify_after_commit(feedback_event, *followed)
     return case
 
 
-def case_close(
-    *, case: Case | int, actor: Member | None = None, note: str = "", now: dt.datetime | None = None
-) -> Case:
-    """Close a case without feedback: by the community, or by the sweep after the feedback window."""
-    now = moment(now)
-    with transaction.atomic():
-        case = lock_case(case)
-        transition = check(TRANSITIONS["close"], case, actor, system=actor is None)
-        before = case.state
-        case.state = transition.next_state
-        case.closed_at = now
+def check_answer(*, solved: str, satisfaction: str) -> None:
+    """The two questions of every answer (the resident's, or one a return visit records), asked separately."""
+    if solved not in FeedbackSolved.values:
+        raise TransitionInvalid(_("请选择问题是否解决。"), field="solved")
+    if satisfaction not in Satisfaction.values:
+        raise TransitionInvalid(_("请选择满意程度。"), field="satisfaction")
+
+
+def feedback_create(
+    case: Case,
+    *,
+    solved: str,
+    satisfaction: str,
+    comment: str,
+    channel: str,
+    actor: Member | None,
+    at: dt.datetime,
+) -> Feedback:
+    """The round's answer, once per round (the unique (case, round) settles two at once).
+
+    The caller holds the case's lock and has checked its transition. The rates count these
+    rows, whoever recorded them.
+    """
+    if Feedback.objects.filter(case=case, round=case.feedback_round).exists():
+        raise TransitionError(_("这一轮办理已经评价过了，感谢您的反馈。"))
+    try:
+        with transaction.atomic():
+            return Feedback.objects.create(
+                case=case,
+                round=case.feedback_round,
+                solved=solved,
+                satisfaction=satisfaction,
+                comment=comment.strip()[:2000],
+                channel=channel,
+                recorded_by=actor if getattr(actor, "pk", None) else None,
+                created_at=at,
+            )
+    except IntegrityError as exc:
+        raise TransitionError(_("这一轮办理已经评价过了，感谢您的反馈。")) from exc
+
+
+def answer_applied(
+    case: Case,
+    *,
+    solved: str,
+    actor: Member | None,
+    label: str,
+    settled_by: Member | None,
+    reopened_note: str,
+    now: dt.datetime,
+) -> list[CaseEvent]:
+    """What the round's answer does: "not solved" reopens the case, any other answer closes it.
+
+    Shared by the resident's feedback and the community's reached return visit, so both
+    reopen and close alike. ``reopened_note`` is a message id (stored in the site's
+    language); ``settled_by`` is whom the withdrawn orders' events name (None: the system).
+    Returns the events to tell after commit.
+    """
+    from .placement import set_fresh_deadlines
+
+    before = case.state
+    if solved == FeedbackSolved.NOT_SOLVED:
+        case.reopen_count += 1
+        case.feedback_round += 1
+        set_fresh_deadlines(case, now=now)
+        # A dispatched case goes straight back to its lead department; others are re-accepted.
+        case.state = S.IN_PROGRESS if case.lead_department_id else S.REOPENED
         case.save()
-        record_event(
+        data: dict[str, Any] = {}
+        lead = _reopen_lead_order(case, now=now) if case.lead_department_id else None
+        if lead is not None:
+            data["order_id"] = lead
+        event = record_event(
             case,
-            EventKind.CLOSED,
+            EventKind.REOPENED,
             actor=actor,
             now=now,
             from_state=before,
-            note=note or stored(gettext_noop("评价期满未收到评价，系统关闭。")),
-            label=None if actor else stored(gettext_noop("系统")),
+            note=stored(reopened_note),
+            label=label,
+            data=data,
         )
-        notify_after_commit(*_settle_orders(case, actor=actor, why=CASE_CLOSED_REASON, now=now))
-    return case
+        return [event]
+    case.state = S.CLOSED
+    case.closed_at = now
+    case.save()
+    record_event(case, EventKind.CLOSED, actor=actor, now=now, from_state=before, label=label)
+    return settle_ended_case(case, actor=settled_by, why=CASE_CLOSED_REASON, now=now)
 
 
 def case_reject(*, case: Case | int, actor: Member, reason: str, now: dt.datetime | None = None) -> Case:
@@ -671,7 +706,7 @@ def case_reject(*, case: Case | int, actor: Member, reason: str, now: dt.datetim
         case.save()
         record_event(case, EventKind.REJECTED, actor=actor, now=now, from_state=before, note=reason)
         notify_after_commit(
-            *_settle_orders(
+            *settle_ended_case(
                 case, actor=actor, why=gettext_noop("案件不予受理：%(reason)s"), now=now, reason=reason
             )
         )
@@ -712,7 +747,7 @@ def case_merge(
             data={"into": target.pk, "into_code": target.tracking_code},
         )
         notify_after_commit(
-            *_settle_orders(
+            *settle_ended_case(
                 case,
                 actor=actor,
                 why=gettext_noop("案件已合并到 %(code)s。"),
@@ -723,7 +758,7 @@ def case_merge(
     return case
 
 
-def _settle_orders(
+def settle_ended_case(
     case: Case, *, actor: Member | None, why: str, now: dt.datetime, **params: str
 ) -> list[CaseEvent]:
     """The case has just ended: its open orders are withdrawn (``orders_settle_for_cases``).

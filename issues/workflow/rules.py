@@ -209,8 +209,9 @@ def _case(
     needs: tuple[Need, ...] = (),
     via: frozenset[str] = frozenset({STAFF, API}),
     note: str = "",
+    service: str = "",
 ) -> Transition:
-    service = f"issues.workflow.case_{name.replace('-', '_')}"
+    service = service or f"issues.workflow.case_{name.replace('-', '_')}"
     return Transition(
         name, label, sources, who, who_label, to=to, needs=needs, via=via, service=service, note=note
     )
@@ -313,25 +314,58 @@ TRANSITIONS: dict[str, Transition] = {
         _case(
             "feedback",
             gettext_lazy("评价"),
-            frozenset({S.AWAITING_FEEDBACK}),
+            frozenset({S.AWAITING_FEEDBACK, S.AWAITING_RETURN_VISIT}),
             is_community_of,
-            gettext_lazy("反映人本人，或社区电话回访"),
+            gettext_lazy("反映人本人，或评价期内社区电话回访"),
             to=(S.CLOSED, S.REOPENED, S.IN_PROGRESS),
             needs=(Need("solved"), Need("satisfaction")),
             via=frozenset({STAFF, API, RESIDENT}),
-            note="not solved: reopened (in progress when dispatched); once per round; closed: open orders withdrawn",
+            note="not solved: reopened (in progress when dispatched); once per round; closed: open orders "
+            "withdrawn; the resident is heard while a return visit is due too (their answer wins), "
+            "staff then record a return-visit instead",
+        ),
+        _case(
+            "return-visit-due",
+            gettext_lazy("转入回访"),
+            frozenset({S.AWAITING_FEEDBACK}),
+            _nobody,
+            gettext_lazy("系统（评价期满）"),
+            to=(S.AWAITING_RETURN_VISIT,),
+            via=frozenset({SYSTEM}),
+            note="the sweep, once JXT_FEEDBACK_WINDOW_DAYS working days passed without the resident's "
+            "answer; the community is told (batch: cases_return_visit_due_claimed)",
+        ),
+        _case(
+            "return-visit",
+            gettext_lazy("回访"),
+            frozenset({S.AWAITING_RETURN_VISIT}),
+            is_community_of,
+            gettext_lazy("所在社区"),
+            to=(SAME, S.CLOSED, S.REOPENED, S.IN_PROGRESS),
+            needs=(
+                Need("channel"),
+                Need("reached"),
+                Need("visited_at", "optional: now"),
+                Need("solved", "when reached"),
+                Need("satisfaction", "when reached"),
+                Need("words", "optional"),
+                Need("note", "optional"),
+            ),
+            note="one attempt, by phone or in person; reached: the answer is the round's feedback "
+            "(not solved reopens as feedback does); the JXT_RETURN_VISIT_ATTEMPTS-th failed attempt "
+            "of the round closes the case unrated (close)",
         ),
         _case(
             "close",
-            gettext_lazy("关闭"),
-            frozenset({S.AWAITING_FEEDBACK}),
-            is_community_of,
-            gettext_lazy("所在社区，或评价期满后系统"),
+            gettext_lazy("关闭（未评价）"),
+            frozenset({S.AWAITING_RETURN_VISIT}),
+            _nobody,
+            gettext_lazy("系统（回访均未联系上）"),
             to=(S.CLOSED,),
-            needs=(_NOTE,),
-            via=frozenset({STAFF, API, SYSTEM}),
-            note="the sweep closes unrated cases after the feedback window (cases_close_unrated_claimed); "
-            "open orders withdrawn",
+            via=frozenset({SYSTEM}),
+            service="issues.workflow.case_return_visit",
+            note="in the transaction of the failed return visit that makes JXT_RETURN_VISIT_ATTEMPTS "
+            "of the round; open orders withdrawn",
         ),
         _case(
             "reject",
@@ -660,9 +694,9 @@ ORDER_TRANSITIONS: dict[str, Transition] = {
             via=frozenset({SYSTEM}),
             service="issues.workflow.bulk.orders_settle_for_cases",
             subject=ORDER,
-            note="the case ended (case close, feedback, reject, merge; the sweep's unrated close): every "
-            "order still open on it is withdrawn with the reason, in the same transaction; a common "
-            "issue's orders when its last case ends",
+            note="the case ended (feedback; a return visit's answer, or its last failed attempt closing it "
+            "unrated; reject; merge): every order still open on it is withdrawn with the reason, in the "
+            "same transaction; a common issue's orders when its last case ends",
             refused=_ORDER_REFUSED,
         ),
         Transition(
@@ -686,7 +720,7 @@ ORDER_TRANSITIONS: dict[str, Transition] = {
             service="issues.workflow.case_verify",
             via=frozenset({SYSTEM}),
             note="the lead's completed order goes back to work when its case fails verification "
-            "or the resident says not solved (case verify, feedback)",
+            "or the resident says not solved (case verify, feedback, return-visit)",
         ),
     )
 }
@@ -846,6 +880,8 @@ def allowed_transitions(case: Case, user: Actor | None) -> list[Transition]:
             continue
         if transition.name == "resolve" and case.lead_department_id:
             continue  # the lead department completes through its order
+        if transition.name == "feedback" and case.state == S.AWAITING_RETURN_VISIT:
+            continue  # staff record the return visit instead (the residents' page still takes the answer)
         if transition.who(scope, case):
             result.append(transition)
     return result

@@ -317,3 +317,27 @@ def test_seed_demo_runs_the_history(seeded: str, monkeypatch: pytest.MonkeyPatch
     call_command("seed_demo", stdout=out)
     assert "案件历史已生成" in out.getvalue()
     assert "案件历史已生成" not in run_seed()
+
+
+def test_the_history_has_return_visits(seeded: str) -> None:
+    """Residents who do not answer get the community's return visits: reached (solved, or not
+    solved and worked on again), failed twice and closed unrated; the community login's own
+    alley has a case still waiting for its second attempt (issue 15)."""
+    from demo.history import seed_history
+    from issues.choices import CaseState, EventKind
+    from issues.models import Case, CaseEvent, ReturnVisit
+    from tests.factories import at
+
+    assert seed_history(stdout=StringIO(), cases=300, now=at("2026-06-15 10:00")) > 0
+    reached = ReturnVisit.objects.filter(reached=True)
+    assert reached.filter(feedback__solved="solved").exists()
+    assert reached.filter(feedback__solved="not_solved").exists()
+    assert CaseEvent.objects.filter(kind=EventKind.REOPENED, note__contains="回访").exists()
+    unrated = CaseEvent.objects.filter(kind=EventKind.CLOSED, data__unrated=True)
+    assert unrated.exists()
+    for event in unrated:
+        assert ReturnVisit.objects.filter(case_id=event.case_id, reached=False).count() >= 2
+    waiting = Case.objects.filter(
+        state=CaseState.AWAITING_RETURN_VISIT, alley__code=demo.demo_anchors().alley.code
+    )
+    assert waiting.count() == 1 and waiting.get().return_visits.count() == 1

@@ -360,6 +360,15 @@ def jpeg() -> io.BytesIO:
     return buffer
 
 
+MISSED = {"channel": "phone", "reached": False, "note": "无人接听"}
+REACHED = {
+    "channel": "phone",
+    "reached": True,
+    "solved": "solved",
+    "satisfaction": "basic",
+    "words": "修好了",
+}
+
 TRANSITION_TABLE = [
     # (action, case state, tier, actor, payload, expected status, expected state afterwards)
     ("accept", "submitted", "alley", "chief_x", {"note": "收到"}, 200, "accepted"),
@@ -464,9 +473,71 @@ TRANSITION_TABLE = [
         409,
         "in_progress",
     ),
-    ("close", "awaiting_feedback", "alley", "community_worker_x", {}, 200, "closed"),
-    ("close", "awaiting_feedback", "alley", "chief_x", {}, 403, "awaiting_feedback"),
-    ("close", "accepted", "alley", "community_worker_x", {}, 409, "accepted"),
+    # Once the window passed the community records return visits; a staff return call is refused.
+    (
+        "feedback",
+        "awaiting_return_visit",
+        "alley",
+        "community_worker_x",
+        {"solved": "solved", "satisfaction": "satisfied"},
+        409,
+        "awaiting_return_visit",
+    ),
+    *[
+        ("return-visit", "awaiting_return_visit", tier, actor, MISSED, 200, "awaiting_return_visit")
+        for tier, actor in (
+            ("alley", "community_worker_x"),
+            ("district", "community_worker_x"),
+            ("alley", "admin"),
+        )
+    ],
+    ("return-visit", "awaiting_return_visit", "alley", "community_worker_x", REACHED, 200, "closed"),
+    (
+        "return-visit",
+        "awaiting_return_visit",
+        "alley",
+        "community_worker_x",
+        {**REACHED, "channel": "in_person", "solved": "not_solved", "satisfaction": "dissatisfied"},
+        200,
+        "reopened",
+    ),
+    (
+        "return-visit",
+        "awaiting_return_visit",
+        "alley",
+        "community_worker_x",
+        {"channel": "phone", "reached": True},
+        400,
+        "awaiting_return_visit",
+    ),
+    (
+        "return-visit",
+        "awaiting_return_visit",
+        "alley",
+        "community_worker_x",
+        {"channel": "letter", "reached": False},
+        400,
+        "awaiting_return_visit",
+    ),
+    (
+        "return-visit",
+        "awaiting_return_visit",
+        "alley",
+        "community_worker_x",
+        {**MISSED, "words": "说了什么"},
+        400,
+        "awaiting_return_visit",
+    ),
+    *[
+        ("return-visit", "awaiting_return_visit", "alley", actor, MISSED, 403, "awaiting_return_visit")
+        for actor in ("chief_x", "service_x", "street_worker", "district_officer", "city_officer")
+    ],
+    *[
+        ("return-visit", "awaiting_return_visit", "alley", actor, MISSED, 404, "awaiting_return_visit")
+        for actor in ("community_worker_y", "community_worker_far", "lead_contact")
+    ],
+    ("return-visit", "awaiting_feedback", "alley", "community_worker_x", MISSED, 409, "awaiting_feedback"),
+    ("return-visit", "closed", "alley", "community_worker_x", MISSED, 409, "closed"),
     ("reject", "submitted", "alley", "chief_x", {"reason": "属物业管理范围"}, 200, "rejected"),
     ("reject", "submitted", "alley", "chief_x", {"reason": " "}, 400, "submitted"),
     ("reject", "in_progress", "alley", "chief_x", {"reason": "x"}, 409, "in_progress"),
@@ -582,6 +653,42 @@ def test_feedback_by_api_is_a_return_call_once_per_round(world: Any, api_as: Api
     again = api_as("community_worker_x").post(url, payload, format="json")
     assert again.status_code == 409
     assert Feedback.objects.count() == 1
+
+
+def test_return_visits_by_api_are_in_the_detail_and_filterable(world: Any, api_as: Api) -> None:
+    case = make_case(world, state="awaiting_return_visit", now=timezone.now())
+    untouched = make_case(world, state="awaiting_return_visit", now=timezone.now())
+    client = api_as("community_worker_x")
+    url = f"{CASES}{case.pk}/return-visit/"
+    first = client.post(url, {**MISSED, "channel": "in_person"}, format="json")
+    assert first.status_code == 200, first.content
+    body = first.json()
+    assert body["state"] == "awaiting_return_visit" and body["light"] == "orange"
+    assert "return-visit" in body["allowed_actions"] and "feedback" not in body["allowed_actions"]
+    [attempt] = body["return_visits"]
+    assert (attempt["channel"], attempt["reached"], attempt["solved"], attempt["note"], attempt["round"]) == (
+        "in_person",
+        False,
+        None,
+        "无人接听",
+        1,
+    )
+    assert attempt["recorded_by"] == "community_worker_x"
+    second = client.post(url, REACHED, format="json").json()
+    assert second["state"] == "closed"
+    assert [(v["reached"], v["solved"], v["satisfaction"], v["words"]) for v in second["return_visits"]] == [
+        (False, None, None, ""),
+        (True, "solved", "basic", "修好了"),
+    ]
+    assert second["feedbacks"][0]["channel"] == "return_call"
+    assert second["timeline"][-2]["kind"] == "return_visit"
+    assert second["timeline"][-2]["actor_label"] == "新华社区"
+    # The filter: cases the community has return-visited, and those it has not.
+    visited = client.get(CASES, {"return_visited": "true"}).json()["results"]
+    assert [c["id"] for c in visited] == [case.pk]
+    due = client.get(CASES, {"state": "awaiting_return_visit"}).json()["results"]
+    assert [c["id"] for c in due] == [untouched.pk]
+    assert untouched.pk in [c["id"] for c in client.get(CASES, {"return_visited": "false"}).json()["results"]]
 
 
 def test_merge(world: Any, api_as: Api) -> None:

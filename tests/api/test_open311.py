@@ -570,7 +570,9 @@ def test_get_requests_fields_and_no_personal_data(world: Any, fmt: str) -> None:
         (CaseState.IN_PROGRESS, "open", "办理中"),
         (CaseState.AWAITING_VERIFICATION, "open", "待核实"),
         (CaseState.REOPENED, "open", "重新办理"),
-        (CaseState.AWAITING_FEEDBACK, "closed", "待反映人评价"),
+        # Jilin's orange light, as the tracking page names it, with what is awaited.
+        (CaseState.AWAITING_FEEDBACK, "closed", "橘灯：处理完结，等待回访。请反映人评价。"),
+        (CaseState.AWAITING_RETURN_VISIT, "closed", "橘灯：处理完结，等待回访。社区将电话或上门回访反映人。"),
         (CaseState.CLOSED, "closed", "已关闭"),
     ],
 )

@@ -27,8 +27,8 @@ from alleys.choices import AreaLevel
 from alleys.models import StaffProfile
 from issues.api import serializers as api_serializers
 from issues.choices import CaseState, EventKind, FeedbackChannel, FeedbackSolved, PhotoKind, Satisfaction
-from issues.models import Case, CaseEvent, CasePhoto, DispatchOrder, Feedback
-from issues.workflow import case_accept, case_dispatch, case_reject, case_submit
+from issues.models import Case, CaseEvent, CasePhoto, DispatchOrder, Feedback, ReturnVisit
+from issues.workflow import case_accept, case_dispatch, case_reject, case_return_visit, case_submit
 from tests.factories import make_case
 
 pytestmark = pytest.mark.django_db
@@ -39,6 +39,7 @@ HAND_WRITTEN = (
     api_serializers.CaseEventSerializer,
     api_serializers.CasePhotoSerializer,
     api_serializers.FeedbackSerializer,
+    api_serializers.ReturnVisitSerializer,
 )
 
 
@@ -61,15 +62,28 @@ def original_detail(pk: int, user: Any) -> Case:
     """The case as the detail view read it before it was hand-written (every relation prefetched)."""
     events = CaseEvent.objects.select_related("actor__staff_profile").order_by("at", "id")
     orders = DispatchOrder.objects.select_related("department").order_by("dispatched_at", "id")
+    visits = ReturnVisit.objects.select_related("recorded_by__staff_profile", "feedback").order_by(
+        "visited_at", "id"
+    )
     return (
         Case.objects.select_related(
             "category", "category__category_class", "alley", "holder_area", "lead_department", "merged_into"
         )
         .prefetch_related(
-            Prefetch("events", queryset=events), "photos", Prefetch("orders", queryset=orders), "feedbacks"
+            Prefetch("events", queryset=events),
+            "photos",
+            Prefetch("orders", queryset=orders),
+            "feedbacks",
+            Prefetch("return_visits", queryset=visits),
         )
         .get(pk=pk)
     )
+
+
+def profiled_community(world: Any) -> Any:
+    """The community worker of X with a profile name (the API shows it as who visited)."""
+    StaffProfile.objects.update_or_create(user=world.community_worker_x, defaults={"full_name": "陈社工"})
+    return world.community_worker_x
 
 
 @pytest.fixture
@@ -127,7 +141,21 @@ def varied(world: Any) -> dict[str, Case]:
         case=make_case(world, alley=world.alley_x), actor=world.chief_x, reason="不属于受理范围"
     )
     merged = make_case(world, alley=world.alley_x, state=CaseState.MERGED, merged_into=fresh)
+    revisited = make_case(world, alley=world.alley_x, state=CaseState.AWAITING_RETURN_VISIT)
+    case_return_visit(
+        case=revisited, actor=profiled_community(world), channel="phone", reached=False, note="关机"
+    )
+    case_return_visit(
+        case=revisited,
+        actor=world.community_worker_x,
+        channel="in_person",
+        reached=True,
+        solved=FeedbackSolved.PARTLY,
+        satisfaction=Satisfaction.BASIC,
+        words="还有一点问题",
+    )
     return {
+        "revisited": revisited,
         "fresh": fresh,
         "worked": worked,
         "dispatched": dispatched,

@@ -97,6 +97,7 @@ def seeded(world: World) -> World:
     make_case(world, state="in_progress", now=now)
     make_case(world, state="awaiting_verification", now=now)
     make_case(world, state="awaiting_feedback", now=now)
+    make_case(world, state="awaiting_return_visit", now=now)
     make_case(world, alley=world.other_alley, now=now)  # outside the chief's territory
     dispatched = case_dispatch(
         case=make_case(world, tier="district", now=now), actor=world.district_officer, lead=world.dept_lead

@@ -24,6 +24,7 @@ def resident_pages(place: Place) -> dict[str, str]:
         case=waiting, kind=PhotoKind.FIX, image=ContentFile(jpeg().read(), name="fix.jpg"), is_public=True
     )
     handling = case_in(world, state=CaseState.IN_PROGRESS)
+    visit_due = case_in(world, state=CaseState.AWAITING_RETURN_VISIT)
     code = place.alley.code
     return {
         "home": "/",
@@ -34,6 +35,7 @@ def resident_pages(place: Place) -> dict[str, str]:
         "track": "/track/",
         "track-case": f"/track/{handling.tracking_code}/",
         "track-feedback": f"/track/{waiting.tracking_code}/",
+        "track-return-visit": f"/track/{visit_due.tracking_code}/",
         "track-unknown": "/track/ZZZZZZZZ/",
         "board": "/board/",
         "board-community": f"/board/?area={world.community_x.code}",

@@ -75,7 +75,7 @@ def test_a_resident_reports_follows_and_rates_a_case(live_server: Any, phone: An
     case_verify(case=case, actor=world.community_worker_x, passed=True, note="现场核实已亮。")
 
     page.reload()
-    assert page.locator(".facts .light").inner_text() == "已办结待评价"
+    assert page.locator(".facts .light").inner_text() == "橘灯：处理完结，等待回访"
     assert "已更换灯泡，恢复照明。" in page.content()
     thumb = page.locator(".photos img").first
     thumb.scroll_into_view_if_needed()

@@ -1,4 +1,4 @@
-"""dispatch/sweep.py: warn near deadlines, escalate once per tier, flag overdue orders, close silent cases."""
+"""dispatch/sweep.py: warn near deadlines, escalate once per tier, flag overdue orders, ask for return visits."""
 
 from __future__ import annotations
 
@@ -260,15 +260,16 @@ def test_finished_orders_are_not_flagged(world: World) -> None:
 # --- (d) the feedback window ----------------------------------------------------------------------------
 
 
-def test_cases_nobody_rated_close_after_five_working_days(world: World) -> None:
+def test_cases_nobody_rated_are_due_for_a_return_visit_after_five_working_days(world: World) -> None:
+    # Not closed any more (issue 15): tests/issues/test_return_visits.py has the rest.
     case = make_case(world, state=S.AWAITING_FEEDBACK)  # verified MONDAY (2026-03-02) 10:00
-    assert run_sweep(now=at("2026-03-06 23:00")).closed == 0
+    assert run_sweep(now=at("2026-03-06 23:00")).return_visit_due == 0
     result = run_sweep(now=at("2026-03-09 08:00"))
-    assert result.closed == 1
+    assert result.return_visit_due == 1
     case = fresh(case)
-    assert (case.state, case.closed_at) == (S.CLOSED, at("2026-03-09 08:00"))
-    assert "未收到评价" in case.events.get(kind=EventKind.CLOSED).note
-    assert run_sweep(now=at("2026-03-10 08:00")).closed == 0
+    assert (case.state, case.closed_at) == (S.AWAITING_RETURN_VISIT, None)
+    assert "未收到反映人评价" in case.events.get(kind=EventKind.RETURN_VISIT_DUE).note
+    assert run_sweep(now=at("2026-03-10 08:00")).return_visit_due == 0
 
 
 # --- failing loudly ---------------------------------------------------------------------------------------
@@ -316,7 +317,7 @@ def test_a_dry_run_reports_and_writes_nothing(world: World) -> None:
         result.escalated,
         result.supervised_at_top,
         result.report_overdue,
-        result.closed,
+        result.return_visit_due,
     ) == (
         True,
         2,
@@ -328,7 +329,12 @@ def test_a_dry_run_reports_and_writes_nothing(world: World) -> None:
     assert any(f"order {order.pk}" in line for line in lines)
     # The real run then does exactly what the dry run said.
     real = run_sweep(now=now)
-    assert (real.escalated, real.supervised_at_top, real.report_overdue, real.closed) == (2, 1, 1, 1)
+    assert (real.escalated, real.supervised_at_top, real.report_overdue, real.return_visit_due) == (
+        2,
+        1,
+        1,
+        1,
+    )
 
 
 # --- queries per batch -------------------------------------------------------------------------------------

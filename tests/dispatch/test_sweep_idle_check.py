@@ -105,6 +105,18 @@ def test_a_case_past_its_feedback_window(world: World) -> None:
     assert due(cutoff=None) is False
 
 
+def test_a_case_awaiting_its_return_visit_is_no_work(world: World) -> None:
+    # The return visit adds no clock: the community's attempts close the case, not time. A case
+    # whose window passed has left the partial index of cases awaiting feedback.
+    quiet_case(
+        world,
+        state=CaseState.AWAITING_RETURN_VISIT,
+        escalation_due=None,
+        verified_at=CUTOFF - dt.timedelta(days=30),
+    )
+    assert due() is False
+
+
 def test_an_untold_outbox_row_or_an_unsent_delivery_is_due_at_its_time(world: World) -> None:
     from issues.choices import ChannelKind, DeliveryState
     from issues.models import NotificationChannel, NotificationDelivery, NotificationOutbox

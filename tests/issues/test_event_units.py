@@ -32,10 +32,11 @@ from issues.models import Case, CaseEvent, DispatchOrder, ExtensionRequest
 from issues.workflow import (
     ORDER_TRANSITIONS,
     case_accept,
-    case_close,
     case_dispatch,
     case_feedback,
     case_reject,
+    case_return_visit,
+    case_return_visit_due,
     case_submit,
     case_whistle,
 )
@@ -208,9 +209,24 @@ def test_an_order_event_names_the_unit_and_the_person_that_acted(world: World, n
 # --- case events whose actor is not the unit holding the case ----------------------------------------
 
 
-def _close_by_community(w: World) -> Case:
-    case = make_case(w, state=S.AWAITING_FEEDBACK, tier=AreaLevel.DISTRICT)
-    return case_close(case=case, actor=w.community_worker_x, note="已回访", now=LATER)
+def _return_visits_close(w: World) -> Case:
+    case = make_case(w, state=S.AWAITING_RETURN_VISIT, tier=AreaLevel.DISTRICT)
+    for _attempt in range(2):
+        case_return_visit(case=case, actor=w.community_worker_x, channel="phone", reached=False, now=LATER)
+    return case
+
+
+def _return_visit_reached(w: World) -> Case:
+    case = make_case(w, state=S.AWAITING_RETURN_VISIT, tier=AreaLevel.DISTRICT)
+    return case_return_visit(
+        case=case,
+        actor=w.community_worker_x,
+        channel="in_person",
+        reached=True,
+        solved=FeedbackSolved.SOLVED,
+        satisfaction=Satisfaction.SATISFIED,
+        now=LATER,
+    )
 
 
 def _return_call(w: World) -> Case:
@@ -227,11 +243,29 @@ def _return_call(w: World) -> Case:
 
 CASE_ROWS: dict[str, tuple[Callable[[World], Case], str, str, str]] = {
     # (what happens, the event, who acted, the unit the timeline must name)
-    "the community closes a district case": (
-        _close_by_community,
+    "the community's failed return visits close a district case": (
+        _return_visits_close,
         EventKind.CLOSED,
         "community_worker_x",
         COMMUNITY,
+    ),
+    "the community visits the resident of a district case": (
+        _return_visit_reached,
+        EventKind.RETURN_VISIT,
+        "community_worker_x",
+        COMMUNITY,
+    ),
+    "a superuser records a return visit": (
+        lambda w: case_return_visit(
+            case=make_case(w, state=S.AWAITING_RETURN_VISIT),
+            actor=w.admin,
+            channel="phone",
+            reached=False,
+            now=LATER,
+        ),
+        EventKind.RETURN_VISIT,
+        "admin",
+        ALLEY_TEAM,
     ),
     "the community accepts for its alley's team": (
         lambda w: case_accept(case=make_case(w), actor=w.community_worker_x, now=LATER),
@@ -294,6 +328,6 @@ def test_the_system_and_residents_are_named_as_such(world: World) -> None:
     submitted = case.events.get(kind=EventKind.SUBMITTED)
     assert (submitted.actor_label, submitted.actor) == ("群众", None)
     waiting = make_case(world, state=S.AWAITING_FEEDBACK, tier=AreaLevel.DISTRICT)
-    case_close(case=waiting, now=LATER)
-    closed = waiting.events.get(kind=EventKind.CLOSED)
-    assert (closed.actor_label, closed.actor) == ("系统", None)
+    case_return_visit_due(case=waiting, now=MONDAY + dt.timedelta(days=14))
+    due = waiting.events.get(kind=EventKind.RETURN_VISIT_DUE)
+    assert (due.actor_label, due.actor) == ("系统", None)

@@ -1,8 +1,8 @@
 """A case that ends settles its department orders (issue 15, defect 2).
 
-Every path that ends a case — the community closes it, the resident's answer closes it, the
-sweep closes it unrated after the feedback window, the holder rejects it, the holder merges
-it — leaves no order of it still "dispatched", "received", "reported" or "rejected": each
+Every path that ends a case — the resident's answer closes it, the community's return visit
+closes it (the resident's answer reached by phone, or the last failed attempt closing it
+unrated), the holder rejects it, the holder merges it — leaves no order of it still "dispatched", "received", "reported" or "rejected": each
 order still open is withdrawn in the same transaction, with the reason on the order and an
 event on the timeline naming its department. A withdrawn order is nobody's open work, the
 sweep never flags it, and the department's rates leave it out.
@@ -35,11 +35,12 @@ from issues.models import Case, CaseEvent, DispatchOrder, ExtensionRequest
 from issues.selectors import extensions_for_community, my_department_orders
 from issues.sweep import run_sweep
 from issues.workflow import (
-    case_close,
     case_dispatch,
     case_feedback,
     case_merge,
     case_reject,
+    case_return_visit,
+    case_return_visit_due,
     case_verify,
 )
 from issues.workflow.orders import (
@@ -57,7 +58,7 @@ S = CaseState
 OS = OrderState
 TUESDAY = MONDAY + dt.timedelta(days=1)
 WEDNESDAY = MONDAY + dt.timedelta(days=2)
-# Five working days after Wednesday's verification: the sweep closes the unrated case.
+# Five working days after Wednesday's verification: the unrated case is due for a return visit.
 AFTER_WINDOW = at("2026-03-12 08:00")
 # Long after every deadline of the orders (a quarter and more).
 MUCH_LATER = at("2026-09-01 10:00")
@@ -109,15 +110,25 @@ def awaiting_feedback(world: World, *, coop_state: str) -> tuple[Case, DispatchO
     return case, lead, coop
 
 
+def revisit(world: World, case: Case, *, reached: bool) -> None:
+    """The window passes unanswered (the sweep's writer, for this case alone); the community reaches
+    the resident, or fails twice."""
+    assert case_return_visit_due(case=case, now=AFTER_WINDOW) is not None
+    answer = {"solved": FeedbackSolved.SOLVED, "satisfaction": Satisfaction.SATISFIED} if reached else {}
+    for _attempt in range(1 if reached else 2):
+        case_return_visit(
+            case=case,
+            actor=world.community_worker_x,
+            channel="phone",
+            reached=reached,
+            now=AFTER_WINDOW,
+            **answer,
+        )
+
+
 # Each way a case ends: (the state it needs, what ends it, when, the unit the withdrawal names).
 Ending = Callable[[World, Case], None]
 ENDINGS: dict[str, tuple[str, Ending, dt.datetime, str]] = {
-    "community closes": (
-        S.AWAITING_FEEDBACK,
-        lambda w, c: case_close(case=c, actor=w.community_worker_x, note="电话回访已解决", now=WEDNESDAY),
-        WEDNESDAY,
-        "新华社区",
-    ),
     "resident's answer closes": (
         S.AWAITING_FEEDBACK,
         lambda w, c: case_feedback(
@@ -126,11 +137,17 @@ ENDINGS: dict[str, tuple[str, Ending, dt.datetime, str]] = {
         WEDNESDAY,
         "系统",
     ),
-    "sweep closes unrated": (
+    "a reached return visit closes": (
         S.AWAITING_FEEDBACK,
-        lambda w, c: run_sweep(now=AFTER_WINDOW),
+        lambda w, c: revisit(w, c, reached=True),
         AFTER_WINDOW,
-        "系统",
+        "新华社区",
+    ),
+    "failed return visits close it unrated": (
+        S.AWAITING_FEEDBACK,
+        lambda w, c: revisit(w, c, reached=False),
+        AFTER_WINDOW,
+        "新华社区",
     ),
     "holder rejects": (
         S.ACCEPTED,
@@ -210,10 +227,15 @@ def test_a_pending_extension_of_a_settled_order_is_withdrawn_too(world: World) -
         new_due=coop.complete_due + dt.timedelta(days=30),
         now=WEDNESDAY,
     )
-    case_close(case=case, actor=world.community_worker_x, now=WEDNESDAY)
+    case_feedback(case=case, solved=FeedbackSolved.SOLVED, satisfaction=Satisfaction.SATISFIED, now=WEDNESDAY)
     ext.refresh_from_db()
     assert ext.state == ExtensionState.WITHDRAWN
     assert not extensions_for_community(scope_for(world.community_worker_x)).exists()
+
+
+def answer(case: Case | int) -> None:
+    """The resident says solved (the case ends)."""
+    case_feedback(case=case, solved=FeedbackSolved.SOLVED, satisfaction=Satisfaction.SATISFIED, now=WEDNESDAY)
 
 
 def test_a_common_issues_orders_are_settled_when_its_last_case_ends(world: World) -> None:
@@ -235,11 +257,11 @@ def test_a_common_issues_orders_are_settled_when_its_last_case_ends(world: World
     case_verify(case=first, actor=world.community_worker_x, passed=True, now=WEDNESDAY)
     case_verify(case=second, actor=world.community_worker_y, passed=True, now=WEDNESDAY)
 
-    case_close(case=first, actor=world.community_worker_x, now=WEDNESDAY)
+    answer(first)
     coop.refresh_from_db()
     assert coop.state == OS.DISPATCHED  # the other community's case still needs it
 
-    case_close(case=second, actor=world.community_worker_y, now=WEDNESDAY)
+    answer(second)
     coop.refresh_from_db()
     lead.refresh_from_db()
     assert (coop.state, lead.state) == (OS.WITHDRAWN, OS.COMPLETED)
@@ -309,10 +331,7 @@ def test_a_common_issues_last_two_cases_closing_at_once_settle_its_orders(transa
     case_verify(case=first, actor=world.community_worker_x, passed=True, now=WEDNESDAY)
     case_verify(case=second, actor=world.community_worker_y, passed=True, now=WEDNESDAY)
 
-    _result, error = race(
-        lambda: case_close(case=first.pk, actor=world.community_worker_x, now=WEDNESDAY),
-        lambda: case_close(case=second.pk, actor=world.community_worker_y, now=WEDNESDAY),
-    )
+    _result, error = race(lambda: answer(first.pk), lambda: answer(second.pk))
 
     assert error is None
     coop.refresh_from_db()

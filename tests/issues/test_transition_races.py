@@ -18,9 +18,9 @@ from rest_framework.test import APIClient
 
 from alleys.choices import AreaLevel
 from issues.choices import CaseState, EventKind, OrderState
-from issues.models import Case, CaseEvent, DispatchOrder, Whistle
+from issues.models import Case, CaseEvent, DispatchOrder, Feedback, ReturnVisit, Whistle
 from issues.sweep import run_sweep
-from issues.workflow import TransitionError, case_accept, case_dispatch
+from issues.workflow import TransitionError, case_accept, case_dispatch, case_feedback, case_return_visit
 from issues.workflow.orders import order_receive, order_reject
 from tests.factories import MONDAY, World, at, build_world, make_case
 from tests.faults import race
@@ -161,3 +161,45 @@ def test_an_order_click_waiting_while_a_joined_key_moves_says_the_order_changed(
     assert (error.message, error.status_code) == (ORDER_CHANGED, 409)
     order.refresh_from_db()
     assert order.state == OrderState.DISPATCHED
+
+
+# --- the resident's answer and the community's return visit at the same moment (issue 15) --------------
+
+
+def waiting_for_its_second_attempt(world: World) -> int:
+    case = make_case(world, state=CaseState.AWAITING_RETURN_VISIT, now=MONDAY)
+    case_return_visit(case=case, actor=world.community_worker_x, channel="phone", reached=False, now=TUESDAY)
+    return case.pk
+
+
+def test_a_resident_answering_while_the_last_attempt_is_written_meets_the_closed_case(
+    live_world: World,
+) -> None:
+    pk = waiting_for_its_second_attempt(live_world)
+    _result, error = race(
+        lambda: case_return_visit(
+            case=pk, actor=live_world.community_worker_x, channel="phone", reached=False, now=TUESDAY
+        ),
+        lambda: case_feedback(case=pk, solved="solved", satisfaction="satisfied", now=TUESDAY),
+    )
+    # One of the two: the visit committed first and closed the case unrated; the answer is refused.
+    assert isinstance(error, TransitionError) and error.status_code == 409, repr(error)
+    case = Case.objects.get(pk=pk)
+    assert case.state == CaseState.CLOSED and not Feedback.objects.filter(case_id=pk).exists()
+    assert case.events.filter(kind=EventKind.CLOSED).count() == 1
+
+
+def test_an_attempt_written_while_the_resident_answers_meets_the_rated_case(live_world: World) -> None:
+    pk = waiting_for_its_second_attempt(live_world)
+    _result, error = race(
+        lambda: case_feedback(case=pk, solved="solved", satisfaction="satisfied", now=TUESDAY),
+        lambda: case_return_visit(
+            case=pk, actor=live_world.community_worker_x, channel="phone", reached=False, now=TUESDAY
+        ),
+    )
+    # The resident's answer committed first and wins: the case is closed rated, the attempt refused.
+    assert isinstance(error, TransitionError) and error.status_code == 409, repr(error)
+    case = Case.objects.get(pk=pk)
+    assert case.state == CaseState.CLOSED
+    assert Feedback.objects.get(case_id=pk).channel == "resident"
+    assert ReturnVisit.objects.filter(case_id=pk).count() == 1

@@ -25,13 +25,13 @@ from issues.workflow import (
     allowed_transitions,
     case_accept,
     case_chase,
-    case_close,
     case_dispatch,
     case_escalate,
     case_feedback,
     case_merge,
     case_reject,
     case_resolve,
+    case_return_visit,
     case_start,
     case_submit,
     case_supervise,
@@ -128,7 +128,10 @@ CALLS: dict[str, tuple[str, Caller]] = {
         lambda w, c, a: case_verify(case=c, actor=a, passed=True, now=MONDAY),
     ),
     "feedback": (S.AWAITING_FEEDBACK, _feedback),
-    "close": (S.AWAITING_FEEDBACK, lambda w, c, a: case_close(case=c, actor=a, now=MONDAY)),
+    "return-visit": (
+        S.AWAITING_RETURN_VISIT,
+        lambda w, c, a: case_return_visit(case=c, actor=a, channel="phone", reached=False, now=MONDAY),
+    ),
     "supervise": (S.ACCEPTED, lambda w, c, a: case_supervise(case=c, actor=a, now=MONDAY)),
     "chase": (S.ACCEPTED, lambda w, c, a: case_chase(case=c, actor=a, now=MONDAY)),
 }
@@ -147,7 +150,9 @@ TABLE: list[tuple[str, str, set[str]]] = [
     ("verify", T.STREET, COMMUNITY_OF_X),
     # The resident (no login) answers for themself; staff record return calls.
     ("feedback", T.ALLEY, COMMUNITY_OF_X | {"anonymous"}),
-    ("close", T.ALLEY, COMMUNITY_OF_X | {"anonymous"}),
+    # Once the window passed, only the community records return visits (whichever tier fixed it).
+    ("return-visit", T.ALLEY, COMMUNITY_OF_X),
+    ("return-visit", T.DISTRICT, COMMUNITY_OF_X),
     ("supervise", T.ALLEY, SUPERVISORS),
     ("supervise", T.DISTRICT, SUPERVISORS),
     # Anyone above the holder chases: the community for its alleys, the street and the org departments.

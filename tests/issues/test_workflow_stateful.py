@@ -18,13 +18,21 @@ import pytest
 from django.db import connection, transaction
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from alleys.choices import CODE_LENGTH, AreaLevel
 from dispatch.chain import tier_index
 from issues import workflow
 from issues.choices import (
     ACTIVE_ORDER_STATES,
+    AWAITING_ANSWER_STATES,
     FINAL_STATES,
     OPEN_STATES,
     CaseState,
@@ -34,7 +42,7 @@ from issues.choices import (
     OrderRole,
     Satisfaction,
 )
-from issues.models import Case, CaseEvent, DispatchOrder, ExtensionRequest, Feedback, Whistle
+from issues.models import Case, CaseEvent, DispatchOrder, ExtensionRequest, Feedback, ReturnVisit, Whistle
 from issues.sweep import run_sweep
 from issues.workflow import TransitionError
 from issues.workflow import orders as order_services
@@ -47,7 +55,7 @@ OTHER_ACTORS = st.sampled_from([*ACTORS, "admin", "anonymous"])
 ACTOR_NAMES = st.one_of(st.just("natural"), st.just("natural"), OTHER_ACTORS)
 # Terminal moves (reject, merge) go to the natural actor only now and then, or walks end early.
 RARELY_NATURAL = st.one_of(st.just("natural"), OTHER_ACTORS, OTHER_ACTORS, OTHER_ACTORS)
-NO_CLOCK = frozenset({S.AWAITING_VERIFICATION, S.AWAITING_FEEDBACK, *FINAL_STATES})
+NO_CLOCK = frozenset({S.AWAITING_VERIFICATION, *AWAITING_ANSWER_STATES, *FINAL_STATES})
 HOLDER_OF_TIER_X = {
     AreaLevel.ALLEY: "chief_x",
     AreaLevel.COMMUNITY: "community_worker_x",
@@ -179,6 +187,12 @@ class CaseMachine(RuleBasedStateMachine):
         self.now = min(self.now + dt.timedelta(hours=hours), LAST_MOMENT)
         run_sweep(now=self.now, batch=7)
 
+    @precondition(lambda self: Case.objects.filter(pk=self.cases[0].pk, state=S.AWAITING_FEEDBACK).exists())
+    @rule()
+    def feedback_window_passes(self) -> None:
+        # A week and a half at once, so walks reach the return visits (and their closing).
+        self.sweep(24 * 10)
+
     # --- the holder's transitions --------------------------------------------------------------------
     @rule(who=ACTOR_NAMES)
     def accept(self, who: str) -> None:
@@ -228,10 +242,19 @@ class CaseMachine(RuleBasedStateMachine):
             )
         )
 
-    @rule(who=st.sampled_from(["natural", "anonymous", "chief_x", "street_worker"]))
-    def close(self, who: str) -> None:
+    @rule(
+        who=st.sampled_from(["natural", "natural", "anonymous", "chief_x", "community_worker_y", "admin"]),
+        reached=st.booleans(),
+        solved=st.sampled_from(FeedbackSolved.values),
+    )
+    def return_visit(self, who: str, reached: bool, solved: str) -> None:
         actor = self._actor(who, "community_worker_x")
-        self._try(lambda: workflow.case_close(case=self.cases[0].pk, actor=actor, now=self.now))
+        answer = {"solved": solved, "satisfaction": Satisfaction.BASIC} if reached else {}
+        self._try(
+            lambda: workflow.case_return_visit(
+                case=self.cases[0].pk, actor=actor, channel="phone", reached=reached, now=self.now, **answer
+            )
+        )
 
     @rule(who=RARELY_NATURAL)
     def reject(self, who: str) -> None:
@@ -400,6 +423,8 @@ class CaseMachine(RuleBasedStateMachine):
             self.verify("natural", variant % 3 != 0)
         elif case.state == S.AWAITING_FEEDBACK:
             self.feedback(FeedbackSolved.values[variant % 3], bool(variant % 2))
+        elif case.state == S.AWAITING_RETURN_VISIT:
+            self.return_visit("natural", variant % 3 == 0, FeedbackSolved.values[variant % 3])
 
     def dispatch_to(self, actor: Any, department: Any) -> None:
         self._try(
@@ -466,14 +491,25 @@ class CaseMachine(RuleBasedStateMachine):
             # The lights' timestamps: signed for, fixed, checked.
             if state in (S.ACCEPTED, S.IN_PROGRESS):
                 assert accepted_at is not None
-            if state in (S.AWAITING_VERIFICATION, S.AWAITING_FEEDBACK):
+            if state in (S.AWAITING_VERIFICATION, *AWAITING_ANSWER_STATES):
                 assert resolved_at is not None
-            if state == S.AWAITING_FEEDBACK:
+            if state in AWAITING_ANSWER_STATES:
                 assert verified_at is not None
             # The timeline only grows: what was there is still there, unchanged.
             previous = self.timeline[pk]
             assert timeline[pk][: len(previous)] == previous
             self.timeline[pk] = timeline[pk]
+
+    @invariant()
+    def nothing_closes_unheard(self) -> None:
+        """A closed case has its round's answer, or the round's failed return visits (issue 15)."""
+        from django.conf import settings as django_settings
+
+        for case in Case.objects.filter(pk__in=[c.pk for c in self.cases], state=S.CLOSED):
+            if Feedback.objects.filter(case=case, round=case.feedback_round).exists():
+                continue
+            failed = ReturnVisit.objects.filter(case=case, round=case.feedback_round, reached=False).count()
+            assert failed >= django_settings.JXT_RETURN_VISIT_ATTEMPTS
 
     @invariant()
     def orders_stay_consistent(self) -> None:

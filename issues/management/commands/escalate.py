@@ -39,7 +39,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{prefix}now={result.now} warned={result.warned} escalated={result.escalated} "
             f"supervised_at_top={result.supervised_at_top} report_overdue={result.report_overdue} "
-            f"complete_overdue={result.complete_overdue} closed={result.closed} "
+            f"complete_overdue={result.complete_overdue} return_visit_due={result.return_visit_due} "
             f"relayed={result.relayed} redelivered={result.redelivered}"
         )
 

@@ -60,7 +60,7 @@ def test_the_home_page_leads_to_report_track_board_and_alley(client: Client, pla
     html = text_of(client.get("/"))
     for url in ("/report/", "/track/", "/board/", "/alley/"):
         assert f'href="{url}"' in html
-    assert 'action="/track/"' in html and "黄灯" in html and "橙灯" in html
+    assert 'action="/track/"' in html and "黄灯" in html and "橘灯：处理完结，等待回访" in html
 
 
 def test_the_finder_goes_street_community_alley_without_javascript(client: Client, place: Place) -> None:

@@ -103,6 +103,20 @@ def test_the_counts_of_received_solved_and_on_time(client: Client, place: Place)
     assert street.received == 6
 
 
+def test_a_case_awaiting_its_return_visit_is_solved_and_shows_the_orange_light(
+    client: Client, place: Place
+) -> None:
+    # As the tracking page: verified (solved, counted like one awaiting feedback), the orange light by name.
+    recent(place, CaseState.AWAITING_RETURN_VISIT)
+    recent(place, CaseState.AWAITING_FEEDBACK)
+    response = client.get(board_url(place.world.community_x.code))
+    counts = response.context["board"].counts
+    assert (counts.received, counts.solved, counts.open) == (2, 2, 0)
+    html = text_of(response)
+    assert html.count('class="light light-orange"') == 2 and html.count("橘灯：处理完结，等待回访") == 2
+    assert ">待回访<" not in html  # the staff name of the state stays on the staff pages
+
+
 def test_the_board_runs_a_constant_number_of_queries(
     client: Client, place: Place, django_assert_max_num_queries: DjangoAssertNumQueries
 ) -> None:

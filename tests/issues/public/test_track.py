@@ -318,3 +318,60 @@ def test_the_resident_sees_the_department_came_but_not_who(client: Client, place
     assert "社区确认到场报到" in html and "社区已确认（按时报到）" in html and "新华社区" in html
     assert "王副局长" not in html and "李科长" not in html and "王局长带队" not in html
     assert "内部意见征求" not in html and "派单前征求意见" not in html  # the units' deliberation
+
+
+# --- the orange light (橘灯) and the return visit ---------------------------------------------------
+
+
+@pytest.mark.parametrize("state", [CaseState.AWAITING_FEEDBACK, CaseState.AWAITING_RETURN_VISIT])
+def test_waiting_for_the_answer_or_the_visit_is_the_orange_light_named_as_in_jilin(
+    client: Client, place: Place, state: str
+) -> None:
+    case = case_in(place.world, state=state)
+    html = text_of(client.get(track_url(case)))
+    assert 'class="light light-orange"' in html and "橘灯：处理完结，等待回访" in html
+    assert 'class="step step-orange is-current"' in html and "处理完结，等待回访" in html
+    # The resident is heard in both: the answer wins over the visit.
+    assert "请您评价" in html and 'name="phone_last4"' in html
+    assert ("社区会电话或上门回访您" in html) == (state == CaseState.AWAITING_RETURN_VISIT)
+
+
+def test_the_orange_light_in_english(client: Client, place: Place) -> None:
+    case = case_in(place.world, state=CaseState.AWAITING_RETURN_VISIT)
+    html = text_of(client.get(track_url(case), HTTP_ACCEPT_LANGUAGE="en"))
+    assert "Orange: done, awaiting the return visit" in html
+
+
+def test_the_residents_answer_while_a_visit_is_due_closes_the_case(client: Client, place: Place) -> None:
+    case = case_in(place.world, state=CaseState.AWAITING_RETURN_VISIT)
+    assert feedback(client, case).status_code == 302
+    case.refresh_from_db()
+    assert case.state == CaseState.CLOSED
+    assert Feedback.objects.get(case=case).channel == FeedbackChannel.RESIDENT
+
+
+def test_the_public_timeline_says_the_community_called_and_no_more(client: Client, place: Place) -> None:
+    from issues.workflow import case_return_visit
+
+    world = place.world
+    world.community_worker_x.first_name = "陈社工"
+    world.community_worker_x.save()
+    case = case_in(place.world, state=CaseState.AWAITING_RETURN_VISIT)
+    case_return_visit(
+        case=case, actor=world.community_worker_x, channel="phone", reached=False, note="关机了"
+    )
+    case_return_visit(
+        case=case,
+        actor=world.community_worker_x,
+        channel="in_person",
+        reached=True,
+        solved="not_solved",
+        satisfaction="dissatisfied",
+        words="灯还是一闪一闪的，我家电话 13912345678",
+    )
+    html = text_of(client.get(track_url(case)))
+    assert "社区已电话回访，未联系上反映人（第 1 次）。" in html and "社区已上门回访。" in html
+    assert "新华社区" in html and "社区回访" in html
+    for private in ("关机了", "灯还是一闪一闪", "13912345678", "陈社工", "community_worker_x"):
+        assert private not in html
+    assert "重新办理" in html  # the visit's "not solved" reopened it, as the page says

@@ -201,3 +201,37 @@ def test_visits_and_consultations_are_read_only_records_for_the_organisation_dep
     )
     for name in ("chief_x", "lead_contact", "community_worker_x"):
         assert login(name).get("/admin/issues/attendance/").status_code == 403, name
+
+
+# --- return visits: read-only -------------------------------------------------------------------------
+
+
+def test_return_visits_are_read_only_and_scoped_in_the_admin(
+    world: World, login: Callable[[str], Client]
+) -> None:
+    from issues.models import ReturnVisit
+    from issues.workflow import case_return_visit
+
+    case = make_case(world, state=CaseState.AWAITING_RETURN_VISIT)
+    case_return_visit(case=case, actor=world.community_worker_x, channel="phone", reached=False, note="关机")
+    visit = ReturnVisit.objects.get()
+    community = login("community_worker_x")
+    listed = community.get("/admin/issues/returnvisit/")
+    assert listed.status_code == 200 and case.tracking_code in text(listed)
+    assert case.tracking_code not in text(login("community_worker_y").get("/admin/issues/returnvisit/"))
+    change = community.get(f"/admin/issues/returnvisit/{visit.pk}/change/")
+    assert change.status_code == 200 and "关机" in text(change)
+    assert 'name="_save"' not in text(change)
+    # Nobody, a superuser neither, adds, changes or deletes one here.
+    for client in (community, login("admin")):
+        assert client.get("/admin/issues/returnvisit/add/").status_code == 403
+        assert client.post(f"/admin/issues/returnvisit/{visit.pk}/change/", {"note": "改"}).status_code == 403
+        assert (
+            client.post(f"/admin/issues/returnvisit/{visit.pk}/delete/", {"post": "yes"}).status_code == 403
+        )
+    visit.refresh_from_db()
+    assert visit.note == "关机"
+    # The case's change page lists them, read-only, and names the light.
+    case_page = text(community.get(f"/admin/issues/case/{case.pk}/change/"))
+    assert "关机" in case_page and "回访记录" in case_page
+    assert "橘灯 · 待回访" in text(community.get(CHANGELIST))

@@ -239,10 +239,102 @@ def test_feedback_form_requires_its_choices(world: World, login: Callable[[str],
     assert state_of(case) == CaseState.AWAITING_FEEDBACK
 
 
-def test_close(world: World, login: Callable[[str], Client]) -> None:
-    case = make_case(world, state=CaseState.AWAITING_FEEDBACK)
-    assert post(login("community_worker_x"), case, "close", {"note": "多次联系不上反映人"}).status_code == 302
+def test_nobody_closes_an_unrated_case_by_hand(world: World, login: Callable[[str], Client]) -> None:
+    # Closing unrated is the system's, after the return visits failed (issue 15): no form, no route.
+    case = make_case(world, state=CaseState.AWAITING_RETURN_VISIT)
+    client = login("community_worker_x")
+    assert f"/staff/cases/{case.pk}/close/" not in text(client.get(f"/staff/cases/{case.pk}/"))
+    assert post(client, case, "close", {"note": "多次联系不上反映人"}).status_code == 404
+    assert state_of(case) == CaseState.AWAITING_RETURN_VISIT
+
+
+# --- the return visit (橘灯) --------------------------------------------------------------------
+
+
+def test_the_community_gets_the_return_visit_form_once_it_is_due(
+    world: World, login: Callable[[str], Client]
+) -> None:
+    due = make_case(world, state=CaseState.AWAITING_RETURN_VISIT)
+    within = make_case(world, state=CaseState.AWAITING_FEEDBACK)
+    page = text(login("community_worker_x").get(f"/staff/cases/{due.pk}/"))
+    assert f'action="/staff/cases/{due.pk}/return-visit/"' in page
+    assert f'action="/staff/cases/{due.pk}/feedback/"' not in page
+    assert "还需 2 次未联系上" in page  # what the next failures do, before anyone records one
+    assert "橘灯" in page and "待回访" in page
+    within_page = text(login("community_worker_x").get(f"/staff/cases/{within.pk}/"))
+    assert "/return-visit/" not in within_page and f"/staff/cases/{within.pk}/feedback/" in within_page
+    for other in ("chief_x", "street_worker", "district_officer"):
+        assert "/return-visit/" not in text(login(other).get(f"/staff/cases/{due.pk}/"))
+    assert login("community_worker_y").get(f"/staff/cases/{due.pk}/").status_code == 404
+
+
+def test_two_failed_attempts_on_the_case_page_close_it(world: World, login: Callable[[str], Client]) -> None:
+    StaffProfileFactory(user=world.community_worker_x, full_name="陈社工")
+    case = make_case(world, state=CaseState.AWAITING_RETURN_VISIT)
+    client = login("community_worker_x")
+    first = post(client, case, "return-visit", {"channel": "phone", "reached": "0", "note": "无人接听"})
+    assert first.status_code == 302
+    page = visible_text(client.get(f"/staff/cases/{case.pk}/"))
+    assert state_of(case) == CaseState.AWAITING_RETURN_VISIT
+    assert "无人接听" in page and "陈社工" in page and "未联系上反映人" in page
+    assert "还需 1 次未联系上" in page
+    second = post(
+        client,
+        case,
+        "return-visit",
+        {"channel": "in_person", "reached": "0", "note": "家中无人"},
+        follow=True,
+    )
+    assert second.status_code == 200
     assert state_of(case) == CaseState.CLOSED
+    assert "2 次回访均未联系上反映人" in visible_text(second)
+    assert "/return-visit/" not in text(second)
+
+
+def test_a_reached_visit_on_the_case_page_records_the_answer(
+    world: World, login: Callable[[str], Client]
+) -> None:
+    case = make_case(world, state=CaseState.AWAITING_RETURN_VISIT)
+    client = login("community_worker_x")
+    refused = post(
+        client, case, "return-visit", {"channel": "phone", "reached": "1", "words": "灯亮了，谢谢"}
+    )
+    assert refused.status_code == 400
+    assert "请选择问题是否解决。" in text(refused) and "灯亮了，谢谢" in text(refused)
+    assert state_of(case) == CaseState.AWAITING_RETURN_VISIT
+    done = post(
+        client,
+        case,
+        "return-visit",
+        {
+            "channel": "phone",
+            "visited_at": "2026-03-02T15:30",
+            "reached": "1",
+            "solved": "solved",
+            "satisfaction": "satisfied",
+            "words": "灯亮了，谢谢",
+        },
+        follow=True,
+    )
+    assert done.status_code == 200
+    assert state_of(case) == CaseState.CLOSED
+    feedback = Feedback.objects.get(case=case)
+    assert (feedback.channel, feedback.comment, feedback.recorded_by) == (
+        FeedbackChannel.RETURN_CALL,
+        "灯亮了，谢谢",
+        world.community_worker_x,
+    )
+    page = visible_text(done)
+    assert "灯亮了，谢谢" in page and "2026-03-02 15:30" in page  # the staff page shows everything
+
+
+def test_only_the_community_may_post_a_visit(world: World, login: Callable[[str], Client]) -> None:
+    case = make_case(world, state=CaseState.AWAITING_RETURN_VISIT)
+    attempt = {"channel": "phone", "reached": "0"}
+    assert post(login("chief_x"), case, "return-visit", attempt).status_code == 403
+    assert post(login("community_worker_y"), case, "return-visit", attempt).status_code == 404
+    assert post(login("admin"), case, "return-visit", attempt).status_code == 302
+    assert case.return_visits.count() == 1
 
 
 def test_reject_needs_a_reason(world: World, login: Callable[[str], Client]) -> None:
@@ -345,6 +437,24 @@ def test_detail_queries_do_not_grow_with_the_timeline(
         assert client.get(f"/staff/cases/{case.pk}/").status_code == 200
     _grow(world, case, 30)
     with django_assert_max_num_queries(16):
+        assert client.get(f"/staff/cases/{case.pk}/").status_code == 200
+
+
+def test_detail_queries_with_return_visits(
+    world: World, login: Callable[[str], Client], django_assert_max_num_queries: Any
+) -> None:
+    from issues.workflow import case_return_visit
+
+    case = make_case(world, state=CaseState.AWAITING_RETURN_VISIT)
+    client = login("community_worker_x")
+    case_return_visit(case=case, actor=world.community_worker_x, channel="phone", reached=False)
+    with django_assert_max_num_queries(17):
+        assert client.get(f"/staff/cases/{case.pk}/").status_code == 200
+    for _ in range(3):  # more attempts than would close it, written directly
+        case.return_visits.create(
+            round=1, channel="phone", visited_at=case.verified_at, recorded_by=world.admin, reached=False
+        )
+    with django_assert_max_num_queries(17):
         assert client.get(f"/staff/cases/{case.pk}/").status_code == 200
 
 

@@ -49,6 +49,19 @@ def test_filters(world: World, login: Callable[[str], Client]) -> None:
     assert y.tracking_code in codes(client.get("/staff/cases/", {"q": "路灯坏了"}))
 
 
+def test_the_list_shows_the_orange_light_and_filters_cases_awaiting_a_return_visit(
+    world: World, login: Callable[[str], Client]
+) -> None:
+    due = make_case(world, state=CaseState.AWAITING_RETURN_VISIT)
+    rated = make_case(world, state=CaseState.AWAITING_FEEDBACK)
+    client = login("community_worker_x")
+    response = client.get("/staff/cases/", {"state": "awaiting_return_visit"})
+    assert codes(response) == {due.tracking_code}
+    body = text(response)
+    assert 'class="light light-orange"' in body and "橘灯 · 待回访" in body
+    assert "橘灯 · 已办结待评价" in text(client.get("/staff/cases/", {"q": rated.tracking_code}))
+
+
 def test_an_area_filter_cannot_widen_the_scope(world: World, login: Callable[[str], Client]) -> None:
     make_case(world, alley=world.alley_y)
     response = login("chief_x").get("/staff/cases/", {"area": "3505"})
@@ -96,7 +109,11 @@ def _bulk(world: World, n: int) -> None:
         make_case(
             world,
             alley=world.alley_x if i % 2 else world.alley_y,
-            state=CaseState.IN_PROGRESS if i % 3 else CaseState.SUBMITTED,
+            state=CaseState.AWAITING_RETURN_VISIT
+            if i % 5 == 4
+            else CaseState.IN_PROGRESS
+            if i % 3
+            else CaseState.SUBMITTED,
             supervised=i % 4 == 0,
         )
 
@@ -111,7 +128,11 @@ def test_case_list_queries_do_not_grow_with_the_data(
     _bulk(world, 3)
     with django_assert_max_num_queries(10):
         assert client.get("/staff/cases/", {"state": "in_progress"}).status_code == 200
+    with django_assert_max_num_queries(10):
+        assert client.get("/staff/cases/", {"state": "awaiting_return_visit"}).status_code == 200
     _bulk(world, 60)
     assert Case.objects.count() == 63
     with django_assert_max_num_queries(10):
         assert client.get("/staff/cases/", {"state": "in_progress"}).status_code == 200
+    with django_assert_max_num_queries(10):
+        assert client.get("/staff/cases/", {"state": "awaiting_return_visit"}).status_code == 200

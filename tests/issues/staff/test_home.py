@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from alleys.choices import AreaLevel
 from issues.choices import CaseState
+from issues.models import Case
 from issues.workflow import case_consult
 from issues.workflow.orders import extension_community_decide, extension_request, order_reject, order_report
 from tests.factories import REPORT, World, make_case
@@ -59,6 +60,32 @@ def test_community_holds_its_alleys_and_verifies(world: World, login: Callable[[
     assert elsewhere.tracking_code not in text(response)
     # The chief of the alley does not verify.
     assert blocks(login("chief_x").get("/staff/"))["awaiting_verification"]["shown"] is False
+
+
+def test_the_community_sees_its_cases_awaiting_a_return_visit(
+    world: World, login: Callable[[str], Client]
+) -> None:
+    due = make_case(world, state=CaseState.AWAITING_RETURN_VISIT)
+    due_at_district = make_case(world, state=CaseState.AWAITING_RETURN_VISIT, tier=AreaLevel.DISTRICT)
+    within_window = make_case(world, state=CaseState.AWAITING_FEEDBACK)
+    elsewhere = make_case(world, alley=world.alley_y, state=CaseState.AWAITING_RETURN_VISIT)
+    response = login("community_worker_x").get("/staff/")
+    assert rows(response, "awaiting_return_visit") == {due.tracking_code, due_at_district.tracking_code}
+    assert response.context["counts"]["awaiting_return_visit"] == 2
+    body = text(response)
+    assert (
+        "待回访" in body and within_window.tracking_code not in body and elsewhere.tracking_code not in body
+    )
+    assert rows(login("community_worker_y").get("/staff/"), "awaiting_return_visit") == {
+        elsewhere.tracking_code
+    }
+    # The alley's chief, the street and the departments have no return visits to make.
+    for other in ("chief_x", "street_worker", "lead_contact"):
+        assert blocks(login(other).get("/staff/"))["awaiting_return_visit"]["shown"] is False
+    # The other blocks are for open cases only: a case awaiting its visit is nobody's overdue work.
+    Case.objects.filter(pk=due.pk).update(supervised=True, resolve_due=timezone.now() - dt.timedelta(days=9))
+    response = login("street_worker").get("/staff/")
+    assert due.tracking_code not in rows(response, "supervised")
 
 
 def test_supervised_cases(world: World, login: Callable[[str], Client]) -> None:
@@ -140,6 +167,7 @@ def _bulk(world: World, n: int) -> None:
             world, now=now - dt.timedelta(days=40 * (i % 2)), state=CaseState.IN_PROGRESS, supervised=True
         )
         make_case(world, state=CaseState.AWAITING_VERIFICATION)
+        make_case(world, state=CaseState.AWAITING_RETURN_VISIT)
         make_case(world, alley=world.alley_y)
     for _ in range(max(1, n // 5)):
         case = dispatched_case(world)
@@ -168,8 +196,9 @@ def test_home_queries_do_not_grow(
     world: World, login: Callable[[str], Client], django_assert_max_num_queries: Any, actor: str
 ) -> None:
     client = login(actor)
-    # The administrator sees every block (the visits and consultations: a count and a list each).
-    budget = 24 if actor == "admin" else 20
+    # The administrator sees every block (the visits and consultations: a count and a list each;
+    # the return visits due: one more).
+    budget = 25 if actor == "admin" else 20
     _bulk(world, 2)
     with django_assert_max_num_queries(budget):
         assert client.get("/staff/").status_code == 200
