@@ -241,13 +241,13 @@ def test_the_maanshan_path_through_the_pages(
     verify = community.locator("#t-verify")
     expect()(verify.get_by_label("通过", exact=True)).to_be_checked()
     submit(community, "t-verify", "核实", 说明="现场核实，通道已畅通。")
-    headline_light(community, "已办结待评价", "orange")
+    headline_light(community, "橘灯 · 已办结待评价", "orange")
     timeline_line(community, "核实通过", "新华社区")
     step("09-community-verifies", community)
 
     # 10. The resident rates on the tracking page (the last four digits of the phone).
     phone.goto(f"{url}/track/{code}/")
-    expect()(phone.locator(".facts .light")).to_have_text("已办结待评价")
+    expect()(phone.locator(".facts .light")).to_have_text("橘灯：处理完结，等待回访")
     phone.get_by_label("您留下的手机号码的后 4 位").fill("5678")
     phone.get_by_label("已解决").check()
     phone.get_by_label("满意", exact=True).check()
