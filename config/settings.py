@@ -256,6 +256,8 @@ JXT_FEEDBACK_GUESS_RATE = env.str("JXT_FEEDBACK_GUESS_RATE", default="5/h")
 # every one of them: the honeypot, CSRF and the photo checks still apply.
 RATELIMIT_FAIL_OPEN = env.bool("RATELIMIT_FAIL_OPEN", default=True)
 JXT_WARN_FRACTION = env.float("JXT_WARN_FRACTION", default=0.8)
+# A deadline within this many hours counts as near (临期) on every page and count (issues/deadline_state.py).
+JXT_NEAR_HOURS = env.int("JXT_NEAR_HOURS", default=24)
 # One working window per working day; deadlines in working hours count only inside it.
 JXT_WORK_START = env.str("JXT_WORK_START", default="09:00")
 JXT_WORK_END = env.str("JXT_WORK_END", default="17:00")

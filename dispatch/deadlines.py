@@ -170,3 +170,11 @@ def consultation_due(
     calendar = calendar or get_calendar()
     due = calendar.add_working_days(start, OrderSettings.current().consult_days)
     return due, not calendar.is_official_between(start, due)
+
+
+def verification_due(*, start: dt.datetime, calendar: BusinessCalendar | None = None) -> dt.datetime:
+    """When the community must have verified a fix reported at ``start`` (``OrderSettings.verify_days``)."""
+    from .models import OrderSettings
+
+    calendar = calendar or get_calendar()
+    return calendar.add_working_days(start, OrderSettings.current().verify_days)

@@ -136,7 +136,11 @@ class OrderSettings(models.Model):
 
     report_days = models.PositiveIntegerField(_("报到时限（工作日）"), default=5)
     complete_days = models.PositiveIntegerField(_("办结时限（工作日）"), default=60)
-    verify_days = models.PositiveIntegerField(_("核实时限（工作日）"), default=3)
+    verify_days = models.PositiveIntegerField(
+        _("核实时限（工作日）"),
+        default=3,
+        help_text=_("责任单位报告办结后，社区核实整改结果的时限；超期记在社区。"),
+    )
     consult_days = models.PositiveIntegerField(
         _("派单前征求意见答复时限（工作日）"),
         default=1,

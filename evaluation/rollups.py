@@ -39,7 +39,8 @@ from django.db.models.functions import Substr
 from django.utils import timezone
 
 from alleys.choices import CODE_LENGTH, LEVEL_ORDER, AreaLevel
-from issues.choices import ACTIVE_ORDER_STATES, AWAITING_ACCEPT_STATES, OPEN_STATES, PatrolKind
+from issues.choices import ACTIVE_ORDER_STATES, OPEN_STATES, PatrolKind
+from issues.deadline_state import governing_due, order_complete_overdue_q, order_report_overdue_q, overdue_q
 
 from .models import (
     AlleyMonthActivity,
@@ -694,21 +695,12 @@ def _sum_activity(keys: dict[dt.date, set[int]]) -> None:
 # --- snapshots (clock-dependent, recomputed from open items only) ---------------------------------------------
 
 
-def overdue_q(now: dt.datetime) -> Q:
-    """The same predicate as ``Case.objects.overdue(now)`` on open cases, as a Q for conditional counts."""
-    return Q(escalation_due__lte=now) | Q(resolve_due__lte=now)
-
-
 def due_today_q(now: dt.datetime) -> Q:
-    """Not yet overdue, and the deadline that governs now (acceptance or resolution) falls today."""
+    """Not yet overdue, and the governing deadline (``issues.deadline_state``) falls today."""
     day = timezone.localtime(now).date()
     start = dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
     end = start + dt.timedelta(days=1)
-    awaiting = sorted(AWAITING_ACCEPT_STATES)
-    current = Q(state__in=awaiting, accept_due__gte=start, accept_due__lt=end) | (
-        ~Q(state__in=awaiting) & Q(resolve_due__gte=start, resolve_due__lt=end)
-    )
-    return current & ~overdue_q(now)
+    return Q(governing_due__gt=now, governing_due__gte=start, governing_due__lt=end)
 
 
 def _snapshot_open(now: dt.datetime) -> None:
@@ -716,6 +708,7 @@ def _snapshot_open(now: dt.datetime) -> None:
 
     rows = (
         Case.objects.filter(state__in=sorted(OPEN_STATES))
+        .alias(governing_due=governing_due())
         .values("alley__code", "category__category_class__code", "state")
         .annotate(
             n=Count("pk"),
@@ -760,8 +753,8 @@ def _snapshot_department_open(now: dt.datetime) -> None:
         .values("department_id", "role", "case__alley__code", "dispatcher_area__code")
         .annotate(
             n=Count("pk"),
-            overdue_report=Count("pk", filter=Q(attended_at__isnull=True, report_due__lte=now)),
-            overdue_complete=Count("pk", filter=Q(complete_due__lte=now)),
+            overdue_report=Count("pk", filter=order_report_overdue_q(now)),
+            overdue_complete=Count("pk", filter=order_complete_overdue_q(now)),
         )
     )
     totals: Counter[tuple[int, str, str, str]] = Counter()

@@ -30,6 +30,7 @@ from alleys.people import Actor
 from alleys.scoping import Scope, scope_for
 from dispatch.calendar import HOURS_PER_DAY
 from issues.choices import VERIFIED_STATES, OrderRole, OrderState
+from issues.deadline_state import ANSWERABLE_RELATED, answerable_unit, case_due, governing_due, overdue_q
 
 from .models import (
     AlleyMonthActivity,
@@ -616,7 +617,6 @@ def held_cases(viewer: Viewer, area: Area, *, kind: str, now: dt.datetime, limit
     Bounded by the open cases (partial indexes on open deadlines), not by the history;
     no resident's personal data.
     """
-    from dispatch.chain import unit_label
     from issues.models import Case
 
     base = Case.objects.open().filter(alley__code__startswith=area.code)
@@ -625,19 +625,15 @@ def held_cases(viewer: Viewer, area: Area, *, kind: str, now: dt.datetime, limit
         title = _("督办案件")
     else:
         kind = "overdue"
-        qs = base.filter(Q(escalation_due__lte=now) | Q(resolve_due__lte=now)).order_by("resolve_due", "pk")
+        qs = base.filter(overdue_q(now)).order_by(governing_due(), "pk")
         title = _("超期案件")
-    qs = qs.select_related("alley", "holder_area", "lead_department", "category", "category__category_class")
+    qs = qs.select_related(*ANSWERABLE_RELATED, "category", "category__category_class")
     clock = WorkClock.shared()
     rows = []
     for case in qs[:limit]:
-        passed = [d for d in (case.escalation_due, case.resolve_due) if d is not None and d <= now]
-        due = min(passed) if passed else case.current_due
-        holder = (
-            case.lead_department.name
-            if case.lead_department is not None
-            else unit_label(case.tier, case.holder_area)
-        )
+        governing = case_due(case, now)
+        due = governing.due if governing else None
+        holder = answerable_unit(case)
         rows.append(
             {
                 "code": case.tracking_code,
@@ -649,8 +645,9 @@ def held_cases(viewer: Viewer, area: Area, *, kind: str, now: dt.datetime, limit
                 "holder": holder,
                 "held_days": round(clock.hours_between(case.tier_entered_at, now) / HOURS_PER_DAY, 1),
                 "due": due,
-                "overdue_days": round(clock.hours_between(due, now) / HOURS_PER_DAY, 1)
-                if due and due <= now
+                "due_kind": governing.label if governing else "",
+                "overdue_days": round(clock.hours_between(governing.due, now) / HOURS_PER_DAY, 1)
+                if governing and governing.is_overdue
                 else None,
                 "supervised": _("是") if case.supervised else "",
                 "chases": case.chase_count,
@@ -666,6 +663,7 @@ def held_cases(viewer: Viewer, area: Area, *, kind: str, now: dt.datetime, limit
         Column("tier", _("当前层级")),
         Column("holder", _("责任单位")),
         Column("held_days", _("在本层级（工作日）"), "hours"),
+        Column("due_kind", _("期限类型")),
         Column("due", _("期限"), "datetime"),
         Column("overdue_days", _("已超期（工作日）"), "hours"),
         Column("supervised", _("督办")),

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -29,10 +29,9 @@ from alleys.permissions import MANAGER_ROLES
 from dispatch.chain import unit_label
 
 from . import admin_apiclients, admin_notifications, admin_visits  # noqa: F401 (register their admins)
-from .choices import OPEN_STATES
+from .deadline_state import case_due, overdue_q
 from .models import Case, CaseEvent, CasePhoto, ReturnVisit
 from .privacy import handles_case, mask_name, mask_phone
-from .selectors import HOLDER_WORK_STATES
 from .workflow import TransitionError, case_accept, case_chase, case_supervise, is_holder
 
 # Everyone who can hold a case at some tier may edit the wording of the cases they hold.
@@ -201,7 +200,7 @@ class ReturnVisitAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 class OverdueFilter(admin.SimpleListFilter):
-    """Open cases whose escalation or resolve deadline has passed."""
+    """Cases past their governing deadline (``issues.deadline_state``)."""
 
     title = _("是否超期")
     parameter_name = "overdue"
@@ -212,10 +211,7 @@ class OverdueFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value() != "yes":
             return queryset
-        now = timezone.now()
-        return queryset.filter(state__in=OPEN_STATES).filter(
-            Q(escalation_due__lte=now) | Q(resolve_due__lte=now)
-        )
+        return queryset.filter(overdue_q(timezone.now()))
 
 
 @admin.register(Case)
@@ -336,12 +332,12 @@ class CaseAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("期限"), ordering="resolve_due")
     def deadline(self, obj: Case) -> str:
-        # Once dispatched, the lead department's completion deadline governs.
-        due = obj.resolve_due if obj.lead_department_id else obj.current_due
-        if due is None:
+        governing = case_due(obj, timezone.now())
+        if governing is None:
             return "-"
+        due = governing.due
         text = timezone.localtime(due).strftime("%Y-%m-%d %H:%M")
-        if obj.state in HOLDER_WORK_STATES and due <= timezone.now():
+        if governing.is_overdue:
             return format_html(
                 '<span class="jxt-nowrap">{}</span> <strong class="jxt-alert">{}</strong>',
                 text,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import django_filters
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -14,14 +12,10 @@ from alleys.scoping import scope_for
 from core.api.filters import IdFilter
 
 from .choices import OPEN_STATES, CaseSource, CaseState, Urgency
+from .deadline_state import overdue_q
 from .models import Case, ReturnVisit
 
 # The largest primary key a BigAutoField holds: a bigger number is invalid input (400), not a database error.
-
-
-def overdue_q(now: Any) -> Q:
-    """Open cases past a deadline (the same rule as ``CaseQuerySet.overdue``)."""
-    return Q(state__in=OPEN_STATES) & (Q(escalation_due__lte=now) | Q(resolve_due__lte=now))
 
 
 class CaseFilter(django_filters.FilterSet):

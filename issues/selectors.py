@@ -28,6 +28,7 @@ from .choices import (
     ExtensionState,
     OrderState,
 )
+from .deadline_state import governing_due, near_q, order_overdue_q, overdue_q
 from .models import (
     AgendaItem,
     Attendance,
@@ -42,9 +43,6 @@ from .models import (
     StandingMechanism,
 )
 
-# A holder sees in the to-do list what falls due within a day, besides the sweep's 80 % warning,
-# so a chief checking in the evening sees tomorrow morning's deadlines.
-NEAR_WINDOW = dt.timedelta(days=1)
 # The to-do page shows the first rows of each block; the counts on top say how many there are.
 TODO_ROWS = 20
 # States in which the holder still has work to do (awaiting verification is the community's turn).
@@ -123,19 +121,6 @@ def is_community_staff(scope: Scope) -> bool:
     return scope.is_global or bool(codes_with_roles(scope, frozenset({Role.COMMUNITY_STAFF})))
 
 
-def overdue_q(now: dt.datetime) -> Q:
-    return Q(escalation_due__lte=now) | Q(resolve_due__lte=now)
-
-
-def near_q(now: dt.datetime) -> Q:
-    """Not overdue yet, but the deadline that governs falls within ``NEAR_WINDOW``."""
-    soon = now + NEAR_WINDOW
-    return ~overdue_q(now) & (
-        Q(escalation_due__gt=now, escalation_due__lte=soon)
-        | Q(escalation_due__isnull=True, resolve_due__gt=now, resolve_due__lte=soon)
-    )
-
-
 @dataclass(frozen=True)
 class CaseBlocks:
     """The case querysets of the to-do page (unevaluated) and their counts (one query)."""
@@ -156,11 +141,13 @@ def case_blocks(user: Actor, *, now: dt.datetime) -> CaseBlocks:
     base = Case.objects.visible_to(user).filter(state__in=sorted(TODO_STATES))
     held = held_q(scope)
     work = Q(state__in=HOLDER_WORK_STATES)
+    # Whose deadline it is (issues.deadline_state): the holder's to accept and resolve, the community's to verify.
+    answerable = (held & work) | (community_q(scope) & Q(state=CaseState.AWAITING_VERIFICATION))
     conditions = {
         "awaiting_acceptance": held & Q(state__in=AWAITING_ACCEPT_STATES),
-        "overdue": held & work & overdue_q(now),
+        "overdue": answerable & overdue_q(now),
         # Cases still to accept are listed (by deadline, tagged) in their own block already.
-        "near_deadline": held & Q(state__in=HOLDER_WORK_STATES - AWAITING_ACCEPT_STATES) & near_q(now),
+        "near_deadline": answerable & ~Q(state__in=AWAITING_ACCEPT_STATES) & near_q(now),
         "awaiting_verification": community_q(scope) & Q(state=CaseState.AWAITING_VERIFICATION),
         "awaiting_return_visit": community_q(scope) & Q(state=CaseState.AWAITING_RETURN_VISIT),
         "supervised": Q(supervised=True, state__in=sorted(OPEN_STATES)),
@@ -169,8 +156,8 @@ def case_blocks(user: Actor, *, now: dt.datetime) -> CaseBlocks:
     rows = base.select_related(*CASE_LIST_RELATED)
     return CaseBlocks(
         awaiting_acceptance=rows.filter(conditions["awaiting_acceptance"]).order_by("accept_due", "pk"),
-        overdue=rows.filter(conditions["overdue"]).order_by("resolve_due", "pk"),
-        near_deadline=rows.filter(conditions["near_deadline"]).order_by("escalation_due", "resolve_due"),
+        overdue=rows.filter(conditions["overdue"]).order_by(governing_due(), "pk"),
+        near_deadline=rows.filter(conditions["near_deadline"]).order_by(governing_due(), "pk"),
         awaiting_verification=rows.filter(conditions["awaiting_verification"]).order_by("resolved_at", "pk"),
         awaiting_return_visit=rows.filter(conditions["awaiting_return_visit"]).order_by("verified_at", "pk"),
         supervised=rows.filter(conditions["supervised"]).order_by("resolve_due", "pk"),
@@ -268,11 +255,7 @@ def order_blocks(user: Actor, *, now: dt.datetime) -> OrderBlocks:
     counts = {
         **department_orders.aggregate(
             department_orders=Count("pk"),
-            orders_overdue=Count(
-                "pk",
-                filter=Q(attended_at__isnull=True, report_due__lte=now)
-                | Q(completed_at__isnull=True, complete_due__lte=now),
-            ),
+            orders_overdue=Count("pk", filter=order_overdue_q(now)),
         ),
         # Blocks that cannot apply to the user's roles cost no query.
         "rejected_orders": rejected.count() if is_org(scope) else 0,
@@ -314,10 +297,10 @@ def pending_evaluations_source() -> Callable[[Any], Any] | None:
 
 # --- the case list -----------------------------------------------------------------------------
 
-CASE_ORDERINGS: dict[str, tuple[str, ...]] = {
+CASE_ORDERINGS: dict[str, tuple[Any, ...]] = {
     "-created": ("-created_at", "-pk"),
     "created": ("created_at", "pk"),
-    "due": ("resolve_due", "pk"),
+    "due": (governing_due().asc(nulls_last=True), "pk"),
     "-updated": ("-updated_at", "-pk"),
 }
 
@@ -335,7 +318,7 @@ def filter_cases(qs: CaseQuerySet, data: dict[str, Any], *, now: dt.datetime) ->
     if category := data.get("category"):
         qs = qs.filter(category=category)
     if data.get("overdue"):
-        qs = qs.open().filter(overdue_q(now))
+        qs = qs.filter(overdue_q(now))
     if data.get("supervised"):
         qs = qs.filter(supervised=True)
     if source := data.get("source"):

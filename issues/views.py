@@ -35,6 +35,7 @@ from dispatch.chain import unit_label
 from . import selectors
 from .attendance import report_overdue
 from .choices import CaseSource, CaseState, EventKind, FeedbackChannel, Light, PatrolKind
+from .deadline_state import case_due
 from .forms import (
     CHECKLIST_LABELS,
     CaseFilterForm,
@@ -93,15 +94,11 @@ def decorate_cases(cases: Iterable[Case], *, now: dt.datetime) -> list[Case]:
         case.phone_masked = mask_phone(case.reporter_phone)  # type: ignore[attr-defined]
         case.light_label = Light(case.light).label  # type: ignore[attr-defined]
         case.holder_label = unit_label(case.tier, case.holder_area)  # type: ignore[attr-defined]
-        # Once dispatched, the lead department's completion deadline governs, whatever the state says.
-        due = case.resolve_due if case.lead_department_id else case.current_due
-        case.due = due  # type: ignore[attr-defined]
-        working = case.state in selectors.HOLDER_WORK_STATES
-        passed = [d for d in (case.escalation_due, due) if d is not None and d <= now]
-        case.is_overdue = bool(working and passed)  # type: ignore[attr-defined]
-        case.is_near = bool(  # type: ignore[attr-defined]
-            working and not passed and due is not None and due <= now + selectors.NEAR_WINDOW
-        )
+        governing = case_due(case, now)
+        case.due = governing.due if governing else None  # type: ignore[attr-defined]
+        case.due_kind = governing.label if governing else ""  # type: ignore[attr-defined]
+        case.is_overdue = bool(governing and governing.is_overdue)  # type: ignore[attr-defined]
+        case.is_near = bool(governing and governing.is_near)  # type: ignore[attr-defined]
     return rows
 
 

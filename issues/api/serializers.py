@@ -31,6 +31,7 @@ from issues.choices import (
     Urgency,
 )
 
+from ..deadline_state import case_due
 from ..models import Case, CaseEvent, CasePhoto, DispatchOrder, Feedback, PatrolLog, ReturnVisit
 from . import selectors
 from .order_serializers import OrderSummarySerializer
@@ -238,10 +239,8 @@ class CaseListSerializer(serializers.ModelSerializer[Case]):
         }
 
     def get_overdue(self, obj: Case) -> bool:
-        if not obj.is_open:
-            return False
-        now = self.context.get("now") or timezone.now()
-        return any(due is not None and due <= now for due in (obj.escalation_due, obj.resolve_due))
+        due = case_due(obj, self.context.get("now") or timezone.now())
+        return bool(due and due.is_overdue)
 
 
 class ReporterSerializer(serializers.Serializer[Any]):

@@ -33,6 +33,7 @@ from ..choices import (
     Satisfaction,
     Urgency,
 )
+from ..deadline_state import case_due, overdue_q
 
 TIER_CHOICES = AreaLevel.choices
 
@@ -58,8 +59,8 @@ class CaseQuerySet(models.QuerySet["Case"]):
         return self.filter(q)
 
     def overdue(self, now: Any = None) -> CaseQuerySet:
-        now = now or timezone.now()
-        return self.open().filter(Q(escalation_due__lte=now) | Q(resolve_due__lte=now))
+        """Cases past their governing deadline (``issues.deadline_state``)."""
+        return self.filter(overdue_q(now or timezone.now()))
 
 
 def new_tracking_code() -> str:
@@ -120,6 +121,8 @@ class Case(models.Model):
     tier_entered_at = models.DateTimeField(_("进入本层级时间"), default=timezone.now)
     accept_due = models.DateTimeField(_("受理期限"), null=True, blank=True)
     resolve_due = models.DateTimeField(_("办结期限"), null=True, blank=True)
+    # The community's deadline to verify a reported fix (set on resolve; OrderSettings.verify_days).
+    verify_due = models.DateTimeField(_("核实期限"), null=True, blank=True)
     # The deadline that escalates the case if missed (null when orders or verification govern).
     escalation_due = models.DateTimeField(_("超时上报时间"), null=True, blank=True)
     # When the holder gets the "deadline near" warning (null once sent, or none due).
@@ -191,6 +194,11 @@ class Case(models.Model):
                 name="case_open_by_deadline",
                 condition=Q(state__in=sorted(OPEN_STATES)),
             ),
+            models.Index(
+                fields=["verify_due"],
+                name="case_awaiting_verification",
+                condition=Q(state="awaiting_verification"),
+            ),
             models.Index(fields=["holder_area", "state"], name="case_holder_state"),
             models.Index(fields=["alley", "created_at"], name="case_alley_created"),
             models.Index(
@@ -245,10 +253,9 @@ class Case(models.Model):
 
     @property
     def current_due(self) -> Any:
-        """The deadline the resident and holder see now."""
-        if self.state in (CaseState.SUBMITTED, CaseState.REOPENED) and self.accept_due:
-            return self.accept_due
-        return self.resolve_due
+        """The deadline that governs now (``issues.deadline_state``): accept, resolve or verify; else None."""
+        due = case_due(self, timezone.now())
+        return due.due if due else None
 
     def clean(self) -> None:
         if self.alley_id and self.alley.level != AreaLevel.ALLEY:

@@ -30,7 +30,6 @@ from dispatch.chain import unit_label
 from dispatch.models import CategoryType
 from issues.choices import (
     AWAITING_ANSWER_STATES,
-    FINAL_STATES,
     VERIFIED_STATES,
     CaseState,
     EventKind,
@@ -38,6 +37,7 @@ from issues.choices import (
 )
 from issues.reference import all_categories, attach_reference_rows, category_rows
 
+from ..deadline_state import case_due
 from ..models import Case, CaseEvent, CasePhoto
 
 # Tracking codes are upper-case letters and digits (see issues.models.new_tracking_code);
@@ -378,8 +378,8 @@ def case_progress(case: Case, *, now: dt.datetime | None = None) -> Progress:
         {"key": key, "label": str(label), "done": i < current, "current": i == current}
         for i, (key, label) in enumerate(LIGHT_STEPS)
     ]
-    running = case.state not in FINAL_STATES and case.state not in AWAITING_ANSWER_STATES
-    due = case.current_due if running else None
+    governing = case_due(case, now)
+    due = governing.due if governing else None
     return Progress(
         case=case,
         # The orange light by its Jilin name while the answer (or the return visit) is awaited.
@@ -392,7 +392,7 @@ def case_progress(case: Case, *, now: dt.datetime | None = None) -> Progress:
         photos=photos,
         steps=steps,
         due=due,
-        overdue=bool(due and due < now),
+        overdue=bool(governing and governing.is_overdue),
         feedback_open=case.state in AWAITING_ANSWER_STATES,
         return_visit_due=case.state == CaseState.AWAITING_RETURN_VISIT,
     )

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from alleys.choices import AreaLevel
 from alleys.people import Member
 from alleys.scoping import scope_for
+from dispatch.deadlines import verification_due
 
 from ..choices import (
     CaseSource,
@@ -422,6 +423,7 @@ def case_resolve(
         case.state = transition.next_state
         case.resolved_at = now
         case.resolved_tier = case.tier
+        case.verify_due = verification_due(start=now)
         case.escalation_due = None
         case.warn_at = None
         case.save()

@@ -53,6 +53,7 @@ from ..choices import (
     EventKind,
     MeetingState,
 )
+from ..deadline_state import case_due, overdue_q
 from ..models import (
     MEETING_LEVELS,
     AgendaItem,
@@ -86,11 +87,6 @@ class Proposal:
     case: Case | None
     common_issue: CommonIssue | None
     grounds: tuple[str, ...]
-
-
-def overdue_q(now: dt.datetime) -> Q:
-    """Open cases whose governing or resolve deadline has passed (the staff lists' "已超期")."""
-    return Q(escalation_due__lte=now) | Q(resolve_due__lte=now)
 
 
 def hard_items(area: Area, *, now: dt.datetime) -> list[Proposal]:
@@ -132,8 +128,8 @@ def hard_items(area: Area, *, now: dt.datetime) -> list[Proposal]:
         here = case.tier == level and case.holder_area_id == area.pk
         if here and case.supervised:
             grounds.append(AgendaGround.SUPERVISED)
-        due = [d for d in (case.escalation_due, case.resolve_due) if d is not None]
-        if here and any(d <= now for d in due):
+        due = case_due(case, now)
+        if here and due is not None and due.is_overdue:
             grounds.append(AgendaGround.OVERDUE)
         if case.category.category_class.top_tier in HARD_TOP_TIERS:
             grounds.append(AgendaGround.HARD_CLASS)
