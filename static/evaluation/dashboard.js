@@ -11,6 +11,15 @@
 
   function pct(v) { return v == null ? "—" : v + "%"; }
 
+  // A rate with its sample size, as the tables print it: "92.3%（n=26）", "样本不足（n=2）", "—".
+  function rate(spec, s, index, value) {
+    var n = s.n ? s.n[index] : null;
+    if (n == null) { return pct(value); }
+    if (!n) { return "—"; }
+    if (value == null) { return (spec.thin || "") + "（n=" + n + "）"; }
+    return value + "%（n=" + n + "）";
+  }
+
   function option(spec) {
     if (spec.type === "funnel") {
       return {
@@ -42,7 +51,7 @@
           var out = [items.length ? items[0].axisValueLabel : ""];
           items.forEach(function (it) {
             var s = spec.series[it.seriesIndex];
-            out.push(it.marker + it.seriesName + "：" + (s.pct ? pct(it.value) : (it.value == null ? "—" : it.value)));
+            out.push(it.marker + it.seriesName + "：" + (s.pct ? rate(spec, s, it.dataIndex, it.value) : (it.value == null ? "—" : it.value)));
           });
           return out.join("\n");
         }
@@ -53,7 +62,7 @@
       yAxis: yAxis,
       series: spec.series.map(function (s) {
         return {
-          name: s.name, type: s.type, data: s.data, connectNulls: true, smooth: s.type === "line",
+          name: s.name, type: s.type, data: s.data, connectNulls: !s.pct, smooth: s.type === "line",
           yAxisIndex: s.pct && hasCount ? 1 : 0, barMaxWidth: 28, symbolSize: 6
         };
       })
