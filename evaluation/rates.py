@@ -554,7 +554,9 @@ class CaseRates:
 
     def shown_share(self, tier: str) -> float | None:
         """A tier's share of the resolved cases (逐级办结), if there are enough of them."""
-        return shown_rate(self.escalation_profile.get(tier), self.samples.get("alley_share", 0), self.min_sample)
+        return shown_rate(
+            self.escalation_profile.get(tier), self.samples.get("alley_share", 0), self.min_sample
+        )
 
     @property
     def funnel(self) -> list[tuple[str, int]]:

@@ -501,7 +501,9 @@ def drilldown(area: Area, period: Period, *, sort: str, weights: Weights) -> Tab
 def sample_rules(ranking_minimum: int | None = None) -> dict[str, str]:
     """What 样本不足 means on this table, for the page's legend and the export's preamble."""
     rules = {
-        _("最小样本"): _("比率的样本（分母）少于 %(n)d 时显示“样本不足”而不显示数值，综合得分须三率样本均达到 %(n)d")
+        _("最小样本"): _(
+            "比率的样本（分母）少于 %(n)d 时显示“样本不足”而不显示数值，综合得分须三率样本均达到 %(n)d"
+        )
         % {"n": min_sample()}
     }
     if ranking_minimum:

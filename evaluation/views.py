@@ -369,6 +369,7 @@ def wall(request: SignedInRequest) -> HttpResponse:
             score=_score_card(data),
             alley={"value": data.rates.shown_share(AreaLevel.ALLEY), "n": data.rates.samples["alley_share"]},
             late=who_is_late(d.area, now=d.now, limit=LATE_ON_WALL),
+            rate_keys=("response_rate", "resolution_rate", "satisfaction_rate"),
             refresh_seconds=60,
         ),
     )

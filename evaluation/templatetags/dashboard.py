@@ -34,6 +34,21 @@ def rate(row: dict[str, Any], key: str) -> str:
 
 
 @register.filter
+def rate_value(row: dict[str, Any], key: str) -> str:
+    """A row's rate without its n (the wall prints n beneath): “92.3%”, “样本不足”, “—”."""
+    n = row.get(f"{key}_n") or 0
+    if not n:
+        return "—"
+    value = row.get(key)
+    return fmt(value, "pct") if value is not None else _("样本不足")
+
+
+@register.filter
+def sample(row: dict[str, Any], key: str) -> int:
+    return int(row.get(f"{key}_n") or 0)
+
+
+@register.filter
 def rate_of(rates: Any, key: str) -> str:
     """A CaseRates/OrderRates figure with its sample size."""
     return fmt_rate(rates.shown(key), rates.samples.get(key, 0))

@@ -33,6 +33,7 @@ def every_rate_shown(settings: Settings) -> None:
     minimum sample of a rate (JXT_RATE_MIN_SAMPLE) in tests/evaluation/test_samples.py."""
     settings.JXT_RATE_MIN_SAMPLE = 1
 
+
 MONTH = dt.date(2025, 9, 1)
 PERIOD = "2025-09"
 
