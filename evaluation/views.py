@@ -386,6 +386,8 @@ def definitions(request: SignedInRequest) -> HttpResponse:
             "tab": "definitions",
             "weights": Weights.current(),
             "list_rule": sel.ListRule.current(),
+            "min_sample": settings.JXT_RATE_MIN_SAMPLE,
+            "min_cases": settings.JXT_RANKING_MIN_CASES,
         },
     )
 

@@ -208,7 +208,7 @@ def test_dashboard_and_wall_screen(live_server: Any, chromium: Any, settings: An
     assert canvas_has_pixels(wall, "#chart-monthly") and canvas_has_pixels(wall, "#chart-funnel")
     background = wall.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(13, 17, 23)"  # dark
-    assert wall.locator("meta[http-equiv=refresh]").get_attribute("content") == "60"
+    assert wall.locator("body").get_attribute("data-refresh") == "60"  # static/evaluation/wall.js
     wall_png = wall.screenshot(path=str(ARTIFACTS / "wall.png"))
     wall_context.close()
 
