@@ -78,7 +78,10 @@ def build_desk(world: World) -> Desk:
     )
     district = make_case(world, category=world.cat_d, tier=AreaLevel.DISTRICT, now=now)
     [consultation] = case_consult(
-        case=district, actor=world.district_officer, departments=[world.dept_lead], question="是否属于贵局职责？"
+        case=district,
+        actor=world.district_officer,
+        departments=[world.dept_lead],
+        question="是否属于贵局职责？",
     )
     issue = common_issue_create(
         actor=world.district_officer, title="老城区占道经营反复出现", cases=[dispatched, district]
@@ -215,7 +218,9 @@ def test_every_staff_page_fits_a_phone(live_server: Any, chromium: Any, place: P
     problems: dict[str, list[str]] = {}
     for name, path in pages_of(role, desk).items():
         response = page.goto(live_server.url + path)
-        assert response is not None and response.status == 200, f"{role} {path}: {response and response.status}"
+        assert response is not None and response.status == 200, (
+            f"{role} {path}: {response and response.status}"
+        )
         found = []
         # A mobile browser zooms out to fit a page wider than the screen, and window.innerWidth grows
         # with it: hold the page to the phone's own width as well.
