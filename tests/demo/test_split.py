@@ -130,3 +130,22 @@ def test_seed_demo_as_a_whole_writes_the_city_the_current_cases_and_the_history(
     assert Case.objects.filter(tracking_code__in=current_codes()).count() == len(CASES)
     total = Case.objects.count()
     assert "没有改动" in seed() and Case.objects.count() == total  # the second run changes nothing
+
+
+def test_a_fresh_seed_logs_each_predicted_year_once_and_no_error(caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 16: a fresh start's log had a calendar ERROR per call; a year the calendar package does
+    not know is expected (it is predicted) and is one WARNING per process and year."""
+    import logging
+
+    from dispatch.calendar import predicted_holidays
+
+    predicted_holidays.cache_clear()  # as in a fresh process
+    demo.seed_city(password="demo-pass-12345", reset_passwords=False)
+    with caplog.at_level(logging.INFO):
+        seed_current(stdout=StringIO(), now=at("2026-12-30 10:00"))  # deadlines run into 2027
+        seed_history(stdout=StringIO(), cases=40, now=at("2026-12-30 10:00"))
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    calendar = [r for r in caplog.records if r.name.startswith(("dispatch.calendar", "issues.calendar"))]
+    predicted = [(r.levelname, r.getMessage()) for r in calendar if "predicted from" in r.getMessage()]
+    assert len(predicted) == len(set(predicted)) >= 1
+    assert {level for level, _m in predicted} == {"WARNING"}
