@@ -38,6 +38,7 @@ from issues.choices import (
     OrderState,
     ReportOutcome,
 )
+from issues.deadline_state import order_overdue_q
 from issues.form_fields import dispatchable_departments
 from issues.models import (
     Attendance,
@@ -328,10 +329,7 @@ def order_list(request: SignedInRequest) -> HttpResponse:
     elif state == "active":
         qs = qs.filter(state__in=ACTIVE_ORDER_STATES)
     if request.GET.get("overdue") == "1":
-        qs = qs.filter(
-            Q(attended_at__isnull=True, report_due__lte=now, state__in=ACTIVE_ORDER_STATES)
-            | Q(completed_at__isnull=True, complete_due__lte=now, state__in=ACTIVE_ORDER_STATES)
-        )
+        qs = qs.filter(order_overdue_q(now))
     mine = request.GET.get("mine") == "1"
     if mine and not scope.is_global:
         qs = qs.filter(department_id__in=sorted(scope.department_ids))

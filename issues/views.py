@@ -34,9 +34,8 @@ from alleys.scoping import scope_for
 from dispatch.chain import unit_label
 
 from . import selectors
-from .attendance import report_overdue
 from .choices import CaseSource, CaseState, EventKind, FeedbackChannel, Light, PatrolKind
-from .deadline_state import answerable_unit, case_due
+from .deadline_state import DueKind, answerable_unit, case_due, order_dues
 from .forms import (
     CHECKLIST_LABELS,
     CaseFilterForm,
@@ -108,12 +107,9 @@ def decorate_orders(orders: Iterable[DispatchOrder], *, now: dt.datetime) -> lis
     """Attach the overdue flags of an order's report and completion deadlines."""
     rows = list(orders)
     for order in rows:
-        order.report_late = report_overdue(  # type: ignore[attr-defined]
-            report_due=order.report_due, attended_at=order.attended_at, now=now
-        )
-        order.complete_late = (  # type: ignore[attr-defined]
-            order.completed_at is None and order.complete_due <= now and order.is_active
-        )
+        late = {due.kind for due in order_dues(order, now) if due.is_overdue}
+        order.report_late = DueKind.REPORT in late  # type: ignore[attr-defined]
+        order.complete_late = DueKind.COMPLETE in late  # type: ignore[attr-defined]
     return rows
 
 
