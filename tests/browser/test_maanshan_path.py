@@ -206,7 +206,7 @@ def test_the_maanshan_path_through_the_pages(
     dept.wait_for_url(order_url)
     submit(dept, "a-receive", "签收")
     expect()(dept.locator(".headline strong")).to_have_text("已签收")
-    report = dept.locator("#a-report")
+    report = open_action(dept, "a-report")
     assert report.get_by_label("分管负责人").input_value() == "王分管"  # the department's own, pre-filled
     report.get_by_label("联系人").fill("李联系")
     report.get_by_label("联系电话").fill("0595-22180002")
@@ -224,7 +224,7 @@ def test_the_maanshan_path_through_the_pages(
 
     # 7. The community confirms on the order page that the department came (报到 = showing up).
     community.goto(order_url)
-    confirm = community.locator("#a-attendance-confirm")
+    confirm = open_action(community, "a-attendance-confirm")
     expect()(confirm).to_contain_text("王分管、李联系")
     came = local_minute()
     confirm.get_by_label("实际到场时间").fill(came.strftime(MINUTE))

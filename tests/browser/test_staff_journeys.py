@@ -64,9 +64,9 @@ class Journey:
             self.found.append(f"{label}:\n{describe(violations)}")
         shot(page, f"journeys/{self.name}-{label}")
 
-    def open_action(self, name: str) -> Any:
-        """Open one action of the case page's panel and return its form."""
-        action = self.page.locator(f"#t-{name}")
+    def open_action(self, name: str, *, prefix: str = "t") -> Any:
+        """Open one action of a page's panel (``t-`` on the case page, ``a-`` on an order's) and return its form."""
+        action = self.page.locator(f"#{prefix}-{name}")
         if not action.evaluate("node => node.open"):
             action.locator("summary").click()
         return action.locator("form")
@@ -222,11 +222,11 @@ def test_the_department_contact_on_a_phone_receives_reports_and_completes(
     journey.step("01-orders")
     page.get_by_role("link", name=f"#{order.pk}").first.click()
     page.wait_for_url(f"**/staff/orders/{order.pk}/")
-    journey.press(page.locator("#a-receive form"), "签收")
+    journey.press(journey.open_action("receive", prefix="a"), "签收")
     expect()(page.locator(".headline strong")).to_have_text("已签收")
     journey.step("02-received")
 
-    report = page.locator("#a-report form")
+    report = journey.open_action("report", prefix="a")
     report.get_by_label("分管负责人").fill("王分管")
     report.get_by_label("联系人", exact=False).first.fill("李联系")
     report.get_by_label("联系电话").fill("0595-22180002")
@@ -238,7 +238,7 @@ def test_the_department_contact_on_a_phone_receives_reports_and_completes(
     journey.press(report, "报到")
     expect()(page.locator(".headline strong")).to_have_text("已报到")
 
-    complete = page.locator("#a-complete form")
+    complete = journey.open_action("complete", prefix="a")
     complete.get_by_label("办结说明").fill("已清理占道摊点，通道畅通。")
     journey.step("04-complete-form")
     journey.press(complete, "办结")
