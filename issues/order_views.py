@@ -38,6 +38,7 @@ from issues.choices import (
     OrderState,
     ReportOutcome,
 )
+from issues.deadline_state import order_overdue_q
 from issues.form_fields import dispatchable_departments
 from issues.models import (
     Attendance,
@@ -222,6 +223,9 @@ ORDER_ACTIONS: dict[str, OrderAction] = {
 }
 
 
+# Actions that end the department's part or record a failing: shown apart, in red, and confirmed.
+DANGER_ACTIONS = frozenset({"reject", "attendance-missed"})
+
 # What an order's page reads besides the order row (one query each).
 ORDER_PREFETCH = (
     "extensions",
@@ -328,10 +332,7 @@ def order_list(request: SignedInRequest) -> HttpResponse:
     elif state == "active":
         qs = qs.filter(state__in=ACTIVE_ORDER_STATES)
     if request.GET.get("overdue") == "1":
-        qs = qs.filter(
-            Q(attended_at__isnull=True, report_due__lte=now, state__in=ACTIVE_ORDER_STATES)
-            | Q(completed_at__isnull=True, complete_due__lte=now, state__in=ACTIVE_ORDER_STATES)
-        )
+        qs = qs.filter(order_overdue_q(now))
     mine = request.GET.get("mine") == "1"
     if mine and not scope.is_global:
         qs = qs.filter(department_id__in=sorted(scope.department_ids))
@@ -371,6 +372,7 @@ def _render_order(
         {
             "action": ORDER_ACTIONS[name],
             "form": bound[1] if bound is not None and bound[0] == name else _action_form(name, order, user),
+            "danger": name in DANGER_ACTIONS,
         }
         for name in names
     ]
