@@ -310,6 +310,10 @@ def departments(request: SignedInRequest) -> HttpResponse:
             role=request.GET.get("role", ""),
             roles=OrderRole.choices,
             sort=request.GET.get("sort", "composite"),
+            scored=any(r.get("composite") is not None for r in table.rows),
+            min_sample=settings.JXT_RATE_MIN_SAMPLE,
+            longer=[p for p in period_choices(d.today) if p.kind in ("quarter", "year")][:1]
+            + [p for p in period_choices(d.today) if p.kind == "year"][:1],
         ),
     )
 
