@@ -6,6 +6,8 @@ the case; lists, exports, dashboards and public pages show them masked or not at
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Exists, OuterRef, Q
 
 from alleys.choices import HOLDER_ROLES, LEVEL_ORDER, Role
@@ -42,7 +44,7 @@ def handles_case(user: Actor | None, case: Case) -> bool:
     return False
 
 
-def handles_q(user: Actor | None) -> Q:
+def handles_q(user: Actor | None) -> Any:
     """``handles_case`` as a condition on cases, for lists, searches and exports (one query for all rows).
 
     The two must agree (``tests/issues/staff/test_case_search.py`` compares them case by case).
@@ -50,7 +52,7 @@ def handles_q(user: Actor | None) -> Q:
     scope = scope_for(user)
     if scope.is_global:
         return Q()
-    q = Q(pk__in=[])
+    q: Any = Q(pk__in=[])
     for role, code, _dept in scope.assignments:
         if not code:
             continue

@@ -148,7 +148,7 @@ class CaseListSerializer(serializers.ModelSerializer[Case]):
     )
     current_due = serializers.DateTimeField(read_only=True, allow_null=True)
     overdue = serializers.SerializerMethodField()
-    assignee = serializers.PrimaryKeyRelatedField(
+    assignee: serializers.PrimaryKeyRelatedField[Any] = serializers.PrimaryKeyRelatedField(
         read_only=True, allow_null=True, help_text="承办人（当前责任单位中由谁处理）的用户 id"
     )
 
@@ -229,6 +229,7 @@ class CaseListSerializer(serializers.ModelSerializer[Case]):
             "supervised": case.supervised,
             "chase_count": case.chase_count,
             "reopen_count": case.reopen_count,
+            "assignee": case.assignee_id,
             "accept_due": _when(case.accept_due),
             "resolve_due": _when(case.resolve_due),
             "current_due": _when(case.current_due),

@@ -48,7 +48,7 @@ def case_take(*, case: Case | int, actor: Member, now: dt.datetime | None = None
         check(TRANSITIONS["take"], case, actor)
         if case.assignee_id == actor.pk:
             raise TransitionError(_("该案件已由您处理。"))
-        case.assignee = actor  # type: ignore[assignment]
+        case.assignee = actor
         case.save(update_fields=["assignee", "updated_at"])
         record_event(
             case,
