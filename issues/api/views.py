@@ -166,7 +166,7 @@ class CaseViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelV
         responses={200: CaseNoteSerializer(many=True)},
         tags=["cases"],
     )
-    @action(detail=True, methods=["get"], url_path="notes", url_name="notes")
+    @action(detail=True, methods=["get"], url_path="notes", url_name="notes", pagination_class=None)
     def notes(self, request: Request, pk: str | None = None) -> Response:
         case_pk = self._visible_pk()
         rows = CaseNote.objects.filter(case_id=case_pk).select_related("author", "author__staff_profile")
