@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Jiexiangtong's developer commands, standard library only (Python 3.11+).
 
-    python3 dev.py run            venv + install + migrate + seed, then the site, worker and beat
-    python3 dev.py test [ARGS]    venv + install, then pytest (ARGS go to pytest)
+    python3 dev.py run            venv + runtime install + migrate + seed, then the site, worker and beat
+    python3 dev.py test [ARGS]    venv + full install (+ npm ci for axe-core), then pytest (ARGS go to pytest)
     python3 dev.py lint           ruff check, ruff format --check, mypy, makemigrations --check
 
-"install" means requirements.lock (every dependency pinned, with hashes), then the project
-itself with --no-deps; it runs again whenever requirements.lock or pyproject.toml changes.
+"install" means a lock (every dependency pinned, with hashes), then the project itself with
+--no-deps: `run` needs only requirements-runtime.lock, `test` and `lint` requirements.lock (the
+runtime lock plus the test tools, at the same versions). Each install leaves a stamp of what it
+installed from, so it runs again only when its lock or pyproject.toml changes, and a venv with
+the full lock current satisfies `run` as well.
 
 With no environment at all everything runs on SQLite and the embedded Celery
 broker configured in config/settings.py; DATABASE_URL and REDIS_URL switch to
@@ -37,8 +40,13 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / "bin"
 PY = BIN / "python"
-STAMP = VENV / ".jxt-install-stamp"
+STAMP = VENV / ".jxt-install-stamp"  # the full lock's install (test, lint)
+RUNTIME_STAMP = VENV / ".jxt-runtime-stamp"  # the runtime lock's install (run)
 CHROMIUM = Path("/usr/bin/chromium")
+# axe-core, which tests/browser loads into Chromium: installed by `npm ci` from package-lock.json.
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+NPM_LOCK = ROOT / "package-lock.json"
+NPM_STAMP = ROOT / "node_modules" / ".jxt-npm-stamp"
 DEMO_LOGINS = [
     ("admin", "超级管理员 superuser"),
     ("orgdept", "区委组织部 district organisation department"),
@@ -81,11 +89,14 @@ def manage(*args: str, check: bool = True) -> int:
 # --- environment ----------------------------------------------------------------------
 
 
-# The lock dev.py, CI and (through requirements-runtime.lock) Docker install from; README's
-# "Dependencies and why" says how to regenerate both from pyproject.toml.
+# The locks dev.py, CI and Docker install from; README's "Dependencies and why" says how to
+# regenerate both from pyproject.toml. The runtime lock is compiled with the full one as a
+# constraint, so the two never disagree on a version.
 LOCK = ROOT / "requirements.lock"
-# Run by the venv's python after an install: every requirement of jiexiangtong[test] must be met by
-# what the lock installed, else pyproject.toml changed and the lock was not regenerated.
+RUNTIME_LOCK = ROOT / "requirements-runtime.lock"
+# Run by the venv's python after an install: every requirement of jiexiangtong (with the extra in
+# argv[1], "test" for the full lock) must be met by what the lock installed, else pyproject.toml
+# changed and the lock was not regenerated.
 LOCK_AGREES = """
 import sys
 from importlib.metadata import PackageNotFoundError, requires, version
@@ -93,7 +104,7 @@ from packaging.requirements import Requirement
 bad = []
 for line in requires("jiexiangtong") or []:
     req = Requirement(line)
-    if req.marker is not None and not req.marker.evaluate({"extra": "test"}):
+    if req.marker is not None and not req.marker.evaluate({"extra": sys.argv[1]}):
         continue
     try:
         have = version(req.name)
@@ -106,30 +117,50 @@ sys.exit("\\n".join(bad) or None)
 """
 
 
-def install_stamp() -> str:
-    """What the install depends on: pyproject.toml, the lock and the interpreter's version."""
+def install_stamp(lock: Path = LOCK) -> str:
+    """What an install from ``lock`` depends on: pyproject.toml, the lock and the interpreter's version."""
     digest = hashlib.sha256()
-    for path in (ROOT / "pyproject.toml", LOCK):
+    for path in (ROOT / "pyproject.toml", lock):
         digest.update(path.read_bytes())
     return f"{digest.hexdigest()} {sys.version_info.major}.{sys.version_info.minor}"
 
 
-def ensure_venv() -> None:
-    """Create .venv when missing; reinstall from the lock only when it or pyproject.toml changed since the last install."""
+def stamp_current(stamp: Path, lock: Path) -> bool:
+    return stamp.exists() and stamp.read_text().strip() == install_stamp(lock)
+
+
+def ensure_venv(*, full: bool = True) -> None:
+    """Create .venv when missing; install from the full lock (``full``) or the runtime lock, only when
+    that lock or pyproject.toml changed since its last install.
+
+    The full lock is a superset of the runtime lock at the same versions, so a current full
+    install satisfies the runtime too: switching between `run` and `test` installs nothing twice.
+    A runtime install leaves the full stamp alone; when the locks changed, the full stamp no
+    longer matches and the next `test` installs the rest.
+    """
     if sys.version_info < (3, 11):  # noqa: UP036 -- dev.py may be started by an older system python3
         sys.exit("dev.py: Python 3.11 or newer is required")
     if not PY.exists():
         say(f"creating the virtual environment in {VENV.relative_to(ROOT)}/")
         venv.EnvBuilder(with_pip=True, clear=VENV.exists()).create(VENV)
-    wanted = install_stamp()
-    if STAMP.exists() and STAMP.read_text().strip() == wanted:
+    if stamp_current(STAMP, LOCK):
+        if not stamp_current(RUNTIME_STAMP, RUNTIME_LOCK):
+            RUNTIME_STAMP.write_text(install_stamp(RUNTIME_LOCK) + "\n")
         return
-    say(f"installing the locked dependencies (pip install -r {LOCK.name}), then the project (--no-deps -e .)")
+    if not full and stamp_current(RUNTIME_STAMP, RUNTIME_LOCK):
+        return
+    lock, stamp, extra = (LOCK, STAMP, "test") if full else (RUNTIME_LOCK, RUNTIME_STAMP, "")
+    what = (
+        "locked dependencies"
+        if full
+        else "locked runtime dependencies (the test tools wait for `dev.py test`)"
+    )
+    say(f"installing the {what} (pip install -r {lock.name}), then the project (--no-deps -e .)")
     # pip's own chatter goes to a log, shown only when the install fails.
     log = VENV / "pip-install.log"
     pip: list[str | Path] = [PY, "-m", "pip", "install", "--disable-pip-version-check"]
     with log.open("w") as out:
-        for args in ([*pip, "-r", LOCK], [*pip, "--no-deps", "-e", "."]):
+        for args in ([*pip, "-r", lock], [*pip, "--no-deps", "-e", "."]):
             out.write(f"$ {' '.join(str(a) for a in args)}\n")
             out.flush()
             code = subprocess.call(args, cwd=ROOT, env=child_env(), stdout=out, stderr=subprocess.STDOUT)
@@ -138,14 +169,18 @@ def ensure_venv() -> None:
     if code != 0:
         sys.stdout.write(log.read_text()[-6000:])
         sys.exit(f"dev.py: pip install failed (exit code {code}); full log in {log}")
-    check = subprocess.run([PY, "-c", LOCK_AGREES], cwd=ROOT, env=child_env(), capture_output=True, text=True)
+    check = subprocess.run(
+        [PY, "-c", LOCK_AGREES, extra], cwd=ROOT, env=child_env(), capture_output=True, text=True
+    )
     if check.returncode != 0:
         sys.exit(
-            f"dev.py: {LOCK.name} does not satisfy pyproject.toml:\n  "
+            f"dev.py: {lock.name} does not satisfy pyproject.toml:\n  "
             + check.stderr.strip().replace("\n", "\n  ")
             + '\nregenerate the locks (README, "Dependencies and why")'
         )
-    STAMP.write_text(wanted + "\n")
+    stamp.write_text(install_stamp(lock) + "\n")
+    if full:  # the runtime lock's versions came with it
+        RUNTIME_STAMP.write_text(install_stamp(RUNTIME_LOCK) + "\n")
 
 
 def stale_catalogs() -> list[Path]:
@@ -223,12 +258,42 @@ def skip_plan(env: dict[str, str]) -> list[tuple[str, str]]:
         plan.append(("browser", f"needs a browser: {CHROMIUM} is missing (apt-get install chromium)"))
     elif subprocess.call([str(PY), "-c", "import playwright"], stderr=subprocess.DEVNULL) != 0:
         plan.append(("browser", "needs a browser: the playwright Python package is not installed"))
+    elif problem := axe_problem():
+        # The browser tests run, but each accessibility check skips: say so as loudly as a marker.
+        plan.append(("axe", f"axe-core checks in the browser tests: {problem}"))
     return plan
+
+
+def axe_problem() -> str | None:
+    """None when axe-core is installed from the current package-lock.json (running `npm ci` if
+    needed), else why the browser tests' accessibility checks cannot run."""
+    if not NPM_LOCK.exists():
+        return None if AXE.exists() else f"{NPM_LOCK.name} is missing"
+    wanted = hashlib.sha256(NPM_LOCK.read_bytes()).hexdigest()
+    if AXE.exists() and NPM_STAMP.exists() and NPM_STAMP.read_text().strip() == wanted:
+        return None
+    npm = shutil.which("npm")
+    if npm is None:
+        return "npm is not installed (apt-get install npm), so `npm ci` could not install axe-core"
+    say("installing the JavaScript test tools (npm ci: axe-core)")
+    result = subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0 or not AXE.exists():
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        return f"`npm ci` failed (exit code {result.returncode}: {last[:200]})"
+    NPM_STAMP.write_text(wanted + "\n")
+    return None
 
 
 def print_plan(plan: list[tuple[str, str]], *, done: bool) -> None:
     if not plan:
-        say("PostgreSQL, Redis and the browser are available: no test is skipped for want of a service")
+        say(
+            "PostgreSQL, Redis, the browser and axe-core are available: no test is skipped for want of a service"
+        )
         return
     if done:
         say("these tests were SKIPPED (everything else ran):")
@@ -268,7 +333,7 @@ def cmd_test(pytest_args: list[str]) -> int:
 class Child:
     """One long-running child process whose output is copied to ours with a name prefix."""
 
-    def __init__(self, name: str, args: Sequence[str | Path], *, ready_marker: str) -> None:
+    def __init__(self, name: str, args: Sequence[str | Path], *, ready_marker: str | None = None) -> None:
         self.name = name
         self.ready_marker = ready_marker
         self.ready = threading.Event()
@@ -290,7 +355,7 @@ class Child:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             print(f"{self.name:>6} | {line}", end="", flush=True)
-            if self.ready_marker in line:
+            if self.ready_marker is not None and self.ready_marker in line:
                 self.ready.set()
 
     def stop(self, *, grace: float) -> None:
@@ -320,22 +385,37 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
-def print_welcome(addr: str) -> None:
+# Every entry point, as the README's table lists them.
+ENTRY_POINTS = [
+    ("/", "residents' home: report, follow a case, the public board"),
+    ("/report/", "resident report form"),
+    ("/staff/", "staff workbench"),
+    ("/dashboard/", "dashboards"),
+    ("/dashboard/wall/", "wall screen"),
+    ("/admin/", "staff admin"),
+    ("/api/docs/", "API documentation"),
+]
+
+
+def print_welcome(addr: str, *, history_pending: bool) -> None:
     password = os.environ.get("DEMO_PASSWORD") or "demo12345"
-    base = f"http://{addr}"
+    host, _, port = addr.rpartition(":")
+    # A wildcard address is where the server listens, not one a browser can open.
+    if host.strip("[]") in {"0.0.0.0", "::", ""}:  # noqa: S104 -- compared, not bound
+        host = "127.0.0.1"
+    base = f"http://{host}:{port}"
     print(flush=True)
     say(f"Jiexiangtong is running on {base}/  (Ctrl-C stops the site, the worker and beat)")
-    for path, what in [
-        ("/", "home"),
-        ("/report/", "resident report form"),
-        ("/admin/", "staff admin"),
-        ("/dashboard/", "dashboards"),
-        ("/api/docs/", "API documentation"),
-    ]:
+    for path, what in ENTRY_POINTS:
         print(f"      {base + path:<40} {what}")
     print(f"    demo logins (password {password}):")
     for username, role in DEMO_LOGINS:
         print(f"      {username:<10} {role}")
+    if history_pending:
+        say(
+            "the demo's year of case history is still being filled in (a minute or two): the logins "
+            "and a dozen current cases work now; the worker and beat start when it is done"
+        )
     say(f"database: {describe_database()}; broker: {describe_broker()}")
     print(flush=True)
 
@@ -346,17 +426,21 @@ def cmd_run(addr: str, pool: str, seed: bool) -> int:
         return _fail(
             f"{addr} is already in use; pick another with `python3 dev.py run --addr 127.0.0.1:8001`"
         )
-    ensure_venv()
+    ensure_venv(full=False)
     say(f"database: {describe_database()}")
     manage("migrate", "--noinput")
     if stale_catalogs() and shutil.which("msgfmt"):
         say("compiling translations")
         manage("compilemessages", "--ignore=.venv", "--ignore=var", "--ignore=node_modules", "-v", "0")
     manage("collectstatic", "--noinput", "-v", "0")
+    history = False
     if seed:
         if has_command("seed_demo"):
-            say("seeding the demo city (idempotent)")
-            manage("seed_demo")
+            # The city, its people and a dozen current cases: seconds. The year of history
+            # (a minute or more) fills in after the site answers.
+            say("seeding the demo city and its current cases (idempotent)")
+            manage("seed_demo", "--part", "now")
+            history = True
         else:
             say("WARNING: `manage.py seed_demo` does not exist yet; starting without demo data")
     # The dashboards read roll-ups the worker refreshes every minute; build them now so the
@@ -373,33 +457,53 @@ def cmd_run(addr: str, pool: str, seed: bool) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
-    say("starting the web server, and the Celery worker with embedded beat (DatabaseScheduler)")
-    children = [
-        Child("web", [PY, "manage.py", "runserver", addr], ready_marker="Quit the server with"),
-        Child(
-            "worker",
-            [BIN / "celery", *CELERY_WORKER_ARGS, "--pool", pool],
-            ready_marker=" ready.",
-        ),
-    ]
+    def start_worker() -> Child:
+        return Child("worker", [BIN / "celery", *CELERY_WORKER_ARGS, "--pool", pool], ready_marker=" ready.")
+
+    children = [Child("web", [PY, "manage.py", "runserver", addr], ready_marker="Quit the server with")]
+    filling: Child | None = None
+    if history:
+        # The worker waits for the history: its sweep would otherwise act, with notifications, on
+        # the back-dated cases between the history's batches. Its outbox catches up when it starts.
+        say(
+            "starting the web server; filling in the demo's case history, then the Celery worker with embedded beat"
+        )
+        filling = Child("seed", [PY, "manage.py", "seed_demo", "--part", "history"])
+    else:
+        say("starting the web server, and the Celery worker with embedded beat (DatabaseScheduler)")
+        children.append(start_worker())
     welcomed = False
     started = time.monotonic()
     code = 0
     while not signalled:
         time.sleep(0.5)
+        if filling is not None and filling.proc.poll() is not None:
+            if filling.proc.returncode == 0:
+                manage("refresh_rollups", check=False)
+                say("the demo's case history is complete; starting the Celery worker with embedded beat")
+            else:
+                say(
+                    f"WARNING: filling in the case history failed (exit code {filling.proc.returncode}); "
+                    "the next `dev.py run` resumes it. Starting the worker."
+                )
+            filling.thread.join(timeout=2)
+            filling = None
+            children.append(start_worker())
         dead = [c for c in children if c.proc.poll() is not None]
         if dead:
             say(f"{dead[0].name} exited with code {dead[0].proc.returncode}; stopping the others")
             code = 1
             break
-        # The logins go below the start-up noise: once both are up, or after a minute regardless.
+        # The logins go below the start-up noise: once the site (and worker) are up, or after a minute.
         all_ready = all(c.ready.is_set() for c in children)
         if not welcomed and (all_ready or time.monotonic() - started > 60):
-            print_welcome(addr)
+            print_welcome(addr, history_pending=filling is not None)
             welcomed = True
     say("stopping…")
     # Ignore further Ctrl-C while children shut down; a stuck child is killed after its grace period.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if filling is not None:  # its batch in progress rolls back; the next run resumes there
+        filling.stop(grace=5)
     for child in reversed(children):
         child.stop(grace=20 if child.name == "worker" else 5)
     say("stopped")

@@ -12,6 +12,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from core.site import site_url
+
 from .choices import CODE_LENGTH, LEVEL_ORDER, ROLE_LEVEL, AreaLevel, DepartmentKind, Role, ServiceKind
 from .people import Actor
 from .scoping import scope_for
@@ -166,7 +168,7 @@ class AlleyProfile(models.Model):
 
     @property
     def report_url(self) -> str:
-        return f"{settings.SITE_URL}{self.report_path}"
+        return f"{site_url()}{self.report_path}"
 
 
 class DepartmentQuerySet(models.QuerySet["Department"]):

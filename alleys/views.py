@@ -6,22 +6,24 @@ import hashlib
 
 import qrcode
 import qrcode.constants
-from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import etag, require_safe
 from qrcode.image.svg import SvgPathFillImage
 
+from core.site import site_url
+
 from .choices import AreaLevel
 from .models import Area
 
-# A printed board lives for years; the code's content only changes if SITE_URL does.
+# A printed board lives for years; the code's content only changes if the site's address does.
 QR_MAX_AGE = 24 * 60 * 60
 
 
-def alley_report_url(code: str) -> str:
-    """The absolute URL the alley's QR code opens (the resident form pre-set to the alley).
+def alley_report_url(code: str, request: HttpRequest | None = None) -> str:
+    """The absolute URL the alley's QR code opens (the resident form pre-set to the alley), on the
+    site's address as core.site.site_url gives it for ``request``.
 
     The resident form (URL name ``alley-short``) may not be routed yet; the fallback
     is the same short path it will serve, so boards printed today keep working.
@@ -30,7 +32,7 @@ def alley_report_url(code: str) -> str:
         path = reverse("alley-short", kwargs={"code": code})
     except NoReverseMatch:
         path = f"/a/{code}/"
-    return f"{settings.SITE_URL}{path}"
+    return f"{site_url(request)}{path}"
 
 
 def qr_svg(data: str) -> bytes:
@@ -49,8 +51,8 @@ def qr_svg(data: str) -> bytes:
 
 
 def _qr_etag(request: HttpRequest, code: str) -> str:
-    # The ETag follows the encoded URL, so a changed SITE_URL invalidates cached copies.
-    return hashlib.sha256(alley_report_url(code).encode()).hexdigest()[:32]
+    # The ETag follows the encoded URL, so a changed site address invalidates cached copies.
+    return hashlib.sha256(alley_report_url(code, request).encode()).hexdigest()[:32]
 
 
 @require_safe
@@ -60,6 +62,6 @@ def alley_qr(request: HttpRequest, code: str) -> HttpResponse:
     """The board's QR code for the alley with ``code``; public, since it is printed on the street."""
     if not code.isdigit() or not Area.objects.filter(code=code, level=AreaLevel.ALLEY).exists():
         raise Http404
-    response = HttpResponse(qr_svg(alley_report_url(code)), content_type="image/svg+xml")
+    response = HttpResponse(qr_svg(alley_report_url(code, request)), content_type="image/svg+xml")
     response["Content-Disposition"] = f'inline; filename="alley-{code}-qr.svg"'
     return response

@@ -28,8 +28,9 @@ if not SECRET_KEY:
     raise environ.ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
 ALLOWED_HOSTS: list[str] = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
-# The public base URL printed on QR codes and in notifications (the QR must work off-site).
-SITE_URL: str = env.str("JXT_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The public base URL printed on QR codes and in notifications (the QR must work off-site). Unset,
+# pages use the address they were requested at and messages the dev server's (core/site.py).
+SITE_URL: str = env.str("JXT_SITE_URL", default="").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -6,11 +6,14 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from core.browser import favicon
+
 # One login page for staff, in Chinese: the admin renders the staff pages' template (its own form
 # still checks is_staff), so nobody meets Django's English-styled admin login.
 admin.site.login_template = "staff/login.html"
 
 urlpatterns = [
+    path("favicon.ico", favicon),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", include("config.api_urls")),

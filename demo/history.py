@@ -13,7 +13,12 @@ escalates those whose deadlines have passed and asks for the return visits now d
 named logins' community, street and district the quarter ends with joint meetings (联席会议):
 hard items whistled up to the city, others settled, a standing mechanism made.
 
-Idempotent: demo cases carry tracking codes ``DM000001``…; if they exist, nothing runs.
+Idempotent and resumable: demo cases carry tracking codes ``DM000001``…, written 200 to a
+transaction, each batch with a random stream of its own; a batch whose cases exist is skipped,
+and the closing steps (meetings, the return-visit showcase, evaluations, the final sweep) are one
+transaction whose showcase case (``DMRV0001``) marks the history complete. So an interrupted run
+(``dev.py run`` fills the history in the background, and Ctrl-C may come first) is completed by
+the next, and a complete history is never written twice.
 """
 
 from __future__ import annotations
@@ -63,6 +68,9 @@ from issues.workflow.mechanisms import MechanismDraft
 from .city import demo_anchors
 
 DEMO_PREFIX = "DM"
+# The return-visit showcase, written in the history's last transaction: its presence means complete.
+COMPLETE_MARKER = f"{DEMO_PREFIX}RV0001"
+BATCH = 200
 DEFAULT_CASES = 2000
 SEED = 20_261_122
 
@@ -530,7 +538,7 @@ def seed_history(*, stdout: Writer, cases: int | None = None, now: dt.datetime |
     ``cases`` defaults to DEMO_CASES from the environment, else DEFAULT_CASES.
     """
     cases = cases if cases is not None else int(os.environ.get("DEMO_CASES", DEFAULT_CASES))
-    if Case.objects.filter(tracking_code__startswith=DEMO_PREFIX).exists():
+    if history_complete():
         stdout.write(f"case history: already present ({Case.objects.count()} cases), nothing to do\n")
         return 0
     alleys = list(Area.objects.filter(level=AreaLevel.ALLEY).order_by("code"))
@@ -551,28 +559,46 @@ def seed_history(*, stdout: Writer, cases: int | None = None, now: dt.datetime |
     weights = [class_weight.get(c.category_class.code, 1.0) * (4 if c.common else 1) for c in categories]
     created = 0
     with notifications_suppressed():
+        # Patrol logs are unique per alley, day and kind: a resumed run finds the same ones.
         patrols = _seed_patrols(rng, alleys, people, end)
         moments = sorted(start + dt.timedelta(seconds=rng.uniform(0, 365 * 86400)) for _ in range(cases))
-        for first in range(0, len(moments), 200):
-            # One transaction per 200 cases: each case is still its own savepoint.
+        for first in range(0, len(moments), BATCH):
+            indexes = range(first + 1, min(first + BATCH, cases) + 1)
+            if Case.objects.filter(tracking_code__in=[_code(i) for i in indexes]).exists():
+                continue  # written by an earlier, interrupted run
+            # Each batch draws from its own stream, so it comes out the same whether or not
+            # the batches before it were written by this run.
+            history.rng = random.Random(SEED * 1000 + first)
+            # One transaction per batch: each case is still its own savepoint.
             with transaction.atomic():
-                for index, moment in enumerate(moments[first : first + 200], start=first + 1):
-                    alley = alleys[rng.randrange(len(alleys))]
-                    category = rng.choices(categories, weights)[0]
+                for index, moment in zip(indexes, moments[first : first + BATCH], strict=True):
+                    alley = alleys[history.rng.randrange(len(alleys))]
+                    category = history.rng.choices(categories, weights)[0]
                     created += _one_case(history, index, alley, category, moment, patrols)
-            stdout.write(f"case history: {min(first + 200, cases)}/{cases}\n")
-        _common_issue(history, end)
-        _open_consultation(history, end)
-        meetings = _meetings(history, end)
-        created += _return_visit_showcase(history, cases + 1, end)
-        evaluations = _evaluations(history)
-        result = run_sweep(now=end)
+            stdout.write(f"case history: {indexes[-1]}/{cases}\n")
+        history.rng = random.Random(SEED - 1)
+        with transaction.atomic():
+            _common_issue(history, end)
+            _open_consultation(history, end)
+            meetings = _meetings(history, end)
+            created += _return_visit_showcase(history, cases + 1, end)
+            evaluations = _evaluations(history)
+            result = run_sweep(now=end)
     stdout.write(
         f"case history: {created} cases, {sum(map(len, patrols.values()))} recent patrol/visit logs, "
         f"{meetings} joint meetings, {evaluations} department evaluations; final sweep escalated {result.escalated}, "
         f"warned {result.warned}, asked for {result.return_visit_due} return visits\n"
     )
     return created
+
+
+def history_complete() -> bool:
+    """Whether the whole history was written (its last transaction committed)."""
+    return Case.objects.filter(tracking_code=COMPLETE_MARKER).exists()
+
+
+def _code(index: int) -> str:
+    return f"{DEMO_PREFIX}{index:06d}"
 
 
 def _one_case(
@@ -610,8 +636,8 @@ def _one_case(
                 consent=not patrol,
                 now=moment,
             )
-            Case.objects.filter(pk=case.pk).update(tracking_code=f"{DEMO_PREFIX}{index:06d}")
-            case.tracking_code = f"{DEMO_PREFIX}{index:06d}"
+            Case.objects.filter(pk=case.pk).update(tracking_code=_code(index))
+            case.tracking_code = _code(index)
             # Cases of the last twelve days are still open in every state (after a patrol's
             # date replaced the moment, so a recent patrol's finding stays recent too).
             _play(history, case, moment, recent=(history.end - moment) < dt.timedelta(days=12))
@@ -994,7 +1020,7 @@ def _return_visit_showcase(history: _History, index: int, end: dt.datetime) -> i
             consent=True,
             now=t,
         )
-        Case.objects.filter(pk=case.pk).update(tracking_code=f"{DEMO_PREFIX}{index:06d}")
+        Case.objects.filter(pk=case.pk).update(tracking_code=COMPLETE_MARKER)
         holder = history.holder(case)
         case = wf.case_accept(case=case, actor=holder, now=history.later(t, 1))
         case = wf.case_start(case=case, actor=holder, now=history.later(t, 2))

@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 from alleys.models import RoleAssignment
 from alleys.permissions import ORG_ROLES
 from alleys.reference import register_process_cache
+from core.site import site_url
 from dispatch.calendar import (
     CACHE_SECONDS,
     BusinessCalendar,
@@ -298,7 +299,7 @@ def announcement(year: int) -> tuple[str, str]:
         "录入方法：通知发布后，在后台“手工维护的日历年份”页面点“录入全年放假安排”，"
         "在一页里填好全年的放假日期和调休上班日：%(url)s 。"
         "也可以请技术人员把 chinesecalendar 软件包升级到包含 %(year)d 年数据的版本。"
-    ) % {"year": year, "url": f"{settings.SITE_URL}{url}"}
+    ) % {"year": year, "url": f"{site_url()}{url}"}
     return title, f"{body}\n\n{how}"
 
 

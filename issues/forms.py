@@ -2,7 +2,8 @@
 
 The forms collect input; the rules live in ``issues.workflow``. Fields the services
 check themselves (a reason, a note, a photo of the fix) are optional here, so the
-service's own message is what the user reads when something is missing.
+service's own message is what the user reads when something is missing; they carry the
+HTML ``required`` attribute (``REQUIRED``) so the browser says so before anything is sent.
 """
 
 from __future__ import annotations
@@ -229,6 +230,10 @@ def default_source(user: Actor) -> str:
 # --- one form per case transition -----------------------------------------------------------------
 
 
+# The browser's own check of a field the service requires (the form leaves it to the service).
+REQUIRED = {"required": True}
+
+
 class NoteForm(forms.Form):
     """An optional note (accept, start, supervise, chase)."""
 
@@ -238,7 +243,9 @@ class NoteForm(forms.Form):
 class WhistleForm(forms.Form):
     """吹哨: the reason, and (from the street) the responsible departments and urgency."""
 
-    reason = forms.CharField(label=_("吹哨理由"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(
+        label=_("吹哨理由"), required=False, widget=forms.Textarea(attrs={"rows": 3, **REQUIRED})
+    )
     departments = DepartmentMultipleChoiceField(
         label=_("建议责任部门"),
         required=False,
@@ -263,11 +270,21 @@ class WhistleForm(forms.Form):
 class ResolveForm(forms.Form):
     """办结: what was done, with photos of the fix."""
 
-    note = forms.CharField(label=_("办理结果"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    photos = MultipleFileField(label=_("整改照片"))
+    note = forms.CharField(
+        label=_("办理结果"), required=False, widget=forms.Textarea(attrs={"rows": 3, **REQUIRED})
+    )
+    photos = MultipleFileField(label=_("整改照片"), help_text=_("可选，可多张。"))
     photos_public = forms.BooleanField(
         label=_("照片可公开（已确认没有人脸、门牌等个人信息）"), required=False
     )
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if case.category.fix_photo_required:
+            # Said before sending, not only in the service's refusal (the service still checks).
+            photos = self.fields["photos"]
+            photos.widget.attrs.update(REQUIRED)
+            photos.help_text = _("这类问题办结时须上传整改后的照片（可多张）。")
 
 
 class VerifyForm(forms.Form):
@@ -280,7 +297,12 @@ class VerifyForm(forms.Form):
         widget=forms.RadioSelect,
         initial="1",
     )
-    note = forms.CharField(label=_("说明"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        label=_("说明"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("核实未通过时必填。"),
+    )
 
 
 class FeedbackForm(forms.Form):
@@ -341,7 +363,13 @@ class RejectForm(forms.Form):
     """不予受理: the reason the resident will read."""
 
     reason = forms.CharField(
-        label=_("不予受理理由（群众可见）"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("不予受理理由（群众可见）"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, **REQUIRED}),
+    )
+    confirm = forms.BooleanField(
+        label=_("我确认不予受理：案件就此结束办理，理由将告知群众。"),
+        error_messages={"required": _("请勾选确认后再不予受理。")},
     )
 
 
@@ -350,6 +378,10 @@ class MergeForm(forms.Form):
 
     into = forms.CharField(label=_("合并到（主案件查询码）"), max_length=12)
     note = forms.CharField(label=_("说明"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    confirm = forms.BooleanField(
+        label=_("我确认合并：本案件就此结束，由主案件继续办理。"),
+        error_messages={"required": _("请勾选确认后再合并。")},
+    )
 
     def clean_into(self) -> str:
         return str(self.cleaned_data["into"]).strip().upper()
@@ -379,6 +411,8 @@ def transition_form(name: str, *, case: Case, user: Actor, data: Any = None, fil
         kwargs["files"] = files
     if form_class is WhistleForm:
         return WhistleForm(case=case, user=user, **kwargs)
+    if form_class is ResolveForm:
+        return ResolveForm(case=case, **kwargs)
     return form_class(**kwargs)
 
 

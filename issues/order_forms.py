@@ -96,6 +96,10 @@ class AttendanceMissedForm(forms.Form):
     """The community records that nobody came at the announced time."""
 
     note = forms.CharField(label=_("说明"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    confirm = forms.BooleanField(
+        label=_("我确认部门未按约到场：派单退回“已签收”，须重新报到，并记入考核。"),
+        error_messages={"required": _("请勾选确认后再登记未到场。")},
+    )
 
 
 class ProgressForm(forms.Form):
@@ -114,7 +118,13 @@ class CompleteForm(forms.Form):
 class OrderRejectForm(forms.Form):
     """退单: why the matter is not this department's."""
 
-    reason = forms.CharField(label=_("退单理由"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(
+        label=_("退单理由"), required=False, widget=forms.Textarea(attrs={"rows": 3, "required": True})
+    )
+    confirm = forms.BooleanField(
+        label=_("我确认退单：本部门不再办理，由派单的组织部门改派或坚持派单。"),
+        error_messages={"required": _("请勾选确认后再退单。")},
+    )
 
 
 class ExtensionForm(forms.Form):

@@ -223,6 +223,9 @@ ORDER_ACTIONS: dict[str, OrderAction] = {
 }
 
 
+# Actions that end the department's part or record a failing: shown apart, in red, and confirmed.
+DANGER_ACTIONS = frozenset({"reject", "attendance-missed"})
+
 # What an order's page reads besides the order row (one query each).
 ORDER_PREFETCH = (
     "extensions",
@@ -373,6 +376,7 @@ def _render_order(
         {
             "action": ORDER_ACTIONS[name],
             "form": bound[1] if bound is not None and bound[0] == name else _action_form(name, order, user),
+            "danger": name in DANGER_ACTIONS,
         }
         for name in names
     ]

@@ -99,7 +99,12 @@ def mask_name(name: str) -> str:
 
 def reporter_for(user: Actor | None, case: Case) -> dict[str, str]:
     """The reporter's name, phone and address as this user may see them."""
-    if handles_case(user, case):
+    return reporter_shown(case, handles=handles_case(user, case))
+
+
+def reporter_shown(case: Case, *, handles: bool) -> dict[str, str]:
+    """The reporter as shown to someone who handles the case (in full) or not (masked)."""
+    if handles:
         return {"name": case.reporter_name, "phone": case.reporter_phone, "address": case.address_detail}
     return {
         "name": mask_name(case.reporter_name),

@@ -9,6 +9,7 @@ service's "state changed" message on the case page instead of an error page.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -28,14 +29,13 @@ from django.views.decorators.http import require_POST
 
 from alleys.choices import AreaLevel
 from alleys.models import Area
-from alleys.people import SignedInRequest
+from alleys.people import Actor, SignedInRequest
 from alleys.scoping import scope_for
 from dispatch.chain import unit_label
 
 from . import selectors
-from .attendance import report_overdue
 from .choices import CaseSource, CaseState, EventKind, FeedbackChannel, Light, PatrolKind
-from .deadline_state import case_due
+from .deadline_state import DueKind, answerable_unit, case_due, order_dues
 from .forms import (
     CHECKLIST_LABELS,
     CaseIntakeForm,
@@ -45,12 +45,13 @@ from .forms import (
 from .models import Case, CasePhoto, DispatchOrder, Notification, PatrolLog, ReturnVisit
 from .notify import mark_read
 from .patrols import NOT_ON_THE_TEAM, logs_patrols
-from .privacy import mask_phone, reporter_for
+from .privacy import handles_case, mask_phone, reporter_shown
 from .work import work_context
 from .workflow import (
     MEETING_BEFORE_WHISTLE,
     STAFF,
     TRANSITIONS,
+    Transition,
     TransitionError,
     TransitionForbidden,
     TransitionInvalid,
@@ -110,12 +111,9 @@ def decorate_orders(orders: Iterable[DispatchOrder], *, now: dt.datetime) -> lis
     """Attach the overdue flags of an order's report and completion deadlines."""
     rows = list(orders)
     for order in rows:
-        order.report_late = report_overdue(  # type: ignore[attr-defined]
-            report_due=order.report_due, attended_at=order.attended_at, now=now
-        )
-        order.complete_late = (  # type: ignore[attr-defined]
-            order.completed_at is None and order.complete_due <= now and order.is_active
-        )
+        late = {due.kind for due in order_dues(order, now) if due.is_overdue}
+        order.report_late = DueKind.REPORT in late  # type: ignore[attr-defined]
+        order.complete_late = DueKind.COMPLETE in late  # type: ignore[attr-defined]
     return rows
 
 
@@ -321,6 +319,25 @@ def case_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     return _render_detail(request, case)
 
 
+# Transitions that end the case for good (不予受理, 合并): set apart on the page and confirmed.
+DESTRUCTIVE = frozenset({"reject", "merge"})
+# Transitions that only flag the case (督办, 催办): never the one step a page opens by itself.
+FLAGS = frozenset({"supervise", "chase"})
+
+
+def available_transitions(case: Case, user: Actor | None) -> list[Transition]:
+    """What this user may do on this case now, as the staff case page offers it.
+
+    The state machine's table answers (``allowed_transitions``: each row's source states and
+    who-check, nothing written); this keeps the rows the staff site has a form or a page for.
+    """
+    return [
+        t
+        for t in allowed_transitions(case, user)
+        if STAFF in t.via and (t.name in CASE_ACTIONS or t.name in LINKED_TRANSITIONS)
+    ]
+
+
 def _render_detail(
     request: HttpRequest,
     case: Case,
@@ -332,27 +349,35 @@ def _render_detail(
     user = request.user
     now = timezone.now()
     scope = scope_for(user)
-    transitions = [t for t in allowed_transitions(case, user) if STAFF in t.via]
+    transitions = available_transitions(case, user)
     names = [t.name for t in transitions]
     if bound is not None and bound[0] not in names:
         # A refused attempt stays on the page with its message and the typed input.
         transitions.append(TRANSITIONS[bound[0]])
     actions: list[dict[str, Any]] = []
     for transition in transitions:
+        entry: dict[str, Any] = {
+            "t": transition,
+            "form": None,
+            "link": None,
+            "danger": transition.name in DESTRUCTIVE,
+            "open": bound is not None and bound[0] == transition.name,
+        }
         if transition.name in LINKED_TRANSITIONS:
-            link = reverse(LINKED_TRANSITIONS[transition.name], kwargs={"case_id": case.pk})
-            actions.append({"t": transition, "form": None, "link": link})
-            continue
-        if transition.name == "whistle" and case.tier in MEETING_BEFORE_WHISTLE and bound is None:
+            entry["link"] = reverse(LINKED_TRANSITIONS[transition.name], kwargs={"case_id": case.pk})
+        elif transition.name == "whistle" and case.tier in MEETING_BEFORE_WHISTLE and bound is None:
             # The district whistles to the city only as its joint meeting decides (rules.whistle_decision).
-            link = reverse("staff:meeting-list")
-            actions.append({"t": transition, "form": None, "link": link, "meeting": True})
-            continue
-        if bound is not None and bound[0] == transition.name:
-            form = bound[1]
+            entry["link"] = reverse("staff:meeting-list")
+            entry["meeting"] = True
+        elif bound is not None and bound[0] == transition.name:
+            entry["form"] = bound[1]
         else:
-            form = transition_form(transition.name, case=case, user=user)
-        actions.append({"t": transition, "form": form, "link": None})
+            entry["form"] = transition_form(transition.name, case=case, user=user)
+        actions.append(entry)
+    primary = [a for a in actions if not a["danger"]]
+    moving = [a for a in primary if a["t"].name not in FLAGS]
+    if len(moving) == 1 and not any(a["open"] for a in actions):
+        moving[0]["open"] = True  # the one step to take now: its form shows at once
     orders = decorate_orders(
         case.orders.select_related("department").order_by("dispatched_at", "pk"),
         now=now,
@@ -360,11 +385,18 @@ def _render_detail(
     [case] = decorate_cases([case], now=now)
     meeting_items = selectors.meeting_items_of(user, case=case)
     visits = list(case.return_visits.select_related("recorded_by__staff_profile"))
+    handles = handles_case(user, case)
+    reporter = reporter_shown(case, handles=handles)
+    governing = case_due(case, now)
     context = {
         "nav": "cases",
         "case": case,
         "now": now,
-        "reporter": reporter_for(user, case),
+        "reporter": reporter,
+        # Only those handling the case see the number in full, so only they get a link to call it.
+        "reporter_tel": re.sub(r"[^0-9+]", "", reporter["phone"]) if handles else "",
+        "governing": governing,
+        "answerable": answerable_unit(case) if governing else "",
         "photos": list(case.photos.all()),
         "can_publish": is_holder(scope, case) or is_community_of(scope, case),
         "events": list(case.events.select_related("actor__staff_profile")),
@@ -378,7 +410,9 @@ def _render_detail(
         "meeting_items": meeting_items,
         "visible_meeting_ids": {item.meeting_id for item in meeting_items},
         "mechanisms": selectors.mechanisms_of(user, case=case),
-        "actions": actions,
+        "primary_actions": primary,
+        "danger_actions": [a for a in actions if a["danger"]],
+        "action_count": len(actions),
         "show_names": True,
     }
     # The work panel (templates/issues/staff/_case_work.html): assignee, internal notes, progress updates.

@@ -33,6 +33,7 @@ from factory.django import DjangoModelFactory
 from alleys.choices import CODE_LENGTH, AreaLevel, DepartmentKind, Role, ServiceKind
 from alleys.models import AlleyProfile, Area, Department, RoleAssignment, StaffProfile
 from alleys.scoping import forget_scope
+from dispatch.deadlines import verification_due
 from dispatch.models import CategoryClass, CategoryType
 from evaluation.models import Survey, SurveyAnswer, SurveyInvite
 from issues.choices import (
@@ -575,6 +576,8 @@ def make_case(
         case.warn_at = None
         case.resolved_at = now
         case.resolved_tier = tier
+    if state == CaseState.AWAITING_VERIFICATION:
+        case.verify_due = verification_due(start=now)
     if state in AWAITING_ANSWER_STATES:
         case.verified_at = now
     case.save()

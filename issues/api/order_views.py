@@ -14,6 +14,7 @@ from typing import Any
 import django_filters
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
@@ -24,6 +25,7 @@ from rest_framework.response import Response
 from core.api.base import ApiViewMixin, filter_backends
 from core.api.filters import AreaCodeFilterMixin, IdFilter
 from issues.choices import ACTIVE_ORDER_STATES, ConsultationState, ExtensionState, OrderRole, OrderState
+from issues.deadline_state import order_overdue_q
 from issues.models import Attendance, CommonIssue, Consultation, DispatchOrder, ExtensionRequest
 
 from ..workflow import attendance as attendance_services
@@ -75,7 +77,7 @@ class OrderFilter(AreaCodeFilterMixin, django_filters.FilterSet):
         return queryset.filter(q) if value else queryset.exclude(q)
 
     def filter_overdue(self, queryset: QuerySet[DispatchOrder], name: str, value: bool) -> QuerySet[Any]:
-        q = Q(report_overdue_at__isnull=False) | Q(complete_overdue_at__isnull=False)
+        q = order_overdue_q(timezone.now())  # the one rule (issues.deadline_state), not the sweep's flags
         return queryset.filter(q) if value else queryset.exclude(q)
 
 

@@ -31,13 +31,13 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from alleys.logging import mask_phone
 from alleys.models import Area, ancestor_codes
+from core.site import site_url
 from dispatch.models import CategoryType
 from issues.choices import OPEN_STATES, CaseState, Urgency
 
@@ -174,7 +174,7 @@ def full_names(alleys: Iterable[Area]) -> dict[str, str]:
 
 def photo_url(photo_id: int) -> str | None:
     try:
-        return f"{settings.SITE_URL}{reverse('public-photo', kwargs={'pk': photo_id})}"
+        return f"{site_url()}{reverse('public-photo', kwargs={'pk': photo_id})}"
     except NoReverseMatch:
         return None
 

@@ -50,6 +50,7 @@ from alleys import reference
 from alleys.choices import AreaLevel
 from alleys.locate import alley_in_address
 from alleys.models import Area
+from core.site import site_url
 from core.transient import DATABASE_UNAVAILABLE, drop_connection, retry_once
 from dispatch.models import CategoryType
 from issues.api.authentication import touch_client
@@ -158,7 +159,7 @@ def discovery(request: HttpRequest, fmt: str) -> HttpResponse:
         "endpoints": [
             {
                 "specification": o311.SPECIFICATION,
-                "url": f"{settings.SITE_URL}/open311/v2",
+                "url": f"{site_url(request)}/open311/v2",
                 "changeset": o311.w3c(CHANGESET),
                 "type": "production",
                 "formats": ["text/xml", "application/json"],

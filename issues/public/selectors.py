@@ -33,6 +33,7 @@ from issues.choices import (
     VERIFIED_STATES,
     CaseState,
     EventKind,
+    Light,
     PhotoKind,
 )
 from issues.reference import all_categories, attach_reference_rows, category_rows
@@ -227,6 +228,8 @@ LIGHT_STEPS: tuple[tuple[str, Any], ...] = (
     ("orange", gettext_lazy("处理完结，等待回访")),  # Jilin's orange light (橘灯)
     ("done", gettext_lazy("已关闭")),
 )
+# The public events that move a case up a tier, "submitted" again there.
+MOVED_UP_KINDS = frozenset({EventKind.WHISTLED, EventKind.ESCALATED})
 
 
 @dataclass(frozen=True)
@@ -276,6 +279,10 @@ class Progress:
     overdue: bool
     feedback_open: bool
     return_visit_due: bool  # the window passed: the community will call or visit (the form stays open)
+    # The light of the steps and the badge: the case's own, except that a case moved up a tier
+    # (whistled or escalated by the sweep), "submitted" again there, is still being handled.
+    light: str = ""
+    moved_up: bool = False  # waiting for the next tier to accept it: the page says so
 
 
 def handling_unit(case: Case) -> str:
@@ -366,12 +373,17 @@ def case_progress(case: Case, *, now: dt.datetime | None = None) -> Progress:
     photo_kinds = _labels(PhotoKind)
     events: list[PublicEvent] = []
     photos: list[PublicPhoto] = []
+    went_up = False
     for is_photo, at, kind, unit, note, pk, width, height in _public_rows(case.pk):
         if is_photo:
             photos.append(PublicPhoto(pk, photo_kinds.get(kind, kind), *thumb_size(width, height)))
         else:
             events.append(PublicEvent(at=at, kind=kinds.get(kind, kind), unit=unit, note=mask_phone(note)))
-    light = case.light
+            went_up = went_up or kind in MOVED_UP_KINDS
+    # Only a whistle or an escalation puts a case back in "submitted" (at the next tier): for the
+    # resident it is not a step back but the same problem handled higher up.
+    moved_up = went_up and case.state == CaseState.SUBMITTED
+    light = Light.YELLOW if moved_up else case.light
     order = [key for key, _label in LIGHT_STEPS]
     current = order.index(light) if light in order else 0
     steps = [
@@ -383,7 +395,7 @@ def case_progress(case: Case, *, now: dt.datetime | None = None) -> Progress:
     return Progress(
         case=case,
         # The orange light by its Jilin name while the answer (or the return visit) is awaited.
-        state=case.public_state,
+        state=str(Light.YELLOW.label) if moved_up else case.public_state,
         chain=chain,
         unit=handling_unit(case),
         # The resident's own words, but a code can be passed on: mobile numbers in it are masked.
@@ -395,6 +407,8 @@ def case_progress(case: Case, *, now: dt.datetime | None = None) -> Progress:
         overdue=bool(governing and governing.is_overdue),
         feedback_open=case.state in AWAITING_ANSWER_STATES,
         return_visit_due=case.state == CaseState.AWAITING_RETURN_VISIT,
+        light=light,
+        moved_up=moved_up,
     )
 
 

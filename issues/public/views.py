@@ -43,6 +43,7 @@ from PIL import Image
 from alleys.choices import AreaLevel
 from alleys.models import Area
 from core.middleware import clean_request_body, reads_own_body
+from core.site import site_url
 from core.text import NUL_MESSAGE
 from core.transient import DATABASE_UNAVAILABLE, drop_connection, retry_once
 from issues.choices import CaseSource
@@ -632,7 +633,7 @@ def alley_poster(request: HttpRequest, code: str) -> HttpResponse:
     if alley is None:
         return _not_found(request, what="alley")
     board_data = selectors.alley_board(alley)
-    report_url = f"{settings.SITE_URL}{reverse('alley-short', kwargs={'code': alley.code})}"
+    report_url = f"{site_url(request)}{reverse('alley-short', kwargs={'code': alley.code})}"
     return render(request, "public/poster.html", {"board": board_data, "report_url": report_url})
 
 

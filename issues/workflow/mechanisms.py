@@ -28,6 +28,7 @@ from alleys.models import Department, RoleAssignment
 from alleys.people import Member
 from alleys.scoping import scope_for
 from core.bulk_sql import claim
+from core.site import site_url
 from dispatch.models import CategoryClass, CategoryType
 
 from ..models import AgendaItem, MechanismReview, Notification, StandingMechanism
@@ -228,6 +229,6 @@ def _reminder(review: MechanismReview) -> tuple[str, str]:
             "due": review.due_on.isoformat(),
         }
         body = _("请对照机制文件检查执行情况，在“长效机制”页面记录复核结果并确定下次复核日期：%(url)s") % {
-            "url": settings.SITE_URL + reverse("staff:mechanism-detail", kwargs={"pk": mechanism.pk})
+            "url": site_url() + reverse("staff:mechanism-detail", kwargs={"pk": mechanism.pk})
         }
     return title[:200], body

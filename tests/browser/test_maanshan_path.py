@@ -70,9 +70,17 @@ class Staff:
             page.context.close()
 
 
+def open_action(page: Any, card: str) -> Any:
+    """Open one action of a page's action panel (a <details> on the case page, a card elsewhere)."""
+    action = page.locator(f"#{card}")
+    if action.evaluate("node => node.tagName === 'DETAILS' && !node.open"):
+        action.locator("summary").click()
+    return action
+
+
 def submit(page: Any, card: str, button: str, **fill: str) -> None:
-    """Fill the labelled fields of one action card and press its button; wait for the next page."""
-    form = page.locator(f"#{card}")
+    """Fill the labelled fields of one action and press its button; wait for the next page."""
+    form = open_action(page, card).locator("form")
     for label, value in fill.items():
         form.get_by_label(label).fill(value)
     with page.expect_navigation():
@@ -154,7 +162,7 @@ def test_the_maanshan_path_through_the_pages(
     street.goto(case_url)
     assert "开元街道" in fact(street, "责任单位")
     submit(street, "t-accept", "受理", 说明="已审核：属城管执法事项。")
-    whistle = street.locator("#t-whistle")
+    whistle = open_action(street, "t-whistle").locator("form")
     whistle.get_by_label("吹哨理由").fill("经审核，占道经营堵塞消防通道，需区城管局执法，提请派单。")
     whistle.get_by_label("建议责任部门").select_option(label="鲤城区城管局（鲤城区）")
     with street.expect_navigation():
@@ -168,7 +176,7 @@ def test_the_maanshan_path_through_the_pages(
     # 5. The district organisation department dispatches on the dispatch page (lead department).
     officer = staff.page(world.district_officer)
     officer.goto(case_url)
-    officer.locator("#t-dispatch").get_by_role("link", name="填写派单").click()
+    open_action(officer, "t-dispatch").get_by_role("link", name="填写派单").click()
     officer.wait_for_url(f"**/staff/dispatch/{case.pk}/")
     expect()(officer.locator("h1")).to_contain_text(code)
     assert "鲤城区城管局" in officer.locator("#case-title + dl").inner_text()  # the street's suggestion
@@ -198,7 +206,7 @@ def test_the_maanshan_path_through_the_pages(
     dept.wait_for_url(order_url)
     submit(dept, "a-receive", "签收")
     expect()(dept.locator(".headline strong")).to_have_text("已签收")
-    report = dept.locator("#a-report")
+    report = open_action(dept, "a-report")
     assert report.get_by_label("分管负责人").input_value() == "王分管"  # the department's own, pre-filled
     report.get_by_label("联系人").fill("李联系")
     report.get_by_label("联系电话").fill("0595-22180002")
@@ -216,7 +224,7 @@ def test_the_maanshan_path_through_the_pages(
 
     # 7. The community confirms on the order page that the department came (报到 = showing up).
     community.goto(order_url)
-    confirm = community.locator("#a-attendance-confirm")
+    confirm = open_action(community, "a-attendance-confirm")
     expect()(confirm).to_contain_text("王分管、李联系")
     came = local_minute()
     confirm.get_by_label("实际到场时间").fill(came.strftime(MINUTE))

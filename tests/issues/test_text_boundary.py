@@ -55,7 +55,7 @@ def test_residents_feedback_form_refuses_nul(client: Client, world: World) -> No
 
 def test_staff_form_refuses_nul(world: World, login: Callable[[str], Client]) -> None:
     case = make_case(world)
-    response = post(login("chief_x"), case, "reject", {"reason": "私人房屋\x00内部维修"})
+    response = post(login("chief_x"), case, "reject", {"reason": "私人房屋\x00内部维修", "confirm": "on"})
     assert response.status_code == 400
     assert NUL_WORDS in response.content.decode()
     assert state_of(case) == CaseState.SUBMITTED
@@ -63,7 +63,12 @@ def test_staff_form_refuses_nul(world: World, login: Callable[[str], Client]) ->
 
 def test_staff_form_removes_control_characters(world: World, login: Callable[[str], Client]) -> None:
     case = make_case(world)
-    assert post(login("chief_x"), case, "reject", {"reason": "私人房屋\x0b内部维修"}).status_code == 302
+    assert (
+        post(
+            login("chief_x"), case, "reject", {"reason": "私人房屋\x0b内部维修", "confirm": "on"}
+        ).status_code
+        == 302
+    )
     case.refresh_from_db()
     assert case.rejection_reason == "私人房屋内部维修"
 

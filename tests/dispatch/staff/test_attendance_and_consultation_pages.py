@@ -116,7 +116,11 @@ def test_a_no_show_on_the_order_page(world: World, login: Callable[[str], Client
     order = reported(world)
     Attendance.objects.filter(order=order).update(planned_at=timezone.now() - dt.timedelta(hours=2))
     client = login("community_worker_x")
-    assert act(client, order, "attendance-missed", {"note": "无人到场"}).status_code == 302
+    assert (
+        "请勾选确认后再登记未到场。"
+        in act(client, order, "attendance-missed", {"note": "无人到场"}).content.decode()
+    )
+    assert act(client, order, "attendance-missed", {"note": "无人到场", "confirm": "on"}).status_code == 302
     assert DispatchOrder.objects.get(pk=order.pk).state == OrderState.RECEIVED
     assert Attendance.objects.get(order=order).state == AttendanceState.MISSED
     # The department is offered the report again.

@@ -119,7 +119,7 @@ def test_receive_then_second_click(world: World, login: Callable[[str], Client])
 
 def test_only_the_department_acts_on_its_order(world: World, login: Callable[[str], Client]) -> None:
     order = lead_order(world)
-    response = act(login("chief_x"), order, "reject", {"reason": "不归我们管"})
+    response = act(login("chief_x"), order, "reject", {"reason": "不归我们管", "confirm": "on"})
     assert response.status_code == 403
     assert "只有承办部门“鲤城区城管局”的人员可以办理该派单。" in text(response)
     assert "不归我们管" in text(response)
@@ -160,8 +160,11 @@ def test_progress_and_complete(world: World, login: Callable[[str], Client]) -> 
 def test_reject(world: World, login: Callable[[str], Client]) -> None:
     order = lead_order(world)
     client = login("lead_contact")
-    assert "请填写退单理由。" in text(act(client, order, "reject", {"reason": " "}))
-    assert act(client, order, "reject", {"reason": "属于住建职责"}).status_code == 302
+    assert "请填写退单理由。" in text(act(client, order, "reject", {"reason": " ", "confirm": "on"}))
+    # 退单 is confirmed: without the box ticked nothing changes and the page says why.
+    assert "请勾选确认后再退单。" in text(act(client, order, "reject", {"reason": "属于住建职责"}))
+    assert fresh(order).state == order.state
+    assert act(client, order, "reject", {"reason": "属于住建职责", "confirm": "on"}).status_code == 302
     assert fresh(order).state == OrderState.REJECTED
 
 

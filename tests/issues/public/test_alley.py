@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 from django.urls import reverse
+
+from alleys.views import qr_svg
 
 from .helpers import (
     BOARD_PHONE,
@@ -38,9 +42,41 @@ def test_the_poster_has_the_qr_code_the_short_url_and_the_team(
     code = place.alley.code
     html = text_of(client.get(reverse("public-alley-poster", kwargs={"code": code})))
     assert f"/a/{code}/qr.svg" in html
-    assert place.alley.profile.report_url in html
+    assert f"http://testserver/a/{code}/" in html  # the address the page was asked for
     assert CHIEF_NAME in html and OFFICE_HOURS in html and CHIEF_PHONE not in html
     assert "扫码反映问题" in html and "poster-page" in html
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8011", "192.168.1.20:8000", "localhost"])
+def test_the_poster_and_its_qr_code_point_where_the_site_is_served(
+    client: Client, place: Place, settings: Any, host: str
+) -> None:
+    """Unset JXT_SITE_URL: the request's address (another port, a LAN address), never port 8000."""
+    settings.SITE_URL = ""
+    settings.ALLOWED_HOSTS = [host.rsplit(":", 1)[0]]
+    code = place.alley.code
+    html = text_of(client.get(reverse("public-alley-poster", kwargs={"code": code}), HTTP_HOST=host))
+    assert f'<p class="poster-url">http://{host}/a/{code}/</p>' in html
+    qr = client.get(reverse("alley-qr", kwargs={"code": code}), HTTP_HOST=host)
+    assert qr.status_code == 200 and qr.content == qr_svg(f"http://{host}/a/{code}/")
+
+
+def test_jxt_site_url_wins_over_the_requests_address(client: Client, place: Place, settings: Any) -> None:
+    settings.SITE_URL = "https://jxt.example.cn"
+    settings.ALLOWED_HOSTS = ["127.0.0.1"]
+    code = place.alley.code
+    url = reverse("public-alley-poster", kwargs={"code": code})
+    html = text_of(client.get(url, HTTP_HOST="127.0.0.1:8011"))
+    assert f"https://jxt.example.cn/a/{code}/" in html and "8011" not in html
+    qr = client.get(reverse("alley-qr", kwargs={"code": code}), HTTP_HOST="127.0.0.1:8011")
+    assert qr.content == qr_svg(f"https://jxt.example.cn/a/{code}/")
+
+
+def test_a_forged_host_never_reaches_the_poster(client: Client, place: Place, settings: Any) -> None:
+    settings.SITE_URL = ""
+    settings.ALLOWED_HOSTS = ["127.0.0.1"]
+    url = reverse("public-alley-poster", kwargs={"code": place.alley.code})
+    assert client.get(url, HTTP_HOST="evil.example").status_code == 400
 
 
 def test_an_alley_without_a_profile_or_team_still_has_a_page(client: Client, place: Place) -> None:

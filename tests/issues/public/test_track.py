@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -13,7 +15,9 @@ from pytest_django import DjangoAssertNumQueries, Settings
 from alleys.choices import AreaLevel
 from issues.choices import CaseState, EventKind, FeedbackChannel, PhotoKind
 from issues.models import Case, CaseEvent, CasePhoto, Feedback
-from issues.workflow import record_event
+from issues.sweep import run_sweep
+from issues.workflow import case_accept, case_submit, record_event
+from tests.factories import MONDAY
 
 from .helpers import CHIEF_NAME, CHIEF_PHONE, Place, case_in, jpeg, text_of
 
@@ -285,8 +289,6 @@ def test_done_page_for_an_unknown_code_is_a_404(client: Client, place: Place) ->
 
 def test_the_resident_sees_the_department_came_but_not_who(client: Client, place: Place) -> None:
     """报到 in person on the public timeline: when, and the community that confirmed it; names are for staff."""
-    import datetime as dt
-
     from django.utils import timezone
 
     from issues.workflow import case_consult, case_dispatch
@@ -375,3 +377,41 @@ def test_the_public_timeline_says_the_community_called_and_no_more(client: Clien
     for private in ("关机了", "灯还是一闪一闪", "13912345678", "陈社工", "community_worker_x"):
         assert private not in html
     assert "重新办理" in html  # the visit's "not solved" reopened it, as the page says
+
+
+# --- after the sweep escalates a case (issue 16) -------------------------------------------------
+
+
+def _steps(html: str) -> list[tuple[str, bool, bool]]:
+    """(label, done, current) of each progress step, as the page shows them."""
+    found = re.findall(r'<li class="step step-(\w+)([^"]*)"([^>]*)>.*?</li>', html, flags=re.S)
+    return [(key, "is-done" in classes, "aria-current" in attrs) for key, classes, attrs in found]
+
+
+@pytest.mark.parametrize("accepted", [True, False], ids=["accepted-first", "never-accepted"])
+def test_an_escalated_case_still_shows_as_being_handled_one_tier_up(
+    client: Client, place: Place, accepted: bool
+) -> None:
+    """The sweep puts a case whose deadline passed at the next tier in state "submitted" again;
+    the resident must not see it fall back to "已提交" but see it handled, gone up a tier."""
+    import datetime as dt
+
+    world = place.world
+    case = case_submit(category=place.lamp, alley=world.alley_x, description="路灯不亮", now=MONDAY)
+    if accepted:
+        case_accept(case=case, actor=world.chief_x, now=MONDAY + dt.timedelta(hours=1))
+    case.refresh_from_db()
+    run_sweep(now=case.escalation_due + dt.timedelta(minutes=1))
+    case.refresh_from_db()
+    assert (case.state, case.tier) == (CaseState.SUBMITTED, AreaLevel.COMMUNITY)  # what the sweep did
+
+    html = text_of(client.get(track_url(case)))
+    assert _steps(html) == [
+        ("grey", True, False),
+        ("yellow", False, True),  # still being handled, not back at "已提交"
+        ("green", False, False),
+        ("orange", False, False),
+        ("done", False, False),
+    ]
+    assert 'class="light light-grey"' not in html
+    assert "已转到上一级：新华社区，等待受理。" in html

@@ -125,6 +125,7 @@ def test_chief_accepts_a_case_from_the_to_do_list(live_world: World, live_server
     assert photo.evaluate("img => img.complete && img.naturalWidth > 0")
     assert serious_axe_violations(page) == []
     shot(page, "chief-case")
+    page.locator("#t-accept summary").click()  # the action panel's compact button opens its form
     page.locator("#t-accept textarea").fill("马上去看")
     page.locator("#t-accept button[type=submit]").click()
     page.wait_for_url(f"{live_server.url}/staff/cases/{case.pk}/")

@@ -337,13 +337,20 @@ def test_only_the_community_may_post_a_visit(world: World, login: Callable[[str]
     assert case.return_visits.count() == 1
 
 
-def test_reject_needs_a_reason(world: World, login: Callable[[str], Client]) -> None:
+def test_reject_needs_a_reason_and_a_confirmation(world: World, login: Callable[[str], Client]) -> None:
     case = make_case(world)
     client = login("chief_x")
-    refused = post(client, case, "reject", {"reason": ""})
+    unconfirmed = post(client, case, "reject", {"reason": "属于私人房屋内部维修"})
+    assert unconfirmed.status_code == 400
+    assert "请勾选确认后再不予受理。" in text(unconfirmed)
+    assert "属于私人房屋内部维修" in text(unconfirmed)  # what was typed is kept
+    assert state_of(case) == CaseState.SUBMITTED
+    refused = post(client, case, "reject", {"reason": "", "confirm": "on"})
     assert refused.status_code == 400
     assert "请填写不予受理的理由，群众会看到。" in text(refused)
-    assert post(client, case, "reject", {"reason": "属于私人房屋内部维修"}).status_code == 302
+    assert (
+        post(client, case, "reject", {"reason": "属于私人房屋内部维修", "confirm": "on"}).status_code == 302
+    )
     case.refresh_from_db()
     assert case.state == CaseState.REJECTED
     assert case.rejection_reason == "属于私人房屋内部维修"
@@ -354,13 +361,17 @@ def test_merge_by_tracking_code(world: World, login: Callable[[str], Client]) ->
     duplicate = make_case(world)
     elsewhere = make_case(world, alley=world.alley_y)
     client = login("chief_x")
-    unknown = post(client, duplicate, "merge", {"into": "NOSUCH99"})
+    unconfirmed = post(client, duplicate, "merge", {"into": target.tracking_code})
+    assert unconfirmed.status_code == 400
+    assert "请勾选确认后再合并。" in text(unconfirmed)
+    assert state_of(duplicate) == CaseState.SUBMITTED
+    unknown = post(client, duplicate, "merge", {"into": "NOSUCH99", "confirm": "on"})
     assert unknown.status_code == 400
     assert "找不到查询码为 NOSUCH99 的案件。" in text(unknown)
     assert "NOSUCH99" in text(unknown)
-    hidden = post(client, duplicate, "merge", {"into": elsewhere.tracking_code})
+    hidden = post(client, duplicate, "merge", {"into": elsewhere.tracking_code, "confirm": "on"})
     assert hidden.status_code == 400
-    done = post(client, duplicate, "merge", {"into": target.tracking_code.lower()})
+    done = post(client, duplicate, "merge", {"into": target.tracking_code.lower(), "confirm": "on"})
     assert done.status_code == 302
     duplicate.refresh_from_db()
     assert (duplicate.state, duplicate.merged_into_id) == (CaseState.MERGED, target.pk)
