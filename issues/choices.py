@@ -116,6 +116,8 @@ class EventKind(models.TextChoices):
     CONSULTATION_ANSWERED = "consultation_answered", _("部门答复派单意见")
     MEETING_HELD = "meeting_held", _("联席会议研究")
     MEETING_DECIDED = "meeting_decided", _("联席会议决定")
+    PROGRESS = "progress", _("办理进展通报")
+    ASSIGNED = "assigned", _("指定承办人")
 
 
 class FeedbackSolved(models.TextChoices):

@@ -33,6 +33,7 @@ from .choices import (
     Satisfaction,
     Urgency,
 )
+from .deadline_state import DueStatus
 from .form_fields import DepartmentMultipleChoiceField, MultipleFileField, dispatchable_departments
 from .models import Case, PatrolLog
 from .patrols import patrol_alleys
@@ -72,12 +73,29 @@ def _indented(area: Area) -> str:
 # --- the case list -------------------------------------------------------------------------------
 
 
+# The state filter's two groups besides single states: the default (everything not final) and all.
+STATE_OPEN = ""
+STATE_ALL = "all"
+# How many areas the area filter lists before it leaves out the alleys nobody is assigned to.
+AREA_CHOICES_MAX = 300
+
+
 class CaseFilterForm(forms.Form):
     """The case list's filters; every one is optional and arrives by GET."""
 
-    q = forms.CharField(label=_("查询码或内容"), required=False, max_length=100)
-    area = forms.CharField(label=_("区域"), required=False, validators=[digits], widget=forms.Select)
-    state = forms.ChoiceField(label=_("状态"), required=False, choices=[("", _("全部")), *CaseState.choices])
+    q = forms.CharField(
+        label=_("查询码、地址、内容或电话后四位"),
+        required=False,
+        max_length=100,
+        help_text=_("电话后四位只查找您经办、可以查看联系方式的案件。"),
+    )
+    queue = forms.ChoiceField(label=_("待办"), required=False, widget=forms.HiddenInput)
+    area = forms.CharField(label=_("区域/街巷"), required=False, validators=[digits], widget=forms.Select)
+    state = forms.ChoiceField(
+        label=_("状态"),
+        required=False,
+        choices=[(STATE_OPEN, _("未结案")), (STATE_ALL, _("全部（含已结案）")), *CaseState.choices],
+    )
     tier = forms.ChoiceField(label=_("层级"), required=False, choices=[("", _("全部")), *AreaLevel.choices])
     category_class = forms.ModelChoiceField(
         label=_("分类"), required=False, queryset=CategoryClass.objects.all(), empty_label=_("全部")
@@ -88,8 +106,20 @@ class CaseFilterForm(forms.Form):
         queryset=CategoryType.objects.filter(is_active=True),
         empty_label=_("全部"),
     )
+    due = forms.ChoiceField(label=_("期限"), required=False, choices=[("", _("全部")), *DueStatus.choices])
     source = forms.ChoiceField(
         label=_("来源"), required=False, choices=[("", _("全部")), *CaseSource.choices]
+    )
+    created_from = forms.DateField(
+        label=_("提交日期自"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_to = forms.DateField(
+        label=_("提交日期至"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    mine = forms.ChoiceField(
+        label=_("经办"),
+        required=False,
+        choices=[("", _("全部")), ("held", _("本单位办理")), ("assigned", _("由我承办"))],
     )
     overdue = forms.BooleanField(label=_("已超期"), required=False)
     supervised = forms.BooleanField(label=_("督办中"), required=False)
@@ -97,23 +127,34 @@ class CaseFilterForm(forms.Form):
         label=_("排序"),
         required=False,
         choices=[
+            ("", _("期限最近")),
             ("-created", _("最新提交")),
             ("created", _("最早提交")),
-            ("due", _("期限最近")),
             ("-updated", _("最近更新")),
+            ("updated", _("最早更新")),
         ],
     )
 
-    def __init__(self, *args: Any, user: Actor, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Actor, queues: Any = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["queue"].choices = [("", ""), *((key, key) for key in queues)]  # type: ignore[attr-defined]
         scope = scope_for(user)
-        # Every area above the alleys, plus the alleys the user is assigned to (a chief's own):
+        # Every area the user sees, alleys included, while they are few (a community's); above
+        # that, every area above the alleys plus the alleys the user is assigned to (a chief's own):
         # a street would otherwise list hundreds of alleys here.
-        areas = Area.objects.visible_to(user).filter(
-            ~Q(level=AreaLevel.ALLEY) | Q(code__in=list(scope.area_prefixes))
-        )
-        choices = [("", _("全部"))] + [(a.code, _indented(a)) for a in areas.order_by("code")]
+        visible = Area.objects.visible_to(user).order_by("code")
+        areas = list(visible[: AREA_CHOICES_MAX + 1])
+        if len(areas) > AREA_CHOICES_MAX:
+            areas = list(visible.filter(~Q(level=AreaLevel.ALLEY) | Q(code__in=list(scope.area_prefixes))))
+        choices = [("", _("全部"))] + [(a.code, _indented(a)) for a in areas]
         self.fields["area"].widget.choices = choices
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("created_from"), data.get("created_to")
+        if start and end and start > end:
+            raise forms.ValidationError(_("开始日期不能晚于结束日期。"))
+        return data
 
 
 # --- staff intake --------------------------------------------------------------------------------

@@ -56,6 +56,7 @@ _TO_HOLDER = {
     EventKind.DEADLINE_WARNING,
     EventKind.CHASED,
     EventKind.SUPERVISED,
+    EventKind.PROGRESS,  # the lead department's word to the resident reaches the holder too
 }
 # Events for the community that verifies, makes the return visits and evaluates.
 _TO_COMMUNITY = {
@@ -64,7 +65,10 @@ _TO_COMMUNITY = {
     EventKind.ORDER_REPORTED,
     EventKind.ORDER_COMPLETED,
     EventKind.EXTENSION_REQUESTED,
+    EventKind.PROGRESS,
 }
+# Events for the people named in the event's data (``user_ids``): a case assigned to a colleague.
+_TO_PEOPLE = {EventKind.ASSIGNED}
 # Events for the department named in the event's data.
 _TO_DEPARTMENT = {
     EventKind.DISPATCHED,
@@ -397,6 +401,8 @@ def _fan_out(event_ids: Iterable[int], facts: Sequence[Sequence[Any]] | None) ->
             recipients.update(uid for uid, role in people.get(f"a:{code}", ()) if role in roles)
         for dept_id in depts:
             recipients.update(uid for uid, _role in people.get(f"d:{dept_id}", ()))
+        if event.kind in _TO_PEOPLE:
+            recipients.update(int(uid) for uid in event.data.get("user_ids", ()))
         if event.actor_id:
             recipients.discard(event.actor_id)  # nobody needs to be told what they just did
         title, body = texts[event.pk]

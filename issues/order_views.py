@@ -50,7 +50,7 @@ from issues.models import (
     ExtensionRequest,
 )
 from issues.privacy import reporter_for
-from issues.selectors import is_org, mechanisms_of, meeting_items_of
+from issues.selectors import ORDER_QUEUES, is_org, mechanisms_of, meeting_items_of, order_queue_q
 from issues.views import PAGE_SIZE, decorate_cases, decorate_orders
 from issues.workflow import (
     ORDER_TRANSITIONS,
@@ -336,6 +336,10 @@ def order_list(request: SignedInRequest) -> HttpResponse:
     mine = request.GET.get("mine") == "1"
     if mine and not scope.is_global:
         qs = qs.filter(department_id__in=sorted(scope.department_ids))
+    # A block of the to-do page, "see all": the same condition as its count (issues.selectors).
+    queue = request.GET.get("queue", "")
+    if queue in ORDER_QUEUES:
+        qs = qs.filter(order_queue_q(scope)[queue])
     page = Paginator(qs.order_by("-dispatched_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "nav": "orders",

@@ -6,6 +6,10 @@ the case; lists, exports, dashboards and public pages show them masked or not at
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q
+
 from alleys.choices import HOLDER_ROLES, LEVEL_ORDER, Role
 from alleys.people import Actor
 from alleys.scoping import scope_for
@@ -38,6 +42,41 @@ def handles_case(user: Actor | None, case: Case) -> bool:
     if scope.department_ids:
         return case.orders.filter(department_id__in=scope.department_ids).exists()
     return False
+
+
+def handles_q(user: Actor | None) -> Any:
+    """``handles_case`` as a condition on cases, for lists, searches and exports (one query for all rows).
+
+    The two must agree (``tests/issues/staff/test_case_search.py`` compares them case by case).
+    """
+    scope = scope_for(user)
+    if scope.is_global:
+        return Q()
+    q: Any = Q(pk__in=[])
+    for role, code, _dept in scope.assignments:
+        if not code:
+            continue
+        if role == Role.COMMUNITY_STAFF:
+            q |= Q(alley__code__startswith=code)
+            continue
+        # The role's level, and every tier at or above it that the case may have climbed to.
+        tiers = [tier for index, tier in enumerate(LEVEL_ORDER) if role in _roles_from(index)]
+        if tiers:
+            q |= Q(alley__code__startswith=code, tier__in=tiers)
+    if scope.department_ids:
+        from .models import DispatchOrder
+
+        q |= Exists(
+            DispatchOrder.objects.filter(
+                case_id=OuterRef("pk"), department_id__in=sorted(scope.department_ids)
+            )
+        )
+    return q
+
+
+def _roles_from(tier_rank: int) -> frozenset[str]:
+    """The holder roles of the tier at ``tier_rank`` and every level below it (``handles_case``'s loop)."""
+    return frozenset().union(*(HOLDER_ROLES[level] for level in LEVEL_ORDER[tier_rank:]))
 
 
 def mask_phone(phone: str) -> str:

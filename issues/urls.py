@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from . import meeting_views, views
+from . import meeting_views, views, work_views
 from . import order_urls as dispatch_urls
 
 app_name = "staff"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("cases/", views.case_list, name="case-list"),
+    path("cases/", work_views.case_list, name="case-list"),
     path("cases/new/", views.case_new, name="case-new"),
+    path("cases/export.csv", work_views.case_export, name="case-export"),
+    path("cases/bulk/", work_views.case_bulk, name="case-bulk"),
+    path("cases/views/", work_views.saved_view_create, name="saved-view-create"),
+    path("cases/views/<int:pk>/delete/", work_views.saved_view_delete, name="saved-view-delete"),
+    path("cases/<int:pk>/work/<slug:action>/", work_views.case_work, name="case-work"),
     path("cases/<int:pk>/", views.case_detail, name="case-detail"),
     path("cases/<int:pk>/<slug:transition>/", views.case_transition, name="case-transition"),
     path("photos/<int:pk>/", views.photo, name="photo"),

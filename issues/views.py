@@ -38,7 +38,6 @@ from .choices import CaseSource, CaseState, EventKind, FeedbackChannel, Light, P
 from .deadline_state import DueKind, answerable_unit, case_due, order_dues
 from .forms import (
     CHECKLIST_LABELS,
-    CaseFilterForm,
     CaseIntakeForm,
     PatrolForm,
     transition_form,
@@ -47,6 +46,7 @@ from .models import Case, CasePhoto, DispatchOrder, Notification, PatrolLog, Ret
 from .notify import mark_read
 from .patrols import NOT_ON_THE_TEAM, logs_patrols
 from .privacy import handles_case, mask_phone, reporter_shown
+from .work import work_context
 from .workflow import (
     MEETING_BEFORE_WHISTLE,
     STAFF,
@@ -72,6 +72,7 @@ from .workflow import (
     is_holder,
     record_event,
 )
+from .workflow.assignment import person_name
 
 PAGE_SIZE = 50
 # Transitions whose page is elsewhere (the dispatch form lists departments and deadlines).
@@ -95,6 +96,9 @@ def decorate_cases(cases: Iterable[Case], *, now: dt.datetime) -> list[Case]:
         case.phone_masked = mask_phone(case.reporter_phone)  # type: ignore[attr-defined]
         case.light_label = Light(case.light).label  # type: ignore[attr-defined]
         case.holder_label = unit_label(case.tier, case.holder_area)  # type: ignore[attr-defined]
+        # Read only when the queryset selected the assignee (the lists do: CASE_LIST_RELATED).
+        assignee = case.assignee if case.assignee_id and Case.assignee.is_cached(case) else None
+        case.assignee_name = person_name(assignee) if assignee is not None else ""  # type: ignore[attr-defined]
         governing = case_due(case, now)
         case.due = governing.due if governing else None  # type: ignore[attr-defined]
         case.due_kind = governing.label if governing else ""  # type: ignore[attr-defined]
@@ -118,7 +122,8 @@ def decorate_orders(orders: Iterable[DispatchOrder], *, now: dt.datetime) -> lis
 
 @login_required
 def home(request: SignedInRequest) -> HttpResponse:
-    """待办: what needs the user now, for each of their roles, with the counts on top."""
+    """待办: the user's queues — waiting for me, then in my unit's hands — each counted, its first rows
+    listed and a link to all of it (the case list's ``queue=`` filter, the same condition)."""
     now = timezone.now()
     user = request.user
     scope = scope_for(user)
@@ -128,60 +133,38 @@ def home(request: SignedInRequest) -> HttpResponse:
     limit = selectors.TODO_ROWS
     counts = {**cases.counts, **orders.counts}
     case_list_url = reverse("staff:case-list")
+    order_list_url = reverse("staff:order-list")
 
-    def block(key: str, title: str, rows: Any, shown: bool, more: str = "") -> dict[str, Any]:
-        # Blocks that do not apply to the user's roles cost no query.
-        return {
-            "key": key,
-            "title": title,
-            "rows": decorate_cases(rows[:limit], now=now) if shown else [],
-            "count": counts.get(key, 0),
-            "shown": shown,
-            "more": f"{case_list_url}?{more}" if more and counts.get(key, 0) > limit else "",
-        }
-
-    case_blocks = [
-        block(
-            "awaiting_acceptance",
-            _("待我受理"),
-            cases.awaiting_acceptance,
-            roles["holder"],
-        ),
-        block(
-            "overdue",
-            _("已超期"),
-            cases.overdue,
-            roles["holder"],
-            "overdue=1&ordering=due",
-        ),
-        block(
-            "near_deadline",
-            _("临近期限"),
-            cases.near_deadline,
-            roles["holder"],
-        ),
-        block(
-            "awaiting_verification",
-            _("待本社区核实"),
-            cases.awaiting_verification,
-            roles["community"],
-            "state=awaiting_verification",
-        ),
-        block(
-            "awaiting_return_visit",
-            _("待回访"),
-            cases.awaiting_return_visit,
-            roles["community"],
-            "state=awaiting_return_visit",
-        ),
-        block(
-            "supervised",
-            _("督办案件"),
-            cases.supervised,
-            True,
-            "supervised=1",
-        ),
-    ]
+    case_blocks: list[dict[str, Any]] = []
+    for key, queue in selectors.CASE_QUEUES.items():
+        shown = key in cases.queues
+        count = counts.get(key, 0)
+        case_blocks.append(
+            {
+                "key": key,
+                "title": queue.title,
+                "group": queue.group,
+                # An empty block costs its count only.
+                "rows": decorate_cases(cases.queues[key][:limit], now=now) if shown and count else [],
+                "count": count,
+                "shown": shown,
+                "more": f"{case_list_url}?queue={key}",
+            }
+        )
+    order_blocks = (
+        [
+            {
+                "key": key,
+                "title": selectors.ORDER_QUEUES[key],
+                "rows": decorate_orders(qs[:limit], now=now) if counts.get(key) else [],
+                "count": counts.get(key, 0),
+                "more": f"{order_list_url}?queue={key}",
+            }
+            for key, qs in orders.department_queues.items()
+        ]
+        if roles["department"]
+        else []
+    )
     evaluations: list[dict[str, Any]] | None = None
     source = selectors.pending_evaluations_source()
     if source is not None and roles["community"]:
@@ -194,19 +177,24 @@ def home(request: SignedInRequest) -> HttpResponse:
         "counts": counts,
         "roles": roles,
         "case_blocks": case_blocks,
-        "department_orders": decorate_orders(orders.department_orders[:limit], now=now)
-        if roles["department"]
+        "mine_blocks": [b for b in case_blocks if b["shown"] and b["group"] == "mine"],
+        "unit_blocks": [b for b in case_blocks if b["shown"] and b["group"] == "unit"],
+        "order_blocks": order_blocks,
+        "rejected_orders": decorate_orders(orders.rejected_orders[:limit], now=now)
+        if roles["org"] and counts["rejected_orders"]
         else [],
-        "rejected_orders": decorate_orders(orders.rejected_orders[:limit], now=now) if roles["org"] else [],
-        "community_extensions": list(orders.community_extensions[:limit]) if roles["community"] else [],
-        "org_extensions": list(orders.org_extensions[:limit]) if roles["org"] else [],
-        # An empty block costs its count only.
+        "rejected_more": f"{order_list_url}?queue=rejected_orders",
+        "community_extensions": list(orders.community_extensions[:limit])
+        if counts["community_extensions"]
+        else [],
+        "org_extensions": list(orders.org_extensions[:limit]) if counts["org_extensions"] else [],
         "community_visits": list(orders.community_visits[:limit]) if counts["community_visits"] else [],
         "department_consultations": list(orders.department_consultations[:limit])
         if counts["department_consultations"]
         else [],
         "evaluations": evaluations,
         "limit": limit,
+        "nothing": not any(counts.values()),
         "can_patrol": logs_patrols(request.user),
         "can_register": scope.is_global or bool(scope.area_prefixes),
     }
@@ -231,23 +219,7 @@ def _evaluation_row(item: Any) -> dict[str, Any]:
 # --- case list ---------------------------------------------------------------------------------------
 
 
-@login_required
-def case_list(request: SignedInRequest) -> HttpResponse:
-    """All cases the user may see, filtered, ordered and paginated; personal data masked."""
-    now = timezone.now()
-    form = CaseFilterForm(request.GET or None, user=request.user)
-    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    qs = selectors.filter_cases(Case.objects.visible_to(request.user), data, now=now)
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {
-        "nav": "cases",
-        "form": form,
-        "page": page,
-        "cases": decorate_cases(page.object_list, now=now),
-        "now": now,
-        "can_register": bool(scope_for(request.user).is_global or scope_for(request.user).area_prefixes),
-    }
-    return render(request, "issues/staff/case_list.html", context)
+# The case list, its bulk actions, saved views and CSV: issues/work_views.py.
 
 
 # --- intake ------------------------------------------------------------------------------------------
@@ -335,6 +307,7 @@ def _case_for(request: HttpRequest, pk: int) -> Case:
         "merged_into",
         "patrol",
         "created_by__staff_profile",
+        "assignee__staff_profile",
     )
     return get_object_or_404(qs, pk=pk)
 
@@ -366,7 +339,12 @@ def available_transitions(case: Case, user: Actor | None) -> list[Transition]:
 
 
 def _render_detail(
-    request: HttpRequest, case: Case, *, bound: tuple[str, Form] | None = None, status: int = 200
+    request: HttpRequest,
+    case: Case,
+    *,
+    bound: tuple[str, Form] | None = None,
+    status: int = 200,
+    work_bound: tuple[str, Form] | None = None,
 ) -> HttpResponse:
     user = request.user
     now = timezone.now()
@@ -437,6 +415,8 @@ def _render_detail(
         "action_count": len(actions),
         "show_names": True,
     }
+    # The work panel (templates/issues/staff/_case_work.html): assignee, internal notes, progress updates.
+    context.update(work_context(user, case, bound=work_bound))
     return render(request, "issues/staff/case_detail.html", context, status=status)
 
 

@@ -148,6 +148,9 @@ class CaseListSerializer(serializers.ModelSerializer[Case]):
     )
     current_due = serializers.DateTimeField(read_only=True, allow_null=True)
     overdue = serializers.SerializerMethodField()
+    assignee: serializers.PrimaryKeyRelatedField[Any] = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="承办人（当前责任单位中由谁处理）的用户 id"
+    )
 
     class Meta:
         model = Case
@@ -174,6 +177,7 @@ class CaseListSerializer(serializers.ModelSerializer[Case]):
             "supervised",
             "chase_count",
             "reopen_count",
+            "assignee",
             "accept_due",
             "resolve_due",
             "current_due",
@@ -225,6 +229,7 @@ class CaseListSerializer(serializers.ModelSerializer[Case]):
             "supervised": case.supervised,
             "chase_count": case.chase_count,
             "reopen_count": case.reopen_count,
+            "assignee": case.assignee_id,
             "accept_due": _when(case.accept_due),
             "resolve_due": _when(case.resolve_due),
             "current_due": _when(case.current_due),
@@ -586,6 +591,39 @@ class NoteInputSerializer(serializers.Serializer[Any]):
     """An optional note."""
 
     note = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+
+class EmptyInputSerializer(serializers.Serializer[Any]):
+    """Nothing to send (由我处理: the caller takes the case)."""
+
+
+class AssignInputSerializer(serializers.Serializer[Any]):
+    """指定承办人: a colleague of the holding unit, or null for nobody."""
+
+    assignee = serializers.IntegerField(
+        allow_null=True, min_value=1, max_value=2**63 - 1, help_text="同一责任单位人员的用户 id；null 为取消"
+    )
+
+
+class CaseNoteInputSerializer(serializers.Serializer[Any]):
+    """An internal note (staff only; never public)."""
+
+    text = serializers.CharField(max_length=2000)
+
+
+class ProgressInputSerializer(serializers.Serializer[Any]):
+    """A progress update the resident reads on the tracking page (phone numbers in it are masked there)."""
+
+    note = serializers.CharField(max_length=2000)
+
+
+class CaseNoteSerializer(serializers.Serializer[Any]):
+    """An internal note as staff read it."""
+
+    id = serializers.IntegerField()
+    author = serializers.CharField(help_text="记录人")
+    text = serializers.CharField()
+    created_at = serializers.DateTimeField()
 
 
 class ReasonInputSerializer(serializers.Serializer[Any]):

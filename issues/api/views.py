@@ -39,22 +39,28 @@ from issues import workflow
 from issues.choices import CaseSource, FeedbackChannel
 from issues.filters import CaseFilter
 from issues.patrols import NOT_ON_THE_TEAM, may_log_patrol
+from issues.workflow.assignment import person_name
 
-from ..models import ApiClient, Case, PatrolLog
+from ..models import ApiClient, Case, CaseNote, PatrolLog
 from .filters import PatrolLogFilter
 from .selectors import case_detail_queryset, load_case_detail, visible_case
 from .serializers import (
+    AssignInputSerializer,
     CaseCreateSerializer,
     CaseDetailSerializer,
     CaseListSerializer,
+    CaseNoteInputSerializer,
+    CaseNoteSerializer,
     CategoryClassSerializer,
     CategoryTypeSerializer,
     ConsultInputSerializer,
     DispatchInputSerializer,
+    EmptyInputSerializer,
     FeedbackInputSerializer,
     MergeInputSerializer,
     NoteInputSerializer,
     PatrolLogSerializer,
+    ProgressInputSerializer,
     ReasonInputSerializer,
     ResolveInputSerializer,
     ReturnVisitInputSerializer,
@@ -152,6 +158,24 @@ class CaseViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelV
         call(case=pk, actor=self.request.user, **data.validated_data)
         return self._detail(pk)
 
+    # --- internal notes ------------------------------------------------------------------------
+
+    @extend_schema(
+        summary="内部备注（仅工作人员可见）",
+        request=None,
+        responses={200: CaseNoteSerializer(many=True)},
+        tags=["cases"],
+    )
+    @action(detail=True, methods=["get"], url_path="notes", url_name="notes", pagination_class=None)
+    def notes(self, request: Request, pk: str | None = None) -> Response:
+        case_pk = self._visible_pk()
+        rows = CaseNote.objects.filter(case_id=case_pk).select_related("author", "author__staff_profile")
+        body = [
+            {"id": n.pk, "author": person_name(n.author), "text": n.text, "created_at": n.created_at}
+            for n in rows
+        ]
+        return Response(CaseNoteSerializer(body, many=True).data)
+
     # --- intake --------------------------------------------------------------------------------
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -219,6 +243,14 @@ CASE_API: dict[str, ApiTransition] = {
     "merge": ApiTransition(MergeInputSerializer, workflow.case_merge, "合并到另一个案件"),
     "supervise": ApiTransition(NoteInputSerializer, workflow.case_supervise, "督办"),
     "chase": ApiTransition(NoteInputSerializer, workflow.case_chase, "催办"),
+    "take": ApiTransition(EmptyInputSerializer, workflow.case_take, "由我处理（成为承办人）"),
+    "assign": ApiTransition(AssignInputSerializer, workflow.case_assign, "指定承办人（同一责任单位的人员）"),
+    "note": ApiTransition(
+        CaseNoteInputSerializer, workflow.case_note, "添加内部备注（仅工作人员可见；列表见 notes）"
+    ),
+    "progress": ApiTransition(
+        ProgressInputSerializer, workflow.case_progress_update, "通报办理进展（群众在查询页面可见）"
+    ),
 }
 
 

@@ -42,6 +42,7 @@ from .orders import (
     Whistle,
 )
 from .visits import Attendance, AttendanceQuerySet, Consultation, ConsultationQuerySet
+from .work import CaseNote, CaseNoteQuerySet, SavedView
 
 __all__ = [
     "MEETING_LEVELS",
@@ -51,6 +52,8 @@ __all__ = [
     "AttendanceQuerySet",
     "Case",
     "CaseEvent",
+    "CaseNote",
+    "CaseNoteQuerySet",
     "CasePhoto",
     "CaseQuerySet",
     "CommonIssue",
@@ -74,6 +77,7 @@ __all__ = [
     "PatrolLogQuerySet",
     "ReturnVisit",
     "ReturnVisitQuerySet",
+    "SavedView",
     "StandingMechanism",
     "StandingMechanismQuerySet",
     "Submission",

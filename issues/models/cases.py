@@ -133,6 +133,17 @@ class Case(models.Model):
         help_text=_("期限涉及尚未公布节假日安排的年份，按法定节假日推算，公布后自动重算。"),
     )
     supervised = models.BooleanField(_("督办"), default=False)
+    # One person of the holding unit who works on the case (由我处理, or assigned by a colleague);
+    # cleared whenever the case moves to another unit (issues.workflow.placement, the sweep's escalation).
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("承办人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # case_assignee (partial) serves it
+    )
     chase_count = models.PositiveIntegerField(_("催办次数"), default=0)
     merged_into = models.ForeignKey(
         "self",
@@ -209,7 +220,7 @@ class Case(models.Model):
             # full index on one of these holds an entry for every NULL too.
             *(
                 models.Index(fields=[name], name=f"case_{name}", condition=Q(**{f"{name}__isnull": False}))
-                for name in ("lead_department", "merged_into", "patrol", "created_by")
+                for name in ("lead_department", "merged_into", "patrol", "created_by", "assignee")
             ),
         ]
         constraints = [

@@ -26,6 +26,7 @@ escalation writer, which ``case_escalate`` and the sweep both call).
 
 from __future__ import annotations
 
+from .assignment import case_assign, case_note, case_progress_update, case_take, may_be_assigned
 from .bulk import cases_escalate_claimed
 from .cases import (
     IntakeNote,
@@ -77,6 +78,7 @@ from .rules import (
     STAFF,
     SYSTEM,
     TRANSITIONS,
+    WORK,
     Need,
     S,
     Transition,
@@ -93,6 +95,7 @@ from .rules import (
     is_extension_community,
     is_extension_dispatcher,
     is_holder,
+    is_holder_or_lead,
     is_mechanism_keeper,
     is_meeting_unit,
     is_order_community,
@@ -103,6 +106,7 @@ from .rules import (
     offered_meeting_transitions,
     offered_order_transitions,
     order_cases,
+    sees_case,
     whistle_decision,
 )
 
@@ -125,6 +129,7 @@ __all__ = [
     "STAFF",
     "SYSTEM",
     "TRANSITIONS",
+    "WORK",
     "IntakeNote",
     "Need",
     "S",
@@ -136,6 +141,7 @@ __all__ = [
     "actor_label",
     "allowed_transitions",
     "case_accept",
+    "case_assign",
     "case_chase",
     "case_consult",
     "case_dispatch",
@@ -144,6 +150,8 @@ __all__ = [
     "case_feedback",
     "case_mark_in_progress",
     "case_merge",
+    "case_note",
+    "case_progress_update",
     "case_reject",
     "case_resolve",
     "case_return_visit",
@@ -152,6 +160,7 @@ __all__ = [
     "case_submit",
     "case_submit_once",
     "case_supervise",
+    "case_take",
     "case_verify",
     "case_whistle",
     "cases_escalate_claimed",
@@ -167,6 +176,7 @@ __all__ = [
     "is_extension_community",
     "is_extension_dispatcher",
     "is_holder",
+    "is_holder_or_lead",
     "is_mechanism_keeper",
     "is_meeting_unit",
     "is_order_community",
@@ -174,11 +184,13 @@ __all__ = [
     "is_order_dispatcher",
     "is_supervisor",
     "lock_for_transition",
+    "may_be_assigned",
     "may_receive_orders_from",
     "offered_meeting_transitions",
     "offered_order_transitions",
     "order_cases",
     "record_event",
+    "sees_case",
     "stored",
     "submissions_prune",
     "submitted_case",

@@ -279,7 +279,13 @@ def _write_escalations(rows: list[_Row], *, now: dt.datetime) -> list[int]:
         Case,
         moved,
         _ESCALATED_COLUMNS,
-        constants={"state": S.SUBMITTED, "accepted_at": None, "tier_entered_at": now, "updated_at": now},
+        constants={
+            "state": S.SUBMITTED,
+            "accepted_at": None,
+            "tier_entered_at": now,
+            "updated_at": now,
+            "assignee": None,  # the person was the previous unit's (as issues.workflow.placement)
+        },
     )
     if stopped := [r.pk for r in rows if r.pk not in whistled]:
         Case.objects.filter(pk__in=stopped).update(escalation_due=None, warn_at=None)

@@ -22,6 +22,7 @@ def place_at_tier(
     case.tier = tier
     case.holder_area = holder if holder is not None else holder_area_for(case.alley, tier)
     case.tier_entered_at = now
+    case.assignee = None  # the person was the previous unit's
     set_fresh_deadlines(case, now=now)
 
 

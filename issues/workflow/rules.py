@@ -62,6 +62,9 @@ STAFF = "staff"  # a form on the staff site
 API = "api"  # an action of the REST API
 RESIDENT = "resident"  # the residents' pages (no login)
 SYSTEM = "system"  # the sweep, or another service as a consequence of its own transition
+WORK = (
+    "work"  # the case page's work panel (templates/issues/staff/_case_work.html) and the list's bulk actions
+)
 
 # What a transition acts on.
 CASE = "case"
@@ -185,6 +188,23 @@ def is_case_department(scope: Scope, case: Case) -> bool:
     return case.orders.filter(
         department_id__in=scope.department_ids, state__in=active_order_states()
     ).exists()
+
+
+def sees_case(scope: Scope, case: Case) -> bool:
+    """Whoever sees the case (its territory, or a department with an order on it): the rule of
+    ``Case.objects.visible_to``, for one loaded case."""
+    if scope.covers_code(case.alley.code):
+        return True
+    if not scope.department_ids:
+        return False
+    return case.orders.filter(department_id__in=scope.department_ids).exists()
+
+
+def is_holder_or_lead(scope: Scope, case: Case) -> bool:
+    """The holding unit, or the lead department once the case is dispatched (progress updates)."""
+    if is_holder(scope, case):
+        return True
+    return bool(case.lead_department_id and case.lead_department_id in scope.department_ids)
 
 
 def active_order_states() -> list[str]:
@@ -406,6 +426,56 @@ TRANSITIONS: dict[str, Transition] = {
             to=(),
             needs=(_NOTE,),
             note="counted",
+        ),
+        # The staff's work on a case, beside its state: who works on it within the holding unit,
+        # internal notes, and progress the resident reads (issues.workflow.assignment).
+        _case(
+            "take",
+            gettext_lazy("由我处理"),
+            OPEN,
+            is_holder,
+            gettext_lazy("当前责任单位的人员"),
+            to=(),
+            via=frozenset({WORK, API}),
+            service="issues.workflow.case_take",
+            note="the actor becomes the assignee; cleared when the case moves to another unit",
+        ),
+        _case(
+            "assign",
+            gettext_lazy("指定承办人"),
+            OPEN,
+            is_holder,
+            gettext_lazy("当前责任单位的人员"),
+            to=(),
+            needs=(Need("assignee", "empty: nobody"),),
+            via=frozenset({WORK, API}),
+            service="issues.workflow.case_assign",
+            note="a colleague with a holder role on the holding unit; they are told",
+        ),
+        _case(
+            "note",
+            gettext_lazy("内部备注"),
+            frozenset(S.values),
+            sees_case,
+            gettext_lazy("能查看该案件的工作人员"),
+            to=(),
+            needs=(Need("text"),),
+            via=frozenset({WORK, API}),
+            service="issues.workflow.case_note",
+            note="staff only: never on the tracking page, Open311 or the public timeline",
+        ),
+        _case(
+            "progress",
+            gettext_lazy("通报办理进展"),
+            frozenset({S.ACCEPTED, S.IN_PROGRESS}),
+            is_holder_or_lead,
+            gettext_lazy("当前责任单位或牵头部门"),
+            to=(),
+            needs=(Need("note"),),
+            via=frozenset({WORK, API}),
+            service="issues.workflow.case_progress_update",
+            note="a public timeline event the resident reads on the tracking page (phone numbers masked); "
+            "the holder and the community are told",
         ),
         _case(
             "mark-in-progress",
@@ -868,7 +938,7 @@ def allowed_transitions(case: Case, user: Actor | None) -> list[Transition]:
     scope = scope_for(user)
     result = []
     for transition in TRANSITIONS.values():
-        if not transition.via & {STAFF, API} or case.state not in transition.sources:
+        if not transition.via & {STAFF, API, WORK} or case.state not in transition.sources:
             continue
         if transition.name in ("dispatch", "consult") and (
             case.tier not in (AreaLevel.DISTRICT, AreaLevel.CITY) or case.lead_department_id
@@ -882,6 +952,8 @@ def allowed_transitions(case: Case, user: Actor | None) -> list[Transition]:
             continue  # the lead department completes through its order
         if transition.name == "feedback" and case.state == S.AWAITING_RETURN_VISIT:
             continue  # staff record the return visit instead (the residents' page still takes the answer)
+        if transition.name == "take" and user is not None and case.assignee_id == user.pk:
+            continue  # already theirs
         if transition.who(scope, case):
             result.append(transition)
     return result

@@ -130,7 +130,18 @@ def test_detail_has_the_whole_timeline_for_staff(world: Any, api_as: Api) -> Non
     assert body["timeline"][1]["actor"] == "chief_x"
     assert body["timeline"][1]["note"] == "马上去看"
     assert body["timeline"][0]["actor"] is None
-    assert body["allowed_actions"] == ["start", "whistle", "resolve", "reject", "merge", "chase"]
+    assert body["allowed_actions"] == [
+        "start",
+        "whistle",
+        "resolve",
+        "reject",
+        "merge",
+        "chase",
+        "take",
+        "assign",
+        "note",
+        "progress",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,8 @@ from issues.forms import TRANSITION_FORMS
 from issues.management.commands.transitions_doc import DOC, render
 from issues.order_views import ORDER_ACTIONS
 from issues.views import CASE_ACTIONS, LINKED_TRANSITIONS
+from issues.work import WORK_FORMS
+from issues.work_views import BULK_ACTIONS, WORK_ACTIONS
 from issues.workflow import (
     API,
     ATTENDANCE,
@@ -43,6 +45,7 @@ from issues.workflow import (
     STAFF,
     SYSTEM,
     TRANSITIONS,
+    WORK,
     Transition,
 )
 
@@ -108,6 +111,17 @@ def test_a_consultation_row_is_on_the_staff_page_and_the_api_exactly_when_it_say
     assert (t.name in CONSULTATION_API) == (API in t.via)
     if t.name in CONSULTATION_API:
         assert _routed(f"/api/v1/consultations/1/{CONSULTATION_API[t.name].url_path}/", ConsultationViewSet)
+
+
+@pytest.mark.parametrize("t", CASE_ROWS, ids=ids(CASE_ROWS))
+def test_a_case_row_is_in_the_work_panel_exactly_when_it_says_so(t: Transition) -> None:
+    # Take/assign, internal notes and progress updates: the case page's work panel (_case_work.html).
+    assert (t.name in WORK_ACTIONS and t.name in WORK_FORMS) == (WORK in t.via)
+
+
+def test_the_bulk_actions_are_rows_offered_on_the_staff_pages() -> None:
+    assert set(BULK_ACTIONS) <= set(TRANSITIONS)
+    assert all(TRANSITIONS[name].via & {STAFF, WORK} for name in BULK_ACTIONS)
 
 
 def test_the_staff_registries_name_only_rows() -> None:

@@ -26,6 +26,7 @@ from issues.workflow import (
     STAFF,
     SYSTEM,
     TRANSITIONS,
+    WORK,
     Transition,
 )
 
@@ -49,7 +50,13 @@ _STATE_LABELS: dict[str, dict[str, Any]] = {
     MEETING: dict(MeetingState.choices),
     AGENDA: dict(AgendaState.choices),
 }
-_FACES = ((STAFF, "staff page"), (API, "API"), (RESIDENT, "residents' page"), (SYSTEM, "system"))
+_FACES = (
+    (STAFF, "staff page"),
+    (WORK, "case page's work panel"),
+    (API, "API"),
+    (RESIDENT, "residents' page"),
+    (SYSTEM, "system"),
+)
 
 _HEADER = """# Transitions
 
@@ -69,7 +76,8 @@ state from the row. The staff pages (`CASE_ACTIONS` in `issues/views.py`, `ORDER
 `MEETING_ACTIONS` in `issues/meeting_views.py`) and the API (`CASE_API` in `issues/api/views.py`,
 `ORDER_API`, `EXTENSION_API` and `CONSULTATION_API` in `issues/api/order_views.py`, `MEETING_API`
 in `issues/api/meeting_views.py`) are keyed by the rows' names; "via" says which of them offer a
-row. Adding a transition means a row, its service and its test;
+row ("case page's work panel": `WORK_ACTIONS` in `issues/work_views.py`, the take/assign, notes
+and progress-update forms of `templates/issues/staff/_case_work.html`). Adding a transition means a row, its service and its test;
 `tests/issues/test_transition_table.py` fails until the faces the row names have it too.
 
 Labels are the site's (zh-Hans); "(unchanged)" means the state stays as it was.

@@ -88,6 +88,14 @@ def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def open_action(page: Any, action_id: str) -> Any:
+    """Open one action of an order page's panel (a <details>) and return it."""
+    action = page.locator(f"#{action_id}")
+    if not action.evaluate("node => node.open"):
+        action.locator("summary").click()
+    return action
+
+
 def serious_axe_violations(page: Any) -> list[str]:
     """axe-core's serious and critical violations, or [] when axe-core is not installed."""
     if not AXE.exists():
@@ -147,7 +155,7 @@ def test_department_reports_in_person_and_the_community_confirms(
     order = case.orders.get(role="lead")
     page = open_as(browser, live_server, "lead_contact")
     page.goto(f"{live_server.url}/staff/orders/{order.pk}/")
-    form = page.locator("#a-report")
+    form = open_action(page, "a-report")
     form.get_by_label("分管负责人").fill("李局长")
     form.get_by_label(re.compile("^联系人")).fill("陈科员")
     form.get_by_label("联系电话").fill("0595-22223333")
@@ -167,7 +175,7 @@ def test_department_reports_in_person_and_the_community_confirms(
     page = open_as(browser, live_server, "community_worker_x")
     assert page.locator("#community_visits").get_by_text("李局长、陈科员").is_visible()
     page.locator("#community_visits").get_by_role("link", name="确认是否到场").click()
-    confirm = page.locator("#a-attendance-confirm")
+    confirm = open_action(page, "a-attendance-confirm")
     # They came a little early: the community records the time they actually came.
     confirm.get_by_label("实际到场时间").fill(timezone.localtime().strftime("%Y-%m-%dT%H:%M"))
     confirm.get_by_label("说明").fill("李局长带队到现场查看")

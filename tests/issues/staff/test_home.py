@@ -98,9 +98,9 @@ def test_supervised_cases(world: World, login: Callable[[str], Client]) -> None:
 def test_department_sees_its_orders_with_deadlines(world: World, login: Callable[[str], Client]) -> None:
     case = dispatched_case(world)
     response = login("lead_contact").get("/staff/")
-    orders = response.context["department_orders"]
-    assert [o.case_id for o in orders] == [case.pk]
-    assert response.context["counts"]["department_orders"] == 1
+    queues = {b["key"]: b for b in response.context["order_blocks"]}
+    assert [o.case_id for o in queues["to_receive"]["rows"]] == [case.pk]
+    assert queues["to_receive"]["count"] == response.context["counts"]["department_orders"] == 1
     assert "报到期限" in text(response)
     assert not blocks(response)["awaiting_acceptance"]["shown"]
     late = login("coop_contact").get("/staff/")
