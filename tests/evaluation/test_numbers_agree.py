@@ -26,7 +26,7 @@ from evaluation.rollups import refresh_rollups
 from evaluation.selectors import held_cases, open_cards, viewer_for
 from issues.deadline_state import DueStatus, case_due, near_q, overdue_q, status_q
 from issues.models import Case
-from issues.selectors import filter_cases
+from issues.selectors import case_blocks, filter_cases
 
 pytestmark = pytest.mark.django_db
 
@@ -70,6 +70,10 @@ def test_cards_lists_and_tags_agree(city: dt.datetime, username: str) -> None:
     )
     assert listed.count() == cards["overdue"]
     assert mine.filter(status_q(DueStatus.OVERDUE, now)).count() == cards["overdue"]
+    by_state = filter_cases(
+        Case.objects.visible_to(user), {"area": area.code, "due": "overdue"}, user=user, now=now
+    )
+    assert by_state.count() == cards["overdue"]
     assert mine.filter(near_q(now)).count() == mine.filter(status_q(DueStatus.NEAR, now)).count()
     # The near card (临期, the workbench's near) counts the same cases (issue 16's dashboards).
     assert cards["near"] == mine.filter(near_q(now)).count()
@@ -78,6 +82,16 @@ def test_cards_lists_and_tags_agree(city: dt.datetime, username: str) -> None:
     for case in mine.open():
         due = case_due(case, now)
         assert bool(due and due.is_overdue) == overdue.filter(pk=case.pk).exists(), case.tracking_code
+
+    # The workbench: each queue's count is its list's length and its "see all" list; the overdue
+    # queue holds only cases the dashboard counts as overdue (those the user answers for).
+    blocks = case_blocks(user, now=now)
+    for key, rows in blocks.queues.items():
+        see_all = filter_cases(Case.objects.visible_to(user), {"queue": key}, user=user, now=now)
+        assert blocks.counts[key] == rows.count() == see_all.count(), key
+    if "overdue" in blocks.queues:
+        assert not blocks.queues["overdue"].exclude(overdue_q(now)).exists()
+        assert blocks.counts["overdue"] <= Case.objects.visible_to(user).filter(overdue_q(now)).count()
 
     # The dashboard's overdue table lists the same cases (up to its limit).
     table = held_cases(viewer_for(user), area, kind="overdue", now=now, limit=1000)
