@@ -290,6 +290,23 @@ JXT_BLACK_LIST_MAX_SCORE = env.float("JXT_BLACK_LIST_MAX_SCORE", default=60.0)
 JXT_RANKING_MIN_ORDERS = env.int("JXT_RANKING_MIN_ORDERS", default=3)
 if JXT_BLACK_LIST_MAX_SCORE >= JXT_RED_LIST_MIN_SCORE:
     raise environ.ImproperlyConfigured("JXT_BLACK_LIST_MAX_SCORE must be below JXT_RED_LIST_MIN_SCORE")
+# Areas (streets, communities, alleys: the chiefs' units) need this many cases in the period to
+# be ranked; the others are listed after the ranked ones, unranked, as 样本不足.
+JXT_RANKING_MIN_CASES = env.int("JXT_RANKING_MIN_CASES", default=5)
+# A rate over fewer cases (answers, orders) than this is shown as 样本不足（n=…）, not as a figure,
+# and the composite score needs all three of its rates at least this large: one resident's
+# "not solved" must not swing a district's score by fifty points (evaluation/rates.py).
+JXT_RATE_MIN_SAMPLE = env.int("JXT_RATE_MIN_SAMPLE", default=5)
+if JXT_RATE_MIN_SAMPLE < 1 or JXT_RANKING_MIN_CASES < 0:
+    raise environ.ImproperlyConfigured(
+        "JXT_RATE_MIN_SAMPLE must be at least 1, JXT_RANKING_MIN_CASES at least 0"
+    )
+# The wall screen's colours (percent): a rate at least GOOD is green, at least FAIR amber, else red;
+# 样本不足 is grey. 0.0 % is never green.
+JXT_RATE_GOOD_MIN = env.float("JXT_RATE_GOOD_MIN", default=90.0)
+JXT_RATE_FAIR_MIN = env.float("JXT_RATE_FAIR_MIN", default=75.0)
+if not 0 < JXT_RATE_FAIR_MIN < JXT_RATE_GOOD_MIN <= 100:
+    raise environ.ImproperlyConfigured("Need 0 < JXT_RATE_FAIR_MIN < JXT_RATE_GOOD_MIN <= 100")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="jiexiangtong@localhost")
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",

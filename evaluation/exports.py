@@ -53,13 +53,13 @@ def write_csv(table: Table, *, now: dt.datetime) -> bytes:
     for key, value in _preamble(table, now):
         writer.writerow([_text(key), _text(value)])
     writer.writerow([])
-    writer.writerow([_text(c.label) for c in table.columns])
+    writer.writerow([_text(c.label) for c in table.export_columns()])
     for row in table.rows:
         # Figures are ours (a negative change is a number, not a formula); texts are anyone's.
         writer.writerow(
             [
                 "" if v is None else fmt(v, c.kind) if c.kind in FIGURES else _text(fmt(v, c.kind))
-                for c, v in table.cells(row)
+                for c, v in table.export_cells(row)
             ]
         )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
@@ -89,13 +89,14 @@ def write_xlsx(table: Table, *, now: dt.datetime) -> bytes:
         ws.append([_text(key), _text(value)])
     ws.append([])
     header_row = ws.max_row + 1
-    ws.append([_text(c.label) for c in table.columns])
+    columns = table.export_columns()
+    ws.append([_text(c.label) for c in columns])
     for cell in ws[header_row]:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="EEF1F4")
     for row in table.rows:
-        ws.append([_cell_value(v, c.kind) for c, v in table.cells(row)])
-    for index, column in enumerate(table.columns, start=1):
+        ws.append([_cell_value(v, c.kind) for c, v in table.export_cells(row)])
+    for index, column in enumerate(columns, start=1):
         number_format = NUMBER_FORMATS.get(column.kind)
         if number_format:
             for (cell,) in ws.iter_rows(min_row=header_row + 1, min_col=index, max_col=index):

@@ -491,6 +491,8 @@ class CaseFact(CaseCounters):
     class_code = models.CharField(max_length=4)
     month = models.DateField()
     week = models.DateField()
+    # The local day of submission: rolling windows and custom ranges sum the facts by day.
+    day = models.DateField(null=True)
     # The resolution time in tenths of a working hour (the median's histogram key).
     tenths = models.IntegerField(null=True)
     # When the classification changes by itself (a deadline passes), if nothing else happens first.
@@ -502,6 +504,7 @@ class CaseFact(CaseCounters):
         indexes = [
             models.Index(fields=["month", "alley_code"], name="casefact_month_alley"),
             models.Index(fields=["week", "alley_code"], name="casefact_week_alley"),
+            models.Index(fields=["day", "alley_code"], name="casefact_day_alley"),
             models.Index(
                 fields=["pending_until"], name="casefact_pending", condition=Q(pending_until__isnull=False)
             ),
@@ -578,6 +581,8 @@ class OpenStat(models.Model):
     open = models.PositiveIntegerField(_("在办"), default=0)
     overdue = models.PositiveIntegerField(_("超期"), default=0)
     due_today = models.PositiveIntegerField(_("今日到期"), default=0)
+    # Not overdue, due within JXT_NEAR_HOURS (issues.deadline_state.near_q): the workbench's 临期.
+    near = models.PositiveIntegerField(_("临期"), default=0)
     supervised = models.PositiveIntegerField(_("督办"), default=0)
 
     class Meta:
@@ -631,6 +636,8 @@ class OrderFact(OrderCounters):
     department_id = models.IntegerField()
     role = models.CharField(max_length=12)
     month = models.DateField()
+    # The local day of dispatch: rolling windows and custom ranges sum the facts by day.
+    day = models.DateField(null=True)
     area_code = models.CharField(max_length=15)
     pending_until = models.DateTimeField(null=True)
 
@@ -639,6 +646,7 @@ class OrderFact(OrderCounters):
         verbose_name_plural = _("派单统计事实")
         indexes = [
             models.Index(fields=["department_id", "month"], name="orderfact_dept_month"),
+            models.Index(fields=["day", "area_code"], name="orderfact_day_area"),
             models.Index(
                 fields=["pending_until"], name="orderfact_pending", condition=Q(pending_until__isnull=False)
             ),

@@ -472,19 +472,41 @@ def ratio(part: float, whole: float) -> float | None:
     return part / whole if whole else None
 
 
+def min_sample() -> int:
+    """The smallest sample a rate is shown for (``JXT_RATE_MIN_SAMPLE``); below it: 样本不足."""
+    from django.conf import settings
+
+    return int(settings.JXT_RATE_MIN_SAMPLE)
+
+
 def composite(
-    response: float | None, resolution: float | None, satisfaction: float | None, weights: Weights
+    response: float | None,
+    resolution: float | None,
+    satisfaction: float | None,
+    weights: Weights,
+    *,
+    samples: tuple[int, int, int] | None = None,
+    minimum: int = 1,
 ) -> float | None:
-    """Weighted mean of the available rates, on 0–100; a missing rate's weight is left out."""
+    """Weighted mean of the three rates, on 0–100, or None (样本不足) unless every weighted rate
+    stands on at least ``minimum`` cases (``samples``: the three denominators).
+
+    A missing rate is not left out with its weight: a score of the response rate alone and one
+    of all three are not the same measure, and the day the first answer arrives one resident's
+    "not solved" turned a district's 76.5 into 23.7. A score is given only when all its parts are.
+    """
     parts = [
-        (weights.response, response),
-        (weights.resolution, resolution),
-        (weights.satisfaction, satisfaction),
+        (weights.response, response, samples[0] if samples else None),
+        (weights.resolution, resolution, samples[1] if samples else None),
+        (weights.satisfaction, satisfaction, samples[2] if samples else None),
     ]
-    total = sum(w for w, r in parts if r is not None)
-    if not total:
+    weighted = [(w, r, n) for w, r, n in parts if w]
+    if not weighted:
         return None
-    return round(100 * sum(w * r for w, r in parts if r is not None) / total, 1)
+    if any(r is None or (n is not None and n < minimum) for _w, r, n in weighted):
+        return None
+    total = sum(w for w, _r, _n in weighted)
+    return round(100 * sum(w * r for w, r, _n in weighted if r is not None) / total, 1)
 
 
 def median_from_hist(hist: Mapping[int, int]) -> float | None:
@@ -522,6 +544,19 @@ class CaseRates:
     proactive_share: float | None
     escalation_profile: dict[str, float | None]
     composite: float | None
+    # Each rate's denominator (its sample size n), by the rate's name, and the smallest n shown.
+    samples: Mapping[str, int] = field(default_factory=dict)
+    min_sample: int = 1
+
+    def shown(self, name: str) -> float | None:
+        """The rate if its sample is large enough to show, else None (样本不足)."""
+        return shown_rate(getattr(self, name), self.samples.get(name, 0), self.min_sample)
+
+    def shown_share(self, tier: str) -> float | None:
+        """A tier's share of the resolved cases (逐级办结), if there are enough of them."""
+        return shown_rate(
+            self.escalation_profile.get(tier), self.samples.get("alley_share", 0), self.min_sample
+        )
 
     @property
     def funnel(self) -> list[tuple[str, int]]:
@@ -530,12 +565,33 @@ class CaseRates:
         return [(t, sum(counts[i:])) for i, t in enumerate(TIERS)]
 
 
-def case_rates(counts: CaseCounts, weights: Weights | None = None) -> CaseRates:
+def shown_rate(value: float | None, n: int, minimum: int) -> float | None:
+    return value if n >= minimum else None
+
+
+def case_samples(counts: CaseCounts) -> dict[str, int]:
+    """The denominator of every case rate: what a rate's "n" means."""
+    return {
+        "response_rate": counts.resp_on_time + counts.resp_late,
+        "resolution_rate": counts.fb_cases,
+        "satisfaction_rate": counts.answers,
+        "on_time_rate": counts.on_time + counts.late,
+        "reopen_rate": counts.ever_resolved,
+        "proactive_share": counts.cases,
+        "alley_share": sum(getattr(counts, f"tier_{t}") for t in TIERS),
+    }
+
+
+def case_rates(
+    counts: CaseCounts, weights: Weights | None = None, *, minimum: int | None = None
+) -> CaseRates:
     weights = weights or Weights()
+    minimum = min_sample() if minimum is None else minimum
     response = ratio(counts.resp_on_time, counts.resp_on_time + counts.resp_late)
     resolution = ratio(counts.fb_solved, counts.fb_cases)
     satisfaction = ratio(counts.satisfied, counts.answers)
     by_tier = sum(getattr(counts, f"tier_{t}") for t in TIERS)
+    samples = case_samples(counts)
     return CaseRates(
         counts=counts,
         response_rate=response,
@@ -547,7 +603,16 @@ def case_rates(counts: CaseCounts, weights: Weights | None = None) -> CaseRates:
         reopen_rate=ratio(counts.reopened, counts.ever_resolved),
         proactive_share=ratio(counts.proactive, counts.cases),
         escalation_profile={t: ratio(getattr(counts, f"tier_{t}"), by_tier) for t in TIERS},
-        composite=composite(response, resolution, satisfaction, weights),
+        composite=composite(
+            response,
+            resolution,
+            satisfaction,
+            weights,
+            samples=(samples["response_rate"], samples["resolution_rate"], samples["satisfaction_rate"]),
+            minimum=minimum,
+        ),
+        samples=samples,
+        min_sample=minimum,
     )
 
 
@@ -562,13 +627,33 @@ class OrderRates:
     on_time_rate: float | None
     avg_evaluation: float | None
     composite: float | None
+    samples: Mapping[str, int] = field(default_factory=dict)
+    min_sample: int = 1
+
+    def shown(self, name: str) -> float | None:
+        return shown_rate(getattr(self, name), self.samples.get(name, 0), self.min_sample)
 
 
-def order_rates(counts: OrderCounts, weights: Weights | None = None) -> OrderRates:
+def order_samples(counts: OrderCounts) -> dict[str, int]:
+    """The denominator of every department rate."""
+    return {
+        "report_rate": counts.report_on_time + counts.report_late + counts.report_missed,
+        "resolution_rate": counts.fb_cases,
+        "satisfaction_rate": counts.answers,
+        "on_time_rate": counts.complete_on_time + counts.complete_late,
+        "avg_evaluation": counts.eval_n,
+    }
+
+
+def order_rates(
+    counts: OrderCounts, weights: Weights | None = None, *, minimum: int | None = None
+) -> OrderRates:
     weights = weights or Weights()
+    minimum = min_sample() if minimum is None else minimum
     report = ratio(counts.report_on_time, counts.report_on_time + counts.report_late + counts.report_missed)
     resolution = ratio(counts.fb_solved, counts.fb_cases)
     satisfaction = ratio(counts.satisfied, counts.answers)
+    samples = order_samples(counts)
     return OrderRates(
         counts=counts,
         report_rate=report,
@@ -576,7 +661,16 @@ def order_rates(counts: OrderCounts, weights: Weights | None = None) -> OrderRat
         satisfaction_rate=satisfaction,
         on_time_rate=ratio(counts.complete_on_time, counts.complete_on_time + counts.complete_late),
         avg_evaluation=round(counts.eval_score_sum / counts.eval_n, 1) if counts.eval_n else None,
-        composite=composite(report, resolution, satisfaction, weights),
+        composite=composite(
+            report,
+            resolution,
+            satisfaction,
+            weights,
+            samples=(samples["report_rate"], samples["resolution_rate"], samples["satisfaction_rate"]),
+            minimum=minimum,
+        ),
+        samples=samples,
+        min_sample=minimum,
     )
 
 

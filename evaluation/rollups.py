@@ -40,7 +40,13 @@ from django.utils import timezone
 
 from alleys.choices import CODE_LENGTH, LEVEL_ORDER, AreaLevel
 from issues.choices import ACTIVE_ORDER_STATES, OPEN_STATES, PatrolKind
-from issues.deadline_state import governing_due, order_complete_overdue_q, order_report_overdue_q, overdue_q
+from issues.deadline_state import (
+    governing_due,
+    near_q,
+    order_complete_overdue_q,
+    order_report_overdue_q,
+    overdue_q,
+)
 
 from .models import (
     AlleyMonthActivity,
@@ -319,6 +325,7 @@ FACT_FIELDS: tuple[str, ...] = (
     "class_code",
     "month",
     "week",
+    "day",
     "tenths",
     "pending_until",
     *CASE_COUNTERS,
@@ -384,6 +391,7 @@ def _write_case_facts(
             "class_code": m["category__category_class__code"],
             "month": month_of(day),
             "week": week_of(day),
+            "day": day,
             "tenths": cls.tenths,
             "pending_until": cls.pending_until,
             **cls.counts.as_dict(),
@@ -406,6 +414,7 @@ ORDER_FACT_FIELDS: tuple[str, ...] = (
     "department_id",
     "role",
     "month",
+    "day",
     "area_code",
     "pending_until",
     *ORDER_COUNTERS,
@@ -456,6 +465,7 @@ def _update_order_facts(
                 "department_id": m["department_id"],
                 "role": m["role"],
                 "month": month_of(local_date(m["dispatched_at"])),
+                "day": local_date(m["dispatched_at"]),
                 "area_code": alley_code[:COMMUNITY_LEN],
                 "pending_until": cls.pending_until,
                 **{name: getattr(cls.counts, name) for name in ORDER_COUNTERS},
@@ -714,10 +724,11 @@ def _snapshot_open(now: dt.datetime) -> None:
             n=Count("pk"),
             overdue=Count("pk", filter=overdue_q(now)),
             due_today=Count("pk", filter=due_today_q(now)),
+            near=Count("pk", filter=near_q(now)),
             supervised=Count("pk", filter=Q(supervised=True)),
         )
     )
-    totals: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    totals: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     for r in rows:
         code = r["alley__code"]
         for area_code in [code, *_ancestors(code)]:
@@ -726,6 +737,7 @@ def _snapshot_open(now: dt.datetime) -> None:
             t[1] += r["overdue"]
             t[2] += r["due_today"]
             t[3] += r["supervised"]
+            t[4] += r["near"]
     OpenStat.objects.all().delete()
     insert_rows(
         OpenStat,
@@ -739,6 +751,7 @@ def _snapshot_open(now: dt.datetime) -> None:
                 overdue=t[1],
                 due_today=t[2],
                 supervised=t[3],
+                near=t[4],
             )
             for (code, class_code, state), t in totals.items()
         ],

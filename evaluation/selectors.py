@@ -25,13 +25,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from alleys.choices import CODE_LENGTH, AreaLevel, Role, level_below
-from alleys.models import Area
+from alleys.models import Area, Department
 from alleys.people import Actor
 from alleys.scoping import Scope, scope_for
 from dispatch.calendar import HOURS_PER_DAY
 from issues.choices import VERIFIED_STATES, OrderRole, OrderState
 from issues.deadline_state import ANSWERABLE_RELATED, answerable_unit, case_due, governing_due, overdue_q
 
+from . import windows
 from .models import (
     AlleyMonthActivity,
     AnnualAssessment,
@@ -55,7 +56,9 @@ from .rates import (
     Weights,
     WorkClock,
     case_rates,
+    min_sample,
     order_rates,
+    shown_rate,
 )
 from .tables import RATE_COLUMNS, Column, Table
 
@@ -95,8 +98,8 @@ class ListRule:
         if not self.ranked(row):
             return _("样本不足"), ""
         score = row.get("composite")
-        if score is None:
-            return "", ""
+        if score is None:  # a rate under the minimum sample (evaluation.rates.composite)
+            return _("样本不足"), ""
         if score >= self.red_min:
             return _("红榜"), "red"
         if score <= self.black_max:
@@ -186,21 +189,35 @@ def as_of() -> dt.datetime | None:
 # --- rates of areas ---------------------------------------------------------------------------------------
 
 
+# The case rates a row shows, each with its sample size under "<name>_n" (tables.Column.sample).
+SAMPLED_RATES: tuple[str, ...] = (
+    "response_rate",
+    "resolution_rate",
+    "satisfaction_rate",
+    "on_time_rate",
+    "reopen_rate",
+    "alley_share",
+    "proactive_share",
+)
+
+
 def rate_row(rates: CaseRates) -> dict[str, Any]:
-    """The rate columns of one ranked-table row."""
+    """The rate columns of one ranked-table row: a rate below the minimum sample is None
+    (shown as 样本不足 with its n, never sorted or charted as a figure)."""
     c = rates.counts
+    values = {
+        name: rates.shown(name)
+        for name in ("response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate", "reopen_rate")
+    }
+    values["alley_share"] = rates.shown_share(AreaLevel.ALLEY)
+    values["proactive_share"] = rates.shown("proactive_share")
     return {
         "cases": c.cases,
         "open": c.open,
-        "response_rate": rates.response_rate,
-        "resolution_rate": rates.resolution_rate,
-        "satisfaction_rate": rates.satisfaction_rate,
-        "on_time_rate": rates.on_time_rate,
+        **values,
+        **{f"{name}_n": rates.samples.get(name, 0) for name in SAMPLED_RATES},
         "avg_hours": rates.avg_hours,
         "median_hours": rates.median_hours,
-        "reopen_rate": rates.reopen_rate,
-        "alley_share": rates.escalation_profile.get(AreaLevel.ALLEY),
-        "proactive_share": rates.proactive_share,
         "composite": rates.composite,
     }
 
@@ -234,30 +251,45 @@ class Overview:
 
 
 def open_cards(area_codes: list[str]) -> dict[str, int]:
+    """Open, overdue, near, due-today and supervised cases now (the OpenStat snapshot; 1 query)."""
     totals = OpenStat.objects.filter(area_code__in=area_codes).aggregate(
-        open=Sum("open"), overdue=Sum("overdue"), due_today=Sum("due_today"), supervised=Sum("supervised")
+        open=Sum("open"),
+        overdue=Sum("overdue"),
+        near=Sum("near"),
+        due_today=Sum("due_today"),
+        supervised=Sum("supervised"),
     )
     return {k: v or 0 for k, v in totals.items()}
 
 
 def area_overview(area: Area, period: Period, *, now: dt.datetime, weights: Weights) -> Overview:
-    """Cards, rates with trend arrows, monthly and weekly trends, classes and the funnel (6 queries)."""
+    """Cards, rates with trend arrows, monthly and weekly trends, classes and the funnel.
+
+    6 queries for whole months (the month rollups), 8 for a rolling window or a custom range
+    (its counters and their median's histogram from the facts by day, ``evaluation.windows``).
+    """
     today = timezone.localtime(now).date()
     cards = open_cards([area.code])
-    # Months: the period, the one before (for the arrows) and the twelve up to the period's end.
-    first = min(period.previous().start, add_months(period.end, -12), add_months(today.replace(day=1), -11))
+    # Twelve months up to the period's last month, or up to this month for the current period.
+    trend_end = min(add_months(period.last_day, 1), add_months(today, 1))
+    before = period.previous()
+    first = add_months(trend_end, -12)
+    if period.aligned:
+        first = min(first, before.start)
     by_month = {
         row["month"]: row
         for row in AreaMonthStat.objects.filter(
-            area_code=area.code, month__gte=first, month__lt=period.end
+            area_code=area.code, month__gte=first, month__lt=max(trend_end, period.end)
         ).values("month", "hours_hist", *CASE_COUNTERS)
     }
-    current = CaseCounts.total(r for m, r in by_month.items() if period.contains(m))
-    before = period.previous()
-    previous = CaseCounts.total(r for m, r in by_month.items() if before.contains(m))
+    if period.aligned:
+        current = CaseCounts.total(r for m, r in by_month.items() if period.contains(m))
+        previous = CaseCounts.total(r for m, r in by_month.items() if before.contains(m))
+    else:
+        sums = windows.case_counts(area.code, period, previous=True)
+        current = sums.get((area.code, windows.CURRENT), CaseCounts())
+        previous = sums.get((area.code, windows.PREVIOUS), CaseCounts())
     rates, prev_rates = case_rates(current, weights), case_rates(previous, weights)
-    # Twelve months up to the period's end, or up to this month for the current period.
-    trend_end = min(period.end, add_months(today.replace(day=1), 1))
     monthly = []
     for i in range(12):
         month = add_months(trend_end, i - 12)
@@ -304,7 +336,7 @@ def area_overview(area: Area, period: Period, *, now: dt.datetime, weights: Weig
         rates=rates,
         previous=prev_rates,
         trends={
-            name: trend(getattr(rates, name), getattr(prev_rates, name))
+            name: trend(rates.shown(name), prev_rates.shown(name))
             for name in ("response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate")
         },
         monthly=monthly,
@@ -320,12 +352,17 @@ def class_breakdown(area: Area, period: Period, *, weights: Weights) -> list[dic
     from dispatch.models import CategoryClass
 
     code = area.code if area.level != AreaLevel.ALLEY else area.code[: CODE_LENGTH[AreaLevel.COMMUNITY]]
-    rows = (
-        AreaMonthCategoryStat.objects.filter(area_code=code, month__gte=period.start, month__lt=period.end)
-        .values("class_code")
-        .annotate(**CASE_SUMS)
-        .order_by("class_code")
-    )
+    if period.aligned:
+        rows: Any = (
+            AreaMonthCategoryStat.objects.filter(
+                area_code=code, month__gte=period.start, month__lt=period.end
+            )
+            .values("class_code")
+            .annotate(**CASE_SUMS)
+            .order_by("class_code")
+        )
+    else:
+        rows = windows.case_counts_by_class(code, period)
     names = dict(CategoryClass.objects.values_list("code", "name"))
     result = []
     for row in rows:
@@ -338,6 +375,9 @@ def class_breakdown(area: Area, period: Period, *, weights: Weights) -> list[dic
             }
         )
     return result
+
+
+ORDER_SAMPLED: tuple[str, ...] = ("report_rate", "on_time_rate", "resolution_rate", "satisfaction_rate")
 
 
 # --- drill-down --------------------------------------------------------------------------------------------
@@ -353,21 +393,42 @@ SORT_KEYS = {
 }
 
 
-def rank_rows(rows: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
-    """Best first; rows without the figure go last; equal figures share a rank (1, 1, 3)."""
+def ranking_min_cases() -> int:
+    """Cases an area needs in the period to be ranked (``JXT_RANKING_MIN_CASES``)."""
+    return int(settings.JXT_RANKING_MIN_CASES)
+
+
+def rank_rows(
+    rows: list[dict[str, Any]], sort: str, *, volume: str = "cases", minimum: int = 0
+) -> list[dict[str, Any]]:
+    """Best first; rows without the figure go last; equal figures share a rank (1, 1, 3).
+
+    Rows with fewer than ``minimum`` of ``volume`` (cases) are not ranked, whatever the sort
+    but the volume itself: they follow the ranked ones by code, rank None, marked 样本不足 —
+    an alley with one case and none overdue is not the best alley.
+    """
     sort = sort if sort in SORT_KEYS else "composite"
     ascending = sort == "overdue"  # fewer overdue is better
-    present = [r for r in rows if r.get(sort) is not None]
-    missing = [r for r in rows if r.get(sort) is None]
+    gated = sort != volume and minimum > 0
+    too_few = [r for r in rows if gated and (r.get(volume) or 0) < minimum]
+    eligible = [r for r in rows if not (gated and (r.get(volume) or 0) < minimum)]
+    present = [r for r in eligible if r.get(sort) is not None]
+    missing = [r for r in eligible if r.get(sort) is None]
     present.sort(key=lambda r: (r[sort] if ascending else -r[sort], r.get("code", "")))
     rank, last = 0, object()
     for index, row in enumerate(present, start=1):
         if row[sort] != last:
             rank, last = index, row[sort]
         row["rank"] = rank
+        row["mark"] = ""
     for row in missing:
         row["rank"] = None
-    return present + missing
+        row["mark"] = ""
+    too_few.sort(key=lambda r: r.get("code", ""))
+    for row in too_few:
+        row["rank"] = None
+        row["mark"] = _("样本不足")
+    return present + missing + too_few
 
 
 def drilldown(area: Area, period: Period, *, sort: str, weights: Weights) -> Table:
@@ -379,10 +440,15 @@ def drilldown(area: Area, period: Period, *, sort: str, weights: Weights) -> Tab
     before = period.previous()
     current: dict[str, CaseCounts] = defaultdict(CaseCounts)
     previous: dict[str, CaseCounts] = defaultdict(CaseCounts)
-    for row in AreaMonthStat.objects.filter(
-        level=child_level, area_code__startswith=area.code, month__gte=before.start, month__lt=period.end
-    ).values("area_code", "month", "hours_hist", *CASE_COUNTERS):
-        (current if period.contains(row["month"]) else previous)[row["area_code"]].add(row)
+    if period.aligned:
+        for row in AreaMonthStat.objects.filter(
+            level=child_level, area_code__startswith=area.code, month__gte=before.start, month__lt=period.end
+        ).values("area_code", "month", "hours_hist", *CASE_COUNTERS):
+            (current if period.contains(row["month"]) else previous)[row["area_code"]].add(row)
+    else:
+        sums = windows.case_counts(area.code, period, child_len=CODE_LENGTH[child_level], previous=True)
+        for (code, bucket), counts in sums.items():
+            (current if bucket == windows.CURRENT else previous)[code].add(counts)
     open_now: dict[str, Mapping[str, Any]] = {
         r["area_code"]: r
         for r in OpenStat.objects.filter(level=child_level, area_code__startswith=area.code)
@@ -416,17 +482,33 @@ def drilldown(area: Area, period: Period, *, sort: str, weights: Weights) -> Tab
         Column("open_now", _("当前在办"), "int"),
         Column("overdue", _("当前超期"), "int"),
         Column("supervised", _("督办"), "int"),
+        Column("mark", _("备注")),
     ]
+    minimum = ranking_min_cases()
     return Table(
         title=_("%(area)s下级%(level)s排名") % {"area": area.name, "level": TIER_LABELS[child_level]},
         columns=columns,
-        rows=rank_rows(rows, sort),
+        rows=rank_rows(rows, sort, minimum=minimum),
         period=period.label,
         filters={
             _("区域"): f"{area.name}（{area.code}）",
             _("排序"): str(SORT_KEYS.get(sort, SORT_KEYS["composite"])),
+            **sample_rules(minimum),
         },
     )
+
+
+def sample_rules(ranking_minimum: int | None = None) -> dict[str, str]:
+    """What 样本不足 means on this table, for the page's legend and the export's preamble."""
+    rules = {
+        _("最小样本"): _(
+            "比率的样本（分母）少于 %(n)d 时显示“样本不足”而不显示数值，综合得分须三率样本均达到 %(n)d"
+        )
+        % {"n": min_sample()}
+    }
+    if ranking_minimum:
+        rules[_("参与排名")] = _("统计期内案件不少于 %(n)d 件") % {"n": ranking_minimum}
+    return rules
 
 
 def category_table(area: Area, period: Period, *, sort: str, weights: Weights) -> Table:
@@ -434,11 +516,17 @@ def category_table(area: Area, period: Period, *, sort: str, weights: Weights) -
     from dispatch.models import CategoryType
 
     code = area.code if area.level != AreaLevel.ALLEY else area.code[: CODE_LENGTH[AreaLevel.COMMUNITY]]
-    rows_db = list(
-        AreaMonthCategoryStat.objects.filter(area_code=code, month__gte=period.start, month__lt=period.end)
-        .values("category_id", "class_code")
-        .annotate(**CASE_SUMS)
-    )
+    rows_db: list[Mapping[str, Any]]
+    if period.aligned:
+        rows_db = list(
+            AreaMonthCategoryStat.objects.filter(
+                area_code=code, month__gte=period.start, month__lt=period.end
+            )
+            .values("category_id", "class_code")
+            .annotate(**CASE_SUMS)
+        )
+    else:
+        rows_db = windows.case_counts_by_category(code, period)
     names: dict[int, Mapping[str, Any]] = {
         r["pk"]: r
         for r in CategoryType.objects.filter(pk__in=[r["category_id"] for r in rows_db]).values(
@@ -465,13 +553,19 @@ def category_table(area: Area, period: Period, *, sort: str, weights: Weights) -
         Column("code", _("事项编码")),
         Column("name", _("事项名称")),
         *[c for c in RATE_COLUMNS if c.key != "median_hours"],
+        Column("mark", _("备注")),
     ]
+    minimum = ranking_min_cases()
     return Table(
         title=_("%(area)s事项类型统计") % {"area": area.name},
         columns=columns,
-        rows=rank_rows(rows, sort),
+        rows=rank_rows(rows, sort, minimum=minimum),
         period=period.label,
-        filters={_("区域"): f"{area.name}（{area.code}）", _("排序"): str(SORT_KEYS[sort])},
+        filters={
+            _("区域"): f"{area.name}（{area.code}）",
+            _("排序"): str(SORT_KEYS[sort]),
+            **sample_rules(minimum),
+        },
     )
 
 
@@ -497,25 +591,48 @@ def department_ranking(
     if role in OrderRole.values:
         stats = stats.filter(role=role)
         live = live.filter(role=role)
+    counts: list[tuple[int, str, str, OrderCounts]] = []
+    if period.aligned:
+        for row in stats.values("department_id", "department__name", "department__area__name").annotate(
+            **ORDER_SUMS
+        ):
+            counts.append(
+                (
+                    row["department_id"],
+                    row["department__name"],
+                    row["department__area__name"],
+                    OrderCounts().add(row),
+                )
+            )
+    else:
+        by_dept = windows.order_counts(
+            period,
+            area_code=area.code if area is not None else None,
+            department_ids=None if area is not None or viewer.scope.is_global else viewer.department_ids,
+            role=role if role in OrderRole.values else "",
+        )
+        names = {
+            d["pk"]: d
+            for d in Department.objects.filter(pk__in=sorted(by_dept)).values("pk", "name", "area__name")
+        }
+        counts = [
+            (pk, names[pk]["name"], names[pk]["area__name"], c) for pk, c in by_dept.items() if pk in names
+        ]
     rows_by_dept: dict[int, dict[str, Any]] = {}
-    for row in stats.values("department_id", "department__name", "department__area__name").annotate(
-        **ORDER_SUMS
-    ):
-        r = order_rates(OrderCounts().add(row), weights)
-        rows_by_dept[row["department_id"]] = {
-            "code": str(row["department_id"]),
-            "name": row["department__name"],
-            "level": row["department__area__name"],
+    for department_id, dept_name, dept_level, total in counts:
+        r = order_rates(total, weights)
+        rows_by_dept[department_id] = {
+            "code": str(department_id),
+            "name": dept_name,
+            "level": dept_level,
             "orders": r.counts.orders,
             # 报到 counts only as the community confirmed the visit (issues.attendance).
             "reports_on_time": r.counts.report_on_time,
             "reports_late": r.counts.report_late,
             "reports_missed": r.counts.report_missed,
             "no_shows": r.counts.report_no_show,
-            "report_rate": r.report_rate,
-            "on_time_rate": r.on_time_rate,
-            "resolution_rate": r.resolution_rate,
-            "satisfaction_rate": r.satisfaction_rate,
+            **{name: r.shown(name) for name in ORDER_SAMPLED},
+            **{f"{name}_n": r.samples.get(name, 0) for name in ORDER_SAMPLED},
             "avg_evaluation": r.avg_evaluation,
             "evaluations": r.counts.eval_n,
             "rejected": r.counts.rejected,
@@ -563,10 +680,10 @@ def department_ranking(
         Column("reports_late", _("逾期到场报到"), "int"),
         Column("reports_missed", _("未到场报到"), "int"),
         Column("no_shows", _("未按约到场次数"), "int"),
-        Column("report_rate", _("按时报到率"), "pct"),
-        Column("on_time_rate", _("按时办结率"), "pct"),
-        Column("resolution_rate", _("解决率"), "pct"),
-        Column("satisfaction_rate", _("满意率"), "pct"),
+        Column("report_rate", _("按时报到率"), "pct", sample="report_rate_n"),
+        Column("on_time_rate", _("按时办结率"), "pct", sample="on_time_rate_n"),
+        Column("resolution_rate", _("解决率"), "pct", sample="resolution_rate_n"),
+        Column("satisfaction_rate", _("满意率"), "pct", sample="satisfaction_rate_n"),
         Column("avg_evaluation", _("社区评价均分"), "score"),
         Column("evaluations", _("评价次数"), "int"),
         Column("rejected", _("退单"), "int"),
@@ -585,6 +702,7 @@ def department_ranking(
         filters[_("区域")] = f"{area.name}（{area.code}）"
     legend = rule.legend()
     filters.update({mark: meaning for mark, _highlight, meaning in legend})
+    filters.update(sample_rules())
     return Table(
         title=_("部门排名"),
         columns=columns,
@@ -698,30 +816,36 @@ def chiefs_activity(area: Area, period: Period, *, today: dt.date) -> Table:
         .order_by("code")
         .values("code", "name")
     )
-    activity: dict[str, Mapping[str, Any]] = {
-        r["alley_code"]: r
-        for r in AlleyMonthActivity.objects.filter(
-            alley_code__startswith=area.code, month__gte=period.start, month__lt=period.end
-        )
-        .values("alley_code")
-        .annotate(
-            patrol_days=Sum("patrol_days"),
-            visit_weeks=Sum("visit_weeks"),
-            households=Sum("households_visited"),
-            logs=Sum("patrol_logs"),
-        )
-    }
-    proactive: dict[str, Mapping[str, Any]] = {
-        r["area_code"]: r
-        for r in AreaMonthStat.objects.filter(
-            level=AreaLevel.ALLEY,
-            area_code__startswith=area.code,
-            month__gte=period.start,
-            month__lt=period.end,
-        )
-        .values("area_code")
-        .annotate(cases=Sum("cases"), proactive=Sum("proactive"))
-    }
+    activity: dict[str, Mapping[str, Any]]
+    proactive: dict[str, Mapping[str, Any]]
+    if not period.aligned:
+        activity = windows.patrol_activity(area.code, period)
+        proactive = windows.proactive_by_alley(area.code, period)
+    else:
+        activity = {
+            r["alley_code"]: r
+            for r in AlleyMonthActivity.objects.filter(
+                alley_code__startswith=area.code, month__gte=period.start, month__lt=period.end
+            )
+            .values("alley_code")
+            .annotate(
+                patrol_days=Sum("patrol_days"),
+                visit_weeks=Sum("visit_weeks"),
+                households=Sum("households_visited"),
+                logs=Sum("patrol_logs"),
+            )
+        }
+        proactive = {
+            r["area_code"]: r
+            for r in AreaMonthStat.objects.filter(
+                level=AreaLevel.ALLEY,
+                area_code__startswith=area.code,
+                month__gte=period.start,
+                month__lt=period.end,
+            )
+            .values("area_code")
+            .annotate(cases=Sum("cases"), proactive=Sum("proactive"))
+        }
     rows = []
     for alley in alleys:
         a = activity.get(alley["code"], {})
@@ -741,7 +865,12 @@ def chiefs_activity(area: Area, period: Period, *, today: dt.date) -> Table:
                 "households": a.get("households") or 0,
                 "cases": p.get("cases") or 0,
                 "proactive": p.get("proactive") or 0,
-                "proactive_share": (p["proactive"] / p["cases"]) if p.get("cases") else None,
+                "proactive_share": shown_rate(
+                    (p["proactive"] / p["cases"]) if p.get("cases") else None,
+                    p.get("cases") or 0,
+                    min_sample(),
+                ),
+                "proactive_share_n": p.get("cases") or 0,
                 "cases_url": cases_url(alley["code"]),
             }
         )
@@ -762,14 +891,14 @@ def chiefs_activity(area: Area, period: Period, *, today: dt.date) -> Table:
         Column("households", _("走访户数"), "int"),
         Column("cases", _("案件数"), "int"),
         Column("proactive", _("主动发现"), "int"),
-        Column("proactive_share", _("主动发现占比"), "pct"),
+        Column("proactive_share", _("主动发现占比"), "pct", sample="proactive_share_n"),
     ]
     return Table(
         title=_("%(area)s巷长履职情况") % {"area": area.name},
         columns=columns,
         rows=rows,
         period=period.label,
-        filters={_("区域"): f"{area.name}（{area.code}）"},
+        filters={_("区域"): f"{area.name}（{area.code}）", **sample_rules()},
     )
 
 

@@ -15,6 +15,8 @@ class Column:
     key: str
     label: Any
     kind: str = "text"  # text | int | pct | hours | score | date | datetime
+    # The row key of this rate's sample size (its denominator, "n"), shown beside it.
+    sample: str = ""
 
 
 @dataclass
@@ -32,12 +34,39 @@ class Table:
     def cells(self, row: dict[str, Any]) -> list[tuple[Column, Any]]:
         return [(column, row.get(column.key)) for column in self.columns]
 
+    @staticmethod
+    def text(column: Column, row: dict[str, Any]) -> str:
+        """A cell as the page shows it: a rate with its sample size."""
+        if column.sample:
+            return fmt_rate(row.get(column.key), row.get(column.sample))
+        return fmt(row.get(column.key), column.kind)
+
+    def export_columns(self) -> list[Column]:
+        """The columns of a file: each rate followed by its sample size as a column of its own."""
+        result = []
+        for column in self.columns:
+            result.append(column)
+            if column.sample:
+                result.append(Column(column.sample, _("%(rate)s样本数") % {"rate": column.label}, "int"))
+        return result
+
+    def export_cells(self, row: dict[str, Any]) -> list[tuple[Column, Any]]:
+        """(column, value) of a file's row: a rate under the minimum sample is the text 样本不足."""
+        cells: list[tuple[Column, Any]] = []
+        for column in self.export_columns():
+            value = row.get(column.key)
+            if column.sample and value is None and (row.get(column.sample) or 0) > 0:
+                cells.append((Column(column.key, column.label), str(_("样本不足"))))
+            else:
+                cells.append((column, value))
+        return cells
+
     def display(self) -> list[dict[str, Any]]:
         """Rows with every cell already formatted: a page renders hundreds of cells per request."""
         return [
             {
                 "row": row,
-                "cells": [(c.key, c.kind != "text", fmt(row.get(c.key), c.kind)) for c in self.columns],
+                "cells": [(c.key, c.kind != "text", self.text(c, row)) for c in self.columns],
             }
             for row in self.rows
         ]
@@ -62,17 +91,47 @@ def fmt(value: Any, kind: str) -> str:
     return str(value)
 
 
+def fmt_rate(value: float | None, n: int | None) -> str:
+    """A rate with its sample size: “92.3%（n=26）”, “样本不足（n=2）” under the minimum
+    (the selectors leave such a rate None), “—” with nothing to divide."""
+    if n is None:
+        return fmt(value, "pct")
+    if not n:
+        return "—"
+    if value is None:
+        return str(_("样本不足（n=%(n)d）") % {"n": n})
+    return f"{100 * value:.1f}%（n={n}）"
+
+
+def rate_band(value: float | None, n: int | None = None) -> str:
+    """The colour band of a rate (the wall screen, the cards): ``good`` at least ``JXT_RATE_GOOD_MIN``
+    percent, ``fair`` at least ``JXT_RATE_FAIR_MIN``, else ``poor``; ``thin`` under the minimum
+    sample, ``none`` with nothing to divide. Never ``good`` for 0 %: the bands are thresholds."""
+    from django.conf import settings
+
+    if n is not None and not n:
+        return "none"
+    if value is None:
+        return "thin" if n else "none"
+    percent = 100 * value
+    if percent >= settings.JXT_RATE_GOOD_MIN:
+        return "good"
+    if percent >= settings.JXT_RATE_FAIR_MIN:
+        return "fair"
+    return "poor"
+
+
 RATE_COLUMNS: list[Column] = [
     Column("cases", _("案件数"), "int"),
     Column("open", _("未办结"), "int"),
-    Column("response_rate", _("响应率"), "pct"),
-    Column("resolution_rate", _("解决率"), "pct"),
-    Column("satisfaction_rate", _("满意率"), "pct"),
-    Column("on_time_rate", _("按时办结率"), "pct"),
+    Column("response_rate", _("响应率"), "pct", sample="response_rate_n"),
+    Column("resolution_rate", _("解决率"), "pct", sample="resolution_rate_n"),
+    Column("satisfaction_rate", _("满意率"), "pct", sample="satisfaction_rate_n"),
+    Column("on_time_rate", _("按时办结率"), "pct", sample="on_time_rate_n"),
     Column("avg_hours", _("平均办结用时（工作小时）"), "hours"),
     Column("median_hours", _("办结用时中位数（工作小时）"), "hours"),
-    Column("reopen_rate", _("重办率"), "pct"),
-    Column("alley_share", _("小事不出巷（巷内办结占比）"), "pct"),
-    Column("proactive_share", _("主动发现占比"), "pct"),
+    Column("reopen_rate", _("重办率"), "pct", sample="reopen_rate_n"),
+    Column("alley_share", _("小事不出巷（巷内办结占比）"), "pct", sample="alley_share_n"),
+    Column("proactive_share", _("主动发现占比"), "pct", sample="proactive_share_n"),
     Column("composite", _("综合得分"), "score"),
 ]

@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -27,10 +28,11 @@ from issues.choices import OrderRole
 
 from . import selectors as sel
 from .exports import export_response
+from .lateness import who_is_late
 from .models import AnnualAssessment
-from .periods import Period, period_choices
+from .periods import MAX_RANGE_DAYS, Period, period_choices
 from .rates import Weights
-from .tables import Table
+from .tables import Table, fmt_rate, rate_band
 
 TIER_LABELS = dict(AreaLevel.choices)
 
@@ -74,9 +76,19 @@ class Dash:
             "as_of": sel.as_of(),
             "params": self.params(),
             "weights": self.weights,
+            "near_hours": settings.JXT_NEAR_HOURS,
+            "max_range_days": MAX_RANGE_DAYS,
             "child_label": TIER_LABELS.get(level_below(self.area.level) or "", "") if self.area else "",
             **extra,
         }
+
+
+def _period_text(request: HttpRequest) -> str:
+    """The period asked for: the custom range's two dates (from, to) when given, else ``period``."""
+    first, last = request.GET.get("from", "").strip(), request.GET.get("to", "").strip()
+    if first and last:
+        return f"{first}~{last}"
+    return request.GET.get("period", "")
 
 
 def _dash(request: HttpRequest, *, need_area: bool = True) -> Dash:
@@ -84,7 +96,7 @@ def _dash(request: HttpRequest, *, need_area: bool = True) -> Dash:
     if not viewer.sees_anything:
         raise PermissionDenied(_("您没有可查看的数据看板。"))
     now = timezone.now()
-    period = Period.parse(request.GET.get("period"), today=timezone.localtime(now).date())
+    period = Period.parse(_period_text(request), today=timezone.localtime(now).date())
     area = None
     if viewer.sees_areas:
         area = sel.resolve_area(viewer, request.GET.get("area"))
@@ -102,6 +114,7 @@ def chart(
     """A bar/line chart: ``series`` is (row key, Chinese name, "bar"|"line"|"pct")."""
     return {
         "count_axis": axis or _("数量"),
+        "thin": _("样本不足"),
         "x": [str(r.get(x, "")) for r in rows],
         "series": [
             {
@@ -112,6 +125,8 @@ def chart(
                     None if r.get(key) is None else round(100 * r[key], 1) if kind == "pct" else r[key]
                     for r in rows
                 ],
+                # Each point's sample size, for the tooltip ("样本不足（n=2）" where the rate is withheld).
+                **({"n": [r.get(f"{key}_n") for r in rows]} if kind == "pct" else {}),
             }
             for key, name, kind in series
         ],
@@ -156,30 +171,65 @@ def overview(request: SignedInRequest) -> HttpResponse:
         ),
         "funnel": funnel_chart(data.funnel),
     }
+    late = who_is_late(d.area, now=d.now, limit=LATE_ON_OVERVIEW)
     return render(
         request,
         "evaluation/overview.html",
-        d.context("overview", data=data, charts=charts, rate_cards=_rate_cards(data)),
+        d.context(
+            "overview",
+            data=data,
+            charts=charts,
+            rate_cards=_rate_cards(data),
+            score=_score_card(data),
+            late=late,
+        ),
     )
 
 
+LATE_ON_OVERVIEW = 10
+LATE_ON_WALL = 8
+
+
 def _rate_cards(data: sel.Overview) -> list[dict[str, Any]]:
+    """The four rates of the period, each with its sample size, band and the previous period's."""
     r, p = data.rates, data.previous
-    return [
-        {
-            "key": key,
-            "label": label,
-            "value": getattr(r, key),
-            "previous": getattr(p, key),
-            "trend": data.trends.get(key, ""),
-        }
+    cards = []
+    for key, label in (
+        ("response_rate", _("响应率")),
+        ("resolution_rate", _("解决率")),
+        ("satisfaction_rate", _("满意率")),
+        ("on_time_rate", _("按时办结率")),
+    ):
+        value, n = r.shown(key), r.samples.get(key, 0)
+        previous, previous_n = p.shown(key), p.samples.get(key, 0)
+        cards.append(
+            {
+                "key": key,
+                "label": label,
+                "value": value,
+                "n": n,
+                "text": fmt_rate(value, n),
+                "band": rate_band(value, n),
+                "previous": fmt_rate(previous, previous_n),
+                "trend": data.trends.get(key, ""),
+            }
+        )
+    return cards
+
+
+def _score_card(data: sel.Overview) -> dict[str, Any]:
+    """The composite score, or which of its rates lacks the sample (evaluation.rates.composite)."""
+    r = data.rates
+    thin = [
+        f"{label}（n={r.samples.get(key, 0)}）"
         for key, label in (
             ("response_rate", _("响应率")),
             ("resolution_rate", _("解决率")),
             ("satisfaction_rate", _("满意率")),
-            ("on_time_rate", _("按时办结率")),
         )
+        if r.samples.get(key, 0) < r.min_sample
     ]
+    return {"value": r.composite, "thin": "，".join(thin), "min": r.min_sample}
 
 
 def _drill_table(d: Dash, area: Area) -> Table:
@@ -260,6 +310,10 @@ def departments(request: SignedInRequest) -> HttpResponse:
             role=request.GET.get("role", ""),
             roles=OrderRole.choices,
             sort=request.GET.get("sort", "composite"),
+            scored=any(r.get("composite") is not None for r in table.rows),
+            min_sample=settings.JXT_RATE_MIN_SAMPLE,
+            longer=[p for p in period_choices(d.today) if p.kind in ("quarter", "year")][:1]
+            + [p for p in period_choices(d.today) if p.kind == "year"][:1],
         ),
     )
 
@@ -272,9 +326,10 @@ def _held_table(d: Dash, kind: str) -> Table:
 @login_required
 def held(request: SignedInRequest) -> HttpResponse:
     d = _dash(request)
-    kind = "supervised" if request.GET.get("kind") == "supervised" else "overdue"
-    table = _held_table(d, kind)
+    asked = request.GET.get("kind", "")
+    kind = asked if asked in ("supervised", "late") else "overdue"
     assert d.area is not None
+    table = who_is_late(d.area, now=d.now) if kind == "late" else _held_table(d, kind)
     cards = sel.open_cards([d.area.code])
     return render(request, "evaluation/held.html", d.context("held", table=table, kind=kind, cards=cards))
 
@@ -315,6 +370,10 @@ def wall(request: SignedInRequest) -> HttpResponse:
             red=[r for r in depts.rows if r.get("highlight") == "red"],
             black=[r for r in depts.rows if r.get("highlight") == "black"],
             lists=depts.extra["legend"],
+            score=_score_card(data),
+            alley={"value": data.rates.shown_share(AreaLevel.ALLEY), "n": data.rates.samples["alley_share"]},
+            late=who_is_late(d.area, now=d.now, limit=LATE_ON_WALL),
+            rate_keys=("response_rate", "resolution_rate", "satisfaction_rate"),
             refresh_seconds=60,
         ),
     )
@@ -331,13 +390,15 @@ def definitions(request: SignedInRequest) -> HttpResponse:
             "tab": "definitions",
             "weights": Weights.current(),
             "list_rule": sel.ListRule.current(),
+            "min_sample": settings.JXT_RATE_MIN_SAMPLE,
+            "min_cases": settings.JXT_RANKING_MIN_CASES,
         },
     )
 
 
 # --- exports ------------------------------------------------------------------------------------------------
 
-EXPORTS = ("drill", "categories", "departments", "overdue", "supervised", "chiefs")
+EXPORTS = ("drill", "categories", "departments", "overdue", "supervised", "late", "chiefs")
 
 
 @login_required
@@ -358,6 +419,9 @@ def export(request: SignedInRequest, what: str) -> HttpResponse:
         table = _department_table(d)
     elif what in ("overdue", "supervised"):
         table = _held_table(d, what)
+    elif what == "late":
+        assert d.area is not None
+        table = who_is_late(d.area, now=d.now)
     else:
         table = _chiefs_table(d)
     filters = {k: v for k, v in request.GET.items() if k in ("area", "period", "sort", "role", "kind")}

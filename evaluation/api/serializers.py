@@ -97,6 +97,11 @@ class CaseRatesSerializer(serializers.Serializer[Any]):
     proactive_share = serializers.FloatField(allow_null=True)
     escalation_profile = serializers.DictField(child=serializers.FloatField(allow_null=True))
     composite = serializers.FloatField(allow_null=True)
+    samples = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="每个比率的样本数（分母）n；n 小于 min_sample 时页面显示“样本不足”",
+    )
+    min_sample = serializers.IntegerField(help_text="比率显示所需的最小样本数（JXT_RATE_MIN_SAMPLE）")
 
 
 class OrderRatesSerializer(serializers.Serializer[Any]):
@@ -109,3 +114,8 @@ class OrderRatesSerializer(serializers.Serializer[Any]):
     on_time_rate = serializers.FloatField(allow_null=True)
     avg_evaluation = serializers.FloatField(allow_null=True)
     composite = serializers.FloatField(allow_null=True)
+    samples = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="每个比率的样本数（分母）n；n 小于 min_sample 时页面显示“样本不足”",
+    )
+    min_sample = serializers.IntegerField(help_text="比率显示所需的最小样本数（JXT_RATE_MIN_SAMPLE）")

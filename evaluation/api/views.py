@@ -110,6 +110,8 @@ def _case_rates_body(result: rates.CaseRates, *, mode: str, as_of: Any) -> dict[
         "as_of": as_of,
         "counts": result.counts.as_dict(),
         "escalation_profile": dict(result.escalation_profile),
+        "samples": dict(result.samples),
+        "min_sample": result.min_sample,
     }
     for name in (
         "response_rate",
@@ -173,7 +175,8 @@ class CaseRatesView(ApiViewMixin, APIView):
         if not scope_for(request.user).covers_code(code):
             raise NotFound()
         period = Period.parse(request.query_params["period"], today=timezone.localdate())
-        if period.key != request.query_params["period"].strip():
+        # The API reads the month rollups: whole months only (the pages' rolling windows read the facts).
+        if not period.aligned or period.key != request.query_params["period"].strip():
             raise ValidationError({"period": [_("period 格式应为 2026-03、2026-Q1 或 2026。")]})
         rows = AreaMonthStat.objects.filter(
             area_code=code, month__gte=period.start, month__lt=period.end

@@ -11,14 +11,23 @@
 
   function pct(v) { return v == null ? "—" : v + "%"; }
 
-  function option(spec) {
+  // A rate with its sample size, as the tables print it: "92.3%（n=26）", "样本不足（n=2）", "—".
+  function rate(spec, s, index, value) {
+    var n = s.n ? s.n[index] : null;
+    if (n == null) { return pct(value); }
+    if (!n) { return "—"; }
+    if (value == null) { return (spec.thin || "") + "（n=" + n + "）"; }
+    return value + "%（n=" + n + "）";
+  }
+
+  function option(spec, narrow) {
     if (spec.type === "funnel") {
       return {
         color: palette,
         tooltip: { trigger: "item", renderMode: "richText", formatter: "{b}：{c} " + (spec.unit || "") },
         series: [{
           type: "funnel", sort: "descending", gap: 2, minSize: "8%", left: "10%", width: "80%",
-          label: { show: true, position: "inside", formatter: "{b} {c}", color: "#fff", fontSize: dark ? 16 : 12 },
+          label: { show: true, position: "inside", formatter: "{b} {c}", color: "#fff", fontSize: dark && !narrow ? 16 : 12 },
           data: spec.data
         }]
       };
@@ -42,18 +51,19 @@
           var out = [items.length ? items[0].axisValueLabel : ""];
           items.forEach(function (it) {
             var s = spec.series[it.seriesIndex];
-            out.push(it.marker + it.seriesName + "：" + (s.pct ? pct(it.value) : (it.value == null ? "—" : it.value)));
+            out.push(it.marker + it.seriesName + "：" + (s.pct ? rate(spec, s, it.dataIndex, it.value) : (it.value == null ? "—" : it.value)));
           });
           return out.join("\n");
         }
       },
-      legend: { top: 0, textStyle: { color: text, fontSize: dark ? 15 : 12 } },
-      grid: { left: 48, right: hasPct && hasCount ? 52 : 20, top: 40, bottom: spec.x.length > 8 ? 70 : 30 },
-      xAxis: { type: "category", data: spec.x, axisLabel: { color: text, fontSize: dark ? 14 : 12, interval: 0, rotate: spec.x.length > 8 ? 35 : 0 } },
+      // On a phone the legend scrolls on one line instead of wrapping over the plot.
+      legend: { top: 0, type: narrow ? "scroll" : "plain", textStyle: { color: text, fontSize: dark && !narrow ? 15 : 12 } },
+      grid: { left: narrow ? 36 : 48, right: hasPct && hasCount ? (narrow ? 40 : 52) : 20, top: 40, bottom: spec.x.length > 8 || narrow ? 70 : 30 },
+      xAxis: { type: "category", data: spec.x, axisLabel: { color: text, fontSize: narrow ? 11 : (dark ? 14 : 12), interval: narrow && spec.x.length > 8 ? 1 : 0, rotate: spec.x.length > 8 || narrow ? 45 : 0 } },
       yAxis: yAxis,
       series: spec.series.map(function (s) {
         return {
-          name: s.name, type: s.type, data: s.data, connectNulls: true, smooth: s.type === "line",
+          name: s.name, type: s.type, data: s.data, connectNulls: !s.pct, smooth: s.type === "line",
           yAxisIndex: s.pct && hasCount ? 1 : 0, barMaxWidth: 28, symbolSize: 6
         };
       })
@@ -66,7 +76,7 @@
     if (!data) { return; }
     var spec = JSON.parse(data.textContent);
     var chart = echarts.init(el, null, { locale: "ZH", renderer: "canvas" });
-    chart.setOption(option(spec));
+    chart.setOption(option(spec, el.clientWidth < 520));
     charts.push(chart);
   });
   window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });

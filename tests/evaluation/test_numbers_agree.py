@@ -75,6 +75,8 @@ def test_cards_lists_and_tags_agree(city: dt.datetime, username: str) -> None:
     )
     assert by_state.count() == cards["overdue"]
     assert mine.filter(near_q(now)).count() == mine.filter(status_q(DueStatus.NEAR, now)).count()
+    # The near card (临期, the workbench's near) counts the same cases (issue 16's dashboards).
+    assert cards["near"] == mine.filter(near_q(now)).count()
 
     # Every row the list shows as overdue is tagged overdue, and no other row is.
     for case in mine.open():

@@ -143,7 +143,8 @@ def fixture_cases(world: Any) -> dict[str, Case]:
     return build_fixture(world)
 
 
-def test_counts_and_rates_by_hand(fixture_cases: dict[str, Case]) -> None:
+def test_counts_and_rates_by_hand(fixture_cases: dict[str, Case], settings: Any) -> None:
+    settings.JXT_RATE_MIN_SAMPLE = 1  # six cases: the composite's arithmetic, not its sample guard
     rates = rates_for_cases(Case.objects.all(), now=NOW)
     c = rates.counts
     assert (c.submitted, c.cases, c.rejected, c.open) == (8, 6, 1, 2)
@@ -224,10 +225,19 @@ def test_rates_without_data_are_none_not_zero() -> None:
     assert rates.composite is None
 
 
-def test_composite_leaves_out_a_missing_rate() -> None:
+def test_composite_needs_every_weighted_rate() -> None:
     weights = Weights(30, 35, 35)
-    assert composite(0.9, None, 0.6, weights) == pytest.approx(round(100 * (27 + 21) / 65, 1))
-    assert composite(1, 1, 1, Weights(1, 0, 0)) == 100.0
+    # A missing rate is not left out with its weight: that score would be another measure.
+    assert composite(0.9, None, 0.6, weights) is None
+    assert composite(0.9, 0.5, 0.6, weights) == pytest.approx(round(100 * (27 + 17.5 + 21) / 100, 1))
+    # A rate of weight 0 is not needed.
+    assert composite(1, None, None, Weights(1, 0, 0)) == 100.0
+
+
+def test_composite_needs_the_minimum_sample_of_each_rate() -> None:
+    weights = Weights(30, 35, 35)
+    assert composite(0.9, 0.5, 0.6, weights, samples=(40, 4, 40), minimum=5) is None
+    assert composite(0.9, 0.5, 0.6, weights, samples=(40, 5, 40), minimum=5) == pytest.approx(65.5)
 
 
 def test_median_odd_and_even() -> None:

@@ -26,6 +26,14 @@ from tests.factories import DepartmentFactory, World
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def every_rate_shown(settings: Settings) -> None:
+    """These departments have three to five orders: the lists' rules are tested here, the
+    minimum sample of a rate (JXT_RATE_MIN_SAMPLE) in tests/evaluation/test_samples.py."""
+    settings.JXT_RATE_MIN_SAMPLE = 1
+
+
 MONTH = dt.date(2025, 9, 1)
 PERIOD = "2025-09"
 
