@@ -50,7 +50,14 @@ from issues.models import (
     ExtensionRequest,
 )
 from issues.privacy import reporter_for
-from issues.selectors import ORDER_QUEUES, is_org, mechanisms_of, meeting_items_of, order_queue_q
+from issues.selectors import (
+    CASE_LIST_RELATED,
+    ORDER_QUEUES,
+    is_org,
+    mechanisms_of,
+    meeting_items_of,
+    order_queue_q,
+)
 from issues.views import PAGE_SIZE, decorate_cases, decorate_orders
 from issues.workflow import (
     ORDER_TRANSITIONS,
@@ -264,7 +271,7 @@ def _order_cases(order: DispatchOrder) -> list[Case]:
     if order.case_id:
         return [order.case] if order.case is not None else []
     assert order.common_issue is not None
-    return list(order.common_issue.cases.select_related("alley", "category", "holder_area"))
+    return list(order.common_issue.cases.select_related(*CASE_LIST_RELATED))
 
 
 def offered_actions(order: DispatchOrder, scope: Scope) -> list[str]:
@@ -453,9 +460,7 @@ def order_action(request: SignedInRequest, pk: int, action: str) -> HttpResponse
 
 def _dispatch_case_of(request: SignedInRequest, case_id: int) -> Case:
     return get_object_or_404(
-        Case.objects.visible_to(request.user).select_related(
-            "category", "alley", "holder_area", "lead_department"
-        ),
+        Case.objects.visible_to(request.user).select_related(*CASE_LIST_RELATED),
         pk=case_id,
     )
 
@@ -642,9 +647,7 @@ def common_issue_detail(request: SignedInRequest, pk: int) -> HttpResponse:
         else:
             status = 400
     cases = decorate_cases(
-        issue.cases.visible_to(user).select_related(
-            "category", "category__category_class", "alley", "holder_area", "lead_department"
-        ),
+        issue.cases.visible_to(user).select_related(*CASE_LIST_RELATED),
         now=now,
     )
     context = {

@@ -59,6 +59,7 @@ CASE_LIST_RELATED = (
     "category",
     "category__category_class",
     "alley",
+    "alley__parent",  # the community, which answers for verification (deadline_state.answerable_unit)
     "holder_area",
     "lead_department",
     "assignee",

@@ -102,6 +102,10 @@ def decorate_cases(cases: Iterable[Case], *, now: dt.datetime) -> list[Case]:
         governing = case_due(case, now)
         case.due = governing.due if governing else None  # type: ignore[attr-defined]
         case.due_kind = governing.label if governing else ""  # type: ignore[attr-defined]
+        # Named beside the deadline when someone other than the holder answers for it (verification).
+        case.due_unit = (  # type: ignore[attr-defined]
+            answerable_unit(case) if governing and governing.kind == DueKind.VERIFY else ""
+        )
         case.is_overdue = bool(governing and governing.is_overdue)  # type: ignore[attr-defined]
         case.is_near = bool(governing and governing.is_near)  # type: ignore[attr-defined]
     return rows
