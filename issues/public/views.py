@@ -412,7 +412,10 @@ def alley_report(request: HttpRequest, code: str) -> HttpResponse:
             repick=had_photos,
         )
     if not valid:
-        return _render_report(request, alley, form, once=once)
+        # A resident who checked for duplicates keeps that answer while correcting a field.
+        seen = categories.by_id.get(request.POST.get(DUPLICATES_SEEN, ""))
+        found = duplicates.candidates(alley, seen, timezone.now()) if seen is not None else []
+        return _render_report(request, alley, form, once=once, seen=(seen, found) if seen else None)
     data = form.cleaned_data
     if phone_over:
         return _render_report(

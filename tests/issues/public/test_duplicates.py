@@ -197,3 +197,18 @@ def test_the_check_runs_a_fixed_number_of_queries(
     with django_assert_num_queries(len(one.captured_queries)):
         html = text_of(client.get(place.form_url, {"category": place.lamp.pk}))
     assert html.count('id="duplicate-') == 6
+
+
+def test_a_checked_form_with_a_mistake_keeps_the_check(client: Client, place: Place) -> None:
+    someone_elses(place)
+
+    response = client.post(place.form_url, report_data(place, description=""))
+    html = text_of(response)
+
+    assert "请" in html and Case.objects.count() == 1
+    assert f'name="{DUPLICATES_SEEN}" value="{place.lamp.pk}"' in html
+    assert "关注这一件" in html
+    # Corrected, it files without asking again.
+    fixed = client.post(place.form_url, report_data(place, submission=token_of(response)))
+    assert fixed.status_code == 302
+    assert Case.objects.count() == 2
