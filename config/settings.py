@@ -259,6 +259,9 @@ RATELIMIT_FAIL_OPEN = env.bool("RATELIMIT_FAIL_OPEN", default=True)
 JXT_WARN_FRACTION = env.float("JXT_WARN_FRACTION", default=0.8)
 # A deadline within this many hours counts as near (临期) on every page and count (issues/deadline_state.py).
 JXT_NEAR_HOURS = env.int("JXT_NEAR_HOURS", default=24)
+# "Already reported?": open cases of the same type in the same alley from this many days back
+# (issues/duplicates.py), shown on the residents' form and the staff case page.
+JXT_DUPLICATE_DAYS = env.int("JXT_DUPLICATE_DAYS", default=14)
 # One working window per working day; deadlines in working hours count only inside it.
 JXT_WORK_START = env.str("JXT_WORK_START", default="09:00")
 JXT_WORK_END = env.str("JXT_WORK_END", default="17:00")

@@ -33,7 +33,7 @@ from alleys.people import Actor, SignedInRequest
 from alleys.scoping import scope_for
 from dispatch.chain import unit_label
 
-from . import selectors
+from . import duplicates, selectors
 from .choices import CaseSource, CaseState, EventKind, FeedbackChannel, Light, PatrolKind
 from .deadline_state import DueKind, answerable_unit, case_due, order_dues
 from .forms import (
@@ -414,6 +414,14 @@ def _render_detail(
         "meeting_items": meeting_items,
         "visible_meeting_ids": {item.meeting_id for item in meeting_items},
         "mechanisms": selectors.mechanisms_of(user, case=case),
+        # 可能重复: the residents' form's "already reported?" rule, among the cases this user sees,
+        # beside the merge action; only while the case is open (a finished case merges nothing).
+        "duplicates": duplicates.candidates(
+            case.alley, case.category, now, exclude=case, within=Case.objects.visible_to(user)
+        )
+        if case.is_open
+        else [],
+        "duplicate_days": duplicates.window_days(),
         "primary_actions": primary,
         "danger_actions": [a for a in actions if a["danger"]],
         "action_count": len(actions),

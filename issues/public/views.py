@@ -46,6 +46,8 @@ from core.middleware import clean_request_body, reads_own_body
 from core.site import site_url
 from core.text import NUL_MESSAGE
 from core.transient import DATABASE_UNAVAILABLE, drop_connection, retry_once
+from dispatch.models import CategoryType
+from issues import duplicates
 from issues.choices import CaseSource
 from issues.models import Case, CasePhoto
 from issues.workflow import (
@@ -217,6 +219,7 @@ def _render_report(
     status: int = 200,
     notice: str = "",
     repick: bool = False,
+    seen: tuple[CategoryType, list[Case]] | None = None,
 ) -> HttpResponse:
     try:
         # The board (one query) only when the form is shown: a successful post just redirects.
@@ -234,9 +237,26 @@ def _render_report(
         "repick": repick or form.repick_photos,
         "once": once,
         "nav": "report",
+        # "Already reported?": the category whose open cases were shown, and those cases.
+        "seen_category": seen[0] if seen else None,
+        "duplicates": seen[1] if seen else [],
+        "duplicate_days": duplicates.window_days(),
+        "DUPLICATES_SEEN": DUPLICATES_SEEN,
         **_form_context(form),
     }
     return render(request, "public/report_form.html", context, status=status)
+
+
+# The category whose open cases the resident was shown ("already reported?"): posted by the
+# form shown after the check, so that category's report files without asking again.
+DUPLICATES_SEEN = "duplicates_seen"
+
+
+def _category_initial(categories: selectors.ReportCategories, category: CategoryType) -> dict[str, str]:
+    """The form's initial choice for ``category``: its tile, or "other" and the list."""
+    if str(category.pk) in categories.common_ids:
+        return {"category": str(category.pk)}
+    return {"category": OTHER, "other_category": str(category.pk)}
 
 
 def _over_ip_limit(
@@ -292,7 +312,18 @@ def alley_report(request: HttpRequest, code: str) -> HttpResponse:
         return ReportForm(categories=categories, **kwargs)
 
     if request.method != "POST":
-        return _render_report(request, alley, fresh_form(), once=new_submission_token())
+        # "Already reported?" before anything is typed or photographed: the check is a GET
+        # (?category=), so it works without JavaScript and no photo has to be chosen twice.
+        chosen = categories.by_id.get(request.GET.get("category", ""))
+        if chosen is None:
+            return _render_report(request, alley, fresh_form(), once=new_submission_token())
+        return _render_report(
+            request,
+            alley,
+            fresh_form(initial=_category_initial(categories, chosen)),
+            once=new_submission_token(),
+            seen=(chosen, duplicates.candidates(alley, chosen, timezone.now())),
+        )
 
     handler = PhotoLimitHandler(
         request, max_files=settings.JXT_MAX_PHOTOS, max_bytes=settings.JXT_MAX_PHOTO_BYTES
@@ -381,7 +412,10 @@ def alley_report(request: HttpRequest, code: str) -> HttpResponse:
             repick=had_photos,
         )
     if not valid:
-        return _render_report(request, alley, form, once=once)
+        # A resident who checked for duplicates keeps that answer while correcting a field.
+        seen = categories.by_id.get(request.POST.get(DUPLICATES_SEEN, ""))
+        found = duplicates.candidates(alley, seen, timezone.now()) if seen is not None else []
+        return _render_report(request, alley, form, once=once, seen=(seen, found) if seen else None)
     data = form.cleaned_data
     if phone_over:
         return _render_report(
@@ -393,6 +427,21 @@ def alley_report(request: HttpRequest, code: str) -> HttpResponse:
             notice=_("这个手机号码提交太频繁了，请过一段时间（约一小时）再提交。您填写的内容还在。"),
         )
     assert form.category_obj is not None  # a valid form has one
+    if request.POST.get(DUPLICATES_SEEN) != str(form.category_obj.pk):
+        # Not yet asked about this category: if the alley has open cases of it, ask first. The
+        # form comes back as typed, with its token (photos must be chosen again: browsers never
+        # refill a file input, hence the check by GET above the form).
+        found = duplicates.candidates(alley, form.category_obj, timezone.now())
+        if found:
+            return _render_report(
+                request,
+                alley,
+                form,
+                once=once,
+                notice=_("这条街巷最近已有人反映同类问题，请先看看下面是不是同一件事。您填写的内容还在。"),
+                repick=had_photos,
+                seen=(form.category_obj, found),
+            )
     fields: dict[str, Any] = {
         "category": form.category_obj,
         "alley": alley,

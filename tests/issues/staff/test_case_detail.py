@@ -444,11 +444,12 @@ def test_detail_queries_do_not_grow_with_the_timeline(
     case = case_submit(category=world.cat_a, alley=world.alley_x, description="井盖缺失", photos=[png()])
     client = login(actor)
     _grow(world, case, 2)
-    # (two of them the work panel: its internal notes and the colleagues an assignee is chosen from)
-    with django_assert_max_num_queries(18):
+    # (two of them the work panel: its internal notes and the colleagues an assignee is chosen from;
+    # one the 可能重复 list of an open case, issues/duplicates.py)
+    with django_assert_max_num_queries(19):
         assert client.get(f"/staff/cases/{case.pk}/").status_code == 200
     _grow(world, case, 30)
-    with django_assert_max_num_queries(18):
+    with django_assert_max_num_queries(19):
         assert client.get(f"/staff/cases/{case.pk}/").status_code == 200
 
 
@@ -475,5 +476,5 @@ def test_detail_queries_with_orders(
 ) -> None:
     case = dispatched_case(world)
     client = login("district_officer")
-    with django_assert_max_num_queries(18):
+    with django_assert_max_num_queries(19):  # one of them the 可能重复 list of an open case
         assert client.get(f"/staff/cases/{case.pk}/").status_code == 200
