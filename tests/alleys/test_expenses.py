@@ -59,7 +59,9 @@ def filed(actors: Actors, **kw: Any) -> Expense:
 
 def in_state(actors: Actors, state: str) -> Expense:
     expense = filed(actors)
-    Expense.objects.filter(pk=expense.pk).update(state=state, paid_on=TODAY if state == ExpenseState.PAID else None)
+    Expense.objects.filter(pk=expense.pk).update(
+        state=state, paid_on=TODAY if state == ExpenseState.PAID else None
+    )
     expense.refresh_from_db()
     return expense
 
@@ -233,7 +235,11 @@ def test_only_the_filer_resubmits(actors: Actors) -> None:
 def test_visible_to(actors: Actors) -> None:
     expense = filed(actors)
     far = filed(actors, user=actors.far_chief, alley=actors.tree["d2s2c2a2"])
-    see = {name: set(Expense.objects.visible_to(getattr(actors, name))) for name in vars(actors) if name != "tree"}
+    see = {
+        name: set(Expense.objects.visible_to(getattr(actors, name)))
+        for name in vars(actors)
+        if name != "tree"
+    }
     assert see["superuser"] == {expense, far}
     assert see["chief"] == {expense}
     assert see["far_chief"] == {far}
