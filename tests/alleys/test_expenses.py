@@ -24,7 +24,7 @@ from alleys.expenses import (
     expense_resubmit,
     expense_return,
 )
-from alleys.models import Expense
+from alleys.models import Area, Expense
 from core.errors import ActionForbidden, ActionInvalid, ActionRefused
 from tests.alleys.conftest import Actors
 
@@ -283,3 +283,16 @@ def test_yearly_report_totals(actors: Actors) -> None:
     assert report.paid_total == Decimal("130.50") and report.pending_total == Decimal("20.00")
     assert report.paid_by_purpose[ExpensePurpose.PHONE] == Decimal("100.50")
     assert expense_report(community=tree["d1s1c1"], year=2025).paid_total == Decimal("99.00")
+
+
+def test_demo_expenses_are_seeded_once(db: None) -> None:
+    from demo import city as demo
+    from demo.expenses import EXPENSES, seed_expenses
+
+    demo.seed_city(password="demo-pass-12345", reset_passwords=False)
+    assert seed_expenses(now=NOW) == len(EXPENSES)
+    assert seed_expenses(now=NOW) == 0
+    states = set(Expense.objects.values_list("state", flat=True))
+    assert states == set(ExpenseState.values)
+    community = Area.objects.get(code=demo.demo_anchors().community.code)
+    assert expense_report(community=community, year=TODAY.year).paid_total == Decimal("94.50")
