@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from .choices import Role
-from .scoping import scope_for
+from .scoping import cached_scope
 
 _EXPENSE_ROLES = frozenset({Role.CHIEF, Role.COMMUNITY_STAFF})
 
@@ -19,7 +19,9 @@ def expenses_nav(request: HttpRequest) -> dict[str, Any]:
         return {}
 
     def show() -> bool:
-        # Lazy: the staff pages have usually read the scope already, so this costs no query.
-        return bool(scope_for(user).roles & _EXPENSE_ROLES)
+        # Never a query: the scope the page already read decides. A page that read none (the
+        # inbox) shows no entry, as with the calendar banner; a nav link is not worth a query.
+        scope = cached_scope(user)
+        return scope is not None and bool(scope.roles & _EXPENSE_ROLES)
 
     return {"show_expenses_nav": show}

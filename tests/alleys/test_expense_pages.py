@@ -201,7 +201,7 @@ def test_list_filters_and_constant_queries(client: Client, actors: Actors) -> No
 
 def test_nav_entry_for_chiefs_and_communities_only(client: Client, actors: Actors) -> None:
     for name, shown in (("chief", True), ("community", True), ("street", False), ("dept_contact", False)):
-        body = as_(client, getattr(actors, name)).get(reverse("staff:inbox")).content.decode()
+        body = as_(client, getattr(actors, name)).get(reverse("staff:home")).content.decode()
         assert (f'href="{LIST}"' in body) == shown, name
 
 
