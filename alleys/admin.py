@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .choices import DEPARTMENT_ROLES, ROLE_LEVEL, AreaLevel, Role
 from .forms import AreaForm
-from .models import AlleyProfile, Area, Department, RoleAssignment, StaffProfile
+from .models import AlleyProfile, Area, Department, Expense, RoleAssignment, StaffProfile
 from .permissions import (
     ANY_ROLE,
     MANAGER_ROLES,
@@ -631,3 +631,30 @@ class ScopedUserAdmin(ScopedAdminMixin, DjangoUserAdmin):
         return "；".join(
             f"{a.get_role_display()}·{a.area or a.department}" for a in obj.roles.all() if a.is_active
         )
+
+
+@admin.register(Expense)
+class ExpenseAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Chiefs' expenses, read-only: filing, approving, returning and paying are the staff pages' services.
+
+    The receipt is not shown here: the staff page serves it to the chief, the community and superusers.
+    """
+
+    view_roles = frozenset(
+        {Role.CHIEF, Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_ORG, Role.CITY_ORG}
+    )
+    list_display = ("spent_on", "alley", "chief", "purpose", "amount", "state", "paid_on")
+    list_filter = ("state", "purpose")
+    list_select_related = ("alley", "chief")
+    date_hierarchy = "spent_on"
+    search_fields = ("alley__name", "alley__code", "description")
+    exclude = ("receipt",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

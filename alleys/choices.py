@@ -106,3 +106,21 @@ class DepartmentKind(models.TextChoices):
     GOVERNMENT = "government", _("政府部门")
     STATE_ENTERPRISE = "state_enterprise", _("国有企业")
     PUBLIC_SERVICE = "public_service", _("公共服务企业")
+
+
+class ExpenseState(models.TextChoices):
+    """Where a chief's expense stands (rules: ``alleys/expenses.py``)."""
+
+    SUBMITTED = "submitted", _("待审核")
+    APPROVED = "approved", _("已审核")
+    PAID = "paid", _("已报销")
+    RETURNED = "returned", _("已退回")
+
+
+class ExpensePurpose(models.TextChoices):
+    """What a chief spent their own money on for the alley's work."""
+
+    PHONE = "phone", _("话费")
+    TEA = "tea", _("茶水")
+    PRINTING = "printing", _("印刷")
+    OTHER = "other", _("其他")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -14,7 +16,17 @@ from django.utils.translation import gettext_lazy as _
 
 from core.site import site_url
 
-from .choices import CODE_LENGTH, LEVEL_ORDER, ROLE_LEVEL, AreaLevel, DepartmentKind, Role, ServiceKind
+from .choices import (
+    CODE_LENGTH,
+    LEVEL_ORDER,
+    ROLE_LEVEL,
+    AreaLevel,
+    DepartmentKind,
+    ExpensePurpose,
+    ExpenseState,
+    Role,
+    ServiceKind,
+)
 from .people import Actor
 from .scoping import scope_for
 
@@ -342,3 +354,98 @@ class RoleAssignment(models.Model):
             raise ValidationError({"department": _("该角色必须任命在一个部门上。")})
         if self.role == Role.SERVICE_TEAM and not self.service_kind:
             raise ValidationError({"service_kind": _("服务队员请选择专长。")})
+
+
+# --- chiefs' expenses (实报实销) -----------------------------------------------------------------
+
+# One receipt above this is not a chief's phone bill or tea; it goes through the community's own budget.
+EXPENSE_MAX = Decimal("5000.00")
+EXPENSE_MIN = Decimal("0.01")
+# Who sees an expense besides the chief who filed it: the community decides, the street and the
+# organisation departments above read (the receipt stays with the chief, the community, superusers).
+EXPENSE_READER_ROLES: frozenset[str] = frozenset(
+    {Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_ORG, Role.CITY_ORG}
+)
+
+
+def receipt_path(instance: Expense, filename: str) -> str:
+    # Never the uploader's name: a random one under the alley's code.
+    return f"receipts/{instance.alley.code}/{secrets.token_hex(12)}.jpg"
+
+
+class ExpenseQuerySet(models.QuerySet["Expense"]):
+    """Expenses, scoped: the chief's own, and those under the reader's territory."""
+
+    def visible_to(self, user: Actor) -> ExpenseQuerySet:
+        scope = scope_for(user)
+        if scope.is_global:
+            return self
+        if not getattr(user, "is_authenticated", False) or scope.is_empty:
+            return self.none()
+        q = Q(chief_id=user.pk)
+        for role, code, _dept in scope.assignments:
+            if role in EXPENSE_READER_ROLES and code:
+                q |= Q(alley__code__startswith=code)
+        return self.filter(q)
+
+
+class Expense(models.Model):
+    """One expense a chief paid out of pocket for the alley's work, reimbursed after the community's check."""
+
+    chief = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("巷长"), on_delete=models.PROTECT, related_name="expenses"
+    )
+    alley = models.ForeignKey(
+        Area,
+        verbose_name=_("街巷"),
+        on_delete=models.PROTECT,
+        related_name="expenses",
+        limit_choices_to={"level": AreaLevel.ALLEY},
+    )
+    amount = models.DecimalField(
+        _("金额（元）"),
+        max_digits=8,
+        decimal_places=2,
+        validators=[MinValueValidator(EXPENSE_MIN), MaxValueValidator(EXPENSE_MAX)],
+    )
+    purpose = models.CharField(_("用途"), max_length=16, choices=ExpensePurpose.choices)
+    description = models.CharField(_("说明"), max_length=200, blank=True)
+    spent_on = models.DateField(_("支出日期"))
+    receipt = models.FileField(_("票据照片"), upload_to=receipt_path, max_length=200)
+    state = models.CharField(
+        _("状态"), max_length=16, choices=ExpenseState.choices, default=ExpenseState.SUBMITTED, db_index=True
+    )
+    submitted_at = models.DateTimeField(_("提交时间"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("审核人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+    return_reason = models.CharField(_("退回理由"), max_length=300, blank=True)
+    paid_on = models.DateField(_("报销日期"), null=True, blank=True)
+
+    objects = ExpenseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("巷长垫付费用")
+        verbose_name_plural = _("巷长垫付费用")
+        ordering = ["-spent_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gte=EXPENSE_MIN) & Q(amount__lte=EXPENSE_MAX), name="expense_amount_range"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state=ExpenseState.PAID) | Q(paid_on__isnull=False), name="expense_paid_has_date"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.alley} · {self.get_purpose_display()} · ¥{self.amount}"
+
+    @property
+    def year(self) -> int:
+        return self.spent_on.year

@@ -84,6 +84,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "issues.context_processors.inbox",
                 "issues.context_processors.calendar_banner",
+                "alleys.context_processors.expenses_nav",
             ],
         },
     },

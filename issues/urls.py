@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.urls import include, path
 
+from alleys import expense_urls
+
 from . import meeting_views, views, work_views
 from . import order_urls as dispatch_urls
 
@@ -35,6 +37,7 @@ urlpatterns = [
     path("mechanisms/<int:pk>/", meeting_views.mechanism_detail, name="mechanism-detail"),
     path("mechanisms/<int:pk>/file/", meeting_views.mechanism_document, name="mechanism-document"),
     path("mechanisms/<int:pk>/<slug:action>/", meeting_views.mechanism_action, name="mechanism-action"),
+    path("expenses/", include(expense_urls.urlpatterns)),
     path("orders/", include(dispatch_urls.urlpatterns)),
     *dispatch_urls.staff_patterns,
 ]

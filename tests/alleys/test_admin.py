@@ -108,8 +108,8 @@ def test_index_for_each_login(client: Client, actors: Actors) -> None:
     assert seen["district_org"] >= territory | settings_
     assert seen["street"] >= territory and seen["street"].isdisjoint(settings_)
     assert seen["community"] >= territory and seen["community"].isdisjoint(settings_)
-    # Everyone with a role sees their cases (read-mostly) and their own exports.
-    assert seen["chief"] == {"Area", "Department", "Notification", "Case", "ExportLog"}
+    # Everyone with a role sees their cases (read-mostly) and their own exports; chiefs their expenses.
+    assert seen["chief"] == {"Area", "Department", "Notification", "Case", "ExportLog", "Expense"}
     assert seen["dept_contact"] == {"Department", "Notification", "NotificationChannel", "Case", "ExportLog"}
 
 

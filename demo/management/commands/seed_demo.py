@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from ... import city as demo
 from ...current import seed_current
+from ...expenses import seed_expenses
 from ...history import seed_history
 
 STEP_LABELS: tuple[tuple[str, str | Promise], ...] = (
@@ -96,6 +97,7 @@ class Command(BaseCommand):
 
         if not options["skip_history"]:
             seed_current(stdout=self.stdout)
+            seed_expenses()
             if part == "all":
                 seed_history(stdout=self.stdout)
 
