@@ -139,10 +139,14 @@ def pages_of(role: str, desk: Desk) -> dict[str, str]:
             "patrol-new": "/staff/patrols/new/",
             "patrol": f"/staff/patrols/{desk.patrol_id}/",
             "meetings": "/staff/meetings/",
+            "expenses": "/staff/expenses/",
+            "expense-new": "/staff/expenses/new/",
         }
     if role == "community":
         return {
             **common,
+            "expenses": "/staff/expenses/",
+            "expense-report": "/staff/expenses/report/",
             "case-new": "/staff/cases/new/",
             "case-verifying": f"/staff/cases/{desk.verifying.pk}/",
             "case-dispatched": f"/staff/cases/{desk.dispatched.pk}/",
