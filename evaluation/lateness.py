@@ -1,7 +1,7 @@
 """谁在超期 (who is late): the units answering for overdue work in an area, worst first.
 
 Every overdue item is counted against the unit that answers for its deadline, as
-``issues.deadline_state`` decides both: a case by ``overdue_q`` and ``answerable_unit`` (the
+``issues.deadline_state`` decides both: a case by ``overdue_q`` and ``answerable`` (the
 alley team, the community for a verification, the street, the organisation department, the
 lead department once dispatched), a department order by ``order_report_overdue_q`` /
 ``order_complete_overdue_q`` against its department. Working days late are working hours past
@@ -21,26 +21,21 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from alleys.choices import AreaLevel
 from alleys.models import Area
 from dispatch.calendar import HOURS_PER_DAY
 from issues.deadline_state import (
     ANSWERABLE_RELATED,
     DueKind,
-    answerable_unit,
+    answerable,
     case_due,
-    case_kind,
     late_hours,
-    order_complete_overdue_q,
     order_dues,
-    order_report_overdue_q,
+    order_overdue_q,
     overdue_q,
 )
 
 from .rates import WorkClock
 from .tables import Column, Table
-
-TIER_LABELS = dict(AreaLevel.choices)
 
 
 @dataclass
@@ -71,28 +66,6 @@ class LateUnit:
             "days_max": round(max(self.days), 1) if self.days else 0.0,
             "stages": "、".join(f"{DueKind(k).label} {n}" for k, n in sorted(self.stages.items())),
         }
-
-
-def _case_unit(case: Any) -> tuple[str, str]:
-    """(identity, kind label) of the unit ``answerable_unit`` names for the case.
-
-    The name alone is not an identity (two alleys may share a name across communities); this
-    follows the same three branches on the same fields, and the label stays ``answerable_unit``'s.
-    """
-    kind = case_kind(case.state)
-    if kind == DueKind.VERIFY:
-        community = case.alley.parent
-        return f"area:{community.code if community else case.alley.code}", _("社区（核实）")
-    if kind == DueKind.RESOLVE and case.lead_department is not None:
-        return f"dept:{case.lead_department_id}", _("牵头部门")
-    if case.tier == AreaLevel.ALLEY:
-        label = _("街巷服务团队")
-    elif case.tier in (AreaLevel.DISTRICT, AreaLevel.CITY):
-        label = _("组织部")
-    else:
-        label = str(TIER_LABELS.get(case.tier, case.tier))
-    holder = case.holder_area
-    return f"area:{case.tier}:{holder.code if holder is not None else case.alley.code}", label
 
 
 def who_is_late(area: Area, *, now: dt.datetime, limit: int | None = None) -> Table:
@@ -131,13 +104,13 @@ def who_is_late(area: Area, *, now: dt.datetime, limit: int | None = None) -> Ta
         due = case_due(case, now)
         if due is None:  # overdue_q and case_due read the same table; kept for the type checker
             continue
-        key, kind = _case_unit(case)
-        u = unit(key, answerable_unit(case), kind)
+        who = answerable(case)
+        u = unit(who.key, who.name, who.kind)
         u.cases += 1
         u.days.append(late_hours(due.due, now, clock) / HOURS_PER_DAY)
         u.stages[due.kind] += 1
     orders = (
-        DispatchOrder.objects.filter(order_report_overdue_q(now) | order_complete_overdue_q(now))
+        DispatchOrder.objects.filter(order_overdue_q(now))
         .filter(
             Q(case__alley__code__startswith=area.code)
             | Q(case__isnull=True, dispatcher_area__code__startswith=area.code)

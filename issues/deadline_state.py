@@ -35,7 +35,10 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from alleys.choices import AreaLevel
 
 from .choices import ACTIVE_ORDER_STATES, AWAITING_ACCEPT_STATES, CaseState
 
@@ -192,8 +195,18 @@ def case_due(case: Case, now: dt.datetime) -> Due | None:
     return Due(kind=kind, due=due, status=status_of(due, now))
 
 
-def answerable_unit(case: Case) -> str:
-    """The unit that answers for the case's governing deadline (never a person's name).
+@dataclass(frozen=True)
+class Answerable:
+    """The unit that answers for a case's governing deadline: an identity, its name, its kind."""
+
+    key: str  # "area:<code>" for a community verifying, "area:<tier>:<code>" for a holder, "dept:<id>"
+    name: str  # never a person's name
+    kind: str
+
+
+def answerable(case: Case) -> Answerable:
+    """Who answers for the case's governing deadline: the community for a verification, the lead
+    department once dispatched, else the holder at the case's tier.
 
     Reads ``holder_area``, ``lead_department`` and ``alley__parent``: select them.
     """
@@ -201,11 +214,23 @@ def answerable_unit(case: Case) -> str:
 
     kind = case_kind(case.state)
     if kind == DueKind.VERIFY:
-        community = case.alley.parent
-        return community.name if community is not None else case.alley.name
+        community = case.alley.parent or case.alley
+        return Answerable(f"area:{community.code}", community.name, gettext("社区（核实）"))
     if kind == DueKind.RESOLVE and case.lead_department is not None:
-        return case.lead_department.name
-    return unit_label(case.tier, case.holder_area)
+        return Answerable(f"dept:{case.lead_department_id}", case.lead_department.name, gettext("牵头部门"))
+    if case.tier == AreaLevel.ALLEY:
+        label = gettext("街巷服务团队")
+    elif case.tier in (AreaLevel.DISTRICT, AreaLevel.CITY):
+        label = gettext("组织部")
+    else:
+        label = str(AreaLevel(case.tier).label)
+    holder = case.holder_area
+    return Answerable(f"area:{case.tier}:{holder.code}", unit_label(case.tier, holder), label)
+
+
+def answerable_unit(case: Case) -> str:
+    """The name of the unit that answers for the case's governing deadline (``answerable``)."""
+    return answerable(case).name
 
 
 # Columns that ``answerable_unit`` reads, for ``select_related``.
