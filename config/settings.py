@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "issues",
     "dispatch",
     "evaluation",
+    "participation",
     "demo",
 ]
 
@@ -263,6 +264,18 @@ JXT_NEAR_HOURS = env.int("JXT_NEAR_HOURS", default=24)
 # "Already reported?": open cases of the same type in the same alley from this many days back
 # (issues/duplicates.py), shown on the residents' form and the staff case page.
 JXT_DUPLICATE_DAYS = env.int("JXT_DUPLICATE_DAYS", default=14)
+# SMS (core/sms.py): the console backend prints each message (number masked) so a newcomer reads the
+# one-time code in the terminal; production names a provider adapter and its credentials.
+JXT_SMS_BACKEND = env.str("JXT_SMS_BACKEND", default="core.sms.ConsoleBackend")
+JXT_SMS_FILE = env.str("JXT_SMS_FILE", default=str(VAR_DIR / "sms" / "messages.jsonl"))
+# Verified phone numbers (participation/phones.py): the one-time code's life, tries and limits, and how
+# long a verified number stays verified in the resident's session.
+JXT_PHONE_CODE_MINUTES = env.int("JXT_PHONE_CODE_MINUTES", default=10)
+JXT_PHONE_CODE_TRIES = env.int("JXT_PHONE_CODE_TRIES", default=5)
+JXT_PHONE_CODE_INTERVAL_SECONDS = env.int("JXT_PHONE_CODE_INTERVAL_SECONDS", default=60)
+JXT_PHONE_CODE_PER_NUMBER_DAY = env.int("JXT_PHONE_CODE_PER_NUMBER_DAY", default=5)
+JXT_PHONE_CODE_PER_ADDRESS_HOUR = env.int("JXT_PHONE_CODE_PER_ADDRESS_HOUR", default=10)
+JXT_PHONE_SESSION_MINUTES = env.int("JXT_PHONE_SESSION_MINUTES", default=30)
 # One working window per working day; deadlines in working hours count only inside it.
 JXT_WORK_START = env.str("JXT_WORK_START", default="09:00")
 JXT_WORK_END = env.str("JXT_WORK_END", default="17:00")

@@ -25,6 +25,7 @@ urlpatterns = [
     path("dashboard/", include("evaluation.urls")),
     path("survey/", include("evaluation.survey_urls")),
     path("", include("alleys.urls")),
+    path("", include("participation.urls")),
     path("", include("issues.public.urls")),
 ]
 

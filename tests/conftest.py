@@ -21,6 +21,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 from pytest_django import Settings
 
+from core.sms import Sms
 from tests.factories import Tree, World, build_tree, build_world
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -145,6 +146,17 @@ def _fresh_process_caches() -> Iterator[None]:
     clear_process_caches()
     yield
     clear_process_caches()
+
+
+@pytest.fixture(autouse=True)
+def sms_outbox(settings: Settings) -> Iterator[list[Sms]]:
+    """SMS go to ``core.sms.MemoryBackend.outbox`` (emptied per test), never to the console or a provider."""
+    from core.sms import MemoryBackend
+
+    settings.JXT_SMS_BACKEND = "core.sms.MemoryBackend"
+    MemoryBackend.outbox.clear()
+    yield MemoryBackend.outbox
+    MemoryBackend.outbox.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from PIL import Image
 
+from core.phones import normalize_phone
 from dispatch.models import CategoryType
 from issues.choices import FeedbackSolved, Satisfaction
 from issues.photos import clean_photo
@@ -33,13 +34,11 @@ HONEYPOT = "jxt_hp"
 # Tags, comments and script URLs: a resident describing a drain never needs them, and
 # refusing them (instead of silently stripping) tells a confused resident what happened.
 _MARKUP_RE = re.compile(r"<\s*/?\s*[a-zA-Z!?]|javascript\s*:", re.IGNORECASE)
-_MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 # The report form's one-time token (issue 14): each rendering carries a new one, and a double
 # tap, a reload or a back-and-resubmit sends it again, so the view can answer with the case it
 # already filed. ``secrets.token_urlsafe(24)``: 32 characters of the URL-safe alphabet.
 SUBMISSION_FIELD = "submission"
 _SUBMISSION_RE = re.compile(r"[A-Za-z0-9_-]{32}")
-_LANDLINE_RE = re.compile(r"^0[0-9]{9,11}$")
 
 
 def reject_markup(value: str) -> str:
@@ -53,21 +52,6 @@ def reject_markup(value: str) -> str:
 
 def _markup_validator(value: str) -> None:
     reject_markup(value)
-
-
-def normalize_phone(raw: str) -> str:
-    """Digits only, without +86; raises ValidationError unless it is a mobile or landline number."""
-    # NFKC turns the full-width digits of a Chinese input method into ASCII ones.
-    digits = re.sub(r"[\s\-()]", "", unicodedata.normalize("NFKC", raw or ""))
-    if digits.startswith("+86"):
-        digits = digits[3:]
-    elif digits.startswith("86") and len(digits) == 13:
-        digits = digits[2:]
-    if not (_MOBILE_RE.match(digits) or _LANDLINE_RE.match(digits)):
-        raise ValidationError(
-            _("电话号码格式不对：请填写 11 位手机号，或带区号的固定电话（如 0595-22181234）。"), code="phone"
-        )
-    return digits
 
 
 def new_submission_token() -> str:
