@@ -667,13 +667,16 @@ def stop_process(proc: subprocess.Popen[bytes] | None, *, timeout: float = 30) -
         proc.wait(timeout=10)
 
 
-def queue_drained(client: Any, queue: str = "celery") -> bool:
-    """No message waiting and none delivered but unacknowledged (kombu's Redis transport keys)."""
+def queue_drained(client: Any) -> bool:
+    """No message waiting in any queue and none delivered but unacknowledged (kombu's Redis transport keys)."""
+    setup_django()
+    from django.conf import settings
+
     pipe = client.pipeline()
-    pipe.llen(queue)
+    for queue in settings.JXT_QUEUES:
+        pipe.llen(queue)
     pipe.hlen("unacked")
-    waiting, unacked = pipe.execute()
-    return not waiting and not unacked
+    return not any(pipe.execute())
 
 
 def wait_drained(*, timeout: float = 600, poll: float = 0.002) -> float:

@@ -8,11 +8,13 @@ PostgreSQL and Redis; set DJANGO_DEBUG=0 and DJANGO_SECRET_KEY for production.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from pathlib import Path
 
 import environ
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("JXT_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -125,6 +127,21 @@ else:
         }
     )
 IS_POSTGRES: bool = _db["ENGINE"] == "django.db.backends.postgresql"
+# A PostgreSQL streaming replica for the reads that may lag a few seconds (core/replica.py): dashboards,
+# exports, the public board, API lists. Without DATABASE_REPLICA_URL the alias is another name for the
+# primary and nothing is routed to it. In the tests it mirrors the primary (Django's TEST MIRROR).
+DATABASE_REPLICA_URL: str = env.str("DATABASE_REPLICA_URL", default="")
+DATABASES["replica"] = {
+    **copy.deepcopy(_db),
+    **(env.db_url_config(DATABASE_REPLICA_URL) if DATABASE_REPLICA_URL else {}),
+    "TEST": {"MIRROR": "default"},
+}
+DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
+JXT_REPLICA_READS: bool = env.bool("JXT_REPLICA_READS", default=bool(DATABASE_REPLICA_URL))
+JXT_REPLICA_READ_PATHS: list[str] = env.list("JXT_REPLICA_READ_PATHS", default=["/dashboard/"])
+JXT_REPLICA_READ_VIEWS: list[str] = env.list(
+    "JXT_REPLICA_READ_VIEWS", default=["public-board", "staff:case-export", "v1:*-list"]
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate limits, dashboard rollups) -------------------------------------
@@ -157,6 +174,22 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER: bool = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Separate queues, so a flood of one kind of work never delays another: the sweep (escalations and
+# deadlines) has a queue of its own; notifications (inbox, e-mail, webhooks, SMS) another; photo
+# processing and the dashboards' roll-ups theirs. A worker started without -Q consumes every queue
+# below (the embedded default, the tests, a small deployment); a larger one runs workers per queue
+# (docker-compose.yml's "scale" profile, docs/operations.md). Routes are by task name.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+JXT_QUEUES: tuple[str, ...] = ("celery", "sweep", "notify", "photos", "rollups")
+CELERY_TASK_QUEUES = tuple(Queue(name) for name in JXT_QUEUES)
+CELERY_TASK_ROUTES = {
+    "dispatch.sweep": {"queue": "sweep"},
+    "dispatch.notify_events": {"queue": "notify"},
+    "dispatch.deliver": {"queue": "notify"},
+    "participation.*": {"queue": "notify"},
+    "issues.process_photo*": {"queue": "photos"},
+    "evaluation.*": {"queue": "rollups"},
+}
 CELERY_TIMEZONE = "Asia/Shanghai"
 # Broker outages heal by themselves: the worker and beat reconnect for ever (not 100 tries),
 # and a publish fails fast (the outbox keeps what it was about; the sweep publishes it again).
@@ -429,7 +462,12 @@ AXES_COOLOFF_MESSAGE = _("登录失败次数过多，该账号或地址已被暂
 SESSION_COOKIE_AGE: int = env.int("JXT_SESSION_IDLE_MINUTES", default=30) * 60
 JXT_SESSION_TOUCH_SECONDS = 60
 JXT_SESSION_MAX_AGE: int = env.int("JXT_SESSION_MAX_HOURS", default=12) * 3600
-MIDDLEWARE += ["core.sessions.SessionLifetimeMiddleware", "axes.middleware.AxesMiddleware"]
+MIDDLEWARE += [
+    "core.sessions.SessionLifetimeMiddleware",
+    "axes.middleware.AxesMiddleware",
+    # Last: marks the reads that may come from the replica (core/replica.py).
+    "core.replica.ReplicaReadsMiddleware",
+]
 
 # --- Browser protections (issue 14): CSP, Permissions-Policy, no-store, error pages -----
 # django-csp's documented settings (4.x). No inline script or style anywhere: every script

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
+from django.conf import settings
 from django.db import connection, transaction
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -272,7 +273,9 @@ def project_env(**overrides: str) -> dict[str, str]:
     return env
 
 
-def celery_worker(name: str, env: Mapping[str, str], log_dir: Path, *, queue: str = "celery") -> Service:
+def celery_worker(
+    name: str, env: Mapping[str, str], log_dir: Path, *, queues: str = ",".join(settings.JXT_QUEUES)
+) -> Service:
     argv = [
         str(VENV_BIN / "celery"),
         "-A",
@@ -283,7 +286,7 @@ def celery_worker(name: str, env: Mapping[str, str], log_dir: Path, *, queue: st
         "--concurrency",
         "1",
         "-Q",
-        queue,
+        queues,
         "-n",
         f"{name}@%h",
         "--without-gossip",

@@ -386,7 +386,7 @@ def test_drill_redis_flushed_with_queued_messages(drill: Drill, world: World, pr
     waiting = [fresh_case(world) for _ in range(3)]
     worker.stop()
     events = some_changes(world, waiting)
-    assert drill.redis.client().llen("celery") >= 1  # the fan-outs wait in the queue…
+    assert drill.redis.client().llen("notify") >= 1  # the fan-outs wait in their queue…
     drill.redis.flushall()  # …and are gone
     flushed_at = time.monotonic()
     drill.worker("drill-b")
