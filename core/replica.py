@@ -11,7 +11,8 @@ page after a transition, the tracking page, an API detail after a create) — re
 The ``replica`` alias is configured from ``DATABASE_REPLICA_URL``; without one it is a second name for
 the primary, and ``JXT_REPLICA_READS`` (on exactly when a replica URL is set) keeps the router idle.
 In the tests the alias mirrors ``default`` (Django's ``TEST["MIRROR"]``).
-A response that streams (a CSV written row by row while it is sent) reads the primary once the view
+A replica that cannot be reached is skipped for that request (the primary answers, a warning is
+logged). A response that streams (a CSV written row by row while it is sent) reads the primary once the view
 has returned: the mark ends with the view.
 """
 
@@ -19,14 +20,18 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import logging
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError, connections
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import ResolverMatch
+
+logger = logging.getLogger(__name__)
 
 REPLICA = "replica"
 _PRIMARY = "default"
@@ -105,7 +110,14 @@ class ReplicaReadsMiddleware:
     def process_view(
         self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any, view_kwargs: Any
     ) -> None:
-        if replica_enabled() and reads_may_lag(
+        if not replica_enabled() or not reads_may_lag(
             request.method or "", request.path_info, request.resolver_match
         ):
-            request.__dict__[self.MARK] = _reading.set(True)
+            return
+        try:
+            connections[REPLICA].ensure_connection()  # a no-op on a live persistent connection
+        except DatabaseError:
+            # A replica that is down or restarting: this request reads the primary; the next one tries again.
+            logger.warning("replica unreachable: reading from the primary")
+            return
+        request.__dict__[self.MARK] = _reading.set(True)

@@ -102,3 +102,25 @@ def test_without_a_replica_nothing_is_routed(world: World, settings: Settings) -
     client = Client()
     client.force_login(world.district_officer)
     assert queries_on(REPLICA, lambda: client.get("/dashboard/")) == 0
+
+
+@pytest.mark.postgres  # a replica is a PostgreSQL server; SQLite's in-memory test mirror cannot be cut
+@pytest.mark.django_db(transaction=True, databases=BOTH)
+def test_an_unreachable_replica_is_skipped_and_the_primary_answers(
+    replica_on: None, world: World, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = Client()
+    client.force_login(world.district_officer)
+    replica = connections[REPLICA]
+    saved = replica.settings_dict.copy()
+    replica.close()
+    replica.settings_dict.update(
+        {"HOST": "127.0.0.1", "PORT": "1"}  # nothing listens there
+    )
+    try:
+        assert client.get("/dashboard/").status_code == 200
+    finally:
+        replica.close()
+        replica.settings_dict.clear()
+        replica.settings_dict.update(saved)
+    assert "replica unreachable" in caplog.text
