@@ -297,6 +297,8 @@ JXT_NEAR_HOURS = env.int("JXT_NEAR_HOURS", default=24)
 # "Already reported?": open cases of the same type in the same alley from this many days back
 # (issues/duplicates.py), shown on the residents' form and the staff case page.
 JXT_DUPLICATE_DAYS = env.int("JXT_DUPLICATE_DAYS", default=14)
+# …and, when a report gives its location, open cases of the type within this many metres in any alley.
+JXT_DUPLICATE_METERS = env.int("JXT_DUPLICATE_METERS", default=100)
 # SMS (core/sms.py): the console backend prints each message (number masked) so a newcomer reads the
 # one-time code in the terminal; production names a provider adapter and its credentials.
 JXT_SMS_BACKEND = env.str("JXT_SMS_BACKEND", default="core.sms.ConsoleBackend")

@@ -417,11 +417,17 @@ def _render_detail(
         # 可能重复: the residents' form's "already reported?" rule, among the cases this user sees,
         # beside the merge action; only while the case is open (a finished case merges nothing).
         "duplicates": duplicates.candidates(
-            case.alley, case.category, now, exclude=case, within=Case.objects.visible_to(user)
+            case.alley,
+            case.category,
+            now,
+            near=duplicates.location_of(case.latitude, case.longitude),
+            exclude=case,
+            within=Case.objects.visible_to(user),
         )
         if case.is_open
         else [],
         "duplicate_days": duplicates.window_days(),
+        "duplicate_meters": duplicates.radius_m(),
         "primary_actions": primary,
         "danger_actions": [a for a in actions if a["danger"]],
         "action_count": len(actions),

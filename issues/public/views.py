@@ -220,6 +220,7 @@ def _render_report(
     notice: str = "",
     repick: bool = False,
     seen: tuple[CategoryType, list[Case]] | None = None,
+    located: bool = False,
 ) -> HttpResponse:
     try:
         # The board (one query) only when the form is shown: a successful post just redirects.
@@ -241,6 +242,8 @@ def _render_report(
         "seen_category": seen[0] if seen else None,
         "duplicates": seen[1] if seen else [],
         "duplicate_days": duplicates.window_days(),
+        "duplicate_meters": duplicates.radius_m(),
+        "duplicates_located": located,
         "DUPLICATES_SEEN": DUPLICATES_SEEN,
         **_form_context(form),
     }
@@ -431,7 +434,8 @@ def alley_report(request: HttpRequest, code: str) -> HttpResponse:
         # Not yet asked about this category: if the alley has open cases of it, ask first. The
         # form comes back as typed, with its token (photos must be chosen again: browsers never
         # refill a file input, hence the check by GET above the form).
-        found = duplicates.candidates(alley, form.category_obj, timezone.now())
+        near = duplicates.location_of(data.get("latitude"), data.get("longitude"))
+        found = duplicates.candidates(alley, form.category_obj, timezone.now(), near=near)
         if found:
             return _render_report(
                 request,
@@ -441,6 +445,7 @@ def alley_report(request: HttpRequest, code: str) -> HttpResponse:
                 notice=_("这条街巷最近已有人反映同类问题，请先看看下面是不是同一件事。您填写的内容还在。"),
                 repick=had_photos,
                 seen=(form.category_obj, found),
+                located=near is not None,
             )
     fields: dict[str, Any] = {
         "category": form.category_obj,

@@ -212,3 +212,28 @@ def test_a_checked_form_with_a_mistake_keeps_the_check(client: Client, place: Pl
     fixed = client.post(place.form_url, report_data(place, submission=token_of(response)))
     assert fixed.status_code == 302
     assert Case.objects.count() == 2
+
+
+def test_a_located_report_is_asked_about_an_open_case_within_100_m_in_the_next_alley(
+    client: Client, place: Place
+) -> None:
+    neighbour = make_case(
+        place.world,
+        alley=place.world.alley_y,
+        category=place.lamp,
+        now=timezone.now() - dt.timedelta(days=1),
+        latitude="24.912945",
+        longitude="118.587654",
+        reporter_phone=OTHERS_PHONE,
+    )
+    located = first_post(place, share_location="on", latitude="24.912345", longitude="118.587654")
+
+    html = text_of(client.post(place.form_url, located))
+
+    assert Case.objects.count() == 1, "nothing filed yet"
+    assert "这条街巷或您定位处 100 米内" in html
+    assert f"{place.world.alley_y.name}（附近）" in html
+    assert f"?area={place.world.alley_y.code}#case-{neighbour.pk}" in html
+    assert_private(html, neighbour)
+    # Without a location the next alley's case is no candidate: filed at once.
+    assert client.post(place.form_url, first_post(place)).status_code == 302
