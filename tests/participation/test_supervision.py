@@ -327,3 +327,50 @@ def test_staff_results_show_counts_and_comments_never_a_phone(
     html = client.get(url).content.decode()
     assert "2026年第4季度评议结果" in html and "巷口太暗" in html and "100.0%（n=1）" in html
     assert PHONE not in html and "5678" not in html
+
+
+# --- the chiefs' dashboard, the API, the demo ---------------------------------------------------------
+
+
+def test_the_chiefs_dashboard_shows_the_supervision_rate(client: Client, world: World, settings: Settings) -> None:
+    settings.JXT_RATE_MIN_SAMPLE = 2
+    cs = two_commitments(world)
+    cast_many(world, cs, [Verdict.SATISFIED, Verdict.DISSATISFIED])
+    from evaluation.periods import Period
+    from evaluation.selectors import chiefs_activity
+
+    table = chiefs_activity(world.district, Period("month", dt.date(2026, 11, 1), dt.date(2026, 12, 1)), today=dt.date(2026, 12, 5))
+    row = next(r for r in table.rows if r["code"] == world.alley_x.code)
+    assert row["supervision_share"] == pytest.approx(3 / 4) and row["supervision_share_n"] == 2
+    other = next(r for r in table.rows if r["code"] == world.alley_y.code)
+    assert other["supervision_share"] is None and other["supervision_share_n"] == 0
+    assert "群众监督满意率" in [str(c.label) for c in table.columns]
+
+
+def test_the_api_reads_commitments_and_results_in_scope(client: Client, world: World, settings: Settings) -> None:
+    settings.JXT_RATE_MIN_SAMPLE = 1
+    cs = two_commitments(world)
+    far = CommitmentFactory(alley=world.other_alley, text="远处的承诺")
+    cast_many(world, cs, [Verdict.SATISFIED])
+    staff(client, world.community_worker_x)
+    listed = client.get("/api/v1/supervision-commitments/").json()
+    texts = {row["text"] for row in listed["results"]}
+    assert texts == {c.text for c in cs} and far.text not in texts
+    result = client.get(f"/api/v1/supervision-results/{world.alley_x.code}/?quarter=2026Q4").json()
+    assert result["ballots"] == 1 and result["overall"] == 1.0 and result["quarter"] == "2026Q4"
+    assert [r["satisfied"] for r in result["commitments"]] == [1, 1]
+    assert client.get(f"/api/v1/supervision-results/{world.other_alley.code}/").status_code == 404
+    assert client.get(f"/api/v1/supervision-results/{world.alley_x.code}/?quarter=nope").status_code == 400
+
+
+def test_demo_supervision_is_seeded_once() -> None:
+    from demo import city as demo
+    from demo.supervision import BALLOTS, COMMITMENTS, seed_supervision
+
+    demo.seed_city(password="demo-pass-12345", reset_passwords=False)
+    assert seed_supervision() == sum(BALLOTS) + 2 * len(BALLOTS)
+    assert seed_supervision() == 0
+    assert Commitment.objects.count() == len(COMMITMENTS) * len(BALLOTS)
+    alley = Commitment.objects.order_by("alley__code").first().alley
+    results = sv.quarter_results(alley, sv.Quarter.at().previous)
+    assert results.ballots == BALLOTS[0] and results.enough and results.overall is not None

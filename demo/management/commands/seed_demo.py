@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from ... import city as demo
 from ...current import seed_current
 from ...expenses import seed_expenses
+from ...supervision import seed_supervision
 from ...history import seed_history
 
 STEP_LABELS: tuple[tuple[str, str | Promise], ...] = (
@@ -98,6 +99,7 @@ class Command(BaseCommand):
         if not options["skip_history"]:
             seed_current(stdout=self.stdout)
             seed_expenses()
+            seed_supervision()
             if part == "all":
                 seed_history(stdout=self.stdout)
 
