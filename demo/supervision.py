@@ -42,7 +42,9 @@ def seed_supervision(*, now: dt.datetime | None = None) -> int:
     community = Area.objects.filter(code=demo_anchors().community.code).first()
     if keeper is None or community is None:
         return 0
-    alleys = list(Area.objects.filter(parent=community, level=AreaLevel.ALLEY).order_by("code")[: len(BALLOTS)])
+    alleys = list(
+        Area.objects.filter(parent=community, level=AreaLevel.ALLEY).order_by("code")[: len(BALLOTS)]
+    )
     rng = random.Random(17)
     current = Quarter.at(now)
     closed = dt.datetime.combine(current.previous.start + dt.timedelta(days=20), dt.time(2), tzinfo=dt.UTC)
@@ -57,7 +59,8 @@ def seed_supervision(*, now: dt.datetime | None = None) -> int:
             ]
             for n in range(BALLOTS[index]):
                 scores = {
-                    c.pk: rng.choices(Verdict.values, weights=(6 - index, 3, 1 + index))[0] for c in commitments
+                    c.pk: rng.choices(Verdict.values, weights=(6 - index, 3, 1 + index))[0]
+                    for c in commitments
                 }
                 ballot_cast(
                     phone=f"1990000{index}{n:03d}",

@@ -151,7 +151,9 @@ class SupervisionScore(models.Model):
         verbose_name = _("评议结果")
         verbose_name_plural = _("评议结果")
         constraints = [
-            models.UniqueConstraint(fields=["ballot", "commitment"], name="supervision_one_score_per_commitment")
+            models.UniqueConstraint(
+                fields=["ballot", "commitment"], name="supervision_one_score_per_commitment"
+            )
         ]
 
     def __str__(self) -> str:

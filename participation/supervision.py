@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
@@ -30,7 +31,7 @@ from django.utils.translation import gettext as _
 from alleys.choices import AreaLevel, Role
 from alleys.expenses import is_chief_of, is_community_of
 from alleys.models import Area
-from alleys.people import Actor
+from alleys.people import Actor, Member
 from alleys.scoping import scope_for
 from core.errors import ActionForbidden, ActionInvalid, ActionRefused
 from core.text import clean_input
@@ -143,9 +144,11 @@ def ballots_visible_to(user: Actor) -> QuerySet[SupervisionBallot]:
     return SupervisionBallot.objects.filter(scope.area_q("alley__code"))
 
 
-def _require_keeper(user: Actor, alley: Area) -> None:
-    if not keeps_list(user, alley):
+def _require_keeper(user: Actor, alley: Area) -> Member:
+    """``user`` as the stored user who keeps ``alley``'s list, or the refusal."""
+    if not keeps_list(user, alley) or not isinstance(user, get_user_model()):
         raise ActionForbidden(_("只有本巷巷长或所在社区的工作人员可以维护群众监督清单。"))
+    return user
 
 
 def _clean_text(value: str, *, field: str, limit: int, required: bool) -> str:
@@ -184,21 +187,25 @@ def commitment_create(
     now = now or timezone.now()
     if alley.level != AreaLevel.ALLEY:
         raise ActionInvalid(_("群众监督清单属于街巷。"), field="alley")
-    _require_keeper(actor, alley)
+    keeper = _require_keeper(actor, alley)
     clean = _clean_text(text, field="text", limit=TEXT_MAX, required=True)
     with transaction.atomic():
         Area.objects.select_for_update().filter(pk=alley.pk).first()  # one writer per list at a time
         if position is None:
-            last = Commitment.objects.filter(alley=alley).order_by("-position").values_list("position", flat=True)
+            last = (
+                Commitment.objects.filter(alley=alley)
+                .order_by("-position")
+                .values_list("position", flat=True)
+            )
             position = (last.first() or 0) + 10
         return Commitment.objects.create(
             alley=alley,
             text=clean,
             source=_source(source),
             position=max(0, int(position)),
-            created_by=actor,
+            created_by=keeper,
             created_at=now,
-            updated_by=actor,
+            updated_by=keeper,
             updated_at=now,
         )
 
@@ -221,29 +228,31 @@ def commitment_update(
     now = now or timezone.now()
     with transaction.atomic():
         row = _lock(commitment)
-        _require_keeper(actor, row.alley)
+        keeper = _require_keeper(actor, row.alley)
         if not row.is_active:
             raise ActionRefused(_("这项承诺已停用，不能修改。"))
         row.text = _clean_text(text, field="text", limit=TEXT_MAX, required=True)
         row.source = _source(source)
         if position is not None:
             row.position = max(0, int(position))
-        row.updated_by = actor
+        row.updated_by = keeper
         row.updated_at = now
         row.save(update_fields=["text", "source", "position", "updated_by", "updated_at"])
     return row
 
 
-def commitment_retire(*, commitment: Commitment | int, actor: Actor, now: dt.datetime | None = None) -> Commitment:
+def commitment_retire(
+    *, commitment: Commitment | int, actor: Actor, now: dt.datetime | None = None
+) -> Commitment:
     """Take a commitment off the list (its past results stay); retiring twice is harmless."""
     now = now or timezone.now()
     with transaction.atomic():
         row = _lock(commitment)
-        _require_keeper(actor, row.alley)
+        keeper = _require_keeper(actor, row.alley)
         if row.is_active:
             row.is_active = False
             row.retired_at = now
-            row.updated_by = actor
+            row.updated_by = keeper
             row.updated_at = now
             row.save(update_fields=["is_active", "retired_at", "updated_by", "updated_at"])
     return row
@@ -300,7 +309,8 @@ def ballot_cast(
             )
     except IntegrityError as exc:
         raise ActionRefused(
-            _("本季度您已评议过，感谢参与。%(next)s起可以再次评议。") % {"next": quarter.end.strftime("%Y-%m-%d")}
+            _("本季度您已评议过，感谢参与。%(next)s起可以再次评议。")
+            % {"next": quarter.end.strftime("%Y-%m-%d")}
         ) from exc
     return ballot
 
@@ -423,12 +433,14 @@ def results_by_alley(area_code: str, *, start: dt.date, end: dt.date) -> dict[st
     """
     out: dict[str, dict[str, int]] = defaultdict(lambda: {"ballots": 0, "scores": 0, "satisfied": 0})
     ballots = (
-        SupervisionBallot.objects.filter(alley__code__startswith=area_code, quarter__gte=start, quarter__lt=end)
+        SupervisionBallot.objects.filter(
+            alley__code__startswith=area_code, quarter__gte=start, quarter__lt=end
+        )
         .values("alley__code")
         .annotate(n=Count("id"))
     )
-    for row in ballots:
-        out[row["alley__code"]]["ballots"] = row["n"]
+    for counted in ballots:
+        out[counted["alley__code"]]["ballots"] = counted["n"]
     scores = (
         SupervisionScore.objects.filter(
             ballot__alley__code__startswith=area_code, ballot__quarter__gte=start, ballot__quarter__lt=end

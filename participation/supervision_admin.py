@@ -17,7 +17,9 @@ from alleys.choices import Role
 from .models import Commitment, SupervisionBallot
 from .supervision import ballots_visible_to, commitments_visible_to
 
-VIEW_ROLES = frozenset({Role.CHIEF, Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_ORG, Role.CITY_ORG})
+VIEW_ROLES = frozenset(
+    {Role.CHIEF, Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_ORG, Role.CITY_ORG}
+)
 
 
 class ReadOnly(ScopedAdminMixin, admin.ModelAdmin):

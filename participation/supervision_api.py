@@ -95,7 +95,10 @@ class SupervisionResultViewSet(ApiViewMixin, mixins.RetrieveModelMixin, viewsets
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "quarter", OpenApiTypes.STR, description=str(_("季度，如 2026Q3；默认上一个完整季度")), pattern=r"^\d{4}Q[1-4]$"
+                "quarter",
+                OpenApiTypes.STR,
+                description=str(_("季度，如 2026Q3；默认上一个完整季度")),
+                pattern=r"^\d{4}Q[1-4]$",
             )
         ]
     )

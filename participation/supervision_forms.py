@@ -18,5 +18,9 @@ class CommitmentForm(forms.Form):
     )
     source = forms.ChoiceField(label=_("来源"), choices=CommitmentSource.choices)
     position = forms.IntegerField(
-        label=_("排序"), min_value=0, max_value=9999, required=False, help_text=_("数字小的排在前面；不填排在最后。")
+        label=_("排序"),
+        min_value=0,
+        max_value=9999,
+        required=False,
+        help_text=_("数字小的排在前面；不填排在最后。"),
     )

@@ -152,7 +152,11 @@ def staff_alley(request: SignedInRequest, code: str) -> HttpResponse:
             data = form.cleaned_data
             try:
                 sv.commitment_create(
-                    alley=alley, text=data["text"], source=data["source"], position=data["position"], actor=request.user
+                    alley=alley,
+                    text=data["text"],
+                    source=data["source"],
+                    position=data["position"],
+                    actor=request.user,
                 )
             except ActionRefused as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)

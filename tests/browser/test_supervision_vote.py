@@ -27,7 +27,9 @@ def test_verify_vote_and_confirm_at_360_without_javascript(
     live_server: Any, chromium: Any, place: Place, sms_outbox: list[Sms]
 ) -> None:
     alley = place.alley
-    first = CommitmentFactory(alley=alley, text="每周巡巷不少于三次，巷内问题当天登记", source=CommitmentSource.CHIEF_PROMISE)
+    first = CommitmentFactory(
+        alley=alley, text="每周巡巷不少于三次，巷内问题当天登记", source=CommitmentSource.CHIEF_PROMISE
+    )
     second = CommitmentFactory(alley=alley, text="门前三包，垃圾不落地", source=CommitmentSource.CONVENTION)
     context = chromium.new_context(viewport=PHONE, locale="zh-CN", java_script_enabled=False)
     page = context.new_page()

@@ -29,8 +29,12 @@ IN_Q1 = dt.datetime(2027, 1, 15, 2, 0, tzinfo=dt.UTC)
 
 def two_commitments(world: World) -> list[Commitment]:
     return [
-        CommitmentFactory(alley=world.alley_x, text="每周巡巷不少于三次", source=CommitmentSource.CHIEF_PROMISE),
-        CommitmentFactory(alley=world.alley_x, text="门前三包，垃圾不落地", source=CommitmentSource.CONVENTION),
+        CommitmentFactory(
+            alley=world.alley_x, text="每周巡巷不少于三次", source=CommitmentSource.CHIEF_PROMISE
+        ),
+        CommitmentFactory(
+            alley=world.alley_x, text="门前三包，垃圾不落地", source=CommitmentSource.CONVENTION
+        ),
     ]
 
 
@@ -45,8 +49,15 @@ def test_the_quarter_is_the_calendar_quarter_in_shanghai() -> None:
     assert sv.Quarter.at(Q4_START).start == dt.date(2026, 10, 1)
     assert sv.Quarter.at(Q4_START - dt.timedelta(hours=1)).start == dt.date(2026, 7, 1)
     q = sv.Quarter.at(IN_Q4)
-    assert (q.end, q.previous.start, q.key, q.label) == (dt.date(2027, 1, 1), dt.date(2026, 7, 1), "2026Q4", "2026年第4季度")
-    assert sv.Quarter.parse("2026q2") == sv.Quarter(dt.date(2026, 4, 1)) and sv.Quarter.parse("2026Q5") is None
+    assert (q.end, q.previous.start, q.key, q.label) == (
+        dt.date(2027, 1, 1),
+        dt.date(2026, 7, 1),
+        "2026Q4",
+        "2026年第4季度",
+    )
+    assert (
+        sv.Quarter.parse("2026q2") == sv.Quarter(dt.date(2026, 4, 1)) and sv.Quarter.parse("2026Q5") is None
+    )
 
 
 # --- who keeps the list -------------------------------------------------------------------------------
@@ -67,7 +78,8 @@ def test_the_chief_and_the_community_keep_the_list(world: World, name: str) -> N
 
 
 @pytest.mark.parametrize(
-    "name", ["chief_y", "community_worker_y", "service_x", "street_worker", "lead_contact", "nobody", "anonymous"]
+    "name",
+    ["chief_y", "community_worker_y", "service_x", "street_worker", "lead_contact", "nobody", "anonymous"],
 )
 def test_everyone_else_is_refused(world: World, name: str) -> None:
     mine = CommitmentFactory(alley=world.alley_x)
@@ -102,7 +114,10 @@ def test_one_ballot_per_phone_per_quarter(world: World) -> None:
     assert ballot.quarter == dt.date(2026, 10, 1) and PHONE not in ballot.phone_digest
     with pytest.raises(ActionRefused, match="本季度您已评议过"):
         sv.ballot_cast(
-            phone=PHONE, alley=world.alley_x, scores=all_(cs, Verdict.DISSATISFIED), now=IN_Q4 + dt.timedelta(days=20)
+            phone=PHONE,
+            alley=world.alley_x,
+            scores=all_(cs, Verdict.DISSATISFIED),
+            now=IN_Q4 + dt.timedelta(days=20),
         )
     assert SupervisionBallot.objects.count() == 1
     assert set(SupervisionScore.objects.values_list("verdict", flat=True)) == {Verdict.SATISFIED}
@@ -299,7 +314,10 @@ def test_staff_pages_for_the_chief_and_the_community(client: Client, world: Worl
     bad = client.post(page_url, {"text": "<b>x</b>", "source": "chief_promise"})
     assert bad.status_code == 400 and "网页代码" in bad.content.decode()
     edit = reverse("staff:supervision-edit", kwargs={"pk": cs[0].pk})
-    assert client.post(edit, {"text": "每周巡巷四次", "source": "chief_promise", "position": "1"}).status_code == 302
+    assert (
+        client.post(edit, {"text": "每周巡巷四次", "source": "chief_promise", "position": "1"}).status_code
+        == 302
+    )
     assert client.post(reverse("staff:supervision-retire", kwargs={"pk": cs[1].pk})).status_code == 302
     cs[0].refresh_from_db()
     cs[1].refresh_from_db()
@@ -332,14 +350,20 @@ def test_staff_results_show_counts_and_comments_never_a_phone(
 # --- the chiefs' dashboard, the API, the demo ---------------------------------------------------------
 
 
-def test_the_chiefs_dashboard_shows_the_supervision_rate(client: Client, world: World, settings: Settings) -> None:
+def test_the_chiefs_dashboard_shows_the_supervision_rate(
+    client: Client, world: World, settings: Settings
+) -> None:
     settings.JXT_RATE_MIN_SAMPLE = 2
     cs = two_commitments(world)
     cast_many(world, cs, [Verdict.SATISFIED, Verdict.DISSATISFIED])
     from evaluation.periods import Period
     from evaluation.selectors import chiefs_activity
 
-    table = chiefs_activity(world.district, Period("month", dt.date(2026, 11, 1), dt.date(2026, 12, 1)), today=dt.date(2026, 12, 5))
+    table = chiefs_activity(
+        world.district,
+        Period("month", dt.date(2026, 11, 1), dt.date(2026, 12, 1)),
+        today=dt.date(2026, 12, 5),
+    )
     row = next(r for r in table.rows if r["code"] == world.alley_x.code)
     assert row["supervision_share"] == pytest.approx(3 / 4) and row["supervision_share_n"] == 2
     other = next(r for r in table.rows if r["code"] == world.alley_y.code)
@@ -347,7 +371,9 @@ def test_the_chiefs_dashboard_shows_the_supervision_rate(client: Client, world: 
     assert "群众监督满意率" in [str(c.label) for c in table.columns]
 
 
-def test_the_api_reads_commitments_and_results_in_scope(client: Client, world: World, settings: Settings) -> None:
+def test_the_api_reads_commitments_and_results_in_scope(
+    client: Client, world: World, settings: Settings
+) -> None:
     settings.JXT_RATE_MIN_SAMPLE = 1
     cs = two_commitments(world)
     far = CommitmentFactory(alley=world.other_alley, text="远处的承诺")

@@ -15,8 +15,8 @@ from django.utils.translation import gettext_lazy
 from ... import city as demo
 from ...current import seed_current
 from ...expenses import seed_expenses
-from ...supervision import seed_supervision
 from ...history import seed_history
+from ...supervision import seed_supervision
 
 STEP_LABELS: tuple[tuple[str, str | Promise], ...] = (
     ("area_city", gettext_lazy("市")),
