@@ -381,9 +381,11 @@ class QuarterResults:
         return percent(self.overall)
 
 
-def quarter_results(alley: Area, quarter: Quarter) -> QuarterResults:
-    """Counts per commitment rated in ``quarter`` (retired ones included: they were rated), two queries."""
-    ballots = SupervisionBallot.objects.filter(alley=alley, quarter=quarter.start).count()
+def quarter_results(alley: Area, quarter: Quarter, *, ballots: int | None = None) -> QuarterResults:
+    """Counts per commitment rated in ``quarter`` (retired ones included: they were rated), two queries
+    (one when the caller counted the ballots)."""
+    if ballots is None:
+        ballots = SupervisionBallot.objects.filter(alley=alley, quarter=quarter.start).count()
     counts = (
         SupervisionScore.objects.filter(ballot__alley=alley, ballot__quarter=quarter.start)
         .values("commitment_id", "commitment__text", "commitment__position", "verdict")
@@ -415,13 +417,19 @@ class AlleySupervision:
 
 
 def alley_supervision(alley: Area, *, now: dt.datetime | None = None) -> AlleySupervision:
-    """The public section of the alley page, in four queries whatever the number of commitments and ballots."""
+    """The public section of the alley page, in three queries whatever the number of commitments and ballots."""
     current = Quarter.at(now)
+    last = current.previous
+    counts = SupervisionBallot.objects.filter(
+        alley=alley, quarter__gte=last.start, quarter__lt=current.end
+    ).aggregate(
+        last=Count("id", filter=Q(quarter=last.start)), current=Count("id", filter=Q(quarter=current.start))
+    )
     return AlleySupervision(
         commitments=active_commitments(alley),
-        last=quarter_results(alley, current.previous),
+        last=quarter_results(alley, last, ballots=counts["last"]),
         current=current,
-        current_ballots=SupervisionBallot.objects.filter(alley=alley, quarter=current.start).count(),
+        current_ballots=counts["current"],
     )
 
 

@@ -675,7 +675,7 @@ def alley_page(request: HttpRequest, code: str) -> HttpResponse:
         return _not_found(request, what="alley")
     context = {
         "board": selectors.alley_board(alley),
-        "supervision": alley_supervision(alley),  # the 群众监督清单 section: four queries
+        "supervision": alley_supervision(alley),  # the 群众监督清单 section: three queries
         "nav": "alley",
     }
     return render(request, "public/alley.html", context)

@@ -64,8 +64,6 @@ def test_verify_vote_and_confirm_at_360_without_javascript(
     page.get_by_label("意见建议（可选）").fill("晚上巷口再亮一点就好了")
     no_sideways_scroll(page)
     shot(page, "supervision/02-vote")
-    violations = axe_violations(page)
-    assert not violations, describe(violations)
     page.get_by_role("button", name="提交评议").click()
     page.wait_for_url("**/supervise/done/")
     assert "感谢您参与" in page.content()
@@ -84,9 +82,23 @@ def test_verify_vote_and_confirm_at_360_without_javascript(
     context.close()
 
 
-def test_the_vote_page_passes_axe_at_360(live_server: Any, phone: Any, place: Place) -> None:
+def test_the_alley_section_and_the_vote_page_pass_axe_at_360(
+    live_server: Any, phone: Any, place: Place, sms_outbox: list[Sms]
+) -> None:
     CommitmentFactory(alley=place.alley, text="门前三包，垃圾不落地")
     phone.goto(f"{live_server.url}/alley/{place.alley.code}/")
+    no_sideways_scroll(phone)
+    violations = axe_violations(phone)
+    assert not violations, describe(violations)
+    phone.goto(f"{live_server.url}/alley/{place.alley.code}/supervise/")
+    phone.get_by_label("手机号码").fill(NUMBER)
+    phone.get_by_role("button", name="获取验证码").click()
+    phone.wait_for_url("**/phone/code/**")
+    phone.get_by_label("短信验证码").fill(sms_outbox[-1].params["code"])
+    phone.get_by_role("button", name="验证", exact=True).click()
+    phone.wait_for_url(f"**/alley/{place.alley.code}/supervise/")
+    phone.get_by_role("button", name="提交评议").click()  # nothing chosen: the error summary
+    phone.get_by_text("还有 1 项没有选").wait_for()
     no_sideways_scroll(phone)
     violations = axe_violations(phone)
     assert not violations, describe(violations)
