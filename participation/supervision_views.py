@@ -23,6 +23,7 @@ from alleys.choices import AreaLevel
 from alleys.models import Area
 from alleys.people import SignedInRequest
 from core.errors import ActionInvalid, ActionRefused
+from core.phones import mask_number
 
 from . import supervision as sv
 from .models import Commitment, SupervisionBallot, Verdict
@@ -85,7 +86,7 @@ def supervise(request: HttpRequest, code: str) -> HttpResponse:
         "comment_max": sv.COMMENT_MAX,
         "errors": errors,
         "voted": voted,
-        "masked": f"{phone[:3]}****{phone[-4:]}",
+        "masked": mask_number(phone),
         "nav": "alley",
     }
     return render(request, "participation/supervision/vote.html", context, status=status)
