@@ -31,6 +31,7 @@ from alleys.scoping import Scope, scope_for
 from dispatch.calendar import HOURS_PER_DAY
 from issues.choices import VERIFIED_STATES, OrderRole, OrderState
 from issues.deadline_state import ANSWERABLE_RELATED, answerable_unit, case_due, governing_due, overdue_q
+from participation.supervision import Quarter, results_by_alley
 
 from . import windows
 from .models import (
@@ -846,10 +847,14 @@ def chiefs_activity(area: Area, period: Period, *, today: dt.date) -> Table:
             .values("area_code")
             .annotate(cases=Sum("cases"), proactive=Sum("proactive"))
         }
+    # The residents' ratings of the alley's supervision list (群众监督清单), in the quarters the period
+    # touches: a month shows its whole quarter, a year its four.
+    rated = results_by_alley(area.code, start=Quarter.of(period.start).start, end=period.end)
     rows = []
     for alley in alleys:
         a = activity.get(alley["code"], {})
         p = proactive.get(alley["code"], {})
+        r = rated.get(alley["code"], {})
         days = a.get("patrol_days") or 0
         weeks = a.get("visit_weeks") or 0
         rows.append(
@@ -871,6 +876,11 @@ def chiefs_activity(area: Area, period: Period, *, today: dt.date) -> Table:
                     min_sample(),
                 ),
                 "proactive_share_n": p.get("cases") or 0,
+                # Shown from JXT_RATE_MIN_SAMPLE ballots (residents), not scores.
+                "supervision_share": (r["satisfied"] / r["scores"])
+                if r.get("scores") and r["ballots"] >= min_sample()
+                else None,
+                "supervision_share_n": r.get("ballots") or 0,
                 "cases_url": cases_url(alley["code"]),
             }
         )
@@ -892,6 +902,7 @@ def chiefs_activity(area: Area, period: Period, *, today: dt.date) -> Table:
         Column("cases", _("案件数"), "int"),
         Column("proactive", _("主动发现"), "int"),
         Column("proactive_share", _("主动发现占比"), "pct", sample="proactive_share_n"),
+        Column("supervision_share", _("群众监督满意率"), "pct", sample="supervision_share_n"),
     ]
     return Table(
         title=_("%(area)s巷长履职情况") % {"area": area.name},

@@ -728,3 +728,28 @@ def build_tree() -> Tree:
     )
     tree.departments["dep_city"] = DepartmentFactory(area=city, name="市供电公司", code="C-GD", role_key="gd")
     return tree
+
+
+# --- supervision list (群众监督清单, participation/supervision.py) ------------------------------------
+
+
+class CommitmentFactory(DjangoModelFactory):
+    class Meta:
+        model = "participation.Commitment"
+
+    alley = factory.SubFactory(AlleyFactory)
+    text = factory.Sequence(lambda n: f"承诺事项{n}：门前三包落实到户")
+    source = "convention"
+    position = factory.Sequence(lambda n: 10 * (n + 1))
+
+
+def verified_client(client: Any, phone: str, *, minutes: int = 30) -> Any:
+    """``client`` with ``phone`` verified in its session, as ``participation.phones.remember`` leaves it."""
+    from django.utils import timezone as tz
+
+    from participation.phones import SESSION_KEY
+
+    session = client.session
+    session[SESSION_KEY] = {"phone": phone, "until": (tz.now() + dt.timedelta(minutes=minutes)).timestamp()}
+    session.save()
+    return client

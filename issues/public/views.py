@@ -58,6 +58,7 @@ from issues.workflow import (
     case_submit_once,
     submitted_case,
 )
+from participation.supervision import alley_supervision
 
 from . import limits, selectors
 from .forms import (
@@ -677,7 +678,12 @@ def alley_page(request: HttpRequest, code: str) -> HttpResponse:
     alley = selectors.find_alley(code)
     if alley is None:
         return _not_found(request, what="alley")
-    return render(request, "public/alley.html", {"board": selectors.alley_board(alley), "nav": "alley"})
+    context = {
+        "board": selectors.alley_board(alley),
+        "supervision": alley_supervision(alley),  # the 群众监督清单 section: three queries
+        "nav": "alley",
+    }
+    return render(request, "public/alley.html", context)
 
 
 @require_safe

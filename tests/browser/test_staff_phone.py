@@ -125,6 +125,11 @@ def build_desk(world: World) -> Desk:
     )
 
 
+# The named world's alley_x (tests/factories.py build_world), whose supervision list chief_x and
+# community_worker_x keep.
+ALLEY_X = "350502001001001"
+
+
 def pages_of(role: str, desk: Desk) -> dict[str, str]:
     """Every staff page a role has, by a short name for the screenshots."""
     common = {"home": "/staff/", "cases": "/staff/cases/", "inbox": "/staff/inbox/"}
@@ -141,12 +146,16 @@ def pages_of(role: str, desk: Desk) -> dict[str, str]:
             "meetings": "/staff/meetings/",
             "expenses": "/staff/expenses/",
             "expense-new": "/staff/expenses/new/",
+            "supervision": "/staff/supervision/",
+            "supervision-alley": f"/staff/supervision/alley/{ALLEY_X}/",
         }
     if role == "community":
         return {
             **common,
             "expenses": "/staff/expenses/",
             "expense-report": "/staff/expenses/report/",
+            "supervision": "/staff/supervision/",
+            "supervision-alley": f"/staff/supervision/alley/{ALLEY_X}/",
             "case-new": "/staff/cases/new/",
             "case-verifying": f"/staff/cases/{desk.verifying.pk}/",
             "case-dispatched": f"/staff/cases/{desk.dispatched.pk}/",
