@@ -42,6 +42,7 @@ from issues.models import (
 )
 from issues.reference import category_by_id
 
+from . import resident_sms
 from .choices import ChannelKind, DeliveryState
 
 logger = logging.getLogger(__name__)
@@ -389,6 +390,9 @@ def _fan_out(event_ids: Iterable[int], facts: Sequence[Sequence[Any]] | None) ->
         area_codes.update(code for code, _roles in areas if code)
         department_ids.update(depts)
 
+    # The residents who asked to be told by SMS (issues.resident_sms): one row per (event, case).
+    resident_sms.record(events)
+
     people = _people(area_codes, department_ids)
     now = timezone.now()
     texts = {event.pk: _message(event) for event in events}
@@ -662,6 +666,8 @@ def _send(channel: NotificationChannel, delivery: NotificationDelivery) -> None:
 def relay_due(*, now: dt.datetime, batch: int) -> tuple[int, int]:
     """Publish again the outbox rows and deliveries whose time has come; returns (rows, deliveries).
 
+    Deliveries count the residents' SMS too (``issues.resident_sms.relay``).
+
     Each is claimed by moving its ``next_attempt_at`` on (the back-off doubles with each
     relay), so two sweeps at once publish disjoint rows and a row still queued behind a
     long backlog is not published every minute. A duplicate message is harmless: the
@@ -698,11 +704,15 @@ def relay_due(*, now: dt.datetime, batch: int) -> tuple[int, int]:
         NotificationDelivery.objects.bulk_update(deliveries, ["state", "next_attempt_at"])
     for delivery in deliveries:
         deliver.delay(delivery.pk)
-    if relayed_rows or deliveries:
+    texts = resident_sms.relay(now=now, batch=batch)
+    if relayed_rows or deliveries or texts:
         logger.warning(
-            "relayed %s untold outbox rows and %s unsent deliveries", len(relayed_rows), len(deliveries)
+            "relayed %s untold outbox rows, %s unsent deliveries and %s unsent resident SMS",
+            len(relayed_rows),
+            len(deliveries),
+            texts,
         )
-    return len(relayed_rows), len(deliveries)
+    return len(relayed_rows), len(deliveries) + texts
 
 
 def mark_read(*, user_id: int, ids: Sequence[int] | None = None) -> int:
