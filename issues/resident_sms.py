@@ -55,9 +55,12 @@ _MAX_RETRY_SECONDS = 3600
 class _Told(Protocol):
     """What ``record`` reads of an event (the fan-out's own event tuples)."""
 
-    pk: int
-    kind: str
-    case_id: int
+    @property
+    def pk(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def case_id(self) -> int: ...
 
 
 def _retry_delay(attempts: int) -> dt.timedelta:

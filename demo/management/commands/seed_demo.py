@@ -16,6 +16,7 @@ from ... import city as demo
 from ...current import seed_current
 from ...expenses import seed_expenses
 from ...history import seed_history
+from ...mine import seed_mine
 
 STEP_LABELS: tuple[tuple[str, str | Promise], ...] = (
     ("area_city", gettext_lazy("市")),
@@ -98,6 +99,7 @@ class Command(BaseCommand):
         if not options["skip_history"]:
             seed_current(stdout=self.stdout)
             seed_expenses()
+            seed_mine()
             if part == "all":
                 seed_history(stdout=self.stdout)
 
