@@ -199,7 +199,11 @@ def _facts_of(event: CaseEvent) -> list[Any] | None:
         case.holder_area_id,
         case.alley_id,
         case.category_id,
+        case.sms_opt_in,
     ]
+
+
+_FACTS = 12  # columns of a row of ``_facts_of``
 
 
 def arguments_summary(ids: list[int]) -> str:
@@ -227,6 +231,7 @@ class _Event(NamedTuple):
     alley_code: str
     alley_name: str
     category_name: str
+    sms_opt_in: bool  # the resident asked for an SMS at each step (issues.resident_sms)
 
 
 def _read_events(ids: list[int]) -> list[_Event]:
@@ -259,7 +264,7 @@ def _events_of(rows: Sequence[Sequence[Any]]) -> list[_Event]:
     """Rows of ``_read_events`` (or the facts a message carried) with their areas' and types' names."""
     areas = areas_by_id({r[8] for r in rows} | {r[9] for r in rows})
     events = []
-    for pk, kind, data, note, actor_id, case_id, tier, code, holder_id, alley_id, category_id in rows:
+    for pk, kind, data, note, actor_id, case_id, tier, code, holder_id, alley_id, category_id, sms in rows:
         holder, alley, category = areas.get(holder_id), areas.get(alley_id), category_by_id(category_id)
         events.append(
             _Event(
@@ -275,6 +280,7 @@ def _events_of(rows: Sequence[Sequence[Any]]) -> list[_Event]:
                 alley.code if alley else "",
                 alley.name if alley else "",
                 category.name if category else "",
+                bool(sms),
             )
         )
     return events
@@ -297,7 +303,7 @@ def _events_sql(alias: str) -> str:
         f"SELECT e.{pk}, e.{col(CaseEvent, 'kind')}, e.{col(CaseEvent, 'data')}, "  # noqa: S608
         f"e.{col(CaseEvent, 'note')}, e.{col(CaseEvent, 'actor')}, e.{col(CaseEvent, 'case')}, "
         f"c.{col(Case, 'tier')}, c.{col(Case, 'tracking_code')}, c.{col(Case, 'holder_area')}, "
-        f"c.{col(Case, 'alley')}, c.{col(Case, 'category')} "
+        f"c.{col(Case, 'alley')}, c.{col(Case, 'category')}, c.{col(Case, 'sms_opt_in')} "
         f"FROM {event} e JOIN {case} c ON c.{col(Case, 'id')} = e.{col(CaseEvent, 'case')} "
         f"WHERE e.{pk} "
     )
@@ -337,7 +343,8 @@ def _outbox_done(outbox: int) -> None:
 def _fan_out(event_ids: Iterable[int], facts: Sequence[Sequence[Any]] | None) -> int:
     ids = [int(i) for i in event_ids]
     # What the message carried (``schedule_event_notifications``), if it is about these events; else read.
-    if facts is not None and [int(row[0]) for row in facts] == ids:
+    # (A message written before its facts grew a column is read instead.)
+    if facts is not None and [int(row[0]) for row in facts] == ids and all(len(r) == _FACTS for r in facts):
         events = _events_of(facts)
     else:
         events = _read_events(ids)

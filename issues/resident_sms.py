@@ -61,6 +61,8 @@ class _Told(Protocol):
     def kind(self) -> str: ...
     @property
     def case_id(self) -> int: ...
+    @property
+    def sms_opt_in(self) -> bool: ...
 
 
 def _retry_delay(attempts: int) -> dt.timedelta:
@@ -71,23 +73,14 @@ def _retry_delay(attempts: int) -> dt.timedelta:
 def record(events: Iterable[_Told]) -> list[int]:
     """Write the SMS these events owe to residents who asked, and queue them; returns the rows queued.
 
-    One query when no event is a step residents are told of: none.
+    No query unless one is owed: the fan-out's events carry their case's ``sms_opt_in`` (set only
+    with a mobile number; ``deliver`` checks the number again).
     """
-    steps = [e for e in events if e.kind in TEMPLATES]
-    if not steps:
-        return []
-    wanted = {
-        pk
-        for pk, phone in Case.objects.filter(pk__in={e.case_id for e in steps}, sms_opt_in=True).values_list(
-            "pk", "reporter_phone"
-        )
-        if is_mobile(phone)
-    }
     now = timezone.now()
     rows = [
         (e.case_id, e.pk, TEMPLATES[e.kind], ResidentSmsState.PENDING, 0, "", now, now + _retry_delay(0))
-        for e in steps
-        if e.case_id in wanted
+        for e in events
+        if e.sms_opt_in and e.kind in TEMPLATES
     ]
     if not rows:
         return []
