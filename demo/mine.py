@@ -8,10 +8,13 @@ SMS at seeding). Idempotent: when the number has cases of its own here, nothing 
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image
 
 from alleys.choices import AreaLevel
 from alleys.models import Area
@@ -32,6 +35,12 @@ REPORTS: tuple[tuple[int, str, str], ...] = (
 )
 
 
+def _fix_photo() -> SimpleUploadedFile:
+    out = io.BytesIO()
+    Image.new("RGB", (320, 240), (200, 220, 200)).save(out, format="PNG")
+    return SimpleUploadedFile("fixed.png", out.getvalue(), content_type="image/png")
+
+
 def seed_mine(*, now: dt.datetime | None = None) -> int:
     """Write the demo resident's cases unless the number has some; return how many were written."""
     now = now or timezone.now()
@@ -39,11 +48,7 @@ def seed_mine(*, now: dt.datetime | None = None) -> int:
         return 0
     anchors = demo_anchors()
     alley = Area.objects.filter(code=anchors.alley.code, level=AreaLevel.ALLEY).first()
-    category = (
-        CategoryType.objects.filter(is_active=True, needs_contact=False, fix_photo_required=False)
-        .order_by("code")
-        .first()
-    )
+    category = CategoryType.objects.filter(is_active=True).order_by("code").first()
     chief_user = get_user_model().objects.filter(username="chief").first()
     if alley is None or category is None or chief_user is None:
         return 0
@@ -68,7 +73,11 @@ def seed_mine(*, now: dt.datetime | None = None) -> int:
                 if play == "resolve":
                     wf.case_start(case=case, actor=chief, now=moment + dt.timedelta(hours=2))
                     wf.case_resolve(
-                        case=case, actor=chief, note="已处理。", now=moment + dt.timedelta(days=1)
+                        case=case,
+                        actor=chief,
+                        note="已处理。",
+                        photos=[_fix_photo()],
+                        now=moment + dt.timedelta(days=1),
                     )
             written += 1
     return written
