@@ -303,6 +303,20 @@ JXT_DUPLICATE_METERS = env.int("JXT_DUPLICATE_METERS", default=100)
 # one-time code in the terminal; production names a provider adapter and its credentials.
 JXT_SMS_BACKEND = env.str("JXT_SMS_BACKEND", default="core.sms.ConsoleBackend")
 JXT_SMS_FILE = env.str("JXT_SMS_FILE", default=str(VAR_DIR / "sms" / "messages.jsonl"))
+# The provider adapter (core/sms_providers.py, JXT_SMS_BACKEND=core.sms_providers.TencentSmsBackend):
+# Tencent Cloud SMS credentials, signature, region, endpoint and our template names' provider ids.
+JXT_SMS_TENCENT_SECRET_ID = env.str("JXT_SMS_TENCENT_SECRET_ID", default="")
+JXT_SMS_TENCENT_SECRET_KEY = env.str("JXT_SMS_TENCENT_SECRET_KEY", default="")
+JXT_SMS_TENCENT_APP_ID = env.str("JXT_SMS_TENCENT_APP_ID", default="")
+JXT_SMS_SIGN_NAME = env.str("JXT_SMS_SIGN_NAME", default="街巷通")
+JXT_SMS_REGION = env.str("JXT_SMS_REGION", default="ap-guangzhou")
+JXT_SMS_ENDPOINT = env.str("JXT_SMS_ENDPOINT", default="https://sms.tencentcloudapi.com")
+JXT_SMS_TIMEOUT_SECONDS = env.int("JXT_SMS_TIMEOUT_SECONDS", default=10)
+# name=template id[:param,param];… e.g. "phone_code=1234567:code;case_accepted=1234568:what,link"
+JXT_SMS_TEMPLATES = env.str("JXT_SMS_TEMPLATES", default="")
+# At most this many SMS about cases to one number in 24 hours (issues/resident_sms.py): a case
+# bouncing between tiers does not flood its resident.
+JXT_SMS_PER_NUMBER_DAY = env.int("JXT_SMS_PER_NUMBER_DAY", default=10)
 # Verified phone numbers (participation/phones.py): the one-time code's life, tries and limits, and how
 # long a verified number stays verified in the resident's session.
 JXT_PHONE_CODE_MINUTES = env.int("JXT_PHONE_CODE_MINUTES", default=10)

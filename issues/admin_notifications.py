@@ -24,6 +24,7 @@ from .models import (
     NotificationChannel,
     NotificationDelivery,
     NotificationOutbox,
+    ResidentSms,
     SystemAlert,
 )
 
@@ -160,6 +161,19 @@ class NotificationDeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_filter = ("state", "kind")
     search_fields = ("title", "last_error")
     list_select_related = ("channel__area", "channel__department")
+    scoped = False
+    view_roles = frozenset()
+
+
+@admin.register(ResidentSms)
+class ResidentSmsAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """SMS to residents who asked for them, with attempts and errors (superusers only; no number, no text)."""
+
+    list_display = ("pk", "template", "state", "attempts", "created_at", "next_attempt_at", "sent_at")
+    list_filter = ("state", "template")
+    search_fields = ("last_error",)
+    # The case's tracking code is the resident's key: not listed here.
+    exclude = ("case", "event")
     scoped = False
     view_roles = frozenset()
 

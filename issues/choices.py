@@ -239,6 +239,16 @@ class ChannelKind(models.TextChoices):
     WEBHOOK = "webhook", _("群机器人 Webhook")
 
 
+class ResidentSmsState(models.TextChoices):
+    """Outcome of one SMS to a resident (issues.resident_sms)."""
+
+    PENDING = "pending", _("待发送")
+    SENDING = "sending", _("发送中")
+    SENT = "sent", _("已发送")
+    FAILED = "failed", _("发送失败")
+    SKIPPED = "skipped", _("超过每日上限，未发送")
+
+
 class DeliveryState(models.TextChoices):
     """Outcome of sending one notification through one channel."""
 

@@ -42,6 +42,7 @@ from issues.models import (
 )
 from issues.reference import category_by_id
 
+from . import resident_sms
 from .choices import ChannelKind, DeliveryState
 
 logger = logging.getLogger(__name__)
@@ -198,7 +199,11 @@ def _facts_of(event: CaseEvent) -> list[Any] | None:
         case.holder_area_id,
         case.alley_id,
         case.category_id,
+        case.sms_opt_in,
     ]
+
+
+_FACTS = 12  # columns of a row of ``_facts_of``
 
 
 def arguments_summary(ids: list[int]) -> str:
@@ -226,6 +231,7 @@ class _Event(NamedTuple):
     alley_code: str
     alley_name: str
     category_name: str
+    sms_opt_in: bool  # the resident asked for an SMS at each step (issues.resident_sms)
 
 
 def _read_events(ids: list[int]) -> list[_Event]:
@@ -258,7 +264,7 @@ def _events_of(rows: Sequence[Sequence[Any]]) -> list[_Event]:
     """Rows of ``_read_events`` (or the facts a message carried) with their areas' and types' names."""
     areas = areas_by_id({r[8] for r in rows} | {r[9] for r in rows})
     events = []
-    for pk, kind, data, note, actor_id, case_id, tier, code, holder_id, alley_id, category_id in rows:
+    for pk, kind, data, note, actor_id, case_id, tier, code, holder_id, alley_id, category_id, sms in rows:
         holder, alley, category = areas.get(holder_id), areas.get(alley_id), category_by_id(category_id)
         events.append(
             _Event(
@@ -274,6 +280,7 @@ def _events_of(rows: Sequence[Sequence[Any]]) -> list[_Event]:
                 alley.code if alley else "",
                 alley.name if alley else "",
                 category.name if category else "",
+                bool(sms),
             )
         )
     return events
@@ -296,7 +303,7 @@ def _events_sql(alias: str) -> str:
         f"SELECT e.{pk}, e.{col(CaseEvent, 'kind')}, e.{col(CaseEvent, 'data')}, "  # noqa: S608
         f"e.{col(CaseEvent, 'note')}, e.{col(CaseEvent, 'actor')}, e.{col(CaseEvent, 'case')}, "
         f"c.{col(Case, 'tier')}, c.{col(Case, 'tracking_code')}, c.{col(Case, 'holder_area')}, "
-        f"c.{col(Case, 'alley')}, c.{col(Case, 'category')} "
+        f"c.{col(Case, 'alley')}, c.{col(Case, 'category')}, c.{col(Case, 'sms_opt_in')} "
         f"FROM {event} e JOIN {case} c ON c.{col(Case, 'id')} = e.{col(CaseEvent, 'case')} "
         f"WHERE e.{pk} "
     )
@@ -336,7 +343,8 @@ def _outbox_done(outbox: int) -> None:
 def _fan_out(event_ids: Iterable[int], facts: Sequence[Sequence[Any]] | None) -> int:
     ids = [int(i) for i in event_ids]
     # What the message carried (``schedule_event_notifications``), if it is about these events; else read.
-    if facts is not None and [int(row[0]) for row in facts] == ids:
+    # (A message written before its facts grew a column is read instead.)
+    if facts is not None and [int(row[0]) for row in facts] == ids and all(len(r) == _FACTS for r in facts):
         events = _events_of(facts)
     else:
         events = _read_events(ids)
@@ -388,6 +396,9 @@ def _fan_out(event_ids: Iterable[int], facts: Sequence[Sequence[Any]] | None) ->
         targets[event.pk] = (areas, depts)
         area_codes.update(code for code, _roles in areas if code)
         department_ids.update(depts)
+
+    # The residents who asked to be told by SMS (issues.resident_sms): one row per (event, case).
+    resident_sms.record(events)
 
     people = _people(area_codes, department_ids)
     now = timezone.now()
@@ -662,6 +673,8 @@ def _send(channel: NotificationChannel, delivery: NotificationDelivery) -> None:
 def relay_due(*, now: dt.datetime, batch: int) -> tuple[int, int]:
     """Publish again the outbox rows and deliveries whose time has come; returns (rows, deliveries).
 
+    Deliveries count the residents' SMS too (``issues.resident_sms.relay``).
+
     Each is claimed by moving its ``next_attempt_at`` on (the back-off doubles with each
     relay), so two sweeps at once publish disjoint rows and a row still queued behind a
     long backlog is not published every minute. A duplicate message is harmless: the
@@ -698,11 +711,15 @@ def relay_due(*, now: dt.datetime, batch: int) -> tuple[int, int]:
         NotificationDelivery.objects.bulk_update(deliveries, ["state", "next_attempt_at"])
     for delivery in deliveries:
         deliver.delay(delivery.pk)
-    if relayed_rows or deliveries:
+    texts = resident_sms.relay(now=now, batch=batch)
+    if relayed_rows or deliveries or texts:
         logger.warning(
-            "relayed %s untold outbox rows and %s unsent deliveries", len(relayed_rows), len(deliveries)
+            "relayed %s untold outbox rows, %s unsent deliveries and %s unsent resident SMS",
+            len(relayed_rows),
+            len(deliveries),
+            texts,
         )
-    return len(relayed_rows), len(deliveries)
+    return len(relayed_rows), len(deliveries) + texts
 
 
 def mark_read(*, user_id: int, ids: Sequence[int] | None = None) -> int:

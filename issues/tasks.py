@@ -36,6 +36,14 @@ def deliver(delivery_id: int) -> str:
     return notify.deliver_one(delivery_id)
 
 
+@shared_task(name="issues.deliver_resident_sms")
+def deliver_resident_sms(sms_id: int) -> str:
+    """Send one SMS to a resident who asked for them; a failure waits for the sweep (resident_sms.deliver)."""
+    from .resident_sms import deliver
+
+    return deliver(sms_id)
+
+
 @shared_task(name="issues.prune_submissions")
 def prune_submissions() -> int:
     """Nightly: forget submissions' idempotency keys past their keeping time."""

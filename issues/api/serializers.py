@@ -569,6 +569,9 @@ class CaseCreateSerializer(serializers.Serializer[Any]):
     )
     urgency = serializers.ChoiceField(choices=Urgency.choices, default=Urgency.NORMAL)
     consent = serializers.BooleanField(default=False, help_text="反映人同意使用其联系方式")
+    sms_opt_in = serializers.BooleanField(
+        default=False, help_text="反映人要求短信通知办理进展（受理、上报、办结、关闭；仅手机号码）"
+    )
     patrol = VisiblePrimaryKeyField(
         queryset=PatrolLog.objects.all(),
         required=False,

@@ -31,6 +31,7 @@ from .notifications import (
     NotificationDelivery,
     NotificationOutbox,
     NotificationQuerySet,
+    ResidentSms,
     SystemAlert,
 )
 from .orders import (
@@ -75,6 +76,7 @@ __all__ = [
     "NotificationQuerySet",
     "PatrolLog",
     "PatrolLogQuerySet",
+    "ResidentSms",
     "ReturnVisit",
     "ReturnVisitQuerySet",
     "SavedView",

@@ -98,6 +98,9 @@ class Case(models.Model):
     reporter_name = models.CharField(_("反映人姓名"), max_length=50, blank=True)
     reporter_phone = models.CharField(_("反映人电话"), max_length=20, blank=True)
     consent_at = models.DateTimeField(_("同意个人信息使用时间"), null=True, blank=True)
+    # The resident asked for an SMS at each step (accepted, escalated, resolved, closed); only a
+    # mobile number receives one (issues.resident_sms).
+    sms_opt_in = models.BooleanField(_("短信通知办理进展"), default=False)
     urgency = models.CharField(_("紧急程度"), max_length=10, choices=Urgency.choices, default=Urgency.NORMAL)
 
     state = models.CharField(_("状态"), max_length=24, choices=CaseState.choices, default=CaseState.SUBMITTED)
@@ -212,6 +215,12 @@ class Case(models.Model):
             ),
             models.Index(fields=["holder_area", "state"], name="case_holder_state"),
             models.Index(fields=["alley", "created_at"], name="case_alley_created"),
+            # 我的反映 (/mine/): a verified number's cases, newest first; most cases have a number.
+            models.Index(
+                fields=["reporter_phone", "-created_at"],
+                name="case_reporter_phone",
+                condition=~Q(reporter_phone=""),
+            ),
             models.Index(
                 fields=["verified_at"], name="case_awaiting_feedback", condition=Q(state="awaiting_feedback")
             ),

@@ -14,6 +14,7 @@ from alleys.people import Actor
 from ..choices import (
     ChannelKind,
     DeliveryState,
+    ResidentSmsState,
 )
 from .cases import Case, CaseEvent
 from .orders import DispatchOrder
@@ -189,6 +190,52 @@ class NotificationOutbox(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pk}: {len(self.event_ids or [])}"
+
+
+class ResidentSms(models.Model):
+    """One SMS to the resident who reported a case and asked for them (``Case.sms_opt_in``).
+
+    One per (event, case), unique in the database: a redelivered fan-out cannot send the same
+    step twice. Neither the number nor the text is stored (the text carries the tracking link,
+    the case has the number); both are read when it is sent (``issues.resident_sms``).
+    """
+
+    case = models.ForeignKey(Case, verbose_name=_("案件"), on_delete=models.CASCADE, related_name="+")
+    event = models.ForeignKey(
+        CaseEvent,
+        verbose_name=_("事件"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # resident_sms_once_per_event (event, case) serves it
+    )
+    template = models.CharField(_("短信模板"), max_length=32)
+    state = models.CharField(
+        _("状态"), max_length=10, choices=ResidentSmsState.choices, default=ResidentSmsState.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("尝试次数"), default=0)
+    last_error = models.TextField(_("最近错误"), blank=True)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+    # As on NotificationDelivery: when the sweep sends it (again) if nobody has; empty once done.
+    next_attempt_at = models.DateTimeField(_("下次尝试"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("群众短信")
+        verbose_name_plural = _("群众短信")
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["event", "case"], name="resident_sms_once_per_event")]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="resident_sms_retry_due",
+                condition=Q(next_attempt_at__isnull=False),
+            ),
+            # The per-number daily cap counts a case's messages sent in the last day.
+            models.Index(fields=["case", "sent_at"], name="resident_sms_case_sent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template} {self.get_state_display()}"
 
 
 class SystemAlert(models.Model):

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from PIL import Image
 
-from core.phones import normalize_phone
+from core.phones import is_mobile, normalize_phone
 from dispatch.models import CategoryType
 from issues.choices import FeedbackSolved, Satisfaction
 from issues.photos import clean_photo
@@ -179,6 +179,8 @@ class ReportForm(forms.Form):
     reporter_name = _text(gettext_lazy("您的称呼（可选）"), max_length=50)
     reporter_phone = forms.CharField(label=gettext_lazy("手机号码"), required=False, max_length=30)
     consent = forms.BooleanField(required=False)
+    # Only a mobile number receives an SMS; ticked without one, the form says so (clean).
+    sms_opt_in = forms.BooleanField(label=gettext_lazy("办理进展短信通知我"), required=False)
     jxt_hp = forms.CharField(required=False)  # the honeypot: hidden by CSS, left empty by people
 
     def __init__(
@@ -296,6 +298,11 @@ class ReportForm(forms.Form):
                     if position:
                         data["latitude"], data["longitude"] = position
                         break
+        if data.get("sms_opt_in") and "reporter_phone" not in self.errors and not is_mobile(phone):
+            self.add_error(
+                "sms_opt_in",
+                _("短信只能发到手机：请在上面填写 11 位手机号码，或者取消勾选“办理进展短信通知我”。"),
+            )
         gives_personal_data = bool(data.get("reporter_name") or phone or data.get("latitude") is not None)
         if gives_personal_data and not data.get("consent"):
             self.add_error("consent", _("留下称呼、电话或位置时，请勾选同意上面的个人信息使用说明。"))

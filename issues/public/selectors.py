@@ -547,3 +547,31 @@ def report_categories() -> ReportCategories:
     )
     _report_categories = (frozen, categories)
     return categories
+
+
+# --- 我的反映: the cases of a verified number ----------------------------------------------------
+
+
+def cases_of_phone(phone: str) -> models.QuerySet[Case]:
+    """Every case filed with ``phone`` (a verified, normalised number), newest first.
+
+    Only for the resident who verified the number (``participation.phones.verified_phone``): it
+    carries the tracking codes. Served by the index ``case_reporter_phone``.
+    """
+    if not phone:
+        return Case.objects.none()
+    return (
+        Case.objects.filter(reporter_phone=phone)
+        .select_related("category", "alley")
+        .only(
+            "id",
+            "tracking_code",
+            "state",
+            "created_at",
+            "resolved_at",
+            "category__name",
+            "alley__name",
+            "alley__code",
+        )
+        .order_by("-created_at", "-id")
+    )

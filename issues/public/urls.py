@@ -13,6 +13,7 @@ urlpatterns = [
     path("a/<str:code>/", views.alley_report, name="alley-short"),
     path("track/", views.track, name="public-track"),
     path("track/<str:code>/", views.track_case, name="public-track-case"),
+    path("mine/", views.mine, name="public-mine"),
     path("board/", views.board, name="public-board"),
     path("alley/", views.alley_find, name="public-alley-find"),
     path("alley/<str:code>/", views.alley_page, name="public-alley"),

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import CsrfViewMiddleware
@@ -43,6 +44,7 @@ from PIL import Image
 from alleys.choices import AreaLevel
 from alleys.models import Area
 from core.middleware import clean_request_body, reads_own_body
+from core.phones import mask_number
 from core.site import site_url
 from core.text import NUL_MESSAGE
 from core.transient import DATABASE_UNAVAILABLE, drop_connection, retry_once
@@ -58,7 +60,9 @@ from issues.workflow import (
     case_submit_once,
     submitted_case,
 )
+from participation.phones import verified_phone
 from participation.supervision import alley_supervision
+from participation.views import verify_url
 
 from . import limits, selectors
 from .forms import (
@@ -460,6 +464,7 @@ def alley_report(request: HttpRequest, code: str) -> HttpResponse:
         "longitude": data["longitude"],
         "photos": form.cleaned_photos,
         "consent": bool(data["consent"]),
+        "sms_opt_in": bool(data["sms_opt_in"]),
     }
 
     def submit() -> Submitted:
@@ -667,6 +672,30 @@ def board(request: HttpRequest) -> HttpResponse:
         data = selectors.public_board(area)
         return render(request, "public/board.html", {"board": data, "nav": "board", "icons": ICONS})
     return render(request, "public/finder.html", {**_finder(request, purpose="board"), "nav": "board"})
+
+
+# --- 我的反映: the cases of a verified number --------------------------------------------------
+
+MINE_PER_PAGE = 20
+
+
+@never_cache
+@require_safe
+def mine(request: HttpRequest) -> HttpResponse:
+    """Every case filed with the number this session verified (``participation.phones``), newest first.
+
+    Without a verified number (or once it has lapsed) the page explains and links to the
+    verification, which comes back here. Three queries for any number of cases: the session,
+    the count and the page.
+    """
+    phone = verified_phone(request)
+    context: dict[str, Any] = {"nav": "mine"}
+    if phone is None:
+        context["verify_url"] = verify_url(reverse("public-mine"))
+        return render(request, "public/mine.html", context)
+    page = Paginator(selectors.cases_of_phone(phone), MINE_PER_PAGE).get_page(request.GET.get("page"))
+    context.update(page=page, masked=mask_number(phone))
+    return render(request, "public/mine.html", context)
 
 
 # --- the alley's public page and poster -------------------------------------------------------

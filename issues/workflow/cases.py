@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from alleys.choices import AreaLevel
 from alleys.people import Member
 from alleys.scoping import scope_for
+from core.phones import is_mobile
 from dispatch.deadlines import verification_due
 
 from ..choices import (
@@ -78,6 +79,7 @@ def case_submit(
     urgency: str = Urgency.NORMAL,
     photos: Sequence[IO[bytes]] = (),
     consent: bool = False,
+    sms_opt_in: bool = False,
     actor: Member | None = None,
     patrol: Any = None,
     start_tier: str | None = None,
@@ -138,6 +140,8 @@ def case_submit(
         longitude=longitude,
         urgency=urgency,
         consent_at=now if consent else None,
+        # An SMS at each step only to a mobile number (issues.resident_sms checks again when sending).
+        sms_opt_in=bool(sms_opt_in and is_mobile(reporter_phone.strip())),
         state=S.SUBMITTED,
         created_at=now,
         created_by=actor if getattr(actor, "pk", None) else None,
@@ -271,7 +275,10 @@ def case_accept(*, case: Case | int, actor: Member, note: str = "", now: dt.date
         case.escalation_due = case.resolve_due
         case.warn_at = warn_time(start=now, due=case.resolve_due) if case.resolve_due else None
         case.save()
-        record_event(case, EventKind.ACCEPTED, actor=actor, now=now, from_state=before, note=note)
+        event = record_event(case, EventKind.ACCEPTED, actor=actor, now=now, from_state=before, note=note)
+        if case.sms_opt_in:
+            # No staff member needs telling; the resident asked for an SMS (issues.resident_sms).
+            notify_after_commit(event)
     return case
 
 
@@ -688,8 +695,10 @@ def answer_applied(
     case.state = S.CLOSED
     case.closed_at = now
     case.save()
-    record_event(case, EventKind.CLOSED, actor=actor, now=now, from_state=before, label=label)
-    return settle_ended_case(case, actor=settled_by, why=CASE_CLOSED_REASON, now=now)
+    closed = record_event(case, EventKind.CLOSED, actor=actor, now=now, from_state=before, label=label)
+    # Told only to a resident who asked for an SMS (issues.resident_sms); no staff inbox needs it.
+    told = [closed] if case.sms_opt_in else []
+    return told + settle_ended_case(case, actor=settled_by, why=CASE_CLOSED_REASON, now=now)
 
 
 def case_reject(*, case: Case | int, actor: Member, reason: str, now: dt.datetime | None = None) -> Case:

@@ -260,7 +260,7 @@ def _close_unrated(
     case.state = transition.next_state
     case.closed_at = now
     case.save()
-    record_event(
+    closed = record_event(
         case,
         EventKind.CLOSED,
         actor=actor,
@@ -270,7 +270,9 @@ def _close_unrated(
         label=label,
         data={"unrated": True, "failed_return_visits": failed},
     )
-    return settle_ended_case(case, actor=actor, why=CASE_CLOSED_REASON, now=now)
+    # Told only to a resident who asked for an SMS (issues.resident_sms).
+    told = [closed] if case.sms_opt_in else []
+    return told + settle_ended_case(case, actor=actor, why=CASE_CLOSED_REASON, now=now)
 
 
 def _public_note(channel: str, *, reached: bool, attempt: int) -> str:

@@ -16,6 +16,7 @@ from ... import city as demo
 from ...current import seed_current
 from ...expenses import seed_expenses
 from ...history import seed_history
+from ...mine import seed_mine
 from ...supervision import seed_supervision
 
 STEP_LABELS: tuple[tuple[str, str | Promise], ...] = (
@@ -100,6 +101,7 @@ class Command(BaseCommand):
             seed_current(stdout=self.stdout)
             seed_expenses()
             seed_supervision()
+            seed_mine()
             if part == "all":
                 seed_history(stdout=self.stdout)
 
