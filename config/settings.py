@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "alleys",
     "issues",
     "dispatch",
+    "members",
     "evaluation",
     "demo",
 ]
@@ -85,6 +86,7 @@ TEMPLATES = [
                 "issues.context_processors.inbox",
                 "issues.context_processors.calendar_banner",
                 "alleys.context_processors.expenses_nav",
+                "members.context_processors.members_nav",
             ],
         },
     },
