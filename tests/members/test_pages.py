@@ -181,3 +181,15 @@ def test_nav_entry(client: Client, people: People, name: str, shown: bool) -> No
     assert (f'href="{LIST}"' in body) == shown
 
 
+
+
+@pytest.mark.parametrize("model", ["partyorganization", "registration", "serviceneed", "claim", "teammembership"])
+def test_admin_scoped_and_read_only(client: Client, people: People, model: str) -> None:
+    people.district_org.is_staff = True
+    people.district_org.save()
+    as_(client, people.district_org)
+    assert client.get(reverse(f"admin:members_{model}_changelist")).status_code == 200
+    add = client.get(reverse(f"admin:members_{model}_add")).status_code
+    assert add == (200 if model == "partyorganization" else 403)
+    body = as_(client, people.superuser).get(reverse(f"admin:members_{model}_changelist")).content.decode()
+    assert "13912345678" not in body
