@@ -42,7 +42,12 @@ from members.services import (
 
 from .city import demo_anchors
 
-ORGANIZATIONS: tuple[str, ...] = ("鲤城区城管局机关党支部", "泉州某银行鲤城支行党支部", "市第一医院内科党支部", "泉州五中教工党支部")
+ORGANIZATIONS: tuple[str, ...] = (
+    "鲤城区城管局机关党支部",
+    "泉州某银行鲤城支行党支部",
+    "市第一医院内科党支部",
+    "泉州五中教工党支部",
+)
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 SKILLS = ("电工", "医护", "法律咨询", "书法", "心理疏导", "水暖维修", "理发", "", "摄影", "计算机")
 # (title, kind, places, what happens: "open", "full", "done", "cancelled", "mixed")
@@ -140,23 +145,30 @@ def seed_members(*, password: str, now: dt.datetime | None = None) -> int:
                 )
             )
         for i, registration in enumerate(registrations):
-            decider = staff if registration.community_id == community.pk else _community_staff(registration.community)
+            decider = (
+                staff
+                if registration.community_id == community.pk
+                else _community_staff(registration.community)
+            )
             if i in (5, 14):
                 continue  # still waiting for the community
             if i == 9:
-                registration_decline(registration=registration, user=decider, reason="经核实不在本社区居住", now=earlier)
+                registration_decline(
+                    registration=registration, user=decider, reason="经核实不在本社区居住", now=earlier
+                )
                 continue
             registration_confirm(registration=registration, user=decider, now=earlier)
             if i == 17:
                 registration_withdraw(registration=registration, user=decider, now=earlier)
-        ours = [
-            r
-            for r in Registration.objects.filter(community=community, state="confirmed").order_by("pk")
-        ]
+        ours = [r for r in Registration.objects.filter(community=community, state="confirmed").order_by("pk")]
         _needs(ours, staff=staff, community=community, alleys=alleys, now=now)
         if alleys:
             approved = team_request(
-                registration=registrations[0], user=member_user, alley=alleys[0], service_kind=ServiceKind.OTHER, now=earlier
+                registration=registrations[0],
+                user=member_user,
+                alley=alleys[0],
+                service_kind=ServiceKind.OTHER,
+                now=earlier,
             )
             team_approve(team=approved, user=staff, now=earlier)
             if len(alleys) > 1:
@@ -170,7 +182,9 @@ def seed_members(*, password: str, now: dt.datetime | None = None) -> int:
     return len(registrations)
 
 
-def _needs(members: list[Registration], *, staff: object, community: Area, alleys: list[Area], now: dt.datetime) -> None:
+def _needs(
+    members: list[Registration], *, staff: object, community: Area, alleys: list[Area], now: dt.datetime
+) -> None:
     """The anchor community's needs and their claims, one story per need."""
     posted = now - dt.timedelta(days=10)
     served = (now - dt.timedelta(days=3)).date()
@@ -203,10 +217,23 @@ def _needs(members: list[Registration], *, staff: object, community: Area, alley
             # The demo member's own claim (to record), one recorded, one confirmed, one given up.
             claim_take(need=need, registration=members[0], user=members[0].user or staff, now=posted)
             recorded = claim_take(need=need, registration=next_member(), user=staff, now=posted)
-            claim_record(claim=recorded, user=staff, hours=Decimal("2"), note="清理了两处卫生死角", served_on=served, now=now)
+            claim_record(
+                claim=recorded,
+                user=staff,
+                hours=Decimal("2"),
+                note="清理了两处卫生死角",
+                served_on=served,
+                now=now,
+            )
             done = claim_take(need=need, registration=next_member(), user=staff, now=posted)
             claim_record(
-                claim=done, user=staff, hours=Decimal("3"), note="清运杂物三车", served_on=served, photo=_photo(), now=now
+                claim=done,
+                user=staff,
+                hours=Decimal("3"),
+                note="清运杂物三车",
+                served_on=served,
+                photo=_photo(),
+                now=now,
             )
             claim_confirm(claim=done, user=staff, now=now)
             gave_up = claim_take(need=need, registration=next_member(), user=staff, now=posted)
@@ -215,5 +242,7 @@ def _needs(members: list[Registration], *, staff: object, community: Area, alley
         for _place in range(places):
             claim = claim_take(need=need, registration=next_member(), user=staff, now=posted)
             if story == "done":
-                claim_record(claim=claim, user=staff, hours=Decimal("1.5"), note="已完成", served_on=served, now=now)
+                claim_record(
+                    claim=claim, user=staff, hours=Decimal("1.5"), note="已完成", served_on=served, now=now
+                )
                 claim_confirm(claim=claim, user=staff, now=now)

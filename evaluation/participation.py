@@ -22,10 +22,19 @@ def member_participation(area: Area, period: Period) -> Table:
     """Per community under (or holding) ``area``: members registered and confirmed, needs, claims, hours."""
     prefix = area.code[: CODE_LENGTH[AreaLevel.COMMUNITY]] if area.level == AreaLevel.ALLEY else area.code
     communities = list(
-        Area.objects.filter(level=AreaLevel.COMMUNITY, code__startswith=prefix).order_by("code").values("pk", "code", "name")
+        Area.objects.filter(level=AreaLevel.COMMUNITY, code__startswith=prefix)
+        .order_by("code")
+        .values("pk", "code", "name")
     )
     figures = participation_by_community(prefix, period.start, period.end)
-    empty: dict[str, Any] = {"registered": 0, "confirmed": 0, "needs": 0, "taken": 0, "done": 0, "hours": Decimal("0.0")}
+    empty: dict[str, Any] = {
+        "registered": 0,
+        "confirmed": 0,
+        "needs": 0,
+        "taken": 0,
+        "done": 0,
+        "hours": Decimal("0.0"),
+    }
     rows = [{"code": c["code"], "name": c["name"], **figures.get(c["pk"], empty)} for c in communities]
     total = {key: sum((r[key] for r in rows), Decimal("0.0") if key == "hours" else 0) for key in empty}
     if len(rows) > 1:

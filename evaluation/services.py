@@ -422,7 +422,9 @@ def assessment_figures(street: Area, year: int) -> dict[int, dict[str, Any]]:
             "avg_plan": _dec(d["plan"] / d["n"]),
             "avg_work": _dec(d["work"] / d["n"]),
             "avg_cooperation": _dec(d["coop"] / d["n"]),
-            "computed_score": min(_dec(d["score"] / d["n"] + bonus.get(dept, 0.0)) or Decimal(0), Decimal(100)),
+            "computed_score": min(
+                _dec(d["score"] / d["n"] + bonus.get(dept, 0.0)) or Decimal(0), Decimal(100)
+            ),
         }
         for dept, d in per.items()
     }

@@ -30,13 +30,18 @@ class RegistrationForm(forms.Form):
 
     full_name = forms.CharField(label=_("姓名"), max_length=50)
     phone = forms.CharField(
-        label=_("手机"), max_length=20, widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"})
+        label=_("手机"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
     )
     organization = forms.ModelChoiceField(label=_("单位党组织"), queryset=PartyOrganization.objects.none())
     community = forms.ModelChoiceField(label=_("居住社区"), queryset=Area.objects.none())
     alley = forms.ModelChoiceField(label=_("居住街巷"), queryset=Area.objects.none(), required=False)
     skills = forms.CharField(
-        label=_("特长"), max_length=200, required=False, help_text=_("例如：电工、医护、法律、书法、心理疏导。")
+        label=_("特长"),
+        max_length=200,
+        required=False,
+        help_text=_("例如：电工、医护、法律、书法、心理疏导。"),
     )
     consent = forms.BooleanField(
         label=CONSENT_TEXT, error_messages={"required": _("请阅读并同意个人信息的使用说明。")}
@@ -56,7 +61,9 @@ class RegistrationForm(forms.Form):
 class RegistrationFilterForm(forms.Form):
     """The members list's filters."""
 
-    state = forms.ChoiceField(label=_("状态"), choices=[("", _("全部")), *RegistrationState.choices], required=False)
+    state = forms.ChoiceField(
+        label=_("状态"), choices=[("", _("全部")), *RegistrationState.choices], required=False
+    )
     organization = forms.ModelChoiceField(
         label=_("单位党组织"), queryset=PartyOrganization.objects.all(), required=False, empty_label=_("全部")
     )
@@ -154,7 +161,9 @@ class TeamForm(forms.Form):
     """Asking to join an alley's service team."""
 
     alley = forms.ModelChoiceField(label=_("街巷"), queryset=Area.objects.none(), empty_label=None)
-    service_kind = forms.ChoiceField(label=_("服务专长"), choices=ServiceKind.choices, initial=ServiceKind.OTHER)
+    service_kind = forms.ChoiceField(
+        label=_("服务专长"), choices=ServiceKind.choices, initial=ServiceKind.OTHER
+    )
 
     def __init__(self, *args: Any, community: Area, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -129,7 +129,10 @@ class Registration(models.Model):
     full_name = models.CharField(_("姓名"), max_length=50)
     phone = models.CharField(_("手机"), max_length=20)
     organization = models.ForeignKey(
-        PartyOrganization, verbose_name=_("单位党组织"), on_delete=models.PROTECT, related_name="registrations"
+        PartyOrganization,
+        verbose_name=_("单位党组织"),
+        on_delete=models.PROTECT,
+        related_name="registrations",
     )
     community = models.ForeignKey(
         Area,
@@ -199,7 +202,9 @@ class NeedQuerySet(models.QuerySet["ServiceNeed"]):
             return self.none()
         members_of = Registration.objects.filter(user_id=user.pk, state=RegistrationState.CONFIRMED)
         claimed_by_units = Claim.objects.filter(registration__organization_id__in=_contact_orgs(user))
-        q = Q(community_id__in=members_of.values("community_id")) | Q(pk__in=claimed_by_units.values("need_id"))
+        q = Q(community_id__in=members_of.values("community_id")) | Q(
+            pk__in=claimed_by_units.values("need_id")
+        )
         if (area := _area_q(user, "community__code")) is not None:
             q |= area
         return self.filter(q)
@@ -279,7 +284,9 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
 class Claim(models.Model):
     """One member's claim (认领) of a need, and the service they recorded."""
 
-    need = models.ForeignKey(ServiceNeed, verbose_name=_("服务需求"), on_delete=models.PROTECT, related_name="claims")
+    need = models.ForeignKey(
+        ServiceNeed, verbose_name=_("服务需求"), on_delete=models.PROTECT, related_name="claims"
+    )
     registration = models.ForeignKey(
         Registration, verbose_name=_("党员"), on_delete=models.PROTECT, related_name="claims"
     )
@@ -313,7 +320,9 @@ class Claim(models.Model):
         ordering = ["-claimed_at", "-pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["need", "registration"], condition=Q(state__in=ACTIVE_CLAIM), name="claim_once_per_member"
+                fields=["need", "registration"],
+                condition=Q(state__in=ACTIVE_CLAIM),
+                name="claim_once_per_member",
             ),
             models.CheckConstraint(
                 condition=Q(hours__isnull=True) | (Q(hours__gte=HOURS_MIN) & Q(hours__lte=HOURS_MAX)),

@@ -51,10 +51,16 @@ class Rule:
 
 REGISTRATION_TRANSITIONS: dict[str, Rule] = {
     "confirm": Rule(
-        frozenset({RegistrationState.PENDING}), Who.COMMUNITY, RegistrationState.CONFIRMED, gettext_lazy("确认报到")
+        frozenset({RegistrationState.PENDING}),
+        Who.COMMUNITY,
+        RegistrationState.CONFIRMED,
+        gettext_lazy("确认报到"),
     ),
     "decline": Rule(
-        frozenset({RegistrationState.PENDING}), Who.COMMUNITY, RegistrationState.DECLINED, gettext_lazy("不予通过")
+        frozenset({RegistrationState.PENDING}),
+        Who.COMMUNITY,
+        RegistrationState.DECLINED,
+        gettext_lazy("不予通过"),
     ),
     "withdraw": Rule(
         frozenset({RegistrationState.PENDING, RegistrationState.CONFIRMED}),
@@ -65,23 +71,40 @@ REGISTRATION_TRANSITIONS: dict[str, Rule] = {
 }
 NEED_TRANSITIONS: dict[str, Rule] = {
     # The target of a claim is open or claimed, by the places left (``need_state_for``).
-    "claim": Rule(frozenset({NeedState.OPEN}), Who.MEMBER_OR_COMMUNITY, NeedState.CLAIMED, gettext_lazy("认领")),
+    "claim": Rule(
+        frozenset({NeedState.OPEN}), Who.MEMBER_OR_COMMUNITY, NeedState.CLAIMED, gettext_lazy("认领")
+    ),
     "cancel": Rule(
-        frozenset({NeedState.OPEN, NeedState.CLAIMED}), Who.COMMUNITY, NeedState.CANCELLED, gettext_lazy("取消需求")
+        frozenset({NeedState.OPEN, NeedState.CLAIMED}),
+        Who.COMMUNITY,
+        NeedState.CANCELLED,
+        gettext_lazy("取消需求"),
     ),
 }
 CLAIM_TRANSITIONS: dict[str, Rule] = {
     "record": Rule(
-        frozenset({ClaimState.CLAIMED}), Who.MEMBER_OR_COMMUNITY, ClaimState.RECORDED, gettext_lazy("记录服务")
+        frozenset({ClaimState.CLAIMED}),
+        Who.MEMBER_OR_COMMUNITY,
+        ClaimState.RECORDED,
+        gettext_lazy("记录服务"),
     ),
-    "confirm": Rule(frozenset({ClaimState.RECORDED}), Who.COMMUNITY, ClaimState.CONFIRMED, gettext_lazy("确认完成")),
+    "confirm": Rule(
+        frozenset({ClaimState.RECORDED}), Who.COMMUNITY, ClaimState.CONFIRMED, gettext_lazy("确认完成")
+    ),
     "withdraw": Rule(
-        frozenset({ClaimState.CLAIMED}), Who.MEMBER_OR_COMMUNITY, ClaimState.WITHDRAWN, gettext_lazy("放弃认领")
+        frozenset({ClaimState.CLAIMED}),
+        Who.MEMBER_OR_COMMUNITY,
+        ClaimState.WITHDRAWN,
+        gettext_lazy("放弃认领"),
     ),
 }
 TEAM_TRANSITIONS: dict[str, Rule] = {
-    "approve": Rule(frozenset({TeamState.REQUESTED}), Who.COMMUNITY, TeamState.APPROVED, gettext_lazy("确认加入")),
-    "decline": Rule(frozenset({TeamState.REQUESTED}), Who.COMMUNITY, TeamState.DECLINED, gettext_lazy("不予通过")),
+    "approve": Rule(
+        frozenset({TeamState.REQUESTED}), Who.COMMUNITY, TeamState.APPROVED, gettext_lazy("确认加入")
+    ),
+    "decline": Rule(
+        frozenset({TeamState.REQUESTED}), Who.COMMUNITY, TeamState.DECLINED, gettext_lazy("不予通过")
+    ),
 }
 TABLES: dict[type, dict[str, Rule]] = {
     Registration: REGISTRATION_TRANSITIONS,
@@ -154,7 +177,8 @@ def check(obj: Any, user: Actor, name: str) -> Rule:
         raise ActionForbidden(_("只有党员本人或所在社区的工作人员可以%(action)s。") % {"action": rule.label})
     if obj.state not in rule.sources:
         raise ActionRefused(
-            _("当前为“%(state)s”，不能%(action)s。") % {"state": obj.get_state_display(), "action": rule.label}
+            _("当前为“%(state)s”，不能%(action)s。")
+            % {"state": obj.get_state_display(), "action": rule.label}
         )
     return rule
 

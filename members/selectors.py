@@ -42,13 +42,17 @@ def participation_by_community(prefix: str, start: dt.date, end: dt.date) -> dic
     ):
         figures[row["community_id"]].update(registered=row["n"], confirmed=row["confirmed"])
     for row in (
-        ServiceNeed.objects.filter(community__code__startswith=prefix, posted_at__gte=since, posted_at__lt=until)
+        ServiceNeed.objects.filter(
+            community__code__startswith=prefix, posted_at__gte=since, posted_at__lt=until
+        )
         .values("community_id")
         .annotate(n=Count("pk"))
     ):
         figures[row["community_id"]]["needs"] = row["n"]
     for row in (
-        Claim.objects.filter(need__community__code__startswith=prefix, claimed_at__gte=since, claimed_at__lt=until)
+        Claim.objects.filter(
+            need__community__code__startswith=prefix, claimed_at__gte=since, claimed_at__lt=until
+        )
         .exclude(state=ClaimState.WITHDRAWN)
         .values("need__community_id")
         .annotate(n=Count("pk"))

@@ -87,8 +87,9 @@ def registration_create(
         raise ActionInvalid(_("请阅读并同意个人信息的使用说明。"), field="consent")
     member_user = None if by_community else user
     if member_user is not None and (
-        Registration.objects.filter(user=member_user, state__in=(RegistrationState.PENDING, RegistrationState.CONFIRMED))
-        .exists()
+        Registration.objects.filter(
+            user=member_user, state__in=(RegistrationState.PENDING, RegistrationState.CONFIRMED)
+        ).exists()
     ):
         raise ActionRefused(_("您已有报到记录，请先退出原来的报到。"))
     try:
@@ -111,7 +112,11 @@ def registration_create(
 
 
 def _locked_registration(registration: Registration) -> Registration:
-    return Registration.objects.select_for_update(of=("self",)).select_related("community").get(pk=registration.pk)
+    return (
+        Registration.objects.select_for_update(of=("self",))
+        .select_related("community")
+        .get(pk=registration.pk)
+    )
 
 
 def registration_confirm(*, registration: Registration, user: Actor, now: dt.datetime) -> Registration:
@@ -127,7 +132,9 @@ def registration_confirm(*, registration: Registration, user: Actor, now: dt.dat
     return row
 
 
-def registration_decline(*, registration: Registration, user: Actor, reason: str, now: dt.datetime) -> Registration:
+def registration_decline(
+    *, registration: Registration, user: Actor, reason: str, now: dt.datetime
+) -> Registration:
     """The home community declines the registration, saying why (not living here, a duplicate …)."""
     with transaction.atomic():
         row = _locked_registration(registration)
@@ -149,9 +156,9 @@ def registration_withdraw(*, registration: Registration, user: Actor, now: dt.da
         row.state = rule.target
         row.save(update_fields=["state"])
         open_claims = list(
-            Claim.objects.select_for_update().filter(registration=row, state=ClaimState.CLAIMED).values_list(
-                "pk", "need_id"
-            )
+            Claim.objects.select_for_update()
+            .filter(registration=row, state=ClaimState.CLAIMED)
+            .values_list("pk", "need_id")
         )
         Claim.objects.filter(pk__in=[pk for pk, _need in open_claims]).update(state=ClaimState.WITHDRAWN)
         for need_id in {need for _pk, need in open_claims}:
@@ -274,7 +281,8 @@ def parse_hours(hours: Any) -> Decimal:
         raise ActionInvalid(_("请填写服务时长（小时）。"), field="hours") from exc
     if not value.is_finite() or not HOURS_MIN <= value <= HOURS_MAX:
         raise ActionInvalid(
-            _("服务时长应在 %(min)s 至 %(max)s 小时之间。") % {"min": HOURS_MIN, "max": HOURS_MAX}, field="hours"
+            _("服务时长应在 %(min)s 至 %(max)s 小时之间。") % {"min": HOURS_MIN, "max": HOURS_MAX},
+            field="hours",
         )
     return value
 
@@ -353,7 +361,8 @@ def team_request(
         member = _locked_registration(registration)
         scope = scope_for(user)
         if not (
-            is_community_of(scope, member.community.code) or (user.is_authenticated and member.user_id == user.pk)
+            is_community_of(scope, member.community.code)
+            or (user.is_authenticated and member.user_id == user.pk)
         ):
             raise ActionForbidden(_("只有党员本人或所在社区的工作人员可以申请加入服务队。"))
         if member.state != RegistrationState.CONFIRMED:

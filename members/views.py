@@ -76,7 +76,9 @@ def _forbidden(request: SignedInRequest, message: str) -> HttpResponse:
 
 def _own(request: SignedInRequest) -> Registration | None:
     return (
-        Registration.objects.filter(user=request.user, state__in=(RegistrationState.PENDING, RegistrationState.CONFIRMED))
+        Registration.objects.filter(
+            user=request.user, state__in=(RegistrationState.PENDING, RegistrationState.CONFIRMED)
+        )
         .select_related("community")
         .first()
     )
@@ -167,8 +169,10 @@ def registration_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     allowed = allowed_transitions(registration, request.user)
     claims = list(registration.claims.select_related("need").order_by("-claimed_at"))
     teams = [(t, allowed_transitions(t, request.user)) for t in registration.teams.select_related("alley")]
-    may_request_team = registration.state == RegistrationState.CONFIRMED and registration.user_id is not None and (
-        registration.user_id == request.user.pk or _community_of(request, registration.community.code)
+    may_request_team = (
+        registration.state == RegistrationState.CONFIRMED
+        and registration.user_id is not None
+        and (registration.user_id == request.user.pk or _community_of(request, registration.community.code))
     )
     context = {
         "nav": NAV,
@@ -180,7 +184,9 @@ def registration_detail(request: SignedInRequest, pk: int) -> HttpResponse:
         "teams": teams,
         "decline_form": ReasonForm(auto_id="decline-%s") if "decline" in allowed else None,
         "withdraw_form": ConfirmForm(auto_id="withdraw-%s") if "withdraw" in allowed else None,
-        "team_form": TeamForm(community=registration.community, auto_id="team-%s") if may_request_team else None,
+        "team_form": TeamForm(community=registration.community, auto_id="team-%s")
+        if may_request_team
+        else None,
     }
     return render(request, "members/registration_detail.html", context)
 
@@ -214,7 +220,11 @@ def registration_action(request: SignedInRequest, pk: int, action: str) -> HttpR
         _act(
             request,
             lambda: team_request(
-                registration=registration, user=request.user, alley=data["alley"], service_kind=data["service_kind"], now=now
+                registration=registration,
+                user=request.user,
+                alley=data["alley"],
+                service_kind=data["service_kind"],
+                now=now,
             ),
             _("已申请加入服务队，等待社区确认。"),
         )
@@ -222,7 +232,11 @@ def registration_action(request: SignedInRequest, pk: int, action: str) -> HttpR
     if action not in REGISTRATION_TRANSITIONS:
         raise Http404
     if action == "confirm":
-        _act(request, lambda: registration_confirm(registration=registration, user=request.user, now=now), _("已确认报到。"))
+        _act(
+            request,
+            lambda: registration_confirm(registration=registration, user=request.user, now=now),
+            _("已确认报到。"),
+        )
     elif action == "decline":
         reason = ReasonForm(request.POST, auto_id="decline-%s")
         if not reason.is_valid():
@@ -239,7 +253,11 @@ def registration_action(request: SignedInRequest, pk: int, action: str) -> HttpR
         if not ConfirmForm(request.POST).is_valid():
             messages.error(request, _("请勾选确认。"))
             return back
-        _act(request, lambda: registration_withdraw(registration=registration, user=request.user, now=now), _("已退出报到。"))
+        _act(
+            request,
+            lambda: registration_withdraw(registration=registration, user=request.user, now=now),
+            _("已退出报到。"),
+        )
     return back
 
 
@@ -247,7 +265,9 @@ def registration_action(request: SignedInRequest, pk: int, action: str) -> HttpR
 @require_POST
 def team_action(request: SignedInRequest, pk: int, action: str) -> HttpResponse:
     """The alley's community approves or declines a request to join its service team."""
-    team = get_object_or_404(TeamMembership.objects.visible_to(request.user).select_related("alley", "registration"), pk=pk)
+    team = get_object_or_404(
+        TeamMembership.objects.visible_to(request.user).select_related("alley", "registration"), pk=pk
+    )
     if action not in TEAM_TRANSITIONS:
         raise Http404
     now = timezone.now()
@@ -267,7 +287,12 @@ def need_list(request: SignedInRequest) -> HttpResponse:
     qs = (
         ServiceNeed.objects.visible_to(request.user)
         .select_related("community", "alley")
-        .annotate(taken=Count("claims", filter=Q(claims__state__in=(ClaimState.CLAIMED, ClaimState.RECORDED, ClaimState.CONFIRMED))))
+        .annotate(
+            taken=Count(
+                "claims",
+                filter=Q(claims__state__in=(ClaimState.CLAIMED, ClaimState.RECORDED, ClaimState.CONFIRMED)),
+            )
+        )
     )
     filters = NeedFilterForm(request.GET or None)
     if filters.is_valid():
@@ -321,7 +346,9 @@ def need_new(request: SignedInRequest) -> HttpResponse:
 
 
 def _need(request: SignedInRequest, pk: int) -> ServiceNeed:
-    return get_object_or_404(ServiceNeed.objects.visible_to(request.user).select_related("community", "alley"), pk=pk)
+    return get_object_or_404(
+        ServiceNeed.objects.visible_to(request.user).select_related("community", "alley"), pk=pk
+    )
 
 
 @login_required
@@ -425,7 +452,9 @@ def claim_detail(request: SignedInRequest, pk: int) -> HttpResponse:
         "nav": NAV,
         "claim": claim,
         "allowed": allowed,
-        "record_form": RecordForm(initial={"served_on": timezone.localdate()}) if "record" in allowed else None,
+        "record_form": RecordForm(initial={"served_on": timezone.localdate()})
+        if "record" in allowed
+        else None,
         "withdraw_form": ConfirmForm(auto_id="withdraw-%s") if "withdraw" in allowed else None,
     }
     return render(request, "members/claim_detail.html", context)
@@ -511,7 +540,9 @@ def organization_list(request: SignedInRequest) -> HttpResponse:
             ),
             confirmed=Count(
                 "registrations",
-                filter=Q(registrations__in=registrations.filter(state=RegistrationState.CONFIRMED).values("pk")),
+                filter=Q(
+                    registrations__in=registrations.filter(state=RegistrationState.CONFIRMED).values("pk")
+                ),
                 distinct=True,
             ),
         )

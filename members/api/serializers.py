@@ -10,7 +10,15 @@ from rest_framework import serializers
 from alleys.choices import AreaLevel, ServiceKind
 from alleys.models import Area
 from members.choices import NeedKind
-from members.models import HOURS_MAX, HOURS_MIN, PLACES_MAX, Claim, PartyOrganization, Registration, ServiceNeed
+from members.models import (
+    HOURS_MAX,
+    HOURS_MIN,
+    PLACES_MAX,
+    Claim,
+    PartyOrganization,
+    Registration,
+    ServiceNeed,
+)
 from members.rules import allowed_transitions, phone_for
 
 
@@ -21,7 +29,9 @@ class RegistrationSerializer(serializers.ModelSerializer[Registration]):
     community = serializers.CharField(source="community.code", read_only=True)
     community_name = serializers.CharField(source="community.name", read_only=True)
     alley = serializers.CharField(source="alley.code", read_only=True, allow_null=True, default=None)
-    phone = serializers.SerializerMethodField(help_text=_("居住社区工作人员和本人可见完整号码，其他人为打码号码。"))
+    phone = serializers.SerializerMethodField(
+        help_text=_("居住社区工作人员和本人可见完整号码，其他人为打码号码。")
+    )
     has_login = serializers.SerializerMethodField()
     allowed = serializers.SerializerMethodField(help_text=_("调用者现在可进行的操作。"))
 
@@ -61,12 +71,17 @@ class RegistrationInputSerializer(serializers.Serializer[Any]):
 
     full_name = serializers.CharField(max_length=50)
     phone = serializers.CharField(max_length=20)
-    organization = serializers.PrimaryKeyRelatedField(queryset=PartyOrganization.objects.filter(is_active=True))
+    organization = serializers.PrimaryKeyRelatedField(
+        queryset=PartyOrganization.objects.filter(is_active=True)
+    )
     community = serializers.SlugRelatedField(
         slug_field="code", queryset=Area.objects.filter(level=AreaLevel.COMMUNITY)
     )
     alley = serializers.SlugRelatedField(
-        slug_field="code", queryset=Area.objects.filter(level=AreaLevel.ALLEY), required=False, allow_null=True
+        slug_field="code",
+        queryset=Area.objects.filter(level=AreaLevel.ALLEY),
+        required=False,
+        allow_null=True,
     )
     skills = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     consent = serializers.BooleanField(help_text=_("同意为组织党员服务使用姓名、手机、单位和住址。"))
@@ -120,7 +135,10 @@ class NeedInputSerializer(serializers.Serializer[Any]):
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     places = serializers.IntegerField(min_value=1, max_value=PLACES_MAX, default=1)
     alley = serializers.SlugRelatedField(
-        slug_field="code", queryset=Area.objects.filter(level=AreaLevel.ALLEY), required=False, allow_null=True
+        slug_field="code",
+        queryset=Area.objects.filter(level=AreaLevel.ALLEY),
+        required=False,
+        allow_null=True,
     )
     due_on = serializers.DateField(required=False, allow_null=True)
 
@@ -182,5 +200,7 @@ class RecordInputSerializer(serializers.Serializer[Any]):
 class TeamInputSerializer(serializers.Serializer[Any]):
     """Asking to join an alley's service team."""
 
-    alley = serializers.SlugRelatedField(slug_field="code", queryset=Area.objects.filter(level=AreaLevel.ALLEY))
+    alley = serializers.SlugRelatedField(
+        slug_field="code", queryset=Area.objects.filter(level=AreaLevel.ALLEY)
+    )
     service_kind = serializers.ChoiceField(choices=ServiceKind.choices)

@@ -73,7 +73,9 @@ class RegistrationViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOn
     ordering_fields = ("registered_at", "id")
 
     def get_queryset(self) -> QuerySet[Registration]:
-        return Registration.objects.visible_to(self.request.user).select_related("community", "alley", "organization")
+        return Registration.objects.visible_to(self.request.user).select_related(
+            "community", "alley", "organization"
+        )
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = _input(RegistrationInputSerializer, request)
@@ -83,26 +85,41 @@ class RegistrationViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOn
     def _done(self, registration: Registration) -> Response:
         return Response(self.get_serializer(self.get_queryset().get(pk=registration.pk)).data)
 
-    @extend_schema(summary="确认报到（居住社区）", request=None, responses={200: RegistrationSerializer}, tags=TAGS)
+    @extend_schema(
+        summary="确认报到（居住社区）", request=None, responses={200: RegistrationSerializer}, tags=TAGS
+    )
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str) -> Response:
         obj = self.get_object()
-        return self._done(services.registration_confirm(registration=obj, user=request.user, now=timezone.now()))
+        return self._done(
+            services.registration_confirm(registration=obj, user=request.user, now=timezone.now())
+        )
 
-    @extend_schema(summary="不予通过（居住社区）", request=ReasonSerializer, responses={200: RegistrationSerializer}, tags=TAGS)
+    @extend_schema(
+        summary="不予通过（居住社区）",
+        request=ReasonSerializer,
+        responses={200: RegistrationSerializer},
+        tags=TAGS,
+    )
     @action(detail=True, methods=["post"])
     def decline(self, request: Request, pk: str) -> Response:
         obj = self.get_object()
         data = _input(ReasonSerializer, request)
         return self._done(
-            services.registration_decline(registration=obj, user=request.user, reason=data["reason"], now=timezone.now())
+            services.registration_decline(
+                registration=obj, user=request.user, reason=data["reason"], now=timezone.now()
+            )
         )
 
-    @extend_schema(summary="退出报到（本人或居住社区）", request=None, responses={200: RegistrationSerializer}, tags=TAGS)
+    @extend_schema(
+        summary="退出报到（本人或居住社区）", request=None, responses={200: RegistrationSerializer}, tags=TAGS
+    )
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, pk: str) -> Response:
         obj = self.get_object()
-        return self._done(services.registration_withdraw(registration=obj, user=request.user, now=timezone.now()))
+        return self._done(
+            services.registration_withdraw(registration=obj, user=request.user, now=timezone.now())
+        )
 
     @extend_schema(
         summary="申请加入街巷服务队（本人或居住社区；社区确认后成为服务队员）",
@@ -134,7 +151,10 @@ class NeedFilter(django_filters.FilterSet):
     list=extend_schema(summary="服务需求列表", tags=TAGS),
     retrieve=extend_schema(summary="服务需求详情", tags=TAGS),
     create=extend_schema(
-        summary="发布服务项目或微心愿（社区）", request=NeedInputSerializer, responses={201: NeedSerializer}, tags=TAGS
+        summary="发布服务项目或微心愿（社区）",
+        request=NeedInputSerializer,
+        responses={201: NeedSerializer},
+        tags=TAGS,
     ),
 )
 class NeedViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[ServiceNeed]):
@@ -175,10 +195,16 @@ class NeedViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelV
             registration = Registration.objects.visible_to(request.user).filter(pk=registration.pk).first()
             if registration is None:
                 raise ActionRefused(_("只能为自己认领。"), field="registration")
-        claim = services.claim_take(need=need, registration=registration, user=request.user, now=timezone.now())
-        return Response(ClaimSerializer(claim, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED)
+        claim = services.claim_take(
+            need=need, registration=registration, user=request.user, now=timezone.now()
+        )
+        return Response(
+            ClaimSerializer(claim, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED
+        )
 
-    @extend_schema(summary="取消需求（社区）", request=ReasonSerializer, responses={200: NeedSerializer}, tags=TAGS)
+    @extend_schema(
+        summary="取消需求（社区）", request=ReasonSerializer, responses={200: NeedSerializer}, tags=TAGS
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
         need = self.get_object()
@@ -234,7 +260,9 @@ class ClaimViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet[Claim]):
         claim = self.get_object()
         return self._done(services.claim_confirm(claim=claim, user=request.user, now=timezone.now()))
 
-    @extend_schema(summary="放弃认领（本人或社区）", request=None, responses={200: ClaimSerializer}, tags=TAGS)
+    @extend_schema(
+        summary="放弃认领（本人或社区）", request=None, responses={200: ClaimSerializer}, tags=TAGS
+    )
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, pk: str) -> Response:
         claim = self.get_object()

@@ -22,7 +22,9 @@ from tests.factories import PartyOrganizationFactory, RegistrationFactory, Servi
 JUNE = timezone.make_aware(dt.datetime(2026, 6, 10, 10, 0))
 
 
-def claim(need: Any, registration: Any, state: str, *, hours: str | None = None, when: dt.datetime = JUNE) -> Claim:
+def claim(
+    need: Any, registration: Any, state: str, *, hours: str | None = None, when: dt.datetime = JUNE
+) -> Claim:
     return Claim.objects.create(
         need=need,
         registration=registration,

@@ -46,7 +46,11 @@ class People:
             entered_by=self.member_user,
         )
         self.banker = RegistrationFactory(
-            full_name="李党员", phone="13787654321", organization=self.bank, community=self.c1, entered_by=self.community
+            full_name="李党员",
+            phone="13787654321",
+            organization=self.bank,
+            community=self.c1,
+            entered_by=self.community,
         )
         self.stranger = UserFactory(username="stranger", is_staff=False)
 

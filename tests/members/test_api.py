@@ -29,7 +29,12 @@ def api(user: Any) -> APIClient:
 
 def need(people: People, places: int = 1) -> ServiceNeed:
     return need_post(
-        user=people.community, community=people.c1, kind=NeedKind.WISH, title="代买药品", places=places, now=timezone.now()
+        user=people.community,
+        community=people.c1,
+        kind=NeedKind.WISH,
+        title="代买药品",
+        places=places,
+        now=timezone.now(),
     )
 
 
@@ -72,7 +77,9 @@ def test_claim_record_confirm(people: People) -> None:
     assert member.post(f"{NEEDS}{n.pk}/claim/", {}, format="json").status_code == 409  # claimed: full now
     # Someone else's registration named by a member: refused, nothing written.
     other = need(people, places=3)
-    assert member.post(f"{NEEDS}{other.pk}/claim/", {"registration": people.banker.pk}, format="json").status_code in (
+    assert member.post(
+        f"{NEEDS}{other.pk}/claim/", {"registration": people.banker.pk}, format="json"
+    ).status_code in (
         403,
         409,
     )
@@ -122,10 +129,14 @@ def test_need_posting_is_the_communitys(people: People) -> None:
 
 def test_community_claims_for_a_member_without_login(people: People) -> None:
     n = need(people)
-    response = api(people.community).post(f"{NEEDS}{n.pk}/claim/", {"registration": people.banker.pk}, format="json")
+    response = api(people.community).post(
+        f"{NEEDS}{n.pk}/claim/", {"registration": people.banker.pk}, format="json"
+    )
     assert response.status_code == 201
     assert Registration.objects.get(pk=people.banker.pk).claims.count() == 1
     elsewhere = RegistrationFactory(community=people.c2)
     n2 = need(people)
-    response = api(people.community).post(f"{NEEDS}{n2.pk}/claim/", {"registration": elsewhere.pk}, format="json")
+    response = api(people.community).post(
+        f"{NEEDS}{n2.pk}/claim/", {"registration": elsewhere.pk}, format="json"
+    )
     assert response.status_code == 409

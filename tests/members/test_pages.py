@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -61,7 +60,12 @@ def test_phones_full_for_the_community_masked_for_others(client: Client, people:
 def test_the_unit_contact_sees_its_own_members_only(client: Client, people: People) -> None:
     body = as_(client, people.tax_contact).get(LIST).content.decode()
     assert "王党员" in body and "李党员" not in body
-    assert as_(client, people.tax_contact).get(reverse("members:registration-detail", args=[people.banker.pk])).status_code == 404
+    assert (
+        as_(client, people.tax_contact)
+        .get(reverse("members:registration-detail", args=[people.banker.pk]))
+        .status_code
+        == 404
+    )
     orgs = client.get(ORGS).content.decode()
     assert "区税务局党支部" in orgs and "某银行支行党支部" not in orgs
 
@@ -133,7 +137,9 @@ def test_need_posted_claimed_and_recorded_through_the_pages(client: Client, peop
     assert response.status_code == 400
     out = io.BytesIO()
     Image.new("RGB", (30, 20), (10, 200, 10)).save(out, format="PNG")
-    response = client.post(record, {**typed, "photo": SimpleUploadedFile("p.png", out.getvalue(), content_type="image/png")})
+    response = client.post(
+        record, {**typed, "photo": SimpleUploadedFile("p.png", out.getvalue(), content_type="image/png")}
+    )
     claim.refresh_from_db()
     assert response.status_code == 302 and claim.state == ClaimState.RECORDED and claim.photo
     assert client.get(reverse("members:claim-photo", args=[claim.pk]))["Content-Type"] == "image/jpeg"
@@ -161,7 +167,12 @@ def test_lists_take_constant_queries(client: Client, people: People, url: str) -
             need = post_need(people, places=1)
             claim = claim_take(need=need, registration=member, user=people.community, now=timezone.now())
             claim_record(
-                claim=claim, user=people.community, hours="1.5", note="做了", served_on=timezone.localdate(), now=timezone.now()
+                claim=claim,
+                user=people.community,
+                hours="1.5",
+                note="做了",
+                served_on=timezone.localdate(),
+                now=timezone.now(),
             )
 
     as_(client, people.community)
@@ -174,16 +185,23 @@ def test_lists_take_constant_queries(client: Client, people: People, url: str) -
 
 @pytest.mark.parametrize(
     ("name", "shown"),
-    [("community", True), ("street", True), ("district_org", True), ("member_user", True), ("tax_contact", True), ("chief", False)],
+    [
+        ("community", True),
+        ("street", True),
+        ("district_org", True),
+        ("member_user", True),
+        ("tax_contact", True),
+        ("chief", False),
+    ],
 )
 def test_nav_entry(client: Client, people: People, name: str, shown: bool) -> None:
     body = as_(client, getattr(people, name)).get(reverse("staff:home")).content.decode()
     assert (f'href="{LIST}"' in body) == shown
 
 
-
-
-@pytest.mark.parametrize("model", ["partyorganization", "registration", "serviceneed", "claim", "teammembership"])
+@pytest.mark.parametrize(
+    "model", ["partyorganization", "registration", "serviceneed", "claim", "teammembership"]
+)
 def test_admin_scoped_and_read_only(client: Client, people: People, model: str) -> None:
     people.district_org.is_staff = True
     people.district_org.save()

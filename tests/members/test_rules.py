@@ -118,7 +118,14 @@ def test_the_same_phone_registers_once(people: People) -> None:
 
 def test_only_the_home_community_confirms(people: People) -> None:
     registration = register(people, people.stranger)
-    for who in (people.other_community, people.street, people.district_org, people.chief, people.stranger, people.tax_contact):
+    for who in (
+        people.other_community,
+        people.street,
+        people.district_org,
+        people.chief,
+        people.stranger,
+        people.tax_contact,
+    ):
         with pytest.raises(ActionForbidden):
             registration_confirm(registration=registration, user=who, now=NOW)
     assert allowed_transitions(registration, people.street) == []
@@ -224,10 +231,19 @@ def test_claim_record_confirm_done(people: People) -> None:
     claim = claim_take(need=need, registration=people.member, user=people.member_user, now=NOW)
     assert allowed_transitions(claim, people.member_user) == ["record", "withdraw"]
     claim = claim_record(
-        claim=claim, user=people.member_user, hours="2.5", note="换了三个灯泡", served_on=NOW.date(), photo=photo(), now=NOW
+        claim=claim,
+        user=people.member_user,
+        hours="2.5",
+        note="换了三个灯泡",
+        served_on=NOW.date(),
+        photo=photo(),
+        now=NOW,
     )
     assert claim.state == ClaimState.RECORDED and claim.hours == Decimal("2.5")
-    assert claim.photo.name.startswith(f"member-service/{people.c1.code}/") and "service" not in claim.photo.name[-30:]
+    assert (
+        claim.photo.name.startswith(f"member-service/{people.c1.code}/")
+        and "service" not in claim.photo.name[-30:]
+    )
     with pytest.raises(ActionForbidden):
         claim_confirm(claim=claim, user=people.member_user, now=NOW)
     with pytest.raises(ActionForbidden):
@@ -265,7 +281,9 @@ def test_who_may_claim_for_whom(people: People) -> None:
     elsewhere = RegistrationFactory(community=people.c2, user=people.stranger)
     with pytest.raises(ActionRefused, match="居住社区"):
         claim_take(need=need, registration=elsewhere, user=people.stranger, now=NOW)
-    pending = RegistrationFactory(community=people.c1, user=people.tax_contact, state=RegistrationState.PENDING)
+    pending = RegistrationFactory(
+        community=people.c1, user=people.tax_contact, state=RegistrationState.PENDING
+    )
     with pytest.raises(ActionRefused, match="确认后"):
         claim_take(need=need, registration=pending, user=people.tax_contact, now=NOW)
     assert not Claim.objects.exists()
@@ -276,7 +294,9 @@ def test_bad_hours_refused_and_nothing_lost(people: People, hours: str) -> None:
     need = post(people)
     claim = claim_take(need=need, registration=people.member, user=people.member_user, now=NOW)
     with pytest.raises(ActionInvalid) as exc:
-        claim_record(claim=claim, user=people.member_user, hours=hours, note="做了", served_on=NOW.date(), now=NOW)
+        claim_record(
+            claim=claim, user=people.member_user, hours=hours, note="做了", served_on=NOW.date(), now=NOW
+        )
     assert exc.value.field == "hours"
     claim.refresh_from_db()
     assert claim.state == ClaimState.CLAIMED and claim.hours is None
@@ -287,7 +307,13 @@ def test_fake_photo_refused_and_nothing_lost(people: People) -> None:
     claim = claim_take(need=need, registration=people.member, user=people.member_user, now=NOW)
     with pytest.raises(ActionInvalid) as exc:
         claim_record(
-            claim=claim, user=people.member_user, hours="1", note="做了", served_on=NOW.date(), photo=fake_photo(), now=NOW
+            claim=claim,
+            user=people.member_user,
+            hours="1",
+            note="做了",
+            served_on=NOW.date(),
+            photo=fake_photo(),
+            now=NOW,
         )
     assert exc.value.field == "photo"
     claim.refresh_from_db()
@@ -318,12 +344,20 @@ def test_cancel_waits_for_recorded_service(people: People) -> None:
 def test_joining_an_alley_team_gives_the_role_when_the_community_approves(people: People) -> None:
     alley = people.tree["d1s1c1a1"]
     team = team_request(
-        registration=people.member, user=people.member_user, alley=alley, service_kind=ServiceKind.OTHER, now=NOW
+        registration=people.member,
+        user=people.member_user,
+        alley=alley,
+        service_kind=ServiceKind.OTHER,
+        now=NOW,
     )
     assert team.state == TeamState.REQUESTED
     with pytest.raises(ActionRefused, match="已经申请"):
         team_request(
-            registration=people.member, user=people.member_user, alley=alley, service_kind=ServiceKind.OTHER, now=NOW
+            registration=people.member,
+            user=people.member_user,
+            alley=alley,
+            service_kind=ServiceKind.OTHER,
+            now=NOW,
         )
     with pytest.raises(ActionInvalid):
         team_request(

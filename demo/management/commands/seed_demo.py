@@ -122,7 +122,9 @@ class Command(BaseCommand):
             for login in report.logins
         ]
         self.stdout.write(_table([_("账号"), _("密码"), _("角色"), _("范围")], login_rows))
-        self.stdout.write(_("党员双报到：dangyuan 为在职党员，danwei 为其单位党组织联系人（新建时密码同上）。"))
+        self.stdout.write(
+            _("党员双报到：dangyuan 为在职党员，danwei 为其单位党组织联系人（新建时密码同上）。")
+        )
         if any(not login.password_works for login in report.logins):
             self.stdout.write(_("已另设密码的账号保留原密码；如需改回演示密码，请加 --reset-passwords。"))
         elapsed = time.monotonic() - started
