@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -67,7 +68,7 @@ def _photo() -> SimpleUploadedFile:
     return SimpleUploadedFile("service.png", out.getvalue(), content_type="image/png")
 
 
-def _login(username: str, full_name: str, password: str) -> object:
+def _login(username: str, full_name: str, password: str) -> Any:
     users = get_user_model()
     user = users.objects.filter(username=username).first()
     if user is None:
@@ -76,7 +77,7 @@ def _login(username: str, full_name: str, password: str) -> object:
     return user
 
 
-def _community_staff(community: Area) -> object | None:
+def _community_staff(community: Area) -> Any:
     row = (
         RoleAssignment.objects.filter(role=Role.COMMUNITY_STAFF, area=community, is_active=True)
         .select_related("user")
@@ -183,7 +184,7 @@ def seed_members(*, password: str, now: dt.datetime | None = None) -> int:
 
 
 def _needs(
-    members: list[Registration], *, staff: object, community: Area, alleys: list[Area], now: dt.datetime
+    members: list[Registration], *, staff: Any, community: Area, alleys: list[Area], now: dt.datetime
 ) -> None:
     """The anchor community's needs and their claims, one story per need."""
     posted = now - dt.timedelta(days=10)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -50,8 +51,9 @@ def _area_q(user: Actor, field_name: str) -> Q | None:
     return q
 
 
-def _contact_orgs(user: Actor) -> models.QuerySet[PartyOrganization]:
-    return PartyOrganization.objects.filter(contacts=user).values("pk")
+def _contact_orgs(user: Actor) -> Any:
+    """The ids of the Party organisations ``user`` is a contact of (a subquery)."""
+    return PartyOrganization.objects.filter(Q(contacts__pk=user.pk)).values("pk")
 
 
 class PartyOrganizationQuerySet(models.QuerySet["PartyOrganization"]):
@@ -63,7 +65,7 @@ class PartyOrganizationQuerySet(models.QuerySet["PartyOrganization"]):
             return self
         if not getattr(user, "is_authenticated", False):
             return self.none()
-        return self.filter(contacts=user)
+        return self.filter(Q(contacts__pk=user.pk))
 
 
 class PartyOrganization(models.Model):
@@ -200,7 +202,7 @@ class NeedQuerySet(models.QuerySet["ServiceNeed"]):
             return self
         if not getattr(user, "is_authenticated", False):
             return self.none()
-        members_of = Registration.objects.filter(user_id=user.pk, state=RegistrationState.CONFIRMED)
+        members_of = Registration.objects.filter(Q(user_id=user.pk), state=RegistrationState.CONFIRMED)
         claimed_by_units = Claim.objects.filter(registration__organization_id__in=_contact_orgs(user))
         q = Q(community_id__in=members_of.values("community_id")) | Q(
             pk__in=claimed_by_units.values("need_id")

@@ -41,15 +41,15 @@ def participation_by_community(prefix: str, start: dt.date, end: dt.date) -> dic
         .annotate(n=Count("pk"), confirmed=Count("pk", filter=Q(state=RegistrationState.CONFIRMED)))
     ):
         figures[row["community_id"]].update(registered=row["n"], confirmed=row["confirmed"])
-    for row in (
+    for need in (
         ServiceNeed.objects.filter(
             community__code__startswith=prefix, posted_at__gte=since, posted_at__lt=until
         )
         .values("community_id")
         .annotate(n=Count("pk"))
     ):
-        figures[row["community_id"]]["needs"] = row["n"]
-    for row in (
+        figures[need["community_id"]]["needs"] = need["n"]
+    for taken in (
         Claim.objects.filter(
             need__community__code__startswith=prefix, claimed_at__gte=since, claimed_at__lt=until
         )
@@ -57,8 +57,8 @@ def participation_by_community(prefix: str, start: dt.date, end: dt.date) -> dic
         .values("need__community_id")
         .annotate(n=Count("pk"))
     ):
-        figures[row["need__community_id"]]["taken"] = row["n"]
-    for row in (
+        figures[taken["need__community_id"]]["taken"] = taken["n"]
+    for done in (
         Claim.objects.filter(
             need__community__code__startswith=prefix,
             state=ClaimState.CONFIRMED,
@@ -68,7 +68,7 @@ def participation_by_community(prefix: str, start: dt.date, end: dt.date) -> dic
         .values("need__community_id")
         .annotate(n=Count("pk"), hours=Sum("hours"))
     ):
-        figures[row["need__community_id"]].update(done=row["n"], hours=row["hours"] or Decimal("0.0"))
+        figures[done["need__community_id"]].update(done=done["n"], hours=done["hours"] or Decimal("0.0"))
     return dict(figures)
 
 

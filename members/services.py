@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from alleys.choices import AreaLevel, ServiceKind
 from alleys.models import Area
-from alleys.people import Actor
+from alleys.people import Actor, signed_in
 from alleys.scoping import scope_for
 from alleys.teams import service_team_appoint
 from core.errors import ActionForbidden, ActionInvalid, ActionRefused
@@ -204,7 +204,7 @@ def need_post(
         description=description,
         places=places,
         due_on=due_on,
-        posted_by=user,
+        posted_by=signed_in(user),
         posted_at=now,
     )
 
@@ -260,7 +260,9 @@ def claim_take(*, need: ServiceNeed, registration: Registration, user: Actor, no
             raise ActionRefused(_("只能认领居住社区发布的需求。"))
         if Claim.objects.filter(need=row, registration=member, state__in=ACTIVE_CLAIM).exists():
             raise ActionRefused(_("已经认领过这项需求。"))
-        claim = Claim.objects.create(need=row, registration=member, claimed_at=now, claimed_by=user)
+        claim = Claim.objects.create(
+            need=row, registration=member, claimed_at=now, claimed_by=signed_in(user)
+        )
         _settle_need(row)
     return claim
 

@@ -556,7 +556,7 @@ def organization_list(request: SignedInRequest) -> HttpResponse:
             hours=Sum("hours", filter=Q(state=ClaimState.CONFIRMED)),
         )
     }
-    rows = [(org, service.get(org.pk, {})) for org in orgs]
+    rows: list[tuple[Any, Any]] = [(org, service.get(org.pk, {})) for org in orgs]
     if not rows and not is_reader(request.user):
         return _forbidden(request, _("单位党组织的联系人、社区、街道和组织部可以查看。"))
     return render(request, "members/organization_list.html", {"nav": NAV, "rows": rows})

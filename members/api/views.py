@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -186,7 +186,7 @@ class NeedViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelV
         registration = data.get("registration")
         if registration is None:
             registration = Registration.objects.filter(
-                user_id=request.user.pk, state=RegistrationState.CONFIRMED
+                Q(user_id=request.user.pk), state=RegistrationState.CONFIRMED
             ).first()
             if registration is None:
                 raise ActionRefused(_("报到经社区确认后才能认领。"))
