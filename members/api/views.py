@@ -237,7 +237,7 @@ class ClaimViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet[Claim]):
     ordering_fields = ("claimed_at", "id")
 
     def get_queryset(self) -> QuerySet[Claim]:
-        return Claim.objects.visible_to(self.request.user).select_related("need", "registration")
+        return Claim.objects.visible_to(self.request.user).select_related("need__community", "registration")
 
     def _done(self, claim: Claim) -> Response:
         return Response(self.get_serializer(self.get_queryset().get(pk=claim.pk)).data)

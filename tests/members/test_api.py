@@ -5,14 +5,17 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
 from rest_framework.test import APIClient
 
 from members.choices import ClaimState, NeedKind, NeedState, RegistrationState
 from members.models import Claim, Registration, ServiceNeed
-from members.services import need_post
+from members.services import claim_take, need_post
 from tests.factories import RegistrationFactory
 from tests.members.conftest import People
 
@@ -140,3 +143,23 @@ def test_community_claims_for_a_member_without_login(people: People) -> None:
         f"{NEEDS}{n2.pk}/claim/", {"registration": elsewhere.pk}, format="json"
     )
     assert response.status_code == 409
+
+
+@pytest.mark.parametrize("url", [REG, NEEDS, CLAIMS])
+def test_api_lists_take_constant_queries(people: People, url: str) -> None:
+    client = api(people.community)
+
+    def grow(n: int) -> None:
+        for _ in range(n):
+            member = RegistrationFactory(community=people.c1)
+            n_ = need(people)
+            claim_take(need=n_, registration=member, user=people.community, now=timezone.now())
+
+    grow(1)
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url).status_code == 200
+    grow(4)
+    with CaptureQueriesContext(connection) as many:
+        assert len(client.get(url).json()["results"]) >= 5
+    assert len(many) == len(few)
