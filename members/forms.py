@@ -82,7 +82,9 @@ class NeedForm(forms.Form):
     alley = forms.ModelChoiceField(label=_("街巷"), queryset=Area.objects.none(), required=False)
     places = forms.IntegerField(label=_("需要人数"), min_value=1, max_value=PLACES_MAX, initial=1)
     due_on = forms.DateField(
-        label=_("希望完成日期"), required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+        label=_("希望完成日期"),
+        required=False,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
 
     def __init__(self, *args: Any, communities: Any, **kwargs: Any) -> None:
@@ -125,7 +127,9 @@ class RecordForm(forms.Form):
         label=_("服务时长（小时）"), min_value=HOURS_MIN, max_value=HOURS_MAX, max_digits=3, decimal_places=1
     )
     note = forms.CharField(label=_("服务内容"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
-    served_on = forms.DateField(label=_("服务日期"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
+    served_on = forms.DateField(
+        label=_("服务日期"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
     photo = forms.FileField(
         label=_("服务照片"),
         required=False,
