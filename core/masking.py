@@ -1,4 +1,9 @@
-"""How personal data is masked for everyone who does not handle it: one rule for residents and members."""
+"""How a member's phone is masked for everyone who does not handle it (138****1234).
+
+The residents' mask is ``issues.privacy.mask_phone`` (the same rule); ``members`` may not import
+``issues``, so the rule is here for it. On main the residents' mask has moved to
+``core.phones.mask_number``: once merged, ``members`` uses that and this module goes.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +16,3 @@ def mask_phone(phone: str) -> str:
     if len(digits) >= 11:
         return f"{digits[:3]}****{digits[-4:]}"
     return "*" * max(len(digits) - 2, 1) + digits[-2:]
-
-
-def mask_name(name: str) -> str:
-    """张* / 欧阳** : the surname only."""
-    name = (name or "").strip()
-    if not name:
-        return ""
-    return name[0] + "*" * max(len(name) - 1, 1)

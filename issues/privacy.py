@@ -13,12 +13,8 @@ from django.db.models import Exists, OuterRef, Q
 from alleys.choices import HOLDER_ROLES, LEVEL_ORDER, Role
 from alleys.people import Actor
 from alleys.scoping import scope_for
-from core.masking import mask_name, mask_phone
 
 from .models import Case
-
-# The masks are core's (members' phones are masked the same way); imported from here as before.
-__all__ = ["handles_case", "handles_q", "mask_name", "mask_phone", "reporter_for", "reporter_shown"]
 
 
 def handles_case(user: Actor | None, case: Case) -> bool:
@@ -81,6 +77,24 @@ def handles_q(user: Actor | None) -> Any:
 def _roles_from(tier_rank: int) -> frozenset[str]:
     """The holder roles of the tier at ``tier_rank`` and every level below it (``handles_case``'s loop)."""
     return frozenset().union(*(HOLDER_ROLES[level] for level in LEVEL_ORDER[tier_rank:]))
+
+
+def mask_phone(phone: str) -> str:
+    """138****1234; short numbers keep only their last two digits."""
+    digits = (phone or "").strip()
+    if not digits:
+        return ""
+    if len(digits) >= 11:
+        return f"{digits[:3]}****{digits[-4:]}"
+    return "*" * max(len(digits) - 2, 1) + digits[-2:]
+
+
+def mask_name(name: str) -> str:
+    """张* / 欧阳** : the surname only."""
+    name = (name or "").strip()
+    if not name:
+        return ""
+    return name[0] + "*" * max(len(name) - 1, 1)
 
 
 def reporter_for(user: Actor | None, case: Case) -> dict[str, str]:
