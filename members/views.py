@@ -293,6 +293,8 @@ def need_list(request: SignedInRequest) -> HttpResponse:
                 filter=Q(claims__state__in=(ClaimState.CLAIMED, ClaimState.RECORDED, ClaimState.CONFIRMED)),
             )
         )
+        # Meta.ordering is not applied to a grouped query: the pages need a stable order.
+        .order_by("-posted_at", "-pk")
     )
     filters = NeedFilterForm(request.GET or None)
     if filters.is_valid():
