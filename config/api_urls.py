@@ -21,6 +21,7 @@ from issues.api.order_urls import router as dispatch_router
 from issues.api.urls import extra_urlpatterns as issues_extra_urlpatterns
 from issues.api.urls import router as issues_router
 from participation.supervision_api import router as supervision_router
+from members.api.urls import router as members_router
 
 # One router for v1, so its root page lists every resource.
 v1 = DefaultRouter()
@@ -29,8 +30,9 @@ for app_router in (
     alleys_router,
     dispatch_router,
     meetings_router,
-    evaluation_router,
     supervision_router,
+    members_router,
+    evaluation_router,
 ):
     v1.registry.extend(app_router.registry)
 

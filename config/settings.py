@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "alleys",
     "issues",
     "dispatch",
+    "members",
     "evaluation",
     "participation",
     "demo",
@@ -88,6 +89,7 @@ TEMPLATES = [
                 "issues.context_processors.inbox",
                 "issues.context_processors.calendar_banner",
                 "alleys.context_processors.expenses_nav",
+                "members.context_processors.members_nav",
             ],
         },
     },
@@ -363,6 +365,12 @@ JXT_RANKING_MIN_CASES = env.int("JXT_RANKING_MIN_CASES", default=5)
 # and the composite score needs all three of its rates at least this large: one resident's
 # "not solved" must not swing a district's score by fifty points (evaluation/rates.py).
 JXT_RATE_MIN_SAMPLE = env.int("JXT_RATE_MIN_SAMPLE", default=5)
+# The annual assessment can weigh in-service Party members' service (双报到): points added to a
+# department's computed score per service its members did in the street's communities and the community
+# confirmed that year (through the Party organisation linked to the department), at most the cap.
+# 0 by default, so scores stay what the communities' evaluations make them until a city decides.
+JXT_ASSESSMENT_MEMBER_SERVICE_WEIGHT: float = env.float("JXT_ASSESSMENT_MEMBER_SERVICE_WEIGHT", default=0.0)
+JXT_ASSESSMENT_MEMBER_SERVICE_CAP: float = env.float("JXT_ASSESSMENT_MEMBER_SERVICE_CAP", default=5.0)
 if JXT_RATE_MIN_SAMPLE < 1 or JXT_RANKING_MIN_CASES < 0:
     raise environ.ImproperlyConfigured(
         "JXT_RATE_MIN_SAMPLE must be at least 1, JXT_RANKING_MIN_CASES at least 0"

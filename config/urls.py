@@ -20,6 +20,7 @@ urlpatterns = [
     # The staff pages' own login (Chinese, django-axes' lockout applies like everywhere).
     path("staff/login/", auth_views.LoginView.as_view(template_name="staff/login.html"), name="login"),
     path("staff/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("staff/members/", include("members.urls")),
     path("staff/", include("issues.urls")),
     path("open311/v2/", include("issues.open311.urls")),
     path("dashboard/", include("evaluation.urls")),

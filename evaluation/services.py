@@ -12,6 +12,7 @@ from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -25,6 +26,7 @@ from core.errors import ActionForbidden, ActionInvalid, ActionRefused
 from issues.choices import VERIFIED_STATES, FeedbackSolved, OrderState, Satisfaction
 from issues.models import Case
 from issues.workflow import is_community_of
+from members.selectors import service_by_department
 
 from .choices import AssessmentEventKind, AssessmentState, Rating, RespondentKind, SurveyState, Timeliness
 from .models import (
@@ -411,6 +413,7 @@ def assessment_figures(street: Area, year: int) -> dict[int, dict[str, Any]]:
         d["work"] += e["work_quality"]
         d["coop"] += e["cooperation"]
         d["score"] += e["overall_score"]
+    bonus = member_service_bonus(street, year, departments=list(per))
     return {
         dept: {
             "evaluations": d["n"],
@@ -419,10 +422,26 @@ def assessment_figures(street: Area, year: int) -> dict[int, dict[str, Any]]:
             "avg_plan": _dec(d["plan"] / d["n"]),
             "avg_work": _dec(d["work"] / d["n"]),
             "avg_cooperation": _dec(d["coop"] / d["n"]),
-            "computed_score": _dec(d["score"] / d["n"]),
+            "computed_score": min(
+                _dec(d["score"] / d["n"] + bonus.get(dept, 0.0)) or Decimal(0), Decimal(100)
+            ),
         }
         for dept, d in per.items()
     }
+
+
+def member_service_bonus(street: Area, year: int, *, departments: list[int]) -> dict[int, float]:
+    """Points for the in-service Party members' service (双报到) of each evaluated department.
+
+    ``JXT_ASSESSMENT_MEMBER_SERVICE_WEIGHT`` per confirmed service in the street's communities in
+    ``year``, at most ``JXT_ASSESSMENT_MEMBER_SERVICE_CAP``; nothing (and no query) at weight 0.
+    """
+    weight = float(settings.JXT_ASSESSMENT_MEMBER_SERVICE_WEIGHT)
+    if not weight or not departments:
+        return {}
+    cap = float(settings.JXT_ASSESSMENT_MEMBER_SERVICE_CAP)
+    served = service_by_department(street.code, year)
+    return {dept: min(weight * served.get(dept, 0), cap) for dept in departments}
 
 
 def assessment_compute(

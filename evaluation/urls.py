@@ -15,6 +15,7 @@ urlpatterns = [
     path("departments/", views.departments, name="departments"),
     path("held/", views.held, name="held"),
     path("chiefs/", views.chiefs, name="chiefs"),
+    path("members/", views.members, name="members"),
     path("wall/", views.wall, name="wall"),
     path("definitions/", views.definitions, name="definitions"),
     path("export/<slug:what>/", views.export, name="export"),

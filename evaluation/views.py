@@ -30,6 +30,7 @@ from . import selectors as sel
 from .exports import export_response
 from .lateness import who_is_late
 from .models import AnnualAssessment
+from .participation import member_participation
 from .periods import MAX_RANGE_DAYS, Period, period_choices
 from .rates import Weights
 from .tables import Table, fmt_rate, rate_band
@@ -347,6 +348,15 @@ def chiefs(request: SignedInRequest) -> HttpResponse:
 
 
 @login_required
+def members(request: SignedInRequest) -> HttpResponse:
+    """In-service Party members' 双报到 per community: registered, confirmed, needs, claims, hours."""
+    d = _dash(request)
+    assert d.area is not None
+    table = member_participation(d.area, d.period)
+    return render(request, "evaluation/members.html", d.context("members", table=table))
+
+
+@login_required
 def wall(request: SignedInRequest) -> HttpResponse:
     """The duty room's wall screen: dark, large numbers, refreshing itself every 60 s."""
     d = _dash(request)
@@ -398,7 +408,7 @@ def definitions(request: SignedInRequest) -> HttpResponse:
 
 # --- exports ------------------------------------------------------------------------------------------------
 
-EXPORTS = ("drill", "categories", "departments", "overdue", "supervised", "late", "chiefs")
+EXPORTS = ("drill", "categories", "departments", "overdue", "supervised", "late", "chiefs", "members")
 
 
 @login_required
@@ -422,6 +432,9 @@ def export(request: SignedInRequest, what: str) -> HttpResponse:
     elif what == "late":
         assert d.area is not None
         table = who_is_late(d.area, now=d.now)
+    elif what == "members":
+        assert d.area is not None
+        table = member_participation(d.area, d.period)
     else:
         table = _chiefs_table(d)
     filters = {k: v for k, v in request.GET.items() if k in ("area", "period", "sort", "role", "kind")}

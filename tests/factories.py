@@ -753,3 +753,48 @@ def verified_client(client: Any, phone: str, *, minutes: int = 30) -> Any:
     session[SESSION_KEY] = {"phone": phone, "until": (tz.now() + dt.timedelta(minutes=minutes)).timestamp()}
     session.save()
     return client
+
+
+# --- in-service Party members (双报到, members/) -----------------------------------------------
+# Imported here, at the end, to keep this section apart for merging.
+from members.models import PartyOrganization, Registration, ServiceNeed  # noqa: E402
+
+
+class PartyOrganizationFactory(DjangoModelFactory):
+    """A work unit's Party organisation."""
+
+    class Meta:
+        model = PartyOrganization
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"单位{n}党支部")
+
+
+class RegistrationFactory(DjangoModelFactory):
+    """A member's registration at a community (pass ``community``), confirmed unless told."""
+
+    class Meta:
+        model = Registration
+
+    full_name = factory.Sequence(lambda n: f"党员{n}")
+    phone = factory.Sequence(lambda n: f"139{n:08d}")
+    organization = factory.SubFactory(PartyOrganizationFactory)
+    community = factory.SubFactory(CommunityFactory)
+    state = "confirmed"
+    consent_at = factory.LazyFunction(timezone.now)
+    registered_at = factory.LazyFunction(timezone.now)
+    entered_by = factory.SubFactory(UserFactory)
+
+
+class ServiceNeedFactory(DjangoModelFactory):
+    """An open service need of a community (pass ``community``)."""
+
+    class Meta:
+        model = ServiceNeed
+
+    community = factory.SubFactory(CommunityFactory)
+    kind = "service"
+    title = factory.Sequence(lambda n: f"服务需求{n}")
+    places = 1
+    posted_by = factory.SubFactory(UserFactory)
+    posted_at = factory.LazyFunction(timezone.now)

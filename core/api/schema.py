@@ -41,6 +41,10 @@ ENUM_NAME_OVERRIDES: dict[str, str] = {
     "AgendaGroundEnum": "issues.choices.AgendaGround",
     "TimelinessEnum": "evaluation.choices.Timeliness",
     "RatingEnum": "evaluation.choices.Rating",
+    "RegistrationStateEnum": "members.choices.RegistrationState",
+    "NeedStateEnum": "members.choices.NeedState",
+    "NeedKindEnum": "members.choices.NeedKind",
+    "ClaimStateEnum": "members.choices.ClaimState",
 }
 # drf-spectacular settings for this API's schema (the schema view and `manage.py spectacular
 # --custom-settings issues.api.schema.SCHEMA_SETTINGS` use them; SPECTACULAR_SETTINGS may include them too).

@@ -22,9 +22,13 @@ from issues.models import Case, DispatchOrder, Notification, PatrolLog
 from issues.workflow import case_submit
 from issues.workflow.consultations import case_consult
 from issues.workflow.orders import common_issue_create, extension_request, order_receive
+from members.choices import NeedKind, RegistrationState
+from members.services import claim_record, claim_take, need_post
 from tests.factories import (
     AgendaItemFactory,
     JointMeetingFactory,
+    PartyOrganizationFactory,
+    RegistrationFactory,
     StandingMechanismFactory,
     World,
     make_case,
@@ -52,6 +56,10 @@ class Desk:
     meeting_id: int
     mechanism_id: int
     patrol_id: int
+    # 双报到: a pending registration, a need with a recorded claim.
+    registration_id: int = 0
+    need_id: int = 0
+    claim_id: int = 0
 
 
 def build_desk(world: World) -> Desk:
@@ -110,7 +118,11 @@ def build_desk(world: World) -> Desk:
             title=f"新案件 {submitted.tracking_code}：路灯不亮",
             body="请在受理期限内受理。",
         )
+    registration, need, claim = members_desk(world)
     return Desk(
+        registration_id=registration,
+        need_id=need,
+        claim_id=claim,
         submitted=submitted,
         working=working,
         verifying=verifying,
@@ -128,6 +140,37 @@ def build_desk(world: World) -> Desk:
 # The named world's alley_x (tests/factories.py build_world), whose supervision list chief_x and
 # community_worker_x keep.
 ALLEY_X = "350502001001001"
+
+
+def members_desk(world: World) -> tuple[int, int, int]:
+    """The community's 双报到 pages with data: a pending registration, a need, a recorded claim."""
+    now = timezone.now()
+    org = PartyOrganizationFactory(name="鲤城区城管局机关党支部", department=world.dept_lead)
+    member = RegistrationFactory(
+        full_name="王建国", phone="13905950001", organization=org, community=world.community_x, skills="电工"
+    )
+    pending = RegistrationFactory(
+        full_name="李秀英", organization=org, community=world.community_x, state=RegistrationState.PENDING
+    )
+    need = need_post(
+        user=world.community_worker_x,
+        community=world.community_x,
+        kind=NeedKind.WISH,
+        title="为独居老人更换楼道灯泡",
+        description="请认领后与社区联系。",
+        places=2,
+        now=now,
+    )
+    claim = claim_take(need=need, registration=member, user=world.community_worker_x, now=now)
+    claim_record(
+        claim=claim,
+        user=world.community_worker_x,
+        hours="1.5",
+        note="换了三个灯泡",
+        served_on=now.date(),
+        now=now,
+    )
+    return pending.pk, need.pk, claim.pk
 
 
 def pages_of(role: str, desk: Desk) -> dict[str, str]:
@@ -166,6 +209,15 @@ def pages_of(role: str, desk: Desk) -> dict[str, str]:
             "meeting": f"/staff/meetings/{desk.meeting_id}/",
             "mechanisms": "/staff/mechanisms/",
             "mechanism": f"/staff/mechanisms/{desk.mechanism_id}/",
+            "members": "/staff/members/",
+            "member-new": "/staff/members/new/",
+            "member": f"/staff/members/{desk.registration_id}/",
+            "member-needs": "/staff/members/needs/",
+            "member-need-new": "/staff/members/needs/new/",
+            "member-need": f"/staff/members/needs/{desk.need_id}/",
+            "member-claims": "/staff/members/claims/",
+            "member-claim": f"/staff/members/claims/{desk.claim_id}/",
+            "member-orgs": "/staff/members/organizations/",
         }
     if role == "street":
         return {
@@ -202,6 +254,9 @@ def pages_of(role: str, desk: Desk) -> dict[str, str]:
         "meetings": "/staff/meetings/",
         "mechanisms": "/staff/mechanisms/",
         "mechanism": f"/staff/mechanisms/{desk.mechanism_id}/",
+        "members": "/staff/members/",
+        "member": f"/staff/members/{desk.registration_id}/",
+        "member-orgs": "/staff/members/organizations/",
     }
 
 

@@ -18,6 +18,7 @@ from ...expenses import seed_expenses
 from ...history import seed_history
 from ...mine import seed_mine
 from ...supervision import seed_supervision
+from ...members import seed_members
 
 STEP_LABELS: tuple[tuple[str, str | Promise], ...] = (
     ("area_city", gettext_lazy("市")),
@@ -102,6 +103,7 @@ class Command(BaseCommand):
             seed_expenses()
             seed_supervision()
             seed_mine()
+            seed_members(password=password)
             if part == "all":
                 seed_history(stdout=self.stdout)
 
@@ -124,6 +126,9 @@ class Command(BaseCommand):
             for login in report.logins
         ]
         self.stdout.write(_table([_("账号"), _("密码"), _("角色"), _("范围")], login_rows))
+        self.stdout.write(
+            _("党员双报到：dangyuan 为在职党员，danwei 为其单位党组织联系人（新建时密码同上）。")
+        )
         if any(not login.password_works for login in report.logins):
             self.stdout.write(_("已另设密码的账号保留原密码；如需改回演示密码，请加 --reset-passwords。"))
         elapsed = time.monotonic() - started
