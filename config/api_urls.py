@@ -20,8 +20,8 @@ from issues.api.meeting_urls import router as meetings_router
 from issues.api.order_urls import router as dispatch_router
 from issues.api.urls import extra_urlpatterns as issues_extra_urlpatterns
 from issues.api.urls import router as issues_router
-from participation.supervision_api import router as supervision_router
 from members.api.urls import router as members_router
+from participation.supervision_api import router as supervision_router
 
 # One router for v1, so its root page lists every resource.
 v1 = DefaultRouter()

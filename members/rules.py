@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from core.masking import mask_phone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -22,7 +23,6 @@ from alleys.choices import Role
 from alleys.people import Actor
 from alleys.scoping import Scope, scope_for
 from core.errors import ActionForbidden, ActionRefused
-from core.masking import mask_phone
 
 from .choices import ClaimState, NeedState, RegistrationState, TeamState
 from .models import READER_ROLES, Claim, Registration, ServiceNeed, TeamMembership

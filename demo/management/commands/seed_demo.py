@@ -16,9 +16,9 @@ from ... import city as demo
 from ...current import seed_current
 from ...expenses import seed_expenses
 from ...history import seed_history
+from ...members import seed_members
 from ...mine import seed_mine
 from ...supervision import seed_supervision
-from ...members import seed_members
 
 STEP_LABELS: tuple[tuple[str, str | Promise], ...] = (
     ("area_city", gettext_lazy("市")),
