@@ -58,6 +58,8 @@ from issues.workflow import (
     case_submit_once,
     submitted_case,
 )
+from participation.deliberation import open_topic_count
+from participation.notices import notices_for
 
 from . import limits, selectors
 from .forms import (
@@ -672,7 +674,14 @@ def alley_page(request: HttpRequest, code: str) -> HttpResponse:
     alley = selectors.find_alley(code)
     if alley is None:
         return _not_found(request, what="alley")
-    return render(request, "public/alley.html", {"board": selectors.alley_board(alley), "nav": "alley"})
+    now = timezone.now()
+    context = {
+        "board": selectors.alley_board(alley),
+        "nav": "alley",
+        "notices": notices_for(alley, now=now),
+        "open_topics": open_topic_count(alley, now=now),
+    }
+    return render(request, "public/alley.html", context)
 
 
 @require_safe
