@@ -6,6 +6,8 @@ import datetime as dt
 import logging
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 from pytest_django import Settings
 
@@ -13,6 +15,7 @@ from core.errors import ActionForbidden, ActionInvalid, ActionRefused
 from core.sms import MemoryBackend, Sms, SmsError
 from participation import notices
 from participation.models import Notice, NoticeSms, NoticeSmsState, NoticeState, NoticeSubscription
+from participation.phones import SESSION_KEY
 from participation.tasks import relay, send_notice_sms
 from tests.participation.conftest import People
 
@@ -196,3 +199,73 @@ def test_one_subscription_per_number_and_area(people: People) -> None:
     first = subscribe(people, A1, "d1s1c1a1")
     assert subscribe(people, "+86 138 0000 0001", "d1s1c1a1").pk == first.pk
     assert NoticeSubscription.objects.count() == 1
+
+
+# --- the pages -------------------------------------------------------------------------------------------
+
+
+def verified(client: Client, phone: str = A1) -> Client:
+    session = client.session
+    session[SESSION_KEY] = {"phone": phone, "until": (timezone.now() + dt.timedelta(minutes=30)).timestamp()}
+    session.save()
+    return client
+
+
+def test_subscribing_needs_a_verified_phone_and_consent_and_shows_it_masked(people: People) -> None:
+    alley = people.tree["d1s1c1a1"]
+    url = f"{reverse('notice-subscribe')}?area={alley.code}"
+    client = Client()
+    assert "验证手机号" in client.get(url).content.decode()
+    assert client.post(url, {"area": alley.code, "consent": "yes"})["Location"].startswith(reverse("phone-start"))
+    verified(client)
+    client.post(url, {"area": alley.code})  # no consent
+    assert not NoticeSubscription.objects.exists()
+    page = client.post(url, {"area": alley.code, "consent": "yes"}, follow=True).content.decode()
+    assert "138****0001" in page and A1 not in page and alley.name in page
+    client.post(url, {"area": alley.code, "consent": "yes"})  # a second click: the same row
+    assert NoticeSubscription.objects.get().phone == A1
+    client.post(reverse("notice-subscriptions"), {"area": alley.code})
+    assert not NoticeSubscription.objects.exists()
+
+
+def test_the_alley_page_shows_the_newest_notices_of_the_alley_community_and_street(people: People) -> None:
+    for i, code in enumerate(("d1s1", "d1s1c1", "d1s1c1a1", "d1s1c2")):
+        n = draft(people, code, user=people.superuser, title=f"通知{code}")
+        notices.notice_publish(notice=n, user=people.superuser, now=timezone.now() - dt.timedelta(hours=4 - i))
+    page = Client().get(reverse("public-alley", kwargs={"code": "350501001001001"})).content.decode()
+    assert page.index("通知d1s1c1a1<") < page.index("通知d1s1c1<") < page.index("通知d1s1<")
+    assert "通知d1s1c2" not in page
+    detail = Client().get(reverse("notice-detail", kwargs={"pk": Notice.objects.get(title="通知d1s1").pk}))
+    assert detail.status_code == 200
+    hidden = draft(people)
+    assert Client().get(reverse("notice-detail", kwargs={"pk": hidden.pk})).status_code == 404
+
+
+def test_staff_notice_pages_per_role(
+    people: People, sms_outbox: list[Sms], django_capture_on_commit_callbacks: object
+) -> None:
+    notices.subscription_create(phone=A1, area=people.tree["d1s1c1a2"])
+    chief = Client()
+    chief.force_login(people.chief)
+    response = chief.post(
+        reverse("staff:notice-new"),
+        {"area": people.tree["d1s1c1a2"].pk, "title": "别人的巷", "body": "x", "send_sms": "on"},
+    )
+    assert response.status_code == 400  # not the chief's alley: not among the choices
+    community = Client()
+    community.force_login(people.community)
+    response = community.post(
+        reverse("staff:notice-new"),
+        {"area": people.tree["d1s1c1a2"].pk, "title": "清扫通知", "body": "周六上午清扫。", "send_sms": "on"},
+    )
+    notice = Notice.objects.get()
+    assert response["Location"] == reverse("staff:notice-detail", kwargs={"pk": notice.pk})
+    assert chief.get(reverse("staff:notice-detail", kwargs={"pk": notice.pk})).status_code == 404
+    assert chief.post(reverse("staff:notice-action", kwargs={"pk": notice.pk, "action": "publish"})).status_code == 404
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+        community.post(reverse("staff:notice-action", kwargs={"pk": notice.pk, "action": "publish"}))
+        community.post(reverse("staff:notice-action", kwargs={"pk": notice.pk, "action": "publish"}))  # again
+    assert [s.phone for s in sms_outbox] == [A1]
+    assert "清扫通知" in community.get(reverse("staff:notice-list")).content.decode()
+    community.post(reverse("staff:notice-action", kwargs={"pk": notice.pk, "action": "withdraw"}))
+    assert Notice.objects.get().state == NoticeState.WITHDRAWN
