@@ -20,10 +20,18 @@ from issues.api.meeting_urls import router as meetings_router
 from issues.api.order_urls import router as dispatch_router
 from issues.api.urls import extra_urlpatterns as issues_extra_urlpatterns
 from issues.api.urls import router as issues_router
+from participation.api.urls import router as participation_router
 
 # One router for v1, so its root page lists every resource.
 v1 = DefaultRouter()
-for app_router in (issues_router, alleys_router, dispatch_router, meetings_router, evaluation_router):
+for app_router in (
+    issues_router,
+    alleys_router,
+    dispatch_router,
+    meetings_router,
+    evaluation_router,
+    participation_router,
+):
     v1.registry.extend(app_router.registry)
 
 v1_urlpatterns = [*issues_extra_urlpatterns, *evaluation_extra_urlpatterns, *v1.urls]

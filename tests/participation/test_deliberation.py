@@ -327,3 +327,44 @@ def test_the_public_lists_take_a_constant_number_of_queries(
                 assert client.get(url).status_code == 200
             counts.append(len(captured))
     assert counts[:3] == counts[3:]
+
+
+def test_the_api_reads_scoped_and_acts_through_the_services(people: People) -> None:
+    t = opened(people)
+    d.topic_vote(topic=t, option=t.options.first().pk, phone=PHONE)  # type: ignore[union-attr]
+    api = Client()
+    api.force_login(people.community)
+    listed = api.get("/api/v1/topics/").json()
+    assert [row["id"] for row in listed["results"]] == [t.pk]
+    assert sum(listed["results"][0]["votes"].values()) == 1
+    outsider = Client()
+    outsider.force_login(people.other_community)
+    assert outsider.get(f"/api/v1/topics/{t.pk}/").status_code == 404
+    assert (
+        api.post(
+            f"/api/v1/topics/{t.pk}/outcome/", {"outcome": "x"}, content_type="application/json"
+        ).status_code
+        == 409
+    )
+    assert api.post(f"/api/v1/topics/{t.pk}/close/", content_type="application/json").status_code == 200
+    done = api.post(f"/api/v1/topics/{t.pk}/outcome/", {"outcome": "巷口"}, content_type="application/json")
+    assert done.status_code == 200 and done.json()["state"] == TopicState.DECIDED
+    chief = Client()
+    chief.force_login(people.chief)
+    created = chief.post(
+        "/api/v1/notices/",
+        {"area": people.tree["d1s1c1a1"].code, "title": "通知", "body": "正文"},
+        content_type="application/json",
+    )
+    assert created.status_code == 201
+    wrong = chief.post(
+        "/api/v1/notices/",
+        {"area": people.tree["d1s1c1"].code, "title": "通知", "body": "正文"},
+        content_type="application/json",
+    )
+    assert wrong.status_code in (400, 403)
+    pk = created.json()["id"]
+    assert (
+        chief.post(f"/api/v1/notices/{pk}/publish/", content_type="application/json").json()["state"]
+        == "published"
+    )

@@ -216,7 +216,9 @@ def test_subscribing_needs_a_verified_phone_and_consent_and_shows_it_masked(peop
     url = f"{reverse('notice-subscribe')}?area={alley.code}"
     client = Client()
     assert "验证手机号" in client.get(url).content.decode()
-    assert client.post(url, {"area": alley.code, "consent": "yes"})["Location"].startswith(reverse("phone-start"))
+    assert client.post(url, {"area": alley.code, "consent": "yes"})["Location"].startswith(
+        reverse("phone-start")
+    )
     verified(client)
     client.post(url, {"area": alley.code})  # no consent
     assert not NoticeSubscription.objects.exists()
@@ -231,7 +233,9 @@ def test_subscribing_needs_a_verified_phone_and_consent_and_shows_it_masked(peop
 def test_the_alley_page_shows_the_newest_notices_of_the_alley_community_and_street(people: People) -> None:
     for i, code in enumerate(("d1s1", "d1s1c1", "d1s1c1a1", "d1s1c2")):
         n = draft(people, code, user=people.superuser, title=f"通知{code}")
-        notices.notice_publish(notice=n, user=people.superuser, now=timezone.now() - dt.timedelta(hours=4 - i))
+        notices.notice_publish(
+            notice=n, user=people.superuser, now=timezone.now() - dt.timedelta(hours=4 - i)
+        )
     page = Client().get(reverse("public-alley", kwargs={"code": "350501001001001"})).content.decode()
     assert page.index("通知d1s1c1a1<") < page.index("通知d1s1c1<") < page.index("通知d1s1<")
     assert "通知d1s1c2" not in page
@@ -261,7 +265,10 @@ def test_staff_notice_pages_per_role(
     notice = Notice.objects.get()
     assert response["Location"] == reverse("staff:notice-detail", kwargs={"pk": notice.pk})
     assert chief.get(reverse("staff:notice-detail", kwargs={"pk": notice.pk})).status_code == 404
-    assert chief.post(reverse("staff:notice-action", kwargs={"pk": notice.pk, "action": "publish"})).status_code == 404
+    assert (
+        chief.post(reverse("staff:notice-action", kwargs={"pk": notice.pk, "action": "publish"})).status_code
+        == 404
+    )
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
         community.post(reverse("staff:notice-action", kwargs={"pk": notice.pk, "action": "publish"}))
         community.post(reverse("staff:notice-action", kwargs={"pk": notice.pk, "action": "publish"}))  # again
