@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from ... import city as demo
 from ...current import seed_current
+from ...deliberation import seed_deliberation
 from ...expenses import seed_expenses
 from ...history import seed_history
 
@@ -98,6 +99,7 @@ class Command(BaseCommand):
         if not options["skip_history"]:
             seed_current(stdout=self.stdout)
             seed_expenses()
+            seed_deliberation()
             if part == "all":
                 seed_history(stdout=self.stdout)
 
