@@ -63,7 +63,9 @@ def seed_deliberation(*, now: dt.datetime | None = None) -> int:
     """Write the demo's notices and topics unless the community has topics already; return topics written."""
     now = now or timezone.now()
     users = get_user_model().objects
-    people = {name: users.filter(username=name).first() for name in ("chief", "community", "street")}
+    people: dict[str, Any] = {
+        name: users.filter(username=name).first() for name in ("chief", "community", "street")
+    }
     anchors = demo_anchors()
     areas = {
         key: Area.objects.filter(code=getattr(anchors, key).code).first()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
@@ -34,6 +35,10 @@ from .models import CommentState, Topic, TopicComment, TopicOption, TopicState, 
 from .notices import refuse_markup
 from .phones import phone_digest
 
+if TYPE_CHECKING:
+    # A type only (django-stubs-ext is a development dependency).
+    from django_stubs_ext import StrOrPromise
+
 TOPIC_LEVELS: frozenset[str] = frozenset({AreaLevel.ALLEY, AreaLevel.COMMUNITY})
 MIN_OPTIONS, MAX_OPTIONS = 2, 6
 
@@ -44,7 +49,7 @@ class TopicRule:
 
     sources: frozenset[str]
     target: str
-    label: str = ""
+    label: StrOrPromise = ""
 
 
 TOPIC_TRANSITIONS: dict[str, TopicRule] = {

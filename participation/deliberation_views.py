@@ -40,9 +40,8 @@ NAV = "topics"
 def topic_list(request: HttpRequest) -> HttpResponse:
     """Open and closed topics, of an alley and its community with ``?area=``; open ones first."""
     area = area_of(request.GET.get("area", ""), deliberation.TOPIC_LEVELS)
-    qs = Topic.objects.public().select_related("area").annotate(n_votes=Count("votes"))
-    if area is not None:
-        qs = qs.reaching(area)
+    base = Topic.objects.public() if area is None else Topic.objects.public().reaching(area)
+    qs = base.select_related("area").annotate(n_votes=Count("votes"))
     now = timezone.now()
     page = Paginator(qs.order_by("-closes_at", "-pk"), 20).get_page(request.GET.get("page"))
     items = list(page.object_list)

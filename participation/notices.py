@@ -21,6 +21,7 @@ import datetime as dt
 import logging
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -42,6 +43,10 @@ from core.sms import Sms, SmsError, send_sms
 from .models import Notice, NoticeSms, NoticeSmsState, NoticeState, NoticeSubscription
 from .phones import phone_digest
 
+if TYPE_CHECKING:
+    # A type only (django-stubs-ext is a development dependency).
+    from django_stubs_ext import StrOrPromise
+
 logger = logging.getLogger(__name__)
 
 NOTICE_LEVELS: frozenset[str] = frozenset({AreaLevel.ALLEY, AreaLevel.COMMUNITY, AreaLevel.STREET})
@@ -59,7 +64,7 @@ class NoticeRule:
 
     sources: frozenset[str]
     target: str
-    label: str = ""
+    label: StrOrPromise = ""
 
 
 NOTICE_TRANSITIONS: dict[str, NoticeRule] = {

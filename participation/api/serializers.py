@@ -16,7 +16,7 @@ from ..models import Notice, Topic, TopicOption
 class NoticeSerializer(serializers.ModelSerializer[Notice]):
     """A notice as staff see it."""
 
-    area = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    area: serializers.SlugRelatedField[Area] = serializers.SlugRelatedField(slug_field="code", read_only=True)
     area_name = serializers.CharField(source="area.name", read_only=True)
 
     class Meta:
@@ -61,7 +61,7 @@ class TopicOptionSerializer(serializers.ModelSerializer[TopicOption]):
 class TopicSerializer(serializers.ModelSerializer[Topic]):
     """A topic with its options and the votes per option (staff see counts live)."""
 
-    area = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    area: serializers.SlugRelatedField[Area] = serializers.SlugRelatedField(slug_field="code", read_only=True)
     area_name = serializers.CharField(source="area.name", read_only=True)
     options = TopicOptionSerializer(many=True, read_only=True)
     votes = serializers.SerializerMethodField()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from alleys.choices import Role
@@ -13,7 +15,7 @@ class People:
 
     def __init__(self, tree: Tree) -> None:
         self.tree = tree
-        self.superuser = UserFactory(username="root", superuser=True)
+        self.superuser: Any = UserFactory(username="root", superuser=True)
         self.chief = make_actor(Role.CHIEF, area=tree["d1s1c1a1"], username="chief")
         self.deputy = make_actor(Role.DEPUTY_CHIEF, area=tree["d1s1c1a1"], username="deputy")
         self.other_chief = make_actor(Role.CHIEF, area=tree["d1s1c1a2"], username="otherchief")

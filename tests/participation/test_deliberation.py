@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -42,7 +43,7 @@ def topic(people: People, area: str = "d1s1c1", user: object = None, **kw: objec
     return d.topic_create(**values)  # type: ignore[arg-type]
 
 
-def opened(people: People, **kw: object) -> Topic:
+def opened(people: People, **kw: Any) -> Topic:
     t = topic(people, **kw)
     return d.topic_open(topic=t, user=people.community, now=NOW)
 
@@ -227,8 +228,8 @@ def test_the_topic_page_votes_once_and_shows_counts_only_after_closing(people: P
     first, second = t.options.all()
     client = Client()
     url = reverse("topic-detail", kwargs={"pk": t.pk})
-    page = client.get(url).content.decode()
-    assert "验证手机号后投票" in page and 'name="option"' not in page
+    before = client.get(url).content.decode()
+    assert "验证手机号后投票" in before and 'name="option"' not in before
     # Without a verified phone a vote goes to the verification first.
     response = client.post(reverse("topic-vote", kwargs={"pk": t.pk}), {"option": first.pk})
     assert response.status_code == 302 and response["Location"].startswith(reverse("phone-start"))
