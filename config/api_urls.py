@@ -21,6 +21,7 @@ from issues.api.order_urls import router as dispatch_router
 from issues.api.urls import extra_urlpatterns as issues_extra_urlpatterns
 from issues.api.urls import router as issues_router
 from members.api.urls import router as members_router
+from participation.api.urls import router as participation_router
 from participation.supervision_api import router as supervision_router
 
 # One router for v1, so its root page lists every resource.
@@ -31,6 +32,7 @@ for app_router in (
     dispatch_router,
     meetings_router,
     supervision_router,
+    participation_router,
     members_router,
     evaluation_router,
 ):

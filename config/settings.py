@@ -327,6 +327,8 @@ JXT_PHONE_CODE_INTERVAL_SECONDS = env.int("JXT_PHONE_CODE_INTERVAL_SECONDS", def
 JXT_PHONE_CODE_PER_NUMBER_DAY = env.int("JXT_PHONE_CODE_PER_NUMBER_DAY", default=5)
 JXT_PHONE_CODE_PER_ADDRESS_HOUR = env.int("JXT_PHONE_CODE_PER_ADDRESS_HOUR", default=10)
 JXT_PHONE_SESSION_MINUTES = env.int("JXT_PHONE_SESSION_MINUTES", default=30)
+# Notices (participation/notices.py): at most this many notice SMS to one number in 24 hours.
+JXT_NOTICE_SMS_PER_NUMBER_DAY = env.int("JXT_NOTICE_SMS_PER_NUMBER_DAY", default=3)
 # One working window per working day; deadlines in working hours count only inside it.
 JXT_WORK_START = env.str("JXT_WORK_START", default="09:00")
 JXT_WORK_END = env.str("JXT_WORK_END", default="17:00")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import include, path
 
 from alleys import expense_urls
+from participation import staff_urls as participation_urls
 from participation import supervision_urls
 
 from . import meeting_views, views, work_views
@@ -40,6 +41,8 @@ urlpatterns = [
     path("mechanisms/<int:pk>/<slug:action>/", meeting_views.mechanism_action, name="mechanism-action"),
     path("expenses/", include(expense_urls.urlpatterns)),
     path("supervision/", include(supervision_urls.urlpatterns)),
+    path("notices/", include(participation_urls.notice_patterns)),
+    path("topics/", include(participation_urls.topic_patterns)),
     path("orders/", include(dispatch_urls.urlpatterns)),
     *dispatch_urls.staff_patterns,
 ]

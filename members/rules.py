@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from core.masking import mask_phone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -23,6 +22,7 @@ from alleys.choices import Role
 from alleys.people import Actor
 from alleys.scoping import Scope, scope_for
 from core.errors import ActionForbidden, ActionRefused
+from core.phones import mask_number as mask_phone
 
 from .choices import ClaimState, NeedState, RegistrationState, TeamState
 from .models import READER_ROLES, Claim, Registration, ServiceNeed, TeamMembership

@@ -60,6 +60,8 @@ from issues.workflow import (
     case_submit_once,
     submitted_case,
 )
+from participation.deliberation import open_topic_count
+from participation.notices import notices_for
 from participation.phones import verified_phone
 from participation.supervision import alley_supervision
 from participation.views import verify_url
@@ -707,10 +709,13 @@ def alley_page(request: HttpRequest, code: str) -> HttpResponse:
     alley = selectors.find_alley(code)
     if alley is None:
         return _not_found(request, what="alley")
+    now = timezone.now()
     context = {
         "board": selectors.alley_board(alley),
         "supervision": alley_supervision(alley),  # the 群众监督清单 section: three queries
         "nav": "alley",
+        "notices": notices_for(alley, now=now),
+        "open_topics": open_topic_count(alley, now=now),
     }
     return render(request, "public/alley.html", context)
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from ... import city as demo
 from ...current import seed_current
+from ...deliberation import seed_deliberation
 from ...expenses import seed_expenses
 from ...history import seed_history
 from ...members import seed_members
@@ -104,6 +105,7 @@ class Command(BaseCommand):
             seed_supervision()
             seed_mine()
             seed_members(password=password)
+            seed_deliberation()
             if part == "all":
                 seed_history(stdout=self.stdout)
 
