@@ -60,7 +60,9 @@ def filed(world: World, b: Buildings, *, building: Any = "one", category: Any = 
 # --- filing ---------------------------------------------------------------------------------------
 
 
-def test_a_resident_names_a_building_and_the_case_starts_with_the_alley_team(world: World, b: Buildings) -> None:
+def test_a_resident_names_a_building_and_the_case_starts_with_the_alley_team(
+    world: World, b: Buildings
+) -> None:
     case = filed(world, b)
     assert case.building == b.one
     # A building is never a tier: the case is held by the alley's team as any other.
@@ -175,7 +177,9 @@ def test_the_neighbouring_building_and_other_alleys_are_refused(world: World, b:
         case_accept(case=plain, actor=b.head_one, now=MONDAY)
 
 
-def test_a_case_that_climbed_to_the_community_is_no_longer_the_building_heads(world: World, b: Buildings) -> None:
+def test_a_case_that_climbed_to_the_community_is_no_longer_the_building_heads(
+    world: World, b: Buildings
+) -> None:
     case = filed(world, b)
     case_whistle(case=case, actor=world.chief_x, reason="楼内线路老化，需要社区协调。", now=MONDAY)
     case.refresh_from_db()
