@@ -358,9 +358,10 @@ class BuildingAdmin(AreaAdmin):
     # The communities (and up) that keep the buildings, and the building heads; the alley's team reads
     # its buildings on the area list, so its admin index is as before.
     view_roles = MANAGER_ROLES | {Role.BUILDING_HEAD}
-    list_display = ("code", "name", "parent", "is_active")
-    list_filter = ("is_active",)
-    autocomplete_fields = ()
+    # Narrower than the area tree's (no level column or filter, the parent a plain select of alleys).
+    list_display = ("code", "name", "parent", "is_active")  # type: ignore[assignment]
+    list_filter = ("is_active",)  # type: ignore[assignment]
+    autocomplete_fields = ()  # type: ignore[assignment]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return super().get_queryset(request).filter(level=AreaLevel.BUILDING)

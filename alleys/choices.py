@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -33,7 +35,7 @@ LEVEL_ORDER: tuple[str, ...] = (
 AREA_LEVEL_ORDER: tuple[str, ...] = (*LEVEL_ORDER, AreaLevel.BUILDING)
 # The choices of a tier field (a case's tier, a whistle's tiers, a policy's tier): the area levels
 # without the building. Same values and labels as before buildings existed, so no tier field changed.
-TIER_CHOICES: list[tuple[str, str]] = [
+TIER_CHOICES: list[tuple[str, Any]] = [
     (value, label) for value, label in AreaLevel.choices if value != AreaLevel.BUILDING
 ]
 # The width of each level's unified code (national statistical division codes: 4-digit city,

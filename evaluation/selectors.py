@@ -511,7 +511,7 @@ def building_drilldown(alley: Area, period: Period, *, sort: str, weights: Weigh
     previous: dict[str, CaseCounts] = defaultdict(CaseCounts)
     for (code, bucket), counts in windows.building_case_counts(alley.code, period, previous=True).items():
         (current if bucket == windows.CURRENT else previous)[code].add(counts)
-    live = {
+    live: dict[str, Mapping[str, Any]] = {
         r["building__code"] or "": r
         for r in Case.objects.open()
         .filter(alley=alley)
@@ -528,7 +528,7 @@ def building_drilldown(alley: Area, period: Period, *, sort: str, weights: Weigh
         code = child["code"]
         r = case_rates(current[code], weights)
         p = case_rates(previous[code], weights)
-        now_row = live.get(code, {})
+        now_row: Mapping[str, Any] = live.get(code, {})
         rows.append(
             {
                 "code": code,

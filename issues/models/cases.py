@@ -289,8 +289,9 @@ class Case(models.Model):
     def clean(self) -> None:
         if self.alley_id and self.alley.level != AreaLevel.ALLEY:
             raise ValidationError({"alley": _("请选择街巷/网格一级的区域。")})
-        if self.building_id and (
-            self.building.level != AreaLevel.BUILDING or self.building.parent_id != self.alley_id
+        building = self.building if self.building_id else None
+        if building is not None and (
+            building.level != AreaLevel.BUILDING or building.parent_id != self.alley_id
         ):
             raise ValidationError({"building": _("所选楼栋不在该街巷内。")})
 

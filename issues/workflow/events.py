@@ -54,7 +54,9 @@ def lock_for_transition(queryset: QuerySet[M], pk: int, *, changed: str) -> M:
 def lock_case(case: Case | int) -> Case:
     """Lock the case row for a transition and load what the checks read."""
     return lock_for_transition(
-        Case.objects.select_related("category", "category__category_class", "alley", "building", "holder_area"),
+        Case.objects.select_related(
+            "category", "category__category_class", "alley", "building", "holder_area"
+        ),
         case if isinstance(case, int) else case.pk,
         changed=_("案件刚刚发生了变化（例如已超时上报或被他人处理），本次操作未执行。请刷新后查看最新进展。"),
     )

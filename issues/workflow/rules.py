@@ -175,7 +175,7 @@ def is_building_head_of(scope: Scope, case: Case) -> bool:
         return False
     if case.category.category_class.code not in BUILDING_CLASSES:
         return False
-    code = case.building.code
+    code = case.building.code if case.building is not None else ""
     return any(role == Role.BUILDING_HEAD and mine == code for role, mine, _dept in scope.assignments)
 
 
@@ -215,7 +215,7 @@ def sees_case(scope: Scope, case: Case) -> bool:
     ``Case.objects.visible_to``, for one loaded case."""
     if scope.covers_code(case.alley.code):
         return True
-    if case.building_id is not None and scope.building_codes and scope.covers_code(case.building.code):
+    if case.building is not None and scope.building_codes and scope.covers_code(case.building.code):
         return True
     if not scope.department_ids:
         return False
