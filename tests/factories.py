@@ -762,4 +762,5 @@ def build_buildings(world: World) -> Buildings:
         grant(UserFactory(username=name), Role.BUILDING_HEAD, area=area)
         for name, area in (("head_one", one), ("head_two", two), ("head_other_alley", other))
     ]
+    world.actors.update(head_one=heads[0], head_two=heads[1], head_other_alley=heads[2])
     return Buildings(one, two, other, *heads)
