@@ -145,7 +145,12 @@ class CaseFilterForm(forms.Form):
         visible = Area.objects.visible_to(user).order_by("code")
         areas = list(visible[: AREA_CHOICES_MAX + 1])
         if len(areas) > AREA_CHOICES_MAX:
-            areas = list(visible.filter(~Q(level=AreaLevel.ALLEY) | Q(code__in=list(scope.area_prefixes))))
+            areas = list(
+                visible.filter(
+                    ~Q(level__in=[AreaLevel.ALLEY, AreaLevel.BUILDING])
+                    | Q(code__in=list(scope.area_prefixes))
+                )
+            )
         choices = [("", _("全部"))] + [(a.code, _indented(a)) for a in areas]
         self.fields["area"].widget.choices = choices
 

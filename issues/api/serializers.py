@@ -136,6 +136,9 @@ class CaseListSerializer(serializers.ModelSerializer[Case]):
     category_class = serializers.CharField(source="category.category_class.code", read_only=True)
     alley: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="code", read_only=True)
     alley_name = serializers.CharField(source="alley.name", read_only=True)
+    building: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, help_text="楼栋编码（18 位；街巷未设楼栋或未指定时为 null）"
+    )
     state_label = serializers.CharField(source="get_state_display", read_only=True)
     light = serializers.CharField(read_only=True)
     tier_label = serializers.CharField(source="get_tier_display", read_only=True)
@@ -163,6 +166,7 @@ class CaseListSerializer(serializers.ModelSerializer[Case]):
             "category_class",
             "alley",
             "alley_name",
+            "building",
             "description",
             "state",
             "state_label",

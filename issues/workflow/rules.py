@@ -215,7 +215,9 @@ def sees_case(scope: Scope, case: Case) -> bool:
     ``Case.objects.visible_to``, for one loaded case."""
     if scope.covers_code(case.alley.code):
         return True
-    if case.building is not None and scope.building_codes and scope.covers_code(case.building.code):
+    # Only a building head's scope names buildings: nobody else pays for loading the case's building.
+    building = case.building if scope.building_codes and case.building_id is not None else None
+    if building is not None and scope.covers_code(building.code):
         return True
     if not scope.department_ids:
         return False
