@@ -219,6 +219,7 @@ class CaseListSerializer(serializers.ModelSerializer[Case]):
             "category_class": category.category_class.code,
             "alley": case.alley.code,
             "alley_name": case.alley.name,
+            "building": case.building.code if case.building_id and case.building is not None else None,
             "description": case.description,
             "state": case.state,
             "state_label": _label(_CASE_STATE_LABELS, case.state),
