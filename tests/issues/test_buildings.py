@@ -238,3 +238,23 @@ def test_a_case_without_buildings_is_as_before(world: World) -> None:
     assert case.building is None
     assert set(Case.objects.visible_to(world.chief_x)) == {case}
     assert "accept" in {t.name for t in allowed_transitions(case, world.chief_x)}
+
+
+def test_the_building_heads_navigation_never_fails(client: Any, world: World, b: Buildings) -> None:
+    filed(world, b)
+    client.force_login(b.head_one)
+    for path in (
+        "/staff/",
+        "/staff/cases/",
+        "/staff/cases/new/",
+        "/staff/inbox/",
+        "/staff/orders/",
+        "/staff/patrols/",
+        "/staff/meetings/",
+        "/dashboard/",
+        "/admin/",
+    ):
+        response = client.get(path)
+        assert response.status_code in (200, 302, 403), (path, response.status_code)
+    form = client.get("/staff/cases/new/").content.decode()
+    assert 'name="building"' in form and f'<option value="{b.one.pk}">1号楼</option>' in form
