@@ -13,7 +13,6 @@ import datetime as dt
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import check_password, make_password
-from django.db import transaction
 from django.utils import timezone
 
 from alleys.choices import AreaLevel, Role
@@ -40,48 +39,72 @@ LOGIN_LABEL = Role.BUILDING_HEAD.label
 
 
 def seed_buildings(*, password: str, reset_passwords: bool = False) -> list[DemoLogin]:
-    """Create or update the demo's buildings and their heads; return the ``building`` login for the summary."""
+    """Create or update the demo's buildings and their heads; return the ``building`` login for the summary.
+
+    Four reads when everything is in place, and no write (a second ``seed_demo`` changes nothing).
+    """
     anchors = demo_anchors()
     alley_codes = [alley.code for alley in anchors.community.children[: len(BUILDINGS)]]
     alleys = {a.code: a for a in Area.objects.filter(code__in=alley_codes)}
     if len(alleys) != len(alley_codes):
         return []
-    users = get_user_model()._default_manager
-    encoded = make_password(password)
-    heads = iter(HEADS)
-    first: tuple[str, Area] | None = None
-    with transaction.atomic():
-        for alley_code, names in zip(alley_codes, BUILDINGS, strict=True):
-            alley = alleys[alley_code]
-            for number, name in enumerate(names, start=1):
-                building, _created = Area.objects.update_or_create(
-                    code=f"{alley.code}{number:03d}",
-                    defaults={"name": name, "level": AreaLevel.BUILDING, "parent": alley, "is_active": True},
-                )
-                username, full_name = next(heads)
-                user, made = users.get_or_create(username=username, defaults={"password": encoded})
-                if reset_passwords and not made:
-                    user.password = encoded
-                    user.save(update_fields=["password"])
-                StaffProfile.objects.update_or_create(
-                    user=user, defaults={"full_name": full_name, "title": f"{alley.name}{name}楼栋长"}
-                )
-                RoleAssignment.objects.get_or_create(
-                    user=user, role=Role.BUILDING_HEAD, area=building, defaults={"is_active": True}
-                )
-                forget_scope(user)
-                if first is None:
-                    first = (username, building)
-    if first is None:
-        return []
-    username, building = first
-    stored = users.filter(username=username).values_list("password", flat=True).first() or ""
+    plan = [
+        (alleys[code], f"{code}{number:03d}", name)
+        for code, names in zip(alley_codes, BUILDINGS, strict=True)
+        for number, name in enumerate(names, start=1)
+    ]
+    usernames = [username for username, _name in HEADS]
+    buildings = {a.code: a for a in Area.objects.filter(code__in=[code for _a, code, _n in plan])}
+    user_model = get_user_model()
+    users = {
+        u.username: u
+        for u in user_model._default_manager.filter(username__in=usernames).select_related("staff_profile")
+    }
+    held = set(
+        RoleAssignment.objects.filter(user__username__in=usernames, role=Role.BUILDING_HEAD).values_list(
+            "user__username", "area__code"
+        )
+    )
+    encoded = ""
+    for index, ((alley, code, name), (username, full_name)) in enumerate(zip(plan, HEADS, strict=True)):
+        building = buildings.get(code)
+        if building is None or (building.name, building.parent_id, building.is_active) != (
+            name,
+            alley.pk,
+            True,
+        ):
+            building, _created = Area.objects.update_or_create(
+                code=code,
+                defaults={"name": name, "level": AreaLevel.BUILDING, "parent": alley, "is_active": True},
+            )
+            buildings[code] = building
+        user = users.get(username)
+        if user is None or (reset_passwords and not check_password(password, user.password)):
+            encoded = encoded or make_password(password)
+            if user is None:
+                user = user_model._default_manager.create(username=username, password=encoded, is_staff=True)
+            else:
+                user.password = encoded
+                user.save(update_fields=["password"])
+            users[username] = user
+        title = f"{alley.name}{name}楼栋长"
+        phone = f"1390595{index + 1:04d}"
+        profile = getattr(user, "staff_profile", None)
+        if profile is None or (profile.full_name, profile.title, profile.phone) != (full_name, title, phone):
+            StaffProfile.objects.update_or_create(
+                user=user, defaults={"full_name": full_name, "title": title, "phone": phone}
+            )
+        if (username, code) not in held:
+            RoleAssignment.objects.create(user=user, role=Role.BUILDING_HEAD, area=building, is_active=True)
+            forget_scope(user)
+    username, _full = HEADS[0]
+    first_alley, _code, first_name = plan[0]
     return [
         DemoLogin(
             username=username,
             role_label=str(LOGIN_LABEL),
-            place=f"{alleys[alley_codes[0]].name} {building.name}",
-            password_works=check_password(password, stored),
+            place=f"{first_alley.name} {first_name}",
+            password_works=check_password(password, users[username].password),
         )
     ]
 
