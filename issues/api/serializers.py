@@ -137,7 +137,10 @@ class CaseListSerializer(serializers.ModelSerializer[Case]):
     alley: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="code", read_only=True)
     alley_name = serializers.CharField(source="alley.name", read_only=True)
     building: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="code", read_only=True, help_text="楼栋编码（18 位；街巷未设楼栋或未指定时为 null）"
+        slug_field="code",
+        read_only=True,
+        allow_null=True,
+        help_text="楼栋编码（18 位；街巷未设楼栋或未指定时为 null）",
     )
     state_label = serializers.CharField(source="get_state_display", read_only=True)
     light = serializers.CharField(read_only=True)
