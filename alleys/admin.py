@@ -21,8 +21,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from .choices import DEPARTMENT_ROLES, ROLE_LEVEL, AreaLevel, Role
-from .forms import AreaForm
-from .models import AlleyProfile, Area, Department, Expense, RoleAssignment, StaffProfile
+from .forms import AreaForm, BuildingForm
+from .models import AlleyProfile, Area, Building, Department, Expense, RoleAssignment, StaffProfile
 from .permissions import (
     ANY_ROLE,
     MANAGER_ROLES,
@@ -308,7 +308,7 @@ class AreaAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         fieldsets: list[Any] = [(None, {"fields": ("code", "name", "level", "parent", "is_active")})]
-        if obj is not None and obj.level == AreaLevel.ALLEY:
+        if obj is not None and obj.level in (AreaLevel.ALLEY, AreaLevel.BUILDING):
             fieldsets.append((_("公示牌二维码"), {"fields": ("qr_code", "report_link")}))
         return fieldsets
 
@@ -346,6 +346,39 @@ class AreaAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 # --- Role assignments ---------------------------------------------------------------------
+
+
+@admin.register(Building)
+class BuildingAdmin(AreaAdmin):
+    """Buildings (楼栋) under alleys, where a community uses them: a page of their own, so the alley's
+    page and the area tree's choices stay as they were for communities without buildings. The
+    community (and up) adds them; each building's page appoints its building heads (楼栋长)."""
+
+    form = BuildingForm
+    # The communities (and up) that keep the buildings, and the building heads; the alley's team reads
+    # its buildings on the area list, so its admin index is as before.
+    view_roles = MANAGER_ROLES | {Role.BUILDING_HEAD}
+    # Narrower than the area tree's (no level column or filter, the parent a plain select of alleys).
+    list_display = ("code", "name", "parent", "is_active")  # type: ignore[assignment]
+    list_filter = ("is_active",)  # type: ignore[assignment]
+    autocomplete_fields = ()  # type: ignore[assignment]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).filter(level=AreaLevel.BUILDING)
+
+    def choice_queryset(self, db_field: Any, request: HttpRequest) -> QuerySet[Any] | None:
+        if db_field.name == "parent":  # the alleys the user manages
+            return Area.objects.filter(manageable_area_q(self.scope(request)), level=AreaLevel.ALLEY)
+        return super().choice_queryset(db_field, request)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets: list[Any] = [(None, {"fields": ("parent", "code", "name", "is_active")})]
+        if obj is not None:
+            fieldsets.append((_("楼栋二维码"), {"fields": ("qr_code", "report_link")}))
+        return fieldsets
+
+    def get_inlines(self, request: HttpRequest, obj: Any) -> list[type[Any]]:
+        return [] if obj is None else [AreaRoleInline]
 
 
 class AssignmentChoicesMixin:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -14,11 +16,14 @@ class AreaLevel(models.TextChoices):
     STREET = "street", _("街道")
     COMMUNITY = "community", _("社区")
     ALLEY = "alley", _("街巷/网格")
+    # Below an alley, only where a community uses them (Jilin's 楼栋长, Quanzhou's building chiefs).
+    # A building is a place, not a tier: cases still start with the alley's team and climb from there.
+    BUILDING = "building", _("楼栋")
 
 
-# Top-down order and the width of each level's unified code (national statistical
-# division codes: 4-digit city, 6-digit district, 9-digit street, 12-digit community,
-# plus a 3-digit alley/grid segment as in Jilin's coded grids).
+# The levels that are tiers of the chain, top-down: a case is held at one of these, and every
+# table keyed by tier (deadline policies, whistles, roll-ups, HOLDER_ROLES) uses these only.
+# The building level is deliberately not here (see AREA_LEVEL_ORDER).
 LEVEL_ORDER: tuple[str, ...] = (
     AreaLevel.CITY,
     AreaLevel.DISTRICT,
@@ -26,25 +31,42 @@ LEVEL_ORDER: tuple[str, ...] = (
     AreaLevel.COMMUNITY,
     AreaLevel.ALLEY,
 )
+# Every level of the area tree, top-down: the tiers, then the optional building below the alley.
+AREA_LEVEL_ORDER: tuple[str, ...] = (*LEVEL_ORDER, AreaLevel.BUILDING)
+# The choices of a tier field (a case's tier, a whistle's tiers, a policy's tier): the area levels
+# without the building. Same values and labels as before buildings existed, so no tier field changed.
+TIER_CHOICES: list[tuple[str, Any]] = [
+    (value, label) for value, label in AreaLevel.choices if value != AreaLevel.BUILDING
+]
+# The width of each level's unified code (national statistical division codes: 4-digit city,
+# 6-digit district, 9-digit street, 12-digit community, plus a 3-digit alley/grid segment as
+# in Jilin's coded grids, plus a 3-digit building segment where a community has buildings).
 CODE_LENGTH: dict[str, int] = {
     AreaLevel.CITY: 4,
     AreaLevel.DISTRICT: 6,
     AreaLevel.STREET: 9,
     AreaLevel.COMMUNITY: 12,
     AreaLevel.ALLEY: 15,
+    AreaLevel.BUILDING: 18,
 }
 
 
 def level_above(level: str) -> str | None:
-    """The level one step up, or None at the city."""
-    index = LEVEL_ORDER.index(level)
-    return LEVEL_ORDER[index - 1] if index > 0 else None
+    """The level one step up in the area tree, or None at the city (a building's is the alley)."""
+    index = AREA_LEVEL_ORDER.index(level)
+    return AREA_LEVEL_ORDER[index - 1] if index > 0 else None
 
 
 def level_below(level: str) -> str | None:
-    """The level one step down, or None at the alley."""
-    index = LEVEL_ORDER.index(level)
-    return LEVEL_ORDER[index + 1] if index + 1 < len(LEVEL_ORDER) else None
+    """The level one step down in the area tree, or None at the building (an alley's is the building)."""
+    index = AREA_LEVEL_ORDER.index(level)
+    return AREA_LEVEL_ORDER[index + 1] if index + 1 < len(AREA_LEVEL_ORDER) else None
+
+
+def tier_above(tier: str) -> str | None:
+    """The tier one step up the chain, or None at the city (the chain never goes below the alley)."""
+    index = LEVEL_ORDER.index(tier)
+    return LEVEL_ORDER[index - 1] if index > 0 else None
 
 
 class Role(models.TextChoices):
@@ -61,6 +83,7 @@ class Role(models.TextChoices):
     CITY_ORG = "city_org", _("市委组织部")
     DEPT_CONTACT = "dept_contact", _("部门联系人")
     DEPT_LEADER = "dept_leader", _("部门分管负责人")
+    BUILDING_HEAD = "building_head", _("楼栋长")
 
 
 ALLEY_TEAM_ROLES: frozenset[str] = frozenset(
@@ -74,12 +97,15 @@ ROLE_LEVEL: dict[str, str] = {
     Role.SERVICE_TEAM: AreaLevel.ALLEY,
     Role.SUPERVISION_TEAM: AreaLevel.ALLEY,
     Role.GRID_WORKER: AreaLevel.ALLEY,
+    Role.BUILDING_HEAD: AreaLevel.BUILDING,
     Role.COMMUNITY_STAFF: AreaLevel.COMMUNITY,
     Role.STREET_STAFF: AreaLevel.STREET,
     Role.DISTRICT_ORG: AreaLevel.DISTRICT,
     Role.CITY_ORG: AreaLevel.CITY,
 }
 # Roles that hold a case at the tier of their area (the supervision team watches, it does not handle).
+# Keyed by tier: the building head holds no tier; it handles its building's A-class cases beside
+# the alley's team (issues.workflow.rules.is_building_head_of).
 HOLDER_ROLES: dict[str, frozenset[str]] = {
     AreaLevel.ALLEY: frozenset({Role.CHIEF, Role.DEPUTY_CHIEF, Role.SERVICE_TEAM, Role.GRID_WORKER}),
     AreaLevel.COMMUNITY: frozenset({Role.COMMUNITY_STAFF}),

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from .choices import AreaLevel
 from .models import Area
 from .permissions import can_manage_area
 from .scoping import Scope
@@ -32,3 +33,16 @@ class AreaForm(forms.ModelForm):
             # Children's codes start with this one, and the boards print it: renumber the subtree instead.
             self.add_error("code", _("该区域已有下级区域，不能修改编码。"))
         return cleaned
+
+
+class BuildingForm(AreaForm):
+    """A building (楼栋) under an alley the editor manages: the level is fixed."""
+
+    class Meta:
+        model = Area
+        fields = ("parent", "code", "name", "is_active")
+        help_texts = {"code": _("街巷编码（15 位）后加 3 位楼栋序号，共 18 位。")}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.level = AreaLevel.BUILDING

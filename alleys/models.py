@@ -1,4 +1,4 @@
-"""Territory (city → district → street → community → alley), people and departments."""
+"""Territory (city → district → street → community → alley → optional building), people and departments."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from core.site import site_url
 
 from .choices import (
+    AREA_LEVEL_ORDER,
     CODE_LENGTH,
-    LEVEL_ORDER,
     ROLE_LEVEL,
     AreaLevel,
     DepartmentKind,
@@ -66,7 +66,7 @@ def ancestor_codes(code: str) -> list[str]:
 class Area(models.Model):
     """One unit of the territory tree, identified by its unified code."""
 
-    code = models.CharField(_("统一编码"), max_length=15, unique=True, validators=[digits_only])
+    code = models.CharField(_("统一编码"), max_length=18, unique=True, validators=[digits_only])
     name = models.CharField(_("名称"), max_length=100)
     level = models.CharField(_("层级"), max_length=16, choices=AreaLevel.choices, db_index=True)
     parent = models.ForeignKey(
@@ -112,14 +112,15 @@ class Area(models.Model):
                     % {"level": self.get_level_display(), "n": expected}
                 }
             )
-        index = LEVEL_ORDER.index(self.level) if self.level in LEVEL_ORDER else -1
+        # The whole tree, buildings included: a building's parent is an alley, its code the alley's + 3.
+        index = AREA_LEVEL_ORDER.index(self.level) if self.level in AREA_LEVEL_ORDER else -1
         if index == 0:
             if self.parent_id:
                 raise ValidationError({"parent": _("市级区域没有上级。")})
             return
         if self.parent is None:
             raise ValidationError({"parent": _("请选择上级区域。")})
-        if self.parent.level != LEVEL_ORDER[index - 1]:
+        if self.parent.level != AREA_LEVEL_ORDER[index - 1]:
             raise ValidationError({"parent": _("上级区域的层级不对。")})
         if self.code and not self.code.startswith(self.parent.code):
             raise ValidationError({"code": _("编码必须以上级区域的编码开头。")})
@@ -141,6 +142,15 @@ class Area(models.Model):
     def full_name(self) -> str:
         names = list(Area.objects.chain_above(self).values_list("name", flat=True))
         return " / ".join(names)
+
+
+class Building(Area):
+    """A building (楼栋) below an alley: an area of level building, with an admin page of its own."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("楼栋")
+        verbose_name_plural = _("楼栋")
 
 
 class AlleyProfile(models.Model):

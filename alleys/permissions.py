@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from .choices import AreaLevel, Role
-from .models import Department, RoleAssignment
+from .models import Area, Department, RoleAssignment
 from .people import Actor, Member
 from .scoping import Scope, scope_for
 
@@ -56,10 +56,14 @@ def manageable_area_q(scope: Scope, field: str = "code") -> Q:
 
 def parent_choice_q(scope: Scope) -> Q:
     """Areas the user may add a child area under (their own managed area included)."""
-    not_alley = ~Q(level=AreaLevel.ALLEY)
+    # Not an alley, unless it has buildings already: a community adds its first building on the
+    # alley's page (the 楼栋 inline), so communities without buildings see the choices they always had.
+    # Nothing goes under a building, the lowest level.
+    has_buildings = Exists(Area.objects.filter(parent_id=OuterRef("pk"), level=AreaLevel.BUILDING))
+    possible = (~Q(level=AreaLevel.ALLEY) | Q(has_buildings)) & ~Q(level=AreaLevel.BUILDING)
     if scope.is_global:
-        return not_alley
-    return not_alley & _any([Q(code__startswith=c) for c in manager_codes(scope)])
+        return possible
+    return possible & _any([Q(code__startswith=c) for c in manager_codes(scope)])
 
 
 def can_manage_department(scope: Scope, department: Department) -> bool:

@@ -33,6 +33,7 @@ from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models, router, transaction
 
+from .choices import AreaLevel
 from .models import AlleyProfile, Area, Department
 
 logger = logging.getLogger(__name__)
@@ -209,6 +210,8 @@ class ReferenceCache(Generic[K, V]):
 # Areas keyed by "c:<code>" and "i:<id>", with the alley profile joined (None when it has none).
 _areas: ReferenceCache[str, FrozenRow[Area]] = ReferenceCache("areas")
 _departments: ReferenceCache[int, FrozenRow[Department]] = ReferenceCache("departments")
+# The active buildings (楼栋) of each alley, keyed by the alley's id (an empty tuple: none, the usual case).
+_buildings: ReferenceCache[int, tuple[FrozenRow[Area], ...]] = ReferenceCache("buildings")
 
 
 def _remember(area: Area) -> FrozenRow[Area]:
@@ -291,6 +294,19 @@ def chain_above(area: Area, *, include_self: bool = False) -> list[Area]:
     return [found[code] for code in sorted(found)]
 
 
+def buildings_of(alley: Area) -> list[Area]:
+    """The active buildings of ``alley`` by code (no query once read; none for most alleys)."""
+
+    def load() -> tuple[FrozenRow[Area], ...]:
+        rows = Area.objects.filter(parent_id=alley.pk, level=AreaLevel.BUILDING, is_active=True).order_by(
+            "code"
+        )
+        return tuple(FrozenRow.of(area) for area in rows)
+
+    rows = _buildings.get(alley.pk, load) or ()
+    return [row.thaw(joined=False) for row in rows]
+
+
 def department_by_id(pk: int) -> Department | None:
     """The department with this id (no query once read), or None."""
 
@@ -305,12 +321,18 @@ def clear() -> None:
     """Forget this process's areas and departments (tests; the signals do it in production)."""
     _areas.clear()
     _departments.clear()
+    _buildings.clear()
 
 
 def connect_signals() -> None:
     """Called from AlleysConfig.ready(): a saved or deleted area, profile or department is dropped."""
     from django.db.models.signals import post_delete, post_save
 
-    for model, target in ((Area, _areas), (AlleyProfile, _areas), (Department, _departments)):
-        post_save.connect(target.changed, sender=model, dispatch_uid=f"refdata-{model.__name__}-save")
-        post_delete.connect(target.changed, sender=model, dispatch_uid=f"refdata-{model.__name__}-del")
+    for model, target, name in (
+        (Area, _areas, "Area"),
+        (AlleyProfile, _areas, "AlleyProfile"),
+        (Department, _departments, "Department"),
+        (Area, _buildings, "Area-buildings"),
+    ):
+        post_save.connect(target.changed, sender=model, dispatch_uid=f"refdata-{name}-save")
+        post_delete.connect(target.changed, sender=model, dispatch_uid=f"refdata-{name}-del")

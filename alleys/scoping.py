@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
-from .choices import DEPARTMENT_ROLES, HOLDER_ROLES, ROLE_LEVEL
+from .choices import CODE_LENGTH, DEPARTMENT_ROLES, HOLDER_ROLES, ROLE_LEVEL, AreaLevel
 from .people import Actor
 
 _CACHE_ATTR = "_jxt_scope"
@@ -45,6 +45,14 @@ class Scope:
         for prefix in self.area_prefixes:
             q |= Q(**{f"{field_name}__startswith": prefix})
         return q
+
+    @property
+    def building_codes(self) -> tuple[str, ...]:
+        """The buildings among the prefixes (a building head's): a building's code is a prefix of
+        nothing but itself, so rows keyed by an alley's code never match it; cases also name their
+        building (``Case.objects.visible_to``)."""
+        width = CODE_LENGTH[AreaLevel.BUILDING]
+        return tuple(p for p in self.area_prefixes if len(p) == width)
 
     def covers_code(self, code: str) -> bool:
         """Whether an area code lies in this scope."""

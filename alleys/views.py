@@ -59,8 +59,10 @@ def _qr_etag(request: HttpRequest, code: str) -> str:
 @cache_control(public=True, max_age=QR_MAX_AGE)
 @etag(_qr_etag)
 def alley_qr(request: HttpRequest, code: str) -> HttpResponse:
-    """The board's QR code for the alley with ``code``; public, since it is printed on the street."""
-    if not code.isdigit() or not Area.objects.filter(code=code, level=AreaLevel.ALLEY).exists():
+    """The board's QR code for the alley (or building: its form opens with the building chosen) with ``code``;
+    public, since it is printed on the street."""
+    levels = [AreaLevel.ALLEY, AreaLevel.BUILDING]
+    if not code.isdigit() or not Area.objects.filter(code=code, level__in=levels).exists():
         raise Http404
     response = HttpResponse(qr_svg(alley_report_url(code, request)), content_type="image/svg+xml")
     response["Content-Disposition"] = f'inline; filename="alley-{code}-qr.svg"'

@@ -430,6 +430,7 @@ SPECTACULAR_SETTINGS = {
     # Several models share choice names (state, role, level): name each enum once.
     "ENUM_NAME_OVERRIDES": {
         "AreaLevelEnum": "alleys.choices.AreaLevel",
+        "TierEnum": "alleys.choices.TIER_CHOICES",
         "RoleEnum": "alleys.choices.Role",
         "ServiceKindEnum": "alleys.choices.ServiceKind",
         "DepartmentKindEnum": "alleys.choices.DepartmentKind",

@@ -5,12 +5,14 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from alleys.choices import AreaLevel, ServiceKind
+from alleys.choices import TIER_CHOICES as LEVEL_TIER_CHOICES
+from alleys.choices import ServiceKind
 from alleys.models import Department
 
 from .choices import CalendarDayKind, TimeUnit
 
-TIER_CHOICES = AreaLevel.choices
+# Tiers only: a building is never a tier (alleys.choices.TIER_CHOICES).
+TIER_CHOICES = LEVEL_TIER_CHOICES
 
 
 class CategoryClass(models.Model):
@@ -109,7 +111,7 @@ class DeadlinePolicy(models.Model):
     category_class = models.ForeignKey(
         CategoryClass, verbose_name=_("事项分类"), on_delete=models.CASCADE, related_name="deadline_policies"
     )
-    tier = models.CharField(_("层级"), max_length=16, choices=AreaLevel.choices)
+    tier = models.CharField(_("层级"), max_length=16, choices=TIER_CHOICES)
     accept_value = models.PositiveIntegerField(_("受理时限"))
     accept_unit = models.CharField(
         _("受理时限单位"), max_length=8, choices=TimeUnit.choices, default=TimeUnit.HOURS

@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from alleys.choices import AreaLevel
+from alleys.choices import TIER_CHOICES, AreaLevel
 from alleys.models import Area, Department
 from alleys.people import Actor
 from alleys.scoping import scope_for
@@ -517,7 +517,7 @@ class CaseFact(CaseCounters):
 class AreaMonthStat(CaseCounters):
     """Counters of the cases submitted in one month in one area (every level of the tree)."""
 
-    level = models.CharField(_("层级"), max_length=16, choices=AreaLevel.choices)
+    level = models.CharField(_("层级"), max_length=16, choices=TIER_CHOICES)
     area_code = models.CharField(_("区域编码"), max_length=15)
     month = models.DateField(_("月份"))
     # {"<tenths of a working hour>": count}: resolution times for the exact median.
@@ -536,7 +536,7 @@ class AreaMonthStat(CaseCounters):
 class AreaWeekStat(CaseCounters):
     """Counters of the cases submitted in one week (Monday) in one area (every level of the tree)."""
 
-    level = models.CharField(_("层级"), max_length=16, choices=AreaLevel.choices)
+    level = models.CharField(_("层级"), max_length=16, choices=TIER_CHOICES)
     area_code = models.CharField(_("区域编码"), max_length=15)
     week = models.DateField(_("周（周一）"))
 
@@ -553,7 +553,7 @@ class AreaWeekStat(CaseCounters):
 class AreaMonthCategoryStat(CaseCounters):
     """Counters per category type, month and area (community and above)."""
 
-    level = models.CharField(_("层级"), max_length=16, choices=AreaLevel.choices)
+    level = models.CharField(_("层级"), max_length=16, choices=TIER_CHOICES)
     area_code = models.CharField(_("区域编码"), max_length=15)
     month = models.DateField(_("月份"))
     category_id = models.IntegerField(_("事项类型"))
@@ -574,7 +574,7 @@ class AreaMonthCategoryStat(CaseCounters):
 class OpenStat(models.Model):
     """Open cases now, per area, category class and state (a snapshot refreshed every minute)."""
 
-    level = models.CharField(_("层级"), max_length=16, choices=AreaLevel.choices)
+    level = models.CharField(_("层级"), max_length=16, choices=TIER_CHOICES)
     area_code = models.CharField(_("区域编码"), max_length=15)
     class_code = models.CharField(_("分类"), max_length=4)
     state = models.CharField(_("状态"), max_length=24)

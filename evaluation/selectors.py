@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -433,11 +433,23 @@ def rank_rows(
 
 
 def drilldown(area: Area, period: Period, *, sort: str, weights: Weights) -> Table:
-    """The children of ``area`` ranked with their rates, open and overdue counts (3 queries)."""
+    """The children of ``area`` ranked with their rates, open and overdue counts (3 queries).
+
+    An alley's children are its buildings (楼栋), where it has them (``building_drilldown``);
+    an alley without buildings has no children to rank.
+    """
+    if area.level == AreaLevel.ALLEY:
+        return building_drilldown(area, period, sort=sort, weights=weights)
     child_level = level_below(area.level)
     if child_level is None:
         raise PermissionDenied(_("街巷是最小的统计单元。"))
-    children = list(Area.objects.filter(parent=area).order_by("code").values("code", "name"))
+    has_buildings = Exists(Area.objects.filter(parent_id=OuterRef("pk"), level=AreaLevel.BUILDING))
+    children = list(
+        Area.objects.filter(parent=area)
+        .annotate(has_buildings=has_buildings)
+        .order_by("code")
+        .values("code", "name", "has_buildings")
+    )
     before = period.previous()
     current: dict[str, CaseCounts] = defaultdict(CaseCounts)
     previous: dict[str, CaseCounts] = defaultdict(CaseCounts)
@@ -472,9 +484,89 @@ def drilldown(area: Area, period: Period, *, sort: str, weights: Weights) -> Tab
                 "supervised": live.get("supervised") or 0,
                 "trend": trend(r.composite and r.composite / 100, p.composite and p.composite / 100),
                 "cases_url": cases_url(code),
-                "drill": child_level != AreaLevel.ALLEY,
+                # An alley is a leaf unless it has buildings to break it down by.
+                "drill": child_level != AreaLevel.ALLEY or child["has_buildings"],
             }
         )
+    return _ranked_children(area, rows, child_level, period, sort=sort)
+
+
+def has_buildings(alley: Area) -> bool:
+    """Whether the alley has buildings to break its figures down by (1 query)."""
+    return Area.objects.filter(parent=alley, level=AreaLevel.BUILDING).exists()
+
+
+def building_drilldown(alley: Area, period: Period, *, sort: str, weights: Weights) -> Table:
+    """The buildings (楼栋) of ``alley`` ranked like any children: counts from the alley's per-case facts
+    by building (``windows.building_case_counts``), open and overdue now from the cases (3 queries).
+    The row "未指定楼栋" is not ranked: it carries the alley's cases that name no building, so the
+    rows add up to the alley. An alley without buildings has no children (as before buildings)."""
+    from issues.models import Case
+
+    children = list(
+        Area.objects.filter(parent=alley, level=AreaLevel.BUILDING).order_by("code").values("code", "name")
+    )
+    if not children:
+        raise PermissionDenied(_("街巷是最小的统计单元。"))
+    current: dict[str, CaseCounts] = defaultdict(CaseCounts)
+    previous: dict[str, CaseCounts] = defaultdict(CaseCounts)
+    for (code, bucket), counts in windows.building_case_counts(alley.code, period, previous=True).items():
+        (current if bucket == windows.CURRENT else previous)[code].add(counts)
+    live: dict[str, Mapping[str, Any]] = {
+        r["building__code"] or "": r
+        for r in Case.objects.open()
+        .filter(alley=alley)
+        .values("building__code")
+        .annotate(
+            open_now=Count("pk"),
+            overdue=Count("pk", filter=overdue_q(timezone.now())),
+            supervised=Count("pk", filter=Q(supervised=True)),
+        )
+        .order_by()
+    }
+    rows = []
+    for child in children:
+        code = child["code"]
+        r = case_rates(current[code], weights)
+        p = case_rates(previous[code], weights)
+        now_row: Mapping[str, Any] = live.get(code, {})
+        rows.append(
+            {
+                "code": code,
+                "name": child["name"],
+                **rate_row(r),
+                "open_now": now_row.get("open_now") or 0,
+                "overdue": now_row.get("overdue") or 0,
+                "supervised": now_row.get("supervised") or 0,
+                "trend": trend(r.composite and r.composite / 100, p.composite and p.composite / 100),
+                "cases_url": cases_url(code),
+                "drill": False,
+            }
+        )
+    table = _ranked_children(alley, rows, AreaLevel.BUILDING, period, sort=sort)
+    if current.get("") is not None or live.get(""):
+        rest = case_rates(current[""], weights)
+        table.rows.append(
+            {
+                "code": "",
+                "name": _("未指定楼栋"),
+                **rate_row(rest),
+                "open_now": live.get("", {}).get("open_now") or 0,
+                "overdue": live.get("", {}).get("overdue") or 0,
+                "supervised": live.get("", {}).get("supervised") or 0,
+                "trend": "",
+                "cases_url": cases_url(alley.code),
+                "drill": False,
+                "rank": None,
+                "mark": _("不参与排名"),
+            }
+        )
+    return table
+
+
+def _ranked_children(
+    area: Area, rows: list[dict[str, Any]], child_level: str, period: Period, *, sort: str
+) -> Table:
     columns = [
         Column("rank", _("排名"), "int"),
         Column("name", _("名称")),

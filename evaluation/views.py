@@ -79,6 +79,7 @@ class Dash:
             "weights": self.weights,
             "near_hours": settings.JXT_NEAR_HOURS,
             "max_range_days": MAX_RANGE_DAYS,
+            # The ranking below this area: its tier's children, or an alley's buildings (楼栋).
             "child_label": TIER_LABELS.get(level_below(self.area.level) or "", "") if self.area else "",
             **extra,
         }
@@ -183,6 +184,8 @@ def overview(request: SignedInRequest) -> HttpResponse:
             rate_cards=_rate_cards(data),
             score=_score_card(data),
             late=late,
+            # An alley breaks down by building only where it has buildings (one query, alleys only).
+            buildings=d.area.level == AreaLevel.ALLEY and sel.has_buildings(d.area),
         ),
     )
 
@@ -240,6 +243,8 @@ def _drill_table(d: Dash, area: Area) -> Table:
     for row in table.rows:
         query = urlencode({"area": row["code"], "period": d.period.key, "sort": sort})
         row["name_url"] = f"{drill_url if row['drill'] else overview_url}?{query}"
+        if area.level == AreaLevel.ALLEY:  # a building (no rollups of its own): its cases
+            row["name_url"] = row["cases_url"]
     return table
 
 
@@ -247,7 +252,7 @@ def _drill_table(d: Dash, area: Area) -> Table:
 def drill(request: SignedInRequest) -> HttpResponse:
     d = _dash(request)
     assert d.area is not None
-    if d.area.level == AreaLevel.ALLEY:
+    if d.area.level == AreaLevel.ALLEY and not sel.has_buildings(d.area):
         return redirect(sel.cases_url(d.area.code))
     table = _drill_table(d, d.area)
     charts = {
@@ -419,7 +424,7 @@ def export(request: SignedInRequest, what: str) -> HttpResponse:
     d = _dash(request, need_area=what != "departments")
     if what == "drill":
         assert d.area is not None
-        if d.area.level == AreaLevel.ALLEY:
+        if d.area.level == AreaLevel.ALLEY and not sel.has_buildings(d.area):
             raise Http404
         table = _drill_table(d, d.area)
     elif what == "categories":

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db.models import Case as SqlCase
 from django.db.models import Count, IntegerField, QuerySet, Sum, Value, When
-from django.db.models.functions import Substr
+from django.db.models.functions import Coalesce, Substr
 
 from .models import CaseFact, OrderFact
 from .periods import Period
@@ -61,6 +61,38 @@ def case_counts(
             .order_by()
         ):
             result[(row["child"], row["bucket"])].hours_hist[int(row["tenths"] or 0)] += row["n"]
+    return result
+
+
+def building_case_counts(
+    alley_code: str, period: Period, *, previous: bool = False
+) -> dict[tuple[str, int], CaseCounts]:
+    """``case_counts`` of one alley per building (楼栋), keyed by (building code, CURRENT or PREVIOUS).
+
+    Buildings are no level of the rollups (their tables are keyed by tier areas): a building's
+    counts are the same per-case facts summed by the building the case names ("" for the cases that
+    name none), so they add up to the alley's, and from there to its community, street, ….
+    Two queries, bounded by the alley's cases in the window.
+    """
+    start = period.previous().start if previous else period.start
+    facts = (
+        _case_facts(alley_code, start, period.end)
+        .filter(alley_code=alley_code)
+        .annotate(
+            bucket=SqlCase(When(day__gte=period.start, then=Value(CURRENT)), default=Value(PREVIOUS)),
+            child=Coalesce("case__building__code", Value("")),
+        )
+    )
+    result: dict[tuple[str, int], CaseCounts] = defaultdict(CaseCounts)
+    for row in facts.values("child", "bucket").annotate(**CASE_SUMS).order_by():
+        result[(row["child"], row["bucket"])].add(row)
+    for row in (
+        facts.filter(tenths__isnull=False)
+        .values("child", "bucket", "tenths")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        result[(row["child"], row["bucket"])].hours_hist[int(row["tenths"] or 0)] += row["n"]
     return result
 
 

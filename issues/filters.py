@@ -7,7 +7,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from alleys.choices import AreaLevel
+from alleys.choices import CODE_LENGTH, TIER_CHOICES, AreaLevel
 from alleys.scoping import scope_for
 from core.api.filters import IdFilter
 
@@ -28,7 +28,7 @@ class CaseFilter(django_filters.FilterSet):
         help_text=_("区域统一编码：返回该区域及其下级所有街巷的案件（编码前缀匹配）。"),
     )
     state = django_filters.MultipleChoiceFilter(choices=CaseState.choices, label=_("状态"))
-    tier = django_filters.MultipleChoiceFilter(choices=AreaLevel.choices, label=_("当前层级"))
+    tier = django_filters.MultipleChoiceFilter(choices=TIER_CHOICES, label=_("当前层级"))
     source = django_filters.MultipleChoiceFilter(choices=CaseSource.choices, label=_("来源"))
     urgency = django_filters.ChoiceFilter(choices=Urgency.choices, label=_("紧急程度"))
     category = django_filters.CharFilter(field_name="category__code", label=_("事项类型编码"))
@@ -74,7 +74,10 @@ class CaseFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_area(self, queryset: QuerySet[Case], name: str, value: str) -> QuerySet[Case]:
-        return queryset.filter(alley__code__startswith=value.strip()) if value.strip() else queryset
+        code = value.strip()
+        if len(code) == CODE_LENGTH[AreaLevel.BUILDING]:  # a building: its code prefixes no alley's
+            return queryset.filter(building__code=code)
+        return queryset.filter(alley__code__startswith=code) if code else queryset
 
     # django-filter calls a filter's method only with a value (never None or ""), and drf-spectacular
     # documents the parameter's type from the ``value`` annotation: keep it exact.

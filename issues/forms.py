@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from alleys.choices import LEVEL_ORDER, AreaLevel, Role
+from alleys.choices import AREA_LEVEL_ORDER, TIER_CHOICES, AreaLevel, Role
 from alleys.models import Area, Department
 from alleys.people import Actor, Member
 from alleys.scoping import scope_for
@@ -66,7 +66,7 @@ class AlleyChoiceField(forms.ModelChoiceField):
 
 
 def _indented(area: Area) -> str:
-    depth = LEVEL_ORDER.index(area.level) if area.level in LEVEL_ORDER else 0
+    depth = AREA_LEVEL_ORDER.index(area.level) if area.level in AREA_LEVEL_ORDER else 0
     return "\u3000" * depth + str(area.name)
 
 
@@ -96,7 +96,7 @@ class CaseFilterForm(forms.Form):
         required=False,
         choices=[(STATE_OPEN, _("未结案")), (STATE_ALL, _("全部（含已结案）")), *CaseState.choices],
     )
-    tier = forms.ChoiceField(label=_("层级"), required=False, choices=[("", _("全部")), *AreaLevel.choices])
+    tier = forms.ChoiceField(label=_("层级"), required=False, choices=[("", _("全部")), *TIER_CHOICES])
     category_class = forms.ModelChoiceField(
         label=_("分类"), required=False, queryset=CategoryClass.objects.all(), empty_label=_("全部")
     )
@@ -145,7 +145,12 @@ class CaseFilterForm(forms.Form):
         visible = Area.objects.visible_to(user).order_by("code")
         areas = list(visible[: AREA_CHOICES_MAX + 1])
         if len(areas) > AREA_CHOICES_MAX:
-            areas = list(visible.filter(~Q(level=AreaLevel.ALLEY) | Q(code__in=list(scope.area_prefixes))))
+            areas = list(
+                visible.filter(
+                    ~Q(level__in=[AreaLevel.ALLEY, AreaLevel.BUILDING])
+                    | Q(code__in=list(scope.area_prefixes))
+                )
+            )
         choices = [("", _("全部"))] + [(a.code, _indented(a)) for a in areas]
         self.fields["area"].widget.choices = choices
 
@@ -165,6 +170,12 @@ class CaseIntakeForm(forms.Form):
 
     source = forms.ChoiceField(label=_("来源"), choices=[(s.value, s.label) for s in STAFF_SOURCES])
     alley = AlleyChoiceField(label=_("街巷/网格"), queryset=Area.objects.none())
+    building = forms.ModelChoiceField(
+        label=_("楼栋"),
+        queryset=Area.objects.none(),
+        required=False,
+        help_text=_("街巷设有楼栋的，可选填所在楼栋；楼栋长登记本楼栋的问题时必选。"),
+    )
     category = forms.ModelChoiceField(
         label=_("事项类型"),
         queryset=CategoryType.objects.filter(is_active=True).select_related("category_class"),
@@ -195,8 +206,17 @@ class CaseIntakeForm(forms.Form):
 
     def __init__(self, *args: Any, user: Member, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        alleys = Area.objects.visible_to(user).filter(level=AreaLevel.ALLEY).select_related("parent")
+        # A building head sees their building, not its alley: offer the alley their building lies in.
+        buildings = Area.objects.visible_to(user).filter(level=AreaLevel.BUILDING).select_related("parent")
+        alleys = Area.objects.filter(
+            Q(pk__in=Area.objects.visible_to(user).filter(level=AreaLevel.ALLEY).values("pk"))
+            | Q(pk__in=buildings.values("parent_id"))
+        ).select_related("parent")
         self.fields["alley"].queryset = alleys  # type: ignore[attr-defined]
+        self.fields["building"].queryset = buildings  # type: ignore[attr-defined]
+        self.fields["building"].empty_label = _("不指定楼栋")  # type: ignore[attr-defined]
+        if not buildings.exists():
+            del self.fields["building"]  # communities without buildings: the form as before
         self.fields["alley"].empty_label = _("请选择街巷")  # type: ignore[attr-defined]
         self.fields["patrol"].queryset = PatrolLog.objects.visible_to(user).filter(chief=user)  # type: ignore[attr-defined]
         self.fields["category"].choices = grouped_categories()  # type: ignore[attr-defined]

@@ -10,10 +10,11 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q
 
-from alleys.choices import HOLDER_ROLES, LEVEL_ORDER, Role
+from alleys.choices import HOLDER_ROLES, LEVEL_ORDER, AreaLevel, Role
 from alleys.people import Actor
 from alleys.scoping import scope_for
 from core.phones import mask_number as mask_phone
+from dispatch.chain import BUILDING_CLASSES
 
 from .models import Case
 
@@ -24,8 +25,10 @@ def handles_case(user: Actor | None, case: Case) -> bool:
     """Whether ``user`` handles this case: a holder on its chain up to its tier, or an ordered department.
 
     The alley team, its community (always: it verifies and calls back), and — once the case has climbed that far — the street
-    and organisation departments; departments with an order on the case. The supervision
-    team watches but does not see residents' personal data.
+    and organisation departments; departments with an order on the case; the building head of
+    the case's building while they may handle it (an A-class case at the alley,
+    ``issues.workflow.rules.is_building_head_of``). The supervision team watches but does not
+    see residents' personal data.
     """
     scope = scope_for(user)
     if scope.is_global:
@@ -34,6 +37,10 @@ def handles_case(user: Actor | None, case: Case) -> bool:
         return False
     tier_rank = LEVEL_ORDER.index(case.tier)
     for role, code, _dept in scope.assignments:
+        if role == Role.BUILDING_HEAD:
+            if code and _building_head_handles(case, code):
+                return True
+            continue
         if not code or not case.alley.code.startswith(code):
             continue
         # The community verifies and calls back on every case of its alleys, whatever the tier.
@@ -62,6 +69,13 @@ def handles_q(user: Actor | None) -> Any:
         if role == Role.COMMUNITY_STAFF:
             q |= Q(alley__code__startswith=code)
             continue
+        if role == Role.BUILDING_HEAD:
+            q |= Q(
+                building__code=code,
+                tier=AreaLevel.ALLEY,
+                category__category_class__code__in=sorted(BUILDING_CLASSES),
+            )
+            continue
         # The role's level, and every tier at or above it that the case may have climbed to.
         tiers = [tier for index, tier in enumerate(LEVEL_ORDER) if role in _roles_from(index)]
         if tiers:
@@ -75,6 +89,17 @@ def handles_q(user: Actor | None) -> Any:
             )
         )
     return q
+
+
+def _building_head_handles(case: Case, code: str) -> bool:
+    """``handles_q``'s building-head row for one case (the rule: ``rules.is_building_head_of``)."""
+    return (
+        case.building_id is not None
+        and case.tier == AreaLevel.ALLEY
+        and case.building is not None
+        and case.building.code == code
+        and case.category.category_class.code in BUILDING_CLASSES
+    )
 
 
 def _roles_from(tier_rank: int) -> frozenset[str]:

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from alleys.choices import HOLDER_ROLES, AreaLevel, Role
 from alleys.people import Actor
 from alleys.scoping import Scope, scope_for
+from dispatch.chain import BUILDING_CLASSES
 
 from .choices import (
     AWAITING_ACCEPT_STATES,
@@ -88,6 +89,13 @@ def held_q(scope: Scope) -> Q:
                 q |= Q(tier=tier, holder_area__code=code)
         if role == Role.COMMUNITY_STAFF:
             q |= Q(tier=AreaLevel.ALLEY, alley__code__startswith=code)
+        if role == Role.BUILDING_HEAD:
+            # Their building's A-class cases while the alley holds them (rules.is_building_head_of).
+            q |= Q(
+                tier=AreaLevel.ALLEY,
+                building__code=code,
+                category__category_class__code__in=sorted(BUILDING_CLASSES),
+            )
     return q
 
 
@@ -117,7 +125,7 @@ def is_org(scope: Scope) -> bool:
 
 def is_holder_anywhere(scope: Scope) -> bool:
     """Whether the user holds cases at some tier (alley team, community, street, org department)."""
-    holder_roles = frozenset().union(*HOLDER_ROLES.values())
+    holder_roles = frozenset().union(*HOLDER_ROLES.values(), {Role.BUILDING_HEAD})
     return scope.is_global or bool(scope.roles & holder_roles)
 
 

@@ -233,7 +233,7 @@ def _evaluation_row(item: Any) -> dict[str, Any]:
 def case_new(request: SignedInRequest) -> HttpResponse:
     """Staff intake: a hotline/window call, or a problem found on a patrol or visit."""
     user = request.user
-    if not Area.objects.visible_to(user).filter(level=AreaLevel.ALLEY).exists():
+    if not Area.objects.visible_to(user).filter(level__in=[AreaLevel.ALLEY, AreaLevel.BUILDING]).exists():
         message = _("您的辖区内没有街巷，不能登记案件。部门收到的问题请通过派单办理。")
         return render(
             request, "issues/staff/forbidden.html", {"nav": "cases", "message": message}, status=403
@@ -254,6 +254,7 @@ def case_new(request: SignedInRequest) -> HttpResponse:
                 case = case_submit(
                     category=data["category"],
                     alley=data["alley"],
+                    building=data.get("building"),
                     description=data["description"],
                     source=data["source"],
                     reporter_name=data["reporter_name"],
@@ -306,6 +307,7 @@ def _case_for(request: HttpRequest, pk: int) -> Case:
         "category__category_class",
         "alley",
         "alley__parent",
+        "building",
         "holder_area",
         "lead_department",
         "merged_into",

@@ -798,3 +798,39 @@ class ServiceNeedFactory(DjangoModelFactory):
     places = 1
     posted_by = factory.SubFactory(UserFactory)
     posted_at = factory.LazyFunction(timezone.now)
+
+
+# --- buildings (楼栋) and building heads (楼栋长) ---------------------------------------------------
+
+
+class BuildingFactory(AreaFactory):
+    """A building (楼栋) under an alley (18-digit code: the alley's and three digits)."""
+
+    level = AreaLevel.BUILDING
+    parent = factory.SubFactory(AlleyFactory)
+    name = factory.Sequence(lambda n: f"{n + 1}号楼")
+
+
+@dataclass
+class Buildings:
+    """Two buildings of the world's alley_x, one of alley_y, and a building head for each."""
+
+    one: Area
+    two: Area
+    other_alley: Area
+    head_one: Any
+    head_two: Any
+    head_other_alley: Any
+
+
+def build_buildings(world: World) -> Buildings:
+    """Give ``world`` buildings: 1号楼 and 2号楼 in alley_x (金鱼巷), 1号楼 in alley_y, each with a head."""
+    one = BuildingFactory(parent=world.alley_x, code=f"{world.alley_x.code}001", name="1号楼")
+    two = BuildingFactory(parent=world.alley_x, code=f"{world.alley_x.code}002", name="2号楼")
+    other = BuildingFactory(parent=world.alley_y, code=f"{world.alley_y.code}001", name="1号楼")
+    heads = [
+        grant(UserFactory(username=name), Role.BUILDING_HEAD, area=area)
+        for name, area in (("head_one", one), ("head_two", two), ("head_other_alley", other))
+    ]
+    world.actors.update(head_one=heads[0], head_two=heads[1], head_other_alley=heads[2])
+    return Buildings(one, two, other, *heads)

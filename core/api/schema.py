@@ -18,6 +18,7 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # One component name per choice set (several fields share AreaLevel, CaseState, …).
 ENUM_NAME_OVERRIDES: dict[str, str] = {
     "AreaLevelEnum": "alleys.choices.AreaLevel",
+    "TierEnum": "alleys.choices.TIER_CHOICES",
     "RoleEnum": "alleys.choices.Role",
     "ServiceKindEnum": "alleys.choices.ServiceKind",
     "DepartmentKindEnum": "alleys.choices.DepartmentKind",

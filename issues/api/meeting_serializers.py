@@ -8,7 +8,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from alleys.choices import AreaLevel
+from alleys.choices import TIER_CHOICES
 from alleys.models import Area, Department
 from core.api.base import VisiblePrimaryKeyField
 from dispatch.models import CategoryClass, CategoryType
@@ -92,7 +92,7 @@ class MeetingListSerializer(serializers.ModelSerializer[JointMeeting]):
     area_name = serializers.CharField(source="area.name", read_only=True)
     level = serializers.ChoiceField(
         source="area.level",
-        choices=AreaLevel.choices,
+        choices=TIER_CHOICES,
         read_only=True,
         help_text="会议层级：社区、街道、区、市",
     )

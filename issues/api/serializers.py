@@ -17,7 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from alleys.api.serializers import person_name
-from alleys.choices import AreaLevel
+from alleys.choices import TIER_CHOICES, AreaLevel
 from alleys.models import Area, Department
 from core.api.base import VisiblePrimaryKeyField, VisibleSlugField
 from dispatch.models import CategoryClass, CategoryType
@@ -102,7 +102,7 @@ class CategoryTypeSerializer(serializers.ModelSerializer[CategoryType]):
     )
     category_class_name = serializers.CharField(source="category_class.name", read_only=True)
     highest_tier = serializers.ChoiceField(
-        choices=AreaLevel.choices, read_only=True, help_text="超期自动上报的最高层级（类型或分类的设置）"
+        choices=TIER_CHOICES, read_only=True, help_text="超期自动上报的最高层级（类型或分类的设置）"
     )
 
     class Meta:
@@ -136,6 +136,12 @@ class CaseListSerializer(serializers.ModelSerializer[Case]):
     category_class = serializers.CharField(source="category.category_class.code", read_only=True)
     alley: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="code", read_only=True)
     alley_name = serializers.CharField(source="alley.name", read_only=True)
+    building: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code",
+        read_only=True,
+        allow_null=True,
+        help_text="楼栋编码（18 位；街巷未设楼栋或未指定时为 null）",
+    )
     state_label = serializers.CharField(source="get_state_display", read_only=True)
     light = serializers.CharField(read_only=True)
     tier_label = serializers.CharField(source="get_tier_display", read_only=True)
@@ -163,6 +169,7 @@ class CaseListSerializer(serializers.ModelSerializer[Case]):
             "category_class",
             "alley",
             "alley_name",
+            "building",
             "description",
             "state",
             "state_label",
@@ -215,6 +222,7 @@ class CaseListSerializer(serializers.ModelSerializer[Case]):
             "category_class": category.category_class.code,
             "alley": case.alley.code,
             "alley_name": case.alley.name,
+            "building": case.building.code if case.building_id and case.building is not None else None,
             "description": case.description,
             "state": case.state,
             "state_label": _label(_CASE_STATE_LABELS, case.state),
@@ -262,8 +270,8 @@ class CaseEventSerializer(serializers.ModelSerializer[CaseEvent]):
     # Declared because DRF drops allow_blank from read-only model fields (the schema must allow "").
     from_state = serializers.ChoiceField(choices=CaseState.choices, allow_blank=True, read_only=True)
     to_state = serializers.ChoiceField(choices=CaseState.choices, allow_blank=True, read_only=True)
-    from_tier = serializers.ChoiceField(choices=AreaLevel.choices, allow_blank=True, read_only=True)
-    to_tier = serializers.ChoiceField(choices=AreaLevel.choices, allow_blank=True, read_only=True)
+    from_tier = serializers.ChoiceField(choices=TIER_CHOICES, allow_blank=True, read_only=True)
+    to_tier = serializers.ChoiceField(choices=TIER_CHOICES, allow_blank=True, read_only=True)
     kind_label = serializers.CharField(source="get_kind_display", read_only=True)
     actor = serializers.SerializerMethodField(help_text="操作人姓名（系统操作为 null）")
 
@@ -466,7 +474,7 @@ class CaseDetailSerializer(CaseListSerializer):
     """A case with its reporter (as the caller may see them), timeline, photos, orders and next actions."""
 
     reporter = serializers.SerializerMethodField()
-    resolved_tier = serializers.ChoiceField(choices=AreaLevel.choices, allow_blank=True, read_only=True)
+    resolved_tier = serializers.ChoiceField(choices=TIER_CHOICES, allow_blank=True, read_only=True)
     merged_into_code = serializers.CharField(
         source="merged_into.tracking_code", read_only=True, allow_null=True, default=None
     )
@@ -579,7 +587,7 @@ class CaseCreateSerializer(serializers.Serializer[Any]):
         help_text="发现该问题的巡查/走访记录",
     )
     start_tier = serializers.ChoiceField(
-        choices=AreaLevel.choices,
+        choices=TIER_CHOICES,
         required=False,
         allow_null=True,
         help_text="开始办理的层级：默认街巷服务团队；工作人员可在本人所在层级登记（不高于事项分类的最高办理层级）",

@@ -68,7 +68,7 @@ from .serializers import (
     WhistleInputSerializer,
 )
 
-CASE_RELATED = ("category", "category__category_class", "alley", "holder_area", "lead_department")
+CASE_RELATED = ("category", "category__category_class", "alley", "building", "holder_area", "lead_department")
 
 
 def _transition_schema(summary: str, request: Any) -> Callable[[Any], Any]:

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('alleys', '0003_expenses'),
         ('dispatch', '0014_verify_days_help'),
-        ('issues', '0018_workbench'),
+        ('issues', '0019_case_building'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -12,6 +12,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from alleys.choices import TIER_CHOICES as LEVEL_TIER_CHOICES
 from alleys.choices import AreaLevel
 from alleys.models import Area, Department
 from alleys.people import Actor
@@ -35,7 +36,8 @@ from ..choices import (
 )
 from ..deadline_state import case_due, overdue_q
 
-TIER_CHOICES = AreaLevel.choices
+# A case is held at a tier, never at a building (alleys.choices.TIER_CHOICES).
+TIER_CHOICES = LEVEL_TIER_CHOICES
 
 
 class CaseQuerySet(models.QuerySet["Case"]):
@@ -52,6 +54,9 @@ class CaseQuerySet(models.QuerySet["Case"]):
         if scope.is_empty:
             return self.none()
         q: Any = scope.area_q("alley__code")
+        if scope.building_codes:
+            # A building head: the cases filed for their building (the alley's team sees them by the alley).
+            q |= Q(building__code__in=scope.building_codes)
         if scope.department_ids:
             # DispatchOrder (issues/models/orders.py) is declared after Case; reach it by the relation.
             orders: Any = self.model._meta.get_field("orders").related_model
@@ -89,6 +94,19 @@ class Case(models.Model):
         related_name="cases",
         limit_choices_to={"level": AreaLevel.ALLEY},
         db_index=False,  # case_alley_created (alley, created_at) serves it
+    )
+    # Optional: where the alley has buildings (楼栋) and the reporter named one. The building lies
+    # under the case's alley: checked by case_submit (a message) and, on PostgreSQL, by the
+    # composite foreign key case_building_in_alley (migration issues/0019).
+    building = models.ForeignKey(
+        Area,
+        verbose_name=_("楼栋"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="building_cases",
+        limit_choices_to={"level": AreaLevel.BUILDING},
+        db_index=False,  # case_building (partial) serves it
     )
     description = models.TextField(_("问题描述"))
     address_detail = models.CharField(_("详细位置"), max_length=200, blank=True)
@@ -229,7 +247,7 @@ class Case(models.Model):
             # full index on one of these holds an entry for every NULL too.
             *(
                 models.Index(fields=[name], name=f"case_{name}", condition=Q(**{f"{name}__isnull": False}))
-                for name in ("lead_department", "merged_into", "patrol", "created_by", "assignee")
+                for name in ("lead_department", "merged_into", "patrol", "created_by", "assignee", "building")
             ),
         ]
         constraints = [
@@ -280,6 +298,11 @@ class Case(models.Model):
     def clean(self) -> None:
         if self.alley_id and self.alley.level != AreaLevel.ALLEY:
             raise ValidationError({"alley": _("请选择街巷/网格一级的区域。")})
+        building = self.building if self.building_id else None
+        if building is not None and (
+            building.level != AreaLevel.BUILDING or building.parent_id != self.alley_id
+        ):
+            raise ValidationError({"building": _("所选楼栋不在该街巷内。")})
 
 
 class CaseEvent(models.Model):

@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from alleys.choices import AreaLevel
+from alleys.choices import TIER_CHOICES, AreaLevel
 from alleys.models import Area, Department
 from alleys.people import Actor
 from alleys.scoping import scope_for
@@ -33,8 +33,8 @@ class Whistle(models.Model):
     case = models.ForeignKey(
         Case, verbose_name=_("案件"), on_delete=models.CASCADE, related_name="whistles", db_index=False
     )
-    from_tier = models.CharField(_("原层级"), max_length=16, choices=AreaLevel.choices)
-    to_tier = models.CharField(_("上报至"), max_length=16, choices=AreaLevel.choices)
+    from_tier = models.CharField(_("原层级"), max_length=16, choices=TIER_CHOICES)
+    to_tier = models.CharField(_("上报至"), max_length=16, choices=TIER_CHOICES)
     reason = models.TextField(_("理由"))
     automatic = models.BooleanField(_("超时自动上报"), default=False)
     departments = models.ManyToManyField(

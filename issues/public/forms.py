@@ -171,6 +171,12 @@ class ReportForm(forms.Form):
         strip=True,
         required=False,  # checked in clean_description, with the resident's own words kept
     )
+    # Only where the alley has buildings (楼栋): optional; the building's own QR code pre-selects it.
+    building = KeyedChoiceField(
+        label=gettext_lazy("所在楼栋（可选）"),
+        required=False,
+        error_messages={"invalid_choice": gettext_lazy("所选楼栋不在这条街巷，请在列表里重新选择。")},
+    )
     address_detail = _text(gettext_lazy("具体位置（可选）"), max_length=200)
     share_location = forms.BooleanField(label=gettext_lazy("告诉工作人员我现在的位置"), required=False)
     latitude = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -187,6 +193,7 @@ class ReportForm(forms.Form):
         self,
         *args: Any,
         categories: ReportCategories,
+        buildings: Sequence[Any] = (),
         skipped_photos: Sequence[str] = (),
         skipped_count: int = 0,
         **kwargs: Any,
@@ -205,6 +212,15 @@ class ReportForm(forms.Form):
             lambda: [("", _("请选择"))] + [(str(c.pk), c.name) for c in self.other],
             ["", *categories.other_ids],
         )
+        self.buildings = list(buildings)
+        self._buildings_by_code = {b.code: b for b in self.buildings}
+        if self.buildings:
+            cast(KeyedChoiceField, self.fields["building"]).set_choices(
+                lambda: [("", _("不指定楼栋"))] + [(b.code, b.name) for b in self.buildings],
+                ["", *self._buildings_by_code],
+            )
+        else:
+            del self.fields["building"]  # an alley without buildings: the form as it always was
         self.cleaned_photos: list[ContentFile[bytes]] = []
         self.category_obj: CategoryType | None = None
 
@@ -264,6 +280,11 @@ class ReportForm(forms.Form):
         return uploads
 
     # --- the whole form -------------------------------------------------------------------
+
+    @property
+    def building_obj(self) -> Any:
+        """The building chosen (a valid form's), or None."""
+        return self._buildings_by_code.get(self.cleaned_data.get("building") or "")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

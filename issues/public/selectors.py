@@ -113,6 +113,28 @@ def find_alley(code: str) -> Area | None:
     return area
 
 
+def find_place(code: str) -> tuple[Area, Area | None] | None:
+    """(alley, building or None) for a code printed on a board: an active alley's, or an active
+    building's (its own QR code opens its alley's form with the building chosen)."""
+    if not code.isdigit():
+        return None
+    area = reference.area_by_code(code)
+    if area is None or not area.is_active:
+        return None
+    if area.level == AreaLevel.ALLEY:
+        return area, None
+    if area.level == AreaLevel.BUILDING and area.parent_id is not None:
+        alley = reference.area_by_id(area.parent_id)
+        if alley is not None and alley.is_active:
+            return alley, area
+    return None
+
+
+def buildings_of(alley: Area) -> list[Area]:
+    """The alley's active buildings (楼栋), for the form's optional choice (reference data)."""
+    return reference.buildings_of(alley)
+
+
 def _profile_of(alley: Area) -> AlleyProfile | None:
     # From the reference copy: an alley without a profile costs no query there either.
     return reference.profile_of(alley)

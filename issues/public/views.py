@@ -312,14 +312,22 @@ def _receipt_again(request: HttpRequest, case: Case) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def alley_report(request: HttpRequest, code: str) -> HttpResponse:
-    """The form at the alley's short URL (what its QR code opens): the alley is pre-set and shown by name."""
-    alley = selectors.find_alley(code)
-    if alley is None:
+    """The form at the alley's short URL (what its QR code opens): the alley is pre-set and shown by name.
+
+    A building's code (its own QR code, where the community has buildings) opens its alley's form
+    with the building chosen; the building stays optional and changeable.
+    """
+    place = selectors.find_place(code)
+    if place is None:
         return _not_found(request, what="alley")
+    alley, from_building = place
     categories = selectors.report_categories()
+    buildings = selectors.buildings_of(alley)
 
     def fresh_form(**kwargs: Any) -> ReportForm:
-        return ReportForm(categories=categories, **kwargs)
+        if from_building is not None and "data" not in kwargs:
+            kwargs["initial"] = {"building": from_building.code, **kwargs.get("initial", {})}
+        return ReportForm(categories=categories, buildings=buildings, **kwargs)
 
     if request.method != "POST":
         # "Already reported?" before anything is typed or photographed: the check is a GET
@@ -457,6 +465,7 @@ def alley_report(request: HttpRequest, code: str) -> HttpResponse:
     fields: dict[str, Any] = {
         "category": form.category_obj,
         "alley": alley,
+        "building": form.building_obj,
         "description": data["description"],
         "source": CaseSource.RESIDENT_FORM,
         "reporter_name": data["reporter_name"],

@@ -70,6 +70,7 @@ def case_submit(
     category: Any,
     alley: Any,
     description: str,
+    building: Any = None,
     source: str = CaseSource.RESIDENT_FORM,
     reporter_name: str = "",
     reporter_phone: str = "",
@@ -94,6 +95,8 @@ def case_submit(
     register a case may start it at a tier they hold, up to the class's highest tier.
     ``intake_note`` is a staff-only note about how the case came in (an integration client's
     name, a media link), written in the same transaction as the case.
+    ``building`` (optional) is a building (楼栋) of ``alley``; its building head may file for it
+    and handles its A-class cases beside the alley's team (``rules.is_building_head_of``).
     """
     from dispatch.chain import START_TIER, alert_tiers, highest_tier, tier_index
 
@@ -103,6 +106,12 @@ def case_submit(
     description = require_text(description, "description", _("请描述遇到的问题。"))
     if alley.level != AreaLevel.ALLEY:
         raise TransitionInvalid(_("请选择具体的街巷/网格。"), field="alley")
+    if building is not None and (building.level != AreaLevel.BUILDING or building.parent_id != alley.pk):
+        raise TransitionInvalid(
+            _("所选楼栋“%(building)s”不在%(alley)s内，请重新选择。")
+            % {"building": building.name, "alley": alley.name},
+            field="building",
+        )
     if not category.is_active:
         raise TransitionInvalid(_("该事项类型已停用，请选择其他类型。"), field="category")
     # Staff who register a case (a chief's patrol, a hotline call) are themselves the contact.
@@ -110,7 +119,11 @@ def case_submit(
         raise TransitionInvalid(_("这类问题需要留下联系电话，方便工作人员回访。"), field="reporter_phone")
     if actor is not None and source == CaseSource.RESIDENT_FORM:
         source = CaseSource.HOTLINE
-    if actor is not None and not scope_for(actor).covers_code(alley.code):
+    # A building head files for their building (whose code is not a prefix of the alley's).
+    if actor is not None and not (
+        scope_for(actor).covers_code(alley.code)
+        or (building is not None and scope_for(actor).covers_code(building.code))
+    ):
         raise TransitionForbidden(_("只能登记本辖区街巷的案件。"))
     photos = clean_photos_first(photos)
     tier = START_TIER
@@ -132,6 +145,7 @@ def case_submit(
         source=source,
         category=category,
         alley=alley,
+        building=building,
         description=description,
         reporter_name=reporter_name.strip(),
         reporter_phone=reporter_phone.strip(),

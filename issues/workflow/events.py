@@ -54,7 +54,9 @@ def lock_for_transition(queryset: QuerySet[M], pk: int, *, changed: str) -> M:
 def lock_case(case: Case | int) -> Case:
     """Lock the case row for a transition and load what the checks read."""
     return lock_for_transition(
-        Case.objects.select_related("category", "category__category_class", "alley", "holder_area"),
+        Case.objects.select_related(
+            "category", "category__category_class", "alley", "building", "holder_area"
+        ),
         case if isinstance(case, int) else case.pk,
         changed=_("案件刚刚发生了变化（例如已超时上报或被他人处理），本次操作未执行。请刷新后查看最新进展。"),
     )
@@ -94,10 +96,9 @@ def actor_label(actor: Member | None, case: Case) -> str:
         scope = scope_for(actor)
         if scope.holds_tier(case.tier, case.holder_area.code):
             return unit_label(case.tier, case.holder_area)
-        alley_code = case.alley.code
-        codes = {
-            c for role, c, _d in scope.assignments if c and role in ROLE_LEVEL and alley_code.startswith(c)
-        }
+        # The case's building too: a building head acts as their building (楼栋长), not as the alley.
+        place = case.building.code if case.building_id and case.building else case.alley.code
+        codes = {c for role, c, _d in scope.assignments if c and role in ROLE_LEVEL and place.startswith(c)}
         for code in sorted(codes, key=len, reverse=True):
             area = reference.area_by_code(code)
             if area is not None:

@@ -19,6 +19,7 @@ from alleys.choices import AreaLevel, Role
 from alleys.people import Actor
 from alleys.scoping import Scope, scope_for
 from core.errors import ActionForbidden, ActionInvalid, ActionRefused
+from dispatch.chain import BUILDING_CLASSES
 
 from ..choices import (
     ACTIVE_ORDER_STATES,
@@ -164,6 +165,25 @@ def is_holder(scope: Scope, case: Case) -> bool:
     )
 
 
+def is_building_head_of(scope: Scope, case: Case) -> bool:
+    """The building head of the case's building, for an A-class case while the alley's team holds it.
+
+    Jilin's "网格长、楼栋长、单元长" and Quanzhou's building chiefs: beside the alley's team, never
+    a tier of their own (a whistle or a missed deadline takes the case to the community as before).
+    """
+    if Role.BUILDING_HEAD not in scope.roles or case.building_id is None or case.tier != AreaLevel.ALLEY:
+        return False
+    if case.category.category_class.code not in BUILDING_CLASSES:
+        return False
+    code = case.building.code if case.building is not None else ""
+    return any(role == Role.BUILDING_HEAD and mine == code for role, mine, _dept in scope.assignments)
+
+
+def is_holder_or_building_head(scope: Scope, case: Case) -> bool:
+    """The holding unit (``is_holder``), or the building head for their building's A-class case."""
+    return is_holder(scope, case) or is_building_head_of(scope, case)
+
+
 def is_community_of(scope: Scope, case: Case) -> bool:
     """Staff of the community the case's alley belongs to (they verify and evaluate)."""
     return scope.has_role_over(frozenset({Role.COMMUNITY_STAFF}), case.alley.code)
@@ -195,6 +215,10 @@ def sees_case(scope: Scope, case: Case) -> bool:
     ``Case.objects.visible_to``, for one loaded case."""
     if scope.covers_code(case.alley.code):
         return True
+    # Only a building head's scope names buildings: nobody else pays for loading the case's building.
+    building = case.building if scope.building_codes and case.building_id is not None else None
+    if building is not None and scope.covers_code(building.code):
+        return True
     if not scope.department_ids:
         return False
     return case.orders.filter(department_id__in=scope.department_ids).exists()
@@ -202,7 +226,7 @@ def sees_case(scope: Scope, case: Case) -> bool:
 
 def is_holder_or_lead(scope: Scope, case: Case) -> bool:
     """The holding unit, or the lead department once the case is dispatched (progress updates)."""
-    if is_holder(scope, case):
+    if is_holder_or_building_head(scope, case):
         return True
     return bool(case.lead_department_id and case.lead_department_id in scope.department_ids)
 
@@ -246,8 +270,8 @@ TRANSITIONS: dict[str, Transition] = {
             "accept",
             gettext_lazy("受理"),
             frozenset({S.SUBMITTED, S.REOPENED}),
-            is_holder,
-            gettext_lazy("当前责任单位"),
+            is_holder_or_building_head,
+            gettext_lazy("当前责任单位；楼栋长：本楼栋在街巷办理的A类事项"),
             to=(S.ACCEPTED,),
             needs=(_NOTE,),
             note="the resolve deadline governs from now",
@@ -256,8 +280,8 @@ TRANSITIONS: dict[str, Transition] = {
             "start",
             gettext_lazy("开始办理"),
             frozenset({S.ACCEPTED}),
-            is_holder,
-            gettext_lazy("当前责任单位"),
+            is_holder_or_building_head,
+            gettext_lazy("当前责任单位；楼栋长：本楼栋在街巷办理的A类事项"),
             to=(S.IN_PROGRESS,),
             needs=(_NOTE,),
         ),
@@ -314,8 +338,8 @@ TRANSITIONS: dict[str, Transition] = {
             "resolve",
             gettext_lazy("办结待核实"),
             frozenset({S.ACCEPTED, S.IN_PROGRESS}),
-            is_holder,
-            gettext_lazy("当前责任单位或牵头部门"),
+            is_holder_or_building_head,
+            gettext_lazy("当前责任单位或牵头部门；楼栋长：本楼栋在街巷办理的A类事项"),
             to=(S.AWAITING_VERIFICATION,),
             needs=(Need("note"), Need("photos", "if the category requires a photo of the fix")),
             via=frozenset({STAFF, API, SYSTEM}),
@@ -433,8 +457,8 @@ TRANSITIONS: dict[str, Transition] = {
             "take",
             gettext_lazy("由我处理"),
             OPEN,
-            is_holder,
-            gettext_lazy("当前责任单位的人员"),
+            is_holder_or_building_head,
+            gettext_lazy("当前责任单位的人员；楼栋长：本楼栋在街巷办理的A类事项"),
             to=(),
             via=frozenset({WORK, API}),
             service="issues.workflow.case_take",
@@ -469,7 +493,7 @@ TRANSITIONS: dict[str, Transition] = {
             gettext_lazy("通报办理进展"),
             frozenset({S.ACCEPTED, S.IN_PROGRESS}),
             is_holder_or_lead,
-            gettext_lazy("当前责任单位或牵头部门"),
+            gettext_lazy("当前责任单位或牵头部门；楼栋长：本楼栋在街巷办理的A类事项"),
             to=(),
             needs=(Need("note"),),
             via=frozenset({WORK, API}),

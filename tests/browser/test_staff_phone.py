@@ -31,6 +31,7 @@ from tests.factories import (
     RegistrationFactory,
     StandingMechanismFactory,
     World,
+    build_buildings,
     make_case,
 )
 from tests.issues.public.helpers import Place
@@ -240,6 +241,8 @@ def pages_of(role: str, desk: Desk) -> dict[str, str]:
             "mechanisms": "/staff/mechanisms/",
             "mechanism": f"/staff/mechanisms/{desk.mechanism_id}/",
         }
+    if role == "building":  # the building's case page is added by the test (it needs the buildings)
+        return {**common, "case-new": "/staff/cases/new/"}
     assert role == "orgdept"
     return {
         **common,
@@ -266,6 +269,7 @@ ROLES = {
     "street": "street_worker",
     "dept": "lead_contact",
     "orgdept": "district_officer",
+    "building": "head_one",  # 楼栋长 of alley_x's 1号楼 (tests.factories.build_buildings)
 }
 
 # Controls a finger must hit on a phone: at least 44 CSS pixels tall (links inside running text exempt).
@@ -276,6 +280,13 @@ TARGETS = ".btn, .mainnav a, details.action > summary, form.stack input[type=tex
 def test_every_staff_page_fits_a_phone(live_server: Any, chromium: Any, place: Place, role: str) -> None:
     world = place.world
     desk = build_desk(world)
+    paths = pages_of(role, desk)
+    if role == "building":
+        b = build_buildings(world)
+        case = case_submit(
+            category=world.cat_a, alley=world.alley_x, building=b.one, description="1号楼楼道灯不亮。"
+        )
+        paths["case-building"] = f"/staff/cases/{case.pk}/"
     context = logged_in_context(
         chromium, world.actor(ROLES[role]), live_server, viewport=PHONE, has_touch=True, is_mobile=True
     )
@@ -284,7 +295,7 @@ def test_every_staff_page_fits_a_phone(live_server: Any, chromium: Any, place: P
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     problems: dict[str, list[str]] = {}
-    for name, path in pages_of(role, desk).items():
+    for name, path in paths.items():
         response = page.goto(live_server.url + path)
         assert response is not None and response.status == 200, (
             f"{role} {path}: {response and response.status}"

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ... import city as demo
+from ...buildings import seed_building_cases, seed_buildings
 from ...current import seed_current
 from ...deliberation import seed_deliberation
 from ...expenses import seed_expenses
@@ -94,10 +95,13 @@ class Command(BaseCommand):
         if part == "history":
             # What dev.py run leaves for after the site answers: no tables, no logins to print.
             seed_history(stdout=self.stdout)
+            seed_building_cases()
             elapsed = time.monotonic() - started
             self.stdout.write(self.style.SUCCESS(_("办理历史已就绪，用时 %(s).1f 秒。") % {"s": elapsed}))
             return
         report = demo.seed_city(password=password, reset_passwords=options["reset_passwords"])
+        # One community with buildings (楼栋) and building heads; the ``building`` login among the named ones.
+        report.logins.extend(seed_buildings(password=password, reset_passwords=options["reset_passwords"]))
 
         if not options["skip_history"]:
             seed_current(stdout=self.stdout)
@@ -108,6 +112,7 @@ class Command(BaseCommand):
             seed_deliberation()
             if part == "all":
                 seed_history(stdout=self.stdout)
+                seed_building_cases()  # with the history: the fast part's cases are the fixed current set
 
         counts = demo.demo_counts()
         rows = [
