@@ -263,6 +263,10 @@ JXT_NEAR_HOURS = env.int("JXT_NEAR_HOURS", default=24)
 # "Already reported?": open cases of the same type in the same alley from this many days back
 # (issues/duplicates.py), shown on the residents' form and the staff case page.
 JXT_DUPLICATE_DAYS = env.int("JXT_DUPLICATE_DAYS", default=14)
+# The common-issue proposal (issues/common_proposals.py): this many open cases of one type from two or
+# more communities of one street, submitted in this many days, are proposed as a common issue.
+JXT_COMMON_ISSUE_MIN_CASES = env.int("JXT_COMMON_ISSUE_MIN_CASES", default=3)
+JXT_COMMON_ISSUE_DAYS = env.int("JXT_COMMON_ISSUE_DAYS", default=30)
 # One working window per working day; deadlines in working hours count only inside it.
 JXT_WORK_START = env.str("JXT_WORK_START", default="09:00")
 JXT_WORK_END = env.str("JXT_WORK_END", default="17:00")
