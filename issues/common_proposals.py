@@ -135,7 +135,8 @@ def proposals(
     )
     grouped: dict[tuple[int, int], list[Case]] = defaultdict(list)
     for case in cases:
-        grouped[(case.alley.parent.parent_id, case.category_id)].append(case)  # type: ignore[union-attr]
+        street_id = case.alley.parent.parent_id if case.alley.parent else None
+        grouped[(int(street_id or 0), case.category_id)].append(case)
     found = []
     for g in groups:
         rows = grouped.get((g["street_id"], g["category_id"]), [])  # type: ignore[arg-type]

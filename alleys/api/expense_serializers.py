@@ -19,7 +19,9 @@ from .serializers import person_name
 class ExpenseSerializer(serializers.ModelSerializer[Expense]):
     """One expense; ``allowed`` lists the moves the caller may make now (approve, return, pay, resubmit)."""
 
-    alley = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    alley: serializers.SlugRelatedField[Area] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
     alley_name = serializers.CharField(source="alley.name", read_only=True)
     chief_name = serializers.SerializerMethodField()
     decided_by_name = serializers.SerializerMethodField()

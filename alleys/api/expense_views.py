@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import django_filters
+from django import forms
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -33,6 +34,7 @@ from alleys.expenses import (
 )
 from alleys.models import Area, Expense
 from core.api.base import ApiViewMixin, filter_backends
+from core.api.errors import ErrorSerializer
 from core.api.filters import AreaCodeFilterMixin
 from core.api.parsers import FormParser, MultiPartParser
 
@@ -49,13 +51,19 @@ from .expense_serializers import (
 TAGS = ["expenses"]
 
 
+class YearFilter(django_filters.NumberFilter):
+    """A whole year, 2000 to 2100 (a year outside it is bad input, not a server error)."""
+
+    field_class = forms.IntegerField
+
+
 class ExpenseFilter(AreaCodeFilterMixin, django_filters.FilterSet):
     """Expenses by state, purpose, alley or area (code prefix) and year spent."""
 
     state = django_filters.MultipleChoiceFilter(choices=ExpenseState.choices, label=_("状态"))
     purpose = django_filters.ChoiceFilter(choices=ExpensePurpose.choices, label=_("用途"))
     under = django_filters.CharFilter(field_name="alley__code", method="filter_under", label=_("区域编码"))
-    year = django_filters.NumberFilter(field_name="spent_on__year", label=_("支出年份"))
+    year = YearFilter(field_name="spent_on__year", min_value=2000, max_value=2100, label=_("支出年份"))
 
     class Meta:
         model = Expense
@@ -160,7 +168,7 @@ class ExpenseViewSet(
             OpenApiParameter("community", str, required=True, description="社区编码"),
             OpenApiParameter("year", int, required=False, description="年份（默认今年）"),
         ],
-        responses={200: ExpenseReportSerializer},
+        responses={200: ExpenseReportSerializer, 404: ErrorSerializer},
         tags=TAGS,
     )
     @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ... import city as demo
+from ...common_proposals import seed_common_proposal
 from ...current import seed_current
 from ...expenses import seed_expenses
 from ...history import seed_history
@@ -98,6 +99,7 @@ class Command(BaseCommand):
         if not options["skip_history"]:
             seed_current(stdout=self.stdout)
             seed_expenses()
+            seed_common_proposal(stdout=self.stdout)
             if part == "all":
                 seed_history(stdout=self.stdout)
 

@@ -184,3 +184,20 @@ def test_proposal_queries_do_not_grow(
     with django_assert_max_num_queries(len(page_small.captured_queries)):
         page = client.get(PAGE)
     assert len(page.context["proposals"]) == 3
+
+
+def test_the_demo_proposal_is_seeded_once(db: None) -> None:
+    from io import StringIO
+
+    from django.contrib.auth import get_user_model
+
+    from demo import city as demo
+    from demo.common_proposals import CASES, seed_common_proposal
+
+    demo.seed_city(password="demo-pass-12345", reset_passwords=False)
+    assert seed_common_proposal(stdout=StringIO()) == len(CASES)
+    assert seed_common_proposal(stdout=StringIO()) == 0
+    users = get_user_model().objects
+    for login in ("street", "orgdept"):
+        [proposal] = proposals(users.get(username=login), timezone.now())
+        assert len(proposal.cases) == 3 and len(proposal.communities) == 2
