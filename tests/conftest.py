@@ -9,7 +9,7 @@ JXT_REQUIRE=postgres,redis (set by .ci/run) turns a would-be skip into an error,
 In parallel (pytest-xdist, which `python3 dev.py test` uses by default): each worker has its own test
 database (pytest-django's _gw<N> suffix), its own Redis database (``xdist_redis_url``) and its own
 tmp_path; the tests that start processes of their own (fault drills, the embedded default) share one
-xdist group, as do the browser tests (``XDIST_GROUPS``), so each group runs one test at a time.
+xdist group, as do the browser tests (``xdist_group``), so each group runs one test at a time.
 """
 
 from __future__ import annotations
@@ -235,6 +235,19 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
         longrepr = report.longrepr
         reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
         reasons[reason.removeprefix("Skipped: ")] += 1
+    # The fault drills' recovery figures (tests/dispatch/test_fault_drills.py), from each worker's reports.
+    drills = [
+        value
+        for outcome in ("passed", "failed")
+        for report in terminalreporter.stats.get(outcome, [])
+        if report.when == "call"
+        for name, value in report.user_properties
+        if name == "drill"
+    ]
+    if drills:
+        terminalreporter.write_line("Fault drills:")
+        for line in sorted(drills):
+            terminalreporter.write_line(f"  {line}")
     if reasons:
         terminalreporter.write_line("Skipped because:")
         for reason, count in reasons.most_common():
