@@ -13,6 +13,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from demo import city as demo
+from demo.common_proposals import CASES as PROPOSAL_CASES
+from demo.common_proposals import proposal_codes
 from demo.current import CASES, current_codes, seed_current
 from demo.history import COMPLETE_MARKER, DEMO_PREFIX, history_complete, seed_history
 from issues.choices import CaseState, OrderState
@@ -44,8 +46,10 @@ def test_the_fast_part_gives_working_logins_and_work_for_each_of_them(client: Cl
     output = seed("--part", "now")
     assert "current cases: 12 written" in output
     assert not Case.objects.filter(tracking_code__startswith=DEMO_PREFIX).exists()  # no history yet
-    cases = {c.tracking_code: c for c in Case.objects.all()}
+    cases = {c.tracking_code: c for c in Case.objects.exclude(tracking_code__in=proposal_codes())}
     assert sorted(cases) == current_codes() and len(cases) == len(CASES)
+    # And the street's common-issue proposal (demo/common_proposals.py).
+    assert Case.objects.filter(tracking_code__in=proposal_codes()).count() == len(PROPOSAL_CASES)
     states = {c.state for c in cases.values()}
     assert {CaseState.SUBMITTED, CaseState.ACCEPTED, CaseState.IN_PROGRESS} <= states
     assert CaseState.AWAITING_VERIFICATION in states
