@@ -324,9 +324,9 @@ def xdist_args(pytest_args: Sequence[str]) -> list[str]:
     """The arguments that run the suite in parallel, or none when the caller chose for themselves
     (-n/--numprocesses, -p no:xdist, --pdb, which needs one process) or one worker is wanted.
 
-    --dist loadgroup: tests are handed out one by one to whichever worker is free, except the
-    groups tests/conftest.py names (fault drills and the embedded default; browser tests), whose
-    tests run on one worker, one after another.
+    --dist loadgroup: each test module is handed whole to whichever worker is free (its module-scoped
+    fixtures built once), except the groups tests/conftest.py names (fault drills and the embedded
+    default; browser tests), whose tests run on one worker, one after another.
     """
     args = list(pytest_args)
     for i, arg in enumerate(args):

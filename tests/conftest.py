@@ -75,18 +75,20 @@ SERVICE_CHECKS: dict[str, Callable[[], str | None]] = {
 
 
 # Tests that must not run beside another of their kind under pytest-xdist (`--dist loadgroup`): each
-# group runs on one worker, one test after another. "processes": the tests that start Celery workers,
+# group runs on one worker, one test after another (every other module is a group of its own). "processes": the tests that start Celery workers,
 # beats, a Redis server or a whole embedded site of their own and wait for them with deadlines;
 # "browser": the Chromium tests (a browser is several processes; two at once crowd two cores).
 PROCESS_TESTS = ("tests/dispatch/test_fault_drills.py", "tests/test_embedded_default.py")
 
 
-def xdist_group(item: pytest.Item) -> str | None:
+def xdist_group(item: pytest.Item) -> str:
+    """The xdist group of a test: "processes", "browser", else its module, so a module's tests run on one
+    worker and a module-scoped fixture (the seeded demo city of tests/alleys/test_seed_demo.py) is built once."""
     if item.nodeid.startswith(PROCESS_TESTS):
         return "processes"
     if item.get_closest_marker("browser"):
         return "browser"
-    return None
+    return item.nodeid.split("::", 1)[0]
 
 
 def xdist_redis_url(url: str, worker: str | None) -> str:
@@ -130,8 +132,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if reason := SERVICE_CHECKS[name]():
             raise pytest.UsageError(f"JXT_REQUIRE={name} but {reason}")
     for item in items:
-        if group := xdist_group(item):
-            item.add_marker(pytest.mark.xdist_group(group))
+        item.add_marker(pytest.mark.xdist_group(xdist_group(item)))
         for name, check in SERVICE_CHECKS.items():
             if item.get_closest_marker(name) and (reason := check()):
                 item.add_marker(pytest.mark.skip(reason=reason))
