@@ -2,7 +2,9 @@
 """Jiexiangtong's developer commands, standard library only (Python 3.11+).
 
     python3 dev.py run            venv + runtime install + migrate + seed, then the site, worker and beat
-    python3 dev.py test [ARGS]    venv + full install (+ npm ci for axe-core), then pytest (ARGS go to pytest)
+    python3 dev.py test [ARGS]    venv + full install (+ npm ci for axe-core), then pytest (ARGS go to pytest),
+                                  in parallel (pytest-xdist, one worker a core, at most 4) unless ARGS
+                                  choose (-n N, -p no:xdist) or JXT_TEST_WORKERS says how many (1: serial)
     python3 dev.py lint           ruff check, ruff format --check, mypy, makemigrations --check
 
 "install" means a lock (every dependency pinned, with hashes), then the project itself with
@@ -303,6 +305,43 @@ def print_plan(plan: list[tuple[str, str]], *, done: bool) -> None:
         print(f"      @{marker:<8} {reason}", flush=True)
 
 
+MAX_TEST_WORKERS = (
+    4  # each takes a Redis database of its own (tests/conftest.py): with /15, gw0–gw3 take 15, 0, 1, 2
+)
+
+
+def test_workers() -> int:
+    """How many pytest-xdist workers `test` starts: JXT_TEST_WORKERS, else one a core up to MAX_TEST_WORKERS."""
+    wanted = os.environ.get("JXT_TEST_WORKERS", "").strip()
+    if wanted:
+        if not wanted.isdigit() or int(wanted) < 1:
+            sys.exit(f"dev.py: JXT_TEST_WORKERS must be a whole number from 1, not {wanted!r}")
+        return int(wanted)
+    return max(1, min(MAX_TEST_WORKERS, os.cpu_count() or 1))
+
+
+def xdist_args(pytest_args: Sequence[str]) -> list[str]:
+    """The arguments that run the suite in parallel, or none when the caller chose for themselves
+    (-n/--numprocesses, -p no:xdist, --pdb, which needs one process) or one worker is wanted.
+
+    --dist loadgroup: each test module is handed whole to whichever worker is free (its module-scoped
+    fixtures built once), except the groups tests/conftest.py names (fault drills and the embedded
+    default; browser tests), whose tests run on one worker, one after another.
+    """
+    args = list(pytest_args)
+    for i, arg in enumerate(args):
+        if arg in {"-n", "--numprocesses", "--dist", "-d", "--pdb", "--trace"}:
+            return []
+        if arg.startswith(("-n", "--numprocesses=", "--dist=")) and not arg.startswith("--no"):
+            return []
+        if arg == "-pno:xdist" or (arg == "-p" and i + 1 < len(args) and args[i + 1] == "no:xdist"):
+            return []
+    workers = test_workers()
+    if workers <= 1:
+        return []
+    return ["-n", str(workers), "--dist", "loadgroup"]
+
+
 def cmd_test(pytest_args: list[str]) -> int:
     ensure_venv()
     env = child_env()
@@ -314,8 +353,11 @@ def cmd_test(pytest_args: list[str]) -> int:
     if missing:
         say("JXT_REQUIRE demands these, refusing to skip them: " + "; ".join(missing))
         return 1
+    parallel = xdist_args(pytest_args)
+    if parallel:
+        say(f"running in parallel: pytest {' '.join(parallel)} (JXT_TEST_WORKERS=1 or -p no:xdist: serially)")
     code = subprocess.call(
-        [str(PY), "-m", "pytest", "-p", "no:cacheprovider", *pytest_args], cwd=ROOT, env=env
+        [str(PY), "-m", "pytest", "-p", "no:cacheprovider", *parallel, *pytest_args], cwd=ROOT, env=env
     )
     print_plan(plan, done=True)
     if code == 5:

@@ -329,6 +329,10 @@ JXT_PHONE_CODE_PER_ADDRESS_HOUR = env.int("JXT_PHONE_CODE_PER_ADDRESS_HOUR", def
 JXT_PHONE_SESSION_MINUTES = env.int("JXT_PHONE_SESSION_MINUTES", default=30)
 # Notices (participation/notices.py): at most this many notice SMS to one number in 24 hours.
 JXT_NOTICE_SMS_PER_NUMBER_DAY = env.int("JXT_NOTICE_SMS_PER_NUMBER_DAY", default=3)
+# The common-issue proposal (issues/common_proposals.py): this many open cases of one type from two or
+# more communities of one street, submitted in this many days, are proposed as a common issue.
+JXT_COMMON_ISSUE_MIN_CASES = env.int("JXT_COMMON_ISSUE_MIN_CASES", default=3)
+JXT_COMMON_ISSUE_DAYS = env.int("JXT_COMMON_ISSUE_DAYS", default=30)
 # One working window per working day; deadlines in working hours count only inside it.
 JXT_WORK_START = env.str("JXT_WORK_START", default="09:00")
 JXT_WORK_END = env.str("JXT_WORK_END", default="17:00")

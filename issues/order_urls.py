@@ -28,5 +28,6 @@ staff_patterns = [
         name="consultation-action",
     ),
     path("common-issues/", views.common_issue_list, name="common-issue-list"),
+    path("common-issues/proposals/", views.common_issue_proposals, name="common-issue-proposals"),
     path("common-issues/<int:pk>/", views.common_issue_detail, name="common-issue-detail"),
 ]

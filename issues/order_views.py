@@ -28,6 +28,7 @@ from alleys.people import Actor, SignedInRequest
 from alleys.scoping import Scope, scope_for
 from dispatch.chain import unit_label
 from dispatch.models import OrderSettings
+from issues import common_proposals
 from issues.choices import (
     ACTIVE_ORDER_STATES,
     OPEN_STATES,
@@ -618,6 +619,67 @@ def common_issue_list(request: SignedInRequest) -> HttpResponse:
         issue.n_cases = counts.get(issue.pk, 0)  # type: ignore[attr-defined]
     context = {"nav": "orders", "page": page, "issues": rows, "form": form, "may_create": may_create}
     return render(request, "dispatch/staff/common_issue_list.html", context, status=status)
+
+
+@login_required
+def common_issue_proposals(request: SignedInRequest) -> HttpResponse:
+    """共性问题提议 (issues/common_proposals.py): the street's same-type cases from several communities;
+    the organisation department sets one up as a common issue with one click (the service decides who may).
+
+    A second click finds the cases grouped already: the proposal is gone, and the page says so.
+    """
+    user = request.user
+    scope = scope_for(user)
+    if not common_proposals.sees_proposals(scope):
+        raise Http404
+    now = timezone.now()
+    status = 200
+    if request.method == "POST":
+        street = _int_or_none(request.POST.get("street"))
+        category = _int_or_none(request.POST.get("category"))
+        found = (
+            common_proposals.proposals(user, now, street=street, category=category)
+            if street is not None and category is not None
+            else []
+        )
+        if not found:
+            messages.info(request, _("该提议已不存在：案件可能已归入共性问题，或已办结。"))
+            return redirect("staff:common-issue-proposals")
+        proposal = found[0]
+        title = _("%(street)s：%(category)s（%(n)s 个社区 %(count)s 件）") % {
+            "street": proposal.street.name,
+            "category": proposal.category.name,
+            "n": len(proposal.communities),
+            "count": len(proposal.cases),
+        }
+        try:
+            issue = common_issue_create(
+                actor=user,
+                title=title[:200],
+                description=_("由共性问题提议设立：%(days)s 天内同一街道多个社区反映的同类问题。")
+                % {"days": common_proposals.window_days()},
+                cases=proposal.cases,
+                now=now,
+            )
+        except TransitionError as exc:
+            messages.error(request, exc.message)
+            status = 403 if isinstance(exc, TransitionForbidden) else 400
+        else:
+            messages.success(request, _("共性问题已设立。"))
+            return redirect("staff:common-issue-detail", pk=issue.pk)
+    context = {
+        "nav": "orders",
+        "proposals": common_proposals.proposals(user, now),
+        "may_create": is_org(scope),
+        "min_cases": common_proposals.min_cases(),
+        "min_communities": common_proposals.MIN_COMMUNITIES,
+        "days": common_proposals.window_days(),
+    }
+    return render(request, "dispatch/staff/common_issue_proposals.html", context, status=status)
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
 
 
 @login_required

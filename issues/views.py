@@ -33,7 +33,7 @@ from alleys.people import Actor, SignedInRequest
 from alleys.scoping import scope_for
 from dispatch.chain import unit_label
 
-from . import duplicates, selectors
+from . import common_proposals, duplicates, selectors
 from .choices import CaseSource, CaseState, EventKind, FeedbackChannel, Light, PatrolKind
 from .deadline_state import DueKind, answerable_unit, case_due, order_dues
 from .forms import (
@@ -169,6 +169,10 @@ def home(request: SignedInRequest) -> HttpResponse:
         if roles["department"]
         else []
     )
+    # 共性问题提议 (street staff, organisation departments): one query, names and counts only.
+    sees_proposals = common_proposals.sees_proposals(scope)
+    proposals = common_proposals.proposal_counts(user, now) if sees_proposals else []
+    counts["common_proposals"] = len(proposals)
     evaluations: list[dict[str, Any]] | None = None
     source = selectors.pending_evaluations_source()
     if source is not None and roles["community"]:
@@ -197,6 +201,8 @@ def home(request: SignedInRequest) -> HttpResponse:
         if counts["department_consultations"]
         else [],
         "evaluations": evaluations,
+        "sees_proposals": sees_proposals,
+        "common_proposals": proposals[:limit],
         "limit": limit,
         "nothing": not any(counts.values()),
         "can_patrol": logs_patrols(request.user),

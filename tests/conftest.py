@@ -5,6 +5,11 @@ Markers (registered in pyproject.toml):
   redis     needs a Redis server answering PING at REDIS_URL; these tests keep the real broker and cache
   browser   needs /usr/bin/chromium and the playwright package
 JXT_REQUIRE=postgres,redis (set by .ci/run) turns a would-be skip into an error, so CI never skips them.
+
+In parallel (pytest-xdist, which `python3 dev.py test` uses by default): each worker has its own test
+database (pytest-django's _gw<N> suffix), its own Redis database (``xdist_redis_url``) and its own
+tmp_path; the tests that start processes of their own (fault drills, the embedded default) share one
+xdist group, as do the browser tests (``xdist_group``), so each group runs one test at a time.
 """
 
 from __future__ import annotations
@@ -70,17 +75,65 @@ SERVICE_CHECKS: dict[str, Callable[[], str | None]] = {
 }
 
 
+# Tests that must not run beside another of their kind under pytest-xdist (`--dist loadgroup`): each
+# group runs on one worker, one test after another (every other module is a group of its own). "processes": the tests that start Celery workers,
+# beats, a Redis server or a whole embedded site of their own and wait for them with deadlines;
+# "browser": the Chromium tests (a browser is several processes; two at once crowd two cores).
+PROCESS_TESTS = ("tests/dispatch/test_fault_drills.py", "tests/test_embedded_default.py")
+
+
+def xdist_group(item: pytest.Item) -> str:
+    """The xdist group of a test: "processes", "browser", else its module, so a module's tests run on one
+    worker and a module-scoped fixture (the seeded demo city of tests/alleys/test_seed_demo.py) is built once."""
+    if item.nodeid.startswith(PROCESS_TESTS):
+        return "processes"
+    if item.get_closest_marker("browser"):
+        return "browser"
+    return item.nodeid.split("::", 1)[0]
+
+
+def xdist_redis_url(url: str, worker: str | None) -> str:
+    """The Redis URL an xdist worker uses: worker gw<N> takes database (base + N) mod 16, so gw0 keeps
+    the configured one (15 in CI) and gw1… take 0, 1, …: no worker flushes or fills a sibling's keys.
+    Outside xdist, or with a URL without a database number, the URL is unchanged."""
+    if not url or not worker or not worker.startswith("gw"):
+        return url
+    parts = urlsplit(url)
+    base = parts.path.strip("/")
+    if not base.isdigit():
+        base = "0"
+    db = (int(base) + int(worker.removeprefix("gw"))) % 16
+    return parts._replace(path=f"/{db}").geturl()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Real hashers cost ~100 ms per password; tests create hundreds of users.
     django_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # pytest-xdist registers its marker only when it is loaded; `-p no:xdist` must not make it unknown.
+    config.addinivalue_line("markers", "xdist_group(name): pytest-xdist runs a group's tests on one worker")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and django_settings.REDIS_URL:
+        redis_url = xdist_redis_url(django_settings.REDIS_URL, worker)
+        # settings.py derived the cache and the broker from REDIS_URL when they were not set apart.
+        cache = django_settings.CACHES["default"]
+        if cache.get("LOCATION") == django_settings.REDIS_URL:
+            cache["LOCATION"] = redis_url
+        if django_settings.CELERY_BROKER_URL == django_settings.REDIS_URL:
+            from config.celery import app
+
+            django_settings.CELERY_BROKER_URL = app.conf.broker_url = redis_url
+            os.environ["CELERY_BROKER_URL"] = redis_url
+        django_settings.REDIS_URL = os.environ["REDIS_URL"] = redis_url
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     required = {name.strip() for name in os.environ.get("JXT_REQUIRE", "").split(",") if name.strip()}
     for name in sorted(required & SERVICE_CHECKS.keys()):
         if reason := SERVICE_CHECKS[name]():
             raise pytest.UsageError(f"JXT_REQUIRE={name} but {reason}")
     for item in items:
+        item.add_marker(pytest.mark.xdist_group(xdist_group(item)))
         for name, check in SERVICE_CHECKS.items():
             if item.get_closest_marker(name) and (reason := check()):
                 item.add_marker(pytest.mark.skip(reason=reason))
@@ -195,6 +248,19 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
         longrepr = report.longrepr
         reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
         reasons[reason.removeprefix("Skipped: ")] += 1
+    # The fault drills' recovery figures (tests/dispatch/test_fault_drills.py), from each worker's reports.
+    drills = [
+        value
+        for outcome in ("passed", "failed")
+        for report in terminalreporter.stats.get(outcome, [])
+        if report.when == "call"
+        for name, value in report.user_properties
+        if name == "drill"
+    ]
+    if drills:
+        terminalreporter.write_line("Fault drills:")
+        for line in sorted(drills):
+            terminalreporter.write_line(f"  {line}")
     if reasons:
         terminalreporter.write_line("Skipped because:")
         for reason, count in reasons.most_common():

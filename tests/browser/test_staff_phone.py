@@ -111,6 +111,9 @@ def build_desk(world: World) -> Desk:
         checked=["下水道", "路灯"],
         notes="路灯一盏不亮，已登记。",
     )
+    # A common-issue proposal for the street and the org department: one type from two communities.
+    for alley in (world.alley_x, world.alley_x, world.alley_y):
+        make_case(world, alley=alley, category=world.cat_b, now=now)
     for name in ("chief_x", "community_worker_x", "street_worker", "lead_contact", "district_officer"):
         Notification.objects.create(
             recipient=world.actor(name),
@@ -229,6 +232,7 @@ def pages_of(role: str, desk: Desk) -> dict[str, str]:
             "order": order,
             "meetings": "/staff/meetings/",
             "mechanisms": "/staff/mechanisms/",
+            "common-proposals": "/staff/common-issues/proposals/",
         }
     if role == "dept":
         return {
@@ -253,6 +257,7 @@ def pages_of(role: str, desk: Desk) -> dict[str, str]:
         "order": order,
         "consultations": "/staff/consultations/",
         "common-issues": "/staff/common-issues/",
+        "common-proposals": "/staff/common-issues/proposals/",
         "common-issue": f"/staff/common-issues/{desk.common_issue_id}/",
         "meetings": "/staff/meetings/",
         "mechanisms": "/staff/mechanisms/",

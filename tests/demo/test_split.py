@@ -13,6 +13,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from demo import city as demo
+from demo.common_proposals import CASES as PROPOSAL_CASES
+from demo.common_proposals import proposal_codes
 from demo.current import CASES, current_codes, seed_current
 from demo.history import COMPLETE_MARKER, DEMO_PREFIX, history_complete, seed_history
 from demo.mine import DEMO_RESIDENT_PHONE
@@ -48,8 +50,13 @@ def test_the_fast_part_gives_working_logins_and_work_for_each_of_them(client: Cl
     assert not Case.objects.filter(tracking_code__startswith=DEMO_PREFIX).exists()  # no history yet
     # The demo resident's own reports (我的反映, demo/mine.py) are written with the fast part too.
     assert Case.objects.filter(reporter_phone=DEMO_RESIDENT_PHONE).count() == len(MINE_REPORTS)
-    cases = {c.tracking_code: c for c in Case.objects.exclude(reporter_phone=DEMO_RESIDENT_PHONE)}
+    others = Case.objects.exclude(reporter_phone=DEMO_RESIDENT_PHONE).exclude(
+        tracking_code__in=proposal_codes()
+    )
+    cases = {c.tracking_code: c for c in others}
     assert sorted(cases) == current_codes() and len(cases) == len(CASES)
+    # And the street's common-issue proposal (demo/common_proposals.py).
+    assert Case.objects.filter(tracking_code__in=proposal_codes()).count() == len(PROPOSAL_CASES)
     states = {c.state for c in cases.values()}
     assert {CaseState.SUBMITTED, CaseState.ACCEPTED, CaseState.IN_PROGRESS} <= states
     assert CaseState.AWAITING_VERIFICATION in states

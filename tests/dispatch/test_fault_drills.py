@@ -16,7 +16,7 @@ database schedule, as in production (where it is a minute).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +66,7 @@ class Drill:
     tmp: Path
     capsys: pytest.CaptureFixture[str]
     redis: RedisServer
+    record: Callable[[str, object], None]  # record_property: the figures reach the summary under xdist too
     services: list[Service] = field(default_factory=list)
 
     def env(self, **extra: str) -> dict[str, str]:
@@ -94,8 +95,12 @@ class Drill:
 
     def report(self, name: str, seconds: float, **figures: Any) -> None:
         extra = "".join(f" {k}={v}" for k, v in figures.items())
+        line = f"DRILL {name} recovery_s={seconds:.1f}{extra}"
+        self.record(
+            "drill", line
+        )  # tests/conftest.py prints it in the summary (workers' output is not shown)
         with self.capsys.disabled():
-            print(f"\nDRILL {name} recovery_s={seconds:.1f}{extra}")
+            print(f"\n{line}")
 
     def logs(self) -> str:
         parts = [f"===== {s.name} ({s.log_path}) =====\n{s.log()[-6000:]}" for s in self.services]
@@ -109,10 +114,15 @@ class Drill:
 
 
 @pytest.fixture
-def drill(tmp_path: Path, capsys: pytest.CaptureFixture[str], transactional_db: None) -> Iterator[Drill]:
+def drill(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    record_property: Callable[[str, object], None],
+    transactional_db: None,
+) -> Iterator[Drill]:
     redis = RedisServer(tmp_path)
     redis.start()
-    the_drill = Drill(tmp=tmp_path, capsys=capsys, redis=redis)
+    the_drill = Drill(tmp=tmp_path, capsys=capsys, redis=redis, record=record_property)
     try:
         yield the_drill
     finally:

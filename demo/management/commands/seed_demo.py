@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from ... import city as demo
 from ...buildings import seed_building_cases, seed_buildings
+from ...common_proposals import seed_common_proposal
 from ...current import seed_current
 from ...deliberation import seed_deliberation
 from ...expenses import seed_expenses
@@ -110,6 +111,7 @@ class Command(BaseCommand):
             seed_mine()
             seed_members(password=password)
             seed_deliberation()
+            seed_common_proposal(stdout=self.stdout)
             if part == "all":
                 seed_history(stdout=self.stdout)
                 seed_building_cases()  # with the history: the fast part's cases are the fixed current set
