@@ -33,6 +33,17 @@ _FORBIDDEN_UTF8 = re.compile(b"\xef\xbf[\xbe\xbf]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+# Tags, comments and script URLs: residents and staff writing plain text never need them, and refusing
+# them (rather than silently stripping) tells a confused writer what happened. Every form and service
+# that takes plain text for public pages asks ``has_markup``.
+_MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!?]|javascript\s*:", re.IGNORECASE)
+
+
+def has_markup(value: str) -> bool:
+    """Whether ``value`` holds a tag, an HTML comment or a script URL."""
+    return bool(_MARKUP.search(value or ""))
+
+
 def has_nul(value: str) -> bool:
     return NUL in value
 

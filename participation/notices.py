@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -39,6 +38,7 @@ from core.errors import ActionForbidden, ActionInvalid, ActionRefused
 from core.phones import mask_number, normalize_mobile
 from core.site import site_url
 from core.sms import Sms, SmsError, send_sms
+from core.text import has_markup
 
 from .models import Notice, NoticeSms, NoticeSmsState, NoticeState, NoticeSubscription
 from .phones import phone_digest
@@ -55,7 +55,6 @@ PUBLISHER_ROLES: frozenset[str] = frozenset(
     {Role.CHIEF, Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_ORG, Role.CITY_ORG}
 )
 MAX_ATTEMPTS = 5
-_MARKUP_RE = re.compile(r"<\s*/?\s*[a-zA-Z!?]|javascript\s*:", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,7 @@ NOTICE_TRANSITIONS: dict[str, NoticeRule] = {
 
 def refuse_markup(text: str, *, field: str) -> str:
     """Plain text only: tags and script URLs are refused with a message, never stripped silently."""
-    if _MARKUP_RE.search(text):
+    if has_markup(text):
         raise ActionInvalid(_("请只用文字，不要输入网页代码或“<”开头的标签。"), field=field)
     return text
 

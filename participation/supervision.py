@@ -34,7 +34,7 @@ from alleys.models import Area
 from alleys.people import Actor, Member
 from alleys.scoping import scope_for
 from core.errors import ActionForbidden, ActionInvalid, ActionRefused
-from core.text import clean_input
+from core.text import clean_input, has_markup
 
 from .models import (
     SATISFIED_VERDICTS,
@@ -49,7 +49,6 @@ from .phones import phone_digest
 TEXT_MAX = 200
 COMMENT_MAX = 200
 # The same test as the report form's (issues.public.forms): text only, no tags, no javascript: links.
-MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!?]|javascript\s*:", re.IGNORECASE)
 
 
 # --- quarters ---------------------------------------------------------------------------------------
@@ -160,7 +159,7 @@ def _clean_text(value: str, *, field: str, limit: int, required: bool) -> str:
         raise ActionInvalid(_("请填写承诺内容。"), field=field)
     if len(text) > limit:
         raise ActionInvalid(_("最多 %(n)d 个字。") % {"n": limit}, field=field)
-    if MARKUP.search(text):
+    if has_markup(text):
         raise ActionInvalid(_("请只用文字，不要输入网页代码或“<”开头的标签。"), field=field)
     return text
 

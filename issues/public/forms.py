@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 from PIL import Image
 
 from core.phones import is_mobile, normalize_phone
+from core.text import has_markup
 from dispatch.models import CategoryType
 from issues.choices import FeedbackSolved, Satisfaction
 from issues.photos import clean_photo
@@ -31,9 +32,6 @@ from issues.public.selectors import ReportCategories
 
 OTHER = "other"
 HONEYPOT = "jxt_hp"
-# Tags, comments and script URLs: a resident describing a drain never needs them, and
-# refusing them (instead of silently stripping) tells a confused resident what happened.
-_MARKUP_RE = re.compile(r"<\s*/?\s*[a-zA-Z!?]|javascript\s*:", re.IGNORECASE)
 # The report form's one-time token (issue 14): each rendering carries a new one, and a double
 # tap, a reload or a back-and-resubmit sends it again, so the view can answer with the case it
 # already filed. ``secrets.token_urlsafe(24)``: 32 characters of the URL-safe alphabet.
@@ -43,7 +41,7 @@ _SUBMISSION_RE = re.compile(r"[A-Za-z0-9_-]{32}")
 
 def reject_markup(value: str) -> str:
     """Refuse tags and script URLs in a resident's text (returns the text for use in clean_* methods)."""
-    if _MARKUP_RE.search(value):
+    if has_markup(value):
         raise ValidationError(
             _("请只用文字描述，不要输入网页代码或“<”开头的标签（例如 <script>）。"), code="markup"
         )
