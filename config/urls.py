@@ -27,6 +27,7 @@ urlpatterns = [
     path("survey/", include("evaluation.survey_urls")),
     path("", include("alleys.urls")),
     path("", include("participation.urls")),
+    path("members/", include("members.public_urls")),
     path("", include("issues.public.urls")),
 ]
 

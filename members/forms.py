@@ -58,6 +58,33 @@ class RegistrationForm(forms.Form):
         )
 
 
+class PublicRegistrationForm(forms.Form):
+    """A member registering on the public page: the alley comes from the page, the phone from the SMS code."""
+
+    full_name = forms.CharField(label=_("姓名"), max_length=50)
+    organization = forms.ModelChoiceField(
+        label=_("单位党组织"),
+        queryset=PartyOrganization.objects.none(),
+        empty_label=_("请选择"),
+        error_messages={"required": _("请选择所在单位的党组织。")},
+    )
+    skills = forms.CharField(
+        label=_("特长"),
+        max_length=200,
+        required=False,
+        help_text=_("例如：电工、医护、法律、书法、心理疏导。"),
+    )
+    consent = forms.BooleanField(
+        label=CONSENT_TEXT, error_messages={"required": _("请阅读并同意个人信息的使用说明。")}
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        active = PartyOrganization.objects.filter(is_active=True).order_by("name")
+        self.fields["organization"].queryset = active  # type: ignore[attr-defined]
+        self.fields["full_name"].error_messages["required"] = _("请填写姓名。")
+
+
 class RegistrationFilterForm(forms.Form):
     """The members list's filters."""
 

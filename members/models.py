@@ -162,8 +162,14 @@ class Registration(models.Model):
     )
     consent_at = models.DateTimeField(_("同意个人信息使用时间"))
     registered_at = models.DateTimeField(_("报到时间"))
+    # None: the member registered on the public page with the number they verified by SMS code.
     entered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("登记人"), on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("登记人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

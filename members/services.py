@@ -19,11 +19,13 @@ from django.utils.translation import gettext as _
 
 from alleys.choices import AreaLevel, ServiceKind
 from alleys.models import Area
-from alleys.people import Actor, signed_in
+from alleys.people import Actor, Member, signed_in
 from alleys.scoping import scope_for
 from alleys.teams import service_team_appoint
 from core.errors import ActionForbidden, ActionInvalid, ActionRefused
+from core.phones import is_mobile
 from core.photos import clean_photo
+from core.text import has_markup
 
 from .choices import ACTIVE_CLAIM, ClaimState, NeedKind, NeedState, RegistrationState, TeamState
 from .models import (
@@ -38,8 +40,6 @@ from .models import (
 )
 from .rules import check, is_community_of, need_state_for
 
-MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
-
 
 def _text(value: str, *, field: str, limit: int, required: str | None = None) -> str:
     value = (value or "").strip()
@@ -47,6 +47,8 @@ def _text(value: str, *, field: str, limit: int, required: str | None = None) ->
         raise ActionInvalid(required, field=field)
     if len(value) > limit:
         raise ActionInvalid(_("最多 %(n)d 个字。") % {"n": limit}, field=field)
+    if has_markup(value):
+        raise ActionInvalid(_("请只用文字，不要输入网页代码或“<”开头的标签。"), field=field)
     return value
 
 
@@ -71,12 +73,78 @@ def registration_create(
     """
     if not user.is_authenticated:
         raise ActionForbidden(_("请先登录。"))
+    by_community = is_community_of(scope_for(user), community.code)
+    member_user = None if by_community else signed_in(user)
+    if member_user is not None and (
+        Registration.objects.filter(
+            user=member_user, state__in=(RegistrationState.PENDING, RegistrationState.CONFIRMED)
+        ).exists()
+    ):
+        raise ActionRefused(_("您已有报到记录，请先退出原来的报到。"))
+    return _register(
+        member_user=member_user,
+        entered_by=signed_in(user),
+        full_name=full_name,
+        phone=phone,
+        organization=organization,
+        community=community,
+        alley=alley,
+        skills=skills,
+        consent=consent,
+        now=now,
+    )
+
+
+def registration_by_phone(
+    *,
+    verified_phone: str,
+    full_name: str,
+    organization: PartyOrganization,
+    alley: Area,
+    skills: str = "",
+    consent: bool,
+    now: dt.datetime,
+) -> Registration:
+    """A member registers on the public page, with the number they verified by SMS code, where they live.
+
+    ``verified_phone`` must come from ``participation.phones.verified_phone`` (the caller's session):
+    the number is the member's identity here, as a login is on the staff pages. The registration waits
+    for the home community's confirmation, like every other.
+    """
+    if alley.level != AreaLevel.ALLEY or alley.parent is None:
+        raise ActionInvalid(_("请从居住街巷的页面进入报到。"), field="alley")
+    return _register(
+        member_user=None,
+        entered_by=None,
+        full_name=full_name,
+        phone=verified_phone,
+        organization=organization,
+        community=alley.parent,
+        alley=alley,
+        skills=skills,
+        consent=consent,
+        now=now,
+    )
+
+
+def _register(
+    *,
+    member_user: Member | None,
+    entered_by: Member | None,
+    full_name: str,
+    phone: str,
+    organization: PartyOrganization,
+    community: Area,
+    alley: Area | None,
+    skills: str,
+    consent: bool,
+    now: dt.datetime,
+) -> Registration:
     if community.level != AreaLevel.COMMUNITY:
         raise ActionInvalid(_("请选择居住的社区。"), field="community")
-    by_community = is_community_of(scope_for(user), community.code)
     full_name = _text(full_name, field="full_name", limit=50, required=_("请填写姓名。"))
     phone = re.sub(r"[\s-]", "", phone or "")
-    if not MOBILE.match(phone):
+    if not is_mobile(phone):
         raise ActionInvalid(_("请填写 11 位手机号码。"), field="phone")
     if alley is not None and (alley.level != AreaLevel.ALLEY or not alley.code.startswith(community.code)):
         raise ActionInvalid(_("街巷不在所选社区内。"), field="alley")
@@ -85,13 +153,6 @@ def registration_create(
     skills = _text(skills, field="skills", limit=200)
     if not consent:
         raise ActionInvalid(_("请阅读并同意个人信息的使用说明。"), field="consent")
-    member_user = None if by_community else user
-    if member_user is not None and (
-        Registration.objects.filter(
-            user=member_user, state__in=(RegistrationState.PENDING, RegistrationState.CONFIRMED)
-        ).exists()
-    ):
-        raise ActionRefused(_("您已有报到记录，请先退出原来的报到。"))
     try:
         with transaction.atomic():
             return Registration.objects.create(
@@ -104,7 +165,7 @@ def registration_create(
                 skills=skills,
                 consent_at=now,
                 registered_at=now,
-                entered_by=user,
+                entered_by=entered_by,
             )
     except IntegrityError as exc:
         # The unique active phone: the member is already registered (here or in another community).
