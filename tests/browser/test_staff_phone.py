@@ -222,6 +222,11 @@ def pages_of(role: str, desk: Desk) -> dict[str, str]:
             "member-claims": "/staff/members/claims/",
             "member-claim": f"/staff/members/claims/{desk.claim_id}/",
             "member-orgs": "/staff/members/organizations/",
+            "notices": "/staff/notices/",
+            "notice-new": "/staff/notices/new/",
+            "topics": "/staff/topics/",
+            "topic-new": "/staff/topics/new/",
+            "topic-comments": "/staff/topics/comments/",
         }
     if role == "street":
         return {
