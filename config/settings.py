@@ -452,6 +452,7 @@ SPECTACULAR_SETTINGS = {
         "ReturnVisitChannelEnum": "issues.choices.ReturnVisitChannel",
         "TimelinessEnum": "evaluation.choices.Timeliness",
         "RatingEnum": "evaluation.choices.Rating",
+        "NeedKindEnum": "members.choices.NeedKind",
     },
 }
 

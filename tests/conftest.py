@@ -121,8 +121,9 @@ def pytest_configure(config: pytest.Config) -> None:
         if django_settings.CELERY_BROKER_URL == django_settings.REDIS_URL:
             from config.celery import app
 
+            # Not the CELERY_BROKER_URL environment variable: Celery's broker_url prefers it to the
+            # configuration, so a drill could no longer point this process at a broker of its own.
             django_settings.CELERY_BROKER_URL = app.conf.broker_url = redis_url
-            os.environ["CELERY_BROKER_URL"] = redis_url
         django_settings.REDIS_URL = os.environ["REDIS_URL"] = redis_url
 
 

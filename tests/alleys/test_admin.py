@@ -109,7 +109,17 @@ def test_index_for_each_login(client: Client, actors: Actors) -> None:
     assert seen["street"] >= territory and seen["street"].isdisjoint(settings_)
     assert seen["community"] >= territory and seen["community"].isdisjoint(settings_)
     # Everyone with a role sees their cases (read-mostly) and their own exports; chiefs their expenses.
-    assert seen["chief"] == {"Area", "Department", "Notification", "Case", "ExportLog", "Expense"}
+    # …and the supervision list they keep (read-only; the pages under /staff/supervision/ write it).
+    assert seen["chief"] == {
+        "Area",
+        "Department",
+        "Notification",
+        "Case",
+        "ExportLog",
+        "Expense",
+        "Commitment",
+        "SupervisionBallot",
+    }
     assert seen["dept_contact"] == {"Department", "Notification", "NotificationChannel", "Case", "ExportLog"}
 
 
