@@ -21,7 +21,6 @@ ENUM_NAME_OVERRIDES: dict[str, str] = {
     "TierEnum": "alleys.choices.TIER_CHOICES",
     "RoleEnum": "alleys.choices.Role",
     "ServiceKindEnum": "alleys.choices.ServiceKind",
-    "NeedKindEnum": "members.choices.NeedKind",
     "DepartmentKindEnum": "alleys.choices.DepartmentKind",
     "CaseStateEnum": "issues.choices.CaseState",
     "CaseSourceEnum": "issues.choices.CaseSource",
