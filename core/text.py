@@ -19,7 +19,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from .errors import ActionInvalid
 
 NUL = "\x00"
 NUL_MESSAGE = _("内容中含有空字符（NUL），无法保存。请删除后重新提交。")
@@ -42,6 +45,22 @@ _MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!?]|javascript\s*:", re.IGNORECASE)
 def has_markup(value: str) -> bool:
     """Whether ``value`` holds a tag, an HTML comment or a script URL."""
     return bool(_MARKUP.search(value or ""))
+
+
+def plain_text(value: str, *, field: str, limit: int | None = None, required: str | None = None) -> str:
+    """A service's plain-text input, stripped, or ``ActionInvalid`` naming ``field``: empty when ``required``
+    (the message), longer than ``limit``, with markup (``has_markup``) or a character no document may hold."""
+    try:
+        text = clean_input(value or "").strip()
+    except ValidationError as exc:
+        raise ActionInvalid(exc.messages[0], field=field) from exc
+    if required and not text:
+        raise ActionInvalid(required, field=field)
+    if limit is not None and len(text) > limit:
+        raise ActionInvalid(gettext("最多 %(n)d 个字。") % {"n": limit}, field=field)
+    if has_markup(text):
+        raise ActionInvalid(gettext("请只用文字，不要输入网页代码或“<”开头的标签。"), field=field)
+    return text
 
 
 def has_nul(value: str) -> bool:

@@ -25,7 +25,7 @@ from alleys.teams import service_team_appoint
 from core.errors import ActionForbidden, ActionInvalid, ActionRefused
 from core.phones import is_mobile
 from core.photos import clean_photo
-from core.text import has_markup
+from core.text import plain_text
 
 from .choices import ACTIVE_CLAIM, ClaimState, NeedKind, NeedState, RegistrationState, TeamState
 from .models import (
@@ -39,18 +39,6 @@ from .models import (
     TeamMembership,
 )
 from .rules import check, is_community_of, need_state_for
-
-
-def _text(value: str, *, field: str, limit: int, required: str | None = None) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise ActionInvalid(required, field=field)
-    if len(value) > limit:
-        raise ActionInvalid(_("最多 %(n)d 个字。") % {"n": limit}, field=field)
-    if has_markup(value):
-        raise ActionInvalid(_("请只用文字，不要输入网页代码或“<”开头的标签。"), field=field)
-    return value
-
 
 # --- registrations ----------------------------------------------------------------------------------
 
@@ -142,7 +130,7 @@ def _register(
 ) -> Registration:
     if community.level != AreaLevel.COMMUNITY:
         raise ActionInvalid(_("请选择居住的社区。"), field="community")
-    full_name = _text(full_name, field="full_name", limit=50, required=_("请填写姓名。"))
+    full_name = plain_text(full_name, field="full_name", limit=50, required=_("请填写姓名。"))
     phone = re.sub(r"[\s-]", "", phone or "")
     if not is_mobile(phone):
         raise ActionInvalid(_("请填写 11 位手机号码。"), field="phone")
@@ -150,7 +138,7 @@ def _register(
         raise ActionInvalid(_("街巷不在所选社区内。"), field="alley")
     if not organization.is_active:
         raise ActionInvalid(_("请选择所在单位的党组织。"), field="organization")
-    skills = _text(skills, field="skills", limit=200)
+    skills = plain_text(skills, field="skills", limit=200)
     if not consent:
         raise ActionInvalid(_("请阅读并同意个人信息的使用说明。"), field="consent")
     try:
@@ -200,7 +188,7 @@ def registration_decline(
     with transaction.atomic():
         row = _locked_registration(registration)
         rule = check(row, user, "decline")
-        reason = _text(reason, field="reason", limit=300, required=_("请写明不予通过的理由。"))
+        reason = plain_text(reason, field="reason", limit=300, required=_("请写明不予通过的理由。"))
         row.state = rule.target
         row.decided_by_id = user.pk
         row.decided_at = now
@@ -249,8 +237,8 @@ def need_post(
         raise ActionForbidden(_("只有本社区的工作人员可以发布服务需求。"))
     if kind not in NeedKind.values:
         raise ActionInvalid(_("请选择类型。"), field="kind")
-    title = _text(title, field="title", limit=100, required=_("请填写标题。"))
-    description = _text(description, field="description", limit=2000)
+    title = plain_text(title, field="title", limit=100, required=_("请填写标题。"))
+    description = plain_text(description, field="description", limit=2000)
     if alley is not None and (alley.level != AreaLevel.ALLEY or not alley.code.startswith(community.code)):
         raise ActionInvalid(_("街巷不在本社区内。"), field="alley")
     if not isinstance(places, int) or not 1 <= places <= PLACES_MAX:
@@ -293,7 +281,7 @@ def need_cancel(*, need: ServiceNeed, user: Actor, reason: str, now: dt.datetime
     with transaction.atomic():
         row = _locked_need(need.pk)
         rule = check(row, user, "cancel")
-        reason = _text(reason, field="reason", limit=300, required=_("请写明取消的理由。"))
+        reason = plain_text(reason, field="reason", limit=300, required=_("请写明取消的理由。"))
         if Claim.objects.filter(need=row, state=ClaimState.RECORDED).exists():
             raise ActionRefused(_("已有党员记录了服务，请先确认这些服务再取消。"))
         Claim.objects.filter(need=row, state=ClaimState.CLAIMED).update(state=ClaimState.WITHDRAWN)
@@ -369,7 +357,7 @@ def claim_record(
 ) -> Claim:
     """The member (or the community for them) records the service done: hours, a note, a photo."""
     value = parse_hours(hours)
-    note = _text(note, field="note", limit=500, required=_("请写下服务内容。"))
+    note = plain_text(note, field="note", limit=500, required=_("请写下服务内容。"))
     if served_on > now.date():
         raise ActionInvalid(_("服务日期不能晚于今天。"), field="served_on")
     picture = _photo(photo) if photo is not None else None

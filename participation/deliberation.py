@@ -30,9 +30,9 @@ from alleys.models import Area
 from alleys.people import Actor
 from alleys.scoping import Scope, scope_for
 from core.errors import ActionForbidden, ActionInvalid, ActionRefused
+from core.text import plain_text
 
 from .models import CommentState, Topic, TopicComment, TopicOption, TopicState, TopicVote
-from .notices import refuse_markup
 from .phones import phone_digest
 
 if TYPE_CHECKING:
@@ -159,10 +159,10 @@ def _validated(
         raise ActionInvalid(_("选项不能重复。"), field="options")
     if any(len(label) > 100 for label in labels):
         raise ActionInvalid(_("每个选项不超过 100 个字。"), field="options")
-    refuse_markup(title, field="title")
-    refuse_markup(body, field="body")
+    plain_text(title, field="title")
+    plain_text(body, field="body")
     for label in labels:
-        refuse_markup(label, field="options")
+        plain_text(label, field="options")
     if closes_at <= now:
         raise ActionInvalid(_("截止时间应晚于现在。"), field="closes_at")
     return title, body, labels
@@ -277,7 +277,7 @@ def topic_record_outcome(
         rule = check(row, user, "outcome", now=now)
         if not outcome:
             raise ActionInvalid(_("请写明议事结果。"), field="outcome")
-        refuse_markup(outcome, field="outcome")
+        plain_text(outcome, field="outcome")
         if row.state == TopicState.OPEN:
             # Past its deadline but not yet closed by the relay.
             row.closed_at = row.closes_at
@@ -351,7 +351,7 @@ def topic_comment(
         raise ActionInvalid(_("请填写留言。"), field="body")
     if len(body) > 500:
         raise ActionInvalid(_("留言不超过 500 个字。"), field="body")
-    refuse_markup(body, field="body")
+    plain_text(body, field="body")
     digest = phone_digest(phone)
     # A double submit of the same words is one comment.
     same = TopicComment.objects.filter(topic_id=pk, phone_digest=digest, body=body).first()

@@ -38,7 +38,7 @@ from core.errors import ActionForbidden, ActionInvalid, ActionRefused
 from core.phones import mask_number, normalize_mobile
 from core.site import site_url
 from core.sms import Sms, SmsError, send_sms
-from core.text import has_markup
+from core.text import plain_text
 
 from .models import Notice, NoticeSms, NoticeSmsState, NoticeState, NoticeSubscription
 from .phones import phone_digest
@@ -71,13 +71,6 @@ NOTICE_TRANSITIONS: dict[str, NoticeRule] = {
     "publish": NoticeRule(frozenset({NoticeState.DRAFT}), NoticeState.PUBLISHED, gettext_lazy("发布")),
     "withdraw": NoticeRule(frozenset({NoticeState.PUBLISHED}), NoticeState.WITHDRAWN, gettext_lazy("撤回")),
 }
-
-
-def refuse_markup(text: str, *, field: str) -> str:
-    """Plain text only: tags and script URLs are refused with a message, never stripped silently."""
-    if has_markup(text):
-        raise ActionInvalid(_("请只用文字，不要输入网页代码或“<”开头的标签。"), field=field)
-    return text
 
 
 def may_publish_for(user: Actor, area: Area) -> bool:
@@ -140,8 +133,8 @@ def _validated(*, title: str, body: str, expires_at: dt.datetime | None, now: dt
         raise ActionInvalid(_("标题不超过 100 个字。"), field="title")
     if len(body) > 4000:
         raise ActionInvalid(_("正文不超过 4000 个字。"), field="body")
-    refuse_markup(title, field="title")
-    refuse_markup(body, field="body")
+    plain_text(title, field="title")
+    plain_text(body, field="body")
     if expires_at is not None and expires_at <= now:
         raise ActionInvalid(_("有效期应晚于现在。"), field="expires_at")
     return title, body

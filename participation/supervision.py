@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -34,7 +33,7 @@ from alleys.models import Area
 from alleys.people import Actor, Member
 from alleys.scoping import scope_for
 from core.errors import ActionForbidden, ActionInvalid, ActionRefused
-from core.text import clean_input, has_markup
+from core.text import plain_text
 
 from .models import (
     SATISFIED_VERDICTS,
@@ -150,20 +149,6 @@ def _require_keeper(user: Actor, alley: Area) -> Member:
     return user
 
 
-def _clean_text(value: str, *, field: str, limit: int, required: bool) -> str:
-    try:
-        text = clean_input(value or "").strip()
-    except ValidationError as exc:
-        raise ActionInvalid(exc.messages[0], field=field) from exc
-    if required and not text:
-        raise ActionInvalid(_("请填写承诺内容。"), field=field)
-    if len(text) > limit:
-        raise ActionInvalid(_("最多 %(n)d 个字。") % {"n": limit}, field=field)
-    if has_markup(text):
-        raise ActionInvalid(_("请只用文字，不要输入网页代码或“<”开头的标签。"), field=field)
-    return text
-
-
 def _source(value: str) -> str:
     if value not in CommitmentSource.values:
         raise ActionInvalid(_("请选择承诺来源。"), field="source")
@@ -187,7 +172,7 @@ def commitment_create(
     if alley.level != AreaLevel.ALLEY:
         raise ActionInvalid(_("群众监督清单属于街巷。"), field="alley")
     keeper = _require_keeper(actor, alley)
-    clean = _clean_text(text, field="text", limit=TEXT_MAX, required=True)
+    clean = plain_text(text, field="text", limit=TEXT_MAX, required=_("请填写承诺内容。"))
     with transaction.atomic():
         Area.objects.select_for_update().filter(pk=alley.pk).first()  # one writer per list at a time
         if position is None:
@@ -230,7 +215,7 @@ def commitment_update(
         keeper = _require_keeper(actor, row.alley)
         if not row.is_active:
             raise ActionRefused(_("这项承诺已停用，不能修改。"))
-        row.text = _clean_text(text, field="text", limit=TEXT_MAX, required=True)
+        row.text = plain_text(text, field="text", limit=TEXT_MAX, required=_("请填写承诺内容。"))
         row.source = _source(source)
         if position is not None:
             row.position = max(0, int(position))
@@ -296,7 +281,7 @@ def ballot_cast(
             _("请为每一项承诺选择评价（还有 %(n)d 项没有选）。") % {"n": len(missing)},
             field=f"c{missing[0].pk}",
         )
-    note = _clean_text(comment, field="comment", limit=COMMENT_MAX, required=False)
+    note = plain_text(comment, field="comment", limit=COMMENT_MAX)
     digest = phone_digest(phone)
     try:
         with transaction.atomic():
