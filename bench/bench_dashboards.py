@@ -64,21 +64,6 @@ def ensure_rollups(meta: dict[str, Any], res: h.Results) -> None:
     res.figure("rollup_full_rebuild", "rollups rebuilt in full (once per data set)", seconds, "s")
 
 
-def staff_session() -> tuple[str, Any]:
-    """A logged-in session cookie for the district organisation department, and its viewer."""
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
-    from django.contrib.sessions.backends.db import SessionStore
-
-    user = get_user_model().objects.get(username=STAFF_USER)
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.save()
-    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}", user
-
-
 def pick_areas(user: Any) -> tuple[str, str]:
     """(the user's district code, the street of that district with the most cases)."""
     from django.db import connection
@@ -98,11 +83,13 @@ def pick_areas(user: Any) -> tuple[str, str]:
 
 def measure(requests: int, res: h.Results | None = None) -> dict[str, Any]:
     """Median page times and bare aggregates on the current database; figures when ``res`` is given."""
+    from django.contrib.auth import get_user_model
     from django.db import connection
 
     from evaluation.rollups import refresh_rollups
 
-    cookie, user = staff_session()
+    name, value = h.staff_session(STAFF_USER)
+    cookie, user = f"{name}={value}", get_user_model().objects.get(username=STAFF_USER)
     district, street = pick_areas(user)
     out: dict[str, Any] = {"district": district, "street": street}
     # What Celery beat runs every minute: after one warm-up call, nothing new has arrived.

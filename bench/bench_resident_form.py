@@ -1,35 +1,48 @@
 """Issue 4: the residents' form and tracking page under load, beside bare DRF create/detail.
 
-    .venv/bin/python bench/bench_resident_form.py [--clients 32] [--requests 1500] [--runs 3] [--workers 4]
+    .venv/bin/python bench/bench_resident_form.py [--generator wrk|harness|both] [--runs 3] [--workers 4]
 
 gunicorn (sync workers) serves the project and the bare baseline from the same processes
-on 127.0.0.1; 32 client threads (http.client, one connection and cookie jar each) send
-requests as fast as they are answered. Each client first opens the alley's form page once
-(untimed) to get its CSRF cookie and token, as a phone does; then every timed request is a
-POST of the form to the alley's short URL ``/a/<code>/`` (validation, ``case_submit``: the
-case, its timeline event, the deadline on the working-day calendar, notifications enqueued
-on Redis after commit), answered by the redirect to the tracking code. The rate limits
-are raised through the environment (every client is 127.0.0.1).
+on 127.0.0.1. The load (issue 18) comes from ``wrk`` (bench/wrk/*.lua, 32 connections)
+pinned to CPU 0 while gunicorn, the bench database's PostgreSQL backends and Redis are
+pinned to CPU 1, with both sides' CPU recorded; ``--generator harness`` keeps the earlier
+32 Python client threads (http.client, one connection and cookie jar each) on both cores,
+``both`` measures each figure with both, side by side.
+
+Before the timed runs, 32 renderings of alleys' forms are fetched (untimed) for their CSRF
+cookies and tokens, as phones do; every timed request is then a POST of the form to the
+alley's short URL ``/a/<code>/`` with a one-time submission token and a phone number of its
+own (validation, the repeat check of the token, ``case_submit_once``: the case, its timeline
+event, its submission key, the deadline on the working-day calendar, notifications enqueued
+on Redis after commit), answered by the redirect to the tracking code. Each post says the
+resident already saw the alley's open cases of the category (``duplicates_seen``), as the
+second post after the "already reported?" page does: every alley has open cases of most
+categories in the data set. After each wrk run the cases filed are counted: an answer that
+was a replay of an earlier submission counts as an error. The rate limits are raised
+through the environment (every client is 127.0.0.1).
 
 Figures:
 
 1. form submissions without photos vs bare DRF ``POST`` of one single-table row:
    throughput ≥ 0.5× and p99 ≤ 2×;
-2. the same with one phone photo (1280×960 JPEG), reported separately (no goal);
+2. the same with one phone photo (1280×960 JPEG, ~280 KB): throughput ≥ 0.35×, p99 ≤ 3×;
 3. the tracking page ``/track/<code>/`` of existing cases (lights, deadline, unit, public
-   timeline) vs bare DRF ``GET`` of one row: the same goals.
+   timeline) vs bare DRF ``GET`` of one row: throughput ≥ 0.5×, p99 ≤ 2×.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import os
 import random
 import re
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -37,6 +50,10 @@ from bench import harness as h
 
 TOKEN_RE = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
 CATEGORY_RE = re.compile(rb'name="category" value="(\d+)"')
+TEXTS = [f"巷口第{i}户门前的路灯不亮，晚上出行不便，请尽快处理。" for i in range(1, 41)]
+NAME = "张先生"
+_posts = itertools.count(1)  # the harness's posts: one-time tokens and phones never repeat in a session
+_session = secrets.token_urlsafe(18)[:16]
 
 
 def phone_photo() -> bytes:
@@ -98,13 +115,17 @@ def form_prepare(alleys: list[str]) -> Any:
 def form_request(photo: bytes | None) -> Any:
     def make(client: h.Client, n: int) -> h.Request:
         s = client.state
+        k = next(_posts)
+        category = str(s["categories"][n % len(s["categories"])])
         fields = {
             "csrfmiddlewaretoken": s["token"],
-            "category": str(s["categories"][n % len(s["categories"])]),
-            "description": f"巷口第{n % 40 + 1}户门前的路灯不亮，晚上出行不便，请尽快处理。",
+            "submission": f"{_session}{k:016d}",
+            "duplicates_seen": category,
+            "category": category,
+            "description": TEXTS[n % len(TEXTS)],
             "address_detail": "",
-            "reporter_name": "张先生",
-            "reporter_phone": f"139{n:08d}",
+            "reporter_name": NAME,
+            "reporter_phone": f"139{(k + 50_000_000) % 100_000_000:08d}",
             "consent": "on",
             "jxt_hp": "",
         }
@@ -128,17 +149,51 @@ def form_check(client: h.Client, status: int, body: bytes, headers: Any) -> bool
     return "/report/done/" in (headers.get("Location") or "")
 
 
-def bare_create(client: h.Client, n: int) -> h.Request:
-    body = h.form_body(
-        {"title": "巷口路灯不亮", "body": "晚上出行不便，请尽快处理。", "phone": f"139{n:08d}"}
-    )
-    return h.Request(
-        "POST",
-        "/bench/baseline/items/",
-        body=body,
-        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
-        expect=(201,),
-    )
+def form_clients(port: int, alleys: list[str], count: int) -> list[dict[str, Any]]:
+    """``count`` renderings of alleys' forms (untimed): CSRF cookie and token, alley, category tiles."""
+    from django.conf import settings
+
+    out = []
+    for i in range(count):
+        code = alleys[(i * 37) % len(alleys)]
+        status, body, headers = h.http_get(port, f"/a/{code}/")
+        match = TOKEN_RE.search(body)
+        categories = [c.decode() for c in CATEGORY_RE.findall(body)]
+        cookie = None
+        for raw in headers.get_all("Set-Cookie") or []:
+            name, _, rest = raw.partition("=")
+            if name.strip() == settings.CSRF_COOKIE_NAME:
+                cookie = f"{name.strip()}={rest.split(';', 1)[0]}"
+        if status != 200 or not match or not categories or cookie is None:
+            raise RuntimeError(f"the form at /a/{code}/ did not render (HTTP {status}): {body[:300]!r}")
+        out.append(
+            {"alley": code, "cookie": cookie, "token": match.group(1).decode(), "categories": categories}
+        )
+    return out
+
+
+def form_wrk(clients: list[dict[str, Any]], port: int, photo: Path | None) -> Any:
+    """run_wrk arguments for the i-th run of form posts: a new nonce (one-time tokens) and phones."""
+
+    def make(_run: int) -> dict[str, Any]:
+        nonce = secrets.token_urlsafe(18)[:18]
+        return {
+            "script": "report_form.lua",
+            "data": {
+                "expect": [302],
+                "clients": clients,
+                "nonce": nonce,
+                "phone_base": h.new_phone_base(),
+                "texts": [{"raw": t, "enc": quote(t)} for t in TEXTS],
+                "name": {"raw": NAME, "enc": quote(NAME)},
+                "photo": str(photo) if photo else None,
+                "boundary": f"----jxtbenchwrk{nonce}",
+                "origin": f"http://127.0.0.1:{port}",
+            },
+            "verify": h.filed_check(f"form:{nonce}"),
+        }
+
+    return make
 
 
 def main() -> int:
@@ -146,16 +201,21 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     h.common_arguments(parser)
-    parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--requests", type=int, default=1500, help="requests per run (default 1500)")
+    h.generator_arguments(parser)
+    parser.add_argument("--clients", type=int, default=32, help="Python client threads (--generator harness)")
+    parser.add_argument("--requests", type=int, default=1500, help="requests per harness run (default 1500)")
     parser.add_argument(
-        "--photo-requests", type=int, default=400, help="requests per photo run (default 400)"
+        "--photo-requests", type=int, default=400, help="requests per harness photo run (default 400)"
     )
     parser.add_argument("--runs", type=int, default=3, help="alternating bare/app runs per figure (median)")
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 2), help="gunicorn workers")
-    parser.add_argument("--max-seconds", type=float, default=60, help="cap on one run's duration")
+    parser.add_argument("--max-seconds", type=float, default=60, help="cap on one harness run's duration")
     parser.add_argument("--skip-photo", action="store_true")
+    parser.add_argument(
+        "--only", choices=("form", "photo", "track"), action="append", help="measure only these figures"
+    )
     args = parser.parse_args()
+    h.exit_on_sigterm()
 
     h.print_header("bench_resident_form (issue 4): the residents' form and tracking page")
     meta = h.ensure_dataset(cases=args.cases, fresh=args.fresh)
@@ -169,6 +229,10 @@ def main() -> int:
         res.save()
         return 0
     alleys, codes, bare_ids = pick_targets(2000)
+    wanted = set(args.only or ("form", "photo", "track"))
+    if args.skip_photo:
+        wanted.discard("photo")
+    generators = ("wrk", "harness") if args.generator == "both" else (args.generator,)
     h.wait_for_quiet(max_load=1.5, timeout=args.wait_quiet)
     common = {
         "runs": args.runs,
@@ -176,61 +240,104 @@ def main() -> int:
         "requests": args.requests,
         "max_seconds": args.max_seconds,
     }
-    with h.Gunicorn(workers=args.workers) as server:
-        res.note(
-            f"gunicorn {args.workers} sync workers; no Celery worker runs (notifications are only enqueued)"
-        )
-        prepare = form_prepare(alleys)
-        with h.section(f"(1) the report form without photos vs bare DRF create ({args.clients} clients)"):
-            h.compare_load(
-                res,
-                key="form_submit",
-                label="form submission (no photo)",
-                base_label="bare DRF create",
-                port=server.port,
-                app={"make": form_request(None), "prepare": prepare, "check": form_check},
-                bare={"make": bare_create},
-                **common,
+    photo = phone_photo()
+    photo_path = h.VAR_DIR / "wrk" / "IMG_0001.jpg"
+    photo_path.parent.mkdir(parents=True, exist_ok=True)
+    photo_path.write_bytes(photo)
+    try:
+        with h.Gunicorn(workers=args.workers) as server:
+            assert server.proc is not None
+            common["port"] = server.port
+            procs = h.ServerProcesses(gunicorn=server.proc.pid)
+            res.note(
+                f"gunicorn {args.workers} sync workers; no Celery worker runs (notifications are only enqueued)"
             )
-        if not args.skip_photo:
-            with h.section("(2) the report form with one phone photo (reported separately)"):
-                photo = phone_photo()
-                h.say(f"   photo: 1280×960 JPEG, {len(photo) // 1024} KB")
-                h.compare_load(
+            clients = form_clients(server.port, alleys, 32)
+            wrk_common = {
+                "port": server.port,
+                "procs": procs,
+                "runs": args.runs,
+                "connections": args.connections,
+                "pin": not args.no_pin,
+            }
+            if "wrk" in generators:
+                h.note_wrk(
                     res,
-                    key="form_submit_photo",
-                    label=f"form submission with one {len(photo) // 1024} KB photo",
-                    base_label="bare DRF create (no file)",
-                    port=server.port,
-                    app={"make": form_request(photo), "prepare": prepare, "check": form_check},
-                    bare={"make": bare_create},
-                    goals=False,
-                    runs=args.runs,
-                    clients=args.clients,
-                    requests=args.photo_requests,
-                    max_seconds=args.max_seconds,
+                    connections=args.connections,
+                    seconds=f"{args.seconds:g} s ({args.photo_seconds:g} s with photos)",
+                    pin=not args.no_pin,
                 )
-        with h.section("(3) the tracking page vs bare DRF detail"):
-            h.compare_load(
-                res,
-                key="track_page",
-                label="tracking page /track/<code>/",
-                base_label="bare DRF detail",
-                port=server.port,
-                app={
-                    "make": lambda c, n: h.Request("GET", f"/track/{codes[n % len(codes)]}/", expect=(200,))
-                },
-                bare={
-                    "make": lambda c, n: h.Request(
-                        "GET",
-                        f"/bench/baseline/items/{bare_ids[n % len(bare_ids)]}/",
-                        headers={"Accept": "application/json"},
-                        expect=(200,),
+            prepare = form_prepare(alleys)
+            if "form" in wanted:
+                with h.section("(1) the report form without photos vs bare DRF create"):
+                    h.compare_each(
+                        res,
+                        generators,
+                        key="form_submit",
+                        label="form submission (no photo)",
+                        base_label="bare DRF create",
+                        wrk={
+                            "seconds": args.seconds,
+                            "app": form_wrk(clients, server.port, None),
+                            "bare": h.wrk_bare_create,
+                            **wrk_common,
+                        },
+                        harness={
+                            "app": {"make": form_request(None), "prepare": prepare, "check": form_check},
+                            "bare": {"make": h.bare_create},
+                            **common,
+                        },
                     )
-                },
-                **common,
-            )
-    h.reset_to_baseline(meta)
+            if "photo" in wanted:
+                with h.section("(2) the report form with one phone photo vs bare DRF create"):
+                    h.say(f"   photo: 1280×960 JPEG, {len(photo) // 1024} KB")
+                    h.compare_each(
+                        res,
+                        generators,
+                        key="form_submit_photo",
+                        label=f"form submission with one {len(photo) // 1024} KB photo",
+                        base_label="bare DRF create (no file)",
+                        throughput_goal=0.35,
+                        p99_goal=3,
+                        wrk={
+                            "seconds": args.photo_seconds,
+                            "app": form_wrk(clients, server.port, photo_path),
+                            "bare": h.wrk_bare_create,
+                            **wrk_common,
+                        },
+                        harness={
+                            "app": {"make": form_request(photo), "prepare": prepare, "check": form_check},
+                            "bare": {"make": h.bare_create},
+                            **common,
+                            "requests": args.photo_requests,
+                        },
+                    )
+            if "track" in wanted:
+                with h.section("(3) the tracking page vs bare DRF detail"):
+                    paths = [f"/track/{c}/" for c in codes]
+                    h.compare_each(
+                        res,
+                        generators,
+                        key="track_page",
+                        label="tracking page /track/<code>/",
+                        base_label="bare DRF detail",
+                        wrk={
+                            "seconds": args.seconds,
+                            "app": h.wrk_get(paths),
+                            "bare": h.wrk_bare_detail(bare_ids),
+                            **wrk_common,
+                        },
+                        harness={
+                            "app": {
+                                "make": lambda c, n: h.Request("GET", paths[n % len(paths)], expect=(200,))
+                            },
+                            "bare": h.bare_detail(bare_ids),
+                            **common,
+                        },
+                    )
+    finally:
+        h.reset_to_baseline(meta)
+    h.side_by_side(res)
     res.save()
     return 0
 

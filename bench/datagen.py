@@ -10,7 +10,7 @@ The shape (per million cases; the open and overdue counts stay fixed when the hi
   data was generated); alleys weighted by households, categories weighted like the demo
   history (classes A 8 : B 3 : C 0.8 : D 0.25, common types 4×);
 * 100,000 open cases (the most recent 125,000 ids, four in five), of which exactly 10,000
-  are past their escalation deadline (``escalation_due <= anchor``), at tiers below the city,
+  (or ``overdue``: a mass event, see ``overdue_shape``) are past their escalation deadline (``escalation_due <= anchor``), at tiers below the city,
   none with an existing whistle to the tier they would escalate to; the other open cases
   have future deadlines and no warning due (a sweep running every minute has sent them);
 * the rest closed (most), awaiting feedback (the last 36 hours, verified recently so the
@@ -69,9 +69,25 @@ def _arr(values: tuple[str, ...]) -> str:
     return "ARRAY[" + ", ".join(f"'{v}'" for v in values) + "]"
 
 
-def plan(*, cases: int, anchor: dt.datetime) -> list[tuple[str, str]]:
-    """The SQL steps, in order, as (label, sql)."""
+def overdue_shape(cases: int, overdue: int | None) -> tuple[int, str]:
+    """(open cases, SQL test of ``i`` for an overdue one) for ``overdue`` cases past their deadline.
+
+    The default is the quiet day: 100,000 open (a tenth of the cases below a million), a tenth
+    of them overdue. A mass event (``overdue`` = half the open cases or more) doubles the open
+    cases to twice the overdue ones, half of them overdue at once (bench_mass_sweep: 100,000).
+    """
     open_n = min(100_000, cases // 10)
+    if overdue is None or overdue * 10 == open_n:
+        return open_n, "i % 25 IN (1, 2)"  # 2 of every 25 ids in the block: a tenth of the open
+    open_n = max(open_n, overdue * 2)
+    if overdue * 2 != open_n or open_n * 5 // 4 > cases:
+        raise ValueError(f"overdue must be a tenth of {open_n:,} open cases, or at least half of them")
+    return open_n, "i % 10 IN (1, 2, 3, 4)"  # 4 of every 10 ids in the block: half the open
+
+
+def plan(*, cases: int, anchor: dt.datetime, overdue: int | None = None) -> list[tuple[str, str]]:
+    """The SQL steps, in order, as (label, sql)."""
+    open_n, overdue_test = overdue_shape(cases, overdue)
     block = open_n * 5 // 4  # the most recent ids; four in five of them are open
     span_days = 730 * max(1, cases // 1_000_000)
     span_secs = span_days * 86400
@@ -135,7 +151,7 @@ SELECT i AS id,
        {a} - make_interval(secs => ({cases}::bigint - i) * {span_secs}::float8 / {cases})
            - make_interval(secs => random() * 1800) AS created_at,
        (i > {cases - block} AND i % 5 <> 0) AS is_open,
-       (i > {cases - block} AND i % 25 IN (1, 2)) AS is_overdue,
+       (i > {cases - block} AND {overdue_test}) AS is_overdue,
        1 + floor(random() * (SELECT count(*) FROM bench_alley_slot))::int AS alley_slot,
        1 + floor(random() * (SELECT count(*) FROM bench_cat_slot))::int AS cat_slot,
        random() AS r_state, random() AS r_tier, random() AS r_t1, random() AS r_t2,
@@ -497,7 +513,14 @@ def _default_unknown_columns(cur: Any) -> list[tuple[str, str]]:
     return added
 
 
-def generate(conn: Any, *, cases: int, anchor: dt.datetime, say: Callable[[str], None] = print) -> float:
+def generate(
+    conn: Any,
+    *,
+    cases: int,
+    anchor: dt.datetime,
+    overdue: int | None = None,
+    say: Callable[[str], None] = print,
+) -> float:
     """Load the data set into an empty (migrated and seeded) database; returns the seconds taken."""
     started = time.perf_counter()
     conn.autocommit = True
@@ -512,7 +535,7 @@ def generate(conn: Any, *, cases: int, anchor: dt.datetime, say: Callable[[str],
         indexes = _plain_indexes(cur, LOADED_TABLES)
         for name, _definition in indexes:
             cur.execute(f'DROP INDEX "{name}"')
-        for label, sql in plan(cases=cases, anchor=anchor):
+        for label, sql in plan(cases=cases, anchor=anchor, overdue=overdue):
             t0 = time.perf_counter()
             cur.execute(sql)
             say(f"  data: {label:<16} {time.perf_counter() - t0:6.1f} s")

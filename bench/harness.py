@@ -21,9 +21,12 @@ import argparse
 import contextlib
 import datetime as dt
 import http.client
+import itertools
 import json
+import math
 import os
 import platform
+import shutil
 import signal
 import socket
 import statistics
@@ -32,7 +35,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -209,12 +212,20 @@ def _watermarks(cur: Any) -> dict[str, int]:
     return marks
 
 
-def ensure_dataset(*, cases: int = 1_000_000, fresh: bool = False) -> dict[str, Any]:
-    """A migrated, seeded database holding ``cases`` generated cases, back at its generated state."""
+def ensure_dataset(
+    *, cases: int = 1_000_000, fresh: bool = False, overdue: int | None = None
+) -> dict[str, Any]:
+    """A migrated, seeded database holding ``cases`` generated cases, back at its generated state.
+
+    ``overdue``: how many open cases are past their deadline at the anchor (default a tenth of
+    the open ones, 10,000; bench_mass_sweep asks for 100,000, see ``datagen.overdue_shape``).
+    """
     from bench import datagen
 
     meta = None if fresh else read_meta()
-    if meta and (meta.get("cases") != cases or meta.get("version") != DATASET_VERSION):
+    if meta and (
+        meta.get("cases") != cases or meta.get("version") != DATASET_VERSION or meta.get("overdue") != overdue
+    ):
         say(f"data set in {DB_NAME} is {meta.get('cases'):,} cases v{meta.get('version')}: rebuilding")
         meta = None
     if meta is not None:
@@ -240,7 +251,7 @@ def ensure_dataset(*, cases: int = 1_000_000, fresh: bool = False) -> dict[str, 
             (anchor.year + 1, "bench: next year's holidays entered (weekday calendar)"),
         )
     with connect() as conn:
-        datagen.generate(conn, cases=cases, anchor=anchor, say=say)
+        datagen.generate(conn, cases=cases, anchor=anchor, overdue=overdue, say=say)
     with connect() as conn, conn.cursor() as cur:
         cur.execute(
             "CREATE TABLE bench_overdue_snapshot AS SELECT * FROM issues_case "
@@ -251,6 +262,7 @@ def ensure_dataset(*, cases: int = 1_000_000, fresh: bool = False) -> dict[str, 
         meta = {
             "cases": cases,
             "version": DATASET_VERSION,
+            **({"overdue": overdue} if overdue is not None else {}),
             "anchor": anchor.isoformat(),
             "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "build_seconds": round(time.perf_counter() - started, 1),
@@ -436,11 +448,16 @@ class Results:
         goal: float | None = None,
         higher_is_better: bool = False,
         extra: dict[str, Any] | None = None,
+        invalid: str | None = None,
     ) -> dict[str, Any]:
-        """Record one figure; when a baseline is given, the ratio value/baseline and its goal."""
+        """Record one figure; when a baseline is given, the ratio value/baseline and its goal.
+
+        ``invalid`` (why the measurement does not count, e.g. failed requests) leaves the goal
+        undecided: the figure is printed and saved as INVALID.
+        """
         ratio = value / baseline if baseline else None
         met = None
-        if ratio is not None and goal is not None:
+        if ratio is not None and goal is not None and invalid is None:
             met = ratio >= goal if higher_is_better else ratio <= goal
         shown = fmt_seconds(value) if unit == "s" else f"{value:,.1f} {unit}"
         line = f"  {label}: {shown}"
@@ -450,7 +467,10 @@ class Results:
         if ratio is not None:
             line += f"  | ratio {ratio:.2f}×"
         if goal is not None:
-            line += f" (goal {'≥' if higher_is_better else '≤'} {goal:g}×: {'met' if met else 'MISSED'})"
+            verdict = "INVALID" if invalid else ("met" if met else "MISSED")
+            line += f" (goal {'≥' if higher_is_better else '≤'} {goal:g}×: {verdict})"
+        if invalid:
+            line += f"  INVALID: {invalid}"
         say(line)
         row = {
             "key": key,
@@ -464,6 +484,7 @@ class Results:
             "goal_direction": ">=" if higher_is_better else "<=",
             "met": met,
             "load": load_average(),
+            **({"invalid": invalid} if invalid else {}),
             **(extra or {}),
         }
         self.figures.append(row)
@@ -538,6 +559,24 @@ def common_arguments(parser: argparse.ArgumentParser) -> None:
         default=120,
         help="seconds to wait for a 1-minute load average below 1.5 before measuring (default 120)",
     )
+
+
+def staff_session(username: str) -> tuple[str, str]:
+    """(cookie name, value) of a signed-in session of ``username``, for requests to the bench's server.
+
+    Signed in through Django's ``ModelBackend`` (as ``Client.force_login`` does), not the first of
+    ``AUTHENTICATION_BACKENDS``: that is django-axes' backend, which only guards logins and cannot load
+    the user of a session (such a cookie answers 500).
+    """
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(
+        get_user_model().objects.get(username=username), backend="django.contrib.auth.backends.ModelBackend"
+    )
+    return settings.SESSION_COOKIE_NAME, browser.cookies[settings.SESSION_COOKIE_NAME].value
 
 
 # --------------------------------------------------------------------------- processes
@@ -910,41 +949,661 @@ def compare_load(
     throughput_goal: float | None = 0.5,
     p99_goal: float | None = 2,
 ) -> None:
-    """Alternate bare and app runs; report the median run (by throughput) of each against the other."""
-    app_runs, bare_runs = [], []
+    """The Python-thread generator (``--generator harness``): alternate bare and app runs, compare medians."""
+    compare_runs(
+        res,
+        key=f"{key}@harness",
+        label=f"{label}, {clients} Python client threads",
+        base_label=base_label,
+        generator="harness",
+        runs=runs,
+        run_app=lambda i: run_load(
+            port=port, clients=clients, requests=requests, max_seconds=max_seconds, **app
+        ),
+        run_bare=lambda i: run_load(
+            port=port, clients=clients, requests=requests, max_seconds=max_seconds, **bare
+        ),
+        goals=goals,
+        throughput_goal=throughput_goal,
+        p99_goal=p99_goal,
+    )
+
+
+def compare_runs(
+    res: Results,
+    *,
+    key: str,
+    label: str,
+    base_label: str,
+    generator: str,
+    runs: int,
+    run_app: Callable[[int], Any],
+    run_bare: Callable[[int], Any],
+    goals: bool = True,
+    throughput_goal: float | None = 0.5,
+    p99_goal: float | None = 2,
+) -> None:
+    """Alternate bare and app runs; report the median run (by throughput) of each against the other.
+
+    ``run_app(i)`` / ``run_bare(i)`` return a LoadResult or a WrkResult. A figure whose runs had
+    any error (a refused connection, an unexpected status, a failed check) is recorded but marked
+    invalid: a run with errors is not a figure.
+    """
+    app_runs: list[Any] = []
+    bare_runs: list[Any] = []
     for i in range(runs):
-        bare_runs.append(
-            run_load(port=port, clients=clients, requests=requests, max_seconds=max_seconds, **bare)
-        )
+        bare_runs.append(run_bare(i))
         say(f"   bare #{i + 1}: {bare_runs[-1].summary()}")
-        app_runs.append(
-            run_load(port=port, clients=clients, requests=requests, max_seconds=max_seconds, **app)
-        )
+        app_runs.append(run_app(i))
         say(f"   {key} #{i + 1}: {app_runs[-1].summary()}")
         for run in (bare_runs[-1], app_runs[-1]):
             if run.errors:
                 say(f"   first error: {run.first_error}")
     a, b = best_of(app_runs), best_of(bare_runs)
+    failed = sum(r.errors for r in app_runs) + sum(r.errors for r in bare_runs)
+    invalid = f"{failed} failed requests in the runs" if failed else None
+
+    def describe(run: Any) -> dict[str, Any]:
+        return run.record() if hasattr(run, "record") else {"errors": run.errors}
+
+    common = {
+        "generator": generator,
+        "app_run": describe(a),
+        "bare_run": describe(b),
+        "runs": [describe(r) for r in app_runs],
+        "bare_runs": [describe(r) for r in bare_runs],
+    }
     res.figure(
         f"{key}_throughput",
-        f"{label}, {clients} clients: throughput",
+        f"{label}: throughput",
         a.throughput,
         "req/s",
         baseline=b.throughput,
         baseline_label=f"{base_label}",
         goal=throughput_goal if goals else None,
         higher_is_better=True,
-        extra={"errors": a.errors, "bare_errors": b.errors, "p50": a.p50, "bare_p50": b.p50},
+        invalid=invalid,
+        extra={
+            "errors": a.errors,
+            "bare_errors": b.errors,
+            "p50": a.p50,
+            "bare_p50": b.p50,
+            **common,
+        },
     )
     res.figure(
         f"{key}_p99",
-        f"{label}, {clients} clients: p99 latency",
+        f"{label}: p99 latency",
         a.p99,
         "s",
         baseline=b.p99,
         baseline_label=f"{base_label} p99",
         goal=p99_goal if goals else None,
+        invalid=invalid,
+        extra={"generator": generator},
     )
+    if hasattr(a, "server_cpu_per_request") and a.server_cpu_per_request and b.server_cpu_per_request:
+        # Less sensitive to other work on a shared machine than throughput: what one request cost
+        # the server (gunicorn + this database's PostgreSQL backends), in CPU time.
+        res.figure(
+            f"{key}_server_cpu",
+            f"{label}: server CPU per request",
+            a.server_cpu_per_request,
+            "s",
+            baseline=b.server_cpu_per_request,
+            baseline_label=f"{base_label}, server CPU per request",
+            invalid=invalid,
+            extra={"generator": generator},
+        )
+
+
+# --------------------------------------------------------------------------- server-bound load (wrk)
+#
+# wrk (a C load generator with LuaJIT scripts, bench/wrk/*.lua) runs pinned to CPU 0 while the
+# server side (gunicorn master and workers, the PostgreSQL backends, Redis) is pinned to CPU 1:
+# the client no longer competes with the server for the same cores, and the client's and the
+# server's CPU are both recorded with every run. See bench/README.md, "Server-bound HTTP load".
+
+WRK = shutil.which("wrk") or "/usr/bin/wrk"
+WRK_DIR = ROOT / "bench" / "wrk"
+CLIENT_CPU, SERVER_CPU = 0, 1
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
+_wrk_runs = itertools.count(1)
+
+
+def generator_arguments(parser: argparse.ArgumentParser) -> None:
+    """The load-generator options shared by the HTTP benchmarks."""
+    parser.add_argument(
+        "--generator",
+        choices=("wrk", "harness", "both"),
+        default="wrk",
+        help="wrk pinned to one core (default), the old Python client threads, or both side by side",
+    )
+    parser.add_argument(
+        "--connections", type=int, default=32, help="wrk connections (default 32, as the 32 client threads)"
+    )
+    parser.add_argument("--seconds", type=float, default=15, help="duration of one wrk run (default 15)")
+    parser.add_argument(
+        "--photo-seconds", type=float, default=20, help="duration of one wrk run with photos (default 20)"
+    )
+    parser.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="do not pin wrk to CPU 0 and the server (gunicorn, PostgreSQL, Redis) to CPU 1",
+    )
+
+
+def _proc_stat(pid: int) -> tuple[int, int, int] | None:
+    """(ppid, utime + stime in ticks, start time in ticks) of a process, or None if gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = raw.rsplit(")", 1)[1].split()
+    return int(fields[1]), int(fields[11]) + int(fields[12]), int(fields[19])
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _all_pids() -> list[int]:
+    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+
+
+def _tasks(pid: int) -> list[int]:
+    try:
+        return [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    except OSError:
+        return []
+
+
+def _cpu_times() -> dict[str, tuple[int, int]]:
+    """Per-CPU (busy, total) ticks from /proc/stat."""
+    out = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        if line.startswith("cpu") and line[3:4].isdigit():
+            name, *values = line.split()
+            ticks = [int(v) for v in values]
+            idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
+            out[name] = (sum(ticks) - idle, sum(ticks))
+    return out
+
+
+def postmaster_pid() -> int | None:
+    """The PostgreSQL server's main process (from postmaster.pid in its data directory)."""
+    with contextlib.suppress(Exception):
+        return int(Path(psql("SHOW data_directory"), "postmaster.pid").read_text().split()[0])
+    return None
+
+
+def redis_pid() -> int | None:
+    with contextlib.suppress(Exception):
+        import redis
+
+        return int(redis.Redis.from_url(REDIS_URL).info("server")["process_id"])
+    return None
+
+
+@dataclass
+class ServerProcesses:
+    """The processes serving the benchmark: gunicorn, this database's backends, Redis."""
+
+    gunicorn: int
+    postmaster: int | None = field(default_factory=postmaster_pid)
+    redis: int | None = field(default_factory=redis_pid)
+
+    def groups(self) -> dict[str, list[int]]:
+        """pids by group; PostgreSQL: the postmaster's children connected to the bench database."""
+        gunicorn, backends = [self.gunicorn], []
+        tag = f" {DB_NAME} "
+        for pid in _all_pids():
+            stat = _proc_stat(pid)
+            if stat is None:
+                continue
+            if stat[0] == self.gunicorn:
+                gunicorn.append(pid)
+            elif self.postmaster and stat[0] == self.postmaster and tag in _cmdline(pid):
+                backends.append(pid)
+        return {"gunicorn": gunicorn, "postgres": backends, "redis": [self.redis] if self.redis else []}
+
+
+class CpuMeter:
+    """CPU used by each server group (and each CPU) while a load run is in flight.
+
+    A thread reads /proc every ``interval`` s, so the time of a backend that ends during the
+    run (Django's CONN_MAX_AGE reconnects) is counted up to its last reading; a process born
+    during the run counts from zero. Utime + stime, from /proc/<pid>/stat.
+    """
+
+    def __init__(self, procs: ServerProcesses, *, interval: float = 0.5) -> None:
+        self.procs = procs
+        self.interval = interval
+        self.first: dict[int, int] = {}
+        self.last: dict[int, int] = {}
+        self.group_of: dict[int, str] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _sample(self, *, initial: bool = False) -> None:
+        for group, pids in self.procs.groups().items():
+            for pid in pids:
+                stat = _proc_stat(pid)
+                if stat is None:
+                    continue
+                self.group_of[pid] = group
+                if pid not in self.first:
+                    self.first[pid] = stat[1] if initial else 0
+                self.last[pid] = stat[1]
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def __enter__(self) -> CpuMeter:
+        self.cpu0 = _cpu_times()
+        self.t0 = time.perf_counter()
+        self._sample(initial=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        self.seconds = time.perf_counter() - self.t0
+        self.cpu1 = _cpu_times()
+
+    def result(self) -> dict[str, Any]:
+        used: dict[str, float] = {}
+        for pid, last in self.last.items():
+            group = self.group_of[pid]
+            used[group] = used.get(group, 0.0) + (last - self.first.get(pid, 0)) / _CLK_TCK
+        per_cpu = {
+            name: round((busy - self.cpu0[name][0]) / max(1, total - self.cpu0[name][1]), 3)
+            for name, (busy, total) in self.cpu1.items()
+            if name in self.cpu0
+        }
+        return {
+            **{f"{g}_cpu_s": round(used.get(g, 0.0), 2) for g in ("gunicorn", "postgres", "redis")},
+            "server_cpu_s": round(used.get("gunicorn", 0.0) + used.get("postgres", 0.0), 2),
+            "busy": per_cpu,
+        }
+
+
+class Pinning:
+    """wrk on CPU 0, the server on CPU 1, while a wrk run is in flight; old affinities restored.
+
+    Pins every thread of the gunicorn master and workers, of the PostgreSQL postmaster (so new
+    backends inherit CPU 1: Django reconnects after CONN_MAX_AGE), of the bench database's
+    existing backends and of Redis. Restores what it changed in ``__exit__``, including the
+    postmaster's children born meanwhile (other people's connections too), which got CPU 1 by
+    inheritance. What could not be pinned (no permission, fewer than 2 CPUs) is said in ``notes``.
+    """
+
+    def __init__(self, procs: ServerProcesses, *, enabled: bool = True) -> None:
+        self.procs = procs
+        self.enabled = enabled and (os.cpu_count() or 1) >= 2
+        self.saved: dict[int, set[int]] = {}
+        self.children_before: set[int] = set()
+        self.notes: list[str] = []
+        self.pinned: list[str] = []
+
+    def _pin(self, pid: int) -> bool:
+        done = False
+        for tid in _tasks(pid):
+            try:
+                old = os.sched_getaffinity(tid)
+                os.sched_setaffinity(tid, {SERVER_CPU})
+            except ProcessLookupError:
+                continue
+            except OSError as exc:
+                self.notes.append(f"could not pin {pid}: {exc.strerror}")
+                return done
+            self.saved.setdefault(tid, old)
+            done = True
+        return done
+
+    def __enter__(self) -> Pinning:
+        if not self.enabled:
+            return self
+        groups = self.procs.groups()
+        if self.procs.postmaster:
+            self.children_before = {
+                pid for pid in _all_pids() if (_proc_stat(pid) or (0,))[0] == self.procs.postmaster
+            }
+        targets = {
+            "gunicorn": groups["gunicorn"],
+            "postmaster": [self.procs.postmaster] if self.procs.postmaster else [],
+            "postgres backends": groups["postgres"],
+            "redis": groups["redis"],
+        }
+        try:
+            for name, pids in targets.items():
+                if pids and all([self._pin(pid) for pid in pids]):
+                    self.pinned.append(name)
+                else:
+                    self.notes.append(f"{name}: not pinned")
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for tid, old in self.saved.items():
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(tid, old)
+        if self.procs.postmaster and self.procs.postmaster in self.saved:
+            old = self.saved[self.procs.postmaster]
+            for pid in _all_pids():
+                stat = _proc_stat(pid)
+                if stat and stat[0] == self.procs.postmaster and pid not in self.children_before:
+                    with contextlib.suppress(OSError):
+                        if os.sched_getaffinity(pid) == {SERVER_CPU}:
+                            os.sched_setaffinity(pid, old)
+        self.saved.clear()
+
+    def describe(self) -> str:
+        if not self.enabled:
+            return "not pinned"
+        return f"wrk on CPU {CLIENT_CPU}; on CPU {SERVER_CPU}: {', '.join(self.pinned) or 'nothing'}"
+
+
+def wait_idle(procs: ServerProcesses, *, quiet: float = 0.5, timeout: float = 30) -> None:
+    """Wait until gunicorn has finished what was in flight when wrk stopped (no CPU used for ``quiet`` s).
+
+    wrk stops on time with up to one request per connection queued or running in the server;
+    measured in no run, they would otherwise slow the start of the next one.
+    """
+
+    def used() -> int:
+        return sum((_proc_stat(pid) or (0, 0, 0))[1] for pid in procs.groups()["gunicorn"])
+
+    deadline = time.monotonic() + timeout
+    last = used()
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = used()
+        if now - last <= 3:  # a few ticks: idle workers' heartbeats
+            return
+        last = now
+
+
+def lua_literal(value: Any) -> str:
+    """A Lua literal for a JSON-like value (strings as byte escapes outside printable ASCII)."""
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str | bytes):
+        raw = value.encode() if isinstance(value, str) else value
+        return (
+            '"' + "".join(chr(b) if 32 <= b < 127 and b not in (34, 92) else f"\\{b:03d}" for b in raw) + '"'
+        )
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"[{lua_literal(k)}] = {lua_literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "{" + ", ".join(lua_literal(v) for v in value) + "}"
+    raise TypeError(f"no Lua literal for {type(value).__name__}")
+
+
+def new_phone_base() -> int:
+    """A start for one run's phone numbers (139 + 8 digits), apart from every other run's."""
+    return (int.from_bytes(os.urandom(3), "big") + next(_wrk_runs) * 4_000_000) % 100_000_000
+
+
+@dataclass
+class WrkResult:
+    """What one wrk run measured (parsed from the JXT_RESULT line of bench/wrk/common.lua)."""
+
+    raw: dict[str, Any]
+    client_cpu_s: float
+    server: dict[str, Any]
+    load_before: str
+    load_after: str
+    connections: int
+    extra_errors: int = 0
+    extra_error: str = ""
+
+    @property
+    def seconds(self) -> float:
+        return float(self.raw["duration_us"]) / 1e6
+
+    @property
+    def completed(self) -> int:
+        return int(self.raw["ok"])
+
+    @property
+    def errors(self) -> int:
+        return int(self.raw["errors"]) + self.extra_errors
+
+    @property
+    def throughput(self) -> float:
+        return self.completed / self.seconds if self.seconds else 0.0
+
+    @property
+    def p50(self) -> float:
+        return float(self.raw["p50_us"]) / 1e6
+
+    @property
+    def p99(self) -> float:
+        return float(self.raw["p99_us"]) / 1e6
+
+    @property
+    def first_error(self) -> str:
+        return self.extra_error or str(self.raw.get("first_error", ""))
+
+    @property
+    def server_cpu_per_request(self) -> float | None:
+        """gunicorn + PostgreSQL CPU seconds per good answer (requests wrk did not count excluded)."""
+        cpu = self.server.get("server_cpu_s")
+        return cpu / self.completed if cpu and self.completed else None
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "req_per_s": round(self.throughput, 1),
+            "ok": self.completed,
+            "errors": self.errors,
+            "seconds": round(self.seconds, 2),
+            "p50": round(self.p50, 6),
+            "p99": round(self.p99, 6),
+            "statuses": self.raw.get("statuses", {}),
+            "client_cpu_s": round(self.client_cpu_s, 2),
+            # CPU seconds per wall second: 1.0 is one core busy for the whole run
+            "client_cores": round(self.client_cpu_s / self.seconds, 2) if self.seconds else None,
+            "server_cores": round(self.server.get("server_cpu_s", 0) / self.seconds, 2)
+            if self.seconds
+            else None,
+            **self.server,
+            "load_before": self.load_before,
+            "load_after": self.load_after,
+        }
+
+    def summary(self) -> str:
+        codes = ", ".join(f"{k}×{v}" for k, v in sorted(self.raw.get("statuses", {}).items()))
+        s = self.server
+        busy = ", ".join(f"{k} {v:.0%}" for k, v in sorted(s.get("busy", {}).items()))
+        return (
+            f"{self.completed} ok / {self.errors} errors in {self.seconds:.1f} s: {self.throughput:,.0f} req/s, "
+            f"p50 {fmt_seconds(self.p50)}, p99 {fmt_seconds(self.p99)} [{codes}]; CPU s: wrk "
+            f"{self.client_cpu_s:.1f}, gunicorn {s.get('gunicorn_cpu_s', 0):.1f}, postgres "
+            f"{s.get('postgres_cpu_s', 0):.1f}, redis {s.get('redis_cpu_s', 0):.1f}; busy {busy}; "
+            f"load {self.load_after}"
+        )
+
+
+def run_wrk(
+    *,
+    port: int,
+    script: str,
+    data: dict[str, Any],
+    procs: ServerProcesses,
+    seconds: float,
+    connections: int = 32,
+    threads: int = 1,
+    pin: bool = True,
+    name: str = "run",
+    verify: Callable[[WrkResult], tuple[int, str]] | None = None,
+) -> WrkResult:
+    """One wrk run of ``bench/wrk/<script>`` with ``data`` (written as a Lua file) against gunicorn.
+
+    wrk runs pinned to CPU 0 (``taskset``) and the server side to CPU 1 (Pinning) unless
+    ``pin`` is off. ``verify(result)`` may count failures only the server can see (e.g. cases
+    filed versus answers received) and returns (errors, first error).
+    """
+    work = VAR_DIR / "wrk"
+    work.mkdir(parents=True, exist_ok=True)
+    data_file = work / f"{name}.data.lua"
+    data_file.write_text("return " + lua_literal(data) + "\n")
+    out_file = work / f"{name}.out"
+    cmd = [
+        WRK,
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{seconds:g}s",
+        "--timeout",
+        "60s",
+        "-s",
+        str(WRK_DIR / script),
+        f"http://127.0.0.1:{port}",
+    ]
+    env = {**os.environ, "JXT_WRK_DATA": str(data_file), "JXT_WRK_DIR": str(WRK_DIR)}
+    pinning = Pinning(procs, enabled=pin)
+    if pinning.enabled:
+        cmd = ["taskset", "-c", str(CLIENT_CPU), *cmd]
+    load_before = load_average()
+    with pinning, CpuMeter(procs) as meter, open(out_file, "w") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=WRK_DIR)
+        try:
+            _pid, status, usage = os.wait4(proc.pid, 0)  # wrk's own rusage (taskset execs it)
+        except BaseException:
+            stop_process(proc)
+            raise
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    wait_idle(procs)
+    text = out_file.read_text(errors="replace")
+    line = next((ln for ln in text.splitlines() if ln.startswith("JXT_RESULT ")), None)
+    if proc.returncode or line is None:
+        raise RuntimeError(f"wrk failed (exit {proc.returncode}); its output:\n{text[-3000:]}")
+    server = meter.result()
+    server["pinning"] = pinning.describe()
+    if pinning.notes:
+        server["pinning_notes"] = sorted(set(pinning.notes))
+    result = WrkResult(
+        raw=json.loads(line.removeprefix("JXT_RESULT ")),
+        client_cpu_s=usage.ru_utime + usage.ru_stime,
+        server=server,
+        load_before=load_before,
+        load_after=load_average(),
+        connections=connections,
+    )
+    if verify is not None:
+        result.extra_errors, result.extra_error = verify(result)
+    return result
+
+
+def compare_wrk(
+    res: Results,
+    *,
+    key: str,
+    label: str,
+    base_label: str,
+    port: int,
+    procs: ServerProcesses,
+    runs: int,
+    seconds: float,
+    connections: int,
+    pin: bool,
+    app: Callable[[int], dict[str, Any]],
+    bare: Callable[[int], dict[str, Any]],
+    goals: bool = True,
+    throughput_goal: float | None = 0.5,
+    p99_goal: float | None = 2,
+) -> None:
+    """Like compare_load, with wrk: ``app(i)`` / ``bare(i)`` give run_wrk's keyword arguments
+    (script, data, verify) for the i-th run; ``data`` is built fresh for every run."""
+
+    def one(kind: str, make: Callable[[int], dict[str, Any]]) -> Callable[[int], WrkResult]:
+        return lambda i: run_wrk(
+            port=port,
+            procs=procs,
+            seconds=seconds,
+            connections=connections,
+            pin=pin,
+            name=f"{key}-{kind}-{i + 1}",
+            **make(i),
+        )
+
+    where = f"wrk -c {connections} on 1 core" if pin else f"wrk -c {connections}, not pinned"
+    compare_runs(
+        res,
+        key=key,
+        label=f"{label}, {where}",
+        base_label=base_label,
+        generator="wrk",
+        runs=runs,
+        run_app=one("app", app),
+        run_bare=one("bare", bare),
+        goals=goals,
+        throughput_goal=throughput_goal,
+        p99_goal=p99_goal,
+    )
+
+
+def note_wrk(res: Results, *, connections: int, seconds: str, pin: bool) -> None:
+    """The wrk runs' setting, for the results (``seconds``: how long a run lasts, as words)."""
+    where = f"pinned: wrk on CPU {CLIENT_CPU}, server on CPU {SERVER_CPU}" if pin else "not pinned"
+    res.note(f"wrk {connections} connections, 1 thread, {seconds} a run; {where}")
+
+
+def compare_each(
+    res: Results,
+    generators: Sequence[str],
+    *,
+    key: str,
+    label: str,
+    base_label: str,
+    wrk: dict[str, Any],
+    harness: dict[str, Any],
+    throughput_goal: float | None = 0.5,
+    p99_goal: float | None = 2,
+) -> None:
+    """One figure by each chosen generator: ``wrk`` is compare_wrk's other arguments, ``harness`` compare_load's."""
+    same = {
+        "key": key,
+        "label": label,
+        "base_label": base_label,
+        "throughput_goal": throughput_goal,
+        "p99_goal": p99_goal,
+    }
+    for generator in generators:
+        if generator == "wrk":
+            compare_wrk(res, **same, **wrk)
+        else:
+            compare_load(res, **same, **harness)
+
+
+def side_by_side(res: Results) -> None:
+    """For every figure measured with both generators: the harness's ratio beside wrk's (a note)."""
+    ratios = {f["key"]: f for f in res.figures}
+    for key, row in ratios.items():
+        old = ratios.get(f"{key.rsplit('_', 1)[0]}@harness_{key.rsplit('_', 1)[1]}")
+        if "@" in key or old is None or row.get("ratio") is None or old.get("ratio") is None:
+            continue
+        if not (math.isfinite(row["ratio"]) and math.isfinite(old["ratio"])):
+            continue
+        res.note(
+            f"{row['label'].split(', wrk')[0]} ({key.rsplit('_', 1)[1]}): ratio {old['ratio']:.2f}× with "
+            f"the Python client threads, {row['ratio']:.2f}× with wrk"
+        )
 
 
 @contextlib.contextmanager
@@ -953,3 +1612,100 @@ def section(title: str) -> Iterator[None]:
     t0 = time.perf_counter()
     yield
     say(f"   ({time.perf_counter() - t0:.0f} s)")
+
+
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so ``finally`` blocks (affinities, servers) run when stopped."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
+def count_submissions(prefix: str) -> int:
+    """Idempotency keys (issues.Submission) starting with ``prefix``: one per case a POST filed."""
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM issues_submission WHERE left(key, %s) = %s", (len(prefix), prefix))
+        return int(cur.fetchone()[0])
+
+
+def filed_check(prefix: str) -> Callable[[WrkResult], tuple[int, str]]:
+    """A run_wrk ``verify``: every good answer filed one new case (none was a replay of an earlier one).
+
+    Counts the keys starting with ``prefix`` before the run (now) and after it, once the server
+    has finished what was in flight when wrk stopped (up to one request per connection, filed but
+    never counted by wrk).
+    """
+    before = count_submissions(prefix)
+
+    def verify(result: WrkResult) -> tuple[int, str]:
+        filed, deadline = -1, time.monotonic() + 15
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            now = count_submissions(prefix) - before
+            if now == filed:
+                break
+            filed = now
+        if filed < result.completed:
+            return (
+                result.completed - filed,
+                f"{filed} cases filed for {result.completed} good answers: some answers replayed an earlier post",
+            )
+        if filed > result.completed + result.connections:
+            return (
+                filed - result.completed - result.connections,
+                f"{filed} cases filed for {result.completed} good answers and {result.connections} connections",
+            )
+        return 0, ""
+
+    return verify
+
+
+BARE_CREATE_PATH = "/bench/baseline/items/"
+
+
+def bare_create(client: Client, n: int) -> Request:
+    """The Python-thread generator's bare DRF create (a different phone number on every request)."""
+    body = form_body({"title": "巷口路灯不亮", "body": "晚上出行不便，请尽快处理。", "phone": f"139{n:08d}"})
+    return Request(
+        "POST",
+        BARE_CREATE_PATH,
+        body=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
+        expect=(201,),
+    )
+
+
+def bare_detail(ids: list[int]) -> dict[str, Any]:
+    """compare_load's ``bare`` for the bare DRF detail over ``ids``."""
+    return {
+        "make": lambda _client, n: Request(
+            "GET",
+            f"{BARE_CREATE_PATH}{ids[n % len(ids)]}/",
+            headers={"Accept": "application/json"},
+            expect=(200,),
+        )
+    }
+
+
+def wrk_bare_create(_run: int) -> dict[str, Any]:
+    """run_wrk arguments for the bare DRF create (a different phone number on every request)."""
+    return {
+        "script": "post_form.lua",
+        "data": {
+            "expect": [201],
+            "path": BARE_CREATE_PATH,
+            "body": form_body({"title": "巷口路灯不亮", "body": "晚上出行不便，请尽快处理。"}).decode(),
+            "phone_base": new_phone_base(),
+            "headers": {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
+        },
+    }
+
+
+def wrk_get(paths: list[str], headers: dict[str, str] | None = None) -> Callable[[int], dict[str, Any]]:
+    """run_wrk arguments for GETs over ``paths`` (200 expected)."""
+    return lambda _run: {
+        "script": "get.lua",
+        "data": {"expect": [200], "paths": paths, "headers": headers or {}},
+    }
+
+
+def wrk_bare_detail(ids: list[int]) -> Callable[[int], dict[str, Any]]:
+    return wrk_get([f"{BARE_CREATE_PATH}{i}/" for i in ids], {"Accept": "application/json"})

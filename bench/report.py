@@ -1,6 +1,10 @@
 """Print bench/results/latest.json as the Markdown tables of bench/README.md ("Latest figures").
 
-.venv/bin/python bench/report.py
+.venv/bin/python bench/report.py [results.json]
+
+For the HTTP benchmarks measured with both load generators (``--generator both``), a table of
+the ratios side by side (the Python client threads against wrk pinned to one core), and for
+the wrk runs the client's and the server's CPU (issue 18).
 """
 
 from __future__ import annotations
@@ -50,11 +54,73 @@ def table(script: str, run: dict[str, Any]) -> list[str]:
         lines += ["", f"Load averages while measuring: {'; '.join(loads)}."]
     for note in run.get("notes", []):
         lines.append(f"- {note}")
-    return [*lines, ""]
+    return [*lines, *side_by_side(run), *cpu_table(run), ""]
+
+
+def side_by_side(run: dict[str, Any]) -> list[str]:
+    """Ratios of the figures measured with both generators, old (harness) beside new (wrk)."""
+    figures = {f["key"]: f for f in run["figures"]}
+    rows = []
+    for key, f in figures.items():
+        if "@" in key or f.get("ratio") is None:
+            continue
+        stem, _, kind = key.rpartition("_")
+        old = figures.get(f"{stem}@harness_{kind}")
+        if old is None or old.get("ratio") is None:
+            continue
+        goal = (
+            f"{'≥' if f['goal_direction'] == '>=' else '≤'} {f['goal']:g}×"
+            if f.get("goal") is not None
+            else ""
+        )
+        mark = {True: "met", False: "**missed**", None: ""}[f.get("met")]
+        if f.get("invalid"):
+            mark = "invalid (errors)"
+        rows.append(
+            f"| {f['label'].split(', wrk')[0]} ({kind}) | {old['ratio']:.2f}× | {f['ratio']:.2f}× | {goal} | {mark} |"
+        )
+    if not rows:
+        return []
+    return [
+        "",
+        "Old and new load generator, same session (ratio to the bare baseline):",
+        "",
+        "| figure | Python client threads | wrk, 1 core | goal | wrk |",
+        "| --- | --- | --- | --- | --- |",
+        *rows,
+    ]
+
+
+def cpu_table(run: dict[str, Any]) -> list[str]:
+    """For the wrk figures, the median runs' throughput and where the CPU went (cores busy)."""
+    rows = []
+    for f in run["figures"]:
+        if f.get("generator") != "wrk" or "app_run" not in f:
+            continue
+        for who, r in (("app", f["app_run"]), ("bare", f["bare_run"])):
+            busy = r.get("busy", {})
+            rows.append(
+                f"| {f['label'].split(', wrk')[0]} | {who} | {r['req_per_s']:,.1f} | {r['ok']} | {r['errors']} | "
+                f"{r.get('client_cores', 0):.2f} | {r.get('gunicorn_cpu_s', 0) / r['seconds']:.2f} | "
+                f"{r.get('postgres_cpu_s', 0) / r['seconds']:.2f} | {r.get('redis_cpu_s', 0) / r['seconds']:.2f} | "
+                f"{busy.get('cpu0', 0):.0%} / {busy.get('cpu1', 0):.0%} | {r.get('load_after', '')} |"
+            )
+    if not rows:
+        return []
+    return [
+        "",
+        "wrk runs (the median run of each side): CPU in cores (CPU seconds per second of the run), "
+        "the machine's two CPUs busy, and the load average after the run:",
+        "",
+        "| figure | run | req/s | ok | errors | wrk | gunicorn | PostgreSQL | Redis | busy CPU 0 / 1 | load |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        *rows,
+    ]
 
 
 def main() -> int:
-    data = json.loads(RESULTS.read_text())
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else RESULTS
+    data = json.loads(path.read_text())
     m = data.get("machine", {})
     print(
         f"Machine: {m.get('nproc')} CPUs ({m.get('cpu')}), {m.get('ram_gib')} GiB RAM, PostgreSQL "
