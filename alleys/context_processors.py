@@ -1,4 +1,4 @@
-"""Template context of the staff header: whether the expenses entry belongs in the nav."""
+"""Template context of the staff header: which pages have it, whether the expenses entry belongs in the nav."""
 
 from __future__ import annotations
 
@@ -7,21 +7,30 @@ from typing import Any
 from django.http import HttpRequest
 
 from .choices import Role
-from .scoping import cached_scope
+from .scoping import scope_for
 
 _EXPENSE_ROLES = frozenset({Role.CHIEF, Role.COMMUNITY_STAFF})
+
+# The pages under the staff header (templates/staff/base.html): the staff pages and the dashboards;
+# and the admin, whose header shows the unread count.
+STAFF_PATHS = ("/staff", "/dashboard", "/admin")
+
+
+def signed_in_staff_page(request: HttpRequest) -> bool:
+    """Whether ``request`` is a signed-in user's staff page, whose header the processors below fill."""
+    user = getattr(request, "user", None)
+    return user is not None and user.is_authenticated and request.path.startswith(STAFF_PATHS)
 
 
 def expenses_nav(request: HttpRequest) -> dict[str, Any]:
     """Chiefs file expenses and communities check them; the nav offers the page to them only."""
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or not request.path.startswith("/staff"):
+    if not signed_in_staff_page(request):
         return {}
+    user = request.user
 
     def show() -> bool:
-        # Never a query: the scope the page already read decides. A page that read none (the
-        # inbox) shows no entry, as with the calendar banner; a nav link is not worth a query.
-        scope = cached_scope(user)
-        return scope is not None and bool(scope.roles & _EXPENSE_ROLES)
+        # The scope the page already read decides; a page that read none (the inbox) reads it
+        # once here, so the header is the same on every page.
+        return bool(scope_for(user).roles & _EXPENSE_ROLES)
 
     return {"show_expenses_nav": show}

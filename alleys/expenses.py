@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Count, Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -188,7 +189,11 @@ def expense_file(
     if not user.is_authenticated or not is_chief_of(scope_for(user), alley.code):
         raise ActionForbidden(_("只有本街巷的巷长可以为本街巷申报费用。"))
     amount, purpose, description = _validated(
-        amount=amount, purpose=purpose, description=description, spent_on=spent_on, today=now.date()
+        amount=amount,
+        purpose=purpose,
+        description=description,
+        spent_on=spent_on,
+        today=timezone.localdate(now),
     )
     photo = _receipt(receipt)
     with transaction.atomic():
@@ -245,7 +250,7 @@ def expense_pay(*, expense: Expense, user: Actor, paid_on: dt.date, now: dt.date
     with transaction.atomic():
         row = _locked(expense)
         rule = check(row, user, "pay")
-        if paid_on > now.date():
+        if paid_on > timezone.localdate(now):
             raise ActionInvalid(_("报销日期不能晚于今天。"), field="paid_on")
         if paid_on < row.spent_on:
             raise ActionInvalid(_("报销日期不能早于支出日期。"), field="paid_on")
@@ -268,7 +273,11 @@ def expense_resubmit(
 ) -> Expense:
     """The chief corrects a returned expense and submits it again (a new receipt is optional)."""
     amount, purpose, description = _validated(
-        amount=amount, purpose=purpose, description=description, spent_on=spent_on, today=now.date()
+        amount=amount,
+        purpose=purpose,
+        description=description,
+        spent_on=spent_on,
+        today=timezone.localdate(now),
     )
     photo = _receipt(receipt) if receipt is not None else None
     with transaction.atomic():

@@ -95,11 +95,6 @@ def scope_for(user: Actor | None) -> Scope:
     return scope
 
 
-def cached_scope(user: Actor) -> Scope | None:
-    """The scope if this user object already has it, else None (never a query)."""
-    return getattr(user, _CACHE_ATTR, None)
-
-
 def forget_scope(user: Actor) -> None:
     """Drop the cached scope (after role assignments change)."""
     if hasattr(user, _CACHE_ATTR):

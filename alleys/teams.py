@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import ActionForbidden, ActionInvalid
@@ -38,12 +39,12 @@ def service_team_appoint(
             role=Role.SERVICE_TEAM,
             area=alley,
             department=None,
-            defaults={"service_kind": service_kind, "since": now.date()},
+            defaults={"service_kind": service_kind, "since": timezone.localdate(now)},
         )
         if not created and not assignment.is_active:
             assignment.is_active = True
             assignment.service_kind = service_kind
-            assignment.since = now.date()
+            assignment.since = timezone.localdate(now)
             assignment.save(update_fields=["is_active", "service_kind", "since"])
     forget_scope(user)
     return assignment

@@ -13,7 +13,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from alleys.api.urls import router as alleys_router
-from core.api.schema import SCHEMA_SETTINGS
 from evaluation.api.urls import extra_urlpatterns as evaluation_extra_urlpatterns
 from evaluation.api.urls import router as evaluation_router
 from issues.api.meeting_urls import router as meetings_router
@@ -42,6 +41,6 @@ v1_urlpatterns = [*issues_extra_urlpatterns, *evaluation_extra_urlpatterns, *v1.
 
 urlpatterns = [
     path("v1/", include((v1_urlpatterns, "api"), namespace="v1")),
-    path("schema/", SpectacularAPIView.as_view(custom_settings=SCHEMA_SETTINGS), name="api-schema"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]

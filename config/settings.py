@@ -341,6 +341,14 @@ JXT_WORK_END = env.str("JXT_WORK_END", default="17:00")
 # (an ordinary minute escalates a handful); halving it costs a mass escalation ~15 % more
 # time in per-batch overhead (claim, commit, enqueue).
 JXT_SWEEP_BATCH = env.int("JXT_SWEEP_BATCH", default=2000)
+# How long one escalation batch may hold its cases' row locks (seconds, 0: no limit): a mass event
+# on a busy machine or a large database gets smaller batches (down to a quarter of JXT_SWEEP_BATCH),
+# so a click on a case being escalated waits about this long at most (issues.sweep.next_batch_size;
+# bench/README.md, "bench_mass_sweep").
+JXT_SWEEP_LOCK_SECONDS = env.float("JXT_SWEEP_LOCK_SECONDS", default=0.3)
+# A case photo still pending this long after its processing task was published: the message was
+# lost (broker down or flushed, worker killed), so the sweep publishes it again (issues.photos).
+JXT_PHOTO_RELAY_SECONDS = env.int("JXT_PHOTO_RELAY_SECONDS", default=300)
 # The notification outbox: how long a published fan-out or delivery may wait before the sweep
 # publishes it again (doubling each time, at most an hour), how long a send may take before it
 # is taken for dead, and how often a failing e-mail or webhook is tried.
@@ -431,28 +439,41 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    # Several models share choice names (state, role, level): name each enum once.
+    # One component name per choice set: several fields share AreaLevel, CaseState, … (the schema
+    # view and `manage.py spectacular` both read it here).
     "ENUM_NAME_OVERRIDES": {
         "AreaLevelEnum": "alleys.choices.AreaLevel",
         "TierEnum": "alleys.choices.TIER_CHOICES",
         "RoleEnum": "alleys.choices.Role",
         "ServiceKindEnum": "alleys.choices.ServiceKind",
         "DepartmentKindEnum": "alleys.choices.DepartmentKind",
-        "OrderRoleEnum": "issues.choices.OrderRole",
-        "OrderStateEnum": "issues.choices.OrderState",
-        "ExtensionStateEnum": "issues.choices.ExtensionState",
-        "DeliveryStateEnum": "issues.choices.DeliveryState",
         "CaseStateEnum": "issues.choices.CaseState",
         "CaseSourceEnum": "issues.choices.CaseSource",
-        "AttendanceStateEnum": "issues.choices.AttendanceState",
-        "ConsultationStateEnum": "issues.choices.ConsultationState",
-        "MeetingStateEnum": "issues.choices.MeetingState",
-        "AgendaStateEnum": "issues.choices.AgendaState",
+        "StaffSourceEnum": "issues.api.serializers.StaffSource",
+        "UrgencyEnum": "issues.choices.Urgency",
+        "EventKindEnum": "issues.choices.EventKind",
+        "PhotoKindEnum": "issues.choices.PhotoKind",
+        "PatrolKindEnum": "issues.choices.PatrolKind",
+        "FeedbackSolvedEnum": "issues.choices.FeedbackSolved",
+        "SatisfactionEnum": "issues.choices.Satisfaction",
         "FeedbackChannelEnum": "issues.choices.FeedbackChannel",
         "ReturnVisitChannelEnum": "issues.choices.ReturnVisitChannel",
+        "OrderStateEnum": "issues.choices.OrderState",
+        "OrderRoleEnum": "issues.choices.OrderRole",
+        "ExtensionStateEnum": "issues.choices.ExtensionState",
+        "MeetingStateEnum": "issues.choices.MeetingState",
+        "AgendaStateEnum": "issues.choices.AgendaState",
+        "DecisionEnum": "issues.choices.Decision",
+        "AgendaGroundEnum": "issues.choices.AgendaGround",
         "TimelinessEnum": "evaluation.choices.Timeliness",
         "RatingEnum": "evaluation.choices.Rating",
+        "RegistrationStateEnum": "members.choices.RegistrationState",
+        "NeedStateEnum": "members.choices.NeedState",
         "NeedKindEnum": "members.choices.NeedKind",
+        "ClaimStateEnum": "members.choices.ClaimState",
+        "DeliveryStateEnum": "issues.choices.DeliveryState",
+        "AttendanceStateEnum": "issues.choices.AttendanceState",
+        "ConsultationStateEnum": "issues.choices.ConsultationState",
     },
 }
 

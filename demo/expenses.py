@@ -49,7 +49,7 @@ def seed_expenses(*, now: dt.datetime | None = None) -> int:
         return 0
     with transaction.atomic():
         for index, (days, amount, purpose, description, decision) in enumerate(EXPENSES):
-            spent_on = now.date() - dt.timedelta(days=days)
+            spent_on = timezone.localdate(now) - dt.timedelta(days=days)
             expense = expense_file(
                 user=chief,
                 alley=alley,

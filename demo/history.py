@@ -147,6 +147,7 @@ class _History:
             (d.area.code, d.role_key): d
             for d in Department.objects.filter(is_active=True).select_related("area")
         }
+        self.areas: dict[str, Area] = {}
 
     # --- helpers ---------------------------------------------------------------------
     def later(self, moment: dt.datetime, hours: float) -> dt.datetime:
@@ -168,9 +169,26 @@ class _History:
         return self.people.at(case.alley.code_at(AreaLevel.COMMUNITY), Role.COMMUNITY_STAFF)
 
     def department_for(self, case: Case) -> Department | None:
+        """The department of the type's role the case's district may dispatch to, else None.
+
+        The district's own; else the city's, if it takes orders from a district (a public-service
+        company, not a city government department: ``rules.may_receive_orders_from``). A city
+        department's case would need the district's joint meeting to whistle it to the city, which
+        the history's ending plays once; these stay with the street.
+        """
         role = case.category.default_department_role or "cg"
         district = case.alley.code_at(AreaLevel.DISTRICT)
-        return self.departments.get((district, role)) or self.departments.get((district[:4], role))
+        if own := self.departments.get((district, role)):
+            return own
+        city = self.departments.get((district[:4], role))
+        if city is not None and wf.may_receive_orders_from(city, self.area(district)):
+            return city
+        return None
+
+    def area(self, code: str) -> Area:
+        if code not in self.areas:
+            self.areas[code] = Area.objects.get(code=code)
+        return self.areas[code]
 
     def fix(self, case: Case, at: dt.datetime, *, actor: Member) -> Case:
         photos = [_photo(self.rng, case.tracking_code)] if case.category.fix_photo_required else []
@@ -361,7 +379,10 @@ class _History:
         others = [
             d
             for d in self.departments.values()
-            if d.area_id == department.area_id and d.pk != department.pk and d.pk in self.people.by_department
+            if d.area_id == department.area_id
+            and d.pk != department.pk
+            and d.pk in self.people.by_department
+            and wf.may_receive_orders_from(d, case.holder_area)  # one the case's tier may dispatch to
         ]
         asked = [department, self.rng.choice(others)] if others else [department]
         rows = wf.case_consult(
@@ -676,7 +697,7 @@ def _seed_patrols(
 ) -> dict[str, list[PatrolLog]]:
     """Daily patrols on most working days of the last eight weeks, weekly visits on Mondays."""
     calendar = get_calendar()
-    days = [end.date() - dt.timedelta(days=i) for i in range(1, 57)]
+    days = [timezone.localdate(end) - dt.timedelta(days=i) for i in range(1, 57)]
     workdays = [d for d in days if calendar.is_workday(d)]
     mondays = [d for d in days if d.weekday() == 0]
     logs: list[PatrolLog] = []
@@ -713,7 +734,9 @@ def _seed_patrols(
                 )
     PatrolLog.objects.bulk_create(logs, batch_size=2000, ignore_conflicts=True)
     by_alley: dict[str, list[PatrolLog]] = {}
-    for log in PatrolLog.objects.select_related("alley").filter(date__gte=end.date() - dt.timedelta(days=60)):
+    for log in PatrolLog.objects.select_related("alley").filter(
+        date__gte=timezone.localdate(end) - dt.timedelta(days=60)
+    ):
         by_alley.setdefault(log.alley.code, []).append(log)
     return by_alley
 
@@ -880,7 +903,7 @@ def _meetings(history: _History, end: dt.datetime) -> int:
 
     # The community's quarterly Party-building joint meeting.
     t = end - dt.timedelta(days=10)
-    meeting = meeting_services.meeting_plan(actor=staff, area=community, date=t.date(), now=t)
+    meeting = meeting_services.meeting_plan(actor=staff, area=community, date=timezone.localdate(t), now=t)
     meeting_services.meeting_hold(
         meeting=meeting,
         actor=staff,
@@ -918,7 +941,7 @@ def _meetings(history: _History, end: dt.datetime) -> int:
                             owner_department=sj,
                             cooperating=(cg,),
                             category_type=types["C18"],
-                            review_on=(end + dt.timedelta(days=90)).date(),
+                            review_on=timezone.localdate(end + dt.timedelta(days=90)),
                             description="早晚高峰联合值守；网格员每日巡查；每季度联席会议通报执行情况。",
                         ),
                         now=t,
@@ -946,7 +969,9 @@ def _meetings(history: _History, end: dt.datetime) -> int:
 
     # The street's joint meeting reviews what came up and names the departments.
     t = end - dt.timedelta(days=6)
-    meeting = meeting_services.meeting_plan(actor=street_staff, area=street, date=t.date(), now=t)
+    meeting = meeting_services.meeting_plan(
+        actor=street_staff, area=street, date=timezone.localdate(t), now=t
+    )
     meeting_services.meeting_hold(
         meeting=meeting,
         actor=street_staff,
@@ -975,7 +1000,7 @@ def _meetings(history: _History, end: dt.datetime) -> int:
 
     # The district's meeting decides what goes to the city.
     t = end - dt.timedelta(days=3)
-    meeting = meeting_services.meeting_plan(actor=org, area=district, date=t.date(), now=t)
+    meeting = meeting_services.meeting_plan(actor=org, area=district, date=timezone.localdate(t), now=t)
     meeting_services.meeting_hold(
         meeting=meeting,
         actor=org,

@@ -188,7 +188,7 @@ def _needs(
 ) -> None:
     """The anchor community's needs and their claims, one story per need."""
     posted = now - dt.timedelta(days=10)
-    served = (now - dt.timedelta(days=3)).date()
+    served = timezone.localdate(now - dt.timedelta(days=3))
     turn = 1  # members[0] is the demo member, who claims for themselves
 
     def next_member() -> Registration:

@@ -119,6 +119,15 @@ def clear_policy_cache(*_args: object, **_kwargs: object) -> None:
 register_process_cache(clear_policy_cache)
 
 
+def walks_predicted_days(
+    start: dt.datetime, due: dt.datetime, *, calendar: BusinessCalendar | None = None
+) -> bool:
+    """Whether a deadline counted from ``start`` to ``due`` walked a day of a predicted year: the
+    one rule of a provisional deadline (``deadline_provisional``), recomputed once the year is known.
+    """
+    return not (calendar or get_calendar()).is_official_between(start, due)
+
+
 def compute_deadlines(
     *,
     category: object,
@@ -134,7 +143,7 @@ def compute_deadlines(
     resolve_due = resolve.add_to(calendar, start)
     used = calendar.working_hours_between(start, accept_due)
     warn_at = calendar.add_working_hours(start, used * settings.JXT_WARN_FRACTION) if used else None
-    provisional = not calendar.is_official_between(start, max(accept_due, resolve_due))
+    provisional = walks_predicted_days(start, max(accept_due, resolve_due), calendar=calendar)
     return Deadlines(accept_due=accept_due, resolve_due=resolve_due, warn_at=warn_at, provisional=provisional)
 
 
@@ -157,7 +166,7 @@ def order_deadlines(
     conf = OrderSettings.current()
     report_due = calendar.add_working_days(start, conf.report_days)
     complete_due = calendar.add_working_days(start, conf.complete_days)
-    provisional = not calendar.is_official_between(start, max(report_due, complete_due))
+    provisional = walks_predicted_days(start, max(report_due, complete_due), calendar=calendar)
     return report_due, complete_due, provisional
 
 
@@ -169,7 +178,7 @@ def consultation_due(
 
     calendar = calendar or get_calendar()
     due = calendar.add_working_days(start, OrderSettings.current().consult_days)
-    return due, not calendar.is_official_between(start, due)
+    return due, walks_predicted_days(start, due, calendar=calendar)
 
 
 def verification_due(*, start: dt.datetime, calendar: BusinessCalendar | None = None) -> dt.datetime:

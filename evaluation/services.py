@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from alleys.choices import CODE_LENGTH, AreaLevel, Role
 from alleys.models import Area
@@ -25,7 +26,7 @@ from alleys.scoping import scope_for
 from core.errors import ActionForbidden, ActionInvalid, ActionRefused
 from issues.choices import VERIFIED_STATES, FeedbackSolved, OrderState, Satisfaction
 from issues.models import Case
-from issues.workflow import is_community_of
+from issues.workflow import is_community_of, stored
 from members.selectors import service_by_department
 
 from .choices import AssessmentEventKind, AssessmentState, Rating, RespondentKind, SurveyState, Timeliness
@@ -481,7 +482,8 @@ def assessment_compute(
         AssessmentEvent.objects.create(
             assessment=assessment,
             kind=AssessmentEventKind.COMPUTED if created else AssessmentEventKind.RECOMPUTED,
-            reason=_("依据 %(n)d 个部门的社区评价生成。") % {"n": len(figures)},
+            # The record is written in the site's language, whoever's session computed it.
+            reason=stored(gettext_noop("依据 %(n)d 个部门的社区评价生成。"), n=len(figures)),
             actor=actor,
             at=now,
         )

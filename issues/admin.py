@@ -118,7 +118,7 @@ class CasePhotoInline(ReadOnlyInlineMixin, admin.TabularInline):
     """The case's photos, served through the permission-checked staff view."""
 
     model = CasePhoto
-    fields = ("preview", "kind", "is_public", "created_at")
+    fields = ("preview", "kind", "state", "is_public", "created_at")
     readonly_fields = fields
     extra = 0
     max_num = 0
@@ -126,6 +126,8 @@ class CasePhotoInline(ReadOnlyInlineMixin, admin.TabularInline):
 
     @admin.display(description=_("照片"))
     def preview(self, obj: CasePhoto) -> str:
+        if not obj.is_processed:
+            return obj.failure or obj.get_state_display()
         url = reverse("staff:photo", kwargs={"pk": obj.pk})
         return format_html(
             '<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="{}" height="80" loading="lazy"></a>',

@@ -118,6 +118,7 @@ class EventKind(models.TextChoices):
     MEETING_DECIDED = "meeting_decided", _("联席会议决定")
     PROGRESS = "progress", _("办理进展通报")
     ASSIGNED = "assigned", _("指定承办人")
+    PHOTO_FAILED = "photo_failed", _("照片处理失败")
 
 
 class FeedbackSolved(models.TextChoices):
@@ -156,6 +157,14 @@ class PhotoKind(models.TextChoices):
 
     REPORT = "report", _("问题照片")
     FIX = "fix", _("整改照片")
+
+
+class PhotoState(models.TextChoices):
+    """Where a case photo is in its processing (issues.photos): only a processed one is ever public."""
+
+    PENDING = "pending", _("处理中")
+    READY = "ready", _("已处理")
+    QUARANTINED = "quarantined", _("处理失败，已隔离")
 
 
 class PatrolKind(models.TextChoices):

@@ -7,17 +7,16 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 
+from alleys.context_processors import signed_in_staff_page
 from alleys.permissions import ORG_ROLES
-from alleys.scoping import cached_scope
+from alleys.scoping import scope_for
 from dispatch.calendar import arrangement_url, unofficial_years
-
-_STAFF_PATHS = ("/admin", "/staff")
 
 
 def inbox(request: HttpRequest) -> dict[str, Any]:
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or not request.path.startswith(_STAFF_PATHS):
+    if not signed_in_staff_page(request):
         return {}
+    user = request.user
     from issues.models import Notification
 
     def count() -> int:
@@ -30,22 +29,20 @@ def inbox(request: HttpRequest) -> dict[str, Any]:
 def calendar_banner(request: HttpRequest) -> dict[str, Any]:
     """While this year or (from 1 November) next year is predicted, tell those who can enter it.
 
-    Lazy, like the inbox count. Other users cost nothing: their roles are the scope the page
-    already read to decide what they see (a page that did not read it, the inbox, shows no
-    banner to non-superusers: a reminder is not worth a query on every page). Superusers and
-    organisation departments cost the process's cached calendar (reloaded once a minute).
+    Lazy, like the inbox count. Other users' roles are the scope the page already read to decide
+    what they see (a page that did not, the inbox, reads it once for the whole header).
+    Superusers and organisation departments cost the process's cached calendar (reloaded once
+    a minute).
     """
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or not request.path.startswith(_STAFF_PATHS):
+    if not signed_in_staff_page(request):
         return {}
+    user = request.user
 
     def banner() -> dict[str, Any] | None:
         if not user.is_active:
             return None
-        if not user.is_superuser:
-            scope = cached_scope(user)
-            if scope is None or not scope.roles & ORG_ROLES:
-                return None
+        if not user.is_superuser and not scope_for(user).roles & ORG_ROLES:
+            return None
         years = unofficial_years(timezone.now())
         if not years:
             return None

@@ -24,7 +24,7 @@ from django.http import FileResponse
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
-from .photos import clean_photo
+from core.photos import clean_photo
 
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

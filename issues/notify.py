@@ -58,6 +58,7 @@ _TO_HOLDER = {
     EventKind.CHASED,
     EventKind.SUPERVISED,
     EventKind.PROGRESS,  # the lead department's word to the resident reaches the holder too
+    EventKind.PHOTO_FAILED,  # a photo could not be processed and is quarantined (issues.photos)
 }
 # Events for the community that verifies, makes the return visits and evaluates.
 _TO_COMMUNITY = {
@@ -376,6 +377,9 @@ def _fan_out(event_ids: Iterable[int], facts: Sequence[Sequence[Any]] | None) ->
                 (event.alley_code[: CODE_LENGTH[tier]], HOLDER_ROLES[tier])
                 for tier in event.data.get("alert", ())
             )
+            if event.data.get("building"):
+                # Filed for a building whose head handles it beside the alley's team (case_submit).
+                areas.append((str(event.data["building"]), frozenset({Role.BUILDING_HEAD})))
         if event.kind in _TO_COMMUNITY:
             community = event.alley_code[: CODE_LENGTH[AreaLevel.COMMUNITY]]
             areas.append((community, frozenset({Role.COMMUNITY_STAFF})))

@@ -148,7 +148,8 @@ def is_community_staff(scope: Scope) -> bool:
 # and lists it, and the case list's ``queue=`` filter applies the very same object, so a block's
 # count, its rows and its "see all" list cannot disagree.
 
-DUE_ORDERING: tuple[Any, ...] = (governing_due().asc(nulls_last=True), "pk")
+# Equal deadlines (reports made outside working hours share the next working morning's) by age.
+DUE_ORDERING: tuple[Any, ...] = (governing_due().asc(nulls_last=True), "created_at", "pk")
 # The tiers whose organisation department dispatches the cases it holds (派单).
 DISPATCH_TIERS = (AreaLevel.DISTRICT, AreaLevel.CITY)
 

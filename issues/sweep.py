@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ from django.db import connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.bulk_sql import claim
 from dispatch.chain import may_climb_from, next_tier
@@ -33,11 +35,13 @@ from issues.workflow import (
     cases_return_visit_due_claimed,
     due_for_return_visit,
     feedback_cutoff,
+    stored,
 )
 from issues.workflow.bulk import CLAIM_COLUMNS, ClaimedCase, EscalationMemo
 
 from .calendar_watch import calendar_housekeeping
 from .notify import relay_due, schedule_notifications
+from .photos import relay_pending as relay_pending_photos
 from .reference import all_categories
 
 
@@ -81,6 +85,7 @@ def run_sweep(
         # Provisional deadlines recomputed once the calendar learns their year; the yearly
         # reminder to enter the arrangement. No query in the common case, never raises.
         calendar_housekeeping(now)
+        relay_pending_photos(now=now)  # photos whose processing message was lost (issues.photos)
     cutoff = feedback_cutoff(now)
     if not dry_run and not _anything_due(now, cutoff):
         # The common case, every minute: one indexed statement and done.
@@ -177,22 +182,22 @@ def _sweep_warnings(
             result.batches += 1
             events = []
             for case in cases:
-                what = _("受理") if case.state in AWAITING_ACCEPT_STATES else _("办结")
+                what = stored(
+                    gettext_noop("受理") if case.state in AWAITING_ACCEPT_STATES else gettext_noop("办结")
+                )
                 deadline = case.escalation_due
                 events.append(
                     CaseEvent(
                         case=case,
                         kind=EventKind.DEADLINE_WARNING,
                         at=now,
-                        actor_label=_("系统"),
+                        actor_label=stored(gettext_noop("系统")),
                         public=False,
-                        note=_("%(what)s期限 %(due)s 将到，请抓紧办理。")
-                        % {
-                            "what": what,
-                            "due": timezone.localtime(deadline).strftime("%Y-%m-%d %H:%M")
-                            if deadline
-                            else "-",
-                        },
+                        note=stored(
+                            gettext_noop("%(what)s期限 %(due)s 将到，请抓紧办理。"),
+                            what=what,
+                            due=timezone.localtime(deadline).strftime("%Y-%m-%d %H:%M") if deadline else "-",
+                        ),
                     )
                 )
             Case.objects.filter(pk__in=[c.pk for c in cases]).update(warn_at=None)
@@ -219,9 +224,11 @@ def _sweep_escalations(
                 say(f"overdue  {code}  at {tier}, the highest tier of its class: supervise")
         return
     memo = EscalationMemo()
+    size = batch
     while True:
+        started = time.monotonic()
         with transaction.atomic():
-            cases = [ClaimedCase(*row) for row in claim(due.values_list(*CLAIM_COLUMNS), batch)]
+            cases = [ClaimedCase(*row) for row in claim(due.values_list(*CLAIM_COLUMNS), size)]
             if not cases:
                 return
             result.batches += 1
@@ -230,6 +237,26 @@ def _sweep_escalations(
             escalated, supervised = cases_escalate_claimed(cases=cases, now=now, memo=memo)
             result.escalated += escalated
             result.supervised_at_top += supervised
+        size = next_batch_size(size, len(cases), time.monotonic() - started, most=batch)
+
+
+def next_batch_size(size: int, claimed: int, took: float, *, most: int) -> int:
+    """The next batch's size: its transaction should hold its row locks about ``JXT_SWEEP_LOCK_SECONDS``.
+
+    A staff member's write on a claimed case (a note, an acceptance) waits for the batch's
+    commit. A mass event escalates batch after batch for minutes, so a batch that takes longer
+    than the budget (a busy machine, a large database) is made smaller, one that takes less
+    grows back (at most doubling) to ``most`` (``JXT_SWEEP_BATCH``), which keeps the per-batch
+    overhead low when the machine is quiet. Never below a quarter of ``most``: the per-batch
+    cost (claim, commit, outbox row, task) stays within 4× a quiet run's, and on a saturated
+    machine a click waits for the CPU more than for a lock anyway. A budget of 0 keeps every
+    batch at ``most``.
+    """
+    budget = settings.JXT_SWEEP_LOCK_SECONDS
+    if budget <= 0 or claimed < size:  # no budget, or the last (partial) batch
+        return most
+    wanted = int(size * budget / max(took, 1e-3))
+    return max(max(1, most // 4), min(most, 2 * size, wanted))
 
 
 # --- (c) overdue orders ------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
+from django.db import DatabaseError
 
 from . import notify
 
@@ -58,3 +59,21 @@ def remind_mechanism_reviews() -> int:
     from .workflow.mechanisms import mechanism_reviews_remind
 
     return mechanism_reviews_remind()
+
+
+@shared_task(
+    name="issues.process_photo",
+    autoretry_for=(OSError, DatabaseError),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    max_retries=8,
+)
+def process_photo(photo_id: int) -> str:
+    """Re-encode one case photo (EXIF and GPS gone), write its thumbnail; quarantine it if it cannot be decoded.
+
+    Idempotent (issues.photos.process): a second delivery finds it processed and does nothing.
+    Storage and database errors retry; a photo left pending past the retries is published again by the sweep.
+    """
+    from .photos import process
+
+    return process(photo_id)

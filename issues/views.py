@@ -25,6 +25,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from alleys.choices import AreaLevel
@@ -71,6 +72,7 @@ from .workflow import (
     is_community_of,
     is_holder,
     record_event,
+    stored,
 )
 from .workflow.assignment import person_name
 
@@ -179,15 +181,20 @@ def home(request: SignedInRequest) -> HttpResponse:
         pending = list(source(user))
         counts["evaluations"] = len(pending)
         evaluations = [_evaluation_row(item) for item in pending[:limit]]
+    mine_blocks = [b for b in case_blocks if b["shown"] and b["group"] == "mine"]
+    unit_blocks = [b for b in case_blocks if b["shown"] and b["group"] == "unit"]
     context = {
         "nav": "home",
         "now": now,
         "counts": counts,
         "roles": roles,
         "case_blocks": case_blocks,
-        "mine_blocks": [b for b in case_blocks if b["shown"] and b["group"] == "mine"],
-        "unit_blocks": [b for b in case_blocks if b["shown"] and b["group"] == "unit"],
+        "mine_blocks": mine_blocks,
+        "unit_blocks": unit_blocks,
         "order_blocks": order_blocks,
+        # A group's heading only over rows: an empty queue shows its zero in the counts above.
+        "mine_listed": any(b["count"] for b in [*mine_blocks, *order_blocks]),
+        "unit_listed": any(b["count"] for b in unit_blocks),
         "rejected_orders": decorate_orders(orders.rejected_orders[:limit], now=now)
         if roles["org"] and counts["rejected_orders"]
         else [],
@@ -408,6 +415,7 @@ def _render_detail(
         # Only those handling the case see the number in full, so only they get a link to call it.
         "reporter_tel": re.sub(r"[^0-9+]", "", reporter["phone"]) if handles else "",
         "governing": governing,
+        "governing_provisional": case.walked_predicted_days(governing.due if governing else None),
         "answerable": answerable_unit(case) if governing else "",
         "photos": list(case.photos.all()),
         "can_publish": is_holder(scope, case) or is_community_of(scope, case),
@@ -573,7 +581,10 @@ CASE_ACTIONS: dict[str, Runner] = {
 @login_required
 def photo(request: SignedInRequest, pk: int) -> FileResponse:
     """A case photo, for staff who may see the case (photos are never served from a public URL)."""
-    item = get_object_or_404(CasePhoto.objects.filter(case__in=Case.objects.visible_to(request.user)), pk=pk)
+    # Only a processed photo (issues.photos): the raw upload is never served, not even to staff.
+    item = get_object_or_404(
+        CasePhoto.objects.processed().filter(case__in=Case.objects.visible_to(request.user)), pk=pk
+    )
     try:
         handle = item.image.open("rb")
     except FileNotFoundError as exc:
@@ -608,9 +619,9 @@ def photo_public(request: SignedInRequest, pk: int) -> HttpResponseRedirect:
             EventKind.NOTE,
             actor=request.user,
             now=timezone.now(),
-            note=_("照片 %(id)s 设为公开。") % {"id": item.pk}
+            note=stored(gettext_noop("照片 %(id)s 设为公开。"), id=item.pk)
             if public
-            else _("照片 %(id)s 设为不公开。") % {"id": item.pk},
+            else stored(gettext_noop("照片 %(id)s 设为不公开。"), id=item.pk),
             public=False,
         )
     messages.success(request, _("照片已设为公开。") if public else _("照片已设为不公开。"))

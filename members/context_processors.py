@@ -6,20 +6,21 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from alleys.scoping import cached_scope
+from alleys.context_processors import signed_in_staff_page
+from alleys.scoping import scope_for
 
 from .models import READER_ROLES
 
 
 def members_nav(request: HttpRequest) -> dict[str, Any]:
     """Community, street and organisation staff, and logins with no role (members, work units' contacts)."""
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or not request.path.startswith("/staff"):
+    if not signed_in_staff_page(request):
         return {}
+    user = request.user
 
     def show() -> bool:
-        # Never a query: the scope the page already read decides (as for the expenses entry).
-        scope = cached_scope(user)
-        return scope is not None and (scope.is_global or bool(scope.roles & READER_ROLES) or not scope.roles)
+        # The scope the page already read (else read once), as for the expenses entry.
+        scope = scope_for(user)
+        return scope.is_global or bool(scope.roles & READER_ROLES) or not scope.roles
 
     return {"show_members_nav": show}

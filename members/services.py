@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from alleys.choices import AreaLevel, ServiceKind
@@ -243,7 +244,7 @@ def need_post(
         raise ActionInvalid(_("街巷不在本社区内。"), field="alley")
     if not isinstance(places, int) or not 1 <= places <= PLACES_MAX:
         raise ActionInvalid(_("需要人数应在 1 至 %(n)d 之间。") % {"n": PLACES_MAX}, field="places")
-    if due_on is not None and due_on < now.date():
+    if due_on is not None and due_on < timezone.localdate(now):
         raise ActionInvalid(_("希望完成日期不能早于今天。"), field="due_on")
     return ServiceNeed.objects.create(
         community=community,
@@ -358,13 +359,13 @@ def claim_record(
     """The member (or the community for them) records the service done: hours, a note, a photo."""
     value = parse_hours(hours)
     note = plain_text(note, field="note", limit=500, required=_("请写下服务内容。"))
-    if served_on > now.date():
+    if served_on > timezone.localdate(now):
         raise ActionInvalid(_("服务日期不能晚于今天。"), field="served_on")
     picture = _photo(photo) if photo is not None else None
     with transaction.atomic():
         row, _need = _locked_claim(claim)
         rule = check(row, user, "record")
-        if served_on < row.claimed_at.date():
+        if served_on < timezone.localdate(row.claimed_at):
             raise ActionInvalid(_("服务日期不能早于认领日期。"), field="served_on")
         row.state = rule.target
         row.hours = value

@@ -109,6 +109,12 @@ def xdist_redis_url(url: str, worker: str | None) -> str:
 def pytest_configure(config: pytest.Config) -> None:
     # Real hashers cost ~100 ms per password; tests create hundreds of users.
     django_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # A throwaway test database need not wait for its commits to reach the disk (PostgreSQL's
+    # synchronous_commit, per connection): ~8 % of the committing tests' time. Nothing here crashes
+    # the server itself; the drills kill clients and connections, which this does not change.
+    database = django_settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        database.setdefault("OPTIONS", {})["options"] = "-c synchronous_commit=off"
     # pytest-xdist registers its marker only when it is loaded; `-p no:xdist` must not make it unknown.
     config.addinivalue_line("markers", "xdist_group(name): pytest-xdist runs a group's tests on one worker")
     worker = os.environ.get("PYTEST_XDIST_WORKER")

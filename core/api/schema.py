@@ -15,42 +15,6 @@ from .errors import ErrorSerializer
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
-# One component name per choice set (several fields share AreaLevel, CaseState, …).
-ENUM_NAME_OVERRIDES: dict[str, str] = {
-    "AreaLevelEnum": "alleys.choices.AreaLevel",
-    "TierEnum": "alleys.choices.TIER_CHOICES",
-    "RoleEnum": "alleys.choices.Role",
-    "ServiceKindEnum": "alleys.choices.ServiceKind",
-    "DepartmentKindEnum": "alleys.choices.DepartmentKind",
-    "CaseStateEnum": "issues.choices.CaseState",
-    "CaseSourceEnum": "issues.choices.CaseSource",
-    "StaffSourceEnum": "issues.api.serializers.StaffSource",
-    "UrgencyEnum": "issues.choices.Urgency",
-    "EventKindEnum": "issues.choices.EventKind",
-    "PhotoKindEnum": "issues.choices.PhotoKind",
-    "PatrolKindEnum": "issues.choices.PatrolKind",
-    "FeedbackSolvedEnum": "issues.choices.FeedbackSolved",
-    "SatisfactionEnum": "issues.choices.Satisfaction",
-    "FeedbackChannelEnum": "issues.choices.FeedbackChannel",
-    "ReturnVisitChannelEnum": "issues.choices.ReturnVisitChannel",
-    "OrderStateEnum": "issues.choices.OrderState",
-    "OrderRoleEnum": "issues.choices.OrderRole",
-    "ExtensionStateEnum": "issues.choices.ExtensionState",
-    "MeetingStateEnum": "issues.choices.MeetingState",
-    "AgendaStateEnum": "issues.choices.AgendaState",
-    "DecisionEnum": "issues.choices.Decision",
-    "AgendaGroundEnum": "issues.choices.AgendaGround",
-    "TimelinessEnum": "evaluation.choices.Timeliness",
-    "RatingEnum": "evaluation.choices.Rating",
-    "RegistrationStateEnum": "members.choices.RegistrationState",
-    "NeedStateEnum": "members.choices.NeedState",
-    "NeedKindEnum": "members.choices.NeedKind",
-    "ClaimStateEnum": "members.choices.ClaimState",
-}
-# drf-spectacular settings for this API's schema (the schema view and `manage.py spectacular
-# --custom-settings issues.api.schema.SCHEMA_SETTINGS` use them; SPECTACULAR_SETTINGS may include them too).
-SCHEMA_SETTINGS: dict[str, object] = {"ENUM_NAME_OVERRIDES": ENUM_NAME_OVERRIDES}
-
 
 class ApiAutoSchema(AutoSchema):
     """drf-spectacular's AutoSchema plus the error responses of the project's exception handler."""

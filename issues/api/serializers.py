@@ -540,7 +540,10 @@ class CaseDetailSerializer(CaseListSerializer):
                 "patrol": case.patrol_id,
                 "tier_entered_at": _when(case.tier_entered_at),
                 "timeline": [event_representation(e) for e in _rows(case, selectors.TIMELINE, "events")],
-                "photos": [photo_representation(p) for p in _rows(case, selectors.PHOTOS, "photos")],
+                # A photo is shown once processed (issues.photos): no unprocessed upload leaves the site.
+                "photos": [
+                    photo_representation(p) for p in _rows(case, selectors.PHOTOS, "photos") if p.is_processed
+                ],
                 "orders": [order_representation(o) for o in _rows(case, selectors.ORDERS, "orders")],
                 "feedbacks": [
                     feedback_representation(f) for f in _rows(case, selectors.FEEDBACKS, "feedbacks")

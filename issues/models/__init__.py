@@ -14,6 +14,8 @@ from .cases import (
     Submission,
     new_tracking_code,
     photo_path,
+    thumbnail_path,
+    upload_path,
 )
 from .meetings import (
     MEETING_LEVELS,
@@ -87,4 +89,6 @@ __all__ = [
     "Whistle",
     "new_tracking_code",
     "photo_path",
+    "thumbnail_path",
+    "upload_path",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from typing import Any
 
@@ -17,6 +18,7 @@ from alleys.choices import AreaLevel
 from alleys.models import Area, Department
 from alleys.people import Actor
 from alleys.scoping import scope_for
+from dispatch.deadlines import walks_predicted_days
 from dispatch.models import CategoryType
 
 from ..choices import (
@@ -30,6 +32,7 @@ from ..choices import (
     Light,
     PatrolKind,
     PhotoKind,
+    PhotoState,
     ReturnVisitChannel,
     Satisfaction,
     Urgency,
@@ -289,6 +292,20 @@ class Case(models.Model):
             return str(Light.ORANGE.label)
         return str(self.get_state_display())
 
+    def walked_predicted_days(self, due: dt.datetime | None) -> bool:
+        """Whether ``due``, one of the case's deadlines, is provisional: ``deadline_provisional`` says
+        that some deadline counted from ``tier_entered_at`` walked a predicted day; this asks of one.
+        """
+        return bool(self.deadline_provisional and due and walks_predicted_days(self.tier_entered_at, due))
+
+    @property
+    def accept_due_provisional(self) -> bool:
+        return self.walked_predicted_days(self.accept_due)
+
+    @property
+    def resolve_due_provisional(self) -> bool:
+        return self.walked_predicted_days(self.resolve_due)
+
     @property
     def current_due(self) -> Any:
         """The deadline that governs now (``issues.deadline_state``): accept, resolve or verify; else None."""
@@ -364,8 +381,30 @@ def photo_path(instance: CasePhoto, filename: str) -> str:
     return f"cases/{stamp}/{secrets.token_hex(12)}.jpg"
 
 
+def thumbnail_path(instance: CasePhoto, filename: str) -> str:
+    stamp = timezone.now().strftime("%Y/%m")
+    return f"thumbs/{stamp}/{secrets.token_hex(12)}.jpg"
+
+
+def upload_path(instance: CasePhoto, filename: str) -> str:
+    # The raw upload, kept only until it is processed; no URL serves MEDIA_ROOT (settings).
+    stamp = timezone.now().strftime("%Y/%m")
+    return f"uploads/{stamp}/{secrets.token_hex(12)}.bin"
+
+
+class CasePhotoQuerySet(models.QuerySet["CasePhoto"]):
+    """Which photos may be shown where (issues.photos: processed first, then public if staff say so)."""
+
+    def processed(self) -> CasePhotoQuerySet:
+        return self.filter(state=PhotoState.READY)
+
+    def public(self) -> CasePhotoQuerySet:
+        """What anyone may see: processed, and marked public by staff."""
+        return self.filter(state=PhotoState.READY, is_public=True)
+
+
 class CasePhoto(models.Model):
-    """A photo of the problem or of the fix; re-encoded on upload, public only when staff say so."""
+    """A photo of the problem or of the fix; re-encoded by a task after upload, public only when staff say so."""
 
     case = models.ForeignKey(Case, verbose_name=_("案件"), on_delete=models.CASCADE, related_name="photos")
     event = models.ForeignKey(
@@ -377,7 +416,19 @@ class CasePhoto(models.Model):
         related_name="photos",
     )
     kind = models.CharField(_("类型"), max_length=10, choices=PhotoKind.choices, default=PhotoKind.REPORT)
-    image = models.ImageField(_("图片"), upload_to=photo_path, width_field="width", height_field="height")
+    # Empty until processed (``state``); then the re-encoded JPEG without metadata.
+    image = models.ImageField(
+        _("图片"), upload_to=photo_path, width_field="width", height_field="height", blank=True
+    )
+    thumbnail = models.FileField(_("缩略图"), upload_to=thumbnail_path, blank=True, editable=False)
+    # The upload as it came, checked only at its header: never shown, deleted once processed.
+    upload = models.FileField(_("原始上传"), upload_to=upload_path, blank=True, editable=False)
+    state = models.CharField(
+        _("处理状态"), max_length=12, choices=PhotoState.choices, default=PhotoState.PENDING
+    )
+    # When its processing task was last published: the sweep publishes it again when this is old.
+    queued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    failure = models.CharField(_("处理失败原因"), max_length=200, blank=True, editable=False)
     width = models.PositiveIntegerField(default=0, editable=False)
     height = models.PositiveIntegerField(default=0, editable=False)
     is_public = models.BooleanField(
@@ -385,13 +436,23 @@ class CasePhoto(models.Model):
     )
     created_at = models.DateTimeField(_("上传时间"), default=timezone.now)
 
+    objects = CasePhotoQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("照片")
         verbose_name_plural = _("照片")
         ordering = ["created_at", "id"]
+        indexes = [
+            # The sweep's relay looks for photos left pending; almost none are, so the index is tiny.
+            models.Index(fields=["queued_at"], name="photo_pending", condition=Q(state=PhotoState.PENDING)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.get_kind_display()}"
+
+    @property
+    def is_processed(self) -> bool:
+        return self.state == PhotoState.READY
 
 
 class Feedback(models.Model):

@@ -15,6 +15,7 @@ from alleys.choices import TIER_CHOICES, AreaLevel
 from alleys.models import Area, Department
 from alleys.people import Actor
 from alleys.scoping import scope_for
+from dispatch.deadlines import walks_predicted_days
 
 from ..attendance import report_outcome
 from ..choices import (
@@ -274,6 +275,16 @@ class DispatchOrder(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in ACTIVE_ORDER_STATES
+
+    @property
+    def report_due_provisional(self) -> bool:
+        """Whether the report deadline walked a predicted day (``deadline_provisional`` covers both)."""
+        return self.deadline_provisional and walks_predicted_days(self.dispatched_at, self.report_due)
+
+    @property
+    def complete_due_provisional(self) -> bool:
+        """Whether the completion deadline walked a predicted day (``deadline_provisional`` covers both)."""
+        return self.deadline_provisional and walks_predicted_days(self.dispatched_at, self.complete_due)
 
     @property
     def report_on_time(self) -> bool | None:

@@ -120,8 +120,9 @@ def is_open(case: Case) -> bool:
     return case.state in OPEN_STATES
 
 
-def status_notes(case: Case) -> str:
-    """Where the case really stands, in words (no staff names, no personal data)."""
+def status_notes(case: Case, due: dt.datetime | None) -> str:
+    """Where the case really stands, in words (no staff names, no personal data); ``due`` is its
+    governing deadline (``Case.current_due``), the request's expected_datetime."""
     label = case.get_state_display()
     if case.state == CaseState.REJECTED:
         return _("%(state)s：%(reason)s") % {"state": label, "reason": case.rejection_reason}
@@ -141,8 +142,8 @@ def status_notes(case: Case) -> str:
     note = _("%(state)s（%(tier)s层级）") % {"state": label, "tier": case.get_tier_display()}
     if case.supervised:
         note += _("，已督办")
-    if case.deadline_provisional:
-        # expected_datetime has no field to say it is an estimate: say it here.
+    if case.walked_predicted_days(due):
+        # expected_datetime (the governing deadline) has no field to say it is an estimate: say it here.
         note += _("（期限待定：节假日安排未公布，按法定节假日推算）")
     return note
 
@@ -192,13 +193,14 @@ def service_request(case: Case, *, addresses: dict[str, str], trusted: bool = Fa
     """
     photos = getattr(case, "public_photos", None)
     if photos is None:
-        photos = list(case.photos.filter(is_public=True).order_by("created_at", "id"))
+        photos = list(case.photos.public().order_by("created_at", "id"))
     open_now = is_open(case)
+    due = case.current_due
     updated = case.updated_at if open_now else (case.closed_at or case.resolved_at or case.updated_at)
     return {
         "service_request_id": str(case.pk),
         "status": "open" if open_now else "closed",
-        "status_notes": status_notes(case),
+        "status_notes": status_notes(case, due),
         "service_name": case.category.name,
         "service_code": case.category.code,
         "description": mask_phone(case.description) if trusted else case.category.name,
@@ -206,7 +208,7 @@ def service_request(case: Case, *, addresses: dict[str, str], trusted: bool = Fa
         "service_notice": None,
         "requested_datetime": w3c(case.created_at),
         "updated_datetime": w3c(updated),
-        "expected_datetime": w3c(case.current_due) if open_now else None,
+        "expected_datetime": w3c(due) if open_now else None,
         "address": addresses.get(case.alley.code, case.alley.name),
         "address_id": case.alley.code,
         "zipcode": None,

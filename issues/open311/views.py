@@ -44,6 +44,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.csrf import csrf_exempt
 
 from alleys import reference
@@ -55,7 +56,7 @@ from core.transient import DATABASE_UNAVAILABLE, drop_connection, retry_once
 from dispatch.models import CategoryType
 from issues.api.authentication import touch_client
 from issues.choices import OPEN_STATES, CaseSource, CaseState, EventKind, Urgency
-from issues.workflow import IntakeNote, TransitionError, TransitionForbidden, case_submit_once
+from issues.workflow import IntakeNote, TransitionError, TransitionForbidden, case_submit_once, stored
 
 from ..models import ApiClient, Case, CaseEvent, CasePhoto, Submission
 from ..public import limits
@@ -209,7 +210,7 @@ def _public_cases(*, trusted: bool) -> QuerySet[Case]:
     is read in the cases' own query (a subquery per row, on the ``event_case_at`` index), so
     GET many runs the same number of queries whatever the number of cases.
     """
-    public_photos = CasePhoto.objects.filter(is_public=True).order_by("created_at", "id")
+    public_photos = CasePhoto.objects.public().order_by("created_at", "id")
     cases = Case.objects.select_related(
         "category", "alley", "holder_area", "lead_department"
     ).prefetch_related(Prefetch("photos", queryset=public_photos, to_attr="public_photos"))
@@ -452,8 +453,9 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
     if media_url:
         data[POSTED_MEDIA_URL] = media_url
     note = IntakeNote(
-        note=_("经对接客户端“%(name)s”（Open311）提交。") % {"name": client.name}
-        + (_("附件链接：%(url)s") % {"url": media_url} if media_url else ""),
+        # The staff's timeline, in the site's language whatever the client's Accept-Language.
+        note=stored(gettext_noop("经对接客户端“%(name)s”（Open311）提交。"), name=client.name)
+        + (stored(gettext_noop("附件链接：%(url)s"), url=media_url) if media_url else ""),
         label=client.name,
         data=data,
     )

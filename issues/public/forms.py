@@ -2,8 +2,9 @@
 
 Every message is one an elderly resident can act on, in Chinese; every refusal keeps
 what was typed (the view redisplays the bound form). Photos are checked here with
-``issues.photos.clean_photo`` so all problems are reported at once, and the re-encoded
-copies are what reaches the state machine.
+``issues.photos.check_photo`` (type by content, size, pixels, structure; no decoding) so all
+problems are reported at once; the checked copies reach the state machine, which stores them
+for the ``issues.process_photo`` task to re-encode.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from core.phones import is_mobile, normalize_phone
 from core.text import has_markup
 from dispatch.models import CategoryType
 from issues.choices import FeedbackSolved, Satisfaction
-from issues.photos import clean_photo
+from issues.photos import check_photo
 from issues.public.selectors import ReportCategories
 
 OTHER = "other"
@@ -262,7 +263,7 @@ class ReportForm(forms.Form):
         cleaned: list[ContentFile[bytes]] = []
         for index, upload in enumerate(uploads[:limit], start=1):
             try:
-                cleaned.append(clean_photo(upload))
+                cleaned.append(check_photo(upload))
             except ValidationError as exc:
                 errors.append(
                     _("第 %(n)d 张照片（%(name)s）：%(msg)s")

@@ -35,11 +35,13 @@ from issues.choices import (
     EventKind,
     Light,
     PhotoKind,
+    PhotoState,
 )
 from issues.reference import all_categories, attach_reference_rows, category_rows
 
 from ..deadline_state import case_due
 from ..models import Case, CaseEvent, CasePhoto
+from ..photos import THUMB_SIDE
 
 # Tracking codes are upper-case letters and digits (see issues.models.new_tracking_code);
 # anything else is answered like an unknown code, without a query.
@@ -49,7 +51,6 @@ BOARD_LEVELS: tuple[str, ...] = (AreaLevel.STREET, AreaLevel.COMMUNITY, AreaLeve
 BOARD_RECENT = 20
 BOARD_WINDOW_DAYS = 365
 SEARCH_LIMIT = 30
-THUMB_SIDE = 480
 # States the board counts as solved: the fix was verified (awaiting the answer or the return
 # visit, or closed after it).
 SOLVED_STATES = tuple(sorted(VERIFIED_STATES))
@@ -298,6 +299,7 @@ class Progress:
     photos: list[PublicPhoto]
     steps: list[dict[str, Any]]
     due: dt.datetime | None
+    due_provisional: bool  # counted over a predicted year's days (``Case.walked_predicted_days``)
     overdue: bool
     feedback_open: bool
     return_visit_due: bool  # the window passed: the community will call or visit (the form stays open)
@@ -355,7 +357,8 @@ _PUBLIC_ROWS = (
     f" FROM {CaseEvent._meta.db_table} WHERE case_id = %s AND public"
     " UNION ALL"
     " SELECT 1, created_at, kind, '', '', id, width, height"
-    f" FROM {CasePhoto._meta.db_table} WHERE case_id = %s AND is_public"
+    # CasePhotoQuerySet.public(): processed (issues.photos) and marked public by staff.
+    f" FROM {CasePhoto._meta.db_table} WHERE case_id = %s AND is_public AND state = '{PhotoState.READY.value}'"
     " ORDER BY 1, 2, 6"
 )
 
@@ -426,6 +429,7 @@ def case_progress(case: Case, *, now: dt.datetime | None = None) -> Progress:
         photos=photos,
         steps=steps,
         due=due,
+        due_provisional=case.walked_predicted_days(due),
         overdue=bool(governing and governing.is_overdue),
         feedback_open=case.state in AWAITING_ANSWER_STATES,
         return_visit_due=case.state == CaseState.AWAITING_RETURN_VISIT,
@@ -498,9 +502,7 @@ def public_board(area: Area, *, now: dt.datetime | None = None) -> PublicBoard:
         .prefetch_related(
             Prefetch(
                 "photos",
-                queryset=CasePhoto.objects.filter(is_public=True).only(
-                    "id", "case_id", "kind", "width", "height"
-                ),
+                queryset=CasePhoto.objects.public().only("id", "case_id", "kind", "width", "height"),
                 to_attr="public_photo_rows",
             )
         )

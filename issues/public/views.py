@@ -744,7 +744,9 @@ def alley_poster(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _thumbnail(photo: CasePhoto) -> str:
-    """A small copy for lists, made once and kept beside the photos."""
+    """The small copy for lists: written by the processing task (issues.photos); made here once for older photos."""
+    if photo.thumbnail:
+        return str(photo.thumbnail.name)
     name = f"thumbs/{photo.pk}-{THUMB_SIDE}.jpg"
     if default_storage.exists(name):
         return name
@@ -762,8 +764,8 @@ def _thumbnail(photo: CasePhoto) -> str:
 @require_safe
 @cache_control(public=True, max_age=600)
 def public_photo(request: HttpRequest, pk: int, size: str = "full") -> FileResponse:
-    """A photo staff marked public (every other photo answers 404, like a missing one)."""
-    photo = CasePhoto.objects.filter(pk=pk, is_public=True).only("id", "image").first()
+    """A processed photo staff marked public (every other photo answers 404, like a missing one)."""
+    photo = CasePhoto.objects.public().filter(pk=pk).only("id", "image", "thumbnail").first()
     if photo is None or not photo.image:
         raise Http404
     try:

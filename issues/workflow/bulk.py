@@ -224,18 +224,24 @@ def cases_escalate_claimed(
                 % {"tier": AreaLevel(tier).label}
                 for tier in {c.tier for c in at_top}
             }
-        supervised = CaseEvent.objects.bulk_create(
-            CaseEvent(
-                case_id=case.pk,
-                kind=EventKind.SUPERVISED,
-                at=now,
-                actor_label=stored(gettext_noop("系统")),
-                note=notes[case.tier],
-                data={"tier": case.tier},
-            )
-            for case in at_top
+        # One statement like the escalations' events (a mass event supervises thousands at once).
+        event_ids += insert_new(
+            CaseEvent,
+            ("case", "note", "data"),
+            [(case.pk, notes[case.tier], {"tier": case.tier}) for case in at_top],
+            constants={
+                "kind": EventKind.SUPERVISED,
+                "at": now,
+                "actor": None,
+                "actor_label": stored(gettext_noop("系统")),
+                "from_state": "",
+                "to_state": "",
+                "from_tier": "",
+                "to_tier": "",
+                "public": True,
+            },
+            returning=True,
         )
-        event_ids += [e.pk for e in supervised if e.pk]
     notify_event_ids(event_ids)
     return escalated, len(at_top)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
@@ -16,7 +17,7 @@ from django.utils.translation import gettext as _
 from alleys.choices import AreaLevel
 from alleys.people import Member
 from alleys.scoping import scope_for
-from core.phones import is_mobile
+from core.phones import is_mobile, normalize_phone
 from dispatch.deadlines import verification_due
 
 from ..choices import (
@@ -25,10 +26,12 @@ from ..choices import (
     FeedbackChannel,
     FeedbackSolved,
     PhotoKind,
+    PhotoState,
     Satisfaction,
     Urgency,
 )
 from ..models import Case, CaseEvent, Feedback, Submission
+from ..models.cases import new_tracking_code
 from .bulk import CASE_CLOSED_REASON, ClaimedCase, cases_escalate_claimed, orders_settle_for_cases
 from .consultations import awaiting_answers, carry_onto_orders
 from .events import (
@@ -65,6 +68,22 @@ class IntakeNote:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+def reporter_number(raw: str) -> str:
+    """The reporter's number in its one normal form (``core.phones``), or "" for none.
+
+    Every way in (the residents' form, staff intake, the REST API, Open311) files through here, so a
+    number typed "+86 138-1234-5678" is the 13812345678 the resident later verifies to see "my
+    reports", and the staff page can call. A number that is no phone number is refused with why.
+    """
+    raw = (raw or "").strip()
+    if not raw:
+        return ""
+    try:
+        return normalize_phone(raw)
+    except ValidationError as exc:
+        raise TransitionInvalid(exc.messages[0], field="reporter_phone") from exc
+
+
 def case_submit(
     *,
     category: Any,
@@ -98,7 +117,7 @@ def case_submit(
     ``building`` (optional) is a building (楼栋) of ``alley``; its building head may file for it
     and handles its A-class cases beside the alley's team (``rules.is_building_head_of``).
     """
-    from dispatch.chain import START_TIER, alert_tiers, highest_tier, tier_index
+    from dispatch.chain import BUILDING_CLASSES, START_TIER, alert_tiers, highest_tier, tier_index
 
     from .placement import place_at_tier
 
@@ -114,6 +133,7 @@ def case_submit(
         )
     if not category.is_active:
         raise TransitionInvalid(_("该事项类型已停用，请选择其他类型。"), field="category")
+    reporter_phone = reporter_number(reporter_phone)
     # Staff who register a case (a chief's patrol, a hotline call) are themselves the contact.
     if category.needs_contact and not reporter_phone and actor is None:
         raise TransitionInvalid(_("这类问题需要留下联系电话，方便工作人员回访。"), field="reporter_phone")
@@ -141,6 +161,9 @@ def case_submit(
             raise TransitionForbidden(_("只能在本人所在的层级登记案件。"))
         tier = start_tier
     alert = alert_tiers(category, urgent=urgency == Urgency.URGENT)
+    # The head of the building it is filed for handles it beside the alley's team (A class only:
+    # ``rules.is_building_head_of``) and is told of it with them.
+    heads = building is not None and category.category_class.code in BUILDING_CLASSES
     case = Case(
         source=source,
         category=category,
@@ -148,14 +171,14 @@ def case_submit(
         building=building,
         description=description,
         reporter_name=reporter_name.strip(),
-        reporter_phone=reporter_phone.strip(),
+        reporter_phone=reporter_phone,
         address_detail=address_detail.strip(),
         latitude=latitude,
         longitude=longitude,
         urgency=urgency,
         consent_at=now if consent else None,
         # An SMS at each step only to a mobile number (issues.resident_sms checks again when sending).
-        sms_opt_in=bool(sms_opt_in and is_mobile(reporter_phone.strip())),
+        sms_opt_in=bool(sms_opt_in and is_mobile(reporter_phone)),
         state=S.SUBMITTED,
         created_at=now,
         created_by=actor if getattr(actor, "pk", None) else None,
@@ -170,7 +193,11 @@ def case_submit(
             now=now,
             label=stored(gettext_noop("群众")) if actor is None else None,
             note="",
-            data={"source": source, **({"alert": alert} if alert else {})},
+            data={
+                "source": source,
+                **({"alert": alert} if alert else {}),
+                **({"building": building.code} if heads else {}),
+            },
         )
     ]
     if intake_note is not None:
@@ -188,14 +215,36 @@ def case_submit(
         )
     # One transaction: the case, its events, its photos and the notification's outbox row
     # commit together or not at all.
-    with transaction.atomic():
-        case.save()
-        for event in events:
-            event.case = case
-        CaseEvent.objects.bulk_create(events)
-        attach_photos(case, events[0], photos, PhotoKind.REPORT, public=False)
-        notify_after_commit(events[0])
-    return case
+    attempts = 0
+    while True:
+        attempts += 1
+        case.tracking_code = new_tracking_code()
+        try:
+            with transaction.atomic():
+                case.save()
+                for event in events:
+                    event.case = case
+                CaseEvent.objects.bulk_create(events)
+                attach_photos(case, events[0], photos, PhotoKind.REPORT, public=False)
+                notify_after_commit(events[0])
+        except IntegrityError:
+            # The block rolled back whole (to its savepoint when the caller has a transaction
+            # open). A random eight-character code may meet an existing case's: about one
+            # filing in 85,000 at ten million cases. Draw another; any other conflict is raised.
+            if attempts == TRACKING_CODE_ATTEMPTS or not _tracking_code_taken(case.tracking_code):
+                raise
+            case.pk = None
+            for event in events:
+                event.pk = None
+            continue
+        return case
+
+
+TRACKING_CODE_ATTEMPTS = 5
+
+
+def _tracking_code_taken(code: str) -> bool:
+    return Case.objects.filter(tracking_code=code).exists()
 
 
 @dataclass(frozen=True)
@@ -437,7 +486,8 @@ def case_resolve(
         if (
             case.category.fix_photo_required
             and not photos
-            and not case.photos.filter(kind=PhotoKind.FIX).exists()
+            # A fix photo still being processed counts; one quarantined (undecodable) does not.
+            and not case.photos.filter(kind=PhotoKind.FIX).exclude(state=PhotoState.QUARANTINED).exists()
         ):
             raise TransitionInvalid(_("这类问题办结时需要上传整改后的照片。"), field="photos")
         before = case.state

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import IO, Any, TypeVar
 
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext
@@ -18,7 +18,7 @@ from alleys.choices import ROLE_LEVEL
 from alleys.people import Member
 from alleys.scoping import scope_for
 
-from ..models import Case, CaseEvent, CasePhoto
+from ..models import Case, CaseEvent
 from .rules import (
     TransitionError,
     TransitionInvalid,
@@ -154,32 +154,20 @@ def notify_after_commit(*events: CaseEvent) -> None:
 def attach_photos(
     case: Case, event: CaseEvent, photos: Sequence[IO[bytes]], kind: str, *, public: bool
 ) -> None:
-    from ..photos import clean_photo
+    """Store the photos pending; the ``issues.process_photo`` task re-encodes them after commit (issues.photos)."""
+    from ..photos import attach_photos as attach_pending
 
-    for upload in photos:
-        CasePhoto.objects.create(
-            case=case, event=event, kind=kind, image=clean_photo(upload), is_public=public
-        )
+    attach_pending(case, event, photos, kind, public=public)
 
 
 def clean_photos_first(photos: Sequence[IO[bytes]]) -> list[IO[bytes]]:
-    """Validate every photo before anything is written (a bad one must not leave half a change).
+    """Check every photo before anything is written (a bad one must not leave half a change).
 
-    Returns the re-encoded photos, which ``attach_photos`` then stores as they are.
+    Only the request's checks (``core.photos.check_photo``); ``attach_photos`` then stores them as they are.
     """
-    from django.conf import settings
+    from ..photos import check_case_photos
 
-    from ..photos import clean_photo
-
-    if len(photos) > settings.JXT_MAX_PHOTOS:
-        raise TransitionInvalid(_("最多上传 %(n)d 张照片。") % {"n": settings.JXT_MAX_PHOTOS}, field="photos")
-    cleaned: list[IO[bytes]] = []
-    for upload in photos:
-        try:
-            cleaned.append(clean_photo(upload))
-        except ValidationError as exc:
-            raise TransitionInvalid(" ".join(exc.messages), field="photos") from exc
-    return cleaned
+    return list(check_case_photos(photos))
 
 
 def notify_event_ids(ids: list[int]) -> None:

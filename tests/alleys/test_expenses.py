@@ -166,6 +166,19 @@ def test_pay_date_checked(actors: Actors) -> None:
     assert Expense.objects.get(pk=expense.pk).state == ExpenseState.APPROVED
 
 
+def test_just_after_midnight_today_is_the_local_date(actors: Actors) -> None:
+    """00:30 in Beijing is still yesterday in UTC: spent and paid "today" are the local date."""
+    early = timezone.make_aware(dt.datetime(2026, 6, 16, 0, 30)).astimezone(
+        dt.UTC
+    )  # as timezone.now() gives it
+    today = timezone.localdate(early)
+    assert early.date() < today
+    expense = filed(actors, spent_on=today, now=early)
+    expense = expense_approve(expense=expense, user=actors.community, now=early)
+    expense = expense_pay(expense=expense, user=actors.community, paid_on=today, now=early)
+    assert Expense.objects.get(pk=expense.pk).paid_on == today
+
+
 def test_return_needs_a_reason_then_chief_resubmits(actors: Actors) -> None:
     expense = filed(actors)
     with pytest.raises(ActionInvalid):

@@ -328,7 +328,9 @@ def test_the_history_has_return_visits(seeded: str) -> None:
     from issues.models import Case, CaseEvent, ReturnVisit
     from tests.factories import at
 
-    assert seed_history(stdout=StringIO(), cases=300, now=at("2026-06-15 10:00")) > 0
+    # Every scenario played, none refused by the rules (a city government department is no district's
+    # to dispatch to), and the return-visit showcase: 301 cases.
+    assert seed_history(stdout=StringIO(), cases=300, now=at("2026-06-15 10:00")) == 301
     reached = ReturnVisit.objects.filter(reached=True)
     assert reached.filter(feedback__solved="solved").exists()
     assert reached.filter(feedback__solved="not_solved").exists()

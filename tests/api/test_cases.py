@@ -314,6 +314,7 @@ def test_chief_registers_a_case_found_on_patrol(world: Any, api_as: Api) -> None
         ("chief_x", {"source": "resident_form"}, 400, "source"),
         ("chief_x", {"start_tier": "city"}, 400, "start_tier"),
         ("chief_x", {"latitude": "100"}, 400, "latitude"),
+        ("chief_x", {"reporter_phone": "12345"}, 400, "reporter_phone"),
         ("lead_contact", {}, 400, "alley"),
         ("anonymous", {}, 401, None),
     ],
@@ -636,7 +637,9 @@ def test_whistle_moves_the_case_up_and_the_street_names_departments(world: Any, 
     assert body["timeline"][-1]["data"]["department_ids"] == [world.dept_lead.pk]
 
 
-def test_resolve_with_a_photo_by_multipart(world: Any, api_as: Api) -> None:
+def test_resolve_with_a_photo_by_multipart(
+    world: Any, api_as: Api, django_capture_on_commit_callbacks: Any
+) -> None:
     world.cat_a.fix_photo_required = True
     world.cat_a.save()
     case = make_case(world, state="in_progress", now=timezone.now())
@@ -649,9 +652,13 @@ def test_resolve_with_a_photo_by_multipart(world: Any, api_as: Api) -> None:
     )
     assert bad.status_code == 400
     assert case.photos.count() == 0
-    ok = api_as("chief_x").post(url, {"note": "已修好", "photos": [jpeg()]}, format="multipart")
+    with django_capture_on_commit_callbacks(execute=True):  # the photo's processing task, after commit
+        ok = api_as("chief_x").post(url, {"note": "已修好", "photos": [jpeg()]}, format="multipart")
     assert ok.status_code == 200, ok.content
-    assert [p["kind"] for p in ok.json()["photos"]] == ["fix"]
+    # Answered before the photo was processed: the API shows no unprocessed photo.
+    assert ok.json()["photos"] == [] and case.photos.get().kind == "fix"
+    detail = api_as("chief_x").get(f"{CASES}{case.pk}/")
+    assert [p["kind"] for p in detail.json()["photos"]] == ["fix"]
 
 
 def test_feedback_by_api_is_a_return_call_once_per_round(world: Any, api_as: Api) -> None:

@@ -20,7 +20,7 @@ from PIL import Image
 
 from alleys.choices import AreaLevel, Role
 from dispatch.models import CategoryType
-from issues.choices import CaseSource, CaseState, EventKind
+from issues.choices import CaseSource, CaseState, EventKind, PhotoState
 from issues.models import ApiClient, Case, CaseEvent, CasePhoto
 from issues.workflow import case_whistle
 from tests.factories import MONDAY, make_case
@@ -103,7 +103,10 @@ def photo(case: Case, *, public: bool) -> CasePhoto:
     buffer = io.BytesIO()
     Image.new("RGB", (4, 4), "white").save(buffer, format="JPEG")
     return CasePhoto.objects.create(
-        case=case, image=ContentFile(buffer.getvalue(), name="p.jpg"), is_public=public
+        case=case,
+        image=ContentFile(buffer.getvalue(), name="p.jpg"),
+        is_public=public,
+        state=PhotoState.READY,
     )
 
 
@@ -276,6 +279,17 @@ def test_post_creates_a_case_through_the_state_machine(
     assert case.tracking_code in answer["service_notice"]
     client.refresh_from_db()
     assert client.last_used_at is not None
+
+
+def test_the_clients_note_is_in_the_sites_language(world: Any, api_client: tuple[ApiClient, str]) -> None:
+    """A client asking for English answers still leaves the staff's timeline in Chinese."""
+    client, key = api_client
+    data = valid_post(world, key, service_code=world.cat_b.code, media_url="https://img.example.org/1.jpg")
+    response = Client().post(f"{BASE}requests.json", data, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 201, response.content
+    case = Case.objects.get(pk=int(json.loads(response.content)[0]["service_request_id"]))
+    note = case.events.get(kind=EventKind.NOTE).note
+    assert note == f"经对接客户端“{client.name}”（Open311）提交。附件链接：https://img.example.org/1.jpg"
 
 
 def test_post_writes_the_case_and_the_clients_note_in_one_transaction(
@@ -457,6 +471,7 @@ def errors_of(response: Any, fmt: str) -> list[dict[str, Any]]:
         ({"media_url": "javascript:alert(1)"}, 400, "media_url"),
         ({"description": ""}, 400, "描述"),
         ({"description": "长" * 2001}, 400, "description"),
+        ({"phone": "12345"}, 400, "电话号码格式不对"),
     ],
 )
 def test_post_errors_write_nothing(
@@ -894,3 +909,13 @@ def test_staff_roles_are_irrelevant_to_open311(world: Any) -> None:
     browser.force_login(world.chief_y)
     assert len(json.loads(browser.get(f"{BASE}requests.json").content)) == 1
     assert Role.CHIEF  # the chief's own scope would hide alley_x; Open311 does not use it
+
+
+def test_the_reporters_number_is_kept_in_its_one_normal_form(
+    world: Any, api_client: tuple[ApiClient, str]
+) -> None:
+    """A client's "+86 138-1234-5678" is the 13812345678 a resident verifies to see their own reports."""
+    _client, key = api_client
+    response = post("json", valid_post(world, key, phone="+86 138-1234-5678"))
+    assert response.status_code == 201, response.content
+    assert Case.objects.get().reporter_phone == "13812345678"

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from PIL import Image
 from rest_framework.test import APIClient
 
 from alleys.choices import AreaLevel, Role
 from alleys.models import Area
-from issues.choices import EventKind
-from issues.models import Case, CaseEvent, DispatchOrder, PatrolLog
+from issues.choices import EventKind, PhotoState
+from issues.models import Case, CaseEvent, CasePhoto, DispatchOrder, PatrolLog
 from issues.workflow import case_dispatch
 from issues.workflow.orders import common_issue_create, extension_request, order_receive
 from tests.factories import (
@@ -218,6 +222,30 @@ def test_case_detail_queries_only_the_relations_the_case_has(world: Any, api_as:
     assert [e["note"] for e in response.json()["timeline"]] == ["n"]
     # token with scope, the case, events
     assert len(captured) <= 3, [q["sql"][:80] for q in captured]
+
+
+def test_a_photo_still_processing_asks_for_no_photos(world: Any, api_as: Api) -> None:
+    """A pending photo is shown to nobody yet, so the detail asks for photos only once one is processed."""
+    case = make_case(world)
+    photo = CasePhoto.objects.create(case=case, state=PhotoState.PENDING, upload="uploads/x.jpg")
+    client = api_as("district_officer")
+    assert client.get(f"/api/v1/cases/{case.pk}/").status_code == 200  # reference rows read once
+
+    def detail() -> tuple[int, list[Any]]:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(f"/api/v1/cases/{case.pk}/")
+        assert response.status_code == 200
+        return len(captured), response.json()["photos"]
+
+    pending = detail()
+    assert pending[1] == []
+    image = io.BytesIO()
+    Image.new("RGB", (64, 48)).save(image, format="JPEG")
+    name = default_storage.save("photos/x.jpg", ContentFile(image.getvalue()))
+    CasePhoto.objects.filter(pk=photo.pk).update(state=PhotoState.READY, image=name, width=64, height=48)
+    ready = detail()
+    assert len(ready[1]) == 1
+    assert ready[0] == pending[0] + 1  # the photos' query, once there is one to show
 
 
 def test_open311_is_counted_in_its_own_tests() -> None:

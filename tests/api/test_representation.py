@@ -26,7 +26,15 @@ from rest_framework.test import APIClient
 from alleys.choices import AreaLevel
 from alleys.models import StaffProfile
 from issues.api import serializers as api_serializers
-from issues.choices import CaseState, EventKind, FeedbackChannel, FeedbackSolved, PhotoKind, Satisfaction
+from issues.choices import (
+    CaseState,
+    EventKind,
+    FeedbackChannel,
+    FeedbackSolved,
+    PhotoKind,
+    PhotoState,
+    Satisfaction,
+)
 from issues.models import Case, CaseEvent, CasePhoto, DispatchOrder, Feedback, ReturnVisit
 from issues.workflow import case_accept, case_dispatch, case_reject, case_return_visit, case_submit
 from tests.factories import make_case
@@ -117,6 +125,7 @@ def varied(world: Any) -> dict[str, Case]:
             event=photo_event,
             kind=kind,
             image="cases/x.jpg",
+            state=PhotoState.READY,
             width=640,
             height=480,
             is_public=public,

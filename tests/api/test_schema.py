@@ -22,8 +22,6 @@ def test_spectacular_validates_without_warnings(tmp_path: Any) -> None:
         "spectacular",
         "--validate",
         "--fail-on-warn",
-        "--custom-settings",
-        "core.api.schema.SCHEMA_SETTINGS",
         "--file",
         str(out),
         stderr=StringIO(),

@@ -141,8 +141,8 @@ def _meetings(world: Any, now: Any) -> None:
     officer = world.district_officer
     for _ in range(2):
         make_case(world, category=world.cat_c, tier="district", now=now)
-    meeting_plan(actor=officer, area=world.district, date=now.date())
-    held = meeting_plan(actor=officer, area=world.district, date=now.date())
+    meeting_plan(actor=officer, area=world.district, date=timezone.localdate(now))
+    held = meeting_plan(actor=officer, area=world.district, date=timezone.localdate(now))
     meeting_hold(meeting=held, actor=officer, present_departments=[world.dept_lead], minutes="纪要")
     agenda_item_decide(
         item=held.items.first(),
@@ -151,7 +151,7 @@ def _meetings(world: Any, now: Any) -> None:
         mechanism=MechanismDraft(
             title="机制",
             owner_department=world.dept_lead,
-            review_on=now.date() + dt.timedelta(days=30),
+            review_on=timezone.localdate(now) + dt.timedelta(days=30),
             category_class=world.cat_c.category_class,
         ),
     )

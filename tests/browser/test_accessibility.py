@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.core.files.base import ContentFile
 
-from issues.choices import CaseState, PhotoKind
+from issues.choices import CaseState, PhotoKind, PhotoState
 from issues.models import CasePhoto
 from tests.issues.public.helpers import Place, case_in, jpeg
 
@@ -21,7 +21,11 @@ def resident_pages(place: Place) -> dict[str, str]:
     world = place.world
     waiting = case_in(world, state=CaseState.AWAITING_FEEDBACK)
     CasePhoto.objects.create(
-        case=waiting, kind=PhotoKind.FIX, image=ContentFile(jpeg().read(), name="fix.jpg"), is_public=True
+        case=waiting,
+        kind=PhotoKind.FIX,
+        image=ContentFile(jpeg().read(), name="fix.jpg"),
+        is_public=True,
+        state=PhotoState.READY,
     )
     handling = case_in(world, state=CaseState.IN_PROGRESS)
     visit_due = case_in(world, state=CaseState.AWAITING_RETURN_VISIT)

@@ -95,7 +95,9 @@ def build_desk(world: World) -> Desk:
     issue = common_issue_create(
         actor=world.district_officer, title="老城区占道经营反复出现", cases=[dispatched, district]
     )
-    meeting = JointMeetingFactory(area=world.community_x, title="新华社区第四季度联席会议", date=now.date())
+    meeting = JointMeetingFactory(
+        area=world.community_x, title="新华社区第四季度联席会议", date=timezone.localdate(now)
+    )
     AgendaItemFactory(meeting=meeting, case=working)
     mechanism = StandingMechanismFactory(
         title="占道经营联合巡查机制",
@@ -171,7 +173,7 @@ def members_desk(world: World) -> tuple[int, int, int]:
         user=world.community_worker_x,
         hours="1.5",
         note="换了三个灯泡",
-        served_on=now.date(),
+        served_on=timezone.localdate(now),
         now=now,
     )
     return pending.pk, need.pk, claim.pk

@@ -15,6 +15,7 @@ database schedule, as in production (where it is a minute).
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,15 +24,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from PIL import Image
 from pytest_django import Settings
 
 from alleys.choices import AreaLevel
-from issues.choices import CaseSource, EventKind
-from issues.models import Case, CaseEvent, Notification, NotificationOutbox, Whistle
+from issues.choices import CaseSource, EventKind, PhotoState
+from issues.models import Case, CaseEvent, CasePhoto, Notification, NotificationOutbox, Whistle
 from issues.workflow import case_accept, case_submit
 from tests.factories import MONDAY, World, build_world, make_case
 from tests.faults import (
@@ -406,3 +409,57 @@ def test_drill_redis_flushed_with_queued_messages(drill: Drill, world: World, pr
     recovery = time.monotonic() - flushed_at
     assert_every_message_written(events, expected)
     drill.report("redis-flush", recovery, events=len(events))
+
+
+# --- 5. photos: their processing messages flushed from Redis -----------------------------------------
+
+
+def phone_photo() -> SimpleUploadedFile:
+    """A small JPEG carrying a GPS position, as a phone sends it."""
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (24.0, 54.0, 30.0), 3: "E", 4: (118.0, 35.0, 10.0)}
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (90, 120, 200)).save(out, format="JPEG", exif=exif.tobytes())
+    return SimpleUploadedFile("IMG_0002.jpg", out.getvalue(), content_type="image/jpeg")
+
+
+def test_drill_photo_messages_flushed_from_redis(
+    drill: Drill, world: World, private_broker: None, settings: Settings
+) -> None:
+    """Reports with photos are filed while no worker runs; Redis is flushed; the sweep publishes them again."""
+    settings.MEDIA_ROOT = drill.tmp / "media"  # the worker's too: web and workers share the media storage
+    env = {"JXT_MEDIA_ROOT": str(drill.tmp / "media"), "JXT_PHOTO_RELAY_SECONDS": str(SWEEP_EVERY)}
+    sweep_every(SWEEP_EVERY)
+    cases = [
+        case_submit(
+            category=world.cat_a,
+            alley=world.alley_x,
+            description=f"井盖破损（第 {n + 1} 处）",
+            source=CaseSource.RESIDENT_FORM,
+            photos=[phone_photo()],
+        ).pk
+        for n in range(3)
+    ]
+    photos = list(CasePhoto.objects.filter(case_id__in=cases).values_list("pk", flat=True))
+    assert len(photos) == 3
+    assert drill.redis.client().llen("photos") == 3  # the processing messages wait in their queue…
+    drill.redis.flushall()  # …and are gone
+    flushed_at = time.monotonic()
+    service = celery_worker("drill-photos", drill.env(**env), drill.tmp).start()
+    drill.services.append(service)
+    service.wait_for_log("ready.", timeout=STARTUP)
+    beat = celery_beat("beat-photos", drill.env(**env), drill.tmp).start()
+    drill.services.append(beat)
+    wait_until(
+        lambda: CasePhoto.objects.filter(pk__in=photos, state=PhotoState.READY).count() == 3,
+        timeout=RECOVERY,
+        interval=0.1,
+        what="the photos processed after the flush",
+    )
+    recovery = time.monotonic() - flushed_at
+    for photo in CasePhoto.objects.filter(pk__in=photos):
+        assert not photo.upload, "the raw upload is deleted once processed"
+        with photo.image.open("rb") as stored:
+            assert dict(Image.open(stored).getexif()) == {}, "no EXIF, no GPS position"
+    assert Case.objects.filter(pk__in=cases).count() == 3
+    drill.report("photos-flushed", recovery, photos=len(photos))

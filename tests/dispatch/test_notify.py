@@ -29,7 +29,7 @@ from issues.models import (
 from issues.notify import clear_unit_caches, deliver_one, fan_out, mark_read
 from issues.sweep import run_sweep
 from issues.workflow import case_dispatch, case_resolve, case_submit, case_whistle
-from tests.factories import MONDAY, RoleAssignmentFactory, World, make_case
+from tests.factories import MONDAY, RoleAssignmentFactory, World, build_buildings, make_case
 
 pytestmark = pytest.mark.django_db
 S = CaseState
@@ -161,6 +161,32 @@ def test_an_urgent_report_tells_its_community_at_once(
         lambda: case_submit(category=world.cat_a, alley=world.alley_x, description="路灯不亮"),
     )
     assert "community_worker_x" not in inbox()  # an ordinary lamp stays with the alley's team
+
+
+def test_a_report_for_a_building_tells_its_head_for_the_classes_they_handle(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The building head handles an A-class case of their building beside the alley's team: told with them."""
+    b = build_buildings(world)
+    run_after_commit(
+        django_capture_on_commit_callbacks,
+        lambda: case_submit(
+            category=world.cat_a, alley=world.alley_x, building=b.one, description="楼道灯不亮"
+        ),
+    )
+    told = inbox()
+    assert {"chief_x", "head_one"} <= told.keys()
+    assert "head_two" not in told and "head_other_alley" not in told
+    [message] = Notification.objects.filter(recipient=b.head_one)
+    assert message.case == Case.objects.get()
+    Notification.objects.all().delete()
+    run_after_commit(
+        django_capture_on_commit_callbacks,
+        lambda: case_submit(
+            category=world.cat_b, alley=world.alley_x, building=b.one, description="楼上漏水"
+        ),
+    )
+    assert "chief_x" in inbox() and "head_one" not in inbox()  # a B-class case is the alley team's alone
 
 
 def test_an_automatic_escalation_tells_the_new_holder(

@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 from alleys.choices import AreaLevel
 from dispatch.models import CalendarYear
 from issues.models import Case, DispatchOrder
-from issues.workflow import case_dispatch, case_submit
+from issues.workflow import case_accept, case_dispatch, case_submit
 from tests.factories import UserFactory, World, at, make_case
 
 pytestmark = pytest.mark.django_db
@@ -64,6 +64,41 @@ def test_the_staff_order_page_marks_a_provisional_deadline(world: World) -> None
     assert html.count(PROVISIONAL) == 2  # the report and the completion deadline
     DispatchOrder.objects.filter(pk=order.pk).update(deadline_provisional=False)
     assert PROVISIONAL not in page(world.lead_contact, f"/staff/orders/{order.pk}/")
+
+
+def test_only_the_deadline_that_reaches_the_predicted_year_is_marked(world: World) -> None:
+    """Dispatched on 2 December 2026: the report is due within 2026 (known), the completion in
+    March 2027 (predicted); the order's one flag covers both, the page marks only the second."""
+    case = make_case(world, state="accepted", tier=AreaLevel.DISTRICT, now=at("2026-12-01 10:00"))
+    case_dispatch(case=case, actor=world.district_officer, lead=world.dept_lead, now=at("2026-12-02 10:00"))
+    order = case.orders.get()
+    assert order.deadline_provisional
+    assert (order.report_due_provisional, order.complete_due_provisional) == (False, True)
+    html = page(world.lead_contact, f"/staff/orders/{order.pk}/")
+    report, complete = html.split("办结期限", 1)
+    assert PROVISIONAL not in report.rsplit("报到期限", 1)[1] and PROVISIONAL in complete.split("</dd>", 1)[0]
+
+
+def test_a_case_due_in_2026_for_acceptance_is_not_marked_until_its_resolution_deadline_governs(
+    world: World,
+) -> None:
+    """Filed on 30 December 2026: accepted within hours (known), resolved by 5 January 2027 (predicted)."""
+    case = lamp(world, at("2026-12-30 10:00"))
+    assert case.deadline_provisional
+    assert (case.accept_due_provisional, case.resolve_due_provisional) == (False, True)
+    staff = page(world.chief_x, f"/staff/cases/{case.pk}/")
+    governing = staff.split('id="governing-deadline"', 1)[1].split("</dd>", 1)[0]
+    assert PROVISIONAL not in governing  # the acceptance deadline governs, within 2026
+    accept = staff.split("受理期限</dt>", 1)[1].split("</dd>", 1)[0]
+    resolve = staff.split("办结期限</dt>", 1)[1].split("</dd>", 1)[0]
+    assert PROVISIONAL not in accept and PROVISIONAL in resolve
+    track = reverse("public-track-case", kwargs={"code": case.tracking_code})
+    assert PROVISIONAL not in Client().get(track).content.decode()
+    # Accepted: the resolution deadline governs, and is marked on both pages.
+    case_accept(case=case, actor=world.chief_x, now=at("2026-12-30 11:00"))
+    staff = page(world.chief_x, f"/staff/cases/{case.pk}/")
+    assert PROVISIONAL in staff.split('id="governing-deadline"', 1)[1].split("</dd>", 1)[0]
+    assert "期限待定：节假日安排尚未公布" in Client().get(track).content.decode()
 
 
 def test_the_tracking_page_tells_the_resident(world: World) -> None:

@@ -16,7 +16,7 @@ from dispatch.models import CategoryType
 from issues import reference as issues_reference
 from issues.choices import CaseState, EventKind
 from issues.models import Case, CaseEvent, DispatchOrder, Notification, SystemAlert, Whistle
-from issues.sweep import run_sweep
+from issues.sweep import next_batch_size, run_sweep
 from issues.workflow import case_accept, case_dispatch, case_submit, case_whistle
 from issues.workflow.orders import common_issue_create, common_issue_dispatch
 from tests.factories import MONDAY, World, at, make_case
@@ -376,12 +376,42 @@ def _queries_grow_only_with_batches(world: World, category: CategoryType) -> Non
     )
 
 
-def test_escalation_queries_grow_only_with_batches_when_the_type_sets_its_tier(world: World) -> None:
+def test_escalation_queries_grow_only_with_batches_when_the_type_sets_its_tier(
+    world: World, settings: Any
+) -> None:
+    settings.JXT_SWEEP_LOCK_SECONDS = 0  # fixed batches, however busy the machine
     world.cat_a.top_tier = T.COMMUNITY
     world.cat_a.save()
     _queries_grow_only_with_batches(world, world.cat_a)
 
 
-def test_escalation_queries_grow_only_with_batches_when_the_class_sets_the_tier(world: World) -> None:
+def test_escalation_queries_grow_only_with_batches_when_the_class_sets_the_tier(
+    world: World, settings: Any
+) -> None:
+    settings.JXT_SWEEP_LOCK_SECONDS = 0
     assert world.cat_a.top_tier == ""
     _queries_grow_only_with_batches(world, world.cat_a)
+
+
+# --- batches sized to a lock budget (a mass event on a busy machine) ---------------------------------
+
+
+def test_a_slow_batch_makes_the_next_smaller_and_a_fast_one_grows_back(settings: Any) -> None:
+    settings.JXT_SWEEP_LOCK_SECONDS = 0.3
+    assert next_batch_size(2000, 2000, 0.6, most=2000) == 1000  # twice the budget: half
+    assert next_batch_size(500, 500, 0.05, most=2000) == 1000  # well under it: at most doubled
+    assert next_batch_size(1000, 1000, 0.1, most=2000) == 2000  # never above JXT_SWEEP_BATCH
+    assert next_batch_size(1000, 1000, 60.0, most=2000) == 500  # never below a quarter of it
+    assert next_batch_size(500, 120, 5.0, most=2000) == 2000  # the last, partial batch: start over
+    settings.JXT_SWEEP_LOCK_SECONDS = 0
+    assert next_batch_size(2000, 2000, 9.0, most=2000) == 2000  # no budget: fixed batches
+
+
+def test_a_sweep_with_a_tiny_lock_budget_still_escalates_every_due_case(world: World, settings: Any) -> None:
+    settings.JXT_SWEEP_LOCK_SECONDS = 1e-6  # every batch over budget: the smallest batches
+    overdue_cases(world, 120, world.cat_a)
+    result = run_sweep(now=MONDAY + dt.timedelta(days=1), batch=60)
+    assert result.escalated == 120
+    assert result.batches == 5  # 60, then four of the smallest (a quarter: 15)
+    assert Whistle.objects.filter(automatic=True).count() == 120
+    assert CaseEvent.objects.filter(kind=EventKind.ESCALATED).count() == 120

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from alleys.choices import AreaLevel
 from evaluation import services
@@ -284,6 +285,14 @@ def evaluated_year(world: Any) -> None:
     evaluate(coop1, world.community_worker_x, overall_score=60, plan_quality=3)
     _c2, lead2, _coop2 = dispatched_case(world)
     evaluate(lead2, world.community_worker_x, overall_score=70)
+
+
+def test_the_computed_record_is_in_the_sites_language(world: Any) -> None:
+    """The assessment's record is shared: a street worker browsing in English writes it in Chinese too."""
+    evaluated_year(world)
+    with translation.override("en"):
+        a = services.assessment_compute(street=world.street, year=2026, actor=world.street_worker)
+    assert a.events.get().reason == "依据 2 个部门的社区评价生成。"
 
 
 def test_annual_workflow_compute_adjust_approve_frozen(world: Any) -> None:

@@ -89,6 +89,21 @@ def test_district_officer_sees_every_page(client: Client, fixture_world: Any) ->
     assert "/staff/cases/?area=350502001" in drill
 
 
+def test_the_dashboards_keep_the_staff_header_whole(client: Client, fixture_world: Any) -> None:
+    """The dashboards share the staff pages' header: the 双报到 entry, the unread count, the chiefs' entries."""
+    from issues.models import Notification
+
+    w = fixture_world
+    Notification.objects.create(recipient=w.district_officer, kind="submitted", title="新诉求")
+    login(client, w.district_officer)
+    page = client.get(url("overview", area=w.district.code, period=PERIOD)).content.decode()
+    assert reverse("members:member-list") in page
+    assert '<span class="badge" aria-label="1 条未读">1</span>' in page
+    login(client, w.chief_x)
+    page = client.get(reverse("dashboard:overview") + f"?period={PERIOD}").content.decode()
+    assert reverse("staff:expense-list") in page and reverse("staff:supervision-list") in page
+
+
 def test_default_area_is_the_users_own(client: Client, fixture_world: Any) -> None:
     login(client, fixture_world.street_worker)
     response = client.get(reverse("dashboard:overview") + f"?period={PERIOD}")

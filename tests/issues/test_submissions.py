@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+from pathlib import Path
+from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError
+from PIL import Image
 
 from issues.models import Case, Submission
 from issues.workflow import Submitted, case_submit_once, submissions_prune, submitted_case
@@ -12,6 +18,12 @@ from tests.factories import MONDAY, World, build_world
 from tests.faults import race
 
 pytestmark = pytest.mark.django_db
+
+
+def jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 80, 30)).save(out, format="JPEG")
+    return out.getvalue()
 
 
 def submit(
@@ -85,3 +97,49 @@ def test_two_concurrent_repeats_file_one_case(transactional_db: None) -> None:
     assert result.repeat
     assert Case.objects.count() == 1
     assert result.case == Case.objects.get()
+
+
+def test_a_tracking_code_clash_draws_another_code(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A random code that meets an existing case's is drawn again; the filing is kept whole."""
+    first = submit(world, "key-1").case
+    codes = iter([first.tracking_code, first.tracking_code, "ZZZZ2345"])
+    monkeypatch.setattr("issues.workflow.cases.new_tracking_code", lambda: next(codes))
+    second = submit(world, "key-2")
+    assert not second.repeat
+    assert second.case.tracking_code == "ZZZZ2345"
+    second.case.refresh_from_db()
+    assert second.case.events.count() == 1  # its SUBMITTED event, written once
+    assert Case.objects.count() == 2
+    assert Submission.objects.filter(key="key-2", case=second.case).exists()
+    # The earlier case is untouched.
+    first.refresh_from_db()
+    assert first.events.count() == 1
+
+
+def test_a_clash_leaves_no_stray_upload(world: World, monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+    """The clash fails at the case's own INSERT, before a photo is written: one filing, one file."""
+    first = submit(world, "key-1").case
+    codes = iter([first.tracking_code, "ZZZZ2345"])
+    monkeypatch.setattr("issues.workflow.cases.new_tracking_code", lambda: next(codes))
+    photo = SimpleUploadedFile("IMG_0001.jpg", jpeg(), content_type="image/jpeg")
+    case = case_submit_once(
+        key="key-2",
+        now=MONDAY,
+        category=world.cat_a,
+        alley=world.alley_x,
+        description="路灯不亮",
+        reporter_phone="13800000000",
+        photos=[photo],
+    ).case
+    assert case.tracking_code == "ZZZZ2345"
+    stored = [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]
+    assert [p.name for p in stored] == [Path(case.photos.get().upload.name).name]
+
+
+def test_tracking_code_clashes_stop_after_a_few_tries(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = submit(world, "key-1").case
+    monkeypatch.setattr("issues.workflow.cases.new_tracking_code", lambda: first.tracking_code)
+    with pytest.raises(IntegrityError):
+        submit(world, "key-2")
+    assert Case.objects.count() == 1
+    assert not Submission.objects.filter(key="key-2").exists()

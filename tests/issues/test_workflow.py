@@ -308,7 +308,35 @@ def test_intake_refuses_what_it_needs_and_writes_nothing(world: World) -> None:
     with pytest.raises(TransitionInvalid) as exc:
         case_submit(category=world.cat_b, alley=world.alley_x, description="x", now=MONDAY)
     assert exc.value.field == "reporter_phone"
+    with pytest.raises(TransitionInvalid, match="电话号码格式不对") as exc:
+        case_submit(
+            category=world.cat_a, alley=world.alley_x, description="x", reporter_phone="12345", now=MONDAY
+        )
+    assert exc.value.field == "reporter_phone"
     assert not Case.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("+86 138-1234-5678", "13812345678"),
+        ("１３８１２３４５６７８", "13812345678"),  # full-width digits, as some phone keyboards type them
+        ("0595-2218 1234", "059522181234"),
+        ("  ", ""),
+    ],
+)
+def test_every_way_in_keeps_the_reporters_number_in_one_form(world: World, typed: str, kept: str) -> None:
+    """The service normalises, so staff intake and the APIs file the number a resident verifies later."""
+    case = case_submit(
+        category=world.cat_a,
+        alley=world.alley_x,
+        description="路灯不亮",
+        reporter_phone=typed,
+        sms_opt_in=True,
+        now=MONDAY,
+    )
+    assert case.reporter_phone == kept
+    assert case.sms_opt_in is kept.startswith("1")
 
 
 # --- the holder's transitions -----------------------------------------------------------------------
@@ -433,6 +461,23 @@ def test_a_fix_photo_is_required_when_the_category_says_so(world: World) -> None
 
     case_resolve(case=case, actor=world.chief_x, note="已修好", photos=[jpeg_bytes()], now=MONDAY)
     assert case.photos.get().kind == "fix"
+
+
+def test_a_quarantined_fix_photo_does_not_count_as_the_fix_photo(world: World) -> None:
+    from issues.choices import PhotoState
+    from issues.models import CasePhoto
+
+    world.cat_a.fix_photo_required = True
+    world.cat_a.save()
+    case = make_case(world, state=S.IN_PROGRESS)
+    CasePhoto.objects.create(case=case, kind="fix", state=PhotoState.QUARANTINED)
+    with pytest.raises(TransitionInvalid) as exc:
+        case_resolve(case=case, actor=world.chief_x, note="已修好", now=MONDAY)
+    assert exc.value.field == "photos"
+    CasePhoto.objects.create(case=case, kind="fix", state=PhotoState.PENDING)  # being processed: counts
+    case_resolve(case=case, actor=world.chief_x, note="已修好", now=MONDAY)
+    case.refresh_from_db()
+    assert case.state == S.AWAITING_VERIFICATION
 
 
 def test_verification_failure_sends_the_case_back_to_work_with_a_fresh_clock(world: World) -> None:
@@ -666,19 +711,24 @@ def test_a_bad_photo_refuses_the_whole_report(world: World) -> None:
     assert not Case.objects.exists()
 
 
-def test_report_photos_are_stored_cleaned_and_private(world: World, settings: Any) -> None:
+def test_report_photos_are_stored_cleaned_and_private(
+    world: World, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     from PIL import Image
 
     from .test_photos import jpeg_bytes
 
-    case = case_submit(
-        category=world.cat_a,
-        alley=world.alley_x,
-        description="路灯",
-        photos=[jpeg_bytes(gps=True), jpeg_bytes()],
-        now=MONDAY,
-    )
+    # After commit each photo's processing task runs (eager in the tests).
+    with django_capture_on_commit_callbacks(execute=True):
+        case = case_submit(
+            category=world.cat_a,
+            alley=world.alley_x,
+            description="路灯",
+            photos=[jpeg_bytes(gps=True), jpeg_bytes()],
+            now=MONDAY,
+        )
     photos = list(case.photos.all())
+    assert {p.state for p in photos} == {"ready"}
     assert [(p.kind, p.is_public, p.event.kind) for p in photos] == [
         ("report", False, EventKind.SUBMITTED)
     ] * 2

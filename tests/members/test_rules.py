@@ -253,6 +253,25 @@ def test_claim_record_confirm_done(people: People) -> None:
     assert need.state == NeedState.DONE
 
 
+def test_a_service_recorded_just_after_midnight_is_today(people: People) -> None:
+    """00:30 in Beijing is still yesterday in UTC: "today" is the local date (was refused as a future date)."""
+    early = timezone.make_aware(dt.datetime(2026, 6, 16, 0, 30)).astimezone(
+        dt.UTC
+    )  # as timezone.now() gives it
+    assert early.date() == dt.date(2026, 6, 15)
+    need = post(people)
+    claim = claim_take(need=need, registration=people.member, user=people.member_user, now=early)
+    claim = claim_record(
+        claim=claim,
+        user=people.member_user,
+        hours="1",
+        note="夜里送药",
+        served_on=dt.date(2026, 6, 16),
+        now=early,
+    )
+    assert claim.state == ClaimState.RECORDED and claim.served_on == dt.date(2026, 6, 16)
+
+
 def test_double_claim_and_full_or_closed_needs_refused(people: People) -> None:
     need = post(people, places=2)
     claim_take(need=need, registration=people.member, user=people.member_user, now=NOW)

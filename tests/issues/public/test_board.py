@@ -13,7 +13,7 @@ from django.utils import timezone
 from PIL import Image
 from pytest_django import DjangoAssertNumQueries
 
-from issues.choices import CaseState, PhotoKind
+from issues.choices import CaseState, PhotoKind, PhotoState
 from issues.models import Case, CasePhoto
 
 from .helpers import CHIEF_NAME, Place, case_in, jpeg, text_of
@@ -33,6 +33,7 @@ def photo(case: Case, *, public: bool, size: tuple[int, int] = (64, 48)) -> Case
         kind=PhotoKind.FIX,
         image=ContentFile(jpeg(size=size).read(), name="p.jpg"),
         is_public=public,
+        state=PhotoState.READY,  # processed, as the issues.process_photo task leaves it
     )
 
 

@@ -16,7 +16,7 @@ from pytest_django import DjangoAssertNumQueries, Settings
 
 from alleys.choices import AreaLevel
 from dispatch.deadlines import compute_deadlines
-from issues.choices import CaseSource, CaseState, EventKind, PhotoKind
+from issues.choices import CaseSource, CaseState, EventKind, PhotoKind, PhotoState
 from issues.models import Case, CaseEvent
 
 from .helpers import (
@@ -85,12 +85,16 @@ def test_alley_profile_report_path_is_this_form(place: Place) -> None:
 # --- a submission end to end ------------------------------------------------------------------
 
 
-def test_a_report_creates_the_case_and_the_done_page_shows_its_code(client: Client, place: Place) -> None:
-    response = client.post(
-        place.form_url,
-        {**report_data(place), "photos": [jpeg(gps=True)]},
-        REMOTE_ADDR="10.0.0.1",
-    )
+def test_a_report_creates_the_case_and_the_done_page_shows_its_code(
+    client: Client, place: Place, django_capture_on_commit_callbacks: Any
+) -> None:
+    # After commit the photo's processing task runs (eager in the tests).
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            place.form_url,
+            {**report_data(place), "photos": [jpeg(gps=True)]},
+            REMOTE_ADDR="10.0.0.1",
+        )
     assert response.status_code == 302, text_of(response)[:3000]
     case = Case.objects.get()
     assert response["Location"] == reverse("public-report-done", kwargs={"code": case.tracking_code})
@@ -110,7 +114,7 @@ def test_a_report_creates_the_case_and_the_done_page_shows_its_code(client: Clie
     event = CaseEvent.objects.get(case=case)
     assert event.kind == EventKind.SUBMITTED and event.public and event.actor_label == "群众"
     photo = case.photos.get()
-    assert photo.kind == PhotoKind.REPORT and not photo.is_public
+    assert photo.kind == PhotoKind.REPORT and not photo.is_public and photo.state == PhotoState.READY
     stored = Image.open(photo.image.open("rb"))
     assert stored.format == "JPEG" and not stored.getexif().get_ifd(0x8825)
 
@@ -308,6 +312,22 @@ def test_a_pixel_bomb_is_refused(client: Client, place: Place) -> None:
     response = client.post(place.form_url, {**report_data(place), "photos": [bomb]})
     assert_refused(response, "第 1 张照片（bomb.png）")
     assert response.status_code == 200
+
+
+def test_a_photo_sound_at_its_header_is_accepted_at_once_and_processed_later(
+    client: Client, place: Place, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The request checks the header only: a photo cut off mid-scan files the report; the task quarantines it."""
+    whole = noisy_jpeg(50_000).read()
+    cut = SimpleUploadedFile("cut.jpg", whole[: len(whole) // 2], content_type="image/jpeg")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(place.form_url, {**report_data(place), "photos": [cut]})
+    assert response.status_code == 302, text_of(response)[:2000]
+    case = Case.objects.get()
+    assert case.state == CaseState.SUBMITTED
+    photo = case.photos.get()
+    assert photo.state == PhotoState.QUARANTINED and not photo.is_public
+    assert case.events.filter(kind=EventKind.PHOTO_FAILED, public=False).count() == 1
 
 
 def test_a_request_too_large_to_read_gets_a_chinese_page(

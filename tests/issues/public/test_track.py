@@ -13,7 +13,7 @@ from django.urls import reverse
 from pytest_django import DjangoAssertNumQueries, Settings
 
 from alleys.choices import AreaLevel
-from issues.choices import CaseState, EventKind, FeedbackChannel, PhotoKind
+from issues.choices import CaseState, EventKind, FeedbackChannel, PhotoKind, PhotoState
 from issues.models import Case, CaseEvent, CasePhoto, Feedback
 from issues.sweep import run_sweep
 from issues.workflow import case_accept, case_submit, record_event
@@ -31,8 +31,13 @@ def track_url(case: Case) -> str:
 
 
 def add_photo(case: Case, *, public: bool, kind: str = PhotoKind.FIX) -> CasePhoto:
+    """A processed photo (as the ``issues.process_photo`` task leaves it)."""
     return CasePhoto.objects.create(
-        case=case, kind=kind, image=ContentFile(jpeg().read(), name="p.jpg"), is_public=public
+        case=case,
+        kind=kind,
+        image=ContentFile(jpeg().read(), name="p.jpg"),
+        is_public=public,
+        state=PhotoState.READY,
     )
 
 

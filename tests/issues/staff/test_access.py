@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -97,20 +98,25 @@ def test_department_sees_the_case_it_has_an_order_for(world: World, login: Calla
 
 
 def test_photo_files_are_served_only_within_the_territory(
-    world: World, login: Callable[[str], Client]
+    world: World, login: Callable[[str], Client], django_capture_on_commit_callbacks: Any
 ) -> None:
     from issues.workflow import case_submit
 
     from .helpers import png
 
-    case = case_submit(
-        category=world.cat_a,
-        alley=world.alley_x,
-        description="井盖松动",
-        photos=[png("report.png")],
-        actor=world.chief_x,
-    )
+    with django_capture_on_commit_callbacks() as publish:
+        case = case_submit(
+            category=world.cat_a,
+            alley=world.alley_x,
+            description="井盖松动",
+            photos=[png("report.png")],
+            actor=world.chief_x,
+        )
     photo = case.photos.get()
+    # Until processed, no one is served the raw upload, not even the holder.
+    assert login("chief_x").get(f"/staff/photos/{photo.pk}/").status_code == 404
+    for callback in publish:  # after commit: the processing task (eager in the tests)
+        callback()
     ok = login("chief_x").get(f"/staff/photos/{photo.pk}/")
     assert ok.status_code == 200
     assert ok["Content-Type"] == "image/jpeg"

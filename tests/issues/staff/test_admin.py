@@ -69,16 +69,17 @@ def test_outside_the_territory_the_change_page_does_not_exist(
 
 
 def test_change_page_is_read_only_for_state_and_shows_the_timeline(
-    world: World, login: Callable[[str], Client]
+    world: World, login: Callable[[str], Client], django_capture_on_commit_callbacks: Any
 ) -> None:
-    case = case_submit(
-        category=world.cat_a,
-        alley=world.alley_x,
-        description="井盖缺失",
-        reporter_name="张三",
-        reporter_phone=PHONE,
-        photos=[png()],
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # the photo's processing task, after commit
+        case = case_submit(
+            category=world.cat_a,
+            alley=world.alley_x,
+            description="井盖缺失",
+            reporter_name="张三",
+            reporter_phone=PHONE,
+            photos=[png()],
+        )
     holder = login("chief_x")
     page = holder.get(f"{CHANGELIST}{case.pk}/change/")
     body = text(page)

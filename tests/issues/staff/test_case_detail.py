@@ -422,10 +422,13 @@ def test_holders_mark_photos_public(world: World, login: Callable[[str], Client]
     assert not CasePhoto.objects.get(pk=photo.pk).is_public
     client = login("chief_x")
     assert "设为公开" in text(client.get(f"/staff/cases/{case.pk}/"))
-    assert client.post(f"/staff/photos/{photo.pk}/public/", {"public": "1"}).status_code == 302
+    # A chief browsing in English still writes the shared timeline in the site's language.
+    english = {"HTTP_ACCEPT_LANGUAGE": "en"}
+    assert client.post(f"/staff/photos/{photo.pk}/public/", {"public": "1"}, **english).status_code == 302
     assert CasePhoto.objects.get(pk=photo.pk).is_public
     note = CaseEvent.objects.get(case=case, kind=EventKind.NOTE)
     assert not note.public  # the resident's timeline does not show it
+    assert note.note == f"照片 {photo.pk} 设为公开。"
     assert login("chief_y").post(f"/staff/photos/{photo.pk}/public/", {"public": "0"}).status_code == 404
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from alleys.choices import AreaLevel
 from issues.choices import CaseSource, CaseState
 from issues.models import Case
-from tests.factories import PHONE, World, make_case
+from tests.factories import MONDAY, PHONE, World, make_case
 
 from .helpers import text
 
@@ -78,7 +78,9 @@ def test_bad_filters_are_ignored_not_fatal(world: World, login: Callable[[str], 
 
 
 def test_ordering_and_pagination(world: World, login: Callable[[str], Client]) -> None:
-    now = timezone.now()
+    # A fixed moment: the deadlines follow the working-day calendar, so the wall clock's time of day
+    # (reports made at night share the next morning's deadline) must not decide the order.
+    now = MONDAY
     made = [make_case(world, now=now - dt.timedelta(hours=i)) for i in range(53)]
     client = login("chief_x")
     # By default the governing deadline orders the list: the oldest submission is due first.

@@ -108,6 +108,23 @@ def test_department_sees_its_orders_with_deadlines(world: World, login: Callable
     assert login("far_contact").get("/staff/").context["counts"]["department_orders"] == 0
 
 
+def test_a_group_heading_only_over_rows(world: World, login: Callable[[str], Client]) -> None:
+    """A group of queues is headed only when one of them has rows; its empty queues show their zeros above."""
+    dispatched_case(world)
+    for who in ("lead_contact", "far_contact", "chief_x"):
+        response = login(who).get("/staff/")
+        page = text(response)
+        shown = [b for b in blocks(response).values() if b["shown"]]
+        mine = [*[b for b in shown if b["group"] == "mine"], *response.context["order_blocks"]]
+        unit = [b for b in shown if b["group"] == "unit"]
+        assert ("等我处理" in page) == any(b["count"] for b in mine), who
+        assert ("本单位在办" in page) == any(b["count"] for b in unit), who
+    # The department with nothing: its unit's queues are there, empty, and headed by nothing.
+    nothing = login("far_contact").get("/staff/")
+    assert [b for b in blocks(nothing).values() if b["shown"] and b["group"] == "unit"]
+    assert "本单位在办" not in text(nothing) and "等我处理" not in text(nothing)
+
+
 def test_overdue_orders_are_marked(world: World, login: Callable[[str], Client]) -> None:
     case = dispatched_case(world)
     case.orders.update(report_due=timezone.now() - dt.timedelta(days=1))

@@ -66,6 +66,9 @@ def test_inbox_queries(
     client = login("chief_x")
     for i in range(2):
         note(world.chief_x, f"消息{i}", case=case)
+    # The session, the user, the page of messages and their count, the user's roles (the header's
+    # entries: the one page that reads them only for the header), the header's unread count (once),
+    # the senders' names.
     with django_assert_max_num_queries(7):
         assert client.get("/staff/inbox/").status_code == 200
     for i in range(60):

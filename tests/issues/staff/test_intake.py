@@ -79,6 +79,19 @@ def test_the_service_message_shows_when_the_description_is_missing(
     assert "赵六" in text(response)
 
 
+def test_a_number_that_is_no_phone_number_is_refused_and_the_rest_kept(
+    world: World, login: Callable[[str], Client]
+) -> None:
+    client = login("community_worker_x")
+    response = client.post("/staff/cases/new/", form(world, reporter_phone="1370000111"))
+    assert response.status_code == 400
+    assert "电话号码格式不对" in text(response)
+    assert "楼上漏水，邻居不开门" in text(response)
+    assert not Case.objects.exists()
+    assert client.post("/staff/cases/new/", form(world, reporter_phone="137 0000 1111")).status_code == 302
+    assert Case.objects.get().reporter_phone == "13700001111"
+
+
 def test_only_alleys_of_the_territory_are_offered(world: World, login: Callable[[str], Client]) -> None:
     client = login("chief_x")
     page = text(client.get("/staff/cases/new/"))
