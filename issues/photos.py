@@ -37,6 +37,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from PIL import Image
 
+from alleys.people import Member
+from alleys.scoping import Scope, scope_for
 from core.photos import (
     ALLOWED_FORMATS,
     MAX_SIDE,
@@ -51,8 +53,8 @@ from core.photos import thumbnail as make_thumbnail
 from .choices import EventKind, PhotoState
 from .models import Case, CaseEvent, CasePhoto
 from .models.cases import photo_path, thumbnail_path
-from .workflow.events import notify_after_commit, record_event, stored
-from .workflow.rules import TransitionInvalid
+from .workflow.events import lock_case, moment, notify_after_commit, record_event, stored
+from .workflow.rules import TransitionForbidden, TransitionInvalid, is_community_of, is_holder
 
 __all__ = [
     "ALLOWED_FORMATS",
@@ -109,6 +111,37 @@ def attach_photos(
     ids = [p.pk for p in created]
     transaction.on_commit(lambda: publish(ids), robust=True)
     return created
+
+
+def may_publish(scope: Scope, case: Case) -> bool:
+    """Who decides whether a case's photo may be shown to residents: its holder or its community."""
+    return is_holder(scope, case) or is_community_of(scope, case)
+
+
+def photo_set_public(
+    *, photo: CasePhoto, actor: Member, public: bool, now: dt.datetime | None = None
+) -> bool:
+    """Mark a photo public (staff checked it for faces and door numbers) or private again.
+
+    A flag on the photo, not a state of the case: the case is locked so the check of who may
+    decide reads the holder as it is, and the staff timeline keeps who decided. Returns whether
+    anything changed; a second click changes nothing and writes no second event.
+    """
+    now = moment(now)
+    with transaction.atomic():
+        case = lock_case(photo.case_id)
+        if not may_publish(scope_for(actor), case):
+            raise TransitionForbidden(_("只有当前责任单位或所在社区可以设置照片是否公开。"))
+        changed = CasePhoto.objects.filter(pk=photo.pk).exclude(is_public=public).update(is_public=public)
+        if changed:
+            template = (
+                gettext_noop("照片 %(id)s 设为公开。") if public else gettext_noop("照片 %(id)s 设为不公开。")
+            )
+            record_event(
+                case, EventKind.NOTE, actor=actor, now=now, note=stored(template, id=photo.pk), public=False
+            )
+    photo.is_public = public
+    return bool(changed)
 
 
 def publish(ids: Sequence[int]) -> None:

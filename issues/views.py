@@ -25,7 +25,6 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from alleys.choices import AreaLevel
@@ -35,7 +34,7 @@ from alleys.scoping import scope_for
 from dispatch.chain import unit_label
 
 from . import common_proposals, duplicates, selectors
-from .choices import CaseSource, CaseState, EventKind, FeedbackChannel, Light, PatrolKind
+from .choices import CaseSource, CaseState, FeedbackChannel, Light, PatrolKind
 from .deadline_state import DueKind, answerable_unit, case_due, order_dues
 from .forms import (
     CHECKLIST_LABELS,
@@ -46,6 +45,7 @@ from .forms import (
 from .models import Case, CasePhoto, DispatchOrder, Notification, PatrolLog, ReturnVisit
 from .notify import mark_read
 from .patrols import NOT_ON_THE_TEAM, logs_patrols
+from .photos import may_publish, photo_set_public
 from .privacy import handles_case, mask_phone, reporter_shown
 from .work import work_context
 from .workflow import (
@@ -69,10 +69,6 @@ from .workflow import (
     case_supervise,
     case_verify,
     case_whistle,
-    is_community_of,
-    is_holder,
-    record_event,
-    stored,
 )
 from .workflow.assignment import person_name
 
@@ -418,7 +414,7 @@ def _render_detail(
         "governing_provisional": case.walked_predicted_days(governing.due if governing else None),
         "answerable": answerable_unit(case) if governing else "",
         "photos": list(case.photos.all()),
-        "can_publish": is_holder(scope, case) or is_community_of(scope, case),
+        "can_publish": may_publish(scope, case),
         "events": list(case.events.select_related("actor__staff_profile")),
         "orders": orders,
         "whistles": list(case.whistles.prefetch_related("departments").order_by("at", "pk")),
@@ -599,33 +595,15 @@ def photo(request: SignedInRequest, pk: int) -> FileResponse:
 @require_POST
 def photo_public(request: SignedInRequest, pk: int) -> HttpResponseRedirect:
     """Holders mark a photo public (checked for faces and door numbers) or private again."""
-    item = get_object_or_404(
-        CasePhoto.objects.filter(case__in=Case.objects.visible_to(request.user)).select_related(
-            "case", "case__alley", "case__holder_area"
-        ),
-        pk=pk,
-    )
-    case = item.case
-    scope = scope_for(request.user)
-    if not (is_holder(scope, case) or is_community_of(scope, case)):
-        messages.error(request, _("只有当前责任单位或所在社区可以设置照片是否公开。"))
-        return redirect("staff:case-detail", pk=case.pk)
+    item = get_object_or_404(CasePhoto.objects.filter(case__in=Case.objects.visible_to(request.user)), pk=pk)
     public = request.POST.get("public") == "1"
-    if item.is_public != public:
-        # A flag on the photo, not a state of the case; the timeline keeps who decided (staff only).
-        CasePhoto.objects.filter(pk=item.pk).update(is_public=public)
-        record_event(
-            case,
-            EventKind.NOTE,
-            actor=request.user,
-            now=timezone.now(),
-            note=stored(gettext_noop("照片 %(id)s 设为公开。"), id=item.pk)
-            if public
-            else stored(gettext_noop("照片 %(id)s 设为不公开。"), id=item.pk),
-            public=False,
-        )
-    messages.success(request, _("照片已设为公开。") if public else _("照片已设为不公开。"))
-    return redirect(reverse("staff:case-detail", kwargs={"pk": case.pk}) + "#photos")
+    try:
+        photo_set_public(photo=item, actor=request.user, public=public)
+    except TransitionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("照片已设为公开。") if public else _("照片已设为不公开。"))
+    return redirect(reverse("staff:case-detail", kwargs={"pk": item.case_id}) + "#photos")
 
 
 # --- patrols and visits --------------------------------------------------------------------------------

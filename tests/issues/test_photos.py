@@ -30,12 +30,13 @@ from pytest_django import Settings
 
 from core.photos import reencode
 from issues.choices import CaseState, EventKind, PhotoState
-from issues.models import Case, CasePhoto, Notification
-from issues.photos import check_photo, clean_photo, relay_after
+from issues.models import Case, CaseEvent, CasePhoto, Notification
+from issues.photos import check_photo, clean_photo, photo_set_public, relay_after
 from issues.sweep import run_sweep
 from issues.tasks import process_photo
-from issues.workflow import case_resolve, case_submit
+from issues.workflow import TransitionForbidden, case_resolve, case_submit
 from tests.factories import World, make_case
+from tests.issues.staff.helpers import png
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 GPS_IFD = 0x8825
@@ -350,3 +351,27 @@ def test_staff_fix_photos_take_the_same_deferred_path(
     assert reverse("public-photo-thumb", kwargs={"pk": fix.pk}) not in track_page(case)
     run(held)
     assert reverse("public-photo-thumb", kwargs={"pk": fix.pk}) in track_page(case)
+
+
+# --- public or not (issues.photos.photo_set_public) ---------------------------------------------
+
+
+def test_marking_a_photo_public_is_the_holders_or_communitys_word_once(world: World) -> None:
+
+    case = case_submit(
+        category=world.cat_a, alley=world.alley_x, description="垃圾堆积", photos=[png()], actor=world.chief_x
+    )
+    photo = case.photos.get()
+    notes = CaseEvent.objects.filter(case=case, kind=EventKind.NOTE)
+    with pytest.raises(TransitionForbidden, match="只有当前责任单位或所在社区"):
+        photo_set_public(photo=photo, actor=world.supervision_x, public=True)
+    assert not CasePhoto.objects.get(pk=photo.pk).is_public and not notes.exists()
+
+    assert photo_set_public(photo=photo, actor=world.chief_x, public=True)
+    assert not photo_set_public(photo=photo, actor=world.chief_x, public=True)  # the second click
+    assert CasePhoto.objects.get(pk=photo.pk).is_public
+    assert list(notes.values_list("note", "public")) == [(f"照片 {photo.pk} 设为公开。", False)]
+
+    assert photo_set_public(photo=photo, actor=world.community_worker_x, public=False)  # the community too
+    assert not CasePhoto.objects.get(pk=photo.pk).is_public
+    assert notes.count() == 2
