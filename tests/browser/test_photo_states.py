@@ -61,9 +61,9 @@ def test_the_holder_sees_each_photo_state_and_residents_only_the_processed_photo
     # wait for the browser to have decoded it, rather than reading its width while it is still loading.
     photo = page.locator(f'img[src="{photo_images[0].removeprefix(live_server.url)}"]')
     photo.scroll_into_view_if_needed()
-    assert photo.evaluate(
-        "img => img.decode().then(() => img.naturalWidth, () => 0)"
-    ), "the processed photo loads"
+    assert photo.evaluate("img => img.decode().then(() => img.naturalWidth, () => 0)"), (
+        "the processed photo loads"
+    )
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     shot(page, "photos/staff-case-phone")
     violations = axe_violations(page)
