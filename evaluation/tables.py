@@ -62,11 +62,15 @@ class Table:
         return cells
 
     def display(self) -> list[dict[str, Any]]:
-        """Rows with every cell already formatted: a page renders hundreds of cells per request."""
+        """Rows with every cell already formatted: a page renders hundreds of cells per request.
+
+        Each cell is (key, numeric, text, label): the label heads the value where a phone shows
+        the row as a card.
+        """
         return [
             {
                 "row": row,
-                "cells": [(c.key, c.kind != "text", self.text(c, row)) for c in self.columns],
+                "cells": [(c.key, c.kind != "text", self.text(c, row), c.label) for c in self.columns],
             }
             for row in self.rows
         ]

@@ -95,3 +95,43 @@ def test_dashboard_and_wall_fit_and_pass_axe(
         assert not errors, errors
     finally:
         context.close()
+
+
+RANKINGS = ["/dashboard/drill/", "/dashboard/departments/", "/dashboard/categories/", "/dashboard/chiefs/"]
+SIDEWAYS = """() => [...document.querySelectorAll('.table-wrap')]
+  .filter((el) => el.scrollWidth > el.clientWidth + 1).map((el) => el.getAttribute('aria-label'))"""
+
+
+def test_rankings_on_a_phone_are_cards_with_every_figure_on_screen(
+    chromium: Any, live_server: Any, city: World
+) -> None:
+    """A ranked table on a phone is one card per unit: no figure hides right of a sideways scroll."""
+    context = logged_in_context(
+        chromium,
+        city.district_officer,
+        live_server,
+        viewport={"width": 360, "height": 740},
+        is_mobile=True,
+        has_touch=True,
+    )
+    page = context.new_page()
+    try:
+        for path in RANKINGS:
+            page.goto(f"{live_server.url}{path}?area={city.district.code}")
+            assert page.evaluate(SIDEWAYS) == [], path
+            assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
+            shot(page, f"dashboard/ranking-{path.strip('/').split('/')[-1]}-360")
+        # The drill's first unit: its name heads the card and its score is on screen, under its label.
+        page.goto(f"{live_server.url}/dashboard/drill/?area={city.district.code}")
+        card = page.locator("table.ranked tbody tr").first
+        score = card.locator('td[data-label="综合得分"]')
+        score.scroll_into_view_if_needed()
+        box = score.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360, box
+        name = card.locator("th[scope=row]").bounding_box()
+        assert name is not None and name["y"] < box["y"]
+        assert "综合得分" in page.evaluate(
+            "el => getComputedStyle(el, '::before').content", score.element_handle()
+        )
+    finally:
+        context.close()
