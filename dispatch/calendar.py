@@ -214,7 +214,7 @@ class BusinessCalendar:
                 return current + remaining
             remaining -= available
             current = self._at(self.next_workday(current.date(), include_self=False), WORK_START)
-        raise NoWorkingDay(moment.date())
+        raise NoWorkingDay(self._local(moment).date())
 
     def add_working_days(self, moment: dt.datetime, days: int) -> dt.datetime:
         """The end of the ``days``-th working day after the day of ``moment`` ("within 5 working days")."""
