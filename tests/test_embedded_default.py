@@ -174,16 +174,19 @@ def test_a_resident_reports_with_a_photo_and_the_chief_sees_it_processed(embedde
                 page.get_by_role("link", name=code).first.click()
                 page.wait_for_url("**/staff/cases/*/")
 
+                photo = page.locator('img[src*="/staff/photos/"]')
+
                 def processed() -> bool:
                     # The worker re-encodes the photo through the SQLite broker; until then it shows 处理中.
                     page.reload()
-                    sources = page.locator("img").evaluate_all(
-                        "els => els.filter(e => e.complete && e.naturalWidth > 0).map(e => e.src)"
-                    )
-                    return page.locator(".photo-pending").count() == 0 and any("/photo" in s for s in sources)
+                    return page.locator(".photo-pending").count() == 0 and photo.count() == 1
 
                 wait_until(processed, timeout=STARTUP, interval=0.5, what="the worker processing the photo")
                 assert page.locator(".photo-quarantined").count() == 0
+                # The photo is loading="lazy", below the fold on a phone: the page's load event does not wait
+                # for it. Bring it into view and let the browser decode it before asking for its width.
+                photo.scroll_into_view_if_needed()
+                assert photo.evaluate("img => img.decode().then(() => img.naturalWidth, () => 0)") > 0
                 shot(page, "embedded/02-chief-case")
                 staff.close()
             finally:
