@@ -27,6 +27,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -45,6 +46,7 @@ from alleys.choices import AreaLevel
 from alleys.models import Area
 from core.middleware import clean_request_body, reads_own_body
 from core.phones import mask_number
+from core.photos import thumbnail
 from core.site import site_url
 from core.text import NUL_MESSAGE
 from core.transient import DATABASE_UNAVAILABLE, drop_connection, retry_once
@@ -750,15 +752,9 @@ def _thumbnail(photo: CasePhoto) -> str:
     name = f"thumbs/{photo.pk}-{THUMB_SIDE}.jpg"
     if default_storage.exists(name):
         return name
-    from io import BytesIO
-
-    from django.core.files.base import ContentFile
-
-    with photo.image.open("rb") as source, Image.open(source) as image:
-        image.thumbnail((THUMB_SIDE, THUMB_SIDE))
-        out = BytesIO()
-        image.convert("RGB").save(out, format="JPEG", quality=75, optimize=True)
-    return default_storage.save(name, ContentFile(out.getvalue()))
+    with photo.image.open("rb") as source:
+        small = thumbnail(source.read(), THUMB_SIDE)
+    return default_storage.save(name, ContentFile(small))
 
 
 @require_safe

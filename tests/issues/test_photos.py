@@ -375,3 +375,29 @@ def test_marking_a_photo_public_is_the_holders_or_communitys_word_once(world: Wo
     assert photo_set_public(photo=photo, actor=world.community_worker_x, public=False)  # the community too
     assert not CasePhoto.objects.get(pk=photo.pk).is_public
     assert notes.count() == 2
+
+
+def test_a_photo_processed_before_thumbnails_were_stored_gets_one_made_once(
+    world: World, client: Client
+) -> None:
+    """Photos from before the processing task wrote thumbnails: the public view makes the small copy once."""
+    case = case_submit(
+        category=world.cat_a,
+        alley=world.alley_x,
+        description="垃圾堆积",
+        photos=[jpeg_bytes(size=(1200, 900))],
+        actor=world.chief_x,
+    )
+    photo = case.photos.get()
+    assert process_photo(photo.pk) == "ready"
+    CasePhoto.objects.filter(pk=photo.pk).update(thumbnail="", is_public=True)  # as an older photo
+    url = reverse("public-photo-thumb", kwargs={"pk": photo.pk})
+    first = client.get(url)
+    assert first.status_code == 200 and first["Content-Type"] == "image/jpeg"
+    with Image.open(io.BytesIO(b"".join(first.streaming_content))) as small:
+        assert small.format == "JPEG" and max(small.size) == 480
+    made = f"thumbs/{photo.pk}-480.jpg"
+    assert default_storage.exists(made)
+    written = default_storage.get_modified_time(made)
+    assert client.get(url).status_code == 200
+    assert default_storage.get_modified_time(made) == written  # kept, not made again
